@@ -1,0 +1,165 @@
+/// Settings that must agree for two states to merge.
+public struct StateConfiguration: Sendable, Equatable {
+    /// IANA zone the day buckets are in (`UTC` by default).
+    public var timeZone: String = "UTC"
+    /// Inactivity that ends a visit, in seconds.
+    public var sessionTimeout: Int64 = 30 * 60
+    /// Key epoch length of the key store the pseudonyms came from (`hour`, `day`, `week`, `month`).
+    public var epochGranularity: String = "day"
+
+    public init() {}
+}
+
+/// One input a state covers.
+public struct InputRecord: Sendable, Equatable, Comparable {
+    /// `sha256:<hex>` of the raw input bytes: what `merge` uses to refuse counting an input twice.
+    public var fingerprint: String
+    /// The name the input was given as (a path, or `-`).
+    public var name: String
+    public var bytes: Int64
+    public var lines: Int64
+    public var records: Int64
+    public var rejected: Int64
+
+    public static func < (a: Self, b: Self) -> Bool { a.fingerprint < b.fingerprint }
+}
+
+/// Pseudonymous aggregation state: table cells with counters and HyperLogLog sketches, the
+/// per-visitor visit summaries, the key epochs used and the inputs covered.
+///
+/// States merge: `merge` is associative and commutative (counters add, sketches take register
+/// maxima, visits join), and its encoding is canonical (sorted by strings, not by the order
+/// things were first seen), so equal content gives equal bytes.
+public struct AggregateState: Sendable {
+    public internal(set) var configuration: StateConfiguration
+    var sites = Interner()
+    var dims = Interner()
+    var cellIndex: [CellKey: Int32] = [:]
+    var cellKeys: [CellKey] = []
+    var cells: [Cell] = []
+    var visitorIndex: [VisitorKey: Int32] = [:]
+    var visitorKeys: [VisitorKey] = []
+    var visitors: [VisitorSummary] = []
+    /// Key epoch ids whose keys made the pseudonyms in this state.
+    public internal(set) var epochs: Set<String> = []
+    public internal(set) var inputs: [InputRecord] = []
+    /// Records skipped because their time lies outside what veil can bucket (before 1970 or
+    /// after 2089).
+    public internal(set) var outOfRange: Int64 = 0
+
+    public init(configuration: StateConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// Number of table cells.
+    public var cellCount: Int { cells.count }
+    /// Number of distinct (site, visitor) summaries.
+    public var visitorCount: Int { visitors.count }
+
+    // MARK: Cells
+
+    @inline(__always)
+    mutating func cell(_ key: CellKey) -> Int {
+        if let i = cellIndex[key] { return Int(i) }
+        return newCell(key)
+    }
+
+    @inline(never)
+    private mutating func newCell(_ key: CellKey) -> Int {
+        let i = cells.count
+        cellIndex[key] = Int32(i)
+        cellKeys.append(key)
+        cells.append(Cell())
+        return i
+    }
+
+    // MARK: Visitors
+
+    @inline(__always)
+    mutating func addPageview(site: UInt32, pseudonym: Pseudonym, time: Int64, path: UInt32) {
+        let key = VisitorKey(site: site, pseudonym: pseudonym)
+        let timeout = configuration.sessionTimeout
+        if let i = visitorIndex[key] {
+            let dims = self.dims
+            visitors[Int(i)].add(time: time, path: path, timeout: timeout) { dims.isLess($0, $1) }
+        } else {
+            visitorIndex[key] = Int32(visitors.count)
+            visitorKeys.append(key)
+            visitors.append(VisitorSummary(first: Visit(start: time, end: time, pageviews: 1, entry: path)))
+        }
+    }
+
+    /// Frees the sketches' insert buffers once counting is done.
+    mutating func compact() {
+        for i in cells.indices {
+            cells[i].visitors.compact()
+            cells[i].clients.compact()
+        }
+    }
+
+    // MARK: Merge
+
+    /// Adds `other` into this state.
+    /// - Throws: `VeilError(.state)` when the configurations differ or both states cover the
+    ///   same input (counting it twice would be wrong).
+    public mutating func merge(_ other: AggregateState) throws(VeilError) {
+        guard other.configuration == configuration else {
+            throw VeilError(
+                .state,
+                "cannot merge states made with different settings (time zone \(configuration.timeZone) vs \(other.configuration.timeZone), session timeout \(configuration.sessionTimeout)s vs \(other.configuration.sessionTimeout)s, key epochs per \(configuration.epochGranularity) vs \(other.configuration.epochGranularity))"
+            )
+        }
+        let mine = Set(inputs.map(\.fingerprint))
+        if let dup = other.inputs.first(where: { mine.contains($0.fingerprint) }) {
+            throw VeilError(
+                .state,
+                "both states cover input '\(dup.name)' (\(dup.fingerprint.prefix(23))…); merging would count it twice"
+            )
+        }
+        inputs = (inputs + other.inputs).sorted()
+        epochs.formUnion(other.epochs)
+        outOfRange += other.outOfRange
+
+        var siteMap = [UInt32](repeating: 0, count: other.sites.count)
+        for (i, s) in other.sites.strings.enumerated() { siteMap[i] = sites.intern(s) }
+        var dimMap = [UInt32](repeating: 0, count: other.dims.count)
+        for (i, s) in other.dims.strings.enumerated() { dimMap[i] = dims.intern(s) }
+
+        for (j, k) in other.cellKeys.enumerated() {
+            let key = CellKey(
+                table: k.table, site: Int(siteMap[k.site]), bucket: k.bucket, dimension: k.table.hasDimension ? Int(dimMap[k.dimension]) : 0)
+            let i = cell(key)
+            cells[i].merge(other.cells[j])
+        }
+        let timeout = configuration.sessionTimeout
+        let dims = self.dims
+        for (j, k) in other.visitorKeys.enumerated() {
+            let key = VisitorKey(site: siteMap[Int(k.site)], pseudonym: k.pseudonym)
+            let theirs = other.visitors[j].visits.map { v in
+                Visit(start: v.start, end: v.end, pageviews: v.pageviews, entry: dimMap[Int(v.entry)])
+            }
+            if let i = visitorIndex[key] {
+                visitors[Int(i)].merge(theirs, timeout: timeout) { dims.isLess($0, $1) }
+            } else {
+                visitorIndex[key] = Int32(visitors.count)
+                visitorKeys.append(key)
+                visitors.append(VisitorSummary(visits: theirs))
+            }
+        }
+    }
+
+    /// The merge of several states.
+    public static func merged(_ states: [AggregateState]) throws(VeilError) -> AggregateState {
+        guard var result = states.first else {
+            throw VeilError(.usage, "nothing to merge")
+        }
+        for s in states.dropFirst() { try result.merge(s) }
+        result.compact()
+        return result
+    }
+}
+
+extension TableID {
+    /// Traffic tables have no dimension value.
+    var hasDimension: Bool { self != .trafficHour && self != .trafficDay }
+}

@@ -1,0 +1,282 @@
+/// Options for aggregation.
+public struct AggregationConfiguration: Sendable {
+    /// Site name for records whose format has no virtual-host field.
+    public var defaultSite = "default"
+    /// IANA zone for day buckets; nil = UTC.
+    public var timeZone: String?
+    /// Inactivity that ends a visit, in seconds.
+    public var sessionTimeout: Int64 = 30 * 60
+    /// Most distinct redacted paths kept; later new paths count under `(other)`.
+    public var maxPaths = 50_000
+    /// Most distinct referrer hosts kept; later new hosts count under `(other)`.
+    public var maxReferrers = 20_000
+    /// Use the left-most address of X-Forwarded-For as the client address when present.
+    public var trustForwardedFor = false
+    /// Query parameters kept in redacted paths (`utm_*` by default; `*` ends a prefix).
+    public var queryAllowList = ["utm_*"]
+
+    public init() {}
+}
+
+/// The value rollups show for values folded together.
+public let otherLabel = "(other)"
+
+/// Aggregates records into an `AggregateState`: classifies, pseudonymises and counts.
+///
+/// The costly steps run once per distinct value: user agents are classified per distinct UA
+/// string, request targets redacted per distinct target, referrers reduced per distinct
+/// referrer, pseudonyms computed per distinct visitor (the pseudonymiser's cache), zone offsets
+/// looked up per hour. Not `Sendable`: one aggregator per pipeline.
+public struct Aggregator: RecordSink {
+    public private(set) var state: AggregateState
+    public let configuration: AggregationConfiguration
+    let pseudonymizer: Pseudonymizer
+    let granularity: EpochGranularity
+    let uaClassifier = UserAgentClassifier()
+    let requestClassifier = RequestClassifier()
+    let redactor: URLRedactor
+
+    private var buckets: TimeBuckets
+    private var epochHour: Int64 = .min
+    private var epoch: EpochID
+    private var defaultSite: UInt32
+    private var lastSite: [UInt8] = []
+    private var lastSiteID: UInt32 = 0
+    private var uaCache = ByteKeyedTable<UInt32>()
+    private var uaClasses: [UserAgentClass] = []
+    /// Per UA class: dimension ids of browser (+major), OS and device labels.
+    private var uaDims: [(browser: UInt32, os: UInt32, device: UInt32)] = []
+    private var targetCache = ByteKeyedTable<UInt32>()
+    private var referrerCache = ByteKeyedTable<UInt32>()
+    private var pathCount = 0
+    private var referrerCount = 0
+    private var otherDim: UInt32 = 0
+    private var statusDims = [UInt32](repeating: .max, count: 1000)
+    private static let noReferrer = UInt32.max
+
+    public init(configuration: AggregationConfiguration, pseudonymizer: Pseudonymizer) throws(VeilError) {
+        self.configuration = configuration
+        self.pseudonymizer = pseudonymizer
+        granularity = pseudonymizer.keyStore.granularity
+        var sc = StateConfiguration()
+        sc.timeZone = configuration.timeZone ?? "UTC"
+        sc.sessionTimeout = configuration.sessionTimeout
+        sc.epochGranularity = granularity.rawValue
+        state = AggregateState(configuration: sc)
+        buckets = try TimeBuckets(zoneIdentifier: configuration.timeZone)
+        redactor = URLRedactor(queryAllowList: configuration.queryAllowList)
+        epoch = EpochID(granularity: granularity, containing: 0)
+        defaultSite = state.sites.intern(configuration.defaultSite)
+        otherDim = state.dims.intern(otherLabel)
+    }
+
+    /// Records an input's report in the state (its fingerprint makes merges refuse duplicates).
+    public mutating func addInput(_ report: FileReport) {
+        state.inputs.append(InputRecord(
+            fingerprint: report.fingerprint, name: report.file, bytes: report.bytesIn,
+            lines: Int64(report.lines), records: Int64(report.records), rejected: Int64(report.rejected)))
+        state.inputs.sort()
+    }
+
+    /// Takes the finished state out.
+    public consuming func finish() -> AggregateState {
+        state.compact()
+        return state
+    }
+
+    // MARK: Per record
+
+    @inline(__always)
+    public mutating func consume(_ r: inout LogRecord, line: UnsafeBufferPointer<UInt8>) throws(VeilError) {
+        let t = r.timestamp
+        guard t >= 0, t < Int64(CellKey.maxBucket - 1) * 3600 else {
+            state.outOfRange += 1
+            return
+        }
+        let (hour, day) = buckets.buckets(t)
+        if hour != epochHour {
+            epochHour = hour
+            epoch = EpochID(granularity: granularity, containing: t)
+            state.epochs.insert(epoch.description)
+        }
+        let site = siteID(r.site, line)
+        let ua = uaIndex(r.userAgent, line)
+        let agent = uaClasses[ua]
+        let kind = requestClassifier.classify(
+            method: r.method.slice(line), target: r.target.slice(line), status: r.status, agent: agent)
+
+        var address = r.clientAddress
+        if configuration.trustForwardedFor, !r.forwardedFor.isEmpty,
+           let first = IPAddress.firstClientRange(inForwardedFor: r.forwardedFor.slice(line)) {
+            address = ByteRange(Int(r.forwardedFor.start) + first.lowerBound, Int(r.forwardedFor.start) + first.upperBound)
+        }
+        let siteBytes = r.site.isEmpty ? nil : r.site.slice(line)
+        let p = try pseudonymizer.visitor(
+            epoch: epoch,
+            site: siteBytes.map { UnsafeRawBufferPointer($0) } ?? UnsafeRawBufferPointer(start: nil, count: 0),
+            cookie: r.cookie.isEmpty ? nil : UnsafeRawBufferPointer(r.cookie.slice(line)),
+            ip: UnsafeRawBufferPointer(address.slice(line)),
+            userAgent: UnsafeRawBufferPointer(r.userAgent.slice(line)))
+        let human = agent.kind == .human
+        let isBot = agent.kind == .bot
+        let pageview = kind == .pageview
+
+        // Traffic per hour and per day, status codes: every record.
+        traffic(.trafficHour, site, hour, r, p, human: human, isBot: isBot, pageview: pageview)
+        traffic(.trafficDay, site, day, r, p, human: human, isBot: isBot, pageview: pageview)
+        let sd = statusDim(r.status)
+        let si = state.cell(CellKey(table: .statusCodes, site: Int(site), bucket: day, dimension: Int(sd)))
+        state.cells[si].requests += 1
+        if isBot { state.cells[si].botRequests += 1 }
+        if human { state.cells[si].visitors.insert(hash: p.lo) }
+        state.cells[si].clients.insert(hash: p.lo)
+
+        if r.status == 404 || r.status == 410 {
+            let path = pathID(r.target, line)
+            let i = state.cell(CellKey(table: .notFound, site: Int(site), bucket: day, dimension: Int(path)))
+            state.cells[i].requests += 1
+            if isBot { state.cells[i].botRequests += 1 }
+            if human { state.cells[i].visitors.insert(hash: p.lo) }
+            state.cells[i].clients.insert(hash: p.lo)
+        }
+
+        guard pageview else { return }
+        let path = pathID(r.target, line)
+        let dims = uaDims[ua]
+        let ref = referrerID(r.referrer, line)
+        count(.pages, site, day, path, p)
+        count(.browsers, site, day, dims.browser, p)
+        count(.operatingSystems, site, day, dims.os, p)
+        count(.devices, site, day, dims.device, p)
+        if ref != Self.noReferrer { count(.referrers, site, day, ref, p) }
+        state.addPageview(site: site, pseudonym: p, time: t, path: path)
+    }
+
+    @inline(__always)
+    private mutating func traffic(
+        _ table: TableID, _ site: UInt32, _ bucket: Int64, _ r: LogRecord, _ p: Pseudonym,
+        human: Bool, isBot: Bool, pageview: Bool
+    ) {
+        let i = state.cell(CellKey(table: table, site: Int(site), bucket: bucket, dimension: 0))
+        state.cells[i].requests += 1
+        state.cells[i].bytes += r.bytes
+        state.cells[i].countStatus(r.status)
+        if isBot { state.cells[i].botRequests += 1 }
+        if pageview { state.cells[i].pageviews += 1 }
+        if human { state.cells[i].visitors.insert(hash: p.lo) }
+        state.cells[i].clients.insert(hash: p.lo)
+    }
+
+    @inline(__always)
+    private mutating func count(_ table: TableID, _ site: UInt32, _ day: Int64, _ dim: UInt32, _ p: Pseudonym) {
+        let i = state.cell(CellKey(table: table, site: Int(site), bucket: day, dimension: Int(dim)))
+        state.cells[i].requests += 1
+        state.cells[i].pageviews += 1
+        state.cells[i].visitors.insert(hash: p.lo)
+    }
+
+    // MARK: Caches of per-distinct-value work
+
+    @inline(__always)
+    private mutating func siteID(_ range: ByteRange, _ line: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        if range.isEmpty { return defaultSite }
+        let bytes = range.slice(line)
+        if bytes.elementsEqual(lastSite) { return lastSiteID }
+        return newSite(bytes)
+    }
+
+    @inline(never)
+    private mutating func newSite(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        // Host names are case-insensitive; a port, if logged, is kept out of the site name.
+        var name = Array(bytes).map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }
+        if let colon = name.lastIndex(of: UInt8(ascii: ":")), !name.contains(UInt8(ascii: "]")) || name[colon - 1] == UInt8(ascii: "]") {
+            if name[(colon + 1)...].allSatisfy({ $0 >= 48 && $0 <= 57 }) && name.filter({ $0 == UInt8(ascii: ":") }).count == 1 {
+                name.removeSubrange(colon...)
+            }
+        }
+        let id = name.withUnsafeBytes { state.sites.intern($0) }
+        lastSite = Array(bytes)
+        lastSiteID = id
+        return id
+    }
+
+    @inline(__always)
+    private mutating func uaIndex(_ range: ByteRange, _ line: UnsafeBufferPointer<UInt8>) -> Int {
+        let key = UnsafeRawBufferPointer(range.slice(line))
+        let h = ByteKeyedTable<UInt32>.hash(key)
+        if let i = uaCache.find(key, hash: h) { return Int(uaCache.value(at: i)) }
+        return newUA(key, hash: h)
+    }
+
+    @inline(never)
+    private mutating func newUA(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int {
+        if uaCache.count >= 200_000 { uaCache.removeAll() }
+        let cls = uaClassifier.classify(key.assumingMemoryBound(to: UInt8.self))
+        // The same class for many UA strings: reuse its index.
+        let idx: Int
+        if let existing = uaClasses.firstIndex(of: cls), uaClasses.count < 4096 {
+            idx = existing
+        } else {
+            idx = uaClasses.count
+            uaClasses.append(cls)
+            let browser = cls.browserMajor > 0 ? "\(cls.browser.label) \(cls.browserMajor)" : cls.browser.label
+            uaDims.append((state.dims.intern(browser), state.dims.intern(cls.os.label), state.dims.intern(cls.device.label)))
+        }
+        uaCache.insert(key, hash: hash, value: UInt32(idx))
+        return idx
+    }
+
+    @inline(__always)
+    private mutating func pathID(_ range: ByteRange, _ line: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        let key = UnsafeRawBufferPointer(range.slice(line))
+        let h = ByteKeyedTable<UInt32>.hash(key)
+        if let i = targetCache.find(key, hash: h) { return targetCache.value(at: i) }
+        return newPath(key, hash: h)
+    }
+
+    @inline(never)
+    private mutating func newPath(_ key: UnsafeRawBufferPointer, hash: UInt64) -> UInt32 {
+        if targetCache.count >= 500_000 { targetCache.removeAll() }
+        let redacted = redactor.redact(key.assumingMemoryBound(to: UInt8.self))
+        let before = state.dims.count
+        var id = state.dims.intern(redacted)
+        if state.dims.count > before {
+            pathCount += 1
+            if pathCount > configuration.maxPaths { id = otherDim }
+        }
+        targetCache.insert(key, hash: hash, value: id)
+        return id
+    }
+
+    @inline(__always)
+    private mutating func referrerID(_ range: ByteRange, _ line: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        if range.isEmpty { return Self.noReferrer }
+        let key = UnsafeRawBufferPointer(range.slice(line))
+        let h = ByteKeyedTable<UInt32>.hash(key)
+        if let i = referrerCache.find(key, hash: h) { return referrerCache.value(at: i) }
+        return newReferrer(key, hash: h)
+    }
+
+    @inline(never)
+    private mutating func newReferrer(_ key: UnsafeRawBufferPointer, hash: UInt64) -> UInt32 {
+        if referrerCache.count >= 200_000 { referrerCache.removeAll() }
+        var id = Self.noReferrer
+        if let host = redactor.referrerHost(key.assumingMemoryBound(to: UInt8.self)) {
+            let before = state.dims.count
+            id = state.dims.intern(host)
+            if state.dims.count > before {
+                referrerCount += 1
+                if referrerCount > configuration.maxReferrers { id = otherDim }
+            }
+        }
+        referrerCache.insert(key, hash: hash, value: id)
+        return id
+    }
+
+    @inline(__always)
+    private mutating func statusDim(_ status: UInt16) -> UInt32 {
+        let s = Int(min(status, 999))
+        if statusDims[s] == .max { statusDims[s] = state.dims.intern(String(s)) }
+        return statusDims[s]
+    }
+}

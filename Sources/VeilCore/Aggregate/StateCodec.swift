@@ -1,0 +1,213 @@
+/// The `.veilstate` file format.
+///
+/// Layout (integers little-endian; `varint` = LEB128, `zigzag` = signed LEB128):
+/// ```
+/// "VEILSTAT"  u16 version  body  u32 CRC-32C of everything before it
+/// body: config (string time zone, varint session timeout, string epoch granularity)
+///       varint out-of-range records
+///       epochs  (varint n, n strings, sorted)
+///       inputs  (varint n; fingerprint, name, varint bytes, lines, records, rejected; sorted)
+///       sites   (varint n, n strings, sorted by bytes)
+///       dims    (varint n, n strings, sorted by bytes)
+///       cells   (varint n; u8 table, varint site, zigzag bucket, varint dim, counters, sketches;
+///                sorted by key)
+///       visitors(varint n; varint site, u64 hi, u64 lo, varint visits, per visit: zigzag start,
+///                varint length, varint pageviews, varint entry dim; sorted by site, pseudonym)
+/// ```
+/// Everything is sorted by content, so equal states encode to equal bytes.
+public enum StateCodec {
+    public static let magic = Array("VEILSTAT".utf8)
+    public static let version: UInt16 = 1
+
+    /// Encodes a state canonically.
+    public static func encode(_ s: AggregateState) -> [UInt8] {
+        var w = BinaryWriter(capacity: 1 << 16)
+        w.writeRawBytes(magic)
+        w.writeUInt16(version)
+        w.writeString(s.configuration.timeZone)
+        w.writeVarUInt(UInt64(s.configuration.sessionTimeout))
+        w.writeString(s.configuration.epochGranularity)
+        w.writeVarUInt(UInt64(s.outOfRange))
+        let epochs = s.epochs.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        w.writeVarUInt(UInt64(epochs.count))
+        for e in epochs { w.writeString(e) }
+        w.writeVarUInt(UInt64(s.inputs.count))
+        for i in s.inputs.sorted() {
+            w.writeString(i.fingerprint)
+            w.writeString(i.name)
+            w.writeVarUInt(UInt64(i.bytes))
+            w.writeVarUInt(UInt64(i.lines))
+            w.writeVarUInt(UInt64(i.records))
+            w.writeVarUInt(UInt64(i.rejected))
+        }
+
+        // Sites and referenced dimension values in byte order; ids remapped to ranks.
+        let siteOrder = (0..<s.sites.count).sorted { s.sites.isLess(UInt32($0), UInt32($1)) }
+        var siteRank = [UInt32](repeating: 0, count: s.sites.count)
+        for (r, i) in siteOrder.enumerated() { siteRank[i] = UInt32(r) }
+        var used = [Bool](repeating: false, count: s.dims.count)
+        for k in s.cellKeys where k.table.hasDimension { used[k.dimension] = true }
+        for v in s.visitors { for visit in v.visits { used[Int(visit.entry)] = true } }
+        let dimOrder = (0..<s.dims.count).filter { used[$0] }.sorted { s.dims.isLess(UInt32($0), UInt32($1)) }
+        var dimRank = [UInt32](repeating: 0, count: s.dims.count)
+        for (r, i) in dimOrder.enumerated() { dimRank[i] = UInt32(r) }
+
+        w.writeVarUInt(UInt64(siteOrder.count))
+        for i in siteOrder { w.writeString(s.sites.string(UInt32(i))) }
+        w.writeVarUInt(UInt64(dimOrder.count))
+        for i in dimOrder { w.writeString(s.dims.string(UInt32(i))) }
+
+        let cells = s.cellKeys.enumerated().map { (j, k) in
+            (CellKey(table: k.table, site: Int(siteRank[k.site]), bucket: k.bucket,
+                     dimension: k.table.hasDimension ? Int(dimRank[k.dimension]) : 0), j)
+        }.sorted { $0.0 < $1.0 }
+        w.writeVarUInt(UInt64(cells.count))
+        for (k, j) in cells {
+            let c = s.cells[j]
+            w.writeUInt8(k.table.rawValue)
+            w.writeVarUInt(UInt64(k.site))
+            w.writeVarInt(k.bucket)
+            w.writeVarUInt(UInt64(k.dimension))
+            for v in [c.requests, c.pageviews, c.bytes, c.statusClasses.0, c.statusClasses.1,
+                      c.statusClasses.2, c.statusClasses.3, c.statusClasses.4, c.botRequests] {
+                w.writeVarUInt(UInt64(v))
+            }
+            c.visitors.encode(into: &w)
+            c.clients.encode(into: &w)
+        }
+
+        let visitors = s.visitorKeys.enumerated().map { (j, k) in
+            (VisitorKey(site: siteRank[Int(k.site)], pseudonym: k.pseudonym), j)
+        }.sorted { $0.0 < $1.0 }
+        w.writeVarUInt(UInt64(visitors.count))
+        for (k, j) in visitors {
+            w.writeVarUInt(UInt64(k.site))
+            w.writeUInt64(k.pseudonym.hi)
+            w.writeUInt64(k.pseudonym.lo)
+            let visits = s.visitors[j].visits
+            w.writeVarUInt(UInt64(visits.count))
+            for v in visits {
+                w.writeVarInt(v.start)
+                w.writeVarUInt(UInt64(v.end - v.start))
+                w.writeVarUInt(UInt64(v.pageviews))
+                w.writeVarUInt(UInt64(dimRank[Int(v.entry)]))
+            }
+        }
+        w.writeUInt32(CRC32C.checksum(w.bytes))
+        return w.bytes
+    }
+
+    /// Decodes a state file's bytes.
+    /// - Throws: `VeilError(.state)` naming the file and byte offset for a bad magic, a newer
+    ///   version, a checksum mismatch, or any inconsistency.
+    public static func decode(_ bytes: [UInt8], file: String) throws(VeilError) -> AggregateState {
+        guard bytes.count >= magic.count + 2 + 4, Array(bytes[0..<magic.count]) == magic else {
+            throw VeilError(.state, "not a veil state file", file: file, byteOffset: 0)
+        }
+        var r = BinaryReader(bytes, file: file)
+        try r.skip(count: magic.count)
+        let v = try r.readUInt16()
+        guard v == version else {
+            throw VeilError(
+                .state,
+                v > version
+                    ? "state file format version \(v) is newer than this veil reads (\(version)); upgrade veil"
+                    : "state file format version \(v) is not supported",
+                file: file, byteOffset: Int64(magic.count))
+        }
+        let bodyEnd = bytes.count - 4
+        var tail = BinaryReader(bytes[bodyEnd...], file: file, baseOffset: Int64(bodyEnd))
+        let stored = try tail.readUInt32()
+        guard CRC32C.checksum(bytes[0..<bodyEnd]) == stored else {
+            throw VeilError(.state, "checksum mismatch: the state file is corrupt", file: file, byteOffset: Int64(bodyEnd))
+        }
+        r = BinaryReader(bytes[0..<bodyEnd], file: file)
+        try r.skip(count: magic.count + 2)
+
+        var config = StateConfiguration()
+        config.timeZone = try r.readString()
+        config.sessionTimeout = Int64(try r.readVarUInt())
+        config.epochGranularity = try r.readString()
+        var s = AggregateState(configuration: config)
+        s.outOfRange = Int64(try r.readVarUInt())
+        for _ in 0..<(try r.readCount()) { s.epochs.insert(try r.readString()) }
+        for _ in 0..<(try r.readCount()) {
+            s.inputs.append(InputRecord(
+                fingerprint: try r.readString(), name: try r.readString(),
+                bytes: Int64(try r.readVarUInt()), lines: Int64(try r.readVarUInt()),
+                records: Int64(try r.readVarUInt()), rejected: Int64(try r.readVarUInt())))
+        }
+        let siteCount = try r.readCount()
+        for _ in 0..<siteCount { _ = s.sites.intern(try r.readString()) }
+        let dimCount = try r.readCount()
+        for _ in 0..<dimCount { _ = s.dims.intern(try r.readString()) }
+        guard s.sites.count == siteCount, s.dims.count == dimCount else {
+            throw r.error("duplicate site or dimension strings")
+        }
+        let cellCount = try r.readCount(minimumElementSize: 14)
+        s.cells.reserveCapacity(cellCount)
+        for _ in 0..<cellCount {
+            let at = r.offset
+            guard let table = TableID(rawValue: try r.readUInt8()) else { throw r.error("unknown table id", at: at) }
+            let site = try r.readVarUInt()
+            let bucket = try r.readVarInt()
+            let dim = try r.readVarUInt()
+            guard site < UInt64(siteCount), bucket >= 0, bucket < CellKey.maxBucket,
+                  table.hasDimension ? dim < UInt64(dimCount) : dim == 0
+            else { throw r.error("cell key out of range", at: at) }
+            let key = CellKey(table: table, site: Int(site), bucket: bucket, dimension: Int(dim))
+            guard s.cellIndex[key] == nil else { throw r.error("duplicate cell", at: at) }
+            var c = Cell()
+            var counters = [Int64](repeating: 0, count: 9)
+            for i in 0..<9 {
+                let x = try r.readVarUInt()
+                guard x <= UInt64(Int64.max) else { throw r.error("counter out of range") }
+                counters[i] = Int64(x)
+            }
+            c.requests = counters[0]; c.pageviews = counters[1]; c.bytes = counters[2]
+            c.statusClasses = (counters[3], counters[4], counters[5], counters[6], counters[7])
+            c.botRequests = counters[8]
+            c.visitors = try HyperLogLog.decode(from: &r)
+            c.clients = try HyperLogLog.decode(from: &r)
+            let i = s.cell(key)
+            s.cells[i] = c
+        }
+        let visitorCount = try r.readCount(minimumElementSize: 18)
+        for _ in 0..<visitorCount {
+            let at = r.offset
+            let site = try r.readVarUInt()
+            guard site < UInt64(siteCount) else { throw r.error("visitor site out of range", at: at) }
+            let p = Pseudonym(hi: try r.readUInt64(), lo: try r.readUInt64())
+            let n = try r.readCount(minimumElementSize: 4)
+            var visits: [Visit] = []
+            visits.reserveCapacity(n)
+            for _ in 0..<n {
+                let start = try r.readVarInt()
+                let len = try r.readVarUInt()
+                let pv = try r.readVarUInt()
+                let entry = try r.readVarUInt()
+                guard len < 1 << 40, pv >= 1, pv <= UInt64(UInt32.max), entry < UInt64(dimCount) else {
+                    throw r.error("visit out of range")
+                }
+                visits.append(Visit(start: start, end: start + Int64(len), pageviews: UInt32(pv), entry: UInt32(entry)))
+            }
+            let key = VisitorKey(site: UInt32(site), pseudonym: p)
+            guard s.visitorIndex[key] == nil else { throw r.error("duplicate visitor", at: at) }
+            s.visitorIndex[key] = Int32(s.visitors.count)
+            s.visitorKeys.append(key)
+            s.visitors.append(VisitorSummary(visits: visits))
+        }
+        try r.expectEnd()
+        return s
+    }
+
+    /// Writes a state file atomically, readable by its owner only (pseudonymous data).
+    public static func write(_ s: AggregateState, to path: String) throws(VeilError) {
+        try AtomicFile.write(encode(s), to: path, mode: 0o600)
+    }
+
+    /// Reads a state file.
+    public static func read(_ path: String) throws(VeilError) -> AggregateState {
+        try decode(AtomicFile.read(path), file: path)
+    }
+}

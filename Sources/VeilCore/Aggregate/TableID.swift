@@ -1,0 +1,101 @@
+/// The aggregation tables kept in a state. Each cell of a table is keyed by site, time bucket
+/// and (for all but traffic) one dimension value.
+public enum TableID: UInt8, CaseIterable, Sendable, Comparable {
+    /// Per site and hour: every record.
+    case trafficHour = 0
+    /// Per site and day: every record.
+    case trafficDay = 1
+    /// Per site, day and redacted path: pageviews.
+    case pages = 2
+    /// Per site, day and redacted path: requests answered 404 or 410.
+    case notFound = 3
+    /// Per site, day and referrer host: pageviews with a referrer.
+    case referrers = 4
+    /// Per site, day and browser family + major version: pageviews.
+    case browsers = 5
+    /// Per site, day and operating-system family: pageviews.
+    case operatingSystems = 6
+    /// Per site, day and device class: pageviews.
+    case devices = 7
+    /// Per site, day and status code: every record.
+    case statusCodes = 8
+
+    public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+
+    /// Tables whose rows include bots: their k-threshold counts distinct clients (any agent),
+    /// not just visitors.
+    public var countsAllClients: Bool {
+        switch self {
+        case .trafficHour, .trafficDay, .notFound, .statusCodes: true
+        default: false
+        }
+    }
+}
+
+/// Counters and sketches of one table cell.
+public struct Cell: Sendable, Equatable {
+    public var requests: Int64 = 0
+    public var pageviews: Int64 = 0
+    public var bytes: Int64 = 0
+    /// Responses by status class: index 0 = 1xx ... 4 = 5xx.
+    public var statusClasses: (Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0)
+    public var botRequests: Int64 = 0
+    /// Distinct non-bot, non-proxy visitors (keyed pseudonyms).
+    public var visitors = HyperLogLog()
+    /// Distinct clients of any kind; kept only for tables where `countsAllClients`.
+    public var clients = HyperLogLog()
+
+    public init() {}
+
+    public static func == (a: Cell, b: Cell) -> Bool {
+        a.requests == b.requests && a.pageviews == b.pageviews && a.bytes == b.bytes
+            && a.statusClasses == b.statusClasses && a.botRequests == b.botRequests
+            && a.visitors == b.visitors && a.clients == b.clients
+    }
+
+    @inline(__always) mutating func countStatus(_ status: UInt16) {
+        switch status / 100 {
+        case 1: statusClasses.0 += 1
+        case 2: statusClasses.1 += 1
+        case 3: statusClasses.2 += 1
+        case 4: statusClasses.3 += 1
+        case 5: statusClasses.4 += 1
+        default: break
+        }
+    }
+
+    mutating func merge(_ o: Cell) {
+        requests += o.requests
+        pageviews += o.pageviews
+        bytes += o.bytes
+        statusClasses.0 += o.statusClasses.0
+        statusClasses.1 += o.statusClasses.1
+        statusClasses.2 += o.statusClasses.2
+        statusClasses.3 += o.statusClasses.3
+        statusClasses.4 += o.statusClasses.4
+        botRequests += o.botRequests
+        visitors.merge(o.visitors)
+        clients.merge(o.clients)
+    }
+}
+
+/// Packs a cell's key into 64 bits: table (5 bits), site (15), bucket (20), dimension (24).
+@usableFromInline struct CellKey: Hashable, Comparable, Sendable {
+    @usableFromInline var raw: UInt64
+
+    static let maxSites = 1 << 15
+    static let maxBucket = 1 << 20
+    static let maxDimension = 1 << 24
+
+    @inline(__always) init(table: TableID, site: Int, bucket: Int64, dimension: Int) {
+        raw = UInt64(table.rawValue) << 59 | UInt64(site) << 44 | UInt64(bucket & 0xF_FFFF) << 24
+            | UInt64(dimension)
+    }
+
+    var table: TableID { TableID(rawValue: UInt8(raw >> 59))! }
+    var site: Int { Int(raw >> 44 & 0x7FFF) }
+    var bucket: Int64 { Int64(raw >> 24 & 0xF_FFFF) }
+    var dimension: Int { Int(raw & 0xFF_FFFF) }
+
+    @usableFromInline static func < (a: Self, b: Self) -> Bool { a.raw < b.raw }
+}

@@ -1,0 +1,84 @@
+/// One visit of one visitor: consecutive pageviews with no gap longer than the session timeout.
+public struct Visit: Sendable, Equatable {
+    /// UTC seconds of the first and last pageview.
+    public var start: Int64
+    public var end: Int64
+    public var pageviews: UInt32
+    /// Dimension id of the entry page (the first pageview's redacted path).
+    public var entry: UInt32
+}
+
+/// A visitor's pseudonymous summary: their visits in time order.
+///
+/// Visits merge: two summaries of the same visitor from different shards combine by joining
+/// visits whose gap is within the timeout, which gives exactly the visits that sessionising
+/// all the pageviews together would give (a shard's visit is a chain of pageviews with gaps ≤
+/// timeout; adding pageviews only shortens gaps). The entry page of a joined visit is the one
+/// of its earliest pageview; on equal times the smaller path (byte order) wins, so the result
+/// does not depend on the order the shards arrive in.
+public struct VisitorSummary: Sendable, Equatable {
+    public var visits: [Visit]
+
+    init(first: Visit) { visits = [first] }
+    init(visits: [Visit]) { self.visits = visits }
+
+    /// Adds one pageview at `time` on the page `path`.
+    /// - Parameter isLess: byte order of two dimension ids, for entry-page ties.
+    @inline(__always)
+    mutating func add(time: Int64, path: UInt32, timeout: Int64, isLess: (UInt32, UInt32) -> Bool) {
+        let n = visits.count
+        if n > 0 {
+            let last = visits[n - 1]
+            if time >= last.start && time - last.end <= timeout {
+                visits[n - 1].end = max(last.end, time)
+                visits[n - 1].pageviews += 1
+                if time == last.start && isLess(path, last.entry) { visits[n - 1].entry = path }
+                return
+            }
+            if time > last.end {
+                visits.append(Visit(start: time, end: time, pageviews: 1, entry: path))
+                return
+            }
+        }
+        insertSlow(Visit(start: time, end: time, pageviews: 1, entry: path), timeout: timeout, isLess: isLess)
+    }
+
+    /// Joins another summary of the same visitor into this one.
+    mutating func merge(_ other: [Visit], timeout: Int64, isLess: (UInt32, UInt32) -> Bool) {
+        var all = visits + other
+        all.sort { $0.start != $1.start ? $0.start < $1.start : isLess($0.entry, $1.entry) }
+        visits = Self.coalesce(all, timeout: timeout, isLess: isLess)
+    }
+
+    @inline(never)
+    private mutating func insertSlow(_ v: Visit, timeout: Int64, isLess: (UInt32, UInt32) -> Bool) {
+        merge([v], timeout: timeout, isLess: isLess)
+    }
+
+    /// Joins visits sorted by start whose gap is within `timeout`.
+    static func coalesce(_ sorted: [Visit], timeout: Int64, isLess: (UInt32, UInt32) -> Bool) -> [Visit] {
+        var out: [Visit] = []
+        out.reserveCapacity(sorted.count)
+        for v in sorted {
+            if var last = out.last, v.start - last.end <= timeout {
+                if v.start == last.start && isLess(v.entry, last.entry) { last.entry = v.entry }
+                last.end = max(last.end, v.end)
+                last.pageviews += v.pageviews
+                out[out.count - 1] = last
+            } else {
+                out.append(v)
+            }
+        }
+        return out
+    }
+}
+
+/// A visitor's identity within a state: site and keyed pseudonym.
+public struct VisitorKey: Hashable, Sendable, Comparable {
+    public var site: UInt32
+    public var pseudonym: Pseudonym
+
+    public static func < (a: Self, b: Self) -> Bool {
+        a.site != b.site ? a.site < b.site : a.pseudonym < b.pseudonym
+    }
+}

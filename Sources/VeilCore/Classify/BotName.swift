@@ -1,0 +1,147 @@
+/// Which bot or mail proxy sent a request, as a closed vocabulary.
+///
+/// The raw value is the stable label written to CSV. Several user-agent tokens can map to one
+/// name (`msnbot` and `BingPreview` are `bingbot`). Bots recognised only by the generic rules
+/// (a word ending in `bot`, `crawl`, `spider`, ...) are `otherBot`.
+public enum BotName: String, Sendable, Hashable, CaseIterable {
+    // MARK: Rules without a name
+    /// Empty or `-` user agent.
+    case noUserAgent = "no-user-agent"
+    /// Recognised only by a generic rule.
+    case otherBot = "other-bot"
+
+    // MARK: Search engines
+    case googlebot
+    /// Google's other fetchers: AdsBot, Mediapartners, GoogleOther, Inspection Tool, ...
+    case googleOther = "google-other"
+    case bingbot
+    case yandexbot
+    case baiduspider
+    case duckduckbot
+    case applebot
+    case yahooSlurp = "yahoo-slurp"
+    case sogou
+    case exabot
+    case seznambot
+    case naver
+    case petalbot
+    case qwant
+    case mojeek
+    case coccoc
+    case daum
+    case iaArchiver = "ia-archiver"
+    case archiveOrg = "archive-org"
+
+    // MARK: AI crawlers and assistants
+    case gptbot
+    case chatgptUser = "chatgpt-user"
+    case oaiSearchbot = "oai-searchbot"
+    case claudebot
+    case ccbot
+    case perplexitybot
+    case bytespider
+    case amazonbot
+    case metaExternalAgent = "meta-externalagent"
+    case diffbot
+    case cohere
+
+    // MARK: SEO tools
+    case ahrefsbot
+    case semrushbot
+    case mj12bot
+    case dotbot
+    case blexbot
+    case serpstatbot
+    case dataforseobot
+    case barkrowler
+    case screamingFrog = "screaming-frog"
+    case rogerbot
+    case seekport
+
+    // MARK: Link previews and social
+    case facebookexternalhit
+    case twitterbot
+    case linkedinbot
+    case slackbot
+    case discordbot
+    case telegrambot
+    case whatsapp
+    case pinterestbot
+    case redditbot
+    case embedly
+    case iframely
+    case skypePreview = "skype-preview"
+    case mastodon
+    case vkshare
+
+    // MARK: Monitoring
+    case uptimerobot
+    case pingdom
+    case statuscake
+    case site24x7
+    case datadog
+    case newrelic
+    case betterUptime = "better-uptime"
+    case uptimeKuma = "uptime-kuma"
+    case checkly
+    case freshping
+    case hetrixtools
+    case zabbix
+    case nagios
+    case lighthouse
+    case webpagetest
+    case gtmetrix
+    case healthCheck = "health-check"
+
+    // MARK: HTTP libraries and command-line tools
+    case curl
+    case wget
+    case pythonRequests = "python-requests"
+    case pythonUrllib = "python-urllib"
+    case aiohttp
+    case httpx
+    case goHttpClient = "go-http-client"
+    case java
+    case okhttp
+    case apacheHttpclient = "apache-httpclient"
+    case libwwwPerl = "libwww-perl"
+    case nodeFetch = "node-fetch"
+    case axios
+    case ruby
+    case php
+    case scrapy
+    case httpie
+    case postman
+    case faraday
+    case powershell
+    case dart
+    case reqwest
+    case nutch
+    case mechanize
+
+    // MARK: Scanners
+    case zgrab
+    case nmap
+    case nikto
+    case sqlmap
+    case masscan
+
+    // MARK: Headless and automated browsers
+    case headlessChrome = "headless-chrome"
+    case phantomjs
+    case puppeteer
+    case selenium
+    case playwright
+    case cypress
+
+    // MARK: Mail image proxies (kind `mailProxy`)
+    /// Gmail's image proxy (`GoogleImageProxy`).
+    case googleImageProxy = "google-image-proxy"
+    /// Yahoo Mail's image proxy (`YahooMailProxy`).
+    case yahooMailProxy = "yahoo-mail-proxy"
+    /// Apple Mail Privacy Protection: a user agent that is exactly `Mozilla/5.0`.
+    case appleMPP = "apple-mpp"
+
+    /// Stable lower-case label used in CSV output.
+    @inlinable public var label: String { rawValue }
+}

@@ -1,0 +1,216 @@
+/// Decides whether a request is a pageview, an asset, a bot request, an error, a tracking
+/// beacon, a click redirect or something else.
+///
+/// The rules and the order in which overlaps resolve are given on `RequestClass`. In short:
+/// bot, then error (400...599), then beacon, then click, then non-GET/HEAD → other, then asset
+/// by extension, then mail proxy → other, then pageview (2xx, 304) or other.
+///
+/// The extension is the part of the path's last segment after its last `.` (the path ends at
+/// the first `?` or `#`; for absolute-form targets the scheme and host are skipped), compared
+/// case-insensitively: `/app.JS?v=3` is an asset, `/v1.2/docs` is not.
+///
+/// Classification does not allocate; the configuration is compiled once.
+public struct RequestClassifier: Sendable {
+    /// The configuration this classifier was built from.
+    public let configuration: RequestClassificationConfiguration
+    /// Compiled beacon patterns, in configuration order.
+    public let beaconPatterns: [URLPattern]
+    /// Compiled click patterns, in configuration order.
+    public let clickPatterns: [URLPattern]
+    /// Extensions of up to 7 bytes, lower-case, packed (see `packedExtension`), sorted.
+    private let shortExtensions: [UInt64]
+    /// Longer extensions, lower-case.
+    private let longExtensions: [[UInt8]]
+
+    /// The longest extension accepted in a configuration.
+    public static let maxExtensionLength = 16
+
+    /// A classifier with the default configuration (which always compiles).
+    public init() {
+        do {
+            try self.init(configuration: RequestClassificationConfiguration())
+        } catch {
+            preconditionFailure("the default request classification configuration compiles")
+        }
+    }
+
+    /// Compiles a configuration.
+    ///
+    /// - Throws: `VeilError` (`.usage`) for a bad pattern, or an extension that is empty,
+    ///   longer than 16 bytes, or not made of ASCII letters and digits (one leading `.` is
+    ///   accepted and dropped).
+    public init(configuration: RequestClassificationConfiguration) throws {
+        self.configuration = configuration
+        beaconPatterns = try configuration.beaconPatterns.map(URLPattern.init)
+        clickPatterns = try configuration.clickPatterns.map(URLPattern.init)
+        var short: [UInt64] = []
+        var long: [[UInt8]] = []
+        for ext in configuration.assetExtensions {
+            var bytes = Array(ext.utf8)
+            if bytes.first == UInt8(ascii: ".") { bytes.removeFirst() }
+            guard !bytes.isEmpty, bytes.count <= Self.maxExtensionLength,
+                bytes.allSatisfy({ ClassifyBytes.isLetter($0) || ClassifyBytes.isDigit($0) })
+            else {
+                throw VeilError(
+                    .usage,
+                    "asset extension \"\(ext)\": use 1 to \(Self.maxExtensionLength) ASCII letters or digits"
+                )
+            }
+            bytes = bytes.map(ClassifyBytes.lowercased)
+            if bytes.count <= 7 {
+                bytes.withUnsafeBufferPointer { short.append(Self.packedExtension($0)) }
+            } else {
+                long.append(bytes)
+            }
+        }
+        shortExtensions = Array(Set(short)).sorted()
+        longExtensions = long
+    }
+
+    /// Classifies one request.
+    ///
+    /// - Parameters:
+    ///   - method: the request method as logged (`GET`; compared case-sensitively).
+    ///   - target: the request target as logged (path and query, or an absolute URL).
+    ///   - status: the HTTP status; 0 when the log has none (treated as success).
+    ///   - agent: the user agent's classification.
+    /// - Returns: the one class this request counts as (see `RequestClass` for overlaps).
+    /// - Complexity: O(`target.count` × patterns), no allocation.
+    public func classify(
+        method: UnsafeBufferPointer<UInt8>, target: UnsafeBufferPointer<UInt8>, status: UInt16,
+        agent: UserAgentClass
+    ) -> RequestClass {
+        classifyCapturing(method: method, target: target, status: status, agent: agent)
+            .requestClass
+    }
+
+    /// Classifies one request and, for beacons and clicks, returns which pattern matched and
+    /// its captures (campaign, link, recipient…).
+    ///
+    /// - Parameters:
+    ///   - targetOffset: added to captured ranges; pass the target's start in the line to get
+    ///     ranges into the line.
+    /// - Returns: the class, plus the matching pattern's index in `beaconPatterns` or
+    ///   `clickPatterns` and its captures when the class is `.beacon` or `.click`.
+    /// - Complexity: O(`target.count` × patterns), no allocation.
+    public func classifyCapturing(
+        method: UnsafeBufferPointer<UInt8>, target: UnsafeBufferPointer<UInt8>, status: UInt16,
+        agent: UserAgentClass, targetOffset: Int32 = 0
+    ) -> RequestClassification {
+        if agent.kind == .bot { return RequestClassification(.bot) }
+        if status >= 400 && status <= 599 { return RequestClassification(.error) }
+        let parts = RequestTarget(target)
+        for index in 0..<beaconPatterns.count {
+            if let captures = beaconPatterns[index].match(
+                target, parts: parts, baseOffset: Int(targetOffset))
+            {
+                return RequestClassification(.beacon, patternIndex: index, captures: captures)
+            }
+        }
+        for index in 0..<clickPatterns.count {
+            if let captures = clickPatterns[index].match(
+                target, parts: parts, baseOffset: Int(targetOffset))
+            {
+                return RequestClassification(.click, patternIndex: index, captures: captures)
+            }
+        }
+        if !Self.isGetOrHead(method) || status >= 600 { return RequestClassification(.other) }
+        if hasAssetExtension(target, parts: parts) { return RequestClassification(.asset) }
+        if agent.kind == .mailProxy { return RequestClassification(.other) }
+        if status == 0 || (status >= 200 && status <= 299) || status == 304 {
+            return RequestClassification(.pageview)
+        }
+        return RequestClassification(.other)
+    }
+
+    /// Whether the target's path ends in an asset extension.
+    ///
+    /// - Complexity: O(`target.count`), no allocation.
+    public func hasAssetExtension(_ target: UnsafeBufferPointer<UInt8>) -> Bool {
+        hasAssetExtension(target, parts: RequestTarget(target))
+    }
+
+    func hasAssetExtension(_ target: UnsafeBufferPointer<UInt8>, parts: RequestTarget) -> Bool {
+        var dot = -1
+        var i = parts.pathEnd - 1
+        while i >= parts.pathStart {
+            let b = target[i]
+            if b == UInt8(ascii: "/") { break }
+            if b == UInt8(ascii: ".") {
+                dot = i
+                break
+            }
+            i -= 1
+        }
+        guard dot >= 0 else { return false }
+        let start = dot + 1
+        let length = parts.pathEnd - start
+        guard length > 0, length <= Self.maxExtensionLength else { return false }
+        let ext = UnsafeBufferPointer(rebasing: target[start..<parts.pathEnd])
+        if length <= 7 { return Self.binarySearch(shortExtensions, Self.packedExtension(ext)) }
+        for candidate in longExtensions where candidate.count == length {
+            var equal = true
+            for k in 0..<length where ClassifyBytes.lowercased(ext[k]) != candidate[k] {
+                equal = false
+                break
+            }
+            if equal { return true }
+        }
+        return false
+    }
+
+    /// Up to 7 bytes, ASCII-lower-cased, packed big-endian into the low 56 bits, with the
+    /// length in the top byte (so `js` and `\0js` differ).
+    @inline(__always)
+    static func packedExtension(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var key = UInt64(bytes.count) << 56
+        for k in 0..<bytes.count {
+            key |= UInt64(ClassifyBytes.lowercased(bytes[k])) << (8 * UInt64(bytes.count - 1 - k))
+        }
+        return key
+    }
+
+    @inline(__always)
+    private static func binarySearch(_ sorted: [UInt64], _ key: UInt64) -> Bool {
+        var low = 0
+        var high = sorted.count
+        while low < high {
+            let mid = (low + high) / 2
+            if sorted[mid] < key { low = mid + 1 } else { high = mid }
+        }
+        return low < sorted.count && sorted[low] == key
+    }
+
+    @inline(__always)
+    private static func isGetOrHead(_ method: UnsafeBufferPointer<UInt8>) -> Bool {
+        switch method.count {
+        case 3:
+            return method[0] == UInt8(ascii: "G") && method[1] == UInt8(ascii: "E")
+                && method[2] == UInt8(ascii: "T")
+        case 4:
+            return method[0] == UInt8(ascii: "H") && method[1] == UInt8(ascii: "E")
+                && method[2] == UInt8(ascii: "A") && method[3] == UInt8(ascii: "D")
+        default:
+            return false
+        }
+    }
+}
+
+/// A request's class and, for beacons and clicks, the pattern that matched and its captures.
+public struct RequestClassification: Sendable, Equatable {
+    public var requestClass: RequestClass
+    /// Index into `RequestClassifier.beaconPatterns` (for `.beacon`) or `.clickPatterns`
+    /// (for `.click`); -1 otherwise.
+    public var patternIndex: Int
+    /// The matching pattern's captures; empty (count 0) unless `.beacon` or `.click`.
+    public var captures: URLPatternCaptures
+
+    public init(
+        _ requestClass: RequestClass, patternIndex: Int = -1,
+        captures: URLPatternCaptures = URLPatternCaptures()
+    ) {
+        self.requestClass = requestClass
+        self.patternIndex = patternIndex
+        self.captures = captures
+    }
+}

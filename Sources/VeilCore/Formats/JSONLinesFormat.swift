@@ -1,0 +1,986 @@
+/// JSON lines: one JSON object per line, as Caddy, nginx (`escape=json`), Traefik and e-mail
+/// event exports write them.
+///
+/// The parser is a small, strict RFC 8259 scanner over the line's bytes. It walks nested
+/// objects, follows the key paths it was configured with (a trie built once in `init`) and
+/// fills the `LogRecord` fields those paths are mapped to; everything else is validated and
+/// skipped. Nothing is allocated per line.
+///
+/// Values:
+/// - A string value is un-escaped in place (`\"` `\\` `\/` `\b` `\f` `\n` `\r` `\t` and
+///   `\uXXXX`, surrogate pairs included, become UTF-8; escapes only ever shrink), so ranges
+///   point at decoded bytes. A lone surrogate becomes U+FFFD. Invalid UTF-8 is kept as bytes.
+/// - A number value maps to the range of its text (`200`, `1700000000.123`).
+/// - An array value maps to its first element when that is a string or number (Caddy writes
+///   every header as an array: `"User-Agent":["curl/8.4.0"]`).
+/// - `null`, booleans, `""` and `"-"` count as absent.
+/// - An object value is descended into when some configured path continues through it.
+///
+/// Precedence: when several mapped keys of a line fill the same field, the one listed first in
+/// the mapping wins, wherever it appears in the line (see `keyPaths(of:)` for the presets'
+/// order). Equal precedence (`init(fieldMap:)`) means the first in the line wins.
+///
+/// Rejects: a line that is not exactly one object (plus spaces) → `.badJSON`; the line ends
+/// inside the object (cut off, no closing brace) → `.truncated`; a NUL byte anywhere, or
+/// another control byte outside a string → `.binaryGarbage` (a raw control byte inside a
+/// string → `.badJSON`, as RFC 8259 requires); nesting deeper than 64 → `.badJSON`; no
+/// timestamp → `.missingField`; a timestamp that does not parse → `.badTimestamp`; a status
+/// outside 100...599 or not an integer → `.badStatus`; a size that is not a non-negative
+/// integer → `.badBytes`; a request line without a space → `.badRequestLine`. A line of
+/// only spaces is `.skip`, and so is an e-mail event other than open, click or delivered.
+public struct JSONLinesFormat: LogFormat, Sendable {
+    /// Key sets of the servers veil knows.
+    public enum Preset: String, CaseIterable, Sendable {
+        /// Caddy v2 access log (`http.log.access`).
+        case caddy
+        /// nginx `log_format ... escape=json` with the variable names as keys.
+        case nginx
+        /// Traefik access log in JSON.
+        case traefik
+        /// The union of the three: Caddy's keys first, then nginx's, then Traefik's.
+        case auto
+    }
+
+    /// What a key's value becomes.
+    public enum Field: String, CaseIterable, Sendable {
+        /// `record.site` (virtual host).
+        case site
+        /// `record.clientAddress`, an address as written (`192.0.2.1`, `2001:db8::1`).
+        case clientAddress
+        /// `record.clientAddress` from `ip:port` or `[ipv6]:port`; the port is dropped.
+        case clientAddressAndPort
+        /// `record.forwardedFor` (X-Forwarded-For chain).
+        case forwardedFor
+        /// `record.user` (authenticated user).
+        case user
+        /// `record.timestamp` and `record.milliseconds`. The value may be a number or string of
+        /// epoch seconds (`1700000000.123`, milliseconds when 13+ digits), an ISO 8601 /
+        /// RFC 3339 time (`2023-11-14T22:13:20.5Z`) or a CLF time (`14/Nov/2023:22:13:20 +0000`).
+        case timestamp
+        /// `record.method`.
+        case method
+        /// `record.target` (path and query, or an absolute URL: e-mail click `url`).
+        case target
+        /// `record.protocolVersion`.
+        case protocolVersion
+        /// A request line `GET /a HTTP/1.1`, split into method, target and protocol; it fills
+        /// only those of the three that no other key gave.
+        case requestLine
+        /// `record.status`, a number or a string of digits, 100...599.
+        case status
+        /// `record.bytes`, a non-negative integer (number or string).
+        case bytes
+        /// `record.referrer`.
+        case referrer
+        /// `record.userAgent`.
+        case userAgent
+        /// `record.cookie`, a visitor id value as written (`$cookie_uid`).
+        case cookie
+        /// A whole `Cookie` header: the value of the cookie named by `cookieName` becomes
+        /// `record.cookie`. Ignored when no `cookieName` is set (a full cookie header is not a
+        /// visitor id). A `.cookie` key takes precedence over it.
+        case cookieHeader
+        /// `record.event` from `open`/`opened`, `click`/`clicked`, `delivered`/`delivery`
+        /// (any case); other events make the line `.skip`.
+        case event
+        /// `record.recipient` (e-mail address or recipient token).
+        case recipient
+        /// `record.campaign` (campaign or message id).
+        case campaign
+
+        /// The record slot a field fills; fields sharing a slot compete by precedence.
+        var slot: Int {
+            switch self {
+            case .site: 0
+            case .clientAddress, .clientAddressAndPort: 1
+            case .forwardedFor: 2
+            case .user: 3
+            case .timestamp: 4
+            case .method: 5
+            case .target: 6
+            case .protocolVersion: 7
+            case .requestLine: 8
+            case .status: 9
+            case .bytes: 10
+            case .referrer: 11
+            case .userAgent: 12
+            case .cookie, .cookieHeader: 13
+            case .event: 14
+            case .recipient: 15
+            case .campaign: 16
+            }
+        }
+    }
+
+    /// The format's name: `json-caddy`, `json-nginx`, `json-traefik`, or `json` for `auto` and
+    /// user mappings.
+    public let name: String
+    /// The cookie whose value a `.cookieHeader` key yields; empty when cookie headers are
+    /// ignored.
+    public let cookieName: [UInt8]
+
+    /// Key bytes of every trie entry, back to back.
+    private let keyBytes: [UInt8]
+    /// Trie entries: one per key per object level.
+    private let entries: [Entry]
+    /// `bucketsPerNode` chain heads per node (index into `entries`, -1 for none).
+    private let buckets: [Int32]
+
+    /// Builds a parser for one of the presets.
+    /// - Parameters:
+    ///   - preset: which servers' keys to map.
+    ///   - cookieName: the cookie whose value becomes `record.cookie` when a line carries a
+    ///     whole Cookie header (Caddy `request.headers.Cookie`, nginx `http_cookie`, Traefik
+    ///     `request_Cookie`); nil ignores cookie headers.
+    public init(preset: Preset, cookieName: String? = nil) {
+        var builder = TrieBuilder()
+        for (path, field) in Self.keyPaths(of: preset) {
+            do {
+                try builder.add(path: path, field: field)
+            } catch {
+                preconditionFailure("preset key path \(path): \(error)")
+            }
+        }
+        self.init(
+            builder: builder, name: preset == .auto ? "json" : "json-\(preset.rawValue)",
+            cookieName: cookieName)
+    }
+
+    /// Builds a parser from key paths in order of precedence: for a field given by several
+    /// keys, the earlier key wins.
+    ///
+    /// A key path names nested keys with dots: `request.headers.User-Agent`. A key that itself
+    /// contains a dot or backslash is written with `\.` or `\\`. Keys compare byte for byte
+    /// (after un-escaping the line's key). Arrays on the way are not descended into.
+    /// - Throws: `VeilError.badFormat` for an empty path or component, or a path mapped to two
+    ///   different fields.
+    public init(mappings: KeyValuePairs<String, Field>, cookieName: String? = nil)
+        throws(VeilError)
+    {
+        var builder = TrieBuilder()
+        for (path, field) in mappings { try builder.add(path: path, field: field) }
+        self.init(builder: builder, name: "json", cookieName: cookieName)
+    }
+
+    /// Builds a parser from a user mapping of key paths (see `init(mappings:cookieName:)`)
+    /// with no precedence: when two keys fill the same field, the first in the line wins.
+    /// - Throws: `VeilError.badFormat` for an empty path or component.
+    public init(fieldMap: [String: Field], cookieName: String? = nil) throws(VeilError) {
+        var builder = TrieBuilder()
+        for path in fieldMap.keys.sorted() {
+            try builder.add(path: path, field: fieldMap[path]!, rank: 0)  // Safe: key from keys.
+        }
+        self.init(builder: builder, name: "json", cookieName: cookieName)
+    }
+
+    private init(builder: TrieBuilder, name: String, cookieName: String?) {
+        self.name = name
+        self.cookieName = Array((cookieName ?? "").utf8)
+        self.keyBytes = builder.keyBytes
+        self.entries = builder.entries
+        self.buckets = builder.buckets
+    }
+
+    /// The key paths of a preset in order of precedence.
+    public static func keyPaths(of preset: Preset) -> [(path: String, field: Field)] {
+        switch preset {
+        case .caddy: caddyKeys
+        case .nginx: nginxKeys
+        case .traefik: traefikKeys
+        case .auto: caddyKeys + nginxKeys + traefikKeys
+        }
+    }
+
+    /// Caddy v2: `{"ts":1700000000.123,"request":{"client_ip":…,"headers":{"User-Agent":[…]}},…}`.
+    /// `ts` may also be an ISO string (`time_format iso8601`); older versions write
+    /// `request.remote_addr` as `ip:port`.
+    static let caddyKeys: [(path: String, field: Field)] = [
+        ("ts", .timestamp),
+        ("request.client_ip", .clientAddress),
+        ("request.remote_ip", .clientAddress),
+        ("request.remote_addr", .clientAddressAndPort),
+        ("request.method", .method),
+        ("request.uri", .target),
+        ("request.proto", .protocolVersion),
+        ("request.host", .site),
+        ("request.headers.User-Agent", .userAgent),
+        ("request.headers.Referer", .referrer),
+        ("request.headers.X-Forwarded-For", .forwardedFor),
+        ("request.headers.Cookie", .cookieHeader),
+        ("user_id", .user),
+        ("status", .status),
+        ("size", .bytes),
+    ]
+
+    /// nginx `escape=json` with variable names as keys. Time: `msec` (milliseconds) before
+    /// `time_iso8601` before `time_local`; `request_method`/`request_uri`/`server_protocol`
+    /// before splitting `request`; `body_bytes_sent` before `bytes_sent`; `host` before
+    /// `server_name`; `cookie_uid` before `uid` before the `http_cookie` header.
+    static let nginxKeys: [(path: String, field: Field)] = [
+        ("msec", .timestamp),
+        ("time_iso8601", .timestamp),
+        ("time_local", .timestamp),
+        ("remote_addr", .clientAddress),
+        ("remote_user", .user),
+        ("request_method", .method),
+        ("request_uri", .target),
+        ("server_protocol", .protocolVersion),
+        ("request", .requestLine),
+        ("status", .status),
+        ("body_bytes_sent", .bytes),
+        ("bytes_sent", .bytes),
+        ("http_referer", .referrer),
+        ("http_user_agent", .userAgent),
+        ("http_x_forwarded_for", .forwardedFor),
+        ("host", .site),
+        ("server_name", .site),
+        ("cookie_uid", .cookie),
+        ("uid", .cookie),
+        ("http_cookie", .cookieHeader),
+    ]
+
+    /// Traefik: `StartUTC` before `time`, `ClientHost` before `ClientAddr` (`ip:port`);
+    /// request headers appear as `request_<Name>` when Traefik is told to keep them.
+    static let traefikKeys: [(path: String, field: Field)] = [
+        ("StartUTC", .timestamp),
+        ("time", .timestamp),
+        ("ClientHost", .clientAddress),
+        ("ClientAddr", .clientAddressAndPort),
+        ("ClientUsername", .user),
+        ("RequestMethod", .method),
+        ("RequestPath", .target),
+        ("RequestProtocol", .protocolVersion),
+        ("RequestHost", .site),
+        ("DownstreamStatus", .status),
+        ("DownstreamContentSize", .bytes),
+        ("request_User-Agent", .userAgent),
+        ("request_Referer", .referrer),
+        ("request_X-Forwarded-For", .forwardedFor),
+        ("request_Cookie", .cookieHeader),
+    ]
+
+    // MARK: - Parsing
+
+    /// Parses one line (see the type's documentation for the rules).
+    /// - Parameters:
+    ///   - line: the line without its terminator; string values with escapes are rewritten in
+    ///     place.
+    ///   - record: reset, then filled with ranges into `line`.
+    /// - Complexity: O(line length); one pass, no allocation.
+    public func parse(_ line: UnsafeMutableBufferPointer<UInt8>, into record: inout LogRecord)
+        -> ParseResult
+    {
+        record.reset()
+        guard let base = line.baseAddress else { return .skip }
+        let count = line.count
+        var start = 0
+        while start < count, JSONScanner.isSpace(base[start]) { start += 1 }
+        if start == count { return .skip }
+
+        let scanned: Result<JSONScanner, JSONScanFailure> = keyBytes.withUnsafeBufferPointer { keys in
+            entries.withUnsafeBufferPointer { entries in
+                buckets.withUnsafeBufferPointer { buckets in
+                    // Safe: the arrays are never empty (the builder starts each with a sentinel
+                    // or the root's buckets), so the base addresses exist.
+                    var s = JSONScanner(
+                        p: base, end: count, i: start, keys: keys.baseAddress!,
+                        entries: entries.baseAddress!, buckets: buckets.baseAddress!)
+                    do throws(JSONScanFailure) {
+                        try s.document()
+                    } catch {
+                        return .failure(error)
+                    }
+                    return .success(s)
+                }
+            }
+        }
+        let s: JSONScanner
+        switch scanned {
+        case .success(let scanner): s = scanner
+        case .failure(let fail): return .reject(fail.reason)
+        }
+        return finish(s, UnsafeBufferPointer(line), into: &record)
+    }
+
+    /// Turns the captured ranges into record fields, decoding numbers and times.
+    private func finish(_ s: JSONScanner, _ line: UnsafeBufferPointer<UInt8>, into record: inout LogRecord)
+        -> ParseResult
+    {
+        record = s.record
+        if !s.event.isEmpty {
+            guard let kind = Self.eventKind(s.event.slice(line)) else {
+                record.reset()
+                return .skip
+            }
+            record.event = kind
+        }
+        guard !s.timestamp.isEmpty else { return fail(.missingField, &record) }
+        guard let time = Self.time(s.timestamp.slice(line)) else {
+            return fail(.badTimestamp, &record)
+        }
+        record.timestamp = time.seconds
+        record.milliseconds = time.milliseconds
+        if !s.status.isEmpty {
+            guard let status = Self.status(s.status.slice(line)) else {
+                return fail(.badStatus, &record)
+            }
+            record.status = status
+        }
+        if !s.bytes.isEmpty {
+            guard let bytes = Self.integer(s.bytes.slice(line)) else {
+                return fail(.badBytes, &record)
+            }
+            record.bytes = bytes
+        }
+        if !s.requestLine.isEmpty {
+            guard Self.splitRequestLine(s.requestLine, line, into: &record) else {
+                return fail(.badRequestLine, &record)
+            }
+        }
+        if s.addressHasPort {
+            record.clientAddress = HostPort.address(in: line, record.clientAddress)
+        }
+        if s.cookieIsHeader {
+            record.cookie =
+                cookieName.isEmpty
+                ? .empty
+                : cookieName.withUnsafeBufferPointer {
+                    CookieHeader.value(named: $0, in: line, record.cookie, plusIsSpace: false)
+                }
+        }
+        return .record
+    }
+
+    @inline(never)
+    private func fail(_ reason: RejectReason, _ record: inout LogRecord) -> ParseResult {
+        record.reset()
+        return .reject(reason)
+    }
+
+    /// Epoch (number or digits), ISO 8601 (`YYYY-`…) or CLF (`DD/Mon/…`, brackets optional).
+    static func time(_ t: UnsafeBufferPointer<UInt8>) -> (seconds: Int64, milliseconds: Int16)? {
+        let n = t.count
+        if n >= 5 && t[4] == UInt8(ascii: "-") { return Timestamp.parseISO8601(t) }
+        if n >= 3 && t[2] == UInt8(ascii: "/") {
+            return Timestamp.parseCLF(t).map { ($0, 0) }
+        }
+        if n >= 4 && t[0] == UInt8(ascii: "[") && t[n - 1] == UInt8(ascii: "]") {
+            return Timestamp.parseCLF(UnsafeBufferPointer(rebasing: t[1..<(n - 1)])).map { ($0, 0) }
+        }
+        return Timestamp.parseEpoch(t)
+    }
+
+    /// Three digits, 100...599.
+    static func status(_ t: UnsafeBufferPointer<UInt8>) -> UInt16? {
+        guard t.count == 3 else { return nil }
+        let a = t[0] &- UInt8(ascii: "0"), b = t[1] &- UInt8(ascii: "0"), c = t[2] &- UInt8(ascii: "0")
+        guard a >= 1, a <= 5, b <= 9, c <= 9 else { return nil }
+        return UInt16(a) * 100 + UInt16(b) * 10 + UInt16(c)
+    }
+
+    /// 1...18 decimal digits.
+    static func integer(_ t: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard t.count >= 1, t.count <= 18 else { return nil }
+        var v: Int64 = 0
+        for c in t {
+            let d = c &- UInt8(ascii: "0")
+            guard d <= 9 else { return nil }
+            v = v * 10 + Int64(d)
+        }
+        return v
+    }
+
+    /// Splits `METHOD TARGET[ PROTOCOL]` at its first and last space, filling only the parts
+    /// the record does not have yet. False when there is no space or no target.
+    static func splitRequestLine(
+        _ r: ByteRange, _ line: UnsafeBufferPointer<UInt8>, into record: inout LogRecord
+    ) -> Bool {
+        let s = Int(r.start), e = Int(r.end)
+        var sp1 = s
+        while sp1 < e, line[sp1] != UInt8(ascii: " ") { sp1 += 1 }
+        guard sp1 > s, sp1 < e else { return false }
+        var sp2 = e - 1
+        while sp2 > sp1, line[sp2] != UInt8(ascii: " ") { sp2 -= 1 }
+        var targetEnd = e
+        var proto = ByteRange.empty
+        if sp2 > sp1 + 1, e - sp2 > 5, line[sp2 + 1] == UInt8(ascii: "H"),
+            line[sp2 + 2] == UInt8(ascii: "T"), line[sp2 + 3] == UInt8(ascii: "T"),
+            line[sp2 + 4] == UInt8(ascii: "P"), line[sp2 + 5] == UInt8(ascii: "/")
+        {
+            targetEnd = sp2
+            proto = ByteRange(sp2 + 1, e)
+        }
+        guard targetEnd > sp1 + 1 else { return false }
+        if record.method.isEmpty { record.method = ByteRange(s, sp1) }
+        if record.target.isEmpty { record.target = ByteRange(sp1 + 1, targetEnd) }
+        if record.protocolVersion.isEmpty { record.protocolVersion = proto }
+        return true
+    }
+
+    /// The event kind for an e-mail event name, any case; nil for events veil does not count.
+    static func eventKind(_ t: UnsafeBufferPointer<UInt8>) -> EventKind? {
+        func equals(_ word: StaticString) -> Bool {
+            guard t.count == word.utf8CodeUnitCount else { return false }
+            let w = word.utf8Start
+            for k in 0..<t.count where (t[k] | 0x20) != w[k] { return false }
+            return true
+        }
+        switch t.count {
+        case 4: if equals("open") { return .open }
+        case 5: if equals("click") { return .click }
+        case 6: if equals("opened") { return .open }
+        case 7: if equals("clicked") { return .click }
+        case 8: if equals("delivery") { return .delivered }
+        case 9: if equals("delivered") { return .delivered }
+        default: break
+        }
+        return nil
+    }
+
+    // MARK: - Key trie
+
+    /// Buckets per object level; a key's bucket comes from its length, first, middle and last
+    /// byte.
+    static let bucketsPerNode = 32
+
+    /// One key at one object level.
+    struct Entry: Sendable {
+        var keyStart: Int32
+        var keyCount: Int32
+        /// Next entry in the same bucket, -1 at the end.
+        var next: Int32
+        /// The node (object level) below this key, -1 when no path continues.
+        var child: Int32
+        /// The field this key's value fills, if any.
+        var field: Field?
+        /// Precedence within the field's slot: lower wins; 0...14.
+        var rank: UInt8
+    }
+
+    @inline(__always)
+    static func bucket(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int {
+        let h =
+            (UInt32(truncatingIfNeeded: n) &* 0x9E37_79B1) ^ (UInt32(p[0]) &* 0x85EB_CA6B)
+            ^ (UInt32(p[n &- 1]) &* 0xC2B2_AE35) ^ (UInt32(p[n >> 1]) &* 0x27D4_EB2F)
+        return Int(h >> 27)
+    }
+
+    /// Builds the key trie from key paths.
+    struct TrieBuilder {
+        var keyBytes: [UInt8] = [0]
+        var entries: [Entry] = [
+            Entry(keyStart: 0, keyCount: 0, next: -1, child: -1, field: nil, rank: 0)
+        ]
+        var buckets = [Int32](repeating: -1, count: JSONLinesFormat.bucketsPerNode)
+        /// How many keys each slot has so far (the next key's rank).
+        var slotKeys = [UInt8](repeating: 0, count: 17)
+
+        /// Adds a path; `rank` nil means "after the keys already added for this field".
+        mutating func add(path: String, field: Field, rank: UInt8? = nil) throws(VeilError) {
+            let components = try Self.split(path)
+            var node: Int32 = 0
+            for (n, component) in components.enumerated() {
+                let e = entry(node: node, key: component)
+                if n < components.count - 1 {
+                    if entries[e].child < 0 {
+                        entries[e].child = Int32(buckets.count / JSONLinesFormat.bucketsPerNode)
+                        buckets += [Int32](repeating: -1, count: JSONLinesFormat.bucketsPerNode)
+                    }
+                    node = entries[e].child
+                } else if let existing = entries[e].field {
+                    guard existing == field else {
+                        throw VeilError(
+                            .badFormat,
+                            "JSON key path '\(path)' is mapped to both \(existing.rawValue) and \(field.rawValue)"
+                        )
+                    }
+                } else {
+                    let slot = field.slot
+                    entries[e].field = field
+                    entries[e].rank = min(rank ?? slotKeys[slot], 14)
+                    slotKeys[slot] = min(slotKeys[slot] + 1, 14)
+                }
+            }
+        }
+
+        /// The entry for `key` under `node`, created when missing.
+        private mutating func entry(node: Int32, key: [UInt8]) -> Int {
+            let b =
+                Int(node) * JSONLinesFormat.bucketsPerNode
+                + key.withUnsafeBufferPointer { JSONLinesFormat.bucket($0.baseAddress!, $0.count) }
+            var e = buckets[b]
+            while e >= 0 {
+                let x = entries[Int(e)]
+                if Int(x.keyCount) == key.count
+                    && keyBytes[Int(x.keyStart)..<Int(x.keyStart + x.keyCount)].elementsEqual(key)
+                {
+                    return Int(e)
+                }
+                e = x.next
+            }
+            entries.append(
+                Entry(
+                    keyStart: Int32(keyBytes.count), keyCount: Int32(key.count), next: buckets[b],
+                    child: -1, field: nil, rank: 0))
+            keyBytes += key
+            buckets[b] = Int32(entries.count - 1)
+            return entries.count - 1
+        }
+
+        /// Splits a dotted path; `\.` and `\\` stand for a literal dot and backslash.
+        static func split(_ path: String) throws(VeilError) -> [[UInt8]] {
+            var components: [[UInt8]] = [[]]
+            var escaped = false
+            for c in path.utf8 {
+                if escaped {
+                    components[components.count - 1].append(c)
+                    escaped = false
+                } else if c == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if c == UInt8(ascii: ".") {
+                    components.append([])
+                } else {
+                    components[components.count - 1].append(c)
+                }
+            }
+            guard !escaped, !components.contains(where: \.isEmpty) else {
+                throw VeilError(.badFormat, "JSON key path '\(path)' has an empty component")
+            }
+            return components
+        }
+    }
+}
+
+// MARK: - JSONScanner
+
+/// Why a line was rejected, thrown inside the scanner (typed throws: no allocation).
+private struct JSONScanFailure: Error {
+    var reason: RejectReason
+    init(_ reason: RejectReason) { self.reason = reason }
+}
+
+/// One pass over one line: validates the JSON, un-escapes strings in place and captures the
+/// ranges of mapped values.
+private struct JSONScanner {
+    let p: UnsafeMutablePointer<UInt8>
+    let end: Int
+    var i: Int
+    let keys: UnsafePointer<UInt8>
+    let entries: UnsafePointer<JSONLinesFormat.Entry>
+    let buckets: UnsafePointer<Int32>
+
+    /// Record fields filled so far (text ranges).
+    var record = LogRecord()
+    /// Ranges decoded after the scan.
+    var timestamp = ByteRange.empty
+    var status = ByteRange.empty
+    var bytes = ByteRange.empty
+    var requestLine = ByteRange.empty
+    var event = ByteRange.empty
+    var addressHasPort = false
+    var cookieIsHeader = false
+    /// Precedence rank of the key that filled each slot, 4 bits per slot; 15 = not filled.
+    var ranks: UInt128 = ~0
+
+    static let maxDepth = 64
+
+    init(
+        p: UnsafeMutablePointer<UInt8>, end: Int, i: Int, keys: UnsafePointer<UInt8>,
+        entries: UnsafePointer<JSONLinesFormat.Entry>, buckets: UnsafePointer<Int32>
+    ) {
+        self.p = p
+        self.end = end
+        self.i = i
+        self.keys = keys
+        self.entries = entries
+        self.buckets = buckets
+    }
+
+    @inline(__always)
+    static func isSpace(_ c: UInt8) -> Bool {
+        c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") || c == UInt8(ascii: "\r")
+            || c == UInt8(ascii: "\n")
+    }
+
+    @inline(__always)
+    mutating func skipSpace() {
+        while i < end, Self.isSpace(p[i]) { i += 1 }
+    }
+
+    /// The error for the byte at `i`: end of line, control byte, or anything else.
+    @inline(never)
+    func unexpected() -> JSONScanFailure {
+        guard i < end else { return JSONScanFailure(.truncated) }
+        let c = p[i]
+        return JSONScanFailure(c < 0x20 || c == 0x7F ? .binaryGarbage : .badJSON)
+    }
+
+    /// The whole line: one object, optionally surrounded by spaces.
+    mutating func document() throws(JSONScanFailure) {
+        skipSpace()
+        guard i < end, p[i] == UInt8(ascii: "{") else { throw unexpected() }
+        i += 1
+        try object(node: 0, depth: 1)
+        skipSpace()
+        if i < end { throw unexpected() }
+    }
+
+    /// An object after its `{`; `node` is the trie level for its keys, -1 when none is mapped.
+    mutating func object(node: Int32, depth: Int) throws(JSONScanFailure) {
+        guard depth <= Self.maxDepth else { throw JSONScanFailure(.badJSON) }
+        skipSpace()
+        guard i < end else { throw JSONScanFailure(.truncated) }
+        if p[i] == UInt8(ascii: "}") {
+            i += 1
+            return
+        }
+        while true {
+            guard i < end, p[i] == UInt8(ascii: "\"") else { throw unexpected() }
+            i += 1
+            let key = try string()
+            skipSpace()
+            guard i < end, p[i] == UInt8(ascii: ":") else { throw unexpected() }
+            i += 1
+            skipSpace()
+            let e = node >= 0 ? lookup(node, key) : -1
+            if e >= 0 {
+                try mappedValue(entries[e], depth: depth)
+            } else {
+                try value(depth: depth)
+            }
+            skipSpace()
+            guard i < end else { throw JSONScanFailure(.truncated) }
+            let c = p[i]
+            if c == UInt8(ascii: ",") {
+                i += 1
+                skipSpace()
+            } else if c == UInt8(ascii: "}") {
+                i += 1
+                return
+            } else {
+                throw unexpected()
+            }
+        }
+    }
+
+    /// The trie entry for the key at `key` under `node`, or -1.
+    @inline(__always)
+    func lookup(_ node: Int32, _ key: ByteRange) -> Int {
+        let n = key.count
+        guard n > 0 else { return -1 }
+        let k = p + Int(key.start)
+        var e = Int(buckets[Int(node) * JSONLinesFormat.bucketsPerNode + JSONLinesFormat.bucket(k, n)])
+        while e >= 0 {
+            let entry = entries[e]
+            if Int(entry.keyCount) == n {
+                let stored = keys + Int(entry.keyStart)
+                var j = 0
+                while j < n, stored[j] == k[j] { j += 1 }
+                if j == n { return e }
+            }
+            e = Int(entry.next)
+        }
+        return -1
+    }
+
+    /// A value whose key is in the trie: captured, descended into, or skipped.
+    mutating func mappedValue(_ e: JSONLinesFormat.Entry, depth: Int) throws(JSONScanFailure) {
+        guard i < end else { throw JSONScanFailure(.truncated) }
+        switch p[i] {
+        case UInt8(ascii: "{"):
+            i += 1
+            try object(node: e.child, depth: depth + 1)
+        case UInt8(ascii: "\""):
+            i += 1
+            let r = try string()
+            if let f = e.field { assign(f, r, rank: e.rank) }
+        case UInt8(ascii: "["):
+            i += 1
+            try array(depth: depth + 1, first: e.field, rank: e.rank)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            let r = try number()
+            if let f = e.field { assign(f, r, rank: e.rank) }
+        default:
+            try value(depth: depth)
+        }
+    }
+
+    /// Any value, validated and skipped.
+    mutating func value(depth: Int) throws(JSONScanFailure) {
+        guard i < end else { throw JSONScanFailure(.truncated) }
+        switch p[i] {
+        case UInt8(ascii: "\""):
+            i += 1
+            _ = try string()
+        case UInt8(ascii: "{"):
+            i += 1
+            try object(node: -1, depth: depth + 1)
+        case UInt8(ascii: "["):
+            i += 1
+            try array(depth: depth + 1, first: nil, rank: 0)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            _ = try number()
+        case UInt8(ascii: "t"): try word("true")
+        case UInt8(ascii: "f"): try word("false")
+        case UInt8(ascii: "n"): try word("null")
+        default: throw unexpected()
+        }
+    }
+
+    /// An array after its `[`; its first element fills `first` when it is a string or number.
+    mutating func array(depth: Int, first: JSONLinesFormat.Field?, rank: UInt8) throws(JSONScanFailure) {
+        guard depth <= Self.maxDepth else { throw JSONScanFailure(.badJSON) }
+        skipSpace()
+        guard i < end else { throw JSONScanFailure(.truncated) }
+        if p[i] == UInt8(ascii: "]") {
+            i += 1
+            return
+        }
+        var take = first
+        while true {
+            if let f = take, i < end, p[i] == UInt8(ascii: "\"") {
+                i += 1
+                let r = try string()
+                assign(f, r, rank: rank)
+            } else if let f = take, i < end,
+                p[i] == UInt8(ascii: "-") || p[i] &- UInt8(ascii: "0") <= 9
+            {
+                let r = try number()
+                assign(f, r, rank: rank)
+            } else {
+                try value(depth: depth)
+            }
+            take = nil
+            skipSpace()
+            guard i < end else { throw JSONScanFailure(.truncated) }
+            let c = p[i]
+            if c == UInt8(ascii: ",") {
+                i += 1
+                skipSpace()
+            } else if c == UInt8(ascii: "]") {
+                i += 1
+                return
+            } else {
+                throw unexpected()
+            }
+        }
+    }
+
+    /// `true`, `false` or `null`.
+    mutating func word(_ w: StaticString) throws(JSONScanFailure) {
+        let q = w.utf8Start
+        for k in 0..<w.utf8CodeUnitCount {
+            guard i < end, p[i] == q[k] else { throw unexpected() }
+            i += 1
+        }
+    }
+
+    /// A number per RFC 8259: `-? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?`.
+    mutating func number() throws(JSONScanFailure) -> ByteRange {
+        let start = i
+        if p[i] == UInt8(ascii: "-") { i += 1 }
+        guard i < end else { throw JSONScanFailure(.truncated) }
+        if p[i] == UInt8(ascii: "0") {
+            i += 1
+        } else if p[i] &- UInt8(ascii: "1") <= 8 {
+            i += 1
+            while i < end, p[i] &- UInt8(ascii: "0") <= 9 { i += 1 }
+        } else {
+            throw unexpected()
+        }
+        if i < end, p[i] == UInt8(ascii: ".") {
+            i += 1
+            guard i < end, p[i] &- UInt8(ascii: "0") <= 9 else { throw unexpected() }
+            while i < end, p[i] &- UInt8(ascii: "0") <= 9 { i += 1 }
+        }
+        if i < end, p[i] | 0x20 == UInt8(ascii: "e") {
+            i += 1
+            if i < end, p[i] == UInt8(ascii: "+") || p[i] == UInt8(ascii: "-") { i += 1 }
+            guard i < end, p[i] &- UInt8(ascii: "0") <= 9 else { throw unexpected() }
+            while i < end, p[i] &- UInt8(ascii: "0") <= 9 { i += 1 }
+        }
+        return ByteRange(start, i)
+    }
+
+    /// Whether any of 8 bytes is `"`, `\` or below 0x20 (SWAR; exact for "any").
+    @inline(__always)
+    static func special(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let q = w ^ (ones &* 0x22)
+        let b = w ^ (ones &* 0x5C)
+        return (((q &- ones) & ~q) | ((b &- ones) & ~b) | ((w &- ones &* 0x20) & ~w)) & highs != 0
+    }
+
+    /// A string after its opening quote; returns its decoded range and moves past the closing
+    /// quote.
+    mutating func string() throws(JSONScanFailure) -> ByteRange {
+        let start = i
+        while true {
+            if i + 8 <= end {
+                // Safe: 8 bytes from i are inside the line.
+                let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
+                if !Self.special(w) {
+                    i += 8
+                    continue
+                }
+            }
+            guard i < end else { throw JSONScanFailure(.truncated) }
+            let stop = min(i + 8, end)
+            while i < stop {
+                let c = p[i]
+                if c == UInt8(ascii: "\"") {
+                    i += 1
+                    return ByteRange(start, i - 1)
+                }
+                if c == UInt8(ascii: "\\") { return try escapedString(start: start) }
+                if c < 0x20 { throw JSONScanFailure(c == 0 ? .binaryGarbage : .badJSON) }
+                i += 1
+            }
+        }
+    }
+
+    /// The rest of a string from its first backslash at `i`, un-escaped in place.
+    @inline(never)
+    mutating func escapedString(start: Int) throws(JSONScanFailure) -> ByteRange {
+        var w = i
+        while true {
+            guard i < end else { throw JSONScanFailure(.truncated) }
+            let c = p[i]
+            if c == UInt8(ascii: "\"") {
+                i += 1
+                return ByteRange(start, w)
+            }
+            if c < 0x20 { throw JSONScanFailure(c == 0 ? .binaryGarbage : .badJSON) }
+            if c != UInt8(ascii: "\\") {
+                p[w] = c
+                w += 1
+                i += 1
+                continue
+            }
+            guard i + 1 < end else { throw JSONScanFailure(.truncated) }
+            let out: UInt8
+            switch p[i + 1] {
+            case UInt8(ascii: "\""): out = UInt8(ascii: "\"")
+            case UInt8(ascii: "\\"): out = UInt8(ascii: "\\")
+            case UInt8(ascii: "/"): out = UInt8(ascii: "/")
+            case UInt8(ascii: "b"): out = 0x08
+            case UInt8(ascii: "f"): out = 0x0C
+            case UInt8(ascii: "n"): out = 0x0A
+            case UInt8(ascii: "r"): out = 0x0D
+            case UInt8(ascii: "t"): out = 0x09
+            case UInt8(ascii: "u"):
+                var scalar = try hex4(i + 2)
+                i += 6
+                if scalar & 0xFC00 == 0xD800 {
+                    // A high surrogate: combine with a following low one, else U+FFFD.
+                    if i + 1 < end, p[i] == UInt8(ascii: "\\"), p[i + 1] == UInt8(ascii: "u") {
+                        let low = try hex4(i + 2)
+                        if low & 0xFC00 == 0xDC00 {
+                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                            i += 6
+                        } else {
+                            scalar = 0xFFFD
+                        }
+                    } else {
+                        scalar = 0xFFFD
+                    }
+                } else if scalar & 0xFC00 == 0xDC00 {
+                    scalar = 0xFFFD
+                }
+                w = utf8(scalar, at: w)
+                continue
+            default:
+                i += 1
+                throw unexpected()
+            }
+            p[w] = out
+            w += 1
+            i += 2
+        }
+    }
+
+    /// Four hex digits at `j`.
+    func hex4(_ j: Int) throws(JSONScanFailure) -> UInt32 {
+        guard j + 4 <= end else { throw JSONScanFailure(.truncated) }
+        var v: UInt32 = 0
+        for k in j..<(j + 4) {
+            let c = p[k]
+            let d: UInt8
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = c - UInt8(ascii: "A") + 10
+            default: throw JSONScanFailure(c < 0x20 ? .binaryGarbage : .badJSON)
+            }
+            v = v << 4 | UInt32(d)
+        }
+        return v
+    }
+
+    /// Writes `scalar` as UTF-8 at `w` (never past the escape it came from) and returns the
+    /// next write position.
+    func utf8(_ scalar: UInt32, at w: Int) -> Int {
+        switch scalar {
+        case 0..<0x80:
+            p[w] = UInt8(scalar)
+            return w + 1
+        case 0x80..<0x800:
+            p[w] = 0xC0 | UInt8(scalar >> 6)
+            p[w + 1] = 0x80 | UInt8(scalar & 0x3F)
+            return w + 2
+        case 0x800..<0x10000:
+            p[w] = 0xE0 | UInt8(scalar >> 12)
+            p[w + 1] = 0x80 | UInt8((scalar >> 6) & 0x3F)
+            p[w + 2] = 0x80 | UInt8(scalar & 0x3F)
+            return w + 3
+        default:
+            p[w] = 0xF0 | UInt8(scalar >> 18)
+            p[w + 1] = 0x80 | UInt8((scalar >> 12) & 0x3F)
+            p[w + 2] = 0x80 | UInt8((scalar >> 6) & 0x3F)
+            p[w + 3] = 0x80 | UInt8(scalar & 0x3F)
+            return w + 4
+        }
+    }
+
+    /// Captures a mapped value unless it is empty or `-`, or a better-ranked key already
+    /// filled the slot.
+    @inline(__always)
+    mutating func assign(_ field: JSONLinesFormat.Field, _ r: ByteRange, rank: UInt8) {
+        let n = r.count
+        if n == 0 || (n == 1 && p[Int(r.start)] == UInt8(ascii: "-")) { return }
+        let shift = field.slot &* 4
+        let current = UInt8(truncatingIfNeeded: ranks >> shift) & 0xF
+        guard rank < current else { return }
+        ranks = (ranks & ~(UInt128(0xF) << shift)) | (UInt128(rank) << shift)
+        switch field {
+        case .site: record.site = r
+        case .clientAddress:
+            record.clientAddress = r
+            addressHasPort = false
+        case .clientAddressAndPort:
+            record.clientAddress = r
+            addressHasPort = true
+        case .forwardedFor: record.forwardedFor = r
+        case .user: record.user = r
+        case .timestamp: timestamp = r
+        case .method: record.method = r
+        case .target: record.target = r
+        case .protocolVersion: record.protocolVersion = r
+        case .requestLine: requestLine = r
+        case .status: status = r
+        case .bytes: bytes = r
+        case .referrer: record.referrer = r
+        case .userAgent: record.userAgent = r
+        case .cookie:
+            record.cookie = r
+            cookieIsHeader = false
+        case .cookieHeader:
+            record.cookie = r
+            cookieIsHeader = true
+        case .event: event = r
+        case .recipient: record.recipient = r
+        case .campaign: record.campaign = r
+        }
+    }
+}

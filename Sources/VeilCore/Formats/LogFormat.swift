@@ -1,0 +1,60 @@
+/// Why a line was rejected. Reported by count and line number, never with the line's content.
+public enum RejectReason: UInt8, CaseIterable, Sendable, Comparable {
+    case lineTooLong = 0
+    case binaryGarbage
+    case truncated
+    case unbalancedQuote
+    case badTimestamp
+    case badStatus
+    case badBytes
+    case badRequestLine
+    case badAddress
+    case badJSON
+    case missingField
+    case noFieldsHeader
+    case literalMismatch
+
+    public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+
+    /// Stable machine-readable label (used in `--json` output and reports).
+    public var label: String {
+        switch self {
+        case .lineTooLong: "line-too-long"
+        case .binaryGarbage: "binary-garbage"
+        case .truncated: "truncated"
+        case .unbalancedQuote: "unbalanced-quote"
+        case .badTimestamp: "bad-timestamp"
+        case .badStatus: "bad-status"
+        case .badBytes: "bad-bytes"
+        case .badRequestLine: "bad-request-line"
+        case .badAddress: "bad-address"
+        case .badJSON: "bad-json"
+        case .missingField: "missing-field"
+        case .noFieldsHeader: "no-fields-header"
+        case .literalMismatch: "does-not-match-format"
+        }
+    }
+}
+
+/// What parsing one line produced.
+public enum ParseResult: Sendable, Equatable {
+    /// The record was filled in.
+    case record
+    /// The line carries no record but is valid (a W3C `#` directive, a blank line).
+    case skip
+    /// The line is malformed.
+    case reject(RejectReason)
+}
+
+/// A log format: turns one line's bytes into a `LogRecord` of byte ranges.
+///
+/// Implementations must not allocate per line. The line excludes its terminator (`\n` or
+/// `\r\n`). A parser may rewrite bytes inside the line in place (for example to undo `\"` or
+/// JSON escapes, which only ever shrink), so ranges it returns point at unescaped bytes.
+public protocol LogFormat {
+    /// The format's name as `--format` spells it (`combined`, `w3c`, `json`, ...).
+    var name: String { get }
+    /// Parses one line into `record`. `record` is reset by the parser.
+    mutating func parse(_ line: UnsafeMutableBufferPointer<UInt8>, into record: inout LogRecord)
+        -> ParseResult
+}

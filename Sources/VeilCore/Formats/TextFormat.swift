@@ -1,0 +1,497 @@
+/// Parses text access-log lines (NCSA common, combined, vhost-combined, combined with extra
+/// quoted fields, and user-given Apache `LogFormat` / nginx `log_format` strings) into
+/// `LogRecord`s of byte ranges, without allocating.
+///
+/// A `TextFormat` runs a `CompiledFormat` over each line:
+/// - **Literals** of the format must match byte for byte, else `.literalMismatch` (or
+///   `.truncated` when the line ends first, `.binaryGarbage` when the mismatching byte is a
+///   control byte).
+/// - **Unquoted fields** end at the first byte of the literal that follows them; the last
+///   field of a format with nothing after it ends at a space, a tab or the end of the line.
+///   A control byte (below 0x20, except tab) inside an unquoted field, NUL bytes included,
+///   gives `.binaryGarbage`.
+/// - **Quoted fields** (between a literal ending in `"` and one starting with `"`) end at the
+///   first `"` that is not escaped and that is followed by the rest of the next literal; when
+///   no `"` is followed by it, the first unescaped `"` closes the field (and the literal then
+///   fails to match). Escapes are undone in place, which only shrinks the field: `\"` → `"`,
+///   `\\` → `\` (Apache) and `\xHH` → the byte 0xHH (Apache for control bytes, nginx for
+///   `"`, `\` and non-ASCII bytes: `\x22`, `\x5C`). Other backslash sequences (`\n`, `\t`) are
+///   kept as written. Bytes that are not valid UTF-8 are kept as they are, and control bytes
+///   inside quotes are allowed.
+/// - `-` alone is an empty field (bytes `-` is 0; status `-` is `.badStatus`; time `-` is
+///   `.badTimestamp`).
+/// - **Unterminated last field.** When the format ends with a quoted field and its closing
+///   `"` (e.g. the user agent of `combined`), and the line ends without any unescaped `"`
+///   after the field's opening quote, the field runs to the end of the line and the record
+///   is kept: `lastRecordHadUnterminatedQuote` is set and `unterminatedQuoteCount` counted.
+///   Such lines exist in real logs (a user agent cut short) and are otherwise valid. Set
+///   `toleratesUnterminatedFinalQuote` to false to reject them as `.unbalancedQuote`
+///   instead. A missing closing quote in any other field is always `.unbalancedQuote`.
+///   For this last field the closing `"` must also be followed by the end of the line, a
+///   space or a tab, so a bare `"` inside a user agent does not end it early.
+/// - **Extra text** after the format's last literal (an Apache combined line with more fields
+///   appended) is allowed and ignored, unless it contains a NUL byte (`.binaryGarbage`).
+/// - **Request line** (`%r`, `$request`): `METHOD SP target [SP HTTP/x.y]`. The method is
+///   the first token (RFC 9110 token bytes); the protocol is the last space-separated token
+///   when it starts with `HTTP/` (else there is none: HTTP/0.9 `GET /a`), and the target is
+///   everything between. A request line that is empty, `-` (Apache's 408s), or does not start
+///   with a method token followed by a space or the end (TLS handshakes sent to a plain-HTTP
+///   port, `\x16\x03\x01…`) keeps its record with empty method, target and protocol: the
+///   server did answer it, and it counts as a request. Text parsers never return
+///   `.badRequestLine`.
+/// - **Status** is exactly three digits in 100...599, else `.badStatus`. **Bytes** are `-`
+///   or up to 18 digits, else `.badBytes`.
+/// - **Times** that do not parse are `.badTimestamp` (see `Timestamp`).
+/// - **Client address** has its brackets and port removed (`HostPort.address`); it is not
+///   otherwise validated.
+/// - An empty line, or one of only spaces and tabs, is `.skip`.
+///
+/// Not thread-safe: use one `TextFormat` per pipeline (it holds a timestamp cache).
+public struct TextFormat: LogFormat {
+    /// The compiled program this parser runs.
+    public let compiled: CompiledFormat
+    private let presetName: String?
+    /// Accept a line whose final quoted field is never closed (default true); see the type
+    /// documentation.
+    public var toleratesUnterminatedFinalQuote = true
+    /// Whether the last `.record` returned came from a line whose final quoted field was
+    /// never closed.
+    public private(set) var lastRecordHadUnterminatedQuote = false
+    /// How many records so far had an unterminated final quoted field.
+    public private(set) var unterminatedQuoteCount = 0
+    private var cache = CLFTimestampCache()
+
+    /// The preset name (`combined`, …), or `apache:<string>` / `nginx:<string>`, or the name
+    /// given at `init`.
+    public var name: String { presetName ?? compiled.name }
+
+    /// A parser for a compiled format string, named `name` (default: the compiled format's
+    /// `apache:<string>` / `nginx:<string>` name).
+    public init(_ compiled: CompiledFormat, name: String? = nil) {
+        self.compiled = compiled
+        self.presetName = name
+    }
+
+    /// A parser for an Apache `LogFormat` string. See `CompiledFormat.apache(_:)`.
+    public init(apache format: String) throws(VeilError) {
+        self.init(try CompiledFormat.apache(format))
+    }
+
+    /// A parser for an nginx `log_format` string. See `CompiledFormat.nginx(_:)`.
+    public init(nginx format: String) throws(VeilError) {
+        self.init(try CompiledFormat.nginx(format))
+    }
+
+    /// The preset names and their Apache format strings, most specific last.
+    public static let presets: [(name: String, format: String)] = [
+        ("common", #"%h %l %u %t "%r" %>s %b"#),
+        ("combined", #"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i""#),
+        ("vhost_combined", #"%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i""#),
+        ("combined_cookie", #"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" "%{uid}C""#),
+        (
+            "combined_cookie_xff",
+            #"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" "%{uid}C" "%{X-Forwarded-For}i""#
+        ),
+        (
+            "combined_xff",
+            #"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" "%{X-Forwarded-For}i""#
+        ),
+    ]
+
+    /// The preset names, in the order of `presets`.
+    public static let presetNames: [String] = presets.map(\.name)
+
+    private static let compiledPresets: [String: CompiledFormat] = {
+        var d: [String: CompiledFormat] = [:]
+        for (name, format) in presets {
+            do {
+                d[name] = try CompiledFormat.apache(format)
+            } catch {
+                preconditionFailure("preset \(name) does not compile: \(error)")
+            }
+        }
+        return d
+    }()
+
+    /// A parser for a preset: `common`, `combined`, `vhost_combined`, `combined_cookie`,
+    /// `combined_cookie_xff`, `combined_xff` (`-` may be written for `_`); nil for other names.
+    public static func preset(_ name: String) -> TextFormat? {
+        let key = String(name.map { $0 == "-" ? "_" : $0 })
+        guard let compiled = compiledPresets[key] else { return nil }
+        return TextFormat(compiled, name: key)
+    }
+
+    // MARK: - Parsing
+
+    /// Parses one line (without its terminator) into `record`, un-escaping quoted fields in
+    /// place.
+    /// - Complexity: O(line length), no allocation.
+    public mutating func parse(
+        _ line: UnsafeMutableBufferPointer<UInt8>, into record: inout LogRecord
+    ) -> ParseResult {
+        record.reset()
+        lastRecordHadUnterminatedQuote = false
+        guard let p = line.baseAddress, line.count > 0 else { return .skip }
+        let n = line.count
+        if p[0] == 0x20 || p[0] == 0x09 {
+            var i = 0
+            while i < n && (p[i] == 0x20 || p[i] == 0x09) { i += 1 }
+            if i == n { return .skip }
+        }
+        var cache = self.cache
+        var unterminated = false
+        let tolerate = toleratesUnterminatedFinalQuote
+        let compiled = self.compiled
+        let result = compiled.steps.withUnsafeBufferPointer { steps in
+            compiled.literals.withUnsafeBufferPointer { lits in
+                Self.run(
+                    steps: steps, literals: lits, suffixStart: Int(compiled.suffixStart),
+                    suffixCount: Int(compiled.suffixCount), line: p, count: n,
+                    record: &record, cache: &cache, tolerate: tolerate,
+                    unterminated: &unterminated)
+            }
+        }
+        self.cache = cache
+        if result == .record && unterminated {
+            lastRecordHadUnterminatedQuote = true
+            unterminatedQuoteCount += 1
+        }
+        return result
+    }
+
+    /// Runs the program over one line.
+    @inline(__always)
+    private static func run(
+        steps: UnsafeBufferPointer<FormatStep>, literals lits: UnsafeBufferPointer<UInt8>,
+        suffixStart: Int, suffixCount: Int, line p: UnsafeMutablePointer<UInt8>, count n: Int,
+        record: inout LogRecord, cache: inout CLFTimestampCache, tolerate: Bool,
+        unterminated: inout Bool
+    ) -> ParseResult {
+        var pos = 0
+        for step in steps {
+            // Literal prefix.
+            let pc = Int(step.prefixCount)
+            if pc > 0 {
+                let ls = Int(step.prefixStart)
+                for k in 0..<pc {
+                    guard pos < n else { return .reject(.truncated) }
+                    let b = p[pos]
+                    if b != lits[ls + k] {
+                        return .reject(b < 0x20 && b != 0x09 ? .binaryGarbage : .literalMismatch)
+                    }
+                    pos += 1
+                }
+            }
+            // The field.
+            let start = pos
+            var end: Int
+            switch step.scan {
+            case .untilStop:
+                var i = start &+ Int(step.skipBytes)
+                if i > n { return .reject(.truncated) }
+                let s1 = step.stop1, s2 = step.stop2
+                let w1 = Self.broadcast(s1), w2 = Self.broadcast(s2)
+                while i < n {
+                    if i &+ 8 <= n {
+                        // Eight bytes at a time: a stop byte or any byte below 0x20.
+                        let x = Self.load(p, i)
+                        let m = Self.zeroBytes(x ^ w1) | Self.zeroBytes(x ^ w2) | Self.below0x20(x)
+                        if m == 0 {
+                            i &+= 8
+                            continue
+                        }
+                        i &+= m.trailingZeroBitCount &>> 3
+                    }
+                    let b = p[i]
+                    if b == s1 || b == s2 { break }
+                    if b < 0x20 && b != 0x09 { return .reject(.binaryGarbage) }
+                    i &+= 1
+                }
+                // The line ended inside a field that literal text should follow.
+                if i == n && step.closeCount > 0 { return .reject(.truncated) }
+                end = i
+                pos = i
+            case .quoted:
+                var i = start
+                var close = -1
+                var firstCandidate = -1
+                var escaped = false
+                while i < n {
+                    if i &+ 8 <= n {
+                        // Eight bytes at a time: a `"` or a `\`.
+                        let x = Self.load(p, i)
+                        let m = Self.zeroBytes(x ^ Self.quotes) | Self.zeroBytes(x ^ Self.backslashes)
+                        if m == 0 {
+                            i &+= 8
+                            continue
+                        }
+                        i &+= m.trailingZeroBitCount &>> 3
+                    }
+                    let b = p[i]
+                    if b == UInt8(ascii: "\"") {
+                        if closes(step, at: i, lits, p, n) {
+                            close = i
+                            break
+                        }
+                        if firstCandidate < 0 { firstCandidate = i }
+                    } else if b == UInt8(ascii: "\\") {
+                        escaped = true
+                        i &+= 1
+                    }
+                    i &+= 1
+                }
+                if close < 0 {
+                    if firstCandidate >= 0 {
+                        close = firstCandidate
+                    } else if step.isFinalQuoted && tolerate {
+                        close = n
+                        unterminated = true
+                    } else {
+                        return .reject(.unbalancedQuote)
+                    }
+                }
+                end = escaped ? unescape(p, start, min(close, n)) : close
+                pos = close
+            case .optionalQuestionMark:
+                end = pos < n && p[pos] == UInt8(ascii: "?") ? pos + 1 : pos
+                pos = end
+            }
+
+            // Store it.
+            let isDash = end - start == 1 && p[start] == UInt8(ascii: "-")
+            let range = isDash ? ByteRange.empty : ByteRange(start, end)
+            switch step.kind {
+            case .skip:
+                break
+            case .address:
+                record.clientAddress =
+                    isDash
+                    ? .empty
+                    : HostPort.address(in: UnsafeBufferPointer(start: p, count: n), range)
+            case .user: record.user = range
+            case .site: record.site = range
+            case .forwardedFor: record.forwardedFor = range
+            case .referrer: record.referrer = range
+            case .userAgent: record.userAgent = range
+            case .cookie: record.cookie = range
+            case .timeCLF:
+                guard let t = cache.parse(UnsafeBufferPointer(start: p + start, count: end - start))
+                else { return .reject(.badTimestamp) }
+                record.timestamp = t
+            case .timeISO:
+                guard
+                    let t = Timestamp.parseISO8601(
+                        UnsafeBufferPointer(start: p + start, count: end - start))
+                else { return .reject(.badTimestamp) }
+                record.timestamp = t.seconds
+                record.milliseconds = t.milliseconds
+            case .epoch:
+                guard
+                    let t = Timestamp.parseEpoch(
+                        UnsafeBufferPointer(start: p + start, count: end - start))
+                else { return .reject(.badTimestamp) }
+                record.timestamp = t.seconds
+                record.milliseconds = t.milliseconds
+            case .epochMillis, .epochMicros:
+                guard let v = digits(p, start, end) else { return .reject(.badTimestamp) }
+                let unit: Int64 = step.kind == .epochMillis ? 1000 : 1_000_000
+                record.timestamp = v / unit
+                record.milliseconds = Int16((v % unit) / (unit / 1000))
+            case .request:
+                if !isDash { splitRequest(p, start, end, &record) }
+            case .method: record.method = range
+            case .target, .path: record.target = range
+            case .query, .isArgs, .args:
+                // Extends the path when it directly precedes (`%U%q`, `$uri$is_args$args`).
+                if !record.target.isEmpty && Int(record.target.end) == start && end > start {
+                    record.target.end = Int32(truncatingIfNeeded: end)
+                }
+            case .protocolVersion: record.protocolVersion = range
+            case .status:
+                guard end - start == 3 else { return .reject(.badStatus) }
+                let a = p[start] &- UInt8(ascii: "0"), b = p[start + 1] &- UInt8(ascii: "0")
+                let c = p[start + 2] &- UInt8(ascii: "0")
+                guard a >= 1, a <= 5, b <= 9, c <= 9 else { return .reject(.badStatus) }
+                record.status = UInt16(a) * 100 + UInt16(b) * 10 + UInt16(c)
+            case .bytes:
+                if !isDash {
+                    guard let v = digits(p, start, end) else { return .reject(.badBytes) }
+                    record.bytes = v
+                }
+            }
+        }
+
+        if unterminated { return .record }
+        // Literal suffix.
+        for k in 0..<suffixCount {
+            guard pos < n else { return .reject(.truncated) }
+            let b = p[pos]
+            if b != lits[suffixStart + k] {
+                return .reject(b < 0x20 && b != 0x09 ? .binaryGarbage : .literalMismatch)
+            }
+            pos += 1
+        }
+        // Extra text: ignored unless it holds a NUL byte.
+        while pos &+ 8 <= n {
+            if Self.zeroBytes(Self.load(p, pos)) != 0 { return .reject(.binaryGarbage) }
+            pos &+= 8
+        }
+        while pos < n {
+            if p[pos] == 0 { return .reject(.binaryGarbage) }
+            pos &+= 1
+        }
+        return .record
+    }
+
+    // MARK: Eight bytes at a time
+
+    /// The eight bytes at `p + i` with byte `p[i]` in the low bits, whatever the byte order.
+    @inline(__always)
+    private static func load(_ p: UnsafeMutablePointer<UInt8>, _ i: Int) -> UInt64 {
+        // Safe: callers check i + 8 <= count.
+        UInt64(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
+    }
+
+    @inline(__always)
+    private static func broadcast(_ b: UInt8) -> UInt64 { UInt64(b) &* 0x0101_0101_0101_0101 }
+
+    private static var quotes: UInt64 { 0x2222_2222_2222_2222 }
+    private static var backslashes: UInt64 { 0x5C5C_5C5C_5C5C_5C5C }
+
+    /// High bit set in each byte of `x` that is zero. Bytes above the lowest zero byte may be
+    /// flagged falsely (borrow); the lowest flagged byte is always a true zero, which is all
+    /// the scans use.
+    @inline(__always)
+    private static func zeroBytes(_ x: UInt64) -> UInt64 {
+        (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
+    }
+
+    /// High bit set in each byte of `x` below 0x20 (same lowest-byte guarantee).
+    @inline(__always)
+    private static func below0x20(_ x: UInt64) -> UInt64 {
+        (x &- 0x2020_2020_2020_2020) & ~x & 0x8080_8080_8080_8080
+    }
+
+    /// Whether the `"` at `i` closes a quoted field: the whole literal after the field follows
+    /// it. For the format's last field, the `"` must be followed by the end, a space or a tab.
+    /// (When no `"` qualifies, the caller falls back to the first one, and matching the
+    /// literal then reports the truncation or mismatch.)
+    @inline(__always)
+    private static func closes(
+        _ step: FormatStep, at i: Int, _ lits: UnsafeBufferPointer<UInt8>,
+        _ p: UnsafeMutablePointer<UInt8>, _ n: Int
+    ) -> Bool {
+        if step.isFinalQuoted {
+            return i + 1 == n || p[i + 1] == 0x20 || p[i + 1] == 0x09
+        }
+        let cs = Int(step.closeStart), cc = Int(step.closeCount)
+        var k = 1
+        while k < cc {
+            if i + k >= n { return false }
+            if p[i + k] != lits[cs + k] { return false }
+            k += 1
+        }
+        return true
+    }
+
+    /// Undoes `\"`, `\\` and `\xHH` in `[start, end)` in place; returns the new end.
+    @inline(never)
+    private static func unescape(_ p: UnsafeMutablePointer<UInt8>, _ start: Int, _ end: Int)
+        -> Int
+    {
+        var r = start, w = start
+        while r < end {
+            let b = p[r]
+            if b == UInt8(ascii: "\\") && r + 1 < end {
+                let c = p[r + 1]
+                if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") {
+                    p[w] = c
+                    w += 1
+                    r += 2
+                    continue
+                }
+                if c == UInt8(ascii: "x") && r + 3 < end, let hi = hex(p[r + 2]),
+                    let lo = hex(p[r + 3])
+                {
+                    p[w] = hi << 4 | lo
+                    w += 1
+                    r += 4
+                    continue
+                }
+            }
+            p[w] = b
+            w += 1
+            r += 1
+        }
+        return w
+    }
+
+    @inline(__always)
+    private static func hex(_ b: UInt8) -> UInt8? {
+        if b &- UInt8(ascii: "0") <= 9 { return b &- UInt8(ascii: "0") }
+        let l = b | 0x20
+        if l &- UInt8(ascii: "a") < 6 { return l &- UInt8(ascii: "a") + 10 }
+        return nil
+    }
+
+    /// 1...18 ASCII digits as a number.
+    @inline(__always)
+    private static func digits(_ p: UnsafeMutablePointer<UInt8>, _ start: Int, _ end: Int)
+        -> Int64?
+    {
+        guard end > start, end - start <= 18 else { return nil }
+        var v: Int64 = 0
+        for i in start..<end {
+            let d = p[i] &- UInt8(ascii: "0")
+            guard d <= 9 else { return nil }
+            v = v * 10 + Int64(d)
+        }
+        return v
+    }
+
+    /// Splits `METHOD SP target [SP HTTP/x.y]` in `[s, e)` into the record; leaves all three
+    /// empty when the line does not start with a method token.
+    @inline(__always)
+    private static func splitRequest(
+        _ p: UnsafeMutablePointer<UInt8>, _ s: Int, _ e: Int, _ record: inout LogRecord
+    ) {
+        var e = e
+        while e > s && p[e - 1] == 0x20 { e -= 1 }
+        var i = s
+        while i < e && isTokenByte(p[i]) { i += 1 }
+        guard i > s, i == e || p[i] == 0x20 else { return }
+        record.method = ByteRange(s, i)
+        while i < e && p[i] == 0x20 { i += 1 }
+        guard i < e else { return }
+        let t = i
+        var j = e - 1
+        while j > t && p[j] != 0x20 { j -= 1 }
+        if j > t && e - j > 5 && p[j + 1] == UInt8(ascii: "H") && p[j + 2] == UInt8(ascii: "T")
+            && p[j + 3] == UInt8(ascii: "T") && p[j + 4] == UInt8(ascii: "P")
+            && p[j + 5] == UInt8(ascii: "/")
+        {
+            record.protocolVersion = ByteRange(j + 1, e)
+            var te = j
+            while te > t && p[te - 1] == 0x20 { te -= 1 }
+            record.target = ByteRange(t, te)
+        } else {
+            record.target = ByteRange(t, e)
+        }
+    }
+
+    /// RFC 9110 `tchar`: visible ASCII except the separators `"(),/:;<=>?@[\]{}`.
+    @inline(__always)
+    private static func isTokenByte(_ b: UInt8) -> Bool {
+        guard b > 0x20 && b < 0x7F else { return false }
+        switch b {
+        case UInt8(ascii: "\""), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: ","),
+            UInt8(ascii: "/"), UInt8(ascii: ":"), UInt8(ascii: ";"), UInt8(ascii: "<"),
+            UInt8(ascii: "="), UInt8(ascii: ">"), UInt8(ascii: "?"), UInt8(ascii: "@"),
+            UInt8(ascii: "["), UInt8(ascii: "\\"), UInt8(ascii: "]"), UInt8(ascii: "{"),
+            UInt8(ascii: "}"):
+            return false
+        default:
+            return true
+        }
+    }
+}

@@ -1,0 +1,65 @@
+/// Aggregates a list of inputs into one state: each input on its own, merged at the end, so a
+/// bad input contributes nothing (with `skipBadFiles`) and an input is never counted twice.
+public struct AggregateJob {
+    public var ingest: IngestConfiguration
+    public var aggregation: AggregationConfiguration
+    /// Go on past an input that cannot be read or decompressed, reporting it.
+    public var skipBadFiles = false
+
+    public init(ingest: IngestConfiguration, aggregation: AggregationConfiguration) {
+        self.ingest = ingest
+        self.aggregation = aggregation
+    }
+
+    /// What a job produced.
+    public struct Result {
+        public var state: AggregateState
+        public var reports: [FileReport]
+        /// Inputs skipped with `skipBadFiles`, with the error for each.
+        public var skipped: [FileReport]
+    }
+
+    /// Runs the job.
+    /// - Parameter progress: called after each input with its report.
+    /// - Throws: the first input's error (naming file and byte offset) unless `skipBadFiles`;
+    ///   a key-store error always.
+    public func run(
+        paths: [String], pseudonymizer: Pseudonymizer, progress: (FileReport) -> Void = { _ in }
+    ) throws(VeilError) -> Result {
+        var total = try Aggregator(configuration: aggregation, pseudonymizer: pseudonymizer).finish()
+        var reports: [FileReport] = []
+        var skipped: [FileReport] = []
+        var seen: [String: String] = [:]
+        for path in paths {
+            var aggregator = try Aggregator(configuration: aggregation, pseudonymizer: pseudonymizer)
+            let report: FileReport
+            do {
+                report = try Ingest.run(path: path, configuration: ingest, sink: &aggregator)
+            } catch {
+                guard skipBadFiles, error.code == .corruptInput || error.code == .io else { throw error }
+                skipped.append(FileReport.failed(path, error))
+                continue
+            }
+            if let first = seen[report.fingerprint] {
+                throw VeilError(.usage, "'\(path)' has the same content as '\(first)'; an input is counted once", file: path)
+            }
+            seen[report.fingerprint] = path
+            aggregator.addInput(report)
+            try total.merge(aggregator.finish())
+            reports.append(report)
+            progress(report)
+        }
+        total.compact()
+        return Result(state: total, reports: reports, skipped: skipped)
+    }
+}
+
+extension FileReport {
+    /// A report for an input that could not be read.
+    public static func failed(_ path: String, _ error: VeilError) -> FileReport {
+        FileReport(
+            file: path, compression: "", format: "", formatDetected: false, lines: 0, records: 0,
+            skipped: 0, outsideWindow: 0, rejected: 0, rejects: [], firstTimestamp: nil, lastTimestamp: nil,
+            bytesIn: 0, bytesOut: 0, seconds: 0, fingerprint: "", error: error.description)
+    }
+}

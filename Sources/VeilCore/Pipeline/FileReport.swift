@@ -1,0 +1,36 @@
+/// What reading one input produced: counts only, never content.
+public struct FileReport: Sendable, Codable, Equatable {
+    /// How many line numbers are kept per reject reason.
+    public static let sampleLineNumbers = 5
+
+    public struct Rejects: Sendable, Codable, Equatable {
+        public var reason: String
+        public var count: Int
+        /// The first few line numbers with this reason (never the lines themselves).
+        public var firstLines: [Int]
+    }
+
+    public var file: String
+    public var compression: String
+    public var format: String
+    /// True when the format was detected rather than given.
+    public var formatDetected: Bool
+    public var lines: Int
+    public var records: Int
+    /// Lines that carry no record by design (W3C directives, blank lines).
+    public var skipped: Int
+    /// Records outside `--from` / `--until`.
+    public var outsideWindow: Int
+    public var rejected: Int
+    public var rejects: [Rejects]
+    /// ISO 8601 UTC of the earliest and latest record, if any.
+    public var firstTimestamp: String?
+    public var lastTimestamp: String?
+    public var bytesIn: Int64
+    public var bytesOut: Int64
+    public var seconds: Double
+    /// `sha256:<hex>` of the raw input bytes.
+    public var fingerprint: String
+    /// Set when the file could not be read to its end (and `--skip-bad-files` let the run go on).
+    public var error: String?
+}

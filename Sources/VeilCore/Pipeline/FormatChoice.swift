@@ -1,0 +1,82 @@
+/// Which log format to parse, as the user asked for it.
+public enum FormatChoice: Sendable, Equatable, CustomStringConvertible {
+    /// Detect from the first lines of each file.
+    case auto
+    /// A named format: a text preset (`combined`, `common`, ...), `w3c`, or `json` / `json-caddy`
+    /// / `json-nginx` / `json-traefik`.
+    case named(String)
+    /// An Apache `LogFormat` string.
+    case apache(String)
+    /// An nginx `log_format` string.
+    case nginx(String)
+
+    /// The names `--format` accepts.
+    public static let names: [String] = TextFormat.presetNames + [
+        "w3c", "json", "json-caddy", "json-nginx", "json-traefik",
+    ]
+
+    /// Parses a `--format` value: a name, `auto`, `apache:STRING` or `nginx:STRING`.
+    public init(parsing value: String) throws(VeilError) {
+        if value == "auto" {
+            self = .auto
+        } else if value.hasPrefix("apache:") {
+            self = .apache(String(value.dropFirst("apache:".count)))
+        } else if value.hasPrefix("nginx:") {
+            self = .nginx(String(value.dropFirst("nginx:".count)))
+        } else if Self.names.contains(value) {
+            self = .named(value)
+        } else {
+            throw VeilError(
+                .usage,
+                "unknown format '\(value)'; expected auto, \(Self.names.joined(separator: ", ")), apache:'LogFormat string' or nginx:'log_format string'"
+            )
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .auto: "auto"
+        case .named(let n): n
+        case .apache(let s): "apache:\(s)"
+        case .nginx(let s): "nginx:\(s)"
+        }
+    }
+
+    /// Builds the parser for a non-automatic choice.
+    public func makeFormat() throws(VeilError) -> AnyLogFormat {
+        switch self {
+        case .auto:
+            preconditionFailure("auto is resolved by FormatDetector")
+        case .named(let name):
+            if let t = TextFormat.preset(name) { return .text(t) }
+            switch name {
+            case "w3c": return .w3c(W3CFormat())
+            case "json": return .json(JSONLinesFormat(preset: .auto))
+            case "json-caddy": return .json(JSONLinesFormat(preset: .caddy))
+            case "json-nginx": return .json(JSONLinesFormat(preset: .nginx))
+            case "json-traefik": return .json(JSONLinesFormat(preset: .traefik))
+            default: throw VeilError(.usage, "unknown format '\(name)'")
+            }
+        case .apache(let s):
+            return .text(TextFormat(try CompiledFormat.apache(s), name: "apache:\(s)"))
+        case .nginx(let s):
+            return .text(TextFormat(try CompiledFormat.nginx(s), name: "nginx:\(s)"))
+        }
+    }
+}
+
+/// One of veil's parsers, chosen at run time. The ingest loop switches on it once per file and
+/// runs a loop specialised for the concrete parser.
+public enum AnyLogFormat {
+    case text(TextFormat)
+    case json(JSONLinesFormat)
+    case w3c(W3CFormat)
+
+    public var name: String {
+        switch self {
+        case .text(let f): f.name
+        case .json(let f): f.name
+        case .w3c(let f): f.name
+        }
+    }
+}

@@ -1,0 +1,196 @@
+import Crypto
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Options for reading logs.
+public struct IngestConfiguration: Sendable {
+    public var format: FormatChoice = .auto
+    /// Longest accepted line in bytes (terminator excluded).
+    public var maxLineLength = 64 * 1024
+    /// Records before this UTC second are counted as outside the window and not passed on.
+    public var from: Int64?
+    /// Records at or after this UTC second are counted as outside the window.
+    public var until: Int64?
+    /// Lines sampled for `--format auto`.
+    public var detectionLines = 64
+
+    public init() {}
+}
+
+/// Reads one input end to end: decompression, line splitting, parsing; hands records to a sink.
+public enum Ingest {
+    /// Reads `path` (`-` for standard input) and passes every parsed record to `sink`.
+    ///
+    /// - Returns: the file's report: lines, records, rejects by reason, time range, bytes.
+    /// - Throws: `VeilError` naming the file and byte offset when the input cannot be read or
+    ///   decompressed, or whatever the sink throws.
+    public static func run<S: RecordSink>(
+        path: String, configuration: IngestConfiguration, sink: inout S
+    ) throws(VeilError) -> FileReport {
+        let started = monotonicSeconds()
+        let source = try ByteSource(path: path)
+        let hasher = Hasher256()
+        source.rawObserver = { hasher.update($0) }
+        let reader = LineReader(source: source, maxLineLength: configuration.maxLineLength)
+        var tally = Tally(configuration: configuration)
+
+        // Resolve the format, keeping the sampled lines to parse them afterwards.
+        var sample: [[UInt8]] = []
+        var sampleLineNumbers: [Int] = []
+        var tooLongInSample: [Int] = []
+        let format: AnyLogFormat
+        let detected: Bool
+        if configuration.format == .auto {
+            while sample.count < configuration.detectionLines, let item = try reader.next() {
+                switch item {
+                case .line(let l):
+                    sample.append(Array(l))
+                    sampleLineNumbers.append(reader.lineNumber)
+                case .tooLong:
+                    tooLongInSample.append(reader.lineNumber)
+                }
+            }
+            format = FormatDetector.detect(sample).format
+            detected = true
+        } else {
+            format = try configuration.format.makeFormat()
+            detected = false
+        }
+        for n in tooLongInSample { tally.reject(.lineTooLong, line: n) }
+
+        var formatName = format.name
+        switch format {
+        case .text(var f):
+            try loop(&f, reader, sample, sampleLineNumbers, &tally, &sink)
+        case .json(var f):
+            try loop(&f, reader, sample, sampleLineNumbers, &tally, &sink)
+        case .w3c(var f):
+            try loop(&f, reader, sample, sampleLineNumbers, &tally, &sink)
+            formatName = f.name
+        }
+
+        return FileReport(
+            file: path,
+            compression: source.compression.rawValue,
+            format: formatName,
+            formatDetected: detected,
+            lines: reader.lineNumber,
+            records: tally.records,
+            skipped: tally.skipped,
+            outsideWindow: tally.outsideWindow,
+            rejected: tally.rejected,
+            rejects: tally.rejectList(),
+            firstTimestamp: tally.records > 0 ? ISOTime.string(seconds: tally.minTime) : nil,
+            lastTimestamp: tally.records > 0 ? ISOTime.string(seconds: tally.maxTime) : nil,
+            bytesIn: source.compressedBytesRead,
+            bytesOut: source.bytesProduced,
+            seconds: monotonicSeconds() - started,
+            fingerprint: hasher.fingerprint(),
+            error: nil
+        )
+    }
+
+    /// The per-line loop, specialised per parser.
+    @inline(__always)
+    private static func loop<F: LogFormat, S: RecordSink>(
+        _ format: inout F, _ reader: LineReader, _ sample: [[UInt8]], _ sampleLineNumbers: [Int],
+        _ tally: inout Tally, _ sink: inout S
+    ) throws(VeilError) {
+        var record = LogRecord()
+        for (i, line) in sample.enumerated() {
+            var copy = line
+            try copy.withUnsafeMutableBufferPointer { (buf: inout UnsafeMutableBufferPointer<UInt8>) throws(VeilError) in
+                try one(&format, buf, sampleLineNumbers[i], &record, &tally, &sink)
+            }
+        }
+        while let item = try reader.next() {
+            switch item {
+            case .line(let buf):
+                try one(&format, buf, reader.lineNumber, &record, &tally, &sink)
+            case .tooLong:
+                tally.reject(.lineTooLong, line: reader.lineNumber)
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func one<F: LogFormat, S: RecordSink>(
+        _ format: inout F, _ buf: UnsafeMutableBufferPointer<UInt8>, _ lineNumber: Int,
+        _ record: inout LogRecord, _ tally: inout Tally, _ sink: inout S
+    ) throws(VeilError) {
+        switch format.parse(buf, into: &record) {
+        case .record:
+            let t = record.timestamp
+            if let from = tally.from, t < from { tally.outsideWindow += 1; return }
+            if let until = tally.until, t >= until { tally.outsideWindow += 1; return }
+            tally.records += 1
+            if t < tally.minTime { tally.minTime = t }
+            if t > tally.maxTime { tally.maxTime = t }
+            try sink.consume(&record, line: UnsafeBufferPointer(buf))
+        case .skip:
+            tally.skipped += 1
+        case .reject(let reason):
+            tally.reject(reason, line: lineNumber)
+        }
+    }
+}
+
+/// Counters kept while reading one file.
+struct Tally {
+    var records = 0
+    var skipped = 0
+    var outsideWindow = 0
+    var rejected = 0
+    var minTime = Int64.max
+    var maxTime = Int64.min
+    let from: Int64?
+    let until: Int64?
+    var counts = [Int](repeating: 0, count: RejectReason.allCases.count)
+    var firstLines = [[Int]](repeating: [], count: RejectReason.allCases.count)
+
+    init(configuration: IngestConfiguration) {
+        from = configuration.from
+        until = configuration.until
+    }
+
+    @inline(never)
+    mutating func reject(_ reason: RejectReason, line: Int) {
+        rejected += 1
+        let i = Int(reason.rawValue)
+        counts[i] += 1
+        if firstLines[i].count < FileReport.sampleLineNumbers { firstLines[i].append(line) }
+    }
+
+    func rejectList() -> [FileReport.Rejects] {
+        RejectReason.allCases.compactMap { r in
+            let i = Int(r.rawValue)
+            return counts[i] == 0 ? nil : FileReport.Rejects(reason: r.label, count: counts[i], firstLines: firstLines[i])
+        }
+    }
+}
+
+/// SHA-256 of an input's raw bytes, fed chunk by chunk.
+final class Hasher256 {
+    private var hash = SHA256()
+    func update(_ chunk: UnsafeRawBufferPointer) { hash.update(bufferPointer: chunk) }
+    func fingerprint() -> String {
+        "sha256:" + hash.finalize().map { String($0, radix: 16).leftPadded(2) }.joined()
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int, with pad: Character = "0") -> String {
+        count >= width ? self : String(repeating: pad, count: width - count) + self
+    }
+}
+
+/// Seconds from a monotonic clock, for throughput figures.
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

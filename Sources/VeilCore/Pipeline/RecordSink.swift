@@ -1,0 +1,12 @@
+/// Receives every parsed record of an ingest run.
+public protocol RecordSink {
+    /// Called once per record; `line` holds the bytes the record's ranges point into and is
+    /// valid only during the call.
+    mutating func consume(_ record: inout LogRecord, line: UnsafeBufferPointer<UInt8>) throws(VeilError)
+}
+
+/// A sink that keeps nothing (used by `veil inspect`).
+public struct DiscardingSink: RecordSink {
+    public init() {}
+    @inlinable public mutating func consume(_ record: inout LogRecord, line: UnsafeBufferPointer<UInt8>) {}
+}

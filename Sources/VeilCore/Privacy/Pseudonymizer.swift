@@ -1,0 +1,353 @@
+import Crypto
+import Foundation
+
+/// A 128-bit keyed pseudonym: the first 16 bytes of an HMAC-SHA256, big-endian.
+///
+/// Pseudonymous data: it may live in state files, never in a released rollup.
+public struct Pseudonym: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The first 8 bytes of the MAC, big-endian.
+    public var hi: UInt64
+    /// The next 8 bytes of the MAC, big-endian.
+    public var lo: UInt64
+
+    @inlinable
+    public init(hi: UInt64, lo: UInt64) {
+        self.hi = hi
+        self.lo = lo
+    }
+
+    /// The pseudonym made of the first 16 bytes of `bytes`.
+    init(truncating bytes: UnsafeRawBufferPointer) {
+        precondition(bytes.count >= 16, "a pseudonym needs 16 bytes")
+        hi = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        lo = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+    }
+
+    public static func < (a: Pseudonym, b: Pseudonym) -> Bool {
+        (a.hi, a.lo) < (b.hi, b.lo)
+    }
+
+    /// 32 lower-case hex digits.
+    public var description: String {
+        func hex(_ v: UInt64) -> String {
+            let s = String(v, radix: 16)
+            return String(repeating: "0", count: 16 - s.count) + s
+        }
+        return hex(hi) + hex(lo)
+    }
+}
+
+/// Turns identifiers into keyed pseudonyms: `PRF = HMAC-SHA256(epoch key, message)` truncated
+/// to 128 bits.
+///
+/// The message is a domain label followed by the fields, each one (the label too) written as a
+/// 4-byte big-endian length and its bytes, so `("ab", "c")` and `("a", "bc")` differ and one
+/// domain's messages can never equal another's. Domains:
+/// - `veil/v1/cookie`: (site, cookie id) — a visitor with a cookie;
+/// - `veil/v1/ipua`: (site, address, user agent) — a visitor without one. The address field
+///   is `0x01` followed by the 16-byte address (IPv4 as IPv4-mapped) when it parses, so every
+///   spelling of one address is one visitor, else `0x00` followed by the bytes as written;
+/// - `veil/v1/recipient`: (site, recipient) — an e-mail recipient token, or an e-mail address
+///   trimmed of spaces and lower-cased (ASCII).
+///
+/// The key is that of the epoch of the record's own timestamp, so the same input gives the
+/// same pseudonym within an epoch and unrelated ones across epochs.
+///
+/// Results are cached per distinct (epoch, domain, fields) in a `ByteKeyedTable`, so HMAC runs
+/// once per distinct visitor; a cache hit does not allocate. The cache is cleared when it holds
+/// more than `cacheLimit` entries or `cacheByteLimit` key bytes. One instance per pipeline: it
+/// is not thread-safe.
+public final class Pseudonymizer {
+    /// What a pseudonym identifies; each kind has its own domain label.
+    public enum Domain: UInt8, Sendable, CaseIterable {
+        case cookie = 1
+        case ipua = 2
+        case recipient = 3
+
+        /// The label at the start of every message of this domain.
+        public var label: String {
+            switch self {
+            case .cookie: "veil/v1/cookie"
+            case .ipua: "veil/v1/ipua"
+            case .recipient: "veil/v1/recipient"
+            }
+        }
+
+        var labelBytes: StaticString {
+            switch self {
+            case .cookie: "veil/v1/cookie"
+            case .ipua: "veil/v1/ipua"
+            case .recipient: "veil/v1/recipient"
+            }
+        }
+    }
+
+    /// Where the keys come from.
+    public let keyStore: KeyStore
+    /// Whether a missing key is created (aggregation) or an error (join).
+    public let createKeys: Bool
+    /// The most cache entries kept before the cache is cleared.
+    public let cacheLimit: Int
+    /// The most cached key bytes kept before the cache is cleared.
+    public let cacheByteLimit: Int
+    /// The number of HMACs computed so far (cache misses).
+    public private(set) var hmacCount = 0
+
+    private var cache: ByteKeyedTable<Pseudonym>
+    /// Scratch: a 9-byte epoch tag, then the PRF message. The cache key is all of it.
+    private var message: [UInt8]
+    private var macs: [EpochID: HMAC<SHA256>] = [:]
+    private var lastEpoch: EpochID?
+    private var lastMAC: HMAC<SHA256>?
+
+    private static let tagLength = 9
+
+    /// Creates a pseudonymizer reading keys from `keyStore`.
+    ///
+    /// - Parameters:
+    ///   - keyStore: The key directory.
+    ///   - createKeys: Create the key of an epoch seen for the first time (aggregation), or
+    ///     fail (join, which must only link existing data).
+    ///   - cacheLimit: Entries kept before the cache is cleared.
+    ///   - cacheByteLimit: Key bytes (raw identifiers) kept before the cache is cleared.
+    public init(
+        keyStore: KeyStore, createKeys: Bool = true, cacheLimit: Int = 1 << 20, cacheByteLimit: Int = 64 << 20
+    ) {
+        precondition(cacheLimit > 0 && cacheByteLimit > 0, "cache limits must be positive")
+        self.keyStore = keyStore
+        self.createKeys = createKeys
+        self.cacheLimit = cacheLimit
+        self.cacheByteLimit = cacheByteLimit
+        cache = ByteKeyedTable(initialCapacity: min(cacheLimit, 4096))
+        message = []
+        message.reserveCapacity(1024)
+    }
+
+    /// The epochs whose keys this pseudonymizer has used, in time order (for manifests).
+    public var epochsUsed: [EpochID] { macs.keys.sorted() }
+
+    /// The number of cached pseudonyms.
+    public var cachedCount: Int { cache.count }
+
+    /// The epoch of the key store's granularity containing `timestamp` (the record's time).
+    @inlinable
+    public func epochID(forTimestamp timestamp: Int64) -> EpochID {
+        keyStore.epochID(forTimestamp: timestamp)
+    }
+
+    /// The visitor pseudonym of one request.
+    ///
+    /// With a non-empty `cookie`: PRF(`veil/v1/cookie`, site, cookie); otherwise
+    /// PRF(`veil/v1/ipua`, site, address, user agent), where `ip` is the client address as
+    /// written.
+    ///
+    /// - Throws: `VeilError(.key)` when the epoch's key is shredded, or missing and
+    ///   `createKeys` is false.
+    /// - Complexity: O(input length); a cache hit does not allocate.
+    public func visitor(
+        epoch: EpochID, site: UnsafeRawBufferPointer, cookie: UnsafeRawBufferPointer?,
+        ip: UnsafeRawBufferPointer, userAgent: UnsafeRawBufferPointer
+    ) throws(VeilError) -> Pseudonym {
+        if let cookie, !cookie.isEmpty {
+            begin(epoch, .cookie)
+            appendField(site)
+            appendField(cookie)
+        } else {
+            begin(epoch, .ipua)
+            appendField(site)
+            if let address = IPAddress(ip) {
+                appendAddressField(address)
+            } else {
+                appendLength(ip.count + 1)
+                message.append(0)
+                message.append(contentsOf: ip)
+            }
+            appendField(userAgent)
+        }
+        return try finish(epoch)
+    }
+
+    /// The visitor pseudonym of a request whose client address is already parsed (for
+    /// example taken from `X-Forwarded-For`).
+    public func visitor(
+        epoch: EpochID, site: UnsafeRawBufferPointer, cookie: UnsafeRawBufferPointer?,
+        address: IPAddress, userAgent: UnsafeRawBufferPointer
+    ) throws(VeilError) -> Pseudonym {
+        if let cookie, !cookie.isEmpty {
+            begin(epoch, .cookie)
+            appendField(site)
+            appendField(cookie)
+        } else {
+            begin(epoch, .ipua)
+            appendField(site)
+            appendAddressField(address)
+            appendField(userAgent)
+        }
+        return try finish(epoch)
+    }
+
+    /// The recipient pseudonym of an e-mail event: PRF(`veil/v1/recipient`, site, recipient).
+    ///
+    /// `token` is trimmed of ASCII spaces and tabs; when it contains `@` it is an e-mail
+    /// address and is lower-cased (ASCII) too, so `Jane@Example.com ` and `jane@example.com`
+    /// are one recipient. Other tokens are case-sensitive.
+    public func recipient(
+        epoch: EpochID, site: UnsafeRawBufferPointer, token: UnsafeRawBufferPointer
+    ) throws(VeilError) -> Pseudonym {
+        begin(epoch, .recipient)
+        appendField(site)
+        var start = 0
+        var end = token.count
+        while start < end && (token[start] == 0x20 || token[start] == 0x09) { start += 1 }
+        while end > start && (token[end - 1] == 0x20 || token[end - 1] == 0x09) { end -= 1 }
+        let trimmed = UnsafeRawBufferPointer(rebasing: token[start..<end])
+        appendLength(trimmed.count)
+        if trimmed.contains(UInt8(ascii: "@")) {
+            for b in trimmed {
+                message.append(b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b | 0x20 : b)
+            }
+        } else {
+            message.append(contentsOf: trimmed)
+        }
+        return try finish(epoch)
+    }
+
+    /// String conveniences (allocate; for tests and slow paths).
+    public func visitor(
+        epoch: EpochID, site: String, cookie: String?, ip: String, userAgent: String
+    ) throws(VeilError) -> Pseudonym {
+        try withBytes(site) { (s) throws(VeilError) in
+            try withBytes(ip) { (i) throws(VeilError) in
+                try withBytes(userAgent) { (u) throws(VeilError) in
+                    guard let cookie else {
+                        return try visitor(epoch: epoch, site: s, cookie: nil, ip: i, userAgent: u)
+                    }
+                    return try withBytes(cookie) { (c) throws(VeilError) in
+                        try visitor(epoch: epoch, site: s, cookie: c, ip: i, userAgent: u)
+                    }
+                }
+            }
+        }
+    }
+
+    /// String convenience for `recipient(epoch:site:token:)`.
+    public func recipient(epoch: EpochID, site: String, token: String) throws(VeilError) -> Pseudonym {
+        try withBytes(site) { (s) throws(VeilError) in
+            try withBytes(token) { (t) throws(VeilError) in try recipient(epoch: epoch, site: s, token: t) }
+        }
+    }
+
+    private func withBytes<R>(
+        _ text: String, _ body: (UnsafeRawBufferPointer) throws(VeilError) -> R
+    ) throws(VeilError) -> R {
+        let result: Result<R, VeilError> = Array(text.utf8).withUnsafeBytes { bytes in
+            Result { () throws(VeilError) -> R in try body(bytes) }
+        }
+        return try result.get()
+    }
+
+    /// The PRF on explicit fields, without the cache: HMAC-SHA256(key, message(domain, fields))
+    /// truncated to 128 bits. The reference the cached paths must agree with.
+    public static func prf(key: EpochKey, domain: String, fields: [[UInt8]]) -> Pseudonym {
+        let mac = hmacSHA256(key: key, message: encodeMessage(domain: domain, fields: fields))
+        return mac.withUnsafeBytes { Pseudonym(truncating: $0) }
+    }
+
+    /// The full 32-byte HMAC-SHA256 of `message` under `key` (slow path and tests).
+    static func hmacSHA256(key: EpochKey, message: [UInt8]) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: message, using: key.symmetricKey))
+    }
+
+    /// The PRF message: the domain label and each field as a 4-byte big-endian length followed
+    /// by its bytes.
+    public static func encodeMessage(domain: String, fields: [[UInt8]]) -> [UInt8] {
+        var out: [UInt8] = []
+        for field in [Array(domain.utf8)] + fields {
+            let n = UInt32(field.count)
+            out += [UInt8(n >> 24), UInt8(n >> 16 & 0xff), UInt8(n >> 8 & 0xff), UInt8(n & 0xff)]
+            out += field
+        }
+        return out
+    }
+
+    // MARK: - Internals
+
+    /// Starts a message: the epoch tag (cache key only) and the domain label.
+    @inline(__always)
+    private func begin(_ epoch: EpochID, _ domain: Domain) {
+        message.removeAll(keepingCapacity: true)
+        message.append(Pseudonymizer.granularityTag(epoch.granularity))
+        withUnsafeBytes(of: epoch.index.bigEndian) { message.append(contentsOf: $0) }
+        let label = domain.labelBytes
+        appendLength(label.utf8CodeUnitCount)
+        message.append(contentsOf: UnsafeRawBufferPointer(start: label.utf8Start, count: label.utf8CodeUnitCount))
+    }
+
+    private static func granularityTag(_ g: EpochGranularity) -> UInt8 {
+        switch g {
+        case .hour: 1
+        case .day: 2
+        case .week: 3
+        case .month: 4
+        }
+    }
+
+    @inline(__always)
+    private func appendLength(_ n: Int) {
+        let v = UInt32(truncatingIfNeeded: n)
+        message.append(UInt8(truncatingIfNeeded: v >> 24))
+        message.append(UInt8(truncatingIfNeeded: v >> 16))
+        message.append(UInt8(truncatingIfNeeded: v >> 8))
+        message.append(UInt8(truncatingIfNeeded: v))
+    }
+
+    @inline(__always)
+    private func appendField(_ bytes: UnsafeRawBufferPointer) {
+        appendLength(bytes.count)
+        message.append(contentsOf: bytes)
+    }
+
+    private func appendAddressField(_ address: IPAddress) {
+        appendLength(17)
+        message.append(1)
+        address.withUnsafeBytes { message.append(contentsOf: $0) }
+    }
+
+    /// Looks the message up in the cache, computing and caching the PRF on a miss.
+    private func finish(_ epoch: EpochID) throws(VeilError) -> Pseudonym {
+        let hash = message.withUnsafeBytes { ByteKeyedTable<Pseudonym>.hash($0) }
+        if let index = message.withUnsafeBytes({ cache.find($0, hash: hash) }) {
+            return cache.value(at: index)
+        }
+        return try miss(epoch, hash: hash)
+    }
+
+    @inline(never)
+    private func miss(_ epoch: EpochID, hash: UInt64) throws(VeilError) -> Pseudonym {
+        var mac = try mac(for: epoch)
+        message.withUnsafeBytes { mac.update(data: UnsafeRawBufferPointer(rebasing: $0[Pseudonymizer.tagLength...])) }
+        let pseudonym = mac.finalize().withUnsafeBytes { Pseudonym(truncating: $0) }
+        hmacCount += 1
+        if cache.count >= cacheLimit || cache.keyByteCount + message.count > cacheByteLimit {
+            cache.removeAll()
+        }
+        message.withUnsafeBytes { _ = cache.insert($0, hash: hash, value: pseudonym) }
+        return pseudonym
+    }
+
+    /// An HMAC already keyed for `epoch` (inner and outer pads absorbed), to be copied.
+    private func mac(for epoch: EpochID) throws(VeilError) -> HMAC<SHA256> {
+        if epoch == lastEpoch, let lastMAC { return lastMAC }
+        let mac: HMAC<SHA256>
+        if let known = macs[epoch] {
+            mac = known
+        } else {
+            let key = try keyStore.key(for: epoch, create: createKeys)
+            mac = HMAC<SHA256>(key: key.symmetricKey)
+            macs[epoch] = mac
+        }
+        lastEpoch = epoch
+        lastMAC = mac
+        return mac
+    }
+}

@@ -1,0 +1,97 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Crash-safe file writing: a temporary file in the same directory, fsynced, renamed over the
+/// target, then the directory fsynced. A failure at any point leaves the previous file as it was
+/// and removes the temporary file.
+public enum AtomicFile {
+    /// Writes `bytes` to `path` atomically with permission bits `mode`.
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(VeilError) {
+        let dir = directory(of: path)
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        let tmp = dir + "/." + name + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw ioError("cannot create a temporary file", path) }
+        var ok = false
+        defer {
+            if !ok { unlink(tmp) }
+        }
+        do {
+            defer { close(fd) }
+            _ = fchmod(fd, mode)  // umask must not loosen or tighten what veil asks for
+            var off = 0
+            while off < bytes.count {
+                let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, bytes.count - off) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw ioError("cannot write", path)
+                }
+                off += n
+            }
+            guard fsync(fd) == 0 else { throw ioError("cannot fsync", path) }
+        }
+        guard rename(tmp, path) == 0 else { throw ioError("cannot rename the temporary file into place", path) }
+        ok = true
+        syncDirectory(dir)
+    }
+
+    /// Writes a UTF-8 string atomically.
+    public static func write(_ text: String, to path: String, mode: mode_t = 0o644) throws(VeilError) {
+        try write(Array(text.utf8), to: path, mode: mode)
+    }
+
+    /// Reads a whole file.
+    public static func read(_ path: String) throws(VeilError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ioError("cannot open", path) }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ioError("cannot read", path)
+            }
+            if n == 0 { break }
+            out.append(contentsOf: chunk[0..<n])
+        }
+        return out
+    }
+
+    /// Creates a directory (and its parents) with `mode` if it does not exist.
+    public static func makeDirectory(_ path: String, mode: mode_t = 0o755) throws(VeilError) {
+        var st = stat()
+        if stat(path, &st) == 0 {
+            guard st.st_mode & S_IFMT == S_IFDIR else {
+                throw VeilError(.io, "exists and is not a directory", file: path)
+            }
+            return
+        }
+        let parent = directory(of: path)
+        if parent != path && parent != "." && parent != "/" { try makeDirectory(parent) }
+        guard mkdir(path, mode) == 0 || errno == EEXIST else { throw ioError("cannot create directory", path) }
+        _ = chmod(path, mode)
+    }
+
+    /// fsyncs a directory so a rename in it is durable.
+    public static func syncDirectory(_ dir: String) {
+        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 {
+            _ = fsync(dfd)
+            close(dfd)
+        }
+    }
+
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    static func ioError(_ what: String, _ path: String) -> VeilError {
+        VeilError(.io, "\(what): \(String(cString: strerror(errno)))", file: path)
+    }
+}

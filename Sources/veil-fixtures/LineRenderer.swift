@@ -1,0 +1,440 @@
+/// How a line is damaged on purpose (the generator's malformed-line kinds that the renderer
+/// itself produces; truncation, quote removal and garbage are applied by the caller).
+enum Corruption {
+    case none
+    /// Month written `Xyz` (CLF) or `1X` (ISO dates); Caddy's `ts` becomes such a string.
+    case badTimestamp
+    /// Status written `2x0`.
+    case badStatus
+}
+
+/// Offsets (into `ByteSink.buffer`) of the request target of the line just rendered.
+struct TargetSpan {
+    var start: Int
+    var end: Int
+}
+
+/// Writes requests as log lines of one format, straight into a `ByteSink`.
+///
+/// Every piece is prebuilt bytes (addresses, user agents and their JSON / W3C spellings);
+/// timestamps are formatted by hand and cached per second.
+struct LineRenderer {
+    let format: OutputFormat
+    private let addresses: [[UInt8]]
+    private let userAgents: [[UInt8]]
+    /// User agents as JSON string contents (escaped).
+    private let userAgentsJSON: [[UInt8]]
+    /// User agents as IIS writes them: spaces as `+`.
+    private let userAgentsW3C: [[UInt8]]
+    private let sites: [[UInt8]]
+    private let serverAddress: [UInt8]
+    private let offsetMinutes: Int
+    private var cachedSecond = Int64.min
+    /// The current second in this format's main timestamp spelling.
+    private var cachedStamp: [UInt8] = []
+
+    init(format: OutputFormat, population: Population, sites: [String], utcOffsetMinutes: Int) {
+        self.format = format
+        addresses = population.addresses.texts
+        userAgents = population.userAgents.map { Array($0.text.utf8) }
+        userAgentsJSON = userAgents.map(Self.jsonEscaped)
+        userAgentsW3C = userAgents.map { $0.map { $0 == UInt8(ascii: " ") ? UInt8(ascii: "+") : $0 } }
+        self.sites = sites.map { Array($0.utf8) }
+        serverAddress = population.addresses.texts[population.serverAddress]
+        // Formats that write UTC only ignore the offset.
+        switch format {
+        case .jsonCaddy, .jsonTraefik, .w3c: offsetMinutes = 0
+        default: offsetMinutes = utcOffsetMinutes
+        }
+    }
+
+    /// Escapes `"`, `\` and control bytes for a JSON string.
+    static func jsonEscaped(_ bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        let hex = Array("0123456789abcdef".utf8)
+        for b in bytes {
+            switch b {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                out.append(UInt8(ascii: "\\"))
+                out.append(b)
+            case 0..<0x20:
+                out.append(contentsOf: Array("\\u00".utf8))
+                out.append(hex[Int(b >> 4)])
+                out.append(hex[Int(b & 0xF)])
+            default: out.append(b)
+            }
+        }
+        return out
+    }
+
+    /// Writes the W3C directive lines (other formats have none); returns how many.
+    func writeHeader(_ sink: inout ByteSink, startSeconds: Int64) -> Int {
+        guard format == .w3c else { return 0 }
+        let f = UTCCalendar.Fields(seconds: startSeconds)
+        sink.append("#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n#Date: ")
+        writeW3CDateTime(&sink, f)
+        sink.append("\n#Fields: date time s-sitename s-ip cs-method cs-uri-stem cs-uri-query s-port ")
+        sink.append("cs-username c-ip cs(User-Agent) cs(Referer) cs-host sc-status sc-substatus ")
+        sink.append("sc-win32-status sc-bytes time-taken\n")
+        return 4
+    }
+
+    /// Appends `r` as one line, without the newline. `rng` supplies format-only details
+    /// (client ports, durations) so that the traffic itself is the same in every format.
+    mutating func render(
+        _ r: Request, _ corruption: Corruption, _ rng: inout Xoshiro256StarStar, _ sink: inout ByteSink
+    )
+        -> TargetSpan
+    {
+        switch format {
+        case .common, .combined, .combinedCookie, .combinedCookieXFF, .vhostCombined, .nginxCustom:
+            return renderText(r, corruption, &rng, &sink)
+        case .jsonCaddy: return renderCaddy(r, corruption, &rng, &sink)
+        case .jsonNginx: return renderNginx(r, corruption, &sink)
+        case .jsonTraefik: return renderTraefik(r, corruption, &rng, &sink)
+        case .w3c: return renderW3C(r, corruption, &rng, &sink)
+        }
+    }
+
+    // MARK: - Pieces
+
+    @inline(__always) private func method(_ r: Request, _ sink: inout ByteSink) {
+        sink.append(r.method.bytes)
+    }
+
+    @inline(__always) private func target(_ r: Request, _ sink: inout ByteSink) -> TargetSpan {
+        let start = sink.count
+        sink.append(r.path)
+        if !r.query.isEmpty {
+            sink.append(UInt8(ascii: "?"))
+            sink.append(r.query)
+        }
+        return TargetSpan(start: start, end: sink.count)
+    }
+
+    @inline(__always) private func proto(_ r: Request, _ sink: inout ByteSink) {
+        sink.append(r.http2 ? "HTTP/2.0" : "HTTP/1.1")
+    }
+
+    @inline(__always) private func status(_ r: Request, _ corruption: Corruption, _ sink: inout ByteSink) {
+        if corruption == .badStatus { sink.append("2x0") } else { sink.appendDecimal(r.status) }
+    }
+
+    private func durationMicros(_ r: Request, _ rng: inout Xoshiro256StarStar) -> Int {
+        r.page >= 0 ? rng.inRange(4_000, 320_000) : rng.inRange(150, 6_000)
+    }
+
+    private func port(_ rng: inout Xoshiro256StarStar) -> Int { rng.inRange(1024, 65535) }
+
+    /// Seconds as `sss.fff` with trailing zeros dropped, the way Go prints a float64.
+    private func decimalSeconds(whole: Int64, fraction: Int, digits: Int, _ sink: inout ByteSink) {
+        sink.appendDecimal(Int(whole))
+        guard fraction > 0 else { return }
+        var f = fraction
+        var width = digits
+        while f % 10 == 0 {
+            f /= 10
+            width -= 1
+        }
+        sink.append(UInt8(ascii: "."))
+        sink.appendPadded(f, width: width)
+    }
+
+    private mutating func refreshStamp(_ seconds: Int64) {
+        guard seconds != cachedSecond else { return }
+        cachedSecond = seconds
+        let local = seconds + Int64(offsetMinutes * 60)
+        let f = UTCCalendar.Fields(seconds: local)
+        var s = ""
+        switch format {
+        case .common, .combined, .combinedCookie, .combinedCookieXFF, .vhostCombined, .nginxCustom:
+            let month = String(decoding: UTCCalendar.monthNames[f.month - 1], as: UTF8.self)
+            s =
+                "\(UTCCalendar.pad(f.day, 2))/\(month)/\(UTCCalendar.pad(f.year, 4)):\(UTCCalendar.pad(f.hour, 2)):"
+                + "\(UTCCalendar.pad(f.minute, 2)):\(UTCCalendar.pad(f.second, 2)) \(offsetText(colon: false))"
+        case .jsonNginx:
+            s = isoText(f) + offsetText(colon: true)
+        case .jsonTraefik, .jsonCaddy:
+            s = isoText(f)
+        case .w3c:
+            s =
+                "\(UTCCalendar.pad(f.year, 4))-\(UTCCalendar.pad(f.month, 2))-\(UTCCalendar.pad(f.day, 2)) "
+                + "\(UTCCalendar.pad(f.hour, 2)):\(UTCCalendar.pad(f.minute, 2)):\(UTCCalendar.pad(f.second, 2))"
+        }
+        cachedStamp = Array(s.utf8)
+    }
+
+    private func isoText(_ f: UTCCalendar.Fields) -> String {
+        "\(UTCCalendar.pad(f.year, 4))-\(UTCCalendar.pad(f.month, 2))-\(UTCCalendar.pad(f.day, 2))T"
+            + "\(UTCCalendar.pad(f.hour, 2)):\(UTCCalendar.pad(f.minute, 2)):\(UTCCalendar.pad(f.second, 2))"
+    }
+
+    private func offsetText(colon: Bool) -> String {
+        let sign = offsetMinutes < 0 ? "-" : "+"
+        let m = abs(offsetMinutes)
+        return sign + UTCCalendar.pad(m / 60, 2) + (colon ? ":" : "") + UTCCalendar.pad(m % 60, 2)
+    }
+
+    /// Appends the cached stamp for the request's second, damaged when asked: CLF month
+    /// (offset 3...5) becomes `Xyz`; ISO / W3C month digit (offset 6) becomes `X`.
+    private mutating func stamp(_ r: Request, _ corruption: Corruption, _ sink: inout ByteSink) {
+        refreshStamp(r.milliseconds / 1000)
+        let start = sink.count
+        sink.append(cachedStamp)
+        guard corruption == .badTimestamp else { return }
+        switch format {
+        case .common, .combined, .combinedCookie, .combinedCookieXFF, .vhostCombined, .nginxCustom:
+            sink.buffer[start + 3] = UInt8(ascii: "X")
+            sink.buffer[start + 4] = UInt8(ascii: "y")
+            sink.buffer[start + 5] = UInt8(ascii: "z")
+        default:
+            sink.buffer[start + 6] = UInt8(ascii: "X")
+        }
+    }
+
+    private func writeW3CDateTime(_ sink: inout ByteSink, _ f: UTCCalendar.Fields) {
+        sink.appendPadded(f.year, width: 4)
+        sink.append(UInt8(ascii: "-"))
+        sink.appendPadded(f.month, width: 2)
+        sink.append(UInt8(ascii: "-"))
+        sink.appendPadded(f.day, width: 2)
+        sink.append(UInt8(ascii: " "))
+        sink.appendPadded(f.hour, width: 2)
+        sink.append(UInt8(ascii: ":"))
+        sink.appendPadded(f.minute, width: 2)
+        sink.append(UInt8(ascii: ":"))
+        sink.appendPadded(f.second, width: 2)
+    }
+
+    // MARK: - Formats
+
+    /// NCSA common / combined and their extended forms, vhost_combined, nginx-custom.
+    private mutating func renderText(
+        _ r: Request, _ corruption: Corruption, _ rng: inout Xoshiro256StarStar, _ sink: inout ByteSink
+    ) -> TargetSpan {
+        if format == .vhostCombined {
+            sink.append(sites[r.site])
+            sink.append(":443 ")
+        }
+        let bracketAllowed =
+            format == .common || format == .combined || format == .combinedCookie || format == .combinedCookieXFF
+        if r.bracketed && bracketAllowed {
+            sink.append(UInt8(ascii: "["))
+            sink.append(addresses[r.address])
+            sink.append("]:")
+            sink.appendDecimal(port(&rng))
+        } else {
+            sink.append(addresses[r.address])
+        }
+        sink.append(" - ")
+        if r.user.isEmpty { sink.append(UInt8(ascii: "-")) } else { sink.append(r.user) }
+        sink.append(" [")
+        stamp(r, corruption, &sink)
+        sink.append("] \"")
+        method(r, &sink)
+        sink.append(UInt8(ascii: " "))
+        let span = target(r, &sink)
+        sink.append(UInt8(ascii: " "))
+        proto(r, &sink)
+        sink.append("\" ")
+        status(r, corruption, &sink)
+        sink.append(UInt8(ascii: " "))
+        if r.bytes == 0 && format != .nginxCustom && format != .vhostCombined {
+            sink.append(UInt8(ascii: "-"))
+        } else {
+            sink.appendDecimal(r.bytes)
+        }
+        if format == .common { return span }
+        sink.append(" \"")
+        if r.referrer.isEmpty { sink.append(UInt8(ascii: "-")) } else { sink.append(r.referrer) }
+        sink.append("\" \"")
+        sink.append(userAgents[r.userAgent])
+        sink.append(UInt8(ascii: "\""))
+        if format.hasCookie {
+            sink.append(" \"")
+            if r.cookie.isEmpty { sink.append(UInt8(ascii: "-")) } else { sink.append(r.cookie) }
+            sink.append(UInt8(ascii: "\""))
+        }
+        if format == .combinedCookieXFF {
+            sink.append(" \"")
+            if r.forwardedVia < 0 {
+                sink.append(UInt8(ascii: "-"))
+            } else {
+                sink.append(addresses[r.address])
+                sink.append(", ")
+                sink.append(addresses[r.forwardedVia])
+            }
+            sink.append(UInt8(ascii: "\""))
+        }
+        return span
+    }
+
+    /// Caddy `http.log.access` JSON.
+    private mutating func renderCaddy(
+        _ r: Request, _ corruption: Corruption, _ rng: inout Xoshiro256StarStar, _ sink: inout ByteSink
+    ) -> TargetSpan {
+        sink.append("{\"level\":\"info\",\"ts\":")
+        if corruption == .badTimestamp {
+            sink.append(UInt8(ascii: "\""))
+            stamp(r, corruption, &sink)
+            sink.append("Z\"")
+        } else {
+            decimalSeconds(whole: r.milliseconds / 1000, fraction: Int(r.milliseconds % 1000), digits: 3, &sink)
+        }
+        sink.append(",\"logger\":\"http.log.access\",\"msg\":\"handled request\",\"request\":{\"remote_ip\":\"")
+        sink.append(addresses[r.address])
+        sink.append("\",\"remote_port\":\"")
+        sink.appendDecimal(port(&rng))
+        sink.append("\",\"client_ip\":\"")
+        sink.append(addresses[r.address])
+        sink.append("\",\"proto\":\"")
+        proto(r, &sink)
+        sink.append("\",\"method\":\"")
+        method(r, &sink)
+        sink.append("\",\"host\":\"")
+        sink.append(sites[r.site])
+        sink.append("\",\"uri\":\"")
+        let span = target(r, &sink)
+        sink.append("\",\"headers\":{\"User-Agent\":[\"")
+        sink.append(userAgentsJSON[r.userAgent])
+        if !r.referrer.isEmpty {
+            sink.append("\"],\"Referer\":[\"")
+            sink.append(r.referrer)
+        }
+        sink.append("\"],\"Accept-Encoding\":[\"gzip, deflate, br\"]}},\"bytes_read\":")
+        sink.appendDecimal(r.method == .post ? 64 : 0)
+        sink.append(",\"user_id\":\"")
+        sink.append(r.user)
+        sink.append("\",\"duration\":")
+        decimalSeconds(whole: 0, fraction: durationMicros(r, &rng), digits: 6, &sink)
+        sink.append(",\"size\":")
+        sink.appendDecimal(r.bytes)
+        sink.append(",\"status\":")
+        if corruption == .badStatus { sink.append("\"2x0\"") } else { sink.appendDecimal(r.status) }
+        sink.append(",\"resp_headers\":{\"Server\":[\"Caddy\"]}}")
+        return span
+    }
+
+    /// nginx `escape=json` log with string values.
+    private mutating func renderNginx(_ r: Request, _ corruption: Corruption, _ sink: inout ByteSink) -> TargetSpan {
+        sink.append("{\"time_iso8601\":\"")
+        stamp(r, corruption, &sink)
+        sink.append("\",\"remote_addr\":\"")
+        sink.append(addresses[r.address])
+        sink.append("\",\"request\":\"")
+        method(r, &sink)
+        sink.append(UInt8(ascii: " "))
+        let span = target(r, &sink)
+        sink.append(UInt8(ascii: " "))
+        proto(r, &sink)
+        sink.append("\",\"status\":\"")
+        status(r, corruption, &sink)
+        sink.append("\",\"body_bytes_sent\":\"")
+        sink.appendDecimal(r.bytes)
+        sink.append("\",\"http_referer\":\"")
+        sink.append(r.referrer)
+        sink.append("\",\"http_user_agent\":\"")
+        sink.append(userAgentsJSON[r.userAgent])
+        sink.append("\",\"host\":\"")
+        sink.append(sites[r.site])
+        sink.append("\"}")
+        return span
+    }
+
+    /// Traefik JSON access log; keys in the sorted order Traefik writes.
+    private mutating func renderTraefik(
+        _ r: Request, _ corruption: Corruption, _ rng: inout Xoshiro256StarStar, _ sink: inout ByteSink
+    ) -> TargetSpan {
+        let clientPort = port(&rng)
+        let v6 = addresses[r.address].contains(UInt8(ascii: ":"))
+        sink.append("{\"ClientAddr\":\"")
+        if v6 { sink.append(UInt8(ascii: "[")) }
+        sink.append(addresses[r.address])
+        if v6 { sink.append(UInt8(ascii: "]")) }
+        sink.append(UInt8(ascii: ":"))
+        sink.appendDecimal(clientPort)
+        sink.append("\",\"ClientHost\":\"")
+        sink.append(addresses[r.address])
+        sink.append("\",\"ClientPort\":\"")
+        sink.appendDecimal(clientPort)
+        sink.append("\",\"ClientUsername\":\"")
+        if r.user.isEmpty { sink.append(UInt8(ascii: "-")) } else { sink.append(r.user) }
+        sink.append("\",\"DownstreamContentSize\":")
+        sink.appendDecimal(r.bytes)
+        sink.append(",\"DownstreamStatus\":")
+        if corruption == .badStatus { sink.append("\"2x0\"") } else { sink.appendDecimal(r.status) }
+        sink.append(",\"Duration\":")
+        sink.appendDecimal(durationMicros(r, &rng) * 1000 + rng.below(1000))
+        sink.append(",\"RequestAddr\":\"")
+        sink.append(sites[r.site])
+        sink.append("\",\"RequestHost\":\"")
+        sink.append(sites[r.site])
+        sink.append("\",\"RequestMethod\":\"")
+        method(r, &sink)
+        sink.append("\",\"RequestPath\":\"")
+        let span = target(r, &sink)
+        sink.append("\",\"RequestPort\":\"-\",\"RequestProtocol\":\"")
+        proto(r, &sink)
+        sink.append("\",\"RequestScheme\":\"https\",\"RetryAttempts\":0,\"RouterName\":\"web@docker\",\"StartUTC\":\"")
+        stamp(r, corruption, &sink)
+        let ms = Int(r.milliseconds % 1000)
+        if ms > 0 {
+            var f = ms
+            var width = 3
+            while f % 10 == 0 {
+                f /= 10
+                width -= 1
+            }
+            sink.append(UInt8(ascii: "."))
+            sink.appendPadded(f, width: width)
+        }
+        sink.append("Z\",\"entryPointName\":\"websecure\",\"level\":\"info\",\"msg\":\"\",")
+        if !r.referrer.isEmpty {
+            sink.append("\"request_Referer\":\"")
+            sink.append(r.referrer)
+            sink.append("\",")
+        }
+        sink.append("\"request_User-Agent\":\"")
+        sink.append(userAgentsJSON[r.userAgent])
+        sink.append("\",\"time\":\"")
+        stamp(r, corruption, &sink)
+        sink.append("Z\"}")
+        return span
+    }
+
+    /// IIS W3C extended line (fields as in `writeHeader`).
+    private mutating func renderW3C(
+        _ r: Request, _ corruption: Corruption, _ rng: inout Xoshiro256StarStar, _ sink: inout ByteSink
+    ) -> TargetSpan {
+        stamp(r, corruption, &sink)
+        sink.append(" W3SVC")
+        sink.appendDecimal(r.site + 1)
+        sink.append(UInt8(ascii: " "))
+        sink.append(serverAddress)
+        sink.append(UInt8(ascii: " "))
+        method(r, &sink)
+        sink.append(UInt8(ascii: " "))
+        let start = sink.count
+        sink.append(r.path)
+        let span = TargetSpan(start: start, end: sink.count)
+        sink.append(UInt8(ascii: " "))
+        if r.query.isEmpty { sink.append(UInt8(ascii: "-")) } else { sink.append(r.query) }
+        sink.append(" 443 ")
+        if r.user.isEmpty { sink.append(UInt8(ascii: "-")) } else { sink.append(r.user) }
+        sink.append(UInt8(ascii: " "))
+        sink.append(addresses[r.address])
+        sink.append(UInt8(ascii: " "))
+        sink.append(userAgentsW3C[r.userAgent])
+        sink.append(UInt8(ascii: " "))
+        if r.referrer.isEmpty { sink.append(UInt8(ascii: "-")) } else { sink.append(r.referrer) }
+        sink.append(UInt8(ascii: " "))
+        sink.append(sites[r.site])
+        sink.append(UInt8(ascii: " "))
+        status(r, corruption, &sink)
+        sink.append(" 0 0 ")
+        sink.appendDecimal(r.bytes)
+        sink.append(UInt8(ascii: " "))
+        sink.appendDecimal(durationMicros(r, &rng) / 1000)
+        return span
+    }
+}

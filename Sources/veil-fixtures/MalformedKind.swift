@@ -1,0 +1,36 @@
+/// The kinds of damaged lines the generator writes, labelled like veil's reject reasons.
+enum MalformedKind: Int, CaseIterable, Sendable {
+    case badTimestamp
+    case badStatus
+    case unbalancedQuote
+    case truncated
+    case binaryGarbage
+    case lineTooLong
+
+    var label: String {
+        switch self {
+        case .badTimestamp: "bad-timestamp"
+        case .badStatus: "bad-status"
+        case .unbalancedQuote: "unbalanced-quote"
+        case .truncated: "truncated"
+        case .binaryGarbage: "binary-garbage"
+        case .lineTooLong: "line-too-long"
+        }
+    }
+
+    /// How the line is made, for the truth file's definitions.
+    var construction: String {
+        switch self {
+        case .badTimestamp:
+            "a well-formed line whose month is 'Xyz' (CLF) or whose month digit is 'X' (ISO/W3C dates; "
+                + "Caddy's numeric ts becomes such a string)"
+        case .badStatus: "a well-formed line whose status is '2x0' (a JSON string in JSON formats)"
+        case .unbalancedQuote: "a well-formed line with its last '\"' removed (w3c has no quotes: bad-status instead)"
+        case .truncated:
+            "a line cut inside its request target (after at least one byte of it); nothing follows"
+        case .binaryGarbage: "24-200 random bytes starting with NUL, with more NULs, no CR or LF"
+        case .lineTooLong:
+            "one otherwise valid GET /search line of exactly 102400 bytes before its newline (--long-line)"
+        }
+    }
+}

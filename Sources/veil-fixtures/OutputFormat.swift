@@ -1,0 +1,49 @@
+/// The access-log shapes the generator can write, and which fields each one carries.
+enum OutputFormat: String, CaseIterable, Sendable {
+    /// NCSA common: `%h %l %u %t "%r" %>s %b`.
+    case common
+    /// NCSA combined: common + `"%{Referer}i" "%{User-Agent}i"`.
+    case combined
+    /// Combined + `"<uid cookie value>"` (`-` when the visitor has none).
+    case combinedCookie = "combined_cookie"
+    /// Combined + `"<uid cookie value>" "<X-Forwarded-For>"`.
+    case combinedCookieXFF = "combined_cookie_xff"
+    /// Apache `vhost_combined`: `%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"`.
+    case vhostCombined = "vhost_combined"
+    /// Caddy's JSON access log (`http.log.access`).
+    case jsonCaddy = "json-caddy"
+    /// nginx `log_format … escape=json` with string values.
+    case jsonNginx = "json-nginx"
+    /// Traefik's JSON access log (keys sorted, as Traefik writes them).
+    case jsonTraefik = "json-traefik"
+    /// IIS W3C extended log with `#Software`/`#Version`/`#Date`/`#Fields` directives.
+    case w3c
+    /// nginx `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent
+    /// "$http_referer" "$http_user_agent" "$cookie_uid"`.
+    case nginxCustom = "nginx-custom"
+
+    /// The line carries the virtual host, so several sites can share one log.
+    var hasHost: Bool {
+        switch self {
+        case .vhostCombined, .jsonCaddy, .jsonNginx, .jsonTraefik, .w3c: true
+        default: false
+        }
+    }
+
+    /// The line carries the User-Agent (bots and mail proxies are recognisable).
+    var hasUserAgent: Bool { self != .common }
+
+    /// The line carries the `uid` cookie value.
+    var hasCookie: Bool {
+        switch self {
+        case .combinedCookie, .combinedCookieXFF, .nginxCustom: true
+        default: false
+        }
+    }
+
+    /// The line carries the authenticated user name.
+    var hasUser: Bool { self != .jsonNginx }
+
+    /// The line carries a quote character, so an unbalanced quote can be produced.
+    var usesQuotes: Bool { self != .w3c }
+}

@@ -1,0 +1,19 @@
+/// SplitMix64 (Steele, Lea, Flood 2014): expands one 64-bit seed into well-mixed seed words.
+///
+/// Used only to seed `Xoshiro256StarStar`; its output is the same on every platform.
+struct SplitMix64 {
+    private var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    /// The next 64-bit output.
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import VeilCore
+
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Report what veil sees in logs: compression, format, lines, rejects, time range.",
+        discussion: """
+            Prints counts and line numbers only, never the content of a line (log lines hold raw \
+            IP addresses).
+
+            Example: veil inspect access.log-20261128.zst --json
+            """)
+
+    @Argument(help: "Log files (plain, gzip or zstd; - for standard input).")
+    var logs: [String]
+
+    @OptionGroup var input: InputOptions
+    @OptionGroup var out: OutputOptions
+
+    func run() throws {
+        try Veil.guarded {
+            let config = try input.configuration()
+            var reports: [FileReport] = []
+            var failed: VeilError?
+            for path in logs {
+                var sink = DiscardingSink()
+                do {
+                    let r = try Ingest.run(path: path, configuration: config, sink: &sink)
+                    reports.append(r)
+                    if !out.json && !out.quiet { print(Self.text(r)) }
+                } catch let e as VeilError {
+                    failed = failed ?? e
+                    reports.append(FileReport.failed(path, e))
+                    Terminal.error(e.description)
+                }
+            }
+            if out.json { print(jsonString(reports)) }
+            if failed != nil { throw ExitCode(1) }
+        }
+    }
+
+    static func text(_ r: FileReport) -> String {
+        var s = "\(r.file)\n"
+        s += "  compression  \(r.compression) (\(megabytes(r.bytesIn)) in, \(megabytes(r.bytesOut)) out)\n"
+        s += "  format       \(r.format)\(r.formatDetected ? " (detected)" : "")\n"
+        s += "  lines        \(grouped(r.lines))\n"
+        s += "  records      \(grouped(r.records))\n"
+        if r.skipped > 0 { s += "  skipped      \(grouped(r.skipped)) (directives, blank lines)\n" }
+        if r.outsideWindow > 0 { s += "  outside      \(grouped(r.outsideWindow)) (--from/--until)\n" }
+        s += "  rejected     \(grouped(r.rejected))\(r.rejected > 0 ? ": " + rejectSummary(r) : "")\n"
+        if let a = r.firstTimestamp, let b = r.lastTimestamp { s += "  time range   \(a) … \(b)\n" }
+        let secs = max(r.seconds, 1e-9)
+        s += "  throughput   \(String(format: "%.3f", r.seconds)) s, \(grouped(Int(Double(r.lines) / secs))) lines/s, \(String(format: "%.1f", Double(r.bytesOut) / secs / 1e6)) MB/s"
+        return s
+    }
+}
+

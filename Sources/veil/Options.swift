@@ -1,0 +1,113 @@
+import ArgumentParser
+import Foundation
+import VeilCore
+
+/// Options for reading logs, shared by run, aggregate and inspect.
+struct InputOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Log format: auto, \(FormatChoice.names.joined(separator: ", ")), apache:'LogFormat' or nginx:'log_format'.",
+            valueName: "format"))
+    var format = "auto"
+
+    @Option(name: .long, help: "Longest accepted line in bytes; longer lines are rejected and counted.")
+    var maxLineLength = 64 * 1024
+
+    @Option(name: .long, help: "Only records at or after this UTC time (2026-11-28 or 2026-11-28T06:00:00Z).")
+    var from: String?
+
+    @Option(name: .long, help: "Only records before this UTC time.")
+    var until: String?
+
+    func configuration() throws -> IngestConfiguration {
+        var c = IngestConfiguration()
+        c.format = try FormatChoice(parsing: format)
+        guard maxLineLength >= 256 else { throw ValidationError("--max-line-length must be at least 256") }
+        c.maxLineLength = maxLineLength
+        c.from = try from.map { try parseTime($0, flag: "--from") }
+        c.until = try until.map { try parseTime($0, flag: "--until") }
+        if let f = c.from, let u = c.until, f >= u { throw ValidationError("--from must be before --until") }
+        return c
+    }
+}
+
+/// Options for aggregation, shared by run and aggregate.
+struct AggregationOptions: ParsableArguments {
+    @Option(name: .long, help: "Site name for formats without a virtual-host field.")
+    var site = "default"
+
+    @Option(name: .long, help: "IANA time zone for days and hours in the rollups (default UTC).")
+    var tz: String?
+
+    @Option(name: .long, help: "Most distinct paths kept per state; the rest count as (other).")
+    var maxPaths = 50_000
+
+    @Option(name: .long, help: "Minutes of inactivity that end a visit.")
+    var sessionTimeout = 30
+
+    @Flag(name: .long, help: "Take the client address from the left-most X-Forwarded-For entry when present.")
+    var trustForwardedFor = false
+
+    @Flag(name: .long, help: "Go on past inputs that cannot be read or decompressed, and report them.")
+    var skipBadFiles = false
+
+    @Flag(name: .long, help: "Fail with exit status 3 when any line was rejected.")
+    var strict = false
+
+    func configuration() throws -> AggregationConfiguration {
+        var c = AggregationConfiguration()
+        guard !site.isEmpty else { throw ValidationError("--site must not be empty") }
+        c.defaultSite = site
+        c.timeZone = tz
+        guard maxPaths >= 1 else { throw ValidationError("--max-paths must be at least 1") }
+        c.maxPaths = maxPaths
+        guard sessionTimeout >= 1 else { throw ValidationError("--session-timeout must be at least 1 minute") }
+        c.sessionTimeout = Int64(sessionTimeout) * 60
+        c.trustForwardedFor = trustForwardedFor
+        return c
+    }
+}
+
+/// Options for output of human or machine summaries.
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print nothing but errors.")
+    var quiet = false
+
+    @Flag(name: .long, help: "Print the summary as JSON on standard output.")
+    var json = false
+}
+
+/// Parses `2026-11-28`, `2026-11-28T06:00:00Z` and other ISO 8601 forms into UTC seconds.
+func parseTime(_ s: String, flag: String) throws -> Int64 {
+    var text = s
+    if text.count == 10 { text += "T00:00:00Z" }
+    let parsed = Array(text.utf8).withUnsafeBufferPointer { Timestamp.parseISO8601($0) }
+    guard let t = parsed else {
+        throw ValidationError("\(flag) '\(s)' is not a date or an ISO 8601 time (2026-11-28 or 2026-11-28T06:00:00Z)")
+    }
+    return t.seconds
+}
+
+/// The default key store of `veil run`: `$VEIL_KEYS`, else `$XDG_DATA_HOME/veil/keys`, else
+/// `~/.local/share/veil/keys`.
+func defaultKeyStorePath() -> String {
+    let env = ProcessInfo.processInfo.environment
+    if let p = env["VEIL_KEYS"], !p.isEmpty { return p }
+    if let x = env["XDG_DATA_HOME"], !x.isEmpty { return x + "/veil/keys" }
+    return (env["HOME"] ?? ".") + "/.local/share/veil/keys"
+}
+
+/// Prints the rejects of a file report (counts and line numbers only).
+func rejectSummary(_ r: FileReport) -> String {
+    r.rejects.map { "\($0.reason) \(grouped($0.count)) (lines \($0.firstLines.map(String.init).joined(separator: ", "))\($0.count > $0.firstLines.count ? ", …" : ""))" }
+        .joined(separator: "; ")
+}
+
+/// Encodes a value as sorted, pretty JSON.
+func jsonString<T: Encodable>(_ value: T) -> String {
+    let e = JSONEncoder()
+    e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    e.keyEncodingStrategy = .convertToSnakeCase
+    return String(decoding: try! e.encode(value), as: UTF8.self)
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import VeilCore
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Aggregate logs and publish rollups in one go (the quick path).",
+        discussion: """
+            Uses the default key store ($VEIL_KEYS, else $XDG_DATA_HOME/veil/keys, else \
+            ~/.local/share/veil/keys), creating it if it does not exist (and saying so), and \
+            publishes CSV rollups with k-anonymity threshold k.
+
+            Example: veil run access.log-20261128.zst access.log-20261129.zst -o rollups/
+            """)
+
+    @Argument(help: "Log files (plain, gzip or zstd; - for standard input).")
+    var logs: [String]
+
+    @Option(name: .shortAndLong, help: "Directory for the CSV rollups and manifest.json.")
+    var output = "rollups"
+
+    @Option(name: .long, help: "Key store directory (default: see above).")
+    var keys: String?
+
+    @Option(name: .long, help: "Also write the pseudonymous state to this file.")
+    var state: String?
+
+    @Option(name: .long, help: "Publish a row only with at least this many distinct visitors.")
+    var k = 10
+
+    @OptionGroup var input: InputOptions
+    @OptionGroup var aggregation: AggregationOptions
+    @OptionGroup var out: OutputOptions
+
+    func validate() throws {
+        guard k >= 2 else { throw ValidationError("--k must be at least 2") }
+    }
+
+    func run() throws {
+        try Veil.guarded {
+            let started = Date()
+            let path = keys ?? defaultKeyStorePath()
+            let store: KeyStore
+            if keys == nil && !FileManager.default.fileExists(atPath: path) {
+                store = try KeyStore(path: path)
+                if !out.quiet { Terminal.note("created key store \(path) (keys rotate daily; see `veil keys --help`)") }
+            } else {
+                store = try KeyStore.open(path: path)
+            }
+            try store.checkNotInside(output)
+            let result = try runAggregation(paths: logs, input: input, aggregation: aggregation, keyStore: store, output: out)
+            if let state { try StateCodec.write(result.state, to: state) }
+            var rc = ReleaseConfiguration()
+            rc.k = k
+            let summary = try RollupWriter.write(result.state, to: output, configuration: rc)
+            let agg = AggregateSummary(result, output: output)
+            if out.json {
+                print(jsonString(RunSummary(aggregate: agg, release: ReleaseSummary(summary, k: k))))
+            } else if !out.quiet {
+                let rows = summary.tables.reduce(0) { $0 + $1.rows }
+                let suppressed = summary.tables.reduce(0) { $0 + $1.suppressed }
+                Terminal.note(
+                    "\(agg.inputs.count) input\(agg.inputs.count == 1 ? "" : "s"), \(grouped(agg.lines)) lines, \(grouped(agg.records)) records, \(grouped(agg.rejected)) rejected; \(summary.tables.count) tables, \(grouped(rows)) rows (\(grouped(suppressed)) below k=\(k) suppressed) → \(output)/ in \(String(format: "%.2f", Date().timeIntervalSince(started))) s"
+                )
+            }
+        }
+    }
+}
+
+struct ReleaseSummary: Encodable {
+    struct Table: Encodable { var name: String; var rows: Int; var suppressed: Int }
+    var directory: String
+    var k: Int
+    var tables: [Table]
+
+    init(_ s: RollupWriter.Summary, k: Int) {
+        directory = s.directory
+        self.k = k
+        tables = s.tables.map { Table(name: $0.name, rows: $0.rows, suppressed: $0.suppressed) }
+    }
+}
+
+struct RunSummary: Encodable {
+    var aggregate: AggregateSummary
+    var release: ReleaseSummary
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import VeilCore
+
+@main
+struct Veil: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "veil",
+        abstract: "Turn web-server logs into anonymous traffic rollups (CSV).",
+        discussion: """
+            Identifiers (IP addresses, cookie ids, user agents) are pseudonymised with rotating \
+            secret keys and never reach a rollup; rows with fewer than k distinct visitors are \
+            suppressed.
+
+            Quick path:   veil run access.log-*.zst -o rollups/
+            In stages:    veil aggregate day1.log.gz -o day1.veilstate --keys /etc/veil/keys
+                          veil merge day1.veilstate day2.veilstate -o week.veilstate
+                          veil report week.veilstate -o rollups/
+            Look first:   veil inspect access.log.zst
+
+            Exit status: 0 success, 1 error, 2 bad usage, 3 input had rejected lines (--strict).
+            """,
+        version: veilVersion,
+        subcommands: [
+            RunCommand.self, AggregateCommand.self, MergeCommand.self, ReportCommand.self,
+            InspectCommand.self, KeysCommand.self,
+        ]
+    )
+
+    /// Runs a command body, mapping veil's errors to messages and exit codes.
+    static func guarded(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let e as VeilError {
+            Terminal.error(e.description)
+            switch e.code {
+            case .usage: throw ExitCode(2)
+            case .rejectedLines: throw ExitCode(3)
+            default: throw ExitCode(1)
+            }
+        }
+    }
+}
+
+/// Writing to standard error.
+enum Terminal {
+    static let isInteractive = isatty(2) == 1
+
+    static func error(_ message: String) {
+        FileHandle.standardError.write(Data(("veil: error: " + message + "\n").utf8))
+    }
+
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data(("veil: " + message + "\n").utf8))
+    }
+
+    /// A transient progress line, only when stderr is a terminal.
+    static func progress(_ message: String) {
+        guard isInteractive else { return }
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + message).utf8))
+    }
+
+    static func clearProgress() {
+        guard isInteractive else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
+
+/// Thousands separators for counts shown to people.
+func grouped(_ n: Int) -> String {
+    let s = String(n)
+    var out = ""
+    for (i, c) in s.reversed().enumerated() {
+        if i > 0 && i % 3 == 0 && c != "-" { out.append(",") }
+        out.append(c)
+    }
+    return String(out.reversed())
+}
+
+func megabytes(_ n: Int64) -> String {
+    String(format: "%.1f MB", Double(n) / 1e6)
+}

@@ -1,0 +1,544 @@
+import Testing
+
+@testable import VeilCore
+
+/// The outcome of parsing one line, with the line's bytes after parsing (escapes undone in
+/// place) so ranges can be read back.
+private struct JSONParsed {
+    var result: ParseResult
+    var record: LogRecord
+    var bytes: [UInt8]
+
+    func text(_ r: ByteRange) -> String {
+        String(decoding: bytes[Int(r.start)..<Int(r.end)], as: UTF8.self)
+    }
+    func raw(_ r: ByteRange) -> [UInt8] { Array(bytes[Int(r.start)..<Int(r.end)]) }
+
+    var site: String { text(record.site) }
+    var client: String { text(record.clientAddress) }
+    var forwardedFor: String { text(record.forwardedFor) }
+    var user: String { text(record.user) }
+    var method: String { text(record.method) }
+    var target: String { text(record.target) }
+    var proto: String { text(record.protocolVersion) }
+    var referrer: String { text(record.referrer) }
+    var userAgent: String { text(record.userAgent) }
+    var cookie: String { text(record.cookie) }
+    var recipient: String { text(record.recipient) }
+    var campaign: String { text(record.campaign) }
+}
+
+private func parseJSON(_ format: JSONLinesFormat, _ line: String) -> JSONParsed {
+    parseJSON(format, Array(line.utf8))
+}
+
+private func parseJSON(_ format: JSONLinesFormat, _ bytes: [UInt8]) -> JSONParsed {
+    var bytes = bytes
+    var record = LogRecord()
+    record.status = 999  // proves the parser resets the record
+    let result = bytes.withUnsafeMutableBufferPointer { format.parse($0, into: &record) }
+    return JSONParsed(result: result, record: record, bytes: bytes)
+}
+
+/// 2023-11-14T22:13:20Z.
+private let jsonT0: Int64 = 1_700_000_000
+
+@Suite struct JSONLinesFormatTests {
+    // MARK: - Caddy
+
+    static let caddyLine = """
+        {"level":"info","ts":1700000000.1234567,"logger":"http.log.access.log0","msg":"handled request",\
+        "request":{"remote_ip":"198.51.100.7","remote_port":"41342","client_ip":"203.0.113.9",\
+        "proto":"HTTP/2.0","method":"GET","host":"www.example.com","uri":"/blog/post?utm_source=news",\
+        "headers":{"Accept":["*/*"],"User-Agent":["Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"],\
+        "Referer":["https://search.example.com/?q=x"],"X-Forwarded-For":["203.0.113.9, 198.51.100.7"],\
+        "Cookie":["theme=dark; uid=abc123"]},"tls":{"resumed":false,"version":772,"cipher_suite":4865,\
+        "proto":"h2","server_name":"www.example.com"}},"bytes_read":0,"user_id":"","duration":0.000929675,\
+        "size":10900,"status":200,"resp_headers":{"Server":["Caddy"],"Content-Type":["text/html; charset=utf-8"]}}
+        """
+
+    @Test func caddyLineFieldByField() {
+        let p = parseJSON(JSONLinesFormat(preset: .caddy), Self.caddyLine)
+        #expect(p.result == .record)
+        #expect(p.record.timestamp == jsonT0)
+        #expect(p.record.milliseconds == 123)
+        #expect(p.client == "203.0.113.9")  // client_ip preferred over remote_ip, listed before it
+        #expect(p.method == "GET")
+        #expect(p.target == "/blog/post?utm_source=news")
+        #expect(p.proto == "HTTP/2.0")
+        #expect(p.site == "www.example.com")
+        #expect(p.userAgent == "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0")
+        #expect(p.referrer == "https://search.example.com/?q=x")
+        #expect(p.forwardedFor == "203.0.113.9, 198.51.100.7")
+        #expect(p.record.status == 200)
+        #expect(p.record.bytes == 10900)
+        #expect(p.user == "")
+        #expect(p.cookie == "")  // whole cookie header ignored without a cookie name
+        #expect(p.record.event == .request)
+    }
+
+    @Test func caddyCookieNameExtractsOneCookie() {
+        let p = parseJSON(JSONLinesFormat(preset: .caddy, cookieName: "uid"), Self.caddyLine)
+        #expect(p.result == .record)
+        #expect(p.cookie == "abc123")
+        let none = parseJSON(JSONLinesFormat(preset: .caddy, cookieName: "session"), Self.caddyLine)
+        #expect(none.result == .record)
+        #expect(none.record.cookie.isEmpty)
+    }
+
+    @Test func caddyOlderRemoteAddrAndISOTimestamp() {
+        let line = """
+            {"ts":"2023-11-14T22:13:20.250Z","request":{"remote_addr":"[2001:db8::1]:443","method":"HEAD",\
+            "uri":"/","proto":"HTTP/1.1","host":"example.com","headers":{"User-Agent":["curl/8.4.0","second"]}},\
+            "status":304,"size":0}
+            """
+        let p = parseJSON(JSONLinesFormat(preset: .caddy), line)
+        #expect(p.result == .record)
+        #expect(p.record.timestamp == jsonT0)
+        #expect(p.record.milliseconds == 250)
+        #expect(p.client == "2001:db8::1")
+        #expect(p.userAgent == "curl/8.4.0")  // first element of the header array
+        #expect(p.record.status == 304)
+        #expect(p.record.bytes == 0)
+
+        let v4 = parseJSON(
+            JSONLinesFormat(preset: .caddy),
+            #"{"ts":1700000000,"request":{"remote_addr":"192.0.2.1:5678"},"status":200}"#)
+        #expect(v4.client == "192.0.2.1")
+    }
+
+    @Test func caddyRemoteIPWhenNoClientIP() {
+        let p = parseJSON(
+            JSONLinesFormat(preset: .caddy),
+            #"{"request":{"remote_addr":"192.0.2.1:5678","remote_ip":"192.0.2.2"},"ts":1700000000}"#)
+        #expect(p.result == .record)
+        #expect(p.client == "192.0.2.2")  // remote_ip ranks above remote_addr
+    }
+
+    // MARK: - nginx
+
+    @Test func nginxLineFieldByField() {
+        let line = """
+            {"time_local":"14/Nov/2023:23:13:20 +0100","remote_addr":"192.0.2.10","remote_user":"-",\
+            "request":"GET /index.html?a=1 HTTP/1.1","status":"404","body_bytes_sent":"512","bytes_sent":"800",\
+            "http_referer":"https://example.com/","http_user_agent":"curl/8.4.0","http_x_forwarded_for":"-",\
+            "host":"example.com","server_name":"_","cookie_uid":"uid-42","http_cookie":"uid=other"}
+            """
+        let p = parseJSON(JSONLinesFormat(preset: .nginx, cookieName: "uid"), line)
+        #expect(p.result == .record)
+        #expect(p.record.timestamp == jsonT0)
+        #expect(p.record.milliseconds == 0)
+        #expect(p.client == "192.0.2.10")
+        #expect(p.user == "")  // "-" is empty
+        #expect(p.method == "GET")
+        #expect(p.target == "/index.html?a=1")
+        #expect(p.proto == "HTTP/1.1")
+        #expect(p.record.status == 404)
+        #expect(p.record.bytes == 512)  // body_bytes_sent before bytes_sent
+        #expect(p.referrer == "https://example.com/")
+        #expect(p.userAgent == "curl/8.4.0")
+        #expect(p.forwardedFor == "")
+        #expect(p.site == "example.com")  // host before server_name
+        #expect(p.cookie == "uid-42")  // cookie_uid before the cookie header
+    }
+
+    @Test func nginxPrecedenceAndNumbers() {
+        let line = """
+            {"time_local":"14/Nov/2023:22:13:25 +0000","time_iso8601":"2023-11-14T22:13:24+00:00",\
+            "msec":"1700000000.042","request_uri":"/explicit","request":"POST /from-line HTTP/2.0",\
+            "server_protocol":"HTTP/1.0","status":201,"bytes_sent":77,"server_name":"example.com","uid":"u1"}
+            """
+        let p = parseJSON(JSONLinesFormat(preset: .nginx), line)
+        #expect(p.result == .record)
+        #expect(p.record.timestamp == jsonT0)  // msec wins over the other two
+        #expect(p.record.milliseconds == 42)
+        #expect(p.method == "POST")  // from the request line: no request_method key
+        #expect(p.target == "/explicit")  // request_uri wins over the request line
+        #expect(p.proto == "HTTP/1.0")
+        #expect(p.record.status == 201)
+        #expect(p.record.bytes == 77)
+        #expect(p.site == "example.com")
+        #expect(p.cookie == "u1")
+    }
+
+    @Test func nginxRequestLineForms() {
+        let f = JSONLinesFormat(preset: .nginx)
+        let p09 = parseJSON(f, #"{"msec":"1700000000","request":"GET /old"}"#)
+        #expect(p09.result == .record)
+        #expect(p09.method == "GET")
+        #expect(p09.target == "/old")
+        #expect(p09.proto == "")
+        let spaces = parseJSON(f, #"{"msec":"1700000000","request":"GET /a b HTTP/1.1"}"#)
+        #expect(spaces.target == "/a b")
+        #expect(spaces.proto == "HTTP/1.1")
+        let dash = parseJSON(f, #"{"msec":"1700000000","request":"-"}"#)
+        #expect(dash.result == .record)
+        #expect(dash.record.method.isEmpty)
+    }
+
+    // MARK: - Traefik
+
+    static let traefikLine = """
+        {"ClientAddr":"192.0.2.44:54321","ClientHost":"192.0.2.44","ClientPort":"54321","ClientUsername":"-",\
+        "DownstreamContentSize":1234,"DownstreamStatus":301,"Duration":1500000,"OriginContentSize":1234,\
+        "OriginStatus":502,"RequestAddr":"app.example.com","RequestHost":"app.example.com",\
+        "RequestMethod":"POST","RequestPath":"/api/login?next=%2F","RequestProtocol":"HTTP/1.1",\
+        "RequestScheme":"https","RouterName":"app@docker","StartLocal":"2023-11-14T23:13:20.5+01:00",\
+        "StartUTC":"2023-11-14T22:13:20.123456789Z","entryPointName":"websecure","level":"info","msg":"",\
+        "request_User-Agent":"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)",\
+        "request_Referer":"https://example.com/a","request_X-Forwarded-For":"203.0.113.1",\
+        "time":"2023-11-14T22:13:21Z"}
+        """
+
+    @Test func traefikLineFieldByField() {
+        let p = parseJSON(JSONLinesFormat(preset: .traefik), Self.traefikLine)
+        #expect(p.result == .record)
+        #expect(p.record.timestamp == jsonT0)  // StartUTC wins over time
+        #expect(p.record.milliseconds == 123)
+        #expect(p.client == "192.0.2.44")
+        #expect(p.user == "")
+        #expect(p.method == "POST")
+        #expect(p.target == "/api/login?next=%2F")
+        #expect(p.proto == "HTTP/1.1")
+        #expect(p.site == "app.example.com")
+        #expect(p.record.status == 301)  // downstream, not origin
+        #expect(p.record.bytes == 1234)
+        #expect(p.userAgent == "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)")
+        #expect(p.referrer == "https://example.com/a")
+        #expect(p.forwardedFor == "203.0.113.1")
+    }
+
+    @Test func traefikClientAddrWithoutClientHost() {
+        let p = parseJSON(
+            JSONLinesFormat(preset: .traefik),
+            #"{"ClientAddr":"[2001:db8::5]:443","DownstreamStatus":200,"time":"2023-11-14T22:13:20Z"}"#)
+        #expect(p.result == .record)
+        #expect(p.client == "2001:db8::5")
+        #expect(p.record.timestamp == jsonT0)
+    }
+
+    // MARK: - auto
+
+    @Test func autoParsesEveryPresetLikeThePreset() {
+        let auto = JSONLinesFormat(preset: .auto)
+        #expect(auto.name == "json")
+        #expect(JSONLinesFormat(preset: .caddy).name == "json-caddy")
+        let nginxLine = """
+            {"time_iso8601":"2023-11-14T22:13:20+00:00","remote_addr":"192.0.2.10","request":"GET / HTTP/1.1",\
+            "status":"200","body_bytes_sent":"5","http_user_agent":"curl/8.4.0","host":"example.com"}
+            """
+        for (preset, line) in [
+            (JSONLinesFormat.Preset.caddy, Self.caddyLine), (.traefik, Self.traefikLine), (.nginx, nginxLine),
+        ] {
+            let a = parseJSON(auto, line)
+            let b = parseJSON(JSONLinesFormat(preset: preset), line)
+            #expect(a.result == .record)
+            #expect(a.record == b.record, "preset \(preset)")
+        }
+        let count = JSONLinesFormat.Preset.allCases.filter { $0 != .auto }
+            .map { JSONLinesFormat.keyPaths(of: $0).count }.reduce(0, +)
+        #expect(JSONLinesFormat.keyPaths(of: .auto).count == count)
+    }
+
+    @Test func autoPrecedenceCaddyThenNginxThenTraefik() {
+        let line = """
+            {"time":"2023-11-14T22:13:30Z","msec":"1700000010","ts":1700000000,"ClientHost":"192.0.2.3",\
+            "remote_addr":"192.0.2.2","request":{"client_ip":"192.0.2.1"},"RequestMethod":"PUT","request_method":"GET"}
+            """
+        let p = parseJSON(JSONLinesFormat(preset: .auto), line)
+        #expect(p.result == .record)
+        #expect(p.record.timestamp == jsonT0)
+        #expect(p.client == "192.0.2.1")
+        #expect(p.method == "GET")
+    }
+
+    // MARK: - Strings, numbers, structure
+
+    @Test func escapesAreDecodedInPlace() {
+        let line = #"""
+            {"ts":1700000000,"request":{"uri":"/a\"b\\c\/d","headers":{"User-Agent":["caf\u00e9 \ud83d\ude00 \u20AC\t\n"],"Referer":["\ud800x \udc00"]},"me\u0074hod":"GET"}}
+            """#
+        let p = parseJSON(JSONLinesFormat(preset: .caddy), line)
+        #expect(p.result == .record)
+        #expect(p.target == #"/a"b\c/d"#)
+        #expect(p.userAgent == "café 😀 €\t\n")
+        #expect(p.raw(p.record.userAgent).count == "café 😀 €\t\n".utf8.count)
+        #expect(p.referrer == "\u{FFFD}x \u{FFFD}")  // lone surrogates
+        #expect(p.method == "GET")  // the key itself was escaped
+    }
+
+    @Test func invalidUTF8IsKeptAsBytes() {
+        var bytes = Array(#"{"ts":1700000000,"request":{"headers":{"User-Agent":[""#.utf8)
+        bytes += [0x41, 0xFF, 0xFE, 0xC3]
+        bytes += Array(#""]}}}"#.utf8)
+        let p = parseJSON(JSONLinesFormat(preset: .caddy), bytes)
+        #expect(p.result == .record)
+        #expect(p.raw(p.record.userAgent) == [0x41, 0xFF, 0xFE, 0xC3])
+    }
+
+    @Test func numbersAndStringsAreBothAccepted() {
+        let f = JSONLinesFormat(preset: .caddy)
+        for line in [
+            #"{"ts":1700000000.5,"status":200,"size":10900}"#,
+            #"{"ts":"1700000000.5","status":"200","size":"10900"}"#,
+            #"{"ts":1700000000500,"status":200,"size":"10900"}"#,
+        ] {
+            let p = parseJSON(f, line)
+            #expect(p.result == .record, "\(line)")
+            #expect(p.record.timestamp == jsonT0)
+            #expect(p.record.milliseconds == 500)
+            #expect(p.record.status == 200)
+            #expect(p.record.bytes == 10900)
+        }
+        let noStatus = parseJSON(f, #"{"ts":1700000000,"status":null,"size":"-"}"#)
+        #expect(noStatus.result == .record)
+        #expect(noStatus.record.status == 0)
+        #expect(noStatus.record.bytes == 0)
+    }
+
+    @Test func keyOrderDoesNotMatter() {
+        let parts = [
+            #""ts":1700000000.25"#,
+            #""status":418"#,
+            #""request":{"client_ip":"198.51.100.1","remote_ip":"198.51.100.2","uri":"/x","headers":{"Referer":["r"],"User-Agent":["ua"]}}"#,
+            #""size":7"#,
+            #""extra":{"request":{"uri":"/wrong"}}"#,
+        ]
+        let f = JSONLinesFormat(preset: .caddy)
+        var count = 0
+        for perm in jsonPermutations(parts) {
+            let p = parseJSON(f, "{" + perm.joined(separator: ",") + "}")
+            #expect(p.result == .record)
+            #expect(p.record.timestamp == jsonT0 && p.record.milliseconds == 250)
+            #expect(p.record.status == 418 && p.record.bytes == 7)
+            #expect(p.client == "198.51.100.1")
+            #expect(p.target == "/x")
+            #expect(p.userAgent == "ua" && p.referrer == "r")
+            count += 1
+        }
+        #expect(count == 120)
+    }
+
+    @Test func unknownKeysWithNestedValuesAreSkipped() {
+        let line = """
+            { "x" : { "request" : { "method" : "POST" } } , "arr":[{"a":[1,2,{"b":null}]},true,false,null,-1.5e-3,[]],\
+            "e":{},"n":0,"m":-0.0e+10, "ts" : 1700000000 , "request":{"method":["GET"],"headers":{"User-Agent":[{"no":1},"ua"]}},\
+            "status":{"code":500}, "deep":[[[[{"u":"\\u0041"}]]]] }
+            """
+        let p = parseJSON(JSONLinesFormat(preset: .caddy), line)
+        #expect(p.result == .record)
+        #expect(p.method == "GET")  // the nested "x.request.method" is not mapped
+        #expect(p.record.userAgent.isEmpty)  // first array element is not a string
+        #expect(p.record.status == 0)  // an object is not a status
+    }
+
+    @Test func blankLinesAreSkipped() {
+        let f = JSONLinesFormat(preset: .auto)
+        #expect(parseJSON(f, "").result == .skip)
+        #expect(parseJSON(f, "   \t \r").result == .skip)
+    }
+
+    // MARK: - Rejects
+
+    @Test(arguments: [
+        (#"{"ts":1700000000,"status":200"#, RejectReason.truncated, "missing closing brace"),
+        (#"{"ts":1700000000,"request":{"uri":"/a"#, .truncated, "cut inside a string"),
+        (#"{"ts":1700000000,"request":{"uri":"/a"}"#, .truncated, "cut after an inner object"),
+        (#"{"ts":1700000000,"status":20"#, .truncated, "cut inside a number"),
+        (#"{"ts":1700000000,"#, .truncated, "cut after a comma"),
+        (#"{"ts":tru"#, .truncated, "cut inside a literal"),
+        (#"{"ts":1700000000,"a":"\u00"#, .truncated, "cut inside a \\u escape"),
+        (#"{"ts":1700000000,"a":"x\"#, .truncated, "cut after a backslash"),
+        ("{", .truncated, "only an opening brace"),
+        (#"{"ts":1700000000,"a":"\q"}"#, .badJSON, "bad string escape"),
+        (#"{"ts":1700000000,"a":"\u12G4"}"#, .badJSON, "bad hex digit"),
+        (#"{"ts":1700000000,}"#, .badJSON, "trailing comma"),
+        (#"{"ts" 1700000000}"#, .badJSON, "missing colon"),
+        (#"{"ts":1700000000 "status":200}"#, .badJSON, "missing comma"),
+        (#"{'ts':1700000000}"#, .badJSON, "single quotes"),
+        (#"{ts:1700000000}"#, .badJSON, "unquoted key"),
+        (#"{"ts":01}"#, .badJSON, "leading zero"),
+        (#"{"ts":1.}"#, .badJSON, "no fraction digits"),
+        (#"{"ts":1e}"#, .badJSON, "no exponent digits"),
+        (#"{"ts":+1}"#, .badJSON, "plus sign"),
+        (#"{"ts":tru}"#, .badJSON, "misspelt literal"),
+        (#"{"ts":1700000000,"a":[1,2}"#, .badJSON, "array closed by a brace"),
+        (#"[1,2,3]"#, .badJSON, "an array, not an object"),
+        (#""ts""#, .badJSON, "a string, not an object"),
+        ("hello world", .badJSON, "not JSON"),
+        (#"{"ts":1700000000} {"ts":1}"#, .badJSON, "two objects on one line"),
+        (#"{"ts":1700000000}x"#, .badJSON, "trailing text"),
+        ("{\"ts\":1700000000,\"a\":\"tab\there\"}", .badJSON, "raw tab inside a string"),
+        ("{\"ts\":1700000000,\"a\":\"x\u{1}\"}", .badJSON, "raw control byte inside a string"),
+        (#"{"status":200,"size":5}"#, .missingField, "no timestamp"),
+        (#"{"ts":null,"status":200}"#, .missingField, "null timestamp"),
+        (#"{"ts":"yesterday"}"#, .badTimestamp, "timestamp text"),
+        (#"{"ts":"2023-13-40T00:00:00Z"}"#, .badTimestamp, "impossible date"),
+        (#"{"ts":-5}"#, .badTimestamp, "negative epoch"),
+        (#"{"ts":1.7e9}"#, .badTimestamp, "epoch with exponent"),
+        (#"{"ts":1700000000,"status":"abc"}"#, .badStatus, "status text"),
+        (#"{"ts":1700000000,"status":700}"#, .badStatus, "status above 599"),
+        (#"{"ts":1700000000,"status":99}"#, .badStatus, "status below 100"),
+        (#"{"ts":1700000000,"status":200.5}"#, .badStatus, "fractional status"),
+        (#"{"ts":1700000000,"status":0}"#, .badStatus, "status 0 (Caddy: connection closed)"),
+        (#"{"ts":1700000000,"size":-5}"#, .badBytes, "negative size"),
+        (#"{"ts":1700000000,"size":"12kB"}"#, .badBytes, "size with a unit"),
+    ])
+    func malformedLines(line: String, reason: RejectReason, why: String) {
+        let p = parseJSON(JSONLinesFormat(preset: .caddy), line)
+        #expect(p.result == .reject(reason), "\(why)")
+        #expect(p.record == LogRecord(), "\(why): record is reset on reject")
+    }
+
+    @Test func badRequestLine() {
+        let p = parseJSON(JSONLinesFormat(preset: .nginx), #"{"msec":"1700000000","request":"GARBAGE"}"#)
+        #expect(p.result == .reject(.badRequestLine))
+        let q = parseJSON(JSONLinesFormat(preset: .nginx), #"{"msec":"1700000000","request":"GET "}"#)
+        #expect(q.result == .reject(.badRequestLine))
+    }
+
+    @Test(
+        arguments: [
+            ([0x7B, 0x01, 0x7D], "control byte between tokens"),
+            ([0x00, 0x00, 0x00, 0x00], "a run of NUL bytes"),
+            (Array(#"{"ts":1700000000,"a":""#.utf8) + [0x00] + Array(#""}"#.utf8), "NUL inside a string"),
+            (Array(#"{"ts":1700000000"#.utf8) + [0x7F] + Array("}".utf8), "DEL outside a string"),
+            (Array(#"{"ts":1700000000}"#.utf8) + [0x1B, 0x5B], "escape sequence after the object"),
+        ] as [([UInt8], String)])
+    func binaryGarbage(bytes: [UInt8], why: String) {
+        let p = parseJSON(JSONLinesFormat(preset: .caddy), bytes)
+        #expect(p.result == .reject(.binaryGarbage), "\(why)")
+    }
+
+    @Test func nestingDepthIsLimited() {
+        let deep =
+            #"{"ts":1700000000,"a":"# + String(repeating: "[", count: 100)
+            + String(repeating: "]", count: 100) + "}"
+        #expect(parseJSON(JSONLinesFormat(preset: .caddy), deep).result == .reject(.badJSON))
+        let ok =
+            #"{"ts":1700000000,"a":"# + String(repeating: "[", count: 50)
+            + String(repeating: "]", count: 50) + "}"
+        #expect(parseJSON(JSONLinesFormat(preset: .caddy), ok).result == .record)
+    }
+
+    // MARK: - User mappings
+
+    static let emailMap: [String: JSONLinesFormat.Field] = [
+        "event": .event, "recipient": .recipient, "campaign_id": .campaign, "url": .target,
+        "ip": .clientAddress, "user_agent": .userAgent, "timestamp": .timestamp,
+    ]
+
+    @Test func emailEventsWithAFieldMap() throws {
+        let f = try JSONLinesFormat(fieldMap: Self.emailMap)
+        #expect(f.name == "json")
+        let click = parseJSON(
+            f,
+            """
+            {"event":"click","timestamp":"2023-11-14T22:13:20.5Z","recipient":"someone@example.com",\
+            "campaign_id":"spring-24","url":"https://www.example.com/offer?utm_source=mail&utm_campaign=spring",\
+            "ip":"198.51.100.77","user_agent":"Mozilla/5.0 (Windows NT 10.0)","extra":{"tags":["a","b"]}}
+            """)
+        #expect(click.result == .record)
+        #expect(click.record.event == .click)
+        #expect(click.record.timestamp == jsonT0 && click.record.milliseconds == 500)
+        #expect(click.recipient == "someone@example.com")
+        #expect(click.campaign == "spring-24")
+        #expect(click.target == "https://www.example.com/offer?utm_source=mail&utm_campaign=spring")
+        #expect(click.client == "198.51.100.77")
+        #expect(click.userAgent == "Mozilla/5.0 (Windows NT 10.0)")
+        #expect(click.record.status == 0)
+
+        for (name, kind) in [
+            ("open", EventKind.open), ("Opened", .open), ("CLICKED", .click), ("delivered", .delivered),
+            ("Delivery", .delivered),
+        ] {
+            let p = parseJSON(f, #"{"event":"\#(name)","timestamp":1700000000,"recipient":"r1"}"#)
+            #expect(p.result == .record)
+            #expect(p.record.event == kind, "\(name)")
+        }
+        for other in ["bounce", "unsubscribed", "spam", "sent"] {
+            #expect(parseJSON(f, #"{"event":"\#(other)","timestamp":1700000000}"#).result == .skip)
+        }
+    }
+
+    @Test func nestedUserPathsAndEscapedDots() throws {
+        let f = try JSONLinesFormat(fieldMap: [
+            "event": .event, "timestamp": .timestamp, "message.headers.message-id": .campaign,
+            "client-info.user-agent": .userAgent, "a\\.b": .recipient,
+        ])
+        let p = parseJSON(
+            f,
+            """
+            {"event":"opened","timestamp":1700000000.042,"client-info":{"client-os":"Linux","user-agent":"Mozilla/5.0"},\
+            "message":{"headers":{"message-id":"20231114.1@example.com"}},"a.b":"token-9","a":{"b":"wrong"}}
+            """)
+        #expect(p.result == .record)
+        #expect(p.record.event == .open)
+        #expect(p.record.milliseconds == 42)
+        #expect(p.userAgent == "Mozilla/5.0")
+        #expect(p.campaign == "20231114.1@example.com")
+        #expect(p.recipient == "token-9")
+    }
+
+    @Test func mappingOrderIsPrecedence() throws {
+        let ordered = try JSONLinesFormat(mappings: ["t": .timestamp, "a": .userAgent, "b": .userAgent])
+        let p = parseJSON(ordered, #"{"b":"B","a":"A","t":1700000000}"#)
+        #expect(p.userAgent == "A")
+        let flat = try JSONLinesFormat(fieldMap: ["t": .timestamp, "a": .userAgent, "b": .userAgent])
+        #expect(parseJSON(flat, #"{"b":"B","a":"A","t":1700000000}"#).userAgent == "B")
+        #expect(parseJSON(flat, #"{"a":"A","b":"B","t":1700000000}"#).userAgent == "A")
+        #expect(parseJSON(flat, #"{"a":"","b":"B","t":1700000000}"#).userAgent == "B")  // "" is absent
+    }
+
+    @Test func badKeyPathsThrow() {
+        #expect(throws: VeilError.self) { try JSONLinesFormat(fieldMap: ["": .site]) }
+        #expect(throws: VeilError.self) { try JSONLinesFormat(fieldMap: ["a..b": .site]) }
+        #expect(throws: VeilError.self) { try JSONLinesFormat(fieldMap: ["a.": .site]) }
+        #expect(throws: VeilError.self) { try JSONLinesFormat(fieldMap: ["a\\": .site]) }
+        #expect(throws: VeilError.self) { try JSONLinesFormat(mappings: ["a": .site, "a": .user]) }
+        #expect(throws: Never.self) { try JSONLinesFormat(mappings: ["a": .site, "a": .site]) }
+    }
+
+    @Test func timestampForms() {
+        let f = try! JSONLinesFormat(fieldMap: ["t": .timestamp])
+        for (value, seconds, ms) in [
+            ("1700000000", jsonT0, 0), ("\"1700000000123\"", jsonT0, 123), ("1700000000123", jsonT0, 123),
+            ("\"14/Nov/2023:22:13:20 +0000\"", jsonT0, 0), ("\"[14/Nov/2023:22:13:20 +0000]\"", jsonT0, 0),
+            ("\"2023-11-14 23:13:20.9+01:00\"", jsonT0, 900), ("\"2023-11-14T22:13:20Z\"", jsonT0, 0),
+        ] as [(String, Int64, Int16)] {
+            let p = parseJSON(f, #"{"t":\#(value)}"#)
+            #expect(p.result == .record, "\(value)")
+            #expect(p.record.timestamp == seconds && p.record.milliseconds == ms, "\(value)")
+        }
+    }
+
+    @Test func recordIsReusedAcrossLines() {
+        let f = JSONLinesFormat(preset: .caddy)
+        var record = LogRecord()
+        var a = Array(Self.caddyLine.utf8)
+        _ = a.withUnsafeMutableBufferPointer { f.parse($0, into: &record) }
+        var b = Array(#"{"ts":1700000000}"#.utf8)
+        let r = b.withUnsafeMutableBufferPointer { f.parse($0, into: &record) }
+        #expect(r == .record)
+        #expect(record.userAgent.isEmpty && record.status == 0 && record.clientAddress.isEmpty)
+    }
+}
+
+/// All orderings of `items` (Heap's algorithm).
+private func jsonPermutations<T>(_ items: [T]) -> [[T]] {
+    var a = items
+    var out: [[T]] = []
+    func generate(_ k: Int) {
+        if k <= 1 {
+            out.append(a)
+            return
+        }
+        generate(k - 1)
+        for i in 0..<(k - 1) {
+            a.swapAt(k % 2 == 0 ? i : 0, k - 1)
+            generate(k - 1)
+        }
+    }
+    generate(a.count)
+    return out
+}

@@ -1,0 +1,221 @@
+import Testing
+
+@testable import VeilCore
+
+/// One parsed W3C line and its bytes after parsing (rewritten in place).
+private struct W3CParsed {
+    var result: ParseResult
+    var record: LogRecord
+    var bytes: [UInt8]
+
+    func text(_ r: ByteRange) -> String {
+        String(decoding: bytes[Int(r.start)..<Int(r.end)], as: UTF8.self)
+    }
+}
+
+private func parseW3C(_ format: inout W3CFormat, _ line: String) -> W3CParsed {
+    parseW3C(&format, Array(line.utf8))
+}
+
+private func parseW3C(_ format: inout W3CFormat, _ bytes: [UInt8]) -> W3CParsed {
+    var bytes = bytes
+    var record = LogRecord()
+    record.status = 999  // proves the parser resets the record
+    let result = bytes.withUnsafeMutableBufferPointer { format.parse($0, into: &record) }
+    return W3CParsed(result: result, record: record, bytes: bytes)
+}
+
+/// Feeds header lines and checks each is skipped.
+private func feedHeader(_ format: inout W3CFormat, _ lines: [String]) {
+    for line in lines {
+        #expect(parseW3C(&format, line).result == .skip, "\(line)")
+    }
+}
+
+/// 2023-11-14T22:13:20Z.
+private let w3cT0: Int64 = 1_700_000_000
+
+@Suite struct W3CFormatTests {
+    static let iisHeader = [
+        "#Software: Microsoft Internet Information Services 10.0",
+        "#Version: 1.0",
+        "#Date: 2023-11-14 22:00:00",
+        "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) "
+            + "cs(Referer) sc-status sc-substatus sc-win32-status sc-bytes cs-bytes time-taken cs-host cs(Cookie) "
+            + "x-forwarded-for",
+    ]
+
+    static let iisLine =
+        "2023-11-14 22:13:20 192.0.2.1 GET /default.aspx utm_source=news&x=1 443 - 198.51.100.23 "
+        + "Mozilla/5.0+(Windows+NT+10.0;+Win64;+x64) https://www.example.com/search?q=a+b 200 0 0 5120 420 31 "
+        + "www.example.com uid=abc;+ASP.NET_SessionId=xyz 203.0.113.5"
+
+    @Test func headerThenLineFieldByField() {
+        var f = W3CFormat()
+        #expect(f.name == "w3c")
+        #expect(!f.hasFieldsHeader)
+        feedHeader(&f, Self.iisHeader)
+        #expect(f.hasFieldsHeader)
+        let p = parseW3C(&f, Self.iisLine)
+        #expect(p.result == .record)
+        #expect(p.record.timestamp == w3cT0)
+        #expect(p.record.milliseconds == 0)
+        #expect(p.text(p.record.method) == "GET")
+        #expect(p.text(p.record.target) == "/default.aspx?utm_source=news&x=1")
+        #expect(p.text(p.record.user) == "")
+        #expect(p.text(p.record.clientAddress) == "198.51.100.23")
+        #expect(p.text(p.record.userAgent) == "Mozilla/5.0 (Windows NT 10.0; Win64; x64)")
+        #expect(p.text(p.record.referrer) == "https://www.example.com/search?q=a+b")  // kept as written
+        #expect(p.record.status == 200)
+        #expect(p.record.bytes == 5120)
+        #expect(p.text(p.record.site) == "www.example.com")
+        #expect(p.text(p.record.forwardedFor) == "203.0.113.5")
+        #expect(p.record.cookie.isEmpty)  // no cookie name configured
+        #expect(p.record.protocolVersion.isEmpty)
+    }
+
+    @Test func cookieNameReadsOneCookie() {
+        var f = W3CFormat(cookieName: "uid")
+        feedHeader(&f, Self.iisHeader)
+        #expect(parseW3C(&f, Self.iisLine).text(parseW3C(&f, Self.iisLine).record.cookie) == "abc")
+        var g = W3CFormat(cookieName: "ASP.NET_SessionId")
+        feedHeader(&g, Self.iisHeader)
+        let p = parseW3C(&g, Self.iisLine)
+        #expect(p.text(p.record.cookie) == "xyz")  // after ";+"
+    }
+
+    @Test func queryDashGivesStemOnly() {
+        var f = W3CFormat()
+        feedHeader(&f, Self.iisHeader)
+        let p = parseW3C(
+            &f,
+            "2023-11-14 22:13:20 192.0.2.1 GET /img/logo.png - 443 alice 2001:db8::7 - - 304 0 0 0 300 2 - - -")
+        #expect(p.result == .record)
+        #expect(p.text(p.record.target) == "/img/logo.png")
+        #expect(p.text(p.record.user) == "alice")
+        #expect(p.text(p.record.clientAddress) == "2001:db8::7")
+        #expect(p.record.userAgent.isEmpty && p.record.referrer.isEmpty && p.record.site.isEmpty)
+        #expect(p.record.forwardedFor.isEmpty)
+        #expect(p.record.status == 304)
+        #expect(p.record.bytes == 0)
+    }
+
+    @Test func newFieldsHeaderMidStreamReplacesLayout() {
+        var f = W3CFormat()
+        feedHeader(&f, Self.iisHeader)
+        #expect(parseW3C(&f, Self.iisLine).result == .record)
+        // After a restart: new directives, different columns in a different order.
+        feedHeader(
+            &f,
+            [
+                "#Software: Microsoft Internet Information Services 10.0",
+                "#Fields: time c-ip cs-version sc-status cs-method cs-uri-stem date sc-bytes",
+            ])
+        let p = parseW3C(&f, "22:13:20.250 203.0.113.8 HTTP/1.1 404 POST /api 2023-11-14 99")
+        #expect(p.result == .record)
+        #expect(p.record.timestamp == w3cT0)
+        #expect(p.record.milliseconds == 250)
+        #expect(p.text(p.record.clientAddress) == "203.0.113.8")
+        #expect(p.text(p.record.protocolVersion) == "HTTP/1.1")
+        #expect(p.record.status == 404)
+        #expect(p.text(p.record.method) == "POST")
+        #expect(p.text(p.record.target) == "/api")
+        #expect(p.record.bytes == 99)
+        // The old layout no longer applies.
+        #expect(parseW3C(&f, Self.iisLine).result == .reject(.literalMismatch))
+    }
+
+    @Test func dataBeforeHeader() {
+        var f = W3CFormat()
+        #expect(parseW3C(&f, Self.iisLine).result == .reject(.noFieldsHeader))
+        feedHeader(&f, ["#Software: Microsoft Internet Information Services 10.0", "#Version: 1.0"])
+        #expect(parseW3C(&f, Self.iisLine).result == .reject(.noFieldsHeader))
+        #expect(parseW3C(&f, "#Fields:").result == .reject(.noFieldsHeader))
+        #expect(parseW3C(&f, Self.iisLine).result == .reject(.noFieldsHeader))
+    }
+
+    @Test func dateFromDirectiveWhenNoDateColumn() {
+        var f = W3CFormat()
+        feedHeader(&f, ["#Date: 2023-11-14 00:00:00", "#Fields: time c-ip cs-method cs-uri-stem sc-status"])
+        let p = parseW3C(&f, "22:13:20 192.0.2.9 GET / 200")
+        #expect(p.result == .record)
+        #expect(p.record.timestamp == w3cT0)
+        var g = W3CFormat()
+        feedHeader(&g, ["#Fields: time c-ip cs-method cs-uri-stem sc-status"])
+        #expect(parseW3C(&g, "22:13:20 192.0.2.9 GET / 200").result == .reject(.missingField))
+        var h = W3CFormat()
+        feedHeader(&h, ["#Fields: date c-ip"])
+        #expect(parseW3C(&h, "2023-11-14 192.0.2.9").result == .reject(.missingField))
+    }
+
+    @Test(arguments: [("22:13:20.5", Int16(500)), ("22:13:20.05", 50), ("22:13:20.0071234", 7), ("22:13:20", 0)])
+    func fractionOfASecond(time: String, milliseconds: Int16) {
+        var f = W3CFormat()
+        feedHeader(&f, ["#Fields: date time"])
+        let p = parseW3C(&f, "2023-11-14 \(time)")
+        #expect(p.result == .record)
+        #expect(p.record.timestamp == w3cT0)
+        #expect(p.record.milliseconds == milliseconds)
+    }
+
+    @Test func fullURIColumnAndQueryNotAfterStem() {
+        var f = W3CFormat()
+        feedHeader(&f, ["#Fields: date time cs-uri"])
+        let p = parseW3C(&f, "2023-11-14 22:13:20 /a/b?c=d")
+        #expect(p.text(p.record.target) == "/a/b?c=d")
+        var g = W3CFormat()
+        feedHeader(&g, ["#Fields: date time cs-uri-query cs-uri-stem"])
+        let q = parseW3C(&g, "2023-11-14 22:13:20 utm_source=x /page")
+        #expect(q.result == .record)
+        #expect(q.text(q.record.target) == "/page")  // query dropped: not right after the stem
+    }
+
+    @Test func lenientSpellingAndSeparators() {
+        var f = W3CFormat()
+        feedHeader(&f, ["#fields:\tDATE Time C-IP cs(user-agent)  SC-STATUS cs(Host)"])
+        let p = parseW3C(&f, "2023-11-14\t22:13:20 192.0.2.1 curl/8.4.0 200 example.com  ")
+        #expect(p.result == .record)
+        #expect(p.text(p.record.userAgent) == "curl/8.4.0")
+        #expect(p.text(p.record.site) == "example.com")
+        #expect(p.record.status == 200)
+        #expect(parseW3C(&f, "").result == .skip)
+        #expect(parseW3C(&f, "#Remark: anything").result == .skip)
+    }
+
+    static let shortLayout = "#Fields: date time c-ip cs-method cs-uri-stem sc-status sc-bytes"
+
+    @Test(arguments: [
+        ("2023-11-14 22:13:20 192.0.2.1 GET /", RejectReason.truncated, "fewer fields"),
+        ("2023-11-14 22:13:20 192.0.2.1 GET / 200", .truncated, "one field short"),
+        ("2023-11-14 22:13:20 192.0.2.1 GET / 200 5 extra", .literalMismatch, "one field too many"),
+        ("2023-11-14 22:13:20 192.0.2.1 GET / abc 5", .badStatus, "status text"),
+        ("2023-11-14 22:13:20 192.0.2.1 GET / - 5", .badStatus, "status dash"),
+        ("2023-11-14 22:13:20 192.0.2.1 GET / 700 5", .badStatus, "status above 599"),
+        ("2023-11-14 22:13:20 192.0.2.1 GET / 2000 5", .badStatus, "four digits"),
+        ("2023-11-14 22:13:20 192.0.2.1 GET / 200 5k", .badBytes, "bytes with a unit"),
+        ("2023-13-14 22:13:20 192.0.2.1 GET / 200 5", .badTimestamp, "month 13"),
+        ("2023-11-14 25:13:20 192.0.2.1 GET / 200 5", .badTimestamp, "hour 25"),
+        ("2023-11-14 22:13:20.x 192.0.2.1 GET / 200 5", .badTimestamp, "bad fraction"),
+        ("14/Nov/2023 22:13:20 192.0.2.1 GET / 200 5", .badTimestamp, "not a W3C date"),
+        ("- 22:13:20 192.0.2.1 GET / 200 5", .missingField, "date dash, no #Date"),
+        ("2023-11-14 - 192.0.2.1 GET / 200 5", .missingField, "time dash"),
+        ("2023-11-14 22:13:20 192.0.2.1 GET /\u{1}x 200 5", .binaryGarbage, "control byte"),
+        ("\u{0}\u{0}\u{0}\u{0}", .binaryGarbage, "NUL run"),
+    ])
+    func malformedLines(line: String, reason: RejectReason, why: String) {
+        var f = W3CFormat()
+        feedHeader(&f, [Self.shortLayout])
+        let p = parseW3C(&f, line)
+        #expect(p.result == .reject(reason), "\(why)")
+        #expect(p.record == LogRecord(), "\(why): record is reset on reject")
+    }
+
+    @Test func shortLayoutGoodLine() {
+        var f = W3CFormat()
+        feedHeader(&f, [Self.shortLayout])
+        let p = parseW3C(&f, "2023-11-14 22:13:20 192.0.2.1 GET / 599 -")
+        #expect(p.result == .record)
+        #expect(p.record.status == 599)
+        #expect(p.record.bytes == 0)
+    }
+}

@@ -1,0 +1,471 @@
+import Foundation
+import Testing
+
+@testable import VeilCore
+
+// MARK: - Fixtures
+
+/// Deterministic synthetic access-log text (documentation addresses, example.com only).
+private func syntheticLog(lines: Int, seed: UInt64) -> [UInt8] {
+    var state = seed
+    func next(_ bound: UInt64) -> UInt64 {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return (state >> 33) % bound
+    }
+    let networks = ["192.0.2.", "198.51.100.", "203.0.113."]
+    let paths = [
+        "/", "/index.html", "/blog/post-", "/static/app.js", "/img/logo.png", "/search?q=t",
+    ]
+    let agents = [
+        "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36",
+        "curl/8.5.0",
+    ]
+    var text = ""
+    for index in 0..<lines {
+        let ip = networks[Int(next(3))] + String(next(254) + 1)
+        let path = paths[Int(next(UInt64(paths.count)))] + String(next(1000))
+        let status = [200, 200, 200, 304, 404, 500][Int(next(6))]
+        text += "\(ip) - - [28/Nov/2026:10:\(10 + index % 50):\(10 + index % 49) +0000] "
+        text += "\"GET \(path) HTTP/1.1\" \(status) \(next(90_000)) "
+        text += "\"https://www.example.com/ref\" \"\(agents[Int(next(3))])\"\n"
+    }
+    return Array(text.utf8)
+}
+
+/// The shared test text: a few thousand lines, and a shorter one for byte-at-a-time reads.
+private let logText = syntheticLog(lines: 3000, seed: 1)
+private let shortText = syntheticLog(lines: 300, seed: 2)
+
+/// A temporary directory, removed by `remove()`.
+private struct TempDir {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("veil-input-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    func remove() { try? FileManager.default.removeItem(at: url) }
+
+    /// Writes `bytes` to `name` and returns the path.
+    func write(_ bytes: [UInt8], to name: String) throws -> String {
+        let file = url.appendingPathComponent(name)
+        try Data(bytes).write(to: file)
+        return file.path
+    }
+}
+
+/// Compresses `bytes` with the real command-line tool (`gzip -c -n` or `zstd -q -c`).
+private func compress(_ bytes: [UInt8], with compression: Compression, in dir: TempDir) throws
+    -> [UInt8]
+{
+    guard compression != .plain else { return bytes }
+    let input = try dir.write(bytes, to: "in-\(UUID().uuidString)")
+    let output = dir.url.appendingPathComponent("out-\(UUID().uuidString)")
+    _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+    let handle = try FileHandle(forWritingTo: output)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments =
+        compression == .gzip ? ["gzip", "-c", "-n", input] : ["zstd", "-q", "-c", input]
+    process.standardOutput = handle
+    try process.run()
+    process.waitUntilExit()
+    try handle.close()
+    #expect(process.terminationStatus == 0, "\(compression) tool failed")
+    return Array(try Data(contentsOf: output))
+}
+
+/// A zstd skippable frame: little-endian magic `0x184D2A50 + variant`, little-endian size, payload.
+private func skippableFrame(variant: UInt32, payload: [UInt8]) -> [UInt8] {
+    precondition(variant < 16)
+    func le(_ value: UInt32) -> [UInt8] {
+        (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }
+    }
+    return le(0x184D_2A50 + variant) + le(UInt32(payload.count)) + payload
+}
+
+/// Reads a source to its end with a caller buffer of `bufferSize` bytes.
+private func readAll(_ source: ByteSource, bufferSize: Int) throws(VeilError) -> [UInt8] {
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 1)
+    defer { buffer.deallocate() }
+    var result: [UInt8] = []
+    while true {
+        let count = try source.read(into: buffer)
+        if count == 0 { return result }
+        #expect(count <= bufferSize)
+        result.append(contentsOf: buffer[..<count])
+    }
+}
+
+/// Reads the file at `path` to its end, returning the error it throws.
+private func readError(path: String, blockSize: Int = 1 << 20) -> VeilError? {
+    do {
+        let source = try ByteSource(path: path, blockSize: blockSize)
+        _ = try readAll(source, bufferSize: 4096)
+        return nil
+    } catch {
+        return error
+    }
+}
+
+/// FNV-1a, 64 bits: a checksum to compare byte streams.
+private struct FNV1a {
+    var value: UInt64 = 0xcbf2_9ce4_8422_2325
+    var count = 0
+    mutating func add(_ bytes: UnsafeRawBufferPointer) {
+        for byte in bytes { value = (value ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        count += bytes.count
+    }
+}
+
+// MARK: - Detection
+
+@Suite struct CompressionDetectionTests {
+    @Test(
+        arguments: [
+            ([], Compression.plain, "empty input is plain"),
+            ([0x1f], .plain, "one byte cannot be a gzip header"),
+            ([0x1f, 0x8b], .gzip, "gzip magic"),
+            ([0x1f, 0x8c, 0x08, 0x00], .plain, "second gzip magic byte wrong"),
+            ([0x28, 0xb5, 0x2f, 0xfd], .zstd, "zstd frame magic"),
+            ([0x28, 0xb5, 0x2f], .plain, "zstd magic cut short"),
+            ([0x28, 0xb5, 0x2f, 0xfe], .plain, "last zstd magic byte wrong"),
+            ([0x50, 0x2a, 0x4d, 0x18], .zstd, "first skippable frame magic"),
+            ([0x5f, 0x2a, 0x4d, 0x18], .zstd, "last skippable frame magic"),
+            ([0x60, 0x2a, 0x4d, 0x18], .plain, "just past the skippable range"),
+            ([0x4f, 0x2a, 0x4d, 0x18], .plain, "just before the skippable range"),
+            (Array("192.0.2.1 - -".utf8), .plain, "log text"),
+        ] as [([UInt8], Compression, String)])
+    func detect(prefix: [UInt8], expected: Compression, reason: String) {
+        #expect(Compression.detect(prefix: prefix) == expected, "\(reason)")
+    }
+}
+
+// MARK: - Round trips
+
+@Suite struct ByteSourceTests {
+    @Test(arguments: Compression.allCases)
+    func roundTripFromFile(compression: Compression) throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let file = try compress(logText, with: compression, in: dir)
+        let path = try dir.write(file, to: "access.log")
+        let source = try ByteSource(path: path)
+        #expect(source.path == path)
+        #expect(source.compression == compression)
+        #expect(source.totalBytes == Int64(file.count))
+        let bytes = try readAll(source, bufferSize: 64 * 1024)
+        #expect(bytes == logText)
+        #expect(source.compressedBytesRead == Int64(file.count))
+        #expect(source.bytesProduced == Int64(logText.count))
+        // The end stays the end.
+        #expect(try readAll(source, bufferSize: 16).isEmpty)
+    }
+
+    @Test(arguments: Compression.allCases, [1, 7, 4096, 1 << 20])
+    func callerBufferSizes(compression: Compression, bufferSize: Int) throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let text = bufferSize == 1 ? shortText : logText
+        let file = try compress(text, with: compression, in: dir)
+        let path = try dir.write(file, to: "access.log")
+        let source = try ByteSource(path: path)
+        #expect(try readAll(source, bufferSize: bufferSize) == text)
+        #expect(source.compressedBytesRead == Int64(file.count))
+    }
+
+    @Test(arguments: Compression.allCases, [16, 17, 4099])
+    func smallRawBlocks(compression: Compression, blockSize: Int) throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let file = try compress(logText, with: compression, in: dir)
+        let source = try ByteSource(bytes: file, name: "memory", blockSize: blockSize)
+        #expect(source.compression == compression)
+        #expect(try readAll(source, bufferSize: 1000) == logText)
+        #expect(source.compressedBytesRead == Int64(file.count))
+    }
+
+    @Test func multiMemberGzip() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let first = Array(logText[..<100_000])
+        let second = Array(logText[100_000...])
+        let file =
+            try compress([], with: .gzip, in: dir)  // an empty member
+            + compress(first, with: .gzip, in: dir) + compress(second, with: .gzip, in: dir)
+        let path = try dir.write(file, to: "two.gz")
+        for bufferSize in [7, 1 << 20] {
+            let source = try ByteSource(path: path, blockSize: 4096)
+            #expect(source.compression == .gzip)
+            #expect(try readAll(source, bufferSize: bufferSize) == logText)
+            #expect(source.compressedBytesRead == Int64(file.count))
+        }
+    }
+
+    @Test func multiFrameZstd() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let first = Array(logText[..<100_000])
+        let second = Array(logText[100_000...])
+        let file =
+            try compress([], with: .zstd, in: dir)  // a frame with no content
+            + compress(first, with: .zstd, in: dir) + compress(second, with: .zstd, in: dir)
+        let path = try dir.write(file, to: "two.zst")
+        for bufferSize in [7, 1 << 20] {
+            let source = try ByteSource(path: path, blockSize: 4096)
+            #expect(source.compression == .zstd)
+            #expect(try readAll(source, bufferSize: bufferSize) == logText)
+            #expect(source.compressedBytesRead == Int64(file.count))
+        }
+    }
+
+    @Test func zstdSkippableFrames() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let first = Array(logText[..<50_000])
+        let second = Array(logText[50_000...])
+        let file =
+            try skippableFrame(variant: 0, payload: Array(repeating: 0xAA, count: 300))
+            + compress(first, with: .zstd, in: dir)
+            + skippableFrame(variant: 0xF, payload: Array("metadata".utf8))
+            + skippableFrame(variant: 3, payload: [])
+            + compress(second, with: .zstd, in: dir)
+        let path = try dir.write(file, to: "skippable.zst")
+        for blockSize in [16, 1 << 20] {
+            let source = try ByteSource(path: path, blockSize: blockSize)
+            #expect(source.compression == .zstd, "a skippable frame first still means zstd")
+            #expect(try readAll(source, bufferSize: 4096) == logText)
+            #expect(source.compressedBytesRead == Int64(file.count))
+        }
+    }
+
+    @Test func onlySkippableFrameIsEmptyZstd() throws {
+        let source = try ByteSource(
+            bytes: skippableFrame(variant: 1, payload: [1, 2, 3]), name: "skip-only")
+        #expect(source.compression == .zstd)
+        #expect(try readAll(source, bufferSize: 64).isEmpty)
+        #expect(source.compressedBytesRead == 11)
+    }
+
+    @Test func emptyFileIsPlain() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let path = try dir.write([], to: "empty.log")
+        let source = try ByteSource(path: path)
+        #expect(source.compression == .plain)
+        #expect(try readAll(source, bufferSize: 64).isEmpty)
+        #expect(source.compressedBytesRead == 0)
+        #expect(source.bytesProduced == 0)
+    }
+
+    /// Highly compressible input: the whole compressed file fits in one raw block and the output
+    /// drains over many calls, into the caller's buffer only.
+    @Test(arguments: [Compression.gzip, .zstd])
+    func highExpansionRatio(compression: Compression) throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let size = 8 << 20
+        let file = try compress([UInt8](repeating: 0, count: size), with: compression, in: dir)
+        #expect(file.count < size / 500)
+        let source = try ByteSource(bytes: file, name: "zeros")
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 1)
+        defer { buffer.deallocate() }
+        let zeros = [UInt8](repeating: 0, count: 65_536)
+        var total = 0
+        var allZero = true
+        while true {
+            let count = try source.read(into: buffer)
+            if count == 0 { break }
+            total += count
+            allZero =
+                allZero
+                && zeros.withUnsafeBytes {
+                    memcmp($0.baseAddress!, buffer.baseAddress!, count) == 0
+                }
+        }
+        #expect(total == size)
+        #expect(allZero)
+        #expect(source.bytesProduced == Int64(size))
+    }
+
+    // MARK: Raw observer
+
+    @Test(arguments: Compression.allCases, [16, 4096, 1 << 20])
+    func rawObserverSeesExactlyTheFile(compression: Compression, blockSize: Int) throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let file = try compress(logText, with: compression, in: dir)
+        let path = try dir.write(file, to: "observed")
+        var expected = FNV1a()
+        file.withUnsafeBytes { expected.add($0) }
+        var seen = FNV1a()
+        let source = try ByteSource(path: path, blockSize: blockSize)
+        source.rawObserver = { seen.add($0) }
+        _ = try readAll(source, bufferSize: 10_000)
+        #expect(seen.count == file.count)
+        #expect(seen.value == expected.value)
+    }
+
+    // MARK: Pipes
+
+    /// A pipe delivers the first bytes one at a time: detection must wait for enough of them.
+    @Test(arguments: [Compression.gzip, .zstd])
+    func pipeWithShortReads(compression: Compression) throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let file = try compress(logText, with: compression, in: dir)
+        var fds: [Int32] = [0, 0]
+        try #require(pipe(&fds) == 0)
+        let (readEnd, writeEnd) = (fds[0], fds[1])
+        let writer = Thread {
+            file.withUnsafeBytes { bytes in
+                var offset = 0
+                var piece = 1
+                while offset < bytes.count {
+                    let count = min(piece, bytes.count - offset)
+                    let written = write(writeEnd, bytes.baseAddress! + offset, count)
+                    if written <= 0 { break }
+                    offset += written
+                    if piece < 5 { usleep(2000) }
+                    piece = min(piece * 2, 65_536)
+                }
+            }
+            close(writeEnd)
+        }
+        writer.start()
+        let source = try ByteSource(
+            fileDescriptor: readEnd, name: "-", owned: true, blockSize: 4096)
+        #expect(source.compression == compression)
+        #expect(source.totalBytes == nil)
+        #expect(try readAll(source, bufferSize: 4096) == logText)
+        #expect(source.compressedBytesRead == Int64(file.count))
+    }
+
+    // MARK: Errors
+
+    @Test func missingFileIsIOError() throws {
+        let path = "/nonexistent-veil-dir/access.log.zst"
+        let error = readError(path: path)
+        #expect(error?.code == .io)
+        #expect(error?.file == path)
+        #expect(error?.message.hasPrefix("cannot open: ") == true)
+        #expect(error?.message.contains("No such file") == true)
+    }
+
+    /// One bad compressed input: how it is made and why it is bad.
+    struct BadInput: CustomTestStringConvertible, Sendable {
+        let reason: String
+        let compression: Compression
+        /// Makes the file from a valid compressed file of `logText`.
+        let make: @Sendable ([UInt8]) -> [UInt8]
+        let messagePrefix: String
+        /// The expected offset, when it is known exactly, from the bad file's bytes.
+        let offset: (@Sendable ([UInt8]) -> Int64)?
+        var testDescription: String { reason }
+    }
+
+    static let badInputs: [BadInput] = [
+        BadInput(
+            reason: "gzip cut in the middle of the deflate data", compression: .gzip,
+            make: { Array($0[..<($0.count / 2)]) }, messagePrefix: "truncated gzip stream",
+            offset: { Int64($0.count) }),
+        BadInput(
+            reason: "gzip missing the last trailer bytes", compression: .gzip,
+            make: { Array($0.dropLast(3)) }, messagePrefix: "truncated gzip stream",
+            offset: { Int64($0.count) }),
+        BadInput(
+            reason: "gzip magic and nothing else", compression: .gzip,
+            make: { Array($0[..<2]) }, messagePrefix: "truncated gzip stream", offset: { _ in 2 }),
+        BadInput(
+            reason: "gzip with bytes flipped in the middle", compression: .gzip,
+            make: { file in
+                var bytes = file
+                for i in stride(from: file.count / 2, to: file.count / 2 + 40, by: 3) {
+                    bytes[i] ^= 0x5a
+                }
+                return bytes
+            },
+            messagePrefix: "corrupt gzip data", offset: nil),
+        BadInput(
+            reason: "gzip with an unknown compression method", compression: .gzip,
+            make: { file in
+                var bytes = file
+                bytes[2] = 7
+                return bytes
+            },
+            messagePrefix: "corrupt gzip data", offset: nil),
+        BadInput(
+            reason: "gzip member followed by text", compression: .gzip,
+            make: { $0 + Array("trailing".utf8) }, messagePrefix: "corrupt gzip data: trailing",
+            offset: { Int64($0.count - 8) }),
+        BadInput(
+            reason: "gzip member followed by zero padding", compression: .gzip,
+            make: { $0 + [0, 0, 0, 0] }, messagePrefix: "corrupt gzip data: trailing",
+            offset: { Int64($0.count - 4) }),
+        BadInput(
+            reason: "gzip member followed by a lone 1f byte", compression: .gzip,
+            make: { $0 + [0x1f] }, messagePrefix: "truncated gzip stream",
+            offset: { Int64($0.count) }),
+        BadInput(
+            reason: "zstd cut in the middle of a frame", compression: .zstd,
+            make: { Array($0[..<($0.count / 2)]) }, messagePrefix: "truncated zstd stream",
+            offset: { Int64($0.count) }),
+        BadInput(
+            reason: "zstd missing its checksum", compression: .zstd,
+            make: { Array($0.dropLast(2)) }, messagePrefix: "truncated zstd stream",
+            offset: { Int64($0.count) }),
+        BadInput(
+            reason: "zstd magic and nothing else", compression: .zstd,
+            make: { Array($0[..<4]) }, messagePrefix: "truncated zstd stream", offset: { _ in 4 }),
+        BadInput(
+            reason: "zstd with bytes flipped in the middle", compression: .zstd,
+            make: { file in
+                var bytes = file
+                for i in stride(from: file.count / 2, to: file.count / 2 + 40, by: 3) {
+                    bytes[i] ^= 0x5a
+                }
+                return bytes
+            },
+            messagePrefix: "corrupt zstd data", offset: nil),
+        BadInput(
+            reason: "zstd frame followed by text", compression: .zstd,
+            make: { $0 + Array("trailing".utf8) }, messagePrefix: "corrupt zstd data", offset: nil),
+        BadInput(
+            reason: "zstd skippable frame shorter than its declared size", compression: .zstd,
+            make: { _ in
+                skippableFrame(variant: 0, payload: Array(repeating: 1, count: 100)).dropLast(10)
+            },
+            messagePrefix: "truncated zstd stream", offset: { Int64($0.count) }),
+    ]
+
+    @Test(arguments: badInputs, [16, 1 << 20])
+    func badInputIsCorrupt(bad: BadInput, blockSize: Int) throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let file = bad.make(try compress(logText, with: bad.compression, in: dir))
+        let path = try dir.write(file, to: "bad")
+        let error = try #require(readError(path: path, blockSize: blockSize))
+        #expect(error.code == .corruptInput)
+        #expect(error.file == path)
+        #expect(error.message.hasPrefix(bad.messagePrefix), "\(error.message)")
+        let offset = try #require(error.byteOffset)
+        #expect(offset >= 0 && offset <= Int64(file.count))
+        if let expected = bad.offset {
+            #expect(offset == expected(file))
+        }
+    }
+
+    @Test func errorIsRepeatedAfterFailure() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let file = try compress(logText, with: .zstd, in: dir)
+        let source = try ByteSource(bytes: Array(file[..<(file.count / 2)]), name: "half.zst")
+        let first = #expect(throws: VeilError.self) { try readAll(source, bufferSize: 4096) }
+        let second = #expect(throws: VeilError.self) { try readAll(source, bufferSize: 4096) }
+        #expect(first != nil && first == second)
+        #expect(first?.file == "half.zst")
+    }
+}

@@ -1,0 +1,123 @@
+import Testing
+@testable import VeilCore
+
+/// A reference split over bytes: `\n` ends a line, one `\r` before it is dropped, a last line
+/// without `\n` counts, lines longer than `max` come out as nil.
+private func referenceSplit(_ bytes: [UInt8], max: Int) -> [[UInt8]?] {
+    var out: [[UInt8]?] = []
+    var cur: [UInt8] = []
+    var i = 0
+    while i < bytes.count {
+        if bytes[i] == 0x0A {
+            if cur.last == 0x0D { cur.removeLast() }
+            out.append(cur.count > max ? nil : cur)
+            cur = []
+        } else {
+            cur.append(bytes[i])
+        }
+        i += 1
+    }
+    if !cur.isEmpty {
+        if cur.last == 0x0D { cur.removeLast() }
+        out.append(cur.count > max ? nil : cur)
+    }
+    return out
+}
+
+/// Feeds `bytes` to a LineReader at most `chunk` bytes per fill call.
+private func split(_ bytes: [UInt8], chunk: Int, max: Int) throws -> (lines: [[UInt8]?], offsets: [Int64], tooLong: Int) {
+    var pos = 0
+    let reader = LineReader(maxLineLength: max, readSize: 4096) { (b: UnsafeMutableRawBufferPointer) throws(VeilError) -> Int in
+        let n = Swift.min(chunk, b.count, bytes.count - pos)
+        for k in 0..<n { b[k] = bytes[pos + k] }
+        pos += n
+        return n
+    }
+    var lines: [[UInt8]?] = []
+    var offsets: [Int64] = []
+    while let item = try reader.next() {
+        switch item {
+        case .line(let l): lines.append(Array(l))
+        case .tooLong: lines.append(nil)
+        }
+        offsets.append(reader.lineOffset)
+        #expect(reader.lineNumber == lines.count)
+    }
+    return (lines, offsets, reader.tooLongCount)
+}
+
+private func corpus(seed: UInt64, count: Int, maxLen: Int) -> [UInt8] {
+    var s = seed
+    func next() -> UInt64 {
+        s &+= 0x9E37_79B9_7F4A_7C15
+        var z = s
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    var out: [UInt8] = []
+    for _ in 0..<count {
+        let len = Int(next() % UInt64(maxLen))
+        for _ in 0..<len {
+            let r = next() % 40
+            out.append(r == 0 ? 0x0D : UInt8(0x61 + r % 26))  // a stray CR now and then
+        }
+        out.append(contentsOf: next() % 3 == 0 ? [0x0D, 0x0A] : [0x0A])
+        if next() % 17 == 0 { out.append(0x0A) }  // empty lines
+    }
+    return out
+}
+
+@Suite struct LineReaderTests {
+    @Test(arguments: [1, 2, 3, 7, 64, 4096, 1 << 20])
+    func chunkSizesMatchReference(chunk: Int) throws {
+        for (seed, tail) in [(1 as UInt64, false), (2, true)] {
+            var bytes = corpus(seed: seed, count: 600, maxLen: 300)
+            if tail { bytes += Array("last line without newline\r".utf8) }
+            let max = 200
+            let got = try split(bytes, chunk: chunk, max: max)
+            let ref = referenceSplit(bytes, max: max)
+            #expect(got.lines == ref)
+            #expect(got.tooLong == ref.filter { $0 == nil }.count)
+        }
+    }
+
+    @Test func offsetsPointAtLineStarts() throws {
+        let bytes = Array("ab\r\ncde\n\nfgh".utf8)
+        let got = try split(bytes, chunk: 3, max: 100)
+        #expect(got.lines == [Array("ab".utf8), Array("cde".utf8), [], Array("fgh".utf8)])
+        #expect(got.offsets == [0, 4, 8, 9])
+    }
+
+    @Test func overlongLineIsSkippedAndReadingGoesOn() throws {
+        var bytes = Array("short\n".utf8)
+        bytes += [UInt8](repeating: 0x78, count: 100_000) + [0x0A]
+        bytes += Array("after\n".utf8)
+        bytes += [UInt8](repeating: 0x79, count: 50_000)  // overlong last line without newline
+        let got = try split(bytes, chunk: 4096, max: 1000)
+        #expect(got.lines == [Array("short".utf8), nil, Array("after".utf8), nil])
+        #expect(got.offsets == [0, 6, 100_007, 100_013])
+        #expect(got.tooLong == 2)
+    }
+
+    @Test func lineOfExactlyTheLimitIsKept() throws {
+        let line = [UInt8](repeating: 0x41, count: 64)
+        let got = try split(line + [0x0D, 0x0A] + line + [0x41, 0x0A], chunk: 5, max: 64)
+        #expect(got.lines == [line, nil])
+    }
+
+    @Test func emptyInputGivesNoLines() throws {
+        #expect(try split([], chunk: 1, max: 10).lines.isEmpty)
+    }
+
+    @Test func errorsFromTheSourcePropagate() throws {
+        var calls = 0
+        let reader = LineReader(maxLineLength: 100, readSize: 8) { (b: UnsafeMutableRawBufferPointer) throws(VeilError) -> Int in
+            calls += 1
+            if calls > 1 { throw VeilError(.corruptInput, "corrupt", file: "x.gz", byteOffset: 8) }
+            for k in 0..<4 { b[k] = 0x61 }
+            return 4
+        }
+        #expect(throws: VeilError.self) { while try reader.next() != nil {} }
+    }
+}
