@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "VeilCore", targets: ["VeilCore"]),
         .executable(name: "veil", targets: ["veil"]),
+        .executable(name: "veil-fixtures", targets: ["veil-fixtures"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -48,6 +49,11 @@ let package = Package(
                 "VeilCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "veil-fixtures",
+            dependencies: [],
             swiftSettings: swiftSettings
         ),
 
