@@ -57,4 +57,11 @@ public protocol LogFormat {
     /// Parses one line into `record`. `record` is reset by the parser.
     mutating func parse(_ line: UnsafeMutableBufferPointer<UInt8>, into record: inout LogRecord)
         -> ParseResult
+    /// True when the last `.record` was kept by a tolerance rule (for example a final quoted
+    /// field that runs to the end of the line): counted and reported, not rejected.
+    var lastRecordWasRepaired: Bool { get }
+}
+
+extension LogFormat {
+    public var lastRecordWasRepaired: Bool { false }
 }

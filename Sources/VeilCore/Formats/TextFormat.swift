@@ -59,6 +59,8 @@ public struct TextFormat: LogFormat {
     public private(set) var lastRecordHadUnterminatedQuote = false
     /// How many records so far had an unterminated final quoted field.
     public private(set) var unterminatedQuoteCount = 0
+
+    @inline(__always) public var lastRecordWasRepaired: Bool { lastRecordHadUnterminatedQuote }
     private var cache = CLFTimestampCache()
 
     /// The preset name (`combined`, …), or `apache:<string>` / `nginx:<string>`, or the name

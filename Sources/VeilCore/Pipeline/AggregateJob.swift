@@ -59,7 +59,7 @@ extension FileReport {
     public static func failed(_ path: String, _ error: VeilError) -> FileReport {
         FileReport(
             file: path, compression: "", format: "", formatDetected: false, lines: 0, records: 0,
-            skipped: 0, outsideWindow: 0, rejected: 0, rejects: [], firstTimestamp: nil, lastTimestamp: nil,
+            skipped: 0, outsideWindow: 0, rejected: 0, rejects: [], repaired: [], firstTimestamp: nil, lastTimestamp: nil,
             bytesIn: 0, bytesOut: 0, seconds: 0, fingerprint: "", error: error.description)
     }
 }

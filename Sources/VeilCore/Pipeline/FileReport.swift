@@ -23,6 +23,10 @@ public struct FileReport: Sendable, Codable, Equatable {
     public var outsideWindow: Int
     public var rejected: Int
     public var rejects: [Rejects]
+    /// Records kept by a tolerance rule, with the first few line numbers: today only
+    /// `unterminated-final-quote`, a line that ends inside its last quoted field (the field is
+    /// taken to run to the end of the line).
+    public var repaired: [Rejects]
     /// ISO 8601 UTC of the earliest and latest record, if any.
     public var firstTimestamp: String?
     public var lastTimestamp: String?

@@ -84,6 +84,9 @@ public enum Ingest {
             outsideWindow: tally.outsideWindow,
             rejected: tally.rejected,
             rejects: tally.rejectList(),
+            repaired: tally.repairedCount == 0 ? [] : [
+                FileReport.Rejects(reason: "unterminated-final-quote", count: tally.repairedCount, firstLines: tally.repairedLines)
+            ],
             firstTimestamp: tally.records > 0 ? ISOTime.string(seconds: tally.minTime) : nil,
             lastTimestamp: tally.records > 0 ? ISOTime.string(seconds: tally.maxTime) : nil,
             bytesIn: source.compressedBytesRead,
@@ -128,6 +131,7 @@ public enum Ingest {
             if let from = tally.from, t < from { tally.outsideWindow += 1; return }
             if let until = tally.until, t >= until { tally.outsideWindow += 1; return }
             tally.records += 1
+            if format.lastRecordWasRepaired { tally.repaired(line: lineNumber) }
             if t < tally.minTime { tally.minTime = t }
             if t > tally.maxTime { tally.maxTime = t }
             try sink.consume(&record, line: UnsafeBufferPointer(buf))
@@ -149,6 +153,8 @@ struct Tally {
     var maxTime = Int64.min
     let from: Int64?
     let until: Int64?
+    var repairedCount = 0
+    var repairedLines: [Int] = []
     var counts = [Int](repeating: 0, count: RejectReason.allCases.count)
     var firstLines = [[Int]](repeating: [], count: RejectReason.allCases.count)
 
@@ -163,6 +169,12 @@ struct Tally {
         let i = Int(reason.rawValue)
         counts[i] += 1
         if firstLines[i].count < FileReport.sampleLineNumbers { firstLines[i].append(line) }
+    }
+
+    @inline(never)
+    mutating func repaired(line: Int) {
+        repairedCount += 1
+        if repairedLines.count < FileReport.sampleLineNumbers { repairedLines.append(line) }
     }
 
     func rejectList() -> [FileReport.Rejects] {

@@ -161,7 +161,7 @@ public struct Release {
     func dimension(_ table: TableID, _ byTable: [[Int]], name: String, columns: [String], metrics: MainMetric) -> ReleasedTable {
         let clientsThreshold = table.countsAllClients
         var header = ["site", "date"] + columns
-        header += metrics == .pageviews ? ["pageviews", "visitors"] : ["requests", "bot_requests"]
+        header += metrics == .pageviews ? ["pageviews", visitorsColumn(covering: .day)] : ["requests", "bot_requests"]
         var t = ReleasedTable(name: name, header: header, rows: [], thresholdOn: clientsThreshold ? "clients" : "visitors")
         let otherDim = Int(state.dims.intern(otherLabel, readOnly: true) ?? UInt32.max)
 
@@ -242,7 +242,8 @@ public struct Release {
             }
         }
         var t = ReleasedTable(
-            name: "entry_pages", header: ["site", "date", "path", "visits", "bounces", "bounce_rate", "visitors"],
+            name: "entry_pages",
+            header: ["site", "date", "path", "visits", "bounces", "bounce_rate", visitorsColumn(covering: .day)],
             rows: [], thresholdOn: "visitors")
         let otherDim = Int(state.dims.intern(otherLabel, readOnly: true) ?? UInt32.max)
         let keys = groups.keys.sorted {
