@@ -7,67 +7,69 @@ import Testing
 
 // MARK: - What `veil inspect --json` prints
 
-/// One element of `veil inspect --json` (`FileReport`, snake_case keys).
-struct InspectReport: Decodable, Sendable {
-    struct Tally: Decodable, Sendable, Equatable {
-        var reason: String
-        var count: Int
-        var firstLines: [Int]
+extension IngestCLITests {
+    /// One element of `veil inspect --json` (`FileReport`, snake_case keys).
+    struct InspectReport: Decodable, Sendable {
+        struct Tally: Decodable, Sendable, Equatable {
+            var reason: String
+            var count: Int
+            var firstLines: [Int]
+        }
+
+        var file: String
+        var compression: String
+        var format: String
+        var formatDetected: Bool
+        var lines: Int
+        var records: Int
+        var skipped: Int
+        var outsideWindow: Int
+        var rejected: Int
+        var rejects: [Tally]
+        /// Lines kept as records after a repair (an unterminated final quote); absent in older builds.
+        var repaired: [Tally]?
+        var firstTimestamp: String?
+        var lastTimestamp: String?
+        var bytesIn: Int
+        var bytesOut: Int
+        var fingerprint: String
+        var error: String?
+
+        /// Records that needed a repair to be read.
+        var repairedCount: Int { (repaired ?? []).reduce(0) { $0 + $1.count } }
+
+        /// Everything about the content that must not depend on compression or on how the bytes
+        /// arrived (file or stdin).
+        var figures: Figures {
+            Figures(
+                format: format, lines: lines, records: records, skipped: skipped, rejected: rejected,
+                rejects: rejects, repaired: repaired ?? [], firstTimestamp: firstTimestamp,
+                lastTimestamp: lastTimestamp, bytesOut: bytesOut)
+        }
     }
 
-    var file: String
-    var compression: String
-    var format: String
-    var formatDetected: Bool
-    var lines: Int
-    var records: Int
-    var skipped: Int
-    var outsideWindow: Int
-    var rejected: Int
-    var rejects: [Tally]
-    /// Lines kept as records after a repair (an unterminated final quote); absent in older builds.
-    var repaired: [Tally]?
-    var firstTimestamp: String?
-    var lastTimestamp: String?
-    var bytesIn: Int
-    var bytesOut: Int
-    var fingerprint: String
-    var error: String?
-
-    /// Records that needed a repair to be read.
-    var repairedCount: Int { (repaired ?? []).reduce(0) { $0 + $1.count } }
-
-    /// Everything about the content that must not depend on compression or on how the bytes
-    /// arrived (file or stdin).
-    var figures: Figures {
-        Figures(
-            format: format, lines: lines, records: records, skipped: skipped, rejected: rejected,
-            rejects: rejects, repaired: repaired ?? [], firstTimestamp: firstTimestamp,
-            lastTimestamp: lastTimestamp, bytesOut: bytesOut)
+    /// The content figures of an inspect report (see ``InspectReport/figures``).
+    struct Figures: Equatable, Sendable {
+        var format: String
+        var lines: Int
+        var records: Int
+        var skipped: Int
+        var rejected: Int
+        var rejects: [InspectReport.Tally]
+        var repaired: [InspectReport.Tally]
+        var firstTimestamp: String?
+        var lastTimestamp: String?
+        var bytesOut: Int
     }
-}
-
-/// The content figures of an inspect report (see ``InspectReport/figures``).
-struct Figures: Equatable, Sendable {
-    var format: String
-    var lines: Int
-    var records: Int
-    var skipped: Int
-    var rejected: Int
-    var rejects: [InspectReport.Tally]
-    var repaired: [InspectReport.Tally]
-    var firstTimestamp: String?
-    var lastTimestamp: String?
-    var bytesOut: Int
 }
 
 /// Runs `veil inspect --json` on one input and decodes its single report.
-private func inspect(_ path: String, _ extra: [String] = [], stdin: [UInt8]? = nil) throws -> InspectReport {
+private func inspect(_ path: String, _ extra: [String] = [], stdin: [UInt8]? = nil) throws -> IngestCLITests.InspectReport {
     let r = try CLI.veil(["inspect", "--json"] + extra + [path], stdin: stdin)
     try #require(r.status == 0, "veil inspect \(path) failed: \(r)")
     let decoder = JSONDecoder()
     decoder.keyDecodingStrategy = .convertFromSnakeCase
-    let reports = try decoder.decode([InspectReport].self, from: Data(r.stdout))
+    let reports = try decoder.decode([IngestCLITests.InspectReport].self, from: Data(r.stdout))
     try #require(reports.count == 1, "expected one report: \(r)")
     return reports[0]
 }
@@ -91,7 +93,7 @@ private func compress(_ bytes: [UInt8], with tool: String) throws -> [UInt8] {
 /// `records - repaired == truth requests` and `rejected + repaired == truth malformed`, and every
 /// repaired line must be one of the generator's `unbalanced-quote` lines.
 private func expectMatchesTruth(
-    _ report: InspectReport, _ truth: LogTruth, _ label: String, sourceLocation: SourceLocation = #_sourceLocation
+    _ report: IngestCLITests.InspectReport, _ truth: LogTruth, _ label: String, sourceLocation: SourceLocation = #_sourceLocation
 ) {
     let malformed = Set(truth.malformedLines.map(\.line))
     let unbalanced = Set(truth.malformedLines.filter { $0.kind == "unbalanced-quote" }.map(\.line))
@@ -136,43 +138,45 @@ private func expectMatchesTruth(
     #expect(report.firstTimestamp != nil && report.lastTimestamp != nil, "\(label): time range", sourceLocation: sourceLocation)
 }
 
-/// The nginx `log_format` the generator's `nginx-custom` format writes.
-let nginxCustomFormat =
-    #"nginx:$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$cookie_uid""#
-/// The Apache `LogFormat` equivalent of the `combined_cookie` layout.
-let apacheCookieFormat = #"apache:%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" "%{uid}C""#
+extension IngestCLITests {
+    /// The nginx `log_format` the generator's `nginx-custom` format writes.
+    static let nginxCustomFormat =
+        #"nginx:$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$cookie_uid""#
+    /// The Apache `LogFormat` equivalent of the `combined_cookie` layout.
+    static let apacheCookieFormat = #"apache:%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" "%{uid}C""#
 
-/// One generated format and what veil should make of it.
-struct FormatCase: Sendable, CustomTestStringConvertible {
-    /// `veil-fixtures --format`.
-    var generated: String
-    /// `veil --format`; nil for auto-detection.
-    var flag: String?
-    /// The format name veil must report.
-    var expected: String
+    /// One generated format and what veil should make of it.
+    struct FormatCase: Sendable, CustomTestStringConvertible {
+        /// `veil-fixtures --format`.
+        var generated: String
+        /// `veil --format`; nil for auto-detection.
+        var flag: String?
+        /// The format name veil must report.
+        var expected: String
 
-    var testDescription: String { flag == nil ? "\(generated) (auto)" : "\(generated) with \(flag!.prefix(7))…" }
+        var testDescription: String { flag == nil ? "\(generated) (auto)" : "\(generated) with \(flag!.prefix(7))…" }
 
-    static let all: [FormatCase] = [
-        FormatCase(generated: "combined", flag: nil, expected: "combined"),
-        FormatCase(generated: "common", flag: nil, expected: "common"),
-        FormatCase(generated: "combined_cookie", flag: nil, expected: "combined_cookie"),
-        FormatCase(generated: "combined_cookie_xff", flag: nil, expected: "combined_cookie_xff"),
-        FormatCase(generated: "vhost_combined", flag: nil, expected: "vhost_combined"),
-        FormatCase(generated: "json-caddy", flag: nil, expected: "json-caddy"),
-        FormatCase(generated: "json-nginx", flag: nil, expected: "json-nginx"),
-        FormatCase(generated: "json-traefik", flag: nil, expected: "json-traefik"),
-        FormatCase(generated: "w3c", flag: nil, expected: "w3c"),
-        // The nginx-custom layout is combined + a quoted cookie: auto-detection calls it that.
-        FormatCase(generated: "nginx-custom", flag: nil, expected: "combined_cookie"),
-        FormatCase(generated: "nginx-custom", flag: nginxCustomFormat, expected: nginxCustomFormat),
-        FormatCase(generated: "combined_cookie", flag: apacheCookieFormat, expected: apacheCookieFormat),
-    ]
-}
+        static let all: [FormatCase] = [
+            FormatCase(generated: "combined", flag: nil, expected: "combined"),
+            FormatCase(generated: "common", flag: nil, expected: "common"),
+            FormatCase(generated: "combined_cookie", flag: nil, expected: "combined_cookie"),
+            FormatCase(generated: "combined_cookie_xff", flag: nil, expected: "combined_cookie_xff"),
+            FormatCase(generated: "vhost_combined", flag: nil, expected: "vhost_combined"),
+            FormatCase(generated: "json-caddy", flag: nil, expected: "json-caddy"),
+            FormatCase(generated: "json-nginx", flag: nil, expected: "json-nginx"),
+            FormatCase(generated: "json-traefik", flag: nil, expected: "json-traefik"),
+            FormatCase(generated: "w3c", flag: nil, expected: "w3c"),
+            // The nginx-custom layout is combined + a quoted cookie: auto-detection calls it that.
+            FormatCase(generated: "nginx-custom", flag: nil, expected: "combined_cookie"),
+            FormatCase(generated: "nginx-custom", flag: IngestCLITests.nginxCustomFormat, expected: IngestCLITests.nginxCustomFormat),
+            FormatCase(generated: "combined_cookie", flag: IngestCLITests.apacheCookieFormat, expected: IngestCLITests.apacheCookieFormat),
+        ]
+    }
 
-/// The ways the same log can reach veil in the compression test.
-enum Delivery: String, CaseIterable {
-    case plain, gzip, zstd, gzipMultiMember, zstdMultiFrame, stdinPlain, stdinZstd
+    /// The ways the same log can reach veil in the compression test.
+    enum Delivery: String, CaseIterable {
+        case plain, gzip, zstd, gzipMultiMember, zstdMultiFrame, stdinPlain, stdinZstd
+    }
 }
 
 @Suite("Streaming ingest (veil CLI, end to end)")

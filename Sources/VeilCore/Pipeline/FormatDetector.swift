@@ -35,13 +35,35 @@ public enum FormatDetector {
             }
             return Detection(format: best!.0, parsed: best!.1, sampled: sample.count)
         }
-        var best: (AnyLogFormat, Int)? = nil
+        var best: (name: String, parsed: Int)? = nil
         for name in textCandidates {
             guard var f = TextFormat.preset(name) else { continue }
             let n = count(&f, sample)
-            if best == nil || n > best!.1 { best = (.text(TextFormat.preset(name)!), n) }
+            if best == nil || n > best!.parsed { best = (name, n) }
         }
-        return Detection(format: best!.0, parsed: best!.1, sampled: sample.count)
+        var name = best!.name
+        // One extra quoted field parses the same as a cookie or as X-Forwarded-For: look at it.
+        if name == "combined_cookie" && extraFieldHoldsAddresses(sample) { name = "combined_xff" }
+        return Detection(format: .text(TextFormat.preset(name)!), parsed: best!.parsed, sampled: sample.count)
+    }
+
+    /// True when most sample lines' extra quoted field is an address list (X-Forwarded-For).
+    static func extraFieldHoldsAddresses(_ lines: [[UInt8]]) -> Bool {
+        guard var f = TextFormat.preset("combined_cookie") else { return false }
+        var record = LogRecord()
+        var present = 0
+        var addresses = 0
+        for line in lines {
+            var copy = line
+            copy.withUnsafeMutableBufferPointer { buf in
+                guard f.parse(buf, into: &record) == .record, !record.cookie.isEmpty else { return }
+                present += 1
+                if IPAddress.firstClientRange(inForwardedFor: record.cookie.slice(UnsafeBufferPointer(buf))) != nil {
+                    addresses += 1
+                }
+            }
+        }
+        return present > 0 && addresses * 2 > present
     }
 
     private static func count<F: LogFormat>(_ format: inout F, _ lines: [[UInt8]]) -> Int {

@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+
+/// The README's quick start, checked: `veil run` on the bundled sample with the public test key
+/// store gives exactly the golden rollups in `Fixtures/expected/` (regenerate them on purpose
+/// with `Fixtures/generate.sh --expected`).
+@Suite struct GoldenRollupTests {
+    @Test func bundledSampleGivesTheGoldenRollups() throws {
+        let root = CLI.packageRoot
+        let dir = try CLI.tempDir()
+        defer { CLI.remove(dir) }
+        let keys = dir + "/keys"
+        try FileManager.default.copyItem(atPath: root + "/Fixtures/keys", toPath: keys)
+        chmod(keys, 0o700)
+        for f in try FileManager.default.contentsOfDirectory(atPath: keys) { chmod(keys + "/" + f, 0o600) }
+        let out = dir + "/rollups"
+        let r = try CLI.veil(["run", "Fixtures/sample/access.log.zst", "--keys", keys, "-o", out], cwd: root)
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stderrText.contains("20,000 lines"), "\(r)")
+
+        let expectedDir = root + "/Fixtures/expected"
+        let expected = try FileManager.default.contentsOfDirectory(atPath: expectedDir).sorted()
+        let got = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
+        #expect(got == expected)
+        #expect(expected.contains("manifest.json") && expected.filter { $0.hasSuffix(".csv") }.count == 12)
+        for name in expected {
+            let a = try Data(contentsOf: URL(fileURLWithPath: expectedDir + "/" + name))
+            let b = try Data(contentsOf: URL(fileURLWithPath: out + "/" + name))
+            #expect(a == b, "\(name) differs from Fixtures/expected/\(name)")
+        }
+    }
+
+    @Test func defaultKeyStoreIsCreatedAndAnnounced() throws {
+        let dir = try CLI.tempDir()
+        defer { CLI.remove(dir) }
+        let r = try CLI.veil(
+            ["run", CLI.packageRoot + "/Fixtures/sample/access.log.zst", "-o", dir + "/out"],
+            env: ["VEIL_KEYS": dir + "/store"])
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stderrText.contains("created key store \(dir)/store"), "\(r)")
+        var st = stat()
+        #expect(stat(dir + "/store", &st) == 0 && st.st_mode & 0o777 == 0o700)
+        // A second run reuses the store silently and gives the same rollups.
+        let again = try CLI.veil(
+            ["run", CLI.packageRoot + "/Fixtures/sample/access.log.zst", "-o", dir + "/out2"],
+            env: ["VEIL_KEYS": dir + "/store"])
+        #expect(again.status == 0 && !again.stderrText.contains("created key store"), "\(again)")
+        let a = try Data(contentsOf: URL(fileURLWithPath: dir + "/out/pages.csv"))
+        let b = try Data(contentsOf: URL(fileURLWithPath: dir + "/out2/pages.csv"))
+        #expect(a == b)
+    }
+}
