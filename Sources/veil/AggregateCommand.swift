@@ -8,6 +8,7 @@ func runAggregation(
 ) throws -> AggregateJob.Result {
     var job = AggregateJob(ingest: try input.configuration(), aggregation: try aggregation.configuration())
     job.skipBadFiles = aggregation.skipBadFiles
+    if output.quiet || output.json { job.ingest.progress = nil }
     let pseudonymizer = Pseudonymizer(keyStore: keyStore, createKeys: true)
     var done = 0
     let result = try job.run(paths: paths, pseudonymizer: pseudonymizer) { report in

@@ -21,7 +21,8 @@ struct InspectCommand: ParsableCommand {
 
     func run() throws {
         try Veil.guarded {
-            let config = try input.configuration()
+            var config = try input.configuration()
+            if out.quiet || out.json { config.progress = nil }
             var reports: [FileReport] = []
             var failed: VeilError?
             for path in logs {
@@ -29,6 +30,7 @@ struct InspectCommand: ParsableCommand {
                 do {
                     let r = try Ingest.run(path: path, configuration: config, sink: &sink)
                     reports.append(r)
+                    Terminal.clearProgress()
                     if !out.json && !out.quiet { print(Self.text(r)) }
                 } catch let e as VeilError {
                     failed = failed ?? e

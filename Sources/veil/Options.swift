@@ -28,6 +28,15 @@ struct InputOptions: ParsableArguments {
         c.from = try from.map { try parseTime($0, flag: "--from") }
         c.until = try until.map { try parseTime($0, flag: "--until") }
         if let f = c.from, let u = c.until, f >= u { throw ValidationError("--from must be before --until") }
+        if Terminal.isInteractive {
+            c.progress = { p in
+                var s = "\(p.file): \(megabytes(p.bytesIn))"
+                if let t = p.totalBytes { s += " of \(megabytes(t))" }
+                s += String(format: ", %.0f MB/s decompressed", Double(p.bytesOut) / max(p.seconds, 1e-9) / 1e6)
+                if let eta = p.eta { s += String(format: ", ETA %.0f s", eta) }
+                Terminal.progress(s)
+            }
+        }
         return c
     }
 }

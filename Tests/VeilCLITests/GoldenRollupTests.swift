@@ -50,3 +50,37 @@ import Testing
         #expect(a == b)
     }
 }
+
+/// The committed per-format fixtures (`Fixtures/formats/`, made by `Fixtures/generate.sh`) parse
+/// to exactly their ground truth: every well-formed line a record, every malformed one rejected.
+@Suite struct FormatFixtureTests {
+    static let formats = [
+        "combined", "common", "combined_cookie", "combined_cookie_xff", "vhost_combined", "json-caddy",
+        "json-nginx", "json-traefik", "w3c", "nginx-custom",
+    ]
+
+    @Test(arguments: formats)
+    func fixtureMatchesItsTruth(format: String) throws {
+        let base = CLI.packageRoot + "/Fixtures/formats/" + format
+        let truthData = try Data(contentsOf: URL(fileURLWithPath: base + ".truth.json"))
+        let root = try #require(try JSONSerialization.jsonObject(with: truthData) as? [String: Any])
+        let log = try #require(root["log"] as? [String: Any])
+        let requests = try #require(log["requests"] as? Int)
+        let malformed = try #require((log["malformed"] as? [String: Any])?["total"] as? Int)
+        let physical = try #require(log["physical_lines"] as? Int)
+
+        var args = ["inspect", "--json", base + ".log"]
+        if format == "nginx-custom" {
+            args += ["--format", #"nginx:$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$cookie_uid""#]
+        }
+        let r = try CLI.veil(args)
+        #expect(r.status == 0, "\(r)")
+        let reports = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout)) as? [[String: Any]])
+        let report = try #require(reports.first)
+        #expect(report["records"] as? Int == requests, "\(format): \(r.stdoutText)")
+        #expect(report["rejected"] as? Int == malformed, "\(format): \(r.stdoutText)")
+        #expect(report["lines"] as? Int == physical)
+        let skipped = report["skipped"] as? Int ?? -1
+        #expect(requests + malformed + skipped == physical)
+    }
+}

@@ -64,7 +64,9 @@ extension IngestCLITests {
 }
 
 /// Runs `veil inspect --json` on one input and decodes its single report.
-private func inspect(_ path: String, _ extra: [String] = [], stdin: [UInt8]? = nil) throws -> IngestCLITests.InspectReport {
+private func inspect(_ path: String, _ extra: [String] = [], stdin: [UInt8]? = nil) throws
+    -> IngestCLITests.InspectReport
+{
     let r = try CLI.veil(["inspect", "--json"] + extra + [path], stdin: stdin)
     try #require(r.status == 0, "veil inspect \(path) failed: \(r)")
     let decoder = JSONDecoder()
@@ -93,7 +95,8 @@ private func compress(_ bytes: [UInt8], with tool: String) throws -> [UInt8] {
 /// `records - repaired == truth requests` and `rejected + repaired == truth malformed`, and every
 /// repaired line must be one of the generator's `unbalanced-quote` lines.
 private func expectMatchesTruth(
-    _ report: IngestCLITests.InspectReport, _ truth: LogTruth, _ label: String, sourceLocation: SourceLocation = #_sourceLocation
+    _ report: IngestCLITests.InspectReport, _ truth: LogTruth, _ label: String,
+    sourceLocation: SourceLocation = #_sourceLocation
 ) {
     let malformed = Set(truth.malformedLines.map(\.line))
     let unbalanced = Set(truth.malformedLines.filter { $0.kind == "unbalanced-quote" }.map(\.line))
@@ -119,7 +122,9 @@ private func expectMatchesTruth(
         #expect(
             tally.firstLines.count == min(tally.count, 5), "\(label): \(tally.reason) sample size",
             sourceLocation: sourceLocation)
-        #expect(tally.firstLines == tally.firstLines.sorted(), "\(label): \(tally.reason) lines in order", sourceLocation: sourceLocation)
+        #expect(
+            tally.firstLines == tally.firstLines.sorted(), "\(label): \(tally.reason) lines in order",
+            sourceLocation: sourceLocation)
         let stray = tally.firstLines.filter { !malformed.contains($0) }
         #expect(
             stray.isEmpty, "\(label): \(tally.reason) lines \(stray) are not malformed in the truth",
@@ -133,9 +138,12 @@ private func expectMatchesTruth(
             sourceLocation: sourceLocation)
     }
     #expect(
-        report.repairedCount <= truth.malformed["unbalanced-quote"] ?? 0, "\(label): more repairs than unbalanced quotes",
+        report.repairedCount <= truth.malformed["unbalanced-quote"] ?? 0,
+        "\(label): more repairs than unbalanced quotes",
         sourceLocation: sourceLocation)
-    #expect(report.firstTimestamp != nil && report.lastTimestamp != nil, "\(label): time range", sourceLocation: sourceLocation)
+    #expect(
+        report.firstTimestamp != nil && report.lastTimestamp != nil, "\(label): time range",
+        sourceLocation: sourceLocation)
 }
 
 extension IngestCLITests {
@@ -168,8 +176,12 @@ extension IngestCLITests {
             FormatCase(generated: "w3c", flag: nil, expected: "w3c"),
             // The nginx-custom layout is combined + a quoted cookie: auto-detection calls it that.
             FormatCase(generated: "nginx-custom", flag: nil, expected: "combined_cookie"),
-            FormatCase(generated: "nginx-custom", flag: IngestCLITests.nginxCustomFormat, expected: IngestCLITests.nginxCustomFormat),
-            FormatCase(generated: "combined_cookie", flag: IngestCLITests.apacheCookieFormat, expected: IngestCLITests.apacheCookieFormat),
+            FormatCase(
+                generated: "nginx-custom", flag: IngestCLITests.nginxCustomFormat,
+                expected: IngestCLITests.nginxCustomFormat),
+            FormatCase(
+                generated: "combined_cookie", flag: IngestCLITests.apacheCookieFormat,
+                expected: IngestCLITests.apacheCookieFormat),
         ]
     }
 
@@ -273,13 +285,16 @@ struct IngestCLITests {
         var suffix: String { tool == "gzip" ? "gz" : "zst" }
     }
 
-    @Test("truncated or corrupt .gz/.zst: exit 1 naming file and byte offset, nothing published", arguments: Damage.allCases)
+    @Test(
+        "truncated or corrupt .gz/.zst: exit 1 naming file and byte offset, nothing published",
+        arguments: Damage.allCases)
     func damagedCompressedInput(_ damage: Damage) throws {
         let dir = try CLI.tempDir()
         defer { CLI.remove(dir) }
         let g = try CLI.generate(format: "combined", lines: 3000, seed: 3, in: dir, name: "good")
         let other = try CLI.generate(
-            format: "combined", lines: 2000, seed: 4, extra: ["--start", "2026-11-29T00:00:00Z"], in: dir, name: "other")
+            format: "combined", lines: 2000, seed: 4, extra: ["--start", "2026-11-29T00:00:00Z"], in: dir, name: "other"
+        )
         let good = dir + "/good.log.\(damage.suffix)"
         let compressed = try compress(try CLI.read(g.log), with: damage.tool)
         try CLI.write(compressed, to: good)
@@ -332,7 +347,8 @@ struct IngestCLITests {
         for name in CLI.list(out) { snapshot[name] = try CLI.read(out + "/" + name) }
         try #require(snapshot.keys.contains("manifest.json"))
         expectNamedError(try CLI.veil(["run", badPath, "--keys", keys, "-o", out]), "run over a good rollup")
-        expectNamedError(try CLI.veil(["run", otherGood, badPath, "--keys", keys, "-o", out]), "run other+bad over a good rollup")
+        expectNamedError(
+            try CLI.veil(["run", otherGood, badPath, "--keys", keys, "-o", out]), "run other+bad over a good rollup")
         #expect(CLI.list(out) == snapshot.keys.sorted(), "files in the good rollup directory changed")
         for (name, bytes) in snapshot {
             #expect(try CLI.read(out + "/" + name) == bytes, "\(name) of the good rollup changed")
@@ -388,7 +404,8 @@ struct IngestCLITests {
         #expect(lax.stderrText.contains("rejected"), "rejects are reported on stderr: \(lax.stderrText)")
 
         // A clean log passes --strict.
-        let clean = try CLI.generate(format: "combined", lines: 2000, extra: ["--malformed-share", "0"], in: dir, name: "clean")
+        let clean = try CLI.generate(
+            format: "combined", lines: 2000, extra: ["--malformed-share", "0"], in: dir, name: "clean")
         let ok = try CLI.veil(["run", clean.log, "--strict", "--keys", keys, "-o", dir + "/clean-out", "--quiet"])
         #expect(ok.status == 0, "\(ok)")
     }
@@ -489,6 +506,11 @@ struct IngestCLITests {
             let g = try CLI.generate(format: format, lines: 1500, seed: 21, extra: extra, in: dir)
             let ids = try g.identifierList()
             #expect(ids.contains { $0.kind == "ip" } && ids.contains { $0.kind == "ua" }, "\(format): identifiers file")
+            // Positive control: the matcher finds every (long enough) identifier in the log itself.
+            let logBytes = try CLI.read(g.log)
+            let findable = ids.filter { $0.value.utf8.count >= 4 }
+            let found = CLI.leakedIdentifiers(in: logBytes, identifiers: ids)
+            #expect(found.count == findable.count, "\(format): \(findable.count - found.count) identifiers not in the log")
             let gz = dir + "/\(format).log.gz"
             var damaged = try compress(try CLI.read(g.log), with: "gzip")
             damaged.removeSubrange((damaged.count * 2 / 3)...)
@@ -506,9 +528,12 @@ struct IngestCLITests {
             ]
             for (args, stdin) in runs {
                 let r = try CLI.veil(args, stdin: stdin)
-                #expect(r.status != 0 || !r.stdout.isEmpty || !r.stderr.isEmpty, "\(format) \(args[0]): no output at all")
+                #expect(
+                    r.status != 0 || !r.stdout.isEmpty || !r.stderr.isEmpty, "\(format) \(args[0]): no output at all")
                 let leaks = CLI.leakedIdentifiers(in: r.stdout + r.stderr, identifiers: ids)
-                #expect(leaks.isEmpty, "\(format): veil \(args.joined(separator: " ")) printed identifiers: \(leaks.prefix(5))")
+                #expect(
+                    leaks.isEmpty,
+                    "\(format): veil \(args.joined(separator: " ")) printed identifiers: \(leaks.prefix(5))")
                 checked += 1
             }
             // The rejects were exercised: the inspect text names reasons and line numbers.
@@ -532,13 +557,15 @@ struct IngestCLITests {
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let today = calendar.startOfDay(for: Date())
         func day(_ offset: Int) -> String {
-            let d = calendar.dateComponents([.year, .month, .day], from: calendar.date(byAdding: .day, value: offset, to: today)!)
+            let d = calendar.dateComponents(
+                [.year, .month, .day], from: calendar.date(byAdding: .day, value: offset, to: today)!)
             return String(format: "%04d-%02d-%02d", d.year!, d.month!, d.day!)
         }
         let (dayA, dayB, dayToday) = (day(-2), day(-1), day(0))
         let (epochA, epochB, epochToday) = ("d-\(dayA)", "d-\(dayB)", "d-\(dayToday)")
         let twoDays = try CLI.generate(
-            format: "combined", lines: 2000, extra: ["--start", "\(dayA)T00:00:00Z", "--days", "2"], in: dir, name: "ab")
+            format: "combined", lines: 2000, extra: ["--start", "\(dayA)T00:00:00Z", "--days", "2"], in: dir, name: "ab"
+        )
         let onlyB = try CLI.generate(
             format: "combined", lines: 1000, seed: 2, extra: ["--start", "\(dayB)T00:00:00Z"], in: dir, name: "b")
 
@@ -608,7 +635,9 @@ struct IngestCLITests {
         let missing = dir + "/no-such-store"
         let noStore = try CLI.veil(["aggregate", onlyB.log, "--keys", missing, "-o", dir + "/missing.veilstate"])
         #expect(noStore.status == 1, "\(noStore)")
-        #expect(noStore.stderrText.contains("no key store") && noStore.stderrText.contains("veil keys init"), "\(noStore.stderrText)")
+        #expect(
+            noStore.stderrText.contains("no key store") && noStore.stderrText.contains("veil keys init"),
+            "\(noStore.stderrText)")
         #expect(!CLI.exists(missing) && !CLI.exists(dir + "/missing.veilstate"))
         let noStoreRun = try CLI.veil(["run", onlyB.log, "--keys", missing, "-o", dir + "/missing-out"])
         #expect(noStoreRun.status == 1 && !CLI.exists(missing), "\(noStoreRun)")
@@ -624,7 +653,8 @@ struct IngestCLITests {
         // Data of the shredded day can no longer be aggregated; the error names the epoch.
         let shredded = try CLI.veil(["aggregate", twoDays.log, "--keys", keys, "-o", dir + "/again.veilstate"])
         #expect(shredded.status == 1, "\(shredded)")
-        #expect(shredded.stderrText.contains(epochA) && shredded.stderrText.contains("shredded"), "\(shredded.stderrText)")
+        #expect(
+            shredded.stderrText.contains(epochA) && shredded.stderrText.contains("shredded"), "\(shredded.stderrText)")
         #expect(!CLI.exists(dir + "/again.veilstate"))
         let shreddedRun = try CLI.veil(["run", twoDays.log, "--keys", keys, "-o", dir + "/again-out"])
         #expect(shreddedRun.status == 1 && shreddedRun.stderrText.contains(epochA), "\(shreddedRun)")
@@ -654,7 +684,9 @@ struct IngestCLITests {
         for s in ["veil run", "veil aggregate", "veil merge", "veil report", "veil inspect", "Exit status"] {
             #expect(top.stdoutText.contains(s), "veil --help lacks '\(s)'")
         }
-        for command in [["run"], ["aggregate"], ["inspect"], ["merge"], ["report"], ["keys", "init"], ["keys", "shred"]] {
+        for command in [
+            ["run"], ["aggregate"], ["inspect"], ["merge"], ["report"], ["keys", "init"], ["keys", "shred"],
+        ] {
             let r = try CLI.veil(command + ["--help"])
             #expect(r.status == 0, "\(command) --help: \(r)")
             #expect(
@@ -703,7 +735,9 @@ struct IngestCLITests {
         let bytes = try CLI.read(path)
         var ips = Set<String>()
         for line in bytes.split(separator: UInt8(ascii: "\n")) {
-            if let sp = line.firstIndex(of: UInt8(ascii: " ")) { ips.insert(String(decoding: line[..<sp], as: UTF8.self)) }
+            if let sp = line.firstIndex(of: UInt8(ascii: " ")) {
+                ips.insert(String(decoding: line[..<sp], as: UTF8.self))
+            }
         }
         let leaks = CLI.leakedIdentifiers(in: text.stdout + text.stderr, identifiers: ips.map { ("ip", $0) })
         #expect(leaks.isEmpty, "inspect printed corpus addresses: \(leaks.prefix(3))")

@@ -17,6 +17,8 @@ public struct IngestConfiguration: Sendable {
     public var until: Int64?
     /// Lines sampled for `--format auto`.
     public var detectionLines = 64
+    /// Called about four times a second while a file is read (for a progress display).
+    public var progress: (@Sendable (IngestProgress) -> Void)?
 
     public init() {}
 }
@@ -35,7 +37,23 @@ public enum Ingest {
         let source = try ByteSource(path: path)
         let hasher = Hasher256()
         source.rawObserver = { hasher.update($0) }
-        let reader = LineReader(source: source, maxLineLength: configuration.maxLineLength)
+        let reader: LineReader
+        if let progress = configuration.progress {
+            var next = started + 0.25
+            reader = LineReader(maxLineLength: configuration.maxLineLength) { (b: UnsafeMutableRawBufferPointer) throws(VeilError) -> Int in
+                let n = try source.read(into: b)
+                let now = monotonicSeconds()
+                if now >= next {
+                    next = now + 0.25
+                    progress(IngestProgress(
+                        file: path, bytesIn: source.compressedBytesRead, totalBytes: source.totalBytes,
+                        bytesOut: source.bytesProduced, seconds: now - started))
+                }
+                return n
+            }
+        } else {
+            reader = LineReader(source: source, maxLineLength: configuration.maxLineLength)
+        }
         var tally = Tally(configuration: configuration)
 
         // Resolve the format, keeping the sampled lines to parse them afterwards.
@@ -140,6 +158,23 @@ public enum Ingest {
         case .reject(let reason):
             tally.reject(reason, line: lineNumber)
         }
+    }
+}
+
+/// How far reading one file has got.
+public struct IngestProgress: Sendable {
+    public var file: String
+    /// Raw bytes read so far, and the file's size when known (not for pipes).
+    public var bytesIn: Int64
+    public var totalBytes: Int64?
+    /// Decompressed bytes so far.
+    public var bytesOut: Int64
+    public var seconds: Double
+
+    /// Seconds left at the current rate, when the size is known.
+    public var eta: Double? {
+        guard let total = totalBytes, bytesIn > 0, seconds > 0 else { return nil }
+        return Double(total - bytesIn) / (Double(bytesIn) / seconds)
     }
 }
 
