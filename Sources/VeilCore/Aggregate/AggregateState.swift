@@ -34,12 +34,15 @@ public struct AggregateState: Sendable {
     public internal(set) var configuration: StateConfiguration
     var sites = Interner()
     var dims = Interner()
-    var cellIndex: [CellKey: Int32] = [:]
-    var cellKeys: [CellKey] = []
+    /// Cell keys; index `i` of the table is `cells[i]`.
+    var cellTable = IndexTable<CellKey>(capacity: 1024)
     var cells: [Cell] = []
-    var visitorIndex: [VisitorKey: Int32] = [:]
-    var visitorKeys: [VisitorKey] = []
+    /// Visitor keys; index `i` of the table is `visitors[i]`.
+    var visitorTable = IndexTable<VisitorKey>(capacity: 1024)
     var visitors: [VisitorSummary] = []
+
+    var cellKeys: [CellKey] { cellTable.keys }
+    var visitorKeys: [VisitorKey] { visitorTable.keys }
     /// Key epoch ids whose keys made the pseudonyms in this state.
     public internal(set) var epochs: Set<String> = []
     public internal(set) var inputs: [InputRecord] = []
@@ -60,16 +63,8 @@ public struct AggregateState: Sendable {
 
     @inline(__always)
     mutating func cell(_ key: CellKey) -> Int {
-        if let i = cellIndex[key] { return Int(i) }
-        return newCell(key)
-    }
-
-    @inline(never)
-    private mutating func newCell(_ key: CellKey) -> Int {
-        let i = cells.count
-        cellIndex[key] = Int32(i)
-        cellKeys.append(key)
-        cells.append(Cell())
+        let (i, inserted) = cellTable.findOrInsert(key)
+        if inserted { cells.append(Cell()) }
         return i
     }
 
@@ -79,13 +74,12 @@ public struct AggregateState: Sendable {
     mutating func addPageview(site: UInt32, pseudonym: Pseudonym, time: Int64, path: UInt32) {
         let key = VisitorKey(site: site, pseudonym: pseudonym)
         let timeout = configuration.sessionTimeout
-        if let i = visitorIndex[key] {
-            let dims = self.dims
-            visitors[Int(i)].add(time: time, path: path, timeout: timeout) { dims.isLess($0, $1) }
-        } else {
-            visitorIndex[key] = Int32(visitors.count)
-            visitorKeys.append(key)
+        let (i, inserted) = visitorTable.findOrInsert(key)
+        if inserted {
             visitors.append(VisitorSummary(first: Visit(start: time, end: time, pageviews: 1, entry: path)))
+        } else {
+            let dims = self.dims
+            visitors[i].add(time: time, path: path, timeout: timeout) { dims.isLess($0, $1) }
         }
     }
 
@@ -138,12 +132,11 @@ public struct AggregateState: Sendable {
             let theirs = other.visitors[j].visits.map { v in
                 Visit(start: v.start, end: v.end, pageviews: v.pageviews, entry: dimMap[Int(v.entry)])
             }
-            if let i = visitorIndex[key] {
-                visitors[Int(i)].merge(theirs, timeout: timeout) { dims.isLess($0, $1) }
-            } else {
-                visitorIndex[key] = Int32(visitors.count)
-                visitorKeys.append(key)
+            let (i, inserted) = visitorTable.findOrInsert(key)
+            if inserted {
                 visitors.append(VisitorSummary(visits: theirs))
+            } else {
+                visitors[i].merge(theirs, timeout: timeout) { dims.isLess($0, $1) }
             }
         }
     }

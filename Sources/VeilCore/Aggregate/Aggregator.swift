@@ -52,6 +52,12 @@ public struct Aggregator: RecordSink {
     private var referrerCount = 0
     private var otherDim: UInt32 = 0
     private var statusDims = [UInt32](repeating: .max, count: 1000)
+    /// The traffic cells of the last record's site, hour and day: consecutive records share them.
+    private var cachedSite = UInt32.max
+    private var cachedHour = Int64.min
+    private var cachedDay = Int64.min
+    private var hourCell = 0
+    private var dayCell = 0
     private static let noReferrer = UInt32.max
 
     public init(configuration: AggregationConfiguration, pseudonymizer: Pseudonymizer) throws(VeilError) {
@@ -122,22 +128,27 @@ public struct Aggregator: RecordSink {
         let pageview = kind == .pageview
 
         // Traffic per hour and per day, status codes: every record.
-        traffic(.trafficHour, site, hour, r, p, human: human, isBot: isBot, pageview: pageview)
-        traffic(.trafficDay, site, day, r, p, human: human, isBot: isBot, pageview: pageview)
+        if site != cachedSite || hour != cachedHour || day != cachedDay {
+            cachedSite = site
+            cachedHour = hour
+            cachedDay = day
+            hourCell = state.cell(CellKey(table: .trafficHour, site: Int(site), bucket: hour, dimension: 0))
+            dayCell = state.cell(CellKey(table: .trafficDay, site: Int(site), bucket: day, dimension: 0))
+        }
+        traffic(hourCell, r, p, human: human, isBot: isBot, pageview: pageview)
+        traffic(dayCell, r, p, human: human, isBot: isBot, pageview: pageview)
         let sd = statusDim(r.status)
         let si = state.cell(CellKey(table: .statusCodes, site: Int(site), bucket: day, dimension: Int(sd)))
         state.cells[si].requests += 1
         if isBot { state.cells[si].botRequests += 1 }
-        if human { state.cells[si].visitors.insert(hash: p.lo) }
-        state.cells[si].clients.insert(hash: p.lo)
+        state.cells[si].countClient(p, human: human)
 
         if r.status == 404 || r.status == 410 {
             let path = pathID(r.target, line)
             let i = state.cell(CellKey(table: .notFound, site: Int(site), bucket: day, dimension: Int(path)))
             state.cells[i].requests += 1
             if isBot { state.cells[i].botRequests += 1 }
-            if human { state.cells[i].visitors.insert(hash: p.lo) }
-            state.cells[i].clients.insert(hash: p.lo)
+            state.cells[i].countClient(p, human: human)
         }
 
         guard pageview else { return }
@@ -154,17 +165,14 @@ public struct Aggregator: RecordSink {
 
     @inline(__always)
     private mutating func traffic(
-        _ table: TableID, _ site: UInt32, _ bucket: Int64, _ r: LogRecord, _ p: Pseudonym,
-        human: Bool, isBot: Bool, pageview: Bool
+        _ i: Int, _ r: LogRecord, _ p: Pseudonym, human: Bool, isBot: Bool, pageview: Bool
     ) {
-        let i = state.cell(CellKey(table: table, site: Int(site), bucket: bucket, dimension: 0))
         state.cells[i].requests += 1
         state.cells[i].bytes += r.bytes
         state.cells[i].countStatus(r.status)
         if isBot { state.cells[i].botRequests += 1 }
         if pageview { state.cells[i].pageviews += 1 }
-        if human { state.cells[i].visitors.insert(hash: p.lo) }
-        state.cells[i].clients.insert(hash: p.lo)
+        state.cells[i].countClient(p, human: human)
     }
 
     @inline(__always)

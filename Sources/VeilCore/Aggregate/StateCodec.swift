@@ -156,7 +156,7 @@ public enum StateCodec {
                   table.hasDimension ? dim < UInt64(dimCount) : dim == 0
             else { throw r.error("cell key out of range", at: at) }
             let key = CellKey(table: table, site: Int(site), bucket: bucket, dimension: Int(dim))
-            guard s.cellIndex[key] == nil else { throw r.error("duplicate cell", at: at) }
+            guard s.cellTable.find(key) == nil else { throw r.error("duplicate cell", at: at) }
             var c = Cell()
             var counters = [Int64](repeating: 0, count: 9)
             for i in 0..<9 {
@@ -192,9 +192,7 @@ public enum StateCodec {
                 visits.append(Visit(start: start, end: start + Int64(len), pageviews: UInt32(pv), entry: UInt32(entry)))
             }
             let key = VisitorKey(site: UInt32(site), pseudonym: p)
-            guard s.visitorIndex[key] == nil else { throw r.error("duplicate visitor", at: at) }
-            s.visitorIndex[key] = Int32(s.visitors.count)
-            s.visitorKeys.append(key)
+            guard s.visitorTable.findOrInsert(key).inserted else { throw r.error("duplicate visitor", at: at) }
             s.visitors.append(VisitorSummary(visits: visits))
         }
         try r.expectEnd()

@@ -42,7 +42,8 @@ public struct Cell: Sendable, Equatable {
     public var botRequests: Int64 = 0
     /// Distinct non-bot, non-proxy visitors (keyed pseudonyms).
     public var visitors = HyperLogLog()
-    /// Distinct clients of any kind; kept only for tables where `countsAllClients`.
+    /// Distinct clients that are not visitors (bots, mail proxies); kept only for tables where
+    /// `countsAllClients`. All clients = `visitors ∪ clients` (see `allClients`).
     public var clients = HyperLogLog()
 
     public init() {}
@@ -51,6 +52,19 @@ public struct Cell: Sendable, Equatable {
         a.requests == b.requests && a.pageviews == b.pageviews && a.bytes == b.bytes
             && a.statusClasses == b.statusClasses && a.botRequests == b.botRequests
             && a.visitors == b.visitors && a.clients == b.clients
+    }
+
+    /// Distinct clients of any kind.
+    public var allClients: UInt64 {
+        if clients.isEmpty { return visitors.cardinality() }
+        var u = visitors
+        u.merge(clients)
+        return u.cardinality()
+    }
+
+    /// Counts a client in `visitors` (people) or `clients` (everything else).
+    @inline(__always) mutating func countClient(_ p: Pseudonym, human: Bool) {
+        if human { visitors.insert(hash: p.lo) } else { clients.insert(hash: p.lo) }
     }
 
     @inline(__always) mutating func countStatus(_ status: UInt16) {
@@ -80,7 +94,7 @@ public struct Cell: Sendable, Equatable {
 }
 
 /// Packs a cell's key into 64 bits: table (5 bits), site (15), bucket (20), dimension (24).
-@usableFromInline struct CellKey: Hashable, Comparable, Sendable {
+@usableFromInline struct CellKey: Hashable, Comparable, Sendable, FastHashable {
     @usableFromInline var raw: UInt64
 
     static let maxSites = 1 << 15
@@ -98,4 +112,6 @@ public struct Cell: Sendable, Equatable {
     var dimension: Int { Int(raw & 0xFF_FFFF) }
 
     @usableFromInline static func < (a: Self, b: Self) -> Bool { a.raw < b.raw }
+
+    @inline(__always) @usableFromInline var fastHash: UInt64 { mix64(raw) }
 }

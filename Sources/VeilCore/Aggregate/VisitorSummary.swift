@@ -74,9 +74,12 @@ public struct VisitorSummary: Sendable, Equatable {
 }
 
 /// A visitor's identity within a state: site and keyed pseudonym.
-public struct VisitorKey: Hashable, Sendable, Comparable {
+public struct VisitorKey: Hashable, Sendable, Comparable, FastHashable {
     public var site: UInt32
     public var pseudonym: Pseudonym
+
+    /// Pseudonyms are already uniformly random; the site is mixed in.
+    @inline(__always) public var fastHash: UInt64 { pseudonym.lo ^ (UInt64(site) &* 0x9E37_79B9_7F4A_7C15) }
 
     public static func < (a: Self, b: Self) -> Bool {
         a.site != b.site ? a.site < b.site : a.pseudonym < b.pseudonym

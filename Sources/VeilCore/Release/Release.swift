@@ -111,7 +111,7 @@ public struct Release {
         for i in order {
             let key = state.cellKeys[i]
             let c = state.cells[i]
-            let n = c.clients.cardinality()
+            let n = c.allClients
             guard n >= k else { t.suppressed += 1; continue }
             t.smallestPublishedCount = min(t.smallestPublishedCount ?? n, n)
             let label = table == .trafficHour
@@ -144,7 +144,7 @@ public struct Release {
             rows: [], thresholdOn: "clients")
         for g in groups.keys.sorted(by: { ($0.site, $0.bucket) < ($1.site, $1.bucket) }) {
             let e = groups[g]!
-            let n = e.cell.clients.cardinality()
+            let n = e.cell.allClients
             guard n >= k else { t.suppressed += 1; continue }
             t.smallestPublishedCount = min(t.smallestPublishedCount ?? n, n)
             let label = range == .week ? ISOTime.date(days: g.bucket) : Self.monthLabel(g.bucket)
@@ -183,7 +183,7 @@ public struct Release {
             for i in groups[g]! {
                 let c = state.cells[i]
                 let dim = state.cellKeys[i].dimension
-                let n = clientsThreshold ? c.clients.cardinality() : c.visitors.cardinality()
+                let n = clientsThreshold ? c.allClients : c.visitors.cardinality()
                 if n >= k && dim != otherDim {
                     published.append((metrics == .pageviews ? c.pageviews : c.requests, dim, c, n))
                 } else {
@@ -195,7 +195,7 @@ public struct Release {
             t.suppressed += folded
             published.sort { $0.main != $1.main ? $0.main > $1.main : state.dims.isLess(UInt32($0.dim), UInt32($1.dim)) }
             if hasOther {
-                let n = clientsThreshold ? other.clients.cardinality() : other.visitors.cardinality()
+                let n = clientsThreshold ? other.allClients : other.visitors.cardinality()
                 if n >= k {
                     published.append((0, otherDim, other, n))
                     t.folded += folded
@@ -229,18 +229,31 @@ public struct Release {
     // MARK: Entry pages
 
     mutating func entryPages() -> ReleasedTable {
-        struct Entry { var visits: Int64 = 0; var bounces: Int64 = 0; var visitors: Set<Pseudonym> = [] }
-        var groups: [SiteBucket: [Int: Entry]] = [:]
+        /// Visitor indices of an entry row; each visitor's visits come together, so checking the
+        /// last index keeps the list free of duplicates.
+        struct Entry { var visits: Int64 = 0; var bounces: Int64 = 0; var visitors: [Int32] = [] }
+        struct EntryKey: Hashable { var site: Int; var day: Int64; var dim: Int }
+        var index: [EntryKey: Int] = [:]
+        var entries: [(key: EntryKey, entry: Entry)] = []
         for (j, key) in state.visitorKeys.enumerated() {
             for v in state.visitors[j].visits {
-                let day = buckets.buckets(v.start).day
-                var e = groups[SiteBucket(site: Int(key.site), bucket: day), default: [:]][Int(v.entry)] ?? Entry()
-                e.visits += 1
-                if v.pageviews == 1 { e.bounces += 1 }
-                e.visitors.insert(key.pseudonym)
-                groups[SiteBucket(site: Int(key.site), bucket: day), default: [:]][Int(v.entry)] = e
+                let k = EntryKey(site: Int(key.site), day: buckets.buckets(v.start).day, dim: Int(v.entry))
+                let i: Int
+                if let found = index[k] {
+                    i = found
+                } else {
+                    i = entries.count
+                    index[k] = i
+                    entries.append((k, Entry()))
+                }
+                entries[i].entry.visits += 1
+                if v.pageviews == 1 { entries[i].entry.bounces += 1 }
+                if entries[i].entry.visitors.last != Int32(j) { entries[i].entry.visitors.append(Int32(j)) }
             }
         }
+        var groups: [SiteBucket: [Int]] = [:]
+        for (i, e) in entries.enumerated() { groups[SiteBucket(site: e.key.site, bucket: e.key.day), default: []].append(i) }
+
         var t = ReleasedTable(
             name: "entry_pages",
             header: ["site", "date", "path", "visits", "bounces", "bounce_rate", visitorsColumn(covering: .day)],
@@ -251,34 +264,45 @@ public struct Release {
             return sa != sb ? sa.utf8.lexicographicallyPrecedes(sb.utf8) : $0.bucket < $1.bucket
         }
         for g in keys {
-            var published: [(dim: Int, e: Entry)] = []
-            var other = Entry()
+            var published: [(dim: Int, visits: Int64, bounces: Int64, visitors: Int)] = []
+            var otherVisits: Int64 = 0, otherBounces: Int64 = 0
+            var otherVisitors: [Int32] = []
             var folded = 0
             var hasOther = false
-            for (dim, e) in groups[g]! {
-                if UInt64(e.visitors.count) >= k && dim != otherDim {
-                    published.append((dim, e))
+            for i in groups[g]! {
+                let (key, e) = entries[i]
+                if UInt64(e.visitors.count) >= k && key.dim != otherDim {
+                    published.append((key.dim, e.visits, e.bounces, e.visitors.count))
                 } else {
-                    if dim != otherDim { folded += 1 }
-                    other.visits += e.visits
-                    other.bounces += e.bounces
-                    other.visitors.formUnion(e.visitors)
+                    if key.dim != otherDim { folded += 1 }
+                    otherVisits += e.visits
+                    otherBounces += e.bounces
+                    otherVisitors += e.visitors
                     hasOther = true
                 }
             }
             t.suppressed += folded
-            published.sort { $0.e.visits != $1.e.visits ? $0.e.visits > $1.e.visits : state.dims.isLess(UInt32($0.dim), UInt32($1.dim)) }
-            if hasOther && UInt64(other.visitors.count) >= k {
-                published.append((otherDim, other))
-                t.folded += folded
+            published.sort { $0.visits != $1.visits ? $0.visits > $1.visits : state.dims.isLess(UInt32($0.dim), UInt32($1.dim)) }
+            if hasOther {
+                otherVisitors.sort()
+                var distinct = 0
+                var last: Int32 = -1
+                for v in otherVisitors where v != last {
+                    distinct += 1
+                    last = v
+                }
+                if UInt64(distinct) >= k {
+                    published.append((otherDim, otherVisits, otherBounces, distinct))
+                    t.folded += folded
+                }
             }
             for p in published {
-                let n = UInt64(p.e.visitors.count)
+                let n = UInt64(p.visitors)
                 t.smallestPublishedCount = min(t.smallestPublishedCount ?? n, n)
                 t.rows.append([
                     state.sites.string(UInt32(g.site)), ISOTime.date(days: g.bucket),
                     p.dim == otherDim ? otherLabel : state.dims.string(UInt32(p.dim)),
-                    String(p.e.visits), String(p.e.bounces), Self.rate(p.e.bounces, p.e.visits), String(n),
+                    String(p.visits), String(p.bounces), Self.rate(p.bounces, p.visits), String(n),
                 ])
             }
         }
