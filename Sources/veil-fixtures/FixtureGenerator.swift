@@ -132,11 +132,25 @@ struct FixtureGenerator {
         let span = renderer.render(r, corruption, &formatRng, &sink)
         switch kind {
         case .unbalancedQuote:
-            if let last = sink.buffer[start...].lastIndex(of: UInt8(ascii: "\"")) {
-                sink.buffer.remove(at: last)
+            // The closing quote of the first quoted field goes: an unterminated quote in the middle
+            // of a line, which no parser can repair (a missing *final* quote is tolerated by veil,
+            // so it would not make a malformed line).
+            if let open = sink.buffer[start...].firstIndex(of: UInt8(ascii: "\"")),
+                let close = sink.buffer[(open + 1)...].firstIndex(of: UInt8(ascii: "\""))
+            {
+                sink.buffer.remove(at: close)
             }
         case .truncated:
-            let room = span.end - span.start - 1
+            // Cut inside the request target; text formats are cut before their last quoted field
+            // opens (a line cut inside its last quoted field is kept by veil's tolerance rule).
+            var end = span.end
+            if options.format.usesQuotes && !options.format.isJSON,
+                let lastQuote = sink.buffer[start...].lastIndex(of: UInt8(ascii: "\"")),
+                let lastOpen = sink.buffer[start..<lastQuote].lastIndex(of: UInt8(ascii: "\""))
+            {
+                end = min(end, lastOpen)
+            }
+            let room = end - span.start - 1
             sink.truncate(to: span.start + 1 + (room > 0 ? formatRng.below(room) : 0))
         default: break
         }

@@ -46,4 +46,7 @@ enum OutputFormat: String, CaseIterable, Sendable {
 
     /// The line carries a quote character, so an unbalanced quote can be produced.
     var usesQuotes: Bool { self != .w3c }
+
+    /// One JSON object per line.
+    var isJSON: Bool { self == .jsonCaddy || self == .jsonNginx || self == .jsonTraefik }
 }

@@ -20,9 +20,18 @@ struct InputOptions: ParsableArguments {
     @Option(name: .long, help: "Only records before this UTC time.")
     var until: String?
 
+    /// Checks every option before a command does anything (bad values are usage errors, exit 2).
+    func validate() throws {
+        do { _ = try configuration() } catch let e as VeilError { throw ValidationError(e.message) }
+    }
+
     func configuration() throws -> IngestConfiguration {
         var c = IngestConfiguration()
         c.format = try FormatChoice(parsing: format)
+        if c.format != .auto {
+            // Compile a given format string now: a bad one is bad usage, reported once.
+            do { _ = try c.format.makeFormat() } catch { throw VeilError(.usage, "--format: \(error.message)") }
+        }
         guard maxLineLength >= 256 else { throw ValidationError("--max-line-length must be at least 256") }
         c.maxLineLength = maxLineLength
         c.from = try from.map { try parseTime($0, flag: "--from") }

@@ -27,6 +27,20 @@ struct Veil: ParsableCommand {
         ]
     )
 
+    /// Parses and runs a command like `ParsableCommand.main()`, but reports bad usage found by
+    /// the argument parser (unknown flag, missing argument, `ValidationError`) with exit status
+    /// 2, as documented, instead of the parser's 64 (`EX_USAGE`).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(2)
+        }
+    }
+
     /// Runs a command body, mapping veil's errors to messages and exit codes.
     static func guarded(_ body: () throws -> Void) throws {
         do {

@@ -349,16 +349,20 @@ enum CLI {
 
     /// The identifiers (values, at least 4 bytes long) that occur anywhere in `haystack`.
     ///
-    /// Shorter values are skipped: they would match by chance (a 3-character user name inside a
-    /// word). Matching is on bytes, case-sensitive.
+    /// Each value is searched as listed and, when it contains spaces, with every space written
+    /// as `+` (the W3C/IIS form of a User-Agent). Shorter values are skipped: they would match by
+    /// chance (a 3-character user name inside a word). Matching is on bytes, case-sensitive.
     static func leakedIdentifiers(
         in haystack: [UInt8], identifiers: [(kind: String, value: String)]
     ) -> [String] {
         var leaks: [String] = []
         for (kind, value) in identifiers {
-            let needle = Array(value.utf8)
-            guard needle.count >= 4 else { continue }
-            if contains(haystack, needle) { leaks.append("\(kind) \(value)") }
+            guard value.utf8.count >= 4 else { continue }
+            var needles = [Array(value.utf8)]
+            if value.contains(" ") {
+                needles.append(needles[0].map { $0 == UInt8(ascii: " ") ? UInt8(ascii: "+") : $0 })
+            }
+            if needles.contains(where: { contains(haystack, $0) }) { leaks.append("\(kind) \(value)") }
         }
         return leaks
     }

@@ -510,7 +510,8 @@ struct IngestCLITests {
             let logBytes = try CLI.read(g.log)
             let findable = ids.filter { $0.value.utf8.count >= 4 }
             let found = CLI.leakedIdentifiers(in: logBytes, identifiers: ids)
-            #expect(found.count == findable.count, "\(format): \(findable.count - found.count) identifiers not in the log")
+            #expect(
+                found.count == findable.count, "\(format): \(findable.count - found.count) identifiers not in the log")
             let gz = dir + "/\(format).log.gz"
             var damaged = try compress(try CLI.read(g.log), with: "gzip")
             damaged.removeSubrange((damaged.count * 2 / 3)...)

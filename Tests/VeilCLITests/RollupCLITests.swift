@@ -264,24 +264,6 @@ private func lines(of bytes: [UInt8]) -> [ArraySlice<UInt8>] {
     return out
 }
 
-/// Writes a copy of the generated log without its `unbalanced-quote` lines and returns how many
-/// were dropped.
-///
-/// The generator counts those lines as malformed (not in the truth's `requests`), but veil
-/// deliberately keeps a line that ends inside its last quoted field (`repaired`,
-/// `unterminated-final-quote` in its report), so their records are in veil's counts and not in
-/// the truth's. Without them every count can be compared exactly; the other kinds of malformed
-/// lines (bad timestamp, bad status, truncated, binary garbage) stay in the log.
-private func writeWithoutRepairableLines(_ g: GeneratedLog, to path: String) throws -> Int {
-    let drop = Set(try g.logTruth().malformedLines.filter { $0.kind == "unbalanced-quote" }.map(\.line))
-    var out: [UInt8] = []
-    for (i, line) in lines(of: try CLI.read(g.log)).enumerated() where !drop.contains(i + 1) {
-        out += line
-    }
-    try CLI.write(out, to: path)
-    return drop.count
-}
-
 /// `2026-11-28T13:00:00Z` → seconds since 1970.
 private func utcSeconds(_ iso: String) throws -> Int {
     let f = ISO8601DateFormatter()
@@ -319,10 +301,11 @@ private let visitorTables: [(name: String, valueColumn: String)] = [
 ]
 
 /// Every table veil publishes and the column that can hold `(other)` (nil for traffic tables).
-private let allTables: [(name: String, valueColumn: String?)] = [
-    ("traffic_hourly", nil), ("traffic_daily", nil), ("traffic_weekly", nil), ("traffic_monthly", nil),
-    ("not_found", "path"), ("status_codes", "status"),
-] + visitorTables.map { ($0.name, $0.valueColumn) }
+private let allTables: [(name: String, valueColumn: String?)] =
+    [
+        ("traffic_hourly", nil), ("traffic_daily", nil), ("traffic_weekly", nil), ("traffic_monthly", nil),
+        ("not_found", "path"), ("status_codes", "status"),
+    ] + visitorTables.map { ($0.name, $0.valueColumn) }
 
 // MARK: - Leak search
 
@@ -333,63 +316,63 @@ private let allTables: [(name: String, valueColumn: String?)] = [
 /// no identifier the generator writes is that short (IPs ≥ 9, cookies 32, tokens ≥ 20, users ≥ 10
 /// characters), and the count of skipped ones is printed so the test can require it to be 0.
 private let leakSearchProgram = #"""
-import hashlib, ipaddress, sys
-MIN = 6
-ids_path, files = sys.argv[1], sys.argv[2:]
-needles = {}
-skipped = 0
-def add(label, text):
-    global skipped
-    b = text.encode("utf-8")
-    if len(b) < MIN:
-        skipped += 1
-    elif b not in needles:
-        needles[b] = label
-def add_hashes(label, text):
-    for algo in ("md5", "sha1", "sha256"):
-        add(algo + " of " + label, hashlib.new(algo, text.encode("utf-8")).hexdigest())
-count = 0
-for line in open(ids_path, encoding="utf-8"):
-    line = line.rstrip("\n")
-    if not line:
-        continue
-    count += 1
-    kind, value = line.split("\t", 1)
-    label = kind + " " + value
-    forms = {value}
-    hashed = {value}
-    if kind == "ip":
-        a = ipaddress.ip_address(value)
-        if a.version == 4:
-            mapped = ipaddress.IPv6Address("::ffff:" + str(a))
-            forms |= {str(a), "::ffff:" + str(a), mapped.compressed, mapped.exploded}
-        else:
-            forms |= {a.compressed, a.exploded}
-            if a.ipv4_mapped is not None:
-                forms |= {str(a.ipv4_mapped), "::ffff:" + str(a.ipv4_mapped)}
-        forms |= {f.upper() for f in forms} | {f.lower() for f in forms}
-        hashed = set(forms)
-    elif kind == "email":
-        low = value.lower()
-        forms |= {low, value.replace("@", "%40"), low.replace("@", "%40")}
-        hashed = {value, low}
-    for f in forms:
-        add(label, f)
-    for h in hashed:
-        add_hashes(label, h)
-print("needles", len(needles), "identifiers", count, "skipped_short", skipped)
-by_prefix = {}
-for n, label in needles.items():
-    by_prefix.setdefault(n[:MIN], []).append((n, label))
-for path in files:
-    data = open(path, "rb").read()
-    for i in range(len(data) - MIN + 1):
-        candidates = by_prefix.get(data[i:i + MIN])
-        if candidates:
-            for n, label in candidates:
-                if data.startswith(n, i):
-                    print("HIT\t" + path + "\t" + label + "\t" + n.decode("utf-8", "replace"))
-"""#
+    import hashlib, ipaddress, sys
+    MIN = 6
+    ids_path, files = sys.argv[1], sys.argv[2:]
+    needles = {}
+    skipped = 0
+    def add(label, text):
+        global skipped
+        b = text.encode("utf-8")
+        if len(b) < MIN:
+            skipped += 1
+        elif b not in needles:
+            needles[b] = label
+    def add_hashes(label, text):
+        for algo in ("md5", "sha1", "sha256"):
+            add(algo + " of " + label, hashlib.new(algo, text.encode("utf-8")).hexdigest())
+    count = 0
+    for line in open(ids_path, encoding="utf-8"):
+        line = line.rstrip("\n")
+        if not line:
+            continue
+        count += 1
+        kind, value = line.split("\t", 1)
+        label = kind + " " + value
+        forms = {value}
+        hashed = {value}
+        if kind == "ip":
+            a = ipaddress.ip_address(value)
+            if a.version == 4:
+                mapped = ipaddress.IPv6Address("::ffff:" + str(a))
+                forms |= {str(a), "::ffff:" + str(a), mapped.compressed, mapped.exploded}
+            else:
+                forms |= {a.compressed, a.exploded}
+                if a.ipv4_mapped is not None:
+                    forms |= {str(a.ipv4_mapped), "::ffff:" + str(a.ipv4_mapped)}
+            forms |= {f.upper() for f in forms} | {f.lower() for f in forms}
+            hashed = set(forms)
+        elif kind == "email":
+            low = value.lower()
+            forms |= {low, value.replace("@", "%40"), low.replace("@", "%40")}
+            hashed = {value, low}
+        for f in forms:
+            add(label, f)
+        for h in hashed:
+            add_hashes(label, h)
+    print("needles", len(needles), "identifiers", count, "skipped_short", skipped)
+    by_prefix = {}
+    for n, label in needles.items():
+        by_prefix.setdefault(n[:MIN], []).append((n, label))
+    for path in files:
+        data = open(path, "rb").read()
+        for i in range(len(data) - MIN + 1):
+            candidates = by_prefix.get(data[i:i + MIN])
+            if candidates:
+                for n, label in candidates:
+                    if data.startswith(n, i):
+                        print("HIT\t" + path + "\t" + label + "\t" + n.decode("utf-8", "replace"))
+    """#
 
 /// The result of searching files for identifiers.
 private struct LeakSearch {
@@ -409,7 +392,7 @@ private struct LeakSearch {
             } else if line.hasPrefix("needles ") {
                 let w = line.split(separator: " ")
                 needles = Int(w[1]) ?? 0
-                identifiers = Int(w[3]) ?? 0
+                self.identifiers = Int(w[3]) ?? 0
                 skippedShort = Int(w[5]) ?? -1
             }
         }
@@ -444,27 +427,17 @@ struct RollupCLITests {
         let logTruth = try g.logTruth()
         let env = ["VEIL_KEYS": dir + "/keys"]
 
-        // The log as generated: veil keeps (repairs) the unbalanced-quote lines, and counts them.
-        let unbalanced = logTruth.malformedLines.filter { $0.kind == "unbalanced-quote" }.count
-        #expect(unbalanced > 0, "the generator wrote no unbalanced-quote line; the repair check below is empty")
-        let raw = try veil(["run", g.log, "--k", "2", "-o", dir + "/raw", "--json", "--site", sites[0]], env: env)
-        let rawSummary = try jsonObject(raw.stdout, "run --json")
-        let rawAggregate = try #require(rawSummary["aggregate"] as? [String: Any])
-        let rawRecords = try #require(rawAggregate["records"] as? Int)
-        #expect(rawRecords == logTruth.requests + unbalanced)
-        let rawDaily = try CSVTable(dir + "/raw/traffic_daily.csv")
-        #expect(try rawDaily.rows.reduce(0) { $0 + int($1, "requests") } == rawRecords,
-                "traffic_daily requests must sum to the records parsed")
-
-        // Without those lines, every count is exact.
-        let clean = dir + "/clean.log"
-        _ = try writeWithoutRepairableLines(g, to: clean)
+        // Every malformed line of the truth is rejected, every other line is a record (the
+        // generator makes no line that veil's tolerance rule would repair).
         let out = dir + "/out"
-        let run = try veil(["run", clean, "--k", "2", "-o", out, "--json", "--site", sites[0]], env: env)
+        let run = try veil(["run", g.log, "--k", "2", "-o", out, "--json", "--site", sites[0]], env: env)
         let summary = try jsonObject(run.stdout, "run --json")
         let aggregate = try #require(summary["aggregate"] as? [String: Any])
         #expect(aggregate["records"] as? Int == logTruth.requests)
-        #expect(aggregate["rejected"] as? Int == (logTruth.malformed["total"] ?? -1) - unbalanced)
+        #expect(aggregate["rejected"] as? Int == logTruth.malformed["total"])
+        #expect((logTruth.malformed["total"] ?? 0) > 100, "the log should hold malformed lines")
+        let input = try #require((aggregate["inputs"] as? [[String: Any]])?.first)
+        #expect((input["repaired"] as? [Any])?.isEmpty == true, "veil repaired lines the truth counts as malformed")
 
         let daily = try CSVTable(out + "/traffic_daily.csv")
         let hourly = try CSVTable(out + "/traffic_hourly.csv")
@@ -474,7 +447,7 @@ struct RollupCLITests {
         let devices = try CSVTable(out + "/devices.csv")
         let notFound = try CSVTable(out + "/not_found.csv")
 
-        #expect(try daily.rows.reduce(0) { $0 + int($1, "requests") } == logTruth.requests)
+        #expect(try daily.rows.reduce(0) { try $0 + int($1, "requests") } == logTruth.requests)
         #expect(daily.rows.count == sites.count * 2, "one row per site and day: \(daily.rows)")
 
         var extraVisits = 0
@@ -500,8 +473,9 @@ struct RollupCLITests {
                 #expect(try int(row, "status_4xx") == t.status4xx, "\(where_) status_4xx")
                 #expect(try int(row, "status_5xx") == t.status5xx, "\(where_) status_5xx")
                 let visitors = try int(row, "visitors")
-                #expect(abs(visitors - t.visitors) <= max(2, t.visitors / 50),
-                        "\(where_) visitors \(visitors) vs truth \(t.visitors) (HyperLogLog, 2 %)")
+                #expect(
+                    abs(visitors - t.visitors) <= max(2, t.visitors / 50),
+                    "\(where_) visitors \(visitors) vs truth \(t.visitors) (HyperLogLog, 2 %)")
                 let visits = try int(row, "visits")
                 let bounces = try int(row, "bounces")
                 #expect(visits >= t.visits, "\(where_) visits \(visits) < truth \(t.visits)")
@@ -533,7 +507,9 @@ struct RollupCLITests {
                     if path == "(other)" {
                         other += pv
                     } else {
-                        byPath[String(path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]), default: 0] += pv
+                        byPath[
+                            String(path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]),
+                            default: 0] += pv
                     }
                 }
                 if other > 0 {
@@ -545,8 +521,9 @@ struct RollupCLITests {
                 for p in day.topPaths where p.path == p.template { expected[p.path] = p.pageviews }
                 for (path, pv) in expected {
                     let got = byPath[path] ?? 0
-                    #expect(got <= pv && pv <= got + other,
-                            "\(where_) \(path): veil \(got) (+\(other) in (other)), truth \(pv)")
+                    #expect(
+                        got <= pv && pv <= got + other,
+                        "\(where_) \(path): veil \(got) (+\(other) in (other)), truth \(pv)")
                     comparedPaths += 1
                 }
                 if let top = day.topPaths.first {
@@ -560,12 +537,16 @@ struct RollupCLITests {
                     #expect(try int(r, "requests") == day.statusCodes[code], "\(where_) status \(code)")
                     published += 1
                 }
-                #expect(published >= 1 && statusCodes.rows(site: site.site, "date", day.day).contains { $0["status"] == "200" })
+                #expect(
+                    published >= 1
+                        && statusCodes.rows(site: site.site, "date", day.day).contains { $0["status"] == "200" })
 
                 // Referrer hosts and devices: published rows equal the truth.
                 if let hosts = day.referrerHosts {
                     let truthHosts = Dictionary(uniqueKeysWithValues: hosts.map { ($0.host, $0.pageviews) })
-                    let rows = referrers.rows(site: site.site, "date", day.day).filter { $0["referrer_host"] != "(other)" }
+                    let rows = referrers.rows(site: site.site, "date", day.day).filter {
+                        $0["referrer_host"] != "(other)"
+                    }
                     #expect(!rows.isEmpty, "\(where_): no referrer published")
                     for r in rows {
                         let host = r["referrer_host"] ?? ""
@@ -585,27 +566,31 @@ struct RollupCLITests {
                 let nf = notFound.rows(site: site.site, "date", day.day)
                 for entry in day.notFound {
                     guard let r = nf.first(where: { $0["path"] == entry.path }) else { continue }
-                    #expect(try int(r, "requests") - int(r, "bot_requests") == entry.requests,
-                            "\(where_) not_found \(entry.path)")
+                    #expect(
+                        try int(r, "requests") - int(r, "bot_requests") == entry.requests,
+                        "\(where_) not_found \(entry.path)")
                     comparedNotFound += 1
                 }
             }
         }
         let crossing = truth.visits.visitsCrossingMidnight
-        #expect(extraVisits == crossing,
-                "veil has \(extraVisits) more visits than the truth; \(crossing) visits cross midnight and each is split in two")
-        #expect(extraBounces >= 0 && extraBounces <= 2 * crossing,
-                "veil has \(extraBounces) more bounces; at most 2 per visit crossing midnight (\(crossing))")
+        #expect(
+            extraVisits == crossing,
+            "veil has \(extraVisits) more visits than the truth; \(crossing) visits cross midnight and each is split in two"
+        )
+        #expect(
+            extraBounces >= 0 && extraBounces <= 2 * crossing,
+            "veil has \(extraBounces) more bounces; at most 2 per visit crossing midnight (\(crossing))")
         #expect(comparedPaths >= 10, "too few pages compared with the truth (\(comparedPaths))")
         #expect(comparedNotFound >= 1, "no not_found row compared with the truth")
 
         // "A day's traffic row sums to the records parsed that day": veil inspect, per UTC day.
         for day in truth.sites[0].days.map(\.day) {
             let next = dateString(try utcSeconds(day + "T00:00:00Z") + 86_400)
-            let r = try veil(["inspect", clean, "--from", day, "--until", next, "--json"])
+            let r = try veil(["inspect", g.log, "--from", day, "--until", next, "--json"])
             let reports = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout)) as? [[String: Any]])
             let records = try #require(reports.first?["records"] as? Int)
-            let sum = try daily.rows.filter { $0["date"] == day }.reduce(0) { $0 + int($1, "requests") }
+            let sum = try daily.rows.filter { $0["date"] == day }.reduce(0) { try $0 + int($1, "requests") }
             #expect(sum == records, "\(day): traffic_daily requests \(sum), records parsed that day \(records)")
         }
 
@@ -640,7 +625,9 @@ struct RollupCLITests {
         var visitorSummaries: [String: Int] = [:]
         for (name, part) in pieces {
             try CLI.write(part.flatMap { $0 }, to: "\(dir)/\(name).log")
-            let r = try veil(["aggregate", "\(dir)/\(name).log", "-o", "\(dir)/\(name).veilstate", "--keys", keys, "--json"])
+            let r = try veil([
+                "aggregate", "\(dir)/\(name).log", "-o", "\(dir)/\(name).veilstate", "--keys", keys, "--json",
+            ])
             visitorSummaries[name] = try jsonObject(r.stdout, "aggregate --json")["visitors"] as? Int
         }
         let w = try veil(["aggregate", g.log, "-o", dir + "/whole.veilstate", "--keys", keys, "--json"])
@@ -649,7 +636,8 @@ struct RollupCLITests {
         #expect((visitorSummaries["r0"] ?? 0) + (visitorSummaries["r1"] ?? 0) > wholeVisitors + wholeVisitors / 4)
 
         func merge(_ inputs: [String], _ output: String) throws {
-            try veil(["merge"] + inputs.map { "\(dir)/\($0).veilstate" } + ["-o", "\(dir)/\(output).veilstate", "--quiet"])
+            try veil(
+                ["merge"] + inputs.map { "\(dir)/\($0).veilstate" } + ["-o", "\(dir)/\(output).veilstate", "--quiet"])
         }
         try merge(["a", "b"], "ab")
         try merge(["ab", "c"], "ab_c")
@@ -661,17 +649,23 @@ struct RollupCLITests {
         let abc = try CLI.read(dir + "/ab_c.veilstate")
         #expect(abc == (try CLI.read(dir + "/a_bc.veilstate")), "(a+b)+c and a+(b+c) differ")
         #expect(abc == (try CLI.read(dir + "/cba.veilstate")), "(a+b)+c and c+b+a differ")
-        #expect(try CLI.read(dir + "/r01.veilstate") == (try CLI.read(dir + "/r10.veilstate")), "r0+r1 and r1+r0 differ")
+        #expect(
+            try CLI.read(dir + "/r01.veilstate") == (try CLI.read(dir + "/r10.veilstate")), "r0+r1 and r1+r0 differ")
 
         func report(_ states: [String], _ output: String) throws -> [String: [UInt8]] {
-            try veil(["report"] + states.map { "\(dir)/\($0).veilstate" } + ["-o", "\(dir)/\(output)", "--k", "2", "--quiet"])
+            try veil(
+                ["report"] + states.map { "\(dir)/\($0).veilstate" } + [
+                    "-o", "\(dir)/\(output)", "--k", "2", "--quiet",
+                ])
             return try CLI.csvFiles(in: "\(dir)/\(output)")
         }
         let whole = try report(["whole"], "rep-whole")
         #expect(whole.count == 12)
         #expect((try CSVTable(dir + "/rep-whole/traffic_daily.csv")).rows.count == 4)
-        for (states, name) in [(["ab_c"], "rep-ab_c"), (["a_bc"], "rep-a_bc"), (["cba"], "rep-cba"),
-                               (["r01"], "rep-r01"), (["a", "b", "c"], "rep-report-merges")] {
+        for (states, name) in [
+            (["ab_c"], "rep-ab_c"), (["a_bc"], "rep-a_bc"), (["cba"], "rep-cba"),
+            (["r01"], "rep-r01"), (["a", "b", "c"], "rep-report-merges"),
+        ] {
             let got = try report(states, name)
             #expect(got.keys.sorted() == whole.keys.sorted())
             for (file, bytes) in whole {
@@ -735,7 +729,8 @@ struct RollupCLITests {
             #expect(files.count == 13 && files.contains("manifest.json"), "\(files)")
             #expect(files == CLI.list(dir + "/" + b))
             for f in files {
-                #expect(try CLI.read("\(dir)/\(a)/\(f)") == (try CLI.read("\(dir)/\(b)/\(f)")), "\(a)/\(f) != \(b)/\(f)")
+                #expect(
+                    try CLI.read("\(dir)/\(a)/\(f)") == (try CLI.read("\(dir)/\(b)/\(f)")), "\(a)/\(f) != \(b)/\(f)")
             }
         }
         // The run's state is the aggregate's state: the CSVs agree too.
@@ -751,7 +746,9 @@ struct RollupCLITests {
     /// user names, e-mail addresses (as written, lower-cased, with `%40`), full user agents; and
     /// the lowercase hex MD5, SHA-1 and SHA-256 of each of these. Zero hits. A positive control
     /// proves the search finds identifiers in the raw log and hashes computed by coreutils.
-    @Test("no identifier, in any form or unkeyed hash, reaches any output", arguments: ["combined_cookie_xff", "json-caddy"])
+    @Test(
+        "no identifier, in any form or unkeyed hash, reaches any output",
+        arguments: ["combined_cookie_xff", "json-caddy"])
     func noIdentifierLeaks(format: String) throws {
         let dir = try CLI.tempDir()
         defer { CLI.remove(dir) }
@@ -797,8 +794,10 @@ struct RollupCLITests {
         #expect(search.identifiers == ids.count)
         #expect(search.skippedShort == 0, "some identifiers are shorter than 6 bytes and were not searched")
         #expect(search.needles > 8 * ids.count, "too few search strings: \(search.needles)")
-        #expect(search.hits.isEmpty,
-                "identifiers found in veil's output:\n\(search.hits.prefix(20).map { "\($0.file): \($0.identifier) as \($0.needle)" }.joined(separator: "\n"))")
+        #expect(
+            search.hits.isEmpty,
+            "identifiers found in veil's output:\n\(search.hits.prefix(20).map { "\($0.file): \($0.identifier) as \($0.needle)" }.joined(separator: "\n"))"
+        )
 
         // Positive control: the same search finds identifiers in the raw log, and finds hashes
         // computed independently by coreutils.
@@ -814,8 +813,10 @@ struct RollupCLITests {
             }
         }
         try CLI.write(digests, to: dir + "/control.digests")
-        let control = try LeakSearch(identifiers: g.identifiers, files: [dir + "/control.log", dir + "/control.digests"])
-        let found = Set(control.hits.filter { $0.file.hasSuffix(".log") }.map { $0.identifier.split(separator: " ")[0] })
+        let control = try LeakSearch(
+            identifiers: g.identifiers, files: [dir + "/control.log", dir + "/control.digests"])
+        let found = Set(
+            control.hits.filter { $0.file.hasSuffix(".log") }.map { $0.identifier.split(separator: " ")[0] })
         for kind in ["ip", "ua"] + (format == "combined_cookie_xff" ? ["cookie"] : []) {
             #expect(found.contains(Substring(kind)), "control: no \(kind) found in the raw log")
         }
@@ -871,12 +872,14 @@ struct RollupCLITests {
                 let csv = try CSVTable("\(dir)/k\(k)/\(table).csv")
                 #expect(csv.rows.count == rows, "k=\(k) \(table): manifest rows \(rows), file \(csv.rows.count)")
                 let otherRows = valueColumn.map { c in csv.rows.filter { $0[c] == "(other)" }.count } ?? 0
-                #expect(otherRows <= folded && folded <= suppressed,
-                        "k=\(k) \(table): (other) rows \(otherRows), folded \(folded), suppressed \(suppressed)")
+                #expect(
+                    otherRows <= folded && folded <= suppressed,
+                    "k=\(k) \(table): (other) rows \(otherRows), folded \(folded), suppressed \(suppressed)")
                 let published = rows - otherRows
                 if let n = cells[table] {
-                    #expect(published + suppressed == n,
-                            "k=\(k) \(table): published \(published) + suppressed \(suppressed) != \(n) cells (as at k=2)")
+                    #expect(
+                        published + suppressed == n,
+                        "k=\(k) \(table): published \(published) + suppressed \(suppressed) != \(n) cells (as at k=2)")
                 } else {
                     cells[table] = published + suppressed
                 }
@@ -935,19 +938,28 @@ struct RollupCLITests {
             return start..<end
         }
         let broken: [(String, String, (String) -> String)] = [
-            ("renamed-column", "pages.csv", { $0.replacingOccurrences(of: "pageviews,visitors", with: "views,visitors") }),
-            ("not-an-integer", "traffic_daily.csv", { t in
-                guard let r = firstDataRow(t) else { return t }
-                var fields = t[r].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-                fields[2] = "12a"
-                return t.replacingCharacters(in: r, with: fields.joined(separator: ","))
-            }),
-            ("formula-cell", "devices.csv", { t in
-                guard let r = firstDataRow(t) else { return t }
-                var fields = t[r].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-                fields[2] = "=1+1"
-                return t.replacingCharacters(in: r, with: fields.joined(separator: ","))
-            }),
+            (
+                "renamed-column", "pages.csv",
+                { $0.replacingOccurrences(of: "pageviews,visitors", with: "views,visitors") }
+            ),
+            (
+                "not-an-integer", "traffic_daily.csv",
+                { t in
+                    guard let r = firstDataRow(t) else { return t }
+                    var fields = t[r].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                    fields[2] = "12a"
+                    return t.replacingCharacters(in: r, with: fields.joined(separator: ","))
+                }
+            ),
+            (
+                "formula-cell", "devices.csv",
+                { t in
+                    guard let r = firstDataRow(t) else { return t }
+                    var fields = t[r].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                    fields[2] = "=1+1"
+                    return t.replacingCharacters(in: r, with: fields.joined(separator: ","))
+                }
+            ),
             ("bare-lf", "status_codes.csv", { $0.replacingOccurrences(of: "\r\n", with: "\n") }),
             ("personal", "manifest.json", { $0.replacingOccurrences(of: "\"anonymous\"", with: "\"personal\"") }),
             ("epoch-id", "manifest.json", { $0.replacingOccurrences(of: "\"d-2026-11-28\"", with: "\"2026-11-28\"") }),
@@ -975,21 +987,29 @@ struct RollupCLITests {
         for visitor in 0..<4 {
             let ip = "192.0.2.\(10 + visitor)"  // documentation range (RFC 5737)
             for (j, p) in paths.enumerated() {
-                log += "\(ip) - - [28/Nov/2026:10:0\(visitor):0\(j) +0000] \"GET \(p) HTTP/1.1\" 200 100 \"-\" \"\(ua)\"\n"
+                log +=
+                    "\(ip) - - [28/Nov/2026:10:0\(visitor):0\(j) +0000] \"GET \(p) HTTP/1.1\" 200 100 \"-\" \"\(ua)\"\n"
             }
-            log += "\(ip) - - [28/Nov/2026:11:0\(visitor):00 +0000] \"GET /landing HTTP/1.1\" 200 100 \"http://-evil.example.com/x\" \"\(ua)\"\n"
+            log +=
+                "\(ip) - - [28/Nov/2026:11:0\(visitor):00 +0000] \"GET /landing HTTP/1.1\" 200 100 \"http://-evil.example.com/x\" \"\(ua)\"\n"
         }
         try CLI.write(Array(log.utf8), to: dir + "/inject.log")
         let out = dir + "/out"
-        try veil(["run", dir + "/inject.log", "--format", "combined", "--k", "2", "-o", out, "--site=-site.example", "--quiet"],
-                 env: ["VEIL_KEYS": dir + "/keys"])
+        try veil(
+            [
+                "run", dir + "/inject.log", "--format", "combined", "--k", "2", "-o", out, "--site=-site.example",
+                "--quiet",
+            ],
+            env: ["VEIL_KEYS": dir + "/keys"])
 
         let pages = try CSVTable(out + "/pages.csv")
         let pagePaths = Set(pages.rows.compactMap { $0["path"] })
         for p in paths {
             #expect(pagePaths.contains("'" + p), "pages.csv has no neutralised '\(p): \(pagePaths)")
         }
-        #expect(pages.rows.allSatisfy { $0["site"] == "'-site.example" }, "site cells: \(pages.rows.map { $0["site"] ?? "" })")
+        #expect(
+            pages.rows.allSatisfy { $0["site"] == "'-site.example" },
+            "site cells: \(pages.rows.map { $0["site"] ?? "" })")
         let referrers = try CSVTable(out + "/referrers.csv")
         #expect(referrers.rows.contains { $0["referrer_host"] == "'-evil.example.com" }, "\(referrers.rows)")
         // The cell with a comma is quoted around the neutralised text.
@@ -999,9 +1019,11 @@ struct RollupCLITests {
             let t = try CSVTable(out + "/" + name)
             for row in t.rows {
                 for (column, value) in row {
-                    let first = value.unicodeScalars.first
-                    #expect(!["=", "+", "-", "@", "\t", "\r"].contains(first),
-                            "\(name) \(column) starts with a formula character: \(value)")
+                    let first = value.utf8.first ?? 0
+                    #expect(
+                        ![UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D]
+                            .contains(first),
+                        "\(name) \(column) starts with a formula character: \(value)")
                 }
             }
         }
@@ -1021,12 +1043,23 @@ struct RollupCLITests {
         let env = ["VEIL_KEYS": dir + "/keys"]
         let ua = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
         var log = ""
-        for i in 0..<3 { log += "198.51.100.\(i + 1) - - [28/Nov/2026:23:30:0\(i) +0000] \"GET / HTTP/1.1\" 200 10 \"-\" \"\(ua)\"\n" }
-        for i in 0..<3 { log += "198.51.100.\(i + 1) - - [01/Jul/2026:12:10:0\(i) +0000] \"GET / HTTP/1.1\" 200 10 \"-\" \"\(ua)\"\n" }
+        for i in 0..<3 {
+            log += "198.51.100.\(i + 1) - - [28/Nov/2026:23:30:0\(i) +0000] \"GET / HTTP/1.1\" 200 10 \"-\" \"\(ua)\"\n"
+        }
+        for i in 0..<3 {
+            log += "198.51.100.\(i + 1) - - [01/Jul/2026:12:10:0\(i) +0000] \"GET / HTTP/1.1\" 200 10 \"-\" \"\(ua)\"\n"
+        }
         try CLI.write(Array(log.utf8), to: dir + "/late.log")
-        try veil(["run", dir + "/late.log", "--format", "combined", "--k", "2", "--tz", "Europe/Berlin", "-o", dir + "/berlin", "--quiet"], env: env)
-        try veil(["run", dir + "/late.log", "--format", "combined", "--k", "2", "-o", dir + "/utc", "--quiet"], env: env)
-        let berlinDaily = try CSVTable(dir + "/berlin/traffic_daily.csv").rows.map { [$0["date"] ?? "", $0["requests"] ?? ""] }
+        try veil(
+            [
+                "run", dir + "/late.log", "--format", "combined", "--k", "2", "--tz", "Europe/Berlin", "-o",
+                dir + "/berlin", "--quiet",
+            ], env: env)
+        try veil(
+            ["run", dir + "/late.log", "--format", "combined", "--k", "2", "-o", dir + "/utc", "--quiet"], env: env)
+        let berlinDaily = try CSVTable(dir + "/berlin/traffic_daily.csv").rows.map {
+            [$0["date"] ?? "", $0["requests"] ?? ""]
+        }
         #expect(berlinDaily == [["2026-07-01", "3"], ["2026-11-29", "3"]])
         let berlinHours = try CSVTable(dir + "/berlin/traffic_hourly.csv").rows.map { $0["hour"] ?? "" }
         #expect(berlinHours == ["2026-07-01T14:00:00+02:00", "2026-11-29T00:00:00+01:00"])
@@ -1042,18 +1075,19 @@ struct RollupCLITests {
             format: "vhost_combined", lines: 10_000, seed: 49,
             extra: ["--days", "2", "--sites", "a.example.com,b.example.org"], in: dir)
         let truth = try Truth.load(g)
-        let clean = dir + "/clean.log"
-        _ = try writeWithoutRepairableLines(g, to: clean)
         let out = dir + "/gen"
-        try veil(["run", clean, "--k", "2", "--tz", "Europe/Berlin", "-o", out, "--quiet"], env: env)
+        try veil(["run", g.log, "--k", "2", "--tz", "Europe/Berlin", "-o", out, "--quiet"], env: env)
         let daily = try CSVTable(out + "/traffic_daily.csv")
         let hourly = try CSVTable(out + "/traffic_hourly.csv")
         for site in truth.sites {
             var expected: [String: Int] = [:]
+            var busiestHour: [String: Int] = [:]  // most visitors in one hour of the local day
             for day in site.days {
-                for h in day.hours {
+                for h in day.hours where h.counters.requests > 0 {
                     let t = try utcSeconds(h.hour)
-                    expected[dateString(t, offset: 3600), default: 0] += h.counters.requests
+                    let local = dateString(t, offset: 3600)
+                    expected[local, default: 0] += h.counters.requests
+                    busiestHour[local] = max(busiestHour[local] ?? 0, h.counters.visitors)
                     let label = localHourLabel(t, offset: 3600)
                     if let r = hourly.rows(site: site.site, "hour", label).first {
                         #expect(try int(r, "requests") == h.counters.requests, "\(site.site) \(label)")
@@ -1065,7 +1099,9 @@ struct RollupCLITests {
             #expect(expected.keys.sorted() == ["2026-11-28", "2026-11-29", "2026-11-30"])
             for (date, requests) in expected {
                 let rows = daily.rows(site: site.site, "date", date)
-                #expect(rows.count == 1, "\(site.site) \(date): \(rows)")
+                // A day with an hour of two visitors has at least two clients: it is published.
+                #expect(
+                    rows.count == 1 || (rows.isEmpty && (busiestHour[date] ?? 0) < 2), "\(site.site) \(date): \(rows)")
                 if let r = rows.first {
                     #expect(try int(r, "requests") == requests, "\(site.site) Berlin day \(date)")
                 }
@@ -1085,14 +1121,13 @@ struct RollupCLITests {
             format: "vhost_combined", lines: 10_000, seed: 50,
             extra: ["--days", "2", "--sites", "a.example.com,b.example.org"], in: dir)
         let truth = try Truth.load(g)
-        let clean = dir + "/clean.log"
-        _ = try writeWithoutRepairableLines(g, to: clean)
 
         for (from, until) in [("2026-11-28T06:00:00Z", "2026-11-29T18:00:00Z"), ("2026-11-29", "2026-11-30")] {
             let lower = try utcSeconds(from.count == 10 ? from + "T00:00:00Z" : from)
             let upper = try utcSeconds(until.count == 10 ? until + "T00:00:00Z" : until)
             let out = dir + "/w-" + from.prefix(10)
-            let r = try veil(["run", clean, "--k", "2", "--from", from, "--until", until, "-o", out, "--json"], env: env)
+            let r = try veil(
+                ["run", g.log, "--k", "2", "--from", from, "--until", until, "-o", out, "--json"], env: env)
             let aggregate = try #require(try jsonObject(r.stdout, "run --json")["aggregate"] as? [String: Any])
             let input = try #require((aggregate["inputs"] as? [[String: Any]])?.first)
             let daily = try CSVTable(out + "/traffic_daily.csv")
@@ -1102,7 +1137,7 @@ struct RollupCLITests {
             for site in truth.sites {
                 var expected: [String: Int] = [:]
                 for day in site.days {
-                    for h in day.hours {
+                    for h in day.hours where h.counters.requests > 0 {
                         let t = try utcSeconds(h.hour)
                         if t >= lower && t < upper {
                             expected[day.day, default: 0] += h.counters.requests
@@ -1114,7 +1149,8 @@ struct RollupCLITests {
                 }
                 for (date, requests) in expected {
                     let rows = daily.rows(site: site.site, "date", date)
-                    #expect(try rows.map { try int($0, "requests") } == [requests], "\(from)…\(until) \(site.site) \(date)")
+                    #expect(
+                        try rows.map { try int($0, "requests") } == [requests], "\(from)…\(until) \(site.site) \(date)")
                 }
                 #expect(daily.rows.filter { $0["site"] == site.site }.count == expected.count)
             }

@@ -33,6 +33,21 @@ public enum Ingest {
     public static func run<S: RecordSink>(
         path: String, configuration: IngestConfiguration, sink: inout S
     ) throws(VeilError) -> FileReport {
+        var extra: [S] = []
+        return try run(path: path, configuration: configuration, threads: 1, sink: &sink, extraSinks: &extra) {
+            (_: Int) throws(VeilError) -> S in preconditionFailure("one thread needs no extra sink")
+        }
+    }
+
+    /// Reads `path` with `threads` parsing threads: the calling thread decompresses and splits
+    /// lines, and hands blocks of whole lines to the parsing threads, each with its own sink
+    /// (`sink` for the first, `makeSink(i)` for the others, returned in `extraSinks`). Merging
+    /// the sinks afterwards gives what one thread would have produced. W3C logs, whose
+    /// `#Fields` directives change how later lines parse, are always read by one thread.
+    public static func run<S: RecordSink>(
+        path: String, configuration: IngestConfiguration, threads: Int, sink: inout S, extraSinks: inout [S],
+        makeSink: (Int) throws(VeilError) -> S
+    ) throws(VeilError) -> FileReport {
         let started = monotonicSeconds()
         let source = try ByteSource(path: path)
         let hasher = Hasher256()
@@ -57,37 +72,42 @@ public enum Ingest {
         var tally = Tally(configuration: configuration)
 
         // Resolve the format, keeping the sampled lines to parse them afterwards.
-        var sample: [[UInt8]] = []
-        var sampleLineNumbers: [Int] = []
-        var tooLongInSample: [Int] = []
+        // In line order; nil stands for a line over the length limit.
+        var sample: [[UInt8]?] = []
         let format: AnyLogFormat
         let detected: Bool
         if configuration.format == .auto {
             while sample.count < configuration.detectionLines, let item = try reader.next() {
                 switch item {
-                case .line(let l):
-                    sample.append(Array(l))
-                    sampleLineNumbers.append(reader.lineNumber)
-                case .tooLong:
-                    tooLongInSample.append(reader.lineNumber)
+                case .line(let l): sample.append(Array(l))
+                case .tooLong: sample.append(nil)
                 }
             }
-            format = FormatDetector.detect(sample).format
+            format = FormatDetector.detect(sample.compactMap { $0 }).format
             detected = true
         } else {
             format = try configuration.format.makeFormat()
             detected = false
         }
-        for n in tooLongInSample { tally.reject(.lineTooLong, line: n) }
 
         var formatName = format.name
         switch format {
         case .text(var f):
-            try loop(&f, reader, sample, sampleLineNumbers, &tally, &sink)
+            if threads > 1 {
+                try ParallelIngest.run(
+                    f, reader, sample, threads: threads, &tally, &sink, &extraSinks, makeSink: makeSink)
+            } else {
+                try loop(&f, reader, sample, &tally, &sink)
+            }
         case .json(var f):
-            try loop(&f, reader, sample, sampleLineNumbers, &tally, &sink)
+            if threads > 1 {
+                try ParallelIngest.run(
+                    f, reader, sample, threads: threads, &tally, &sink, &extraSinks, makeSink: makeSink)
+            } else {
+                try loop(&f, reader, sample, &tally, &sink)
+            }
         case .w3c(var f):
-            try loop(&f, reader, sample, sampleLineNumbers, &tally, &sink)
+            try loop(&f, reader, sample, &tally, &sink)
             formatName = f.name
         }
 
@@ -118,14 +138,17 @@ public enum Ingest {
     /// The per-line loop, specialised per parser.
     @inline(__always)
     private static func loop<F: LogFormat, S: RecordSink>(
-        _ format: inout F, _ reader: LineReader, _ sample: [[UInt8]], _ sampleLineNumbers: [Int],
+        _ format: inout F, _ reader: LineReader, _ sample: [[UInt8]?],
         _ tally: inout Tally, _ sink: inout S
     ) throws(VeilError) {
         var record = LogRecord()
         for (i, line) in sample.enumerated() {
-            var copy = line
+            guard var copy = line else {
+                tally.reject(.lineTooLong, line: i + 1)
+                continue
+            }
             try copy.withUnsafeMutableBufferPointer { (buf: inout UnsafeMutableBufferPointer<UInt8>) throws(VeilError) in
-                try one(&format, buf, sampleLineNumbers[i], &record, &tally, &sink)
+                try one(&format, buf, i + 1, &record, &tally, &sink)
             }
         }
         while let item = try reader.next() {
@@ -139,7 +162,7 @@ public enum Ingest {
     }
 
     @inline(__always)
-    private static func one<F: LogFormat, S: RecordSink>(
+    static func one<F: LogFormat, S: RecordSink>(
         _ format: inout F, _ buf: UnsafeMutableBufferPointer<UInt8>, _ lineNumber: Int,
         _ record: inout LogRecord, _ tally: inout Tally, _ sink: inout S
     ) throws(VeilError) {
@@ -194,8 +217,12 @@ struct Tally {
     var firstLines = [[Int]](repeating: [], count: RejectReason.allCases.count)
 
     init(configuration: IngestConfiguration) {
-        from = configuration.from
-        until = configuration.until
+        self.init(from: configuration.from, until: configuration.until)
+    }
+
+    init(from: Int64?, until: Int64?) {
+        self.from = from
+        self.until = until
     }
 
     @inline(never)
@@ -210,6 +237,22 @@ struct Tally {
     mutating func repaired(line: Int) {
         repairedCount += 1
         if repairedLines.count < FileReport.sampleLineNumbers { repairedLines.append(line) }
+    }
+
+    /// Adds another part of the same file's counts (line numbers are absolute).
+    mutating func absorb(_ o: Tally) {
+        records += o.records
+        skipped += o.skipped
+        outsideWindow += o.outsideWindow
+        rejected += o.rejected
+        minTime = min(minTime, o.minTime)
+        maxTime = max(maxTime, o.maxTime)
+        repairedCount += o.repairedCount
+        repairedLines = Array((repairedLines + o.repairedLines).sorted().prefix(FileReport.sampleLineNumbers))
+        for i in counts.indices {
+            counts[i] += o.counts[i]
+            firstLines[i] = Array((firstLines[i] + o.firstLines[i]).sorted().prefix(FileReport.sampleLineNumbers))
+        }
     }
 
     func rejectList() -> [FileReport.Rejects] {
