@@ -66,6 +66,7 @@ let package = Package(
         .testTarget(
             name: "VeilCLITests",
             dependencies: ["VeilCore"],
+            exclude: ["csv_contract.py"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -8,10 +8,10 @@ func runAggregation(
 ) throws -> AggregateJob.Result {
     var job = AggregateJob(ingest: try input.configuration(), aggregation: try aggregation.configuration())
     job.skipBadFiles = aggregation.skipBadFiles
+    job.threads = aggregation.threads ?? ProcessInfo.processInfo.activeProcessorCount
     if output.quiet || output.json { job.ingest.progress = nil }
-    let pseudonymizer = Pseudonymizer(keyStore: keyStore, createKeys: true)
     var done = 0
-    let result = try job.run(paths: paths, pseudonymizer: pseudonymizer) { report in
+    let result = try job.run(paths: paths, keyStore: keyStore) { report in
         done += 1
         if !output.quiet {
             Terminal.progress("[\(done)/\(paths.count)] \(report.file): \(grouped(report.records)) records, \(String(format: "%.0f", Double(report.lines) / max(report.seconds, 1e-9))) lines/s")

@@ -36,7 +36,12 @@ struct MergeCommand: ParsableCommand {
                 }
             }
             try StateCodec.write(merged, to: output)
-            if !out.quiet {
+            if out.json {
+                struct Summary: Encodable { var states: [String]; var output: String; var inputs: Int; var visitorSummaries: Int; var cells: Int }
+                print(jsonString(Summary(
+                    states: states, output: output, inputs: merged.inputs.count, visitorSummaries: merged.visitorCount,
+                    cells: merged.cellCount)))
+            } else if !out.quiet {
                 Terminal.note("merged \(states.count) states (\(merged.inputs.count) inputs, \(grouped(merged.visitorCount)) visitor summaries) → \(output)")
             }
         }

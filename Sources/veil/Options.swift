@@ -64,6 +64,9 @@ struct AggregationOptions: ParsableArguments {
     @Option(name: .long, help: "Minutes of inactivity that end a visit.")
     var sessionTimeout = 30
 
+    @Option(name: .long, help: "Parsing threads (default: all cores). Output is the same for any value.")
+    var threads: Int?
+
     @Flag(name: .long, help: "Take the client address from the left-most X-Forwarded-For entry when present.")
     var trustForwardedFor = false
 
@@ -83,6 +86,7 @@ struct AggregationOptions: ParsableArguments {
         guard sessionTimeout >= 1 else { throw ValidationError("--session-timeout must be at least 1 minute") }
         c.sessionTimeout = Int64(sessionTimeout) * 60
         c.trustForwardedFor = trustForwardedFor
+        if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
         return c
     }
 }

@@ -5,6 +5,8 @@ public struct AggregateJob {
     public var aggregation: AggregationConfiguration
     /// Go on past an input that cannot be read or decompressed, reporting it.
     public var skipBadFiles = false
+    /// Parsing threads per input (the calling thread reads and decompresses).
+    public var threads = 1
 
     public init(ingest: IngestConfiguration, aggregation: AggregationConfiguration) {
         self.ingest = ingest
@@ -24,17 +26,33 @@ public struct AggregateJob {
     /// - Throws: the first input's error (naming file and byte offset) unless `skipBadFiles`;
     ///   a key-store error always.
     public func run(
-        paths: [String], pseudonymizer: Pseudonymizer, progress: (FileReport) -> Void = { _ in }
+        paths: [String], keyStore: KeyStore, progress: (FileReport) -> Void = { _ in }
     ) throws(VeilError) -> Result {
+        // One pseudonymiser (and its cache) per parsing thread, kept across inputs.
+        let pseudonymizers = (0..<max(1, threads)).map { _ in Pseudonymizer(keyStore: keyStore, createKeys: true) }
+        return try run(paths: paths, pseudonymizers: pseudonymizers, progress: progress)
+    }
+
+    /// Runs the job with the given pseudonymisers, one per parsing thread.
+    public func run(
+        paths: [String], pseudonymizers: [Pseudonymizer], progress: (FileReport) -> Void = { _ in }
+    ) throws(VeilError) -> Result {
+        let pseudonymizer = pseudonymizers[0]
         var total = try Aggregator(configuration: aggregation, pseudonymizer: pseudonymizer).finish()
         var reports: [FileReport] = []
         var skipped: [FileReport] = []
         var seen: [String: String] = [:]
         for path in paths {
             var aggregator = try Aggregator(configuration: aggregation, pseudonymizer: pseudonymizer)
+            var others: [Aggregator] = []
             let report: FileReport
             do {
-                report = try Ingest.run(path: path, configuration: ingest, sink: &aggregator)
+                report = try Ingest.run(
+                    path: path, configuration: ingest, threads: pseudonymizers.count, sink: &aggregator,
+                    extraSinks: &others
+                ) { (i: Int) throws(VeilError) -> Aggregator in
+                    try Aggregator(configuration: aggregation, pseudonymizer: pseudonymizers[i])
+                }
             } catch {
                 guard skipBadFiles, error.code == .corruptInput || error.code == .io else { throw error }
                 skipped.append(FileReport.failed(path, error))
@@ -46,6 +64,7 @@ public struct AggregateJob {
             seen[report.fingerprint] = path
             aggregator.addInput(report)
             try total.merge(aggregator.finish())
+            for other in others { try total.merge(other.finish()) }
             reports.append(report)
             progress(report)
         }
