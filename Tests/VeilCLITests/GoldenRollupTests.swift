@@ -84,3 +84,44 @@ import Testing
         #expect(requests + malformed + skipped == physical)
     }
 }
+
+/// `--threads` changes how a file is split across cores, never what comes out.
+@Suite struct ThreadsTests {
+    @Test func anyThreadCountGivesTheSameRollupsAndReports() throws {
+        let dir = try CLI.tempDir()
+        defer { CLI.remove(dir) }
+        // ~20k lines (several 1 MiB blocks), malformed lines and one over-long line.
+        let log = try CLI.generate(
+            format: "combined_cookie", lines: 20_000, extra: ["--days", "2", "--malformed-share", "0.02", "--long-line"],
+            in: dir)
+        let keys = dir + "/keys"
+        #expect(try CLI.veil(["keys", "init", "--keys", keys]).status == 0)
+        var reports: [String] = []
+        for threads in [1, 2, 3, 8] {
+            let out = dir + "/out\(threads)"
+            let r = try CLI.veil([
+                "run", log.log, "--keys", keys, "-o", out, "--threads", String(threads), "--json", "--state",
+                dir + "/s\(threads).veilstate",
+            ])
+            #expect(r.status == 0, "\(r)")
+            // The per-file report without its timing.
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout)) as? [String: Any])
+            var input = try #require(((json["aggregate"] as? [String: Any])?["inputs"] as? [[String: Any]])?.first)
+            input["seconds"] = nil
+            let data = try JSONSerialization.data(withJSONObject: input, options: [.sortedKeys])
+            reports.append(String(decoding: data, as: UTF8.self))
+        }
+        #expect(Set(reports).count == 1, "\(reports)")
+        #expect(reports[0].contains("line-too-long"))
+        for threads in [2, 3, 8] {
+            for name in try FileManager.default.contentsOfDirectory(atPath: dir + "/out1") {
+                let a = try Data(contentsOf: URL(fileURLWithPath: dir + "/out1/" + name))
+                let b = try Data(contentsOf: URL(fileURLWithPath: dir + "/out\(threads)/" + name))
+                #expect(a == b, "\(name) differs with --threads \(threads)")
+            }
+            let s1 = try Data(contentsOf: URL(fileURLWithPath: dir + "/s1.veilstate"))
+            let sn = try Data(contentsOf: URL(fileURLWithPath: dir + "/s\(threads).veilstate"))
+            #expect(s1 == sn, "state differs with --threads \(threads)")
+        }
+    }
+}

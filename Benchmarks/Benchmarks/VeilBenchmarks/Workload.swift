@@ -1,3 +1,5 @@
+import Foundation
+
 /// Synthetic, deterministic traffic for the benchmarks.
 ///
 /// Every address is a documentation address (RFC 5737 `192.0.2.0/24`, `198.51.100.0/24`,
@@ -224,7 +226,7 @@ struct Workload {
     private func zipf(_ rng: inout SplitMix64, _ n: Int) -> UInt64 {
         // Inverse of the continuous CDF of 1/x on [1, n + 1).
         let u = Double(rng.next() >> 11) / Double(1 << 53)
-        let x = Double.exp(u * Double.log(Double(n) + 1)) - 1
+        let x = exp(u * log(Double(n) + 1)) - 1
         return min(UInt64(x), UInt64(n - 1))
     }
 }
