@@ -110,6 +110,14 @@ public struct AggregateState: Sendable {
                 "both states cover input '\(dup.name)' (\(dup.fingerprint.prefix(23))…); merging would count it twice"
             )
         }
+        // Cell keys hold 15 bits of site id and 24 of dimension id: refuse before changing anything.
+        let newSites = other.sites.strings.reduce(0) { $0 + (self.sites.intern($1, readOnly: true) == nil ? 1 : 0) }
+        let newDims = other.dims.strings.reduce(0) { $0 + (self.dims.intern($1, readOnly: true) == nil ? 1 : 0) }
+        guard self.sites.count + newSites <= CellKey.maxSites, self.dims.count + newDims <= CellKey.maxDimension else {
+            throw VeilError(
+                .state,
+                "the merged state would have more than \(CellKey.maxSites) sites or \(CellKey.maxDimension) distinct values")
+        }
         inputs = (inputs + other.inputs).sorted()
         epochs.formUnion(other.epochs)
         outOfRange += other.outOfRange

@@ -61,6 +61,9 @@ public struct Aggregator: RecordSink {
     private static let noReferrer = UInt32.max
 
     public init(configuration: AggregationConfiguration, pseudonymizer: Pseudonymizer) throws(VeilError) {
+        guard configuration.sessionTimeout >= 1, configuration.maxPaths >= 1, configuration.maxReferrers >= 1 else {
+            throw VeilError(.usage, "session timeout, path cap and referrer cap must be positive")
+        }
         self.configuration = configuration
         self.pseudonymizer = pseudonymizer
         granularity = pseudonymizer.keyStore.granularity
@@ -202,7 +205,15 @@ public struct Aggregator: RecordSink {
                 name.removeSubrange(colon...)
             }
         }
-        let id = name.withUnsafeBytes { state.sites.intern($0) }
+        // A site id has 15 bits in a cell key: past the limit, new sites share the last id.
+        let id: UInt32
+        if state.sites.count < CellKey.maxSites - 1
+            || state.sites.intern(String(decoding: name, as: UTF8.self), readOnly: true) != nil
+        {
+            id = name.withUnsafeBytes { state.sites.intern($0) }
+        } else {
+            id = state.sites.intern(otherLabel)
+        }
         lastSite = Array(bytes)
         lastSiteID = id
         return id

@@ -126,16 +126,16 @@ public enum StateCodec {
 
         var config = StateConfiguration()
         config.timeZone = try r.readString()
-        config.sessionTimeout = Int64(try r.readVarUInt())
+        config.sessionTimeout = try readInt64(&r, "session timeout")
         config.epochGranularity = try r.readString()
         var s = AggregateState(configuration: config)
-        s.outOfRange = Int64(try r.readVarUInt())
+        s.outOfRange = try readInt64(&r, "out-of-range record count")
         for _ in 0..<(try r.readCount()) { s.epochs.insert(try r.readString()) }
         for _ in 0..<(try r.readCount()) {
             s.inputs.append(InputRecord(
                 fingerprint: try r.readString(), name: try r.readString(),
-                bytes: Int64(try r.readVarUInt()), lines: Int64(try r.readVarUInt()),
-                records: Int64(try r.readVarUInt()), rejected: Int64(try r.readVarUInt())))
+                bytes: try readInt64(&r, "input byte count"), lines: try readInt64(&r, "input line count"),
+                records: try readInt64(&r, "input record count"), rejected: try readInt64(&r, "input reject count")))
         }
         let siteCount = try r.readCount()
         for _ in 0..<siteCount { _ = s.sites.intern(try r.readString()) }
@@ -143,6 +143,9 @@ public enum StateCodec {
         for _ in 0..<dimCount { _ = s.dims.intern(try r.readString()) }
         guard s.sites.count == siteCount, s.dims.count == dimCount else {
             throw r.error("duplicate site or dimension strings")
+        }
+        guard siteCount <= CellKey.maxSites, dimCount <= CellKey.maxDimension else {
+            throw r.error("more sites or dimension values than a cell key can hold")
         }
         let cellCount = try r.readCount(minimumElementSize: 14)
         s.cells.reserveCapacity(cellCount)
@@ -186,7 +189,9 @@ public enum StateCodec {
                 let len = try r.readVarUInt()
                 let pv = try r.readVarUInt()
                 let entry = try r.readVarUInt()
-                guard len < 1 << 40, pv >= 1, pv <= UInt64(UInt32.max), entry < UInt64(dimCount) else {
+                guard start >= 0, start < Int64(CellKey.maxBucket) * 3600, len < 1 << 40, pv >= 1,
+                      pv <= UInt64(UInt32.max), entry < UInt64(dimCount)
+                else {
                     throw r.error("visit out of range")
                 }
                 visits.append(Visit(start: start, end: start + Int64(len), pageviews: UInt32(pv), entry: UInt32(entry)))
@@ -197,6 +202,14 @@ public enum StateCodec {
         }
         try r.expectEnd()
         return s
+    }
+
+    /// Reads a varint that must fit in `Int64` (counts, sizes, the session timeout).
+    private static func readInt64(_ r: inout BinaryReader, _ what: String) throws(VeilError) -> Int64 {
+        let at = r.offset
+        let x = try r.readVarUInt()
+        guard x <= UInt64(Int64.max) else { throw r.error("\(what) out of range", at: at) }
+        return Int64(x)
     }
 
     /// Writes a state file atomically, readable by its owner only (pseudonymous data).
