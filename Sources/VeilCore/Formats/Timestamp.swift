@@ -212,29 +212,15 @@ public enum Timestamp {
     /// `days_from_civil`). Valid for any year; negative before 1970.
     @inlinable
     public static func daysFromCivil(year: Int, month: Int, day: Int) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = month > 2 ? month - 3 : month + 9
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return Int64(era) * 146_097 + Int64(doe) - 719_468
+        EpochCalendar.days(fromCivil: Int64(year), Int64(month), Int64(day))
     }
 
     /// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
     /// `civil_from_days`), the inverse of `daysFromCivil`.
     @inlinable
     public static func civilFromDays(_ days: Int64) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let y = yoe + era * 400
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (Int(y + (m <= 2 ? 1 : 0)), Int(m), Int(d))
+        let (y, m, d) = EpochCalendar.civil(fromDays: days)
+        return (Int(y), Int(m), Int(d))
     }
 
     /// Whether `year` is a Gregorian leap year.

@@ -556,15 +556,7 @@ public struct KeyStore: Sendable {
     // MARK: - Configuration and tombstone files
 
     /// `YYYY-MM-DDTHH:MM:SSZ`.
-    static func formatTimestamp(_ t: Int64) -> String {
-        let days = EpochCalendar.floorDiv(t, 86400)
-        let secs = t - days * 86400
-        let (y, m, d) = EpochCalendar.civil(fromDays: days)
-        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        let year = String(y)
-        return String(repeating: "0", count: max(0, 4 - year.count)) + year + "-\(two(m))-\(two(d))T"
-            + "\(two(secs / 3600)):\(two(secs / 60 % 60)):\(two(secs % 60))Z"
-    }
+    static func formatTimestamp(_ t: Int64) -> String { ISOTime.string(seconds: t) }
 
     /// Parses `YYYY-MM-DDTHH:MM:SSZ`.
     static func parseTimestamp(_ text: String) -> Int64? {

@@ -31,7 +31,7 @@ public enum ISOTime {
     }
 
     @inline(__always) public static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-        a >= 0 ? a / b : -((-a + b - 1) / b)
+        EpochCalendar.floorDiv(a, b)
     }
 
     static func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
