@@ -131,6 +131,69 @@ public final class LineReader {
         }
     }
 
+    /// What `nextChunk()` produced.
+    public enum Chunk {
+        /// Whole lines, each ended by `\n` (a `\r` before it is left in place), except that the
+        /// input's last line may lack its terminator (`terminated == false`). The bytes are valid
+        /// until the next call. Line numbers are not tracked in this mode.
+        case lines(UnsafeMutableBufferPointer<UInt8>, terminated: Bool)
+        /// A line longer than the limit that did not fit the buffer was skipped.
+        case tooLong
+    }
+
+    /// Returns all whole lines buffered so far in one piece, for callers that split lines
+    /// themselves (on other threads). Lines that fit the buffer are not length-checked here;
+    /// the caller applies `maxLineLength`. Do not mix with `next()` on the same reader after the
+    /// first call.
+    public func nextChunk() throws(VeilError) -> Chunk? {
+        while true {
+            if discarding {
+                if scanned < end, let nl = findNewline(from: scanned, to: end) {
+                    discarding = false
+                    start = nl + 1
+                    scanned = start
+                    return .tooLong
+                }
+                base += Int64(end)
+                start = 0; scanned = 0; end = 0
+            } else if scanned < end, let nl = findLastNewline(from: scanned, to: end) {
+                let chunkStart = start
+                start = nl + 1
+                scanned = start
+                return .lines(slice(chunkStart, nl + 1), terminated: true)
+            } else {
+                scanned = end
+                if end - start > maxLineLength + 1 {
+                    discarding = true
+                    base += Int64(end)
+                    start = 0; scanned = 0; end = 0
+                }
+            }
+            if atEOF {
+                if discarding {
+                    discarding = false
+                    return .tooLong
+                }
+                guard start < end else { return nil }
+                let chunkStart = start
+                start = end; scanned = end
+                return .lines(slice(chunkStart, end), terminated: false)
+            }
+            try refill()
+        }
+    }
+
+    @inline(__always)
+    private func findLastNewline(from: Int, to: Int) -> Int? {
+        // Lines are short next to the buffer, so the last newline is near the end.
+        var i = to
+        while i > from {
+            i -= 1
+            if buffer[i] == 0x0A { return i }
+        }
+        return nil
+    }
+
     @inline(never)
     private func refill() throws(VeilError) {
         if start > 0 {

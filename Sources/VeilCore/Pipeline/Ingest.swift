@@ -91,23 +91,27 @@ public enum Ingest {
         }
 
         var formatName = format.name
+        var lines: Int
         switch format {
         case .text(var f):
             if threads > 1 {
-                try ParallelIngest.run(
+                lines = try ParallelIngest.run(
                     f, reader, sample, threads: threads, &tally, &sink, &extraSinks, makeSink: makeSink)
             } else {
                 try loop(&f, reader, sample, &tally, &sink)
+                lines = max(reader.lineNumber, sample.count)
             }
         case .json(var f):
             if threads > 1 {
-                try ParallelIngest.run(
+                lines = try ParallelIngest.run(
                     f, reader, sample, threads: threads, &tally, &sink, &extraSinks, makeSink: makeSink)
             } else {
                 try loop(&f, reader, sample, &tally, &sink)
+                lines = max(reader.lineNumber, sample.count)
             }
         case .w3c(var f):
             try loop(&f, reader, sample, &tally, &sink)
+            lines = max(reader.lineNumber, sample.count)
             formatName = f.name
         }
 
@@ -116,7 +120,7 @@ public enum Ingest {
             compression: source.compression.rawValue,
             format: formatName,
             formatDetected: detected,
-            lines: reader.lineNumber,
+            lines: lines,
             records: tally.records,
             skipped: tally.skipped,
             outsideWindow: tally.outsideWindow,
@@ -239,8 +243,8 @@ struct Tally {
         if repairedLines.count < FileReport.sampleLineNumbers { repairedLines.append(line) }
     }
 
-    /// Adds another part of the same file's counts (line numbers are absolute).
-    mutating func absorb(_ o: Tally) {
+    /// Adds another part of the same file's counts, whose line numbers start after `lineOffset`.
+    mutating func absorb(_ o: Tally, lineOffset: Int = 0) {
         records += o.records
         skipped += o.skipped
         outsideWindow += o.outsideWindow
@@ -248,10 +252,11 @@ struct Tally {
         minTime = min(minTime, o.minTime)
         maxTime = max(maxTime, o.maxTime)
         repairedCount += o.repairedCount
-        repairedLines = Array((repairedLines + o.repairedLines).sorted().prefix(FileReport.sampleLineNumbers))
+        let k = FileReport.sampleLineNumbers
+        repairedLines = Array((repairedLines + o.repairedLines.map { $0 + lineOffset }).sorted().prefix(k))
         for i in counts.indices {
             counts[i] += o.counts[i]
-            firstLines[i] = Array((firstLines[i] + o.firstLines[i]).sorted().prefix(FileReport.sampleLineNumbers))
+            firstLines[i] = Array((firstLines[i] + o.firstLines[i].map { $0 + lineOffset }).sorted().prefix(k))
         }
     }
 

@@ -8,13 +8,20 @@ import Darwin
 
 /// A run of whole lines handed from the reading thread to a parsing thread.
 ///
-/// `bytes` holds the lines, each followed by `\n` (terminators already normalised: no `\r`);
-/// line `i` of the block is line `firstLine + i` of the file. A line over the length limit is
-/// an empty line here, listed in `tooLong`.
+/// `bytes` holds whole lines, each ended by `\n` (a `\r` before it is still there); `seq` orders
+/// blocks in the file, so line numbers are fixed up once every block's line count is known. A
+/// block with `tooLong` set stands for one skipped over-long line and holds no bytes.
 struct LineBlock: Sendable {
     var bytes: [UInt8]
-    var firstLine: Int
-    var tooLong: [Int] = []
+    var seq: Int
+    var tooLong = false
+}
+
+/// What a parsing thread found in one block: counts with line numbers relative to the block.
+struct BlockResult {
+    var seq: Int
+    var lines: Int
+    var tally: Tally
 }
 
 /// A bounded queue of blocks between one reader and several parsers, with a pool of spare
@@ -86,21 +93,31 @@ final class BlockQueue: @unchecked Sendable {
 final class ParserSlot<F: LogFormat, S: RecordSink>: @unchecked Sendable {
     var format: F
     var sink: S
-    var tally: Tally
+    var results: [BlockResult] = []
     var error: VeilError?
+    let window: Tally
+    let maxLineLength: Int
 
-    init(format: F, sink: S, tally: Tally) {
+    init(format: F, sink: S, window: Tally, maxLineLength: Int) {
         self.format = format
         self.sink = sink
-        self.tally = tally
+        self.window = window
+        self.maxLineLength = maxLineLength
     }
 
     /// Parses blocks until the queue is done.
     func work(_ queue: BlockQueue) {
         var record = LogRecord()
         while var block = queue.take() {
+            var tally = Tally(like: window)
+            if block.tooLong {
+                tally.reject(.lineTooLong, line: 1)
+                results.append(BlockResult(seq: block.seq, lines: 1, tally: tally))
+                continue
+            }
             do throws(VeilError) {
-                try parse(&block, &record)
+                let lines = try parse(&block, &record, &tally)
+                results.append(BlockResult(seq: block.seq, lines: lines, tally: tally))
             } catch {
                 self.error = error
                 queue.cancel()
@@ -110,30 +127,31 @@ final class ParserSlot<F: LogFormat, S: RecordSink>: @unchecked Sendable {
         }
     }
 
-    private func parse(_ block: inout LineBlock, _ record: inout LogRecord) throws(VeilError) {
-        let first = block.firstLine
-        let tooLong = block.tooLong
-        var nextTooLong = 0
-        try block.bytes.withUnsafeMutableBufferPointer { (all: inout UnsafeMutableBufferPointer<UInt8>) throws(VeilError) in
-            guard let base = all.baseAddress else { return }
+    /// Splits a block into lines (dropping `\r` before `\n`) and parses them.
+    /// - Returns: the number of lines.
+    private func parse(_ block: inout LineBlock, _ record: inout LogRecord, _ tally: inout Tally) throws(VeilError) -> Int {
+        let max = maxLineLength
+        return try block.bytes.withUnsafeMutableBufferPointer { (all: inout UnsafeMutableBufferPointer<UInt8>) throws(VeilError) -> Int in
+            guard let base = all.baseAddress else { return 0 }
             let n = all.count
             var pos = 0
-            var line = first
+            var line = 0
             while pos < n {
-                // Safe: pos < n and memchr stays inside base[pos..<n]; every line ends in \n.
-                let nl = UnsafeMutablePointer<UInt8>(
-                    OpaquePointer(memchr(base + pos, 0x0A, n - pos)!)) - base
-                if nextTooLong < tooLong.count && tooLong[nextTooLong] == line {
-                    nextTooLong += 1
+                // Safe: every line of a block ends in \n, so memchr finds one inside base[pos..<n].
+                let nl = UnsafeMutablePointer<UInt8>(OpaquePointer(memchr(base + pos, 0x0A, n - pos)!)) - base
+                var lineEnd = nl
+                if lineEnd > pos && base[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+                line += 1
+                if lineEnd - pos > max {
                     tally.reject(.lineTooLong, line: line)
                 } else {
                     try Ingest.one(
-                        &format, UnsafeMutableBufferPointer(start: base + pos, count: nl - pos), line, &record,
+                        &format, UnsafeMutableBufferPointer(start: base + pos, count: lineEnd - pos), line, &record,
                         &tally, &sink)
                 }
                 pos = nl + 1
-                line += 1
             }
+            return line
         }
     }
 }
@@ -141,16 +159,18 @@ final class ParserSlot<F: LogFormat, S: RecordSink>: @unchecked Sendable {
 /// The multi-threaded half of `Ingest.run`.
 enum ParallelIngest {
     /// Bytes per block: large enough that queue traffic is rare, small enough to spread a file.
+    /// Returns the number of lines read (the reader does not count them in this mode).
     static let blockBytes = 1 << 20
 
     static func run<F: LogFormat, S: RecordSink>(
         _ format: F, _ reader: LineReader, _ sample: [[UInt8]?], threads: Int, _ tally: inout Tally,
         _ sink: inout S, _ extraSinks: inout [S], makeSink: (Int) throws(VeilError) -> S
-    ) throws(VeilError) {
+    ) throws(VeilError) -> Int {
         let queue = BlockQueue(capacity: threads * 2)
-        var slots: [ParserSlot<F, S>] = [ParserSlot(format: format, sink: sink, tally: Tally(like: tally))]
+        let maxLine = reader.maxLineLength
+        var slots: [ParserSlot<F, S>] = [ParserSlot(format: format, sink: sink, window: tally, maxLineLength: maxLine)]
         for i in 1..<threads {
-            slots.append(ParserSlot(format: format, sink: try makeSink(i), tally: Tally(like: tally)))
+            slots.append(ParserSlot(format: format, sink: try makeSink(i), window: tally, maxLineLength: maxLine))
         }
         let done = DispatchGroup()
         for slot in slots {
@@ -165,36 +185,42 @@ enum ParallelIngest {
 
         var readError: VeilError?
         do throws(VeilError) {
-            var block = LineBlock(bytes: queue.buffer(reserving: blockBytes + 4096), firstLine: 1)
-            func add(_ line: UnsafeBufferPointer<UInt8>?, number: Int) -> Bool {
+            var seq = 0
+            var block = LineBlock(bytes: queue.buffer(reserving: blockBytes + (1 << 19)), seq: 0)
+            var going = true
+            func flush() {
+                guard going, !block.bytes.isEmpty else { return }
+                going = queue.put(block)
+                seq += 1
+                block = LineBlock(bytes: queue.buffer(reserving: blockBytes + (1 << 19)), seq: seq)
+            }
+            func skippedLine() {
+                flush()
+                guard going else { return }
+                going = queue.put(LineBlock(bytes: [], seq: seq, tooLong: true))
+                seq += 1
+                block.seq = seq
+            }
+            // The lines read for format detection come first.
+            for line in sample where going {
                 if let line {
                     block.bytes.append(contentsOf: line)
+                    block.bytes.append(0x0A)
                 } else {
-                    block.tooLong.append(number)
-                }
-                block.bytes.append(0x0A)
-                if block.bytes.count >= blockBytes {
-                    let full = block
-                    block = LineBlock(bytes: queue.buffer(reserving: blockBytes + 4096), firstLine: number + 1)
-                    return queue.put(full)
-                }
-                return true
-            }
-            var going = true
-            for (i, line) in sample.enumerated() where going {
-                if let line {
-                    going = line.withUnsafeBufferPointer { add($0, number: i + 1) }
-                } else {
-                    going = add(nil, number: i + 1)
+                    skippedLine()
                 }
             }
-            while going, let item = try reader.next() {
-                switch item {
-                case .line(let l): going = add(UnsafeBufferPointer(l), number: reader.lineNumber)
-                case .tooLong: going = add(nil, number: reader.lineNumber)
+            while going, let chunk = try reader.nextChunk() {
+                switch chunk {
+                case .lines(let bytes, let terminated):
+                    block.bytes.append(contentsOf: bytes)
+                    if !terminated { block.bytes.append(0x0A) }
+                    if block.bytes.count >= blockBytes { flush() }
+                case .tooLong:
+                    skippedLine()
                 }
             }
-            if going && !block.bytes.isEmpty { _ = queue.put(block) }
+            flush()
         } catch {
             readError = error
             queue.cancel()
@@ -205,10 +231,14 @@ enum ParallelIngest {
         if let readError { throw readError }
         if let e = slots.lazy.compactMap(\.error).first { throw e }
         sink = slots[0].sink
-        for (i, slot) in slots.enumerated() {
-            tally.absorb(slot.tally)
-            if i > 0 { extraSinks.append(slot.sink) }
+        for slot in slots.dropFirst() { extraSinks.append(slot.sink) }
+        // Line numbers: each block's are relative; the blocks before it give the offset.
+        var lines = 0
+        for r in slots.flatMap(\.results).sorted(by: { $0.seq < $1.seq }) {
+            tally.absorb(r.tally, lineOffset: lines)
+            lines += r.lines
         }
+        return lines
     }
 }
 
