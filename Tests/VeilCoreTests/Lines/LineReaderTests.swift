@@ -121,3 +121,44 @@ private func corpus(seed: UInt64, count: Int, maxLen: Int) -> [UInt8] {
         #expect(throws: VeilError.self) { while try reader.next() != nil {} }
     }
 }
+
+/// Chunk mode (used by the parallel reader): the chunks, split at `\n` by the caller, give the
+/// same lines as the byte-level reference, whatever the source's chunk size.
+@Suite struct LineReaderChunkTests {
+    @Test(arguments: [1, 3, 64, 4096, 1 << 20])
+    func chunksSplitLikeTheReference(chunk: Int) throws {
+        var bytes = corpus(seed: 3, count: 800, maxLen: 300)
+        bytes += [UInt8](repeating: 0x7A, count: 20_000) + [0x0A]  // over-long, bigger than the buffer
+        bytes += Array("tail without newline\r".utf8)
+        let max = 200
+        var pos = 0
+        let reader = LineReader(maxLineLength: max, readSize: 4096) { (b: UnsafeMutableRawBufferPointer) throws(VeilError) -> Int in
+            let n = Swift.min(chunk, b.count, bytes.count - pos)
+            for k in 0..<n { b[k] = bytes[pos + k] }
+            pos += n
+            return n
+        }
+        var lines: [[UInt8]?] = []
+        while let item = try reader.nextChunk() {
+            switch item {
+            case .tooLong:
+                lines.append(nil)
+            case .lines(let buf, let terminated):
+                var data = Array(buf)
+                if !terminated { data.append(0x0A) }
+                #expect(data.last == 0x0A)
+                var cur: [UInt8] = []
+                for b in data {
+                    if b == 0x0A {
+                        if cur.last == 0x0D { cur.removeLast() }
+                        lines.append(cur.count > max ? nil : cur)
+                        cur = []
+                    } else {
+                        cur.append(b)
+                    }
+                }
+            }
+        }
+        #expect(lines == referenceSplit(bytes, max: max))
+    }
+}
