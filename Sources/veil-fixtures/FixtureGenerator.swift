@@ -15,6 +15,10 @@ struct FixtureGenerator {
     static let longLineLength = 102_400
 
     func run() throws(GeneratorError) {
+        if let shape = options.emailExport {
+            try EmailExportGenerator(options: options, shape: shape).run()
+            return
+        }
         // Stream 0 decides the traffic; stream 1 only format details (ports, durations, cut
         // points), so every format shows the same requests for the same seed.
         var rng = Xoshiro256StarStar(seed: options.seed, stream: 0)

@@ -15,6 +15,10 @@ struct GeneratorOptions: Sendable {
     var start: Int64 = UTCCalendar.parse("2026-11-28T00:00:00Z")!
     var days = 1
     var format: OutputFormat = .combined
+    /// Write an e-mail service's event export instead of an access log.
+    var emailExport: EmailExportShape?
+    /// E-mail exports: share of subscribers behind a security scanner, parts per million.
+    var scannerPPM = 120_000
     var sites = ["www.example.com"]
     /// Shares in parts per million (parsed from decimals by hand: no floating point).
     var malformedPPM = 10_000
@@ -26,7 +30,11 @@ struct GeneratorOptions: Sendable {
     /// Offset written in local-time timestamps (`[28/Nov/2026:01:00:00 +0100]`), minutes.
     var utcOffsetMinutes = 0
 
-    var visitorCount: Int { visitors ?? max(1, lines / 20) }
+    var visitorCount: Int {
+        // An e-mail export has about 3.5 events per visitor and day; an access log 20
+        // lines per visitor.
+        visitors ?? (emailExport == nil ? max(1, lines / 20) : max(1, lines * 10 / (35 * max(1, days))))
+    }
 }
 
 /// A command-line mistake: printed with the usage hint, exit status 2.
@@ -51,13 +59,17 @@ enum CommandLineParser {
           --output FILE             log destination (default: standard output; '-' too)
           --truth FILE.json         exact counts computed while generating
           --identifiers FILE        every identifier in the log, 'kind<TAB>value' per line
-          --lines N                 log lines, W3C directives not counted (default 10000)
+          --lines N                 log lines, W3C directives not counted (default 10000); for
+                                    e-mail exports, events: whole messages are added until
+                                    their events reach N (fewer when the subscribers run out)
           --seed S                  same seed and options give byte-identical files (default 1)
           --visitors N              human visitor population (default lines/20)
           --start TIME              first instant, YYYY-MM-DDTHH:MM:SSZ (default 2026-11-28T00:00:00Z)
           --days D                  length of the period in days (default 1)
           --format F                \(OutputFormat.allCases.map(\.rawValue).joined(separator: "|"))
-                                    (default combined)
+                                    (default combined), or an e-mail event export:
+                                    \(EmailExportShape.allCases.map(\.rawValue).joined(separator: "|"))
+                                    (newsletter deliveries, opens and clicks; see EmailExport.swift)
           --sites A,B               site host names (default www.example.com); more than one
                                     needs a format with a host field
           --malformed-share X       share of malformed lines (default 0.01)
@@ -65,6 +77,8 @@ enum CommandLineParser {
           --bot-share X             share of lines from bots (default 0.15)
           --cookie-share X          share of visitors with a uid cookie (default 0.7)
           --email-share X           share of lines that are e-mail opens or clicks (default 0.05)
+          --scanner-share X         e-mail exports: share of subscribers behind a security
+                                    scanner (default 0.12)
           --long-line               add one 100 KiB line (counted as line_too_long)
           --utc-offset +HHMM        offset shown in local-time timestamps (default +0000)
 
@@ -114,16 +128,23 @@ enum CommandLineParser {
             case "--days": options.days = try integer(flag, try value(), min: 1, max: 3660)
             case "--format":
                 let text = try value()
-                guard let f = OutputFormat(rawValue: text) else {
-                    throw UsageError(message: "unknown format '\(text)'")
+                if let shape = EmailExportShape(rawValue: text) {
+                    options.emailExport = shape
+                    options.format = .jsonCaddy  // JSON, a host field: only for the checks below
+                } else {
+                    guard let f = OutputFormat(rawValue: text) else {
+                        throw UsageError(message: "unknown format '\(text)'")
+                    }
+                    options.format = f
+                    options.emailExport = nil
                 }
-                options.format = f
             case "--sites": options.sites = try sites(try value())
             case "--malformed-share": options.malformedPPM = try share(flag, try value())
             case "--ipv6-share": options.ipv6PPM = try share(flag, try value())
             case "--bot-share": options.botPPM = try share(flag, try value())
             case "--cookie-share": options.cookiePPM = try share(flag, try value())
             case "--email-share": options.emailPPM = try share(flag, try value())
+            case "--scanner-share": options.scannerPPM = try share(flag, try value())
             case "--long-line":
                 guard inlineValue == nil else { throw UsageError(message: "--long-line takes no value") }
                 options.longLine = true
@@ -133,6 +154,9 @@ enum CommandLineParser {
         }
         if options.malformedPPM + options.botPPM + options.emailPPM > 1_000_000 {
             throw UsageError(message: "--malformed-share + --bot-share + --email-share exceeds 1")
+        }
+        if options.emailExport != nil && options.longLine {
+            throw UsageError(message: "--long-line is for access logs, not e-mail exports")
         }
         if options.sites.count > 1 && !options.format.hasHost {
             throw UsageError(

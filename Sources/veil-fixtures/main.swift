@@ -3,9 +3,11 @@
 ///     veil-fixtures generate [--output FILE] [--truth FILE.json] [--identifiers FILE]
 ///         [--lines N] [--seed S] [--visitors N] [--start YYYY-MM-DDTHH:MM:SSZ] [--days D]
 ///         [--format combined|common|combined_cookie|combined_cookie_xff|vhost_combined|
-///                   json-caddy|json-nginx|json-traefik|w3c|nginx-custom]
+///                   json-caddy|json-nginx|json-traefik|w3c|nginx-custom|
+///                   json-sendgrid|json-mailgun]
 ///         [--sites a.example.com,b.example.org] [--malformed-share X] [--ipv6-share X]
-///         [--bot-share X] [--cookie-share X] [--email-share X] [--long-line] [--utc-offset +HHMM]
+///         [--bot-share X] [--cookie-share X] [--email-share X] [--scanner-share X] [--long-line]
+///         [--utc-offset +HHMM]
 ///
 /// The log is the source of every fixture in veil: visitors (stable address, browser and
 /// maybe a `uid` cookie; some behind one NAT address) make visits of a few pageviews over a
@@ -20,6 +22,11 @@
 /// with the definitions they follow written into the file (`definitions`). `--identifiers`
 /// lists every identifier the log contains as `kind<TAB>value` (kinds: cookie, email, ip,
 /// recipient, token, ua, user), for leak tests.
+///
+/// `--format json-sendgrid` or `json-mailgun` writes an e-mail service's event export instead:
+/// the same subscribers receive the newsletter campaigns, open them (in person or through mail
+/// proxies) and click; some sit behind security scanners. Its truth counts every campaign per
+/// day as veil's `campaigns` and `campaign_links` tables do (see `EmailExport.swift`).
 ///
 /// Same seed and options give byte-identical files on every platform: one xoshiro256**
 /// generator seeded by SplitMix64 (never the system RNG or clock), integer arithmetic for all

@@ -5,10 +5,11 @@ import VeilCore
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Report what veil sees in logs: compression, format, lines, rejects, time range.",
+        abstract: "Report what veil sees in logs: compression, format, lines, rejects, time range, e-mail events.",
         discussion: """
             Prints counts and line numbers only, never the content of a line (log lines hold raw \
-            IP addresses).
+            IP addresses). E-mail events are counted by kind: opens and clicks from log lines that \
+            match the e-mail patterns, and opens, clicks and deliveries from e-mail event exports.
 
             Example: veil inspect access.log-20261128.zst --json
             """)
@@ -17,24 +18,26 @@ struct InspectCommand: ParsableCommand {
     var logs: [String]
 
     @OptionGroup var input: InputOptions
+    @OptionGroup var email: EmailPatternOptions
     @OptionGroup var out: OutputOptions
 
     func run() throws {
         try Veil.guarded {
             var config = try input.configuration()
             if out.quiet || out.json { config.progress = nil }
-            var reports: [FileReport] = []
+            let emailConfiguration = try email.configuration()
+            var reports: [InspectReport] = []
             var failed: VeilError?
             for path in logs {
-                var sink = DiscardingSink()
+                var sink = try EmailEventCounter(configuration: emailConfiguration)
                 do {
                     let r = try Ingest.run(path: path, configuration: config, sink: &sink)
-                    reports.append(r)
+                    reports.append(InspectReport(report: r, emailEvents: sink.counts))
                     Terminal.clearProgress()
-                    if !out.json && !out.quiet { print(Self.text(r)) }
+                    if !out.json && !out.quiet { print(Self.text(r, email: sink.counts)) }
                 } catch let e as VeilError {
                     failed = failed ?? e
-                    reports.append(FileReport.failed(path, e))
+                    reports.append(InspectReport(report: FileReport.failed(path, e), emailEvents: EmailEventCounts()))
                     Terminal.error(e.description)
                 }
             }
@@ -43,22 +46,38 @@ struct InspectCommand: ParsableCommand {
         }
     }
 
-    static func text(_ r: FileReport) -> String {
+    static func text(_ r: FileReport, email: EmailEventCounts) -> String {
         var s = "\(r.file)\n"
         s += "  compression  \(r.compression) (\(megabytes(r.bytesIn)) in, \(megabytes(r.bytesOut)) out)\n"
         s += "  format       \(r.format)\(r.formatDetected ? " (detected)" : "")\n"
         s += "  lines        \(grouped(r.lines))\n"
         s += "  records      \(grouped(r.records))\n"
-        if r.skipped > 0 { s += "  skipped      \(grouped(r.skipped)) (directives, blank lines)\n" }
+        if r.skipped > 0 { s += "  skipped      \(grouped(r.skipped)) (directives, blank lines, e-mail events of other kinds)\n" }
         if r.outsideWindow > 0 { s += "  outside      \(grouped(r.outsideWindow)) (--from/--until)\n" }
         s += "  rejected     \(grouped(r.rejected))\(r.rejected > 0 ? ": " + rejectSummary(r) : "")\n"
         for t in r.repaired {
             s += "  kept         \(grouped(t.count)) \(t.reason) (lines \(t.firstLines.map(String.init).joined(separator: ", "))\(t.count > t.firstLines.count ? ", …" : ""))\n"
         }
         if let a = r.firstTimestamp, let b = r.lastTimestamp { s += "  time range   \(a) … \(b)\n" }
+        s += "  e-mail       \(grouped(email.opens)) opens, \(grouped(email.clicks)) clicks, \(grouped(email.delivered)) delivered\n"
         let secs = max(r.seconds, 1e-9)
         s += "  throughput   \(String(format: "%.3f", r.seconds)) s, \(grouped(Int(Double(r.lines) / secs))) lines/s, \(String(format: "%.1f", Double(r.bytesOut) / secs / 1e6)) MB/s"
         return s
     }
 }
 
+
+/// One input's `veil inspect --json` object: the file report's members plus `email_events`
+/// (`opens`, `clicks`, `delivered`).
+struct InspectReport: Encodable {
+    var report: FileReport
+    var emailEvents: EmailEventCounts
+
+    enum CodingKeys: String, CodingKey { case emailEvents }
+
+    func encode(to encoder: any Encoder) throws {
+        try report.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(emailEvents, forKey: .emailEvents)
+    }
+}

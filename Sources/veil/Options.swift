@@ -11,6 +11,13 @@ struct InputOptions: ParsableArguments {
             valueName: "format"))
     var format = "auto"
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Read an e-mail event export (JSON lines) with this mapping of FIELD=KEY.PATH pairs, e.g. 'event=type,timestamp=ts,recipient=to,campaign=meta.campaign,url=link,ip=client.ip,user_agent=client.ua'. Fields: \(JSONLinesFormat.emailFieldNames.map(\.name).joined(separator: ", ")). With --format json-sendgrid or json-mailgun it overrides the preset's keys.",
+            valueName: "mapping"))
+    var emailFields: String?
+
     @Option(name: .long, help: "Longest accepted line in bytes; longer lines are rejected and counted.")
     var maxLineLength = 64 * 1024
 
@@ -28,6 +35,17 @@ struct InputOptions: ParsableArguments {
     func configuration() throws -> IngestConfiguration {
         var c = IngestConfiguration()
         c.format = try FormatChoice(parsing: format)
+        if let emailFields {
+            let base: JSONLinesFormat.EmailPreset?
+            switch format {
+            case "auto", "json": base = nil
+            case "json-sendgrid": base = .sendgrid
+            case "json-mailgun": base = .mailgun
+            default:
+                throw ValidationError("--email-fields works with --format auto, json, json-sendgrid or json-mailgun")
+            }
+            c.format = .emailFields(base: base, spec: emailFields)
+        }
         if c.format != .auto {
             // Compile a given format string now: a bad one is bad usage, reported once.
             do { _ = try c.format.makeFormat() } catch { throw VeilError(.usage, "--format: \(error.message)") }
@@ -46,6 +64,32 @@ struct InputOptions: ParsableArguments {
                 Terminal.progress(s)
             }
         }
+        return c
+    }
+}
+
+/// Where e-mail opens and clicks are in server logs, shared by run, aggregate and inspect.
+struct EmailPatternOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "URL pattern of the open pixel, with {campaign} and {recipient} (repeatable; replaces the default \(EmailConfiguration.defaultOpenPatterns.joined(separator: ", "))).",
+            valueName: "pattern"))
+    var emailOpenPattern: [String] = []
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "URL pattern of click redirects, with {campaign}, {recipient} and optionally {link} (repeatable; replaces the default \(EmailConfiguration.defaultClickPatterns.joined(separator: ", "))).",
+            valueName: "pattern"))
+    var emailClickPattern: [String] = []
+
+    /// The e-mail configuration with these patterns (scanner rules at their defaults).
+    func configuration() throws -> EmailConfiguration {
+        var c = EmailConfiguration()
+        if !emailOpenPattern.isEmpty { c.openPatterns = emailOpenPattern }
+        if !emailClickPattern.isEmpty { c.clickPatterns = emailClickPattern }
+        do throws(VeilError) { try c.validate() } catch { throw ValidationError(error.message) }
         return c
     }
 }
@@ -76,6 +120,37 @@ struct AggregationOptions: ParsableArguments {
     @Flag(name: .long, help: "Fail with exit status 3 when any line was rejected.")
     var strict = false
 
+    @OptionGroup var emailPatterns: EmailPatternOptions
+
+    /// Checks every option before a command does anything (bad values are usage errors, exit 2).
+    func validate() throws { _ = try configuration() }
+
+    @Option(name: .long, help: ArgumentHelp("User-agent substring of a security scanner or link checker (repeatable; added to the built-in list).", valueName: "text"))
+    var scannerAgent: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Address range only scanners click from, e.g. 192.0.2.0/24 (repeatable; added to the built-in list).", valueName: "cidr"))
+    var scannerNetwork: [String] = []
+
+    @Flag(name: .long, help: "Use only the --scanner-agent and --scanner-network rules given, not the built-in lists.")
+    var noDefaultScannerRules = false
+
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: ArgumentHelp(
+            "Clicks of one recipient within this many seconds of each other on several links are scanner clicks (-1: off).",
+            valueName: "seconds"))
+    var scannerBurstSeconds: Int64 = EmailTimingRules().burstSeconds
+
+    @Option(name: .long, help: ArgumentHelp("How many different links such a burst needs (0: off).", valueName: "n"))
+    var scannerBurstLinks: Int = EmailTimingRules().burstLinks
+
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: ArgumentHelp(
+            "Clicks at most this many seconds after the message's delivery are scanner clicks (-1: off).",
+            valueName: "seconds"))
+    var scannerDeliverySeconds: Int64 = EmailTimingRules().deliverySeconds
+
     func configuration() throws -> AggregationConfiguration {
         var c = AggregationConfiguration()
         guard !site.isEmpty else { throw ValidationError("--site must not be empty") }
@@ -87,6 +162,22 @@ struct AggregationOptions: ParsableArguments {
         c.sessionTimeout = Int64(sessionTimeout) * 60
         c.trustForwardedFor = trustForwardedFor
         if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
+        var email = try emailPatterns.configuration()
+        if noDefaultScannerRules {
+            email.scannerAgents = []
+            email.scannerNetworks = []
+        }
+        email.scannerAgents += scannerAgent
+        email.scannerNetworks += scannerNetwork
+        c.email = email
+        c.emailTiming = EmailTimingRules(
+            burstSeconds: scannerBurstSeconds, burstLinks: scannerBurstLinks, deliverySeconds: scannerDeliverySeconds)
+        do throws(VeilError) {
+            try c.emailTiming.validate()
+            try email.validate()
+        } catch {
+            throw ValidationError(error.message)
+        }
         return c
     }
 }

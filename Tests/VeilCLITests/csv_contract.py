@@ -10,7 +10,9 @@ For every rollup directory (what `veil run` / `veil report` write):
   module; its header is exactly the documented column list (TABLES below: the single source of
   truth for the column contract, matching Sources/VeilCore/Release/Release.swift);
 - cell by cell: counts are non-negative integers, bounce_rate is a 4-decimal rate in [0, 1] or
-  empty and equals bounces / visits, dates and hours are ISO 8601, weeks start on Monday,
+  empty and equals bounces / visits, click_to_open_rate is a 4-decimal ratio equal to
+  unique_clickers / unique_openers (empty without openers), campaigns.delivered is a count or
+  empty, dates and hours are ISO 8601, weeks start on Monday,
   labels are non-empty, no cell starts with = + - @ TAB or CR (spreadsheet formula injection),
   and row arithmetic holds (status classes sum to requests, bots <= requests, ...);
 - each CSV loads with DuckDB's `read_csv_auto` with these column names and types (BIGINT for
@@ -48,6 +50,8 @@ MONTH = "month"  # YYYY-MM
 LABEL = "label"  # non-empty text
 VERSION = "version"  # browser major version: digits, or empty (e.g. the (other) row)
 STATUS = "status"  # HTTP status code, or (other)
+OPTCOUNT = "optcount"  # non-negative integer, or empty when unknown (campaigns.delivered)
+RATIO = "ratio"  # a non-negative ratio with four decimals (may exceed 1), or empty
 
 # DuckDB types read_csv_auto must infer, per kind.
 DUCKDB_TYPES = {
@@ -60,6 +64,8 @@ DUCKDB_TYPES = {
     LABEL: {"VARCHAR"},
     VERSION: {"BIGINT", "VARCHAR"},
     STATUS: {"BIGINT", "VARCHAR"},
+    OPTCOUNT: {"BIGINT"},
+    RATIO: {"DOUBLE"},  # DECIMAL(p,s) accepted too
 }
 
 
@@ -118,6 +124,21 @@ def tables(granularity):
         "operating_systems": dimension(("os", LABEL), ("pageviews", COUNT), ("visitors", COUNT)),
         "devices": dimension(("device", LABEL), ("pageviews", COUNT), ("visitors", COUNT)),
         "status_codes": dimension(("status", STATUS), ("requests", COUNT), ("bot_requests", COUNT)),
+        "campaigns": dimension(
+            ("campaign", LABEL),
+            ("delivered", OPTCOUNT),
+            ("human_opens", COUNT),
+            ("proxy_opens", COUNT),
+            ("bot_opens", COUNT),
+            ("unique_openers", COUNT),
+            ("clicks", COUNT),
+            ("scanner_clicks", COUNT),
+            ("unique_clickers", COUNT),
+            ("click_to_open_rate", RATIO),
+        ),
+        "campaign_links": dimension(
+            ("campaign", LABEL), ("link", LABEL), ("clicks", COUNT), ("unique_clickers", COUNT)
+        ),
     }
 
 
@@ -128,6 +149,8 @@ THRESHOLD_ON = {
     "traffic_monthly": "clients",
     "not_found": "clients",
     "status_codes": "clients",
+    "campaigns": "recipients",
+    "campaign_links": "recipients",
 }
 
 EPOCH_ID = {
@@ -139,6 +162,7 @@ EPOCH_ID = {
 
 INT_RE = re.compile(r"^(0|[1-9][0-9]*)$")
 RATE_RE = re.compile(r"^[01]\.[0-9]{4}$")
+RATIO_RE = re.compile(r"^(0|[1-9][0-9]*)\.[0-9]{4}$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 HOUR_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}):00:00(Z|[+-]\d{2}:\d{2})$")
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -166,6 +190,12 @@ class Checker:
         if kind == COUNT:
             if not INT_RE.match(value):
                 self.fail(where, f"{value!r} is not a non-negative integer")
+        elif kind == OPTCOUNT:
+            if value != "" and not INT_RE.match(value):
+                self.fail(where, f"{value!r} is not a non-negative integer (or empty)")
+        elif kind == RATIO:
+            if value != "" and not RATIO_RE.match(value):
+                self.fail(where, f"{value!r} is not a ratio with four decimals (or empty)")
         elif kind == RATE:
             if value != "" and (not RATE_RE.match(value) or float(value) > 1.0):
                 self.fail(where, f"{value!r} is not a rate in [0, 1] with four decimals (or empty)")
@@ -228,6 +258,19 @@ class Checker:
             pageviews = n("pageviews")
             if pageviews is not None and pageviews > requests - bots:
                 self.fail(where, f"pageviews {pageviews} > non-bot requests {requests - bots}")
+        # E-mail tables.
+        clicks, clickers = n("clicks"), n("unique_clickers")
+        if clicks is not None and clickers is not None and clickers > clicks:
+            self.fail(where, f"unique_clickers {clickers} > clicks {clicks}")
+        human, proxy, openers = n("human_opens"), n("proxy_opens"), n("unique_openers")
+        if None not in (human, proxy, openers) and openers > human + proxy:
+            self.fail(where, f"unique_openers {openers} > human + proxy opens {human + proxy}")
+        ctor = row.get("click_to_open_rate")
+        if ctor is not None and openers is not None and clickers is not None:
+            if openers == 0 and ctor != "":
+                self.fail(where, f"click_to_open_rate {ctor!r} without openers")
+            if openers > 0 and RATIO_RE.match(ctor or "") and abs(float(ctor) - clickers / openers) > 0.00005 + 1e-12:
+                self.fail(where, f"click_to_open_rate {ctor} is not unique_clickers/unique_openers = {clickers}/{openers}")
 
     # MARK: files
 
@@ -291,7 +334,7 @@ class Checker:
         for i, ((col, kind), t) in enumerate(zip(columns, types)):
             if all(rec[i] == "" for rec in body if len(rec) == len(columns)):
                 continue  # an all-empty column (e.g. bounce_rate of bot-only hours) types as VARCHAR
-            ok = t in DUCKDB_TYPES[kind] or (kind == RATE and t.startswith("DECIMAL"))
+            ok = t in DUCKDB_TYPES[kind] or (kind in (RATE, RATIO) and t.startswith("DECIMAL"))
             if not ok:
                 self.fail(where, f"column {col} typed {t}, expected one of {sorted(DUCKDB_TYPES[kind])}")
 

@@ -6,6 +6,8 @@ public struct StateConfiguration: Sendable, Equatable {
     public var sessionTimeout: Int64 = 30 * 60
     /// Key epoch length of the key store the pseudonyms came from (`hour`, `day`, `week`, `month`).
     public var epochGranularity: String = "day"
+    /// The timing rules that make clicks scanner clicks at release.
+    public var emailTiming = EmailTimingRules()
 
     public init() {}
 }
@@ -25,7 +27,8 @@ public struct InputRecord: Sendable, Equatable, Comparable {
 }
 
 /// Pseudonymous aggregation state: table cells with counters and HyperLogLog sketches, the
-/// per-visitor visit summaries, the key epochs used and the inputs covered.
+/// per-visitor visit summaries, the per-recipient e-mail summaries, the key epochs used and the
+/// inputs covered.
 ///
 /// States merge: `merge` is associative and commutative (counters add, sketches take register
 /// maxima, visits join), and its encoding is canonical (sorted by strings, not by the order
@@ -41,8 +44,13 @@ public struct AggregateState: Sendable {
     var visitorTable = IndexTable<VisitorKey>(capacity: 1024)
     var visitors: [VisitorSummary] = []
 
+    /// Recipient keys; index `i` of the table is `recipients[i]`.
+    var recipientTable = IndexTable<RecipientKey>(capacity: 64)
+    var recipients: [RecipientSummary] = []
+
     var cellKeys: [CellKey] { cellTable.keys }
     var visitorKeys: [VisitorKey] { visitorTable.keys }
+    var recipientKeys: [RecipientKey] { recipientTable.keys }
     /// Key epoch ids whose keys made the pseudonyms in this state.
     public internal(set) var epochs: Set<String> = []
     public internal(set) var inputs: [InputRecord] = []
@@ -58,6 +66,8 @@ public struct AggregateState: Sendable {
     public var cellCount: Int { cells.count }
     /// Number of distinct (site, visitor) summaries.
     public var visitorCount: Int { visitors.count }
+    /// Number of distinct (site, campaign, day, recipient) summaries.
+    public var recipientCount: Int { recipients.count }
 
     // MARK: Cells
 
@@ -83,6 +93,22 @@ public struct AggregateState: Sendable {
         }
     }
 
+    // MARK: Recipients
+
+    /// The summary index of a recipient, created when new.
+    @inline(__always)
+    mutating func recipient(_ key: RecipientKey) -> Int {
+        let (i, inserted) = recipientTable.findOrInsert(key)
+        if inserted { recipients.append(RecipientSummary()) }
+        return i
+    }
+
+    /// Adds one click to a recipient's summary.
+    mutating func addClick(_ i: Int, time: Int64, link: UInt32, automated: Bool) {
+        let dims = self.dims
+        recipients[i].addClick(time: time, link: link, automated: automated) { dims.isLess($0, $1) }
+    }
+
     /// Frees the sketches' insert buffers once counting is done.
     mutating func compact() {
         for i in cells.indices {
@@ -100,7 +126,7 @@ public struct AggregateState: Sendable {
         guard other.configuration == configuration else {
             throw VeilError(
                 .state,
-                "cannot merge states made with different settings (time zone \(configuration.timeZone) vs \(other.configuration.timeZone), session timeout \(configuration.sessionTimeout)s vs \(other.configuration.sessionTimeout)s, key epochs per \(configuration.epochGranularity) vs \(other.configuration.epochGranularity))"
+                "cannot merge states made with different settings (time zone \(configuration.timeZone) vs \(other.configuration.timeZone), session timeout \(configuration.sessionTimeout)s vs \(other.configuration.sessionTimeout)s, key epochs per \(configuration.epochGranularity) vs \(other.configuration.epochGranularity), scanner timing \(configuration.emailTiming.summary) vs \(other.configuration.emailTiming.summary))"
             )
         }
         let mine = Set(inputs.map(\.fingerprint))
@@ -147,6 +173,19 @@ public struct AggregateState: Sendable {
                 visitors[i].merge(theirs, timeout: timeout) { dims.isLess($0, $1) }
             }
         }
+        for (j, k) in other.recipientKeys.enumerated() {
+            let key = RecipientKey(
+                site: siteMap[Int(k.site)], campaign: dimMap[Int(k.campaign)], day: k.day, pseudonym: k.pseudonym)
+            var theirs = other.recipients[j]
+            for c in theirs.clicks.indices { theirs.clicks[c].link = dimMap[Int(theirs.clicks[c].link)] }
+            for e in theirs.extraClicks.indices { theirs.extraClicks[e].link = dimMap[Int(theirs.extraClicks[e].link)] }
+            let (i, inserted) = recipientTable.findOrInsert(key)
+            if inserted {
+                // Re-sort by this state's byte order (the same order: ids map string to string).
+                recipients.append(RecipientSummary())
+            }
+            recipients[i].merge(theirs) { dims.isLess($0, $1) }
+        }
     }
 
     /// The merge of several states.
@@ -157,6 +196,13 @@ public struct AggregateState: Sendable {
         for s in states.dropFirst() { try result.merge(s) }
         result.compact()
         return result
+    }
+}
+
+extension EmailTimingRules {
+    /// `burst 5 s / 2 links, delivery 10 s`.
+    var summary: String {
+        "burst \(burstSeconds) s / \(burstLinks) links, delivery \(deliverySeconds) s"
     }
 }
 

@@ -14,6 +14,10 @@ public struct AggregationConfiguration: Sendable {
     public var trustForwardedFor = false
     /// Query parameters kept in redacted paths (`utm_*` by default; `*` ends a prefix).
     public var queryAllowList = ["utm_*"]
+    /// E-mail open and click patterns, scanner rules and caps.
+    public var email = EmailConfiguration()
+    /// The timing rules that make clicks scanner clicks at release (kept in the state).
+    public var emailTiming = EmailTimingRules()
 
     public init() {}
 }
@@ -28,7 +32,7 @@ public let otherLabel = "(other)"
 /// referrer, pseudonyms computed per distinct visitor (the pseudonymiser's cache), zone offsets
 /// looked up per hour. Not `Sendable`: one aggregator per pipeline.
 public struct Aggregator: RecordSink {
-    public private(set) var state: AggregateState
+    public internal(set) var state: AggregateState
     public let configuration: AggregationConfiguration
     let pseudonymizer: Pseudonymizer
     let granularity: EpochGranularity
@@ -38,7 +42,7 @@ public struct Aggregator: RecordSink {
 
     private var buckets: TimeBuckets
     private var epochHour: Int64 = .min
-    private var epoch: EpochID
+    var epoch: EpochID
     private var defaultSite: UInt32
     private var lastSite: [UInt8] = []
     private var lastSiteID: UInt32 = 0
@@ -50,7 +54,7 @@ public struct Aggregator: RecordSink {
     private var referrerCache = ByteKeyedTable<UInt32>()
     private var pathCount = 0
     private var referrerCount = 0
-    private var otherDim: UInt32 = 0
+    var otherDim: UInt32 = 0
     private var statusDims = [UInt32](repeating: .max, count: 1000)
     /// The traffic cells of the last record's site, hour and day: consecutive records share them.
     private var cachedSite = UInt32.max
@@ -60,10 +64,30 @@ public struct Aggregator: RecordSink {
     private var dayCell = 0
     private static let noReferrer = UInt32.max
 
+    // E-mail events (see `Email/Aggregator+Email.swift`).
+    let emailPatterns: EmailPatterns
+    let scannerRules: ScannerRules
+    /// Canonical site names as bytes, per site id (the `site` field of recipient pseudonyms).
+    var siteNameBytes: [[UInt8]] = []
+    var campaignCache = ByteKeyedTable<UInt32>(initialCapacity: 64)
+    var linkCache = ByteKeyedTable<UInt32>(initialCapacity: 64)
+    var scannerAgentCache = ByteKeyedTable<Bool>(initialCapacity: 64)
+    var campaignCount = 0
+    var linkCount = 0
+    /// Percent-decoded captures of the current e-mail hit.
+    var decodedRecipient: [UInt8] = []
+    var decodedCampaign: [UInt8] = []
+    var decodedLink: [UInt8] = []
+
     public init(configuration: AggregationConfiguration, pseudonymizer: Pseudonymizer) throws(VeilError) {
-        guard configuration.sessionTimeout >= 1, configuration.maxPaths >= 1, configuration.maxReferrers >= 1 else {
-            throw VeilError(.usage, "session timeout, path cap and referrer cap must be positive")
+        guard configuration.sessionTimeout >= 1, configuration.maxPaths >= 1, configuration.maxReferrers >= 1,
+            configuration.email.maxCampaigns >= 1, configuration.email.maxLinks >= 1
+        else {
+            throw VeilError(.usage, "session timeout, path, referrer, campaign and link caps must be positive")
         }
+        try configuration.emailTiming.validate()
+        emailPatterns = try EmailPatterns(configuration: configuration.email)
+        scannerRules = try ScannerRules(agents: configuration.email.scannerAgents, networks: configuration.email.scannerNetworks)
         self.configuration = configuration
         self.pseudonymizer = pseudonymizer
         granularity = pseudonymizer.keyStore.granularity
@@ -71,6 +95,7 @@ public struct Aggregator: RecordSink {
         sc.timeZone = configuration.timeZone ?? "UTC"
         sc.sessionTimeout = configuration.sessionTimeout
         sc.epochGranularity = granularity.rawValue
+        sc.emailTiming = configuration.emailTiming
         state = AggregateState(configuration: sc)
         buckets = try TimeBuckets(zoneIdentifier: configuration.timeZone)
         redactor = URLRedactor(queryAllowList: configuration.queryAllowList)
@@ -111,14 +136,15 @@ public struct Aggregator: RecordSink {
         let site = siteID(r.site, line)
         let ua = uaIndex(r.userAgent, line)
         let agent = uaClasses[ua]
+        let address = clientAddress(r, line)
+        if r.event != .request {
+            // An e-mail service's event export: counted in the campaign tables only.
+            try exportEvent(r, line, site: site, day: day, time: t, agent: agent, address: address)
+            return
+        }
         let kind = requestClassifier.classify(
             method: r.method.slice(line), target: r.target.slice(line), status: r.status, agent: agent)
 
-        var address = r.clientAddress
-        if configuration.trustForwardedFor, !r.forwardedFor.isEmpty,
-           let first = IPAddress.firstClientRange(inForwardedFor: r.forwardedFor.slice(line)) {
-            address = ByteRange(Int(r.forwardedFor.start) + first.lowerBound, Int(r.forwardedFor.start) + first.upperBound)
-        }
         let siteBytes = r.site.isEmpty ? nil : r.site.slice(line)
         let p = try pseudonymizer.visitor(
             epoch: epoch,
@@ -154,6 +180,11 @@ public struct Aggregator: RecordSink {
             state.cells[i].countClient(p, human: human)
         }
 
+        // E-mail opens and clicks in the log: a few byte compares unless the path may match.
+        if emailPatterns.mayMatch(r.target.slice(line)) {
+            try logEmailHit(r, line, site: site, day: day, time: t, agent: agent, address: address)
+        }
+
         guard pageview else { return }
         let path = pathID(r.target, line)
         let dims = uaDims[ua]
@@ -184,6 +215,16 @@ public struct Aggregator: RecordSink {
         state.cells[i].requests += 1
         state.cells[i].pageviews += 1
         state.cells[i].visitors.insert(hash: p.lo)
+    }
+
+    /// The client address range: the left-most X-Forwarded-For entry when trusted and present.
+    @inline(__always)
+    private func clientAddress(_ r: LogRecord, _ line: UnsafeBufferPointer<UInt8>) -> ByteRange {
+        if configuration.trustForwardedFor, !r.forwardedFor.isEmpty,
+           let first = IPAddress.firstClientRange(inForwardedFor: r.forwardedFor.slice(line)) {
+            return ByteRange(Int(r.forwardedFor.start) + first.lowerBound, Int(r.forwardedFor.start) + first.upperBound)
+        }
+        return r.clientAddress
     }
 
     // MARK: Caches of per-distinct-value work
@@ -220,7 +261,7 @@ public struct Aggregator: RecordSink {
     }
 
     @inline(__always)
-    private mutating func uaIndex(_ range: ByteRange, _ line: UnsafeBufferPointer<UInt8>) -> Int {
+    mutating func uaIndex(_ range: ByteRange, _ line: UnsafeBufferPointer<UInt8>) -> Int {
         let key = UnsafeRawBufferPointer(range.slice(line))
         let h = ByteKeyedTable<UInt32>.hash(key)
         if let i = uaCache.find(key, hash: h) { return Int(uaCache.value(at: i)) }

@@ -3,7 +3,8 @@
 /// Layout (integers little-endian; `varint` = LEB128, `zigzag` = signed LEB128):
 /// ```
 /// "VEILSTAT"  u16 version  body  u32 CRC-32C of everything before it
-/// body: config (string time zone, varint session timeout, string epoch granularity)
+/// body: config (string time zone, varint session timeout, string epoch granularity,
+///               zigzag scanner burst seconds, varint burst links, zigzag delivery seconds)
 ///       varint out-of-range records
 ///       epochs  (varint n, n strings, sorted)
 ///       inputs  (varint n; fingerprint, name, varint bytes, lines, records, rejected; sorted)
@@ -13,6 +14,16 @@
 ///                sorted by key)
 ///       visitors(varint n; varint site, u64 hi, u64 lo, varint visits, per visit: zigzag start,
 ///                varint length, varint pageviews, varint entry dim; sorted by site, pseudonym)
+///       recipients (varint n; sorted by site, campaign dim, day, pseudonym; each:
+///                varint site, varint campaign dim, zigzag day, u64 hi, u64 lo,
+///                varint delivered [zigzag first delivery if delivered > 0],
+///                varint human, proxy, bot opens [zigzag first open, varint last - first if any],
+///                varint click records; per record (sorted by time, link dim, automated):
+///                  zigzag time (the first) or varint time - previous time, varint link dim,
+///                  u8 automated (0/1), varint count ≥ 1;
+///                [varint last click - first record's time if any record]
+///                varint extra clicks (only with the full 64 records); per (sorted by link dim,
+///                  automated): varint link dim, u8 automated, varint count ≥ 1)
 /// ```
 /// Everything is sorted by content, so equal states encode to equal bytes.
 public enum StateCodec {
@@ -27,6 +38,9 @@ public enum StateCodec {
         w.writeString(s.configuration.timeZone)
         w.writeVarUInt(UInt64(s.configuration.sessionTimeout))
         w.writeString(s.configuration.epochGranularity)
+        w.writeVarInt(s.configuration.emailTiming.burstSeconds)
+        w.writeVarUInt(UInt64(s.configuration.emailTiming.burstLinks))
+        w.writeVarInt(s.configuration.emailTiming.deliverySeconds)
         w.writeVarUInt(UInt64(s.outOfRange))
         let epochs = s.epochs.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         w.writeVarUInt(UInt64(epochs.count))
@@ -48,6 +62,11 @@ public enum StateCodec {
         var used = [Bool](repeating: false, count: s.dims.count)
         for k in s.cellKeys where k.table.hasDimension { used[k.dimension] = true }
         for v in s.visitors { for visit in v.visits { used[Int(visit.entry)] = true } }
+        for (j, k) in s.recipientKeys.enumerated() {
+            used[Int(k.campaign)] = true
+            for c in s.recipients[j].clicks { used[Int(c.link)] = true }
+            for e in s.recipients[j].extraClicks { used[Int(e.link)] = true }
+        }
         let dimOrder = (0..<s.dims.count).filter { used[$0] }.sorted { s.dims.isLess(UInt32($0), UInt32($1)) }
         var dimRank = [UInt32](repeating: 0, count: s.dims.count)
         for (r, i) in dimOrder.enumerated() { dimRank[i] = UInt32(r) }
@@ -93,6 +112,51 @@ public enum StateCodec {
                 w.writeVarUInt(UInt64(dimRank[Int(v.entry)]))
             }
         }
+
+        let recipients = s.recipientKeys.enumerated().map { (j, k) in
+            (RecipientKey(site: siteRank[Int(k.site)], campaign: dimRank[Int(k.campaign)], day: k.day, pseudonym: k.pseudonym), j)
+        }.sorted { a, b in
+            let x = a.0, y = b.0
+            if x.site != y.site { return x.site < y.site }
+            if x.campaign != y.campaign { return x.campaign < y.campaign }
+            if x.day != y.day { return x.day < y.day }
+            return x.pseudonym < y.pseudonym
+        }
+        w.writeVarUInt(UInt64(recipients.count))
+        for (k, j) in recipients {
+            let r = s.recipients[j]
+            w.writeVarUInt(UInt64(k.site))
+            w.writeVarUInt(UInt64(k.campaign))
+            w.writeVarInt(Int64(k.day))
+            w.writeUInt64(k.pseudonym.hi)
+            w.writeUInt64(k.pseudonym.lo)
+            w.writeVarUInt(UInt64(r.delivered))
+            if r.delivered > 0 { w.writeVarInt(r.firstDelivered) }
+            w.writeVarUInt(UInt64(r.humanOpens))
+            w.writeVarUInt(UInt64(r.proxyOpens))
+            w.writeVarUInt(UInt64(r.botOpens))
+            if r.openCount > 0 {
+                w.writeVarInt(r.firstOpen)
+                w.writeVarUInt(UInt64(r.lastOpen - r.firstOpen))
+            }
+            // Records in byte order of their links (the kept order already is: ranks are byte order).
+            w.writeVarUInt(UInt64(r.clicks.count))
+            var previous: Int64? = nil
+            for c in r.clicks {
+                if let p = previous { w.writeVarUInt(UInt64(c.time - p)) } else { w.writeVarInt(c.time) }
+                previous = c.time
+                w.writeVarUInt(UInt64(dimRank[Int(c.link)]))
+                w.writeUInt8(c.automated ? 1 : 0)
+                w.writeVarUInt(UInt64(c.count))
+            }
+            if let first = r.clicks.first { w.writeVarUInt(UInt64(r.lastClick - first.time)) }
+            w.writeVarUInt(UInt64(r.extraClicks.count))
+            for e in r.extraClicks {
+                w.writeVarUInt(UInt64(dimRank[Int(e.link)]))
+                w.writeUInt8(e.automated ? 1 : 0)
+                w.writeVarUInt(UInt64(e.count))
+            }
+        }
         w.writeUInt32(CRC32C.checksum(w.bytes))
         return w.bytes
     }
@@ -128,6 +192,15 @@ public enum StateCodec {
         config.timeZone = try r.readString()
         config.sessionTimeout = try readInt64(&r, "session timeout")
         config.epochGranularity = try r.readString()
+        let timingAt = r.offset
+        config.emailTiming = EmailTimingRules(
+            burstSeconds: try r.readVarInt(), burstLinks: Int(truncatingIfNeeded: try r.readVarUInt()),
+            deliverySeconds: try r.readVarInt())
+        do {
+            try config.emailTiming.validate()
+        } catch {
+            throw r.error("scanner timing rules out of range", at: timingAt)
+        }
         var s = AggregateState(configuration: config)
         s.outOfRange = try readInt64(&r, "out-of-range record count")
         for _ in 0..<(try r.readCount()) { s.epochs.insert(try r.readString()) }
@@ -200,8 +273,126 @@ public enum StateCodec {
             guard s.visitorTable.findOrInsert(key).inserted else { throw r.error("duplicate visitor", at: at) }
             s.visitors.append(VisitorSummary(visits: visits))
         }
+        try decodeRecipients(&r, into: &s, siteCount: siteCount, dimCount: dimCount)
         try r.expectEnd()
         return s
+    }
+
+    /// Largest time a state holds (the aggregator skips later records).
+    static let maxTime = Int64(CellKey.maxBucket) * 3600
+
+    /// The recipients section: every value range-checked, the canonical order enforced.
+    private static func decodeRecipients(
+        _ r: inout BinaryReader, into s: inout AggregateState, siteCount: Int, dimCount: Int
+    ) throws(VeilError) {
+        func time(_ at: Int) throws(VeilError) -> Int64 {
+            let t = try r.readVarInt()
+            guard t >= 0, t < maxTime else { throw r.error("e-mail event time out of range", at: at) }
+            return t
+        }
+        func count32(_ what: String) throws(VeilError) -> UInt32 {
+            let at = r.offset
+            let x = try r.readVarUInt()
+            guard x <= UInt64(UInt32.max) else { throw r.error("\(what) out of range", at: at) }
+            return UInt32(x)
+        }
+        func flag() throws(VeilError) -> Bool {
+            let at = r.offset
+            let b = try r.readUInt8()
+            guard b <= 1 else { throw r.error("bad automated flag", at: at) }
+            return b == 1
+        }
+        let n = try r.readCount(minimumElementSize: 25)
+        var previous: (site: UInt64, campaign: UInt64, day: Int64, p: Pseudonym)? = nil
+        for _ in 0..<n {
+            let at = r.offset
+            let site = try r.readVarUInt()
+            let campaign = try r.readVarUInt()
+            let day = try r.readVarInt()
+            let p = Pseudonym(hi: try r.readUInt64(), lo: try r.readUInt64())
+            guard site < UInt64(siteCount), campaign < UInt64(dimCount), day >= 0, day < Int64(CellKey.maxBucket) else {
+                throw r.error("recipient key out of range", at: at)
+            }
+            if let q = previous {
+                guard (q.site, q.campaign, q.day) < (site, campaign, day)
+                    || ((q.site, q.campaign, q.day) == (site, campaign, day) && q.p < p)
+                else { throw r.error("recipients not in canonical order", at: at) }
+            }
+            previous = (site, campaign, day, p)
+            var sum = RecipientSummary()
+            sum.delivered = try count32("delivery count")
+            if sum.delivered > 0 { sum.firstDelivered = try time(r.offset) }
+            sum.humanOpens = try count32("open count")
+            sum.proxyOpens = try count32("open count")
+            sum.botOpens = try count32("open count")
+            if sum.openCount > 0 {
+                sum.firstOpen = try time(r.offset)
+                let spanAt = r.offset
+                let span = try r.readVarUInt()
+                guard span < UInt64(maxTime) - UInt64(sum.firstOpen) else { throw r.error("open times out of range", at: spanAt) }
+                sum.lastOpen = sum.firstOpen + Int64(span)
+            }
+            let records = try r.readCount(minimumElementSize: 4)
+            guard records <= RecipientSummary.maxClickRecords else { throw r.error("too many click records", at: r.offset) }
+            var last: RecipientSummary.ClickRecord? = nil
+            for _ in 0..<records {
+                let recordAt = r.offset
+                let t: Int64
+                if let l = last {
+                    let d = try r.readVarUInt()
+                    guard d < UInt64(maxTime) - UInt64(l.time) else { throw r.error("click time out of range", at: recordAt) }
+                    t = l.time + Int64(d)
+                } else {
+                    t = try time(recordAt)
+                }
+                let link = try r.readVarUInt()
+                guard link < UInt64(dimCount) else { throw r.error("click link out of range", at: recordAt) }
+                let c = RecipientSummary.ClickRecord(
+                    time: t, link: UInt32(link), automated: try flag(), count: try count32("click count"))
+                guard c.count >= 1 else { throw r.error("empty click record", at: recordAt) }
+                if let l = last {
+                    guard (l.time, l.link, l.automated ? 1 : 0) < (c.time, c.link, c.automated ? 1 : 0) else {
+                        throw r.error("click records not in canonical order", at: recordAt)
+                    }
+                }
+                last = c
+                sum.clicks.append(c)
+            }
+            if let first = sum.clicks.first, let l = last {
+                let spanAt = r.offset
+                let span = try r.readVarUInt()
+                guard span < UInt64(maxTime) - UInt64(first.time), first.time + Int64(span) >= l.time else {
+                    throw r.error("click times out of range", at: spanAt)
+                }
+                sum.firstClick = first.time
+                sum.lastClick = first.time + Int64(span)
+            }
+            let extras = try r.readCount(minimumElementSize: 3)
+            guard extras == 0 || records == RecipientSummary.maxClickRecords else {
+                throw r.error("extra clicks without a full set of click records", at: r.offset)
+            }
+            var lastExtra: RecipientSummary.ExtraClicks? = nil
+            for _ in 0..<extras {
+                let extraAt = r.offset
+                let link = try r.readVarUInt()
+                guard link < UInt64(dimCount) else { throw r.error("click link out of range", at: extraAt) }
+                let e = RecipientSummary.ExtraClicks(link: UInt32(link), automated: try flag(), count: try count32("click count"))
+                guard e.count >= 1 else { throw r.error("empty click record", at: extraAt) }
+                if let l = lastExtra {
+                    guard (l.link, l.automated ? 1 : 0) < (e.link, e.automated ? 1 : 0) else {
+                        throw r.error("extra clicks not in canonical order", at: extraAt)
+                    }
+                }
+                lastExtra = e
+                sum.extraClicks.append(e)
+            }
+            guard sum.delivered > 0 || sum.openCount > 0 || !sum.clicks.isEmpty else {
+                throw r.error("empty recipient summary", at: at)
+            }
+            let key = RecipientKey(site: UInt32(site), campaign: UInt32(campaign), day: Int32(day), pseudonym: p)
+            guard s.recipientTable.findOrInsert(key).inserted else { throw r.error("duplicate recipient", at: at) }
+            s.recipients.append(sum)
+        }
     }
 
     /// Reads a varint that must fit in `Int64` (counts, sizes, the session timeout).

@@ -27,7 +27,12 @@
 /// timestamp → `.missingField`; a timestamp that does not parse → `.badTimestamp`; a status
 /// outside 100...599 or not an integer → `.badStatus`; a size that is not a non-negative
 /// integer → `.badBytes`; a request line without a space → `.badRequestLine`. A line of
-/// only spaces is `.skip`, and so is an e-mail event other than open, click or delivered.
+/// only spaces is `.skip`, and so is an e-mail event other than open, click or delivered. An
+/// e-mail event (open, click, delivered) without a recipient → `.missingField`; with an e-mail
+/// preset or mapping (`isEmailExport`), a line without an event → `.missingField`.
+///
+/// E-mail presets (`json-sendgrid`, `json-mailgun`) and `init(emailFields:base:)` read e-mail
+/// services' event exports; see `keyPaths(of:)` for their keys.
 public struct JSONLinesFormat: LogFormat, Sendable {
     /// Key sets of the servers veil knows.
     public enum Preset: String, CaseIterable, Sendable {
@@ -39,6 +44,14 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         case traefik
         /// The union of the three: Caddy's keys first, then nginx's, then Traefik's.
         case auto
+    }
+
+    /// Key sets of the e-mail services veil knows (their event exports, one event per line).
+    public enum EmailPreset: String, CaseIterable, Sendable {
+        /// SendGrid Event Webhook events.
+        case sendgrid
+        /// Mailgun events: Events API items or webhook payloads (`event-data`).
+        case mailgun
     }
 
     /// What a key's value becomes.
@@ -87,6 +100,10 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         case recipient
         /// `record.campaign` (campaign or message id).
         case campaign
+        /// `record.automation`: `true` (JSON literal or text), `1`, `yes`, `proxy`, `apple`,
+        /// `gmail`, `yahoo` → `.proxy`; `false`, `0`, `no` → `.none`; any other text (Mailgun's
+        /// `generic`) → `.bot`.
+        case automation
 
         /// The record slot a field fills; fields sharing a slot compete by precedence.
         var slot: Int {
@@ -108,6 +125,7 @@ public struct JSONLinesFormat: LogFormat, Sendable {
             case .event: 14
             case .recipient: 15
             case .campaign: 16
+            case .automation: 17
             }
         }
     }
@@ -118,6 +136,8 @@ public struct JSONLinesFormat: LogFormat, Sendable {
     /// The cookie whose value a `.cookieHeader` key yields; empty when cookie headers are
     /// ignored.
     public let cookieName: [UInt8]
+    /// An e-mail event export: a line without an event is rejected (`.missingField`).
+    public let isEmailExport: Bool
 
     /// Key bytes of every trie entry, back to back.
     private let keyBytes: [UInt8]
@@ -143,7 +163,75 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         }
         self.init(
             builder: builder, name: preset == .auto ? "json" : "json-\(preset.rawValue)",
-            cookieName: cookieName)
+            cookieName: cookieName, isEmailExport: false)
+    }
+
+    /// Builds a parser for an e-mail service's event export (`json-sendgrid`, `json-mailgun`).
+    public init(emailPreset: EmailPreset) {
+        var builder = TrieBuilder()
+        for (path, field) in Self.keyPaths(of: emailPreset) {
+            do {
+                try builder.add(path: path, field: field)
+            } catch {
+                preconditionFailure("preset key path \(path): \(error)")
+            }
+        }
+        self.init(builder: builder, name: "json-\(emailPreset.rawValue)", cookieName: nil, isEmailExport: true)
+    }
+
+    /// The e-mail fields `init(emailFields:base:)` accepts, with their aliases.
+    public static let emailFieldNames: [(name: String, field: Field)] = [
+        ("event", .event), ("timestamp", .timestamp), ("time", .timestamp), ("recipient", .recipient),
+        ("email", .recipient), ("campaign", .campaign), ("url", .target), ("ip", .clientAddress),
+        ("user_agent", .userAgent), ("useragent", .userAgent), ("site", .site), ("automation", .automation),
+    ]
+
+    /// Builds an e-mail event parser from a field mapping such as
+    /// `event=type,timestamp=ts,recipient=to.email,campaign=meta.campaign,url=link,ip=client.ip,user_agent=client.ua`.
+    ///
+    /// Each `field=key.path` maps a key path (dots separate nested keys, as in
+    /// `init(mappings:cookieName:)`) to a field: `event`, `timestamp` (or `time`), `recipient`
+    /// (or `email`), `campaign`, `url`, `ip`, `user_agent` (or `useragent`), `site`,
+    /// `automation`. With a `base` e-mail preset the mapping comes first and the preset's keys
+    /// for other paths still apply; without one, `event`, `timestamp` and `recipient` are
+    /// required.
+    /// - Throws: `VeilError(.usage)` for an unknown field, an empty path, a path given twice, or
+    ///   a missing required field.
+    public init(emailFields spec: String, base: EmailPreset? = nil) throws(VeilError) {
+        var pairs: [(path: String, field: Field)] = []
+        for item in spec.split(separator: ",", omittingEmptySubsequences: true) {
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = parts[0].trimmingASCIISpaces().lowercased()
+            guard parts.count == 2, let field = Self.emailFieldNames.first(where: { $0.name == name })?.field else {
+                throw VeilError(
+                    .usage,
+                    "--email-fields: '\(item)' is not FIELD=KEY.PATH with FIELD one of \(Self.emailFieldNames.map(\.name).joined(separator: ", "))")
+            }
+            let path = parts[1].trimmingASCIISpaces()
+            guard !path.isEmpty else { throw VeilError(.usage, "--email-fields: \(name) has an empty key path") }
+            guard !pairs.contains(where: { $0.path == path }) else {
+                throw VeilError(.usage, "--email-fields: key path '\(path)' is given twice")
+            }
+            pairs.append((path, field))
+        }
+        if let base {
+            let mine = Set(pairs.map(\.path))
+            pairs += Self.keyPaths(of: base).filter { !mine.contains($0.path) }
+        } else {
+            for (field, name) in [(Field.event, "event"), (.timestamp, "timestamp"), (.recipient, "recipient")]
+            where !pairs.contains(where: { $0.field == field }) {
+                throw VeilError(.usage, "--email-fields: map the \(name) field (e.g. \(name)=\(name))")
+            }
+        }
+        var builder = TrieBuilder()
+        for (path, field) in pairs {
+            do {
+                try builder.add(path: path, field: field)
+            } catch {
+                throw VeilError(.usage, "--email-fields: \(error.message)")
+            }
+        }
+        self.init(builder: builder, name: "json-email", cookieName: nil, isEmailExport: true)
     }
 
     /// Builds a parser from key paths in order of precedence: for a field given by several
@@ -159,7 +247,7 @@ public struct JSONLinesFormat: LogFormat, Sendable {
     {
         var builder = TrieBuilder()
         for (path, field) in mappings { try builder.add(path: path, field: field) }
-        self.init(builder: builder, name: "json", cookieName: cookieName)
+        self.init(builder: builder, name: "json", cookieName: cookieName, isEmailExport: false)
     }
 
     /// Builds a parser from a user mapping of key paths (see `init(mappings:cookieName:)`)
@@ -170,12 +258,13 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         for path in fieldMap.keys.sorted() {
             try builder.add(path: path, field: fieldMap[path]!, rank: 0)  // Safe: key from keys.
         }
-        self.init(builder: builder, name: "json", cookieName: cookieName)
+        self.init(builder: builder, name: "json", cookieName: cookieName, isEmailExport: false)
     }
 
-    private init(builder: TrieBuilder, name: String, cookieName: String?) {
+    private init(builder: TrieBuilder, name: String, cookieName: String?, isEmailExport: Bool) {
         self.name = name
         self.cookieName = Array((cookieName ?? "").utf8)
+        self.isEmailExport = isEmailExport
         self.keyBytes = builder.keyBytes
         self.entries = builder.entries
         self.buckets = builder.buckets
@@ -190,6 +279,61 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         case .auto: caddyKeys + nginxKeys + traefikKeys
         }
     }
+
+    /// The key paths of an e-mail preset in order of precedence.
+    public static func keyPaths(of preset: EmailPreset) -> [(path: String, field: Field)] {
+        switch preset {
+        case .sendgrid: sendgridKeys
+        case .mailgun: mailgunKeys
+        }
+    }
+
+    /// SendGrid Event Webhook: `{"email":…,"timestamp":1700000000,"event":"open"|"click"|
+    /// "delivered"|…,"url":…,"ip":…,"useragent":…,"sg_message_id":…,"category":…,
+    /// "sg_machine_open":true|false}`. Campaign: `marketing_campaign_name` before
+    /// `singlesend_name` before a `campaign` custom argument before `category` (a string, or the
+    /// first of an array). `sg_machine_open: true` (Apple Mail Privacy Protection) is a proxy
+    /// open. Other events (`processed`, `deferred`, `bounce`, …) are skipped.
+    static let sendgridKeys: [(path: String, field: Field)] = [
+        ("timestamp", .timestamp),
+        ("event", .event),
+        ("email", .recipient),
+        ("marketing_campaign_name", .campaign),
+        ("singlesend_name", .campaign),
+        ("campaign", .campaign),
+        ("category", .campaign),
+        ("url", .target),
+        ("ip", .clientAddress),
+        ("useragent", .userAgent),
+        ("sg_machine_open", .automation),
+    ]
+
+    /// Mailgun events, as the Events API lists them or wrapped in a webhook's `event-data`:
+    /// `{"event":"opened"|"clicked"|"delivered"|…,"timestamp":1700000000.123,"recipient":…,
+    /// "url":…,"ip":…,"client-info":{"user-agent":…,"bot":"apple"|"gmail"|"generic"|""},
+    /// "tags":[…],"user-variables":{"campaign":…}}`. Campaign: `user-variables.campaign`
+    /// before the first of `tags`. `client-info.bot` `apple` or `gmail` is a proxy, `generic` a
+    /// bot.
+    static let mailgunKeys: [(path: String, field: Field)] = [
+        ("event-data.timestamp", .timestamp),
+        ("timestamp", .timestamp),
+        ("event-data.event", .event),
+        ("event", .event),
+        ("event-data.recipient", .recipient),
+        ("recipient", .recipient),
+        ("event-data.user-variables.campaign", .campaign),
+        ("user-variables.campaign", .campaign),
+        ("event-data.tags", .campaign),
+        ("tags", .campaign),
+        ("event-data.url", .target),
+        ("url", .target),
+        ("event-data.ip", .clientAddress),
+        ("ip", .clientAddress),
+        ("event-data.client-info.user-agent", .userAgent),
+        ("client-info.user-agent", .userAgent),
+        ("event-data.client-info.bot", .automation),
+        ("client-info.bot", .automation),
+    ]
 
     /// Caddy v2: `{"ts":1700000000.123,"request":{"client_ip":…,"headers":{"User-Agent":[…]}},…}`.
     /// `ts` may also be an ISO string (`time_format iso8601`); older versions write
@@ -313,6 +457,10 @@ public struct JSONLinesFormat: LogFormat, Sendable {
                 return .skip
             }
             record.event = kind
+            guard !record.recipient.isEmpty else { return fail(.missingField, &record) }
+            if !s.automation.isEmpty { record.automation = Self.automation(s.automation.slice(line)) }
+        } else if isEmailExport {
+            return fail(.missingField, &record)
         }
         guard !s.timestamp.isEmpty else { return fail(.missingField, &record) }
         guard let time = Self.time(s.timestamp.slice(line)) else {
@@ -417,6 +565,23 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         return true
     }
 
+    /// An automation hint's value (see `Field.automation`), any case.
+    static func automation(_ t: UnsafeBufferPointer<UInt8>) -> AutomationHint {
+        func equals(_ word: StaticString) -> Bool {
+            guard t.count == word.utf8CodeUnitCount else { return false }
+            let w = word.utf8Start
+            for k in 0..<t.count where (t[k] | 0x20) != w[k] { return false }
+            return true
+        }
+        if equals("true") || equals("1") || equals("yes") || equals("proxy") || equals("apple") || equals("gmail")
+            || equals("yahoo")
+        {
+            return .proxy
+        }
+        if equals("false") || equals("0") || equals("no") || equals("none") { return .none }
+        return .bot
+    }
+
     /// The event kind for an e-mail event name, any case; nil for events veil does not count.
     static func eventKind(_ t: UnsafeBufferPointer<UInt8>) -> EventKind? {
         func equals(_ word: StaticString) -> Bool {
@@ -473,7 +638,7 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         ]
         var buckets = [Int32](repeating: -1, count: JSONLinesFormat.bucketsPerNode)
         /// How many keys each slot has so far (the next key's rank).
-        var slotKeys = [UInt8](repeating: 0, count: 17)
+        var slotKeys = [UInt8](repeating: 0, count: 18)
 
         /// Adds a path; `rank` nil means "after the keys already added for this field".
         mutating func add(path: String, field: Field, rank: UInt8? = nil) throws(VeilError) {
@@ -577,6 +742,7 @@ private struct JSONScanner {
     var bytes = ByteRange.empty
     var requestLine = ByteRange.empty
     var event = ByteRange.empty
+    var automation = ByteRange.empty
     var addressHasPort = false
     var cookieIsHeader = false
     /// Precedence rank of the key that filled each slot, 4 bits per slot; 15 = not filled.
@@ -700,6 +866,10 @@ private struct JSONScanner {
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             let r = try number()
             if let f = e.field { assign(f, r, rank: e.rank) }
+        case UInt8(ascii: "t") where e.field == .automation:
+            let start = i
+            try word("true")
+            assign(.automation, ByteRange(start, i), rank: e.rank)
         default:
             try value(depth: depth)
         }
@@ -981,6 +1151,18 @@ private struct JSONScanner {
         case .event: event = r
         case .recipient: record.recipient = r
         case .campaign: record.campaign = r
+        case .automation: automation = r
         }
+    }
+}
+
+extension Substring {
+    /// The text without leading and trailing ASCII spaces and tabs.
+    func trimmingASCIISpaces() -> String {
+        var a = startIndex
+        var b = endIndex
+        while a < b, self[a] == " " || self[a] == "\t" { a = index(after: a) }
+        while b > a, self[index(before: b)] == " " || self[index(before: b)] == "\t" { b = index(before: b) }
+        return String(self[a..<b])
     }
 }

@@ -75,6 +75,9 @@ public struct LogRecord: Sendable, Equatable {
     public var recipient: ByteRange
     /// E-mail events: campaign or message id.
     public var campaign: ByteRange
+    /// E-mail events: what the export says about the client (SendGrid `sg_machine_open`,
+    /// Mailgun `client-info.bot`); `.none` when it says nothing.
+    public var automation: AutomationHint
 
     public init() {
         site = .empty
@@ -94,6 +97,7 @@ public struct LogRecord: Sendable, Equatable {
         event = .request
         recipient = .empty
         campaign = .empty
+        automation = .none
     }
 
     /// Clears every field, keeping the storage.

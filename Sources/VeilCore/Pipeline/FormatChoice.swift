@@ -9,10 +9,13 @@ public enum FormatChoice: Sendable, Equatable, CustomStringConvertible {
     case apache(String)
     /// An nginx `log_format` string.
     case nginx(String)
+    /// An e-mail event export read with a field mapping (`--email-fields`), on top of the
+    /// e-mail preset `base` (`sendgrid`, `mailgun`) or alone.
+    case emailFields(base: JSONLinesFormat.EmailPreset?, spec: String)
 
     /// The names `--format` accepts.
     public static let names: [String] = TextFormat.presetNames + [
-        "w3c", "json", "json-caddy", "json-nginx", "json-traefik",
+        "w3c", "json", "json-caddy", "json-nginx", "json-traefik", "json-sendgrid", "json-mailgun",
     ]
 
     /// Parses a `--format` value: a name, `auto`, `apache:STRING` or `nginx:STRING`.
@@ -39,6 +42,7 @@ public enum FormatChoice: Sendable, Equatable, CustomStringConvertible {
         case .named(let n): n
         case .apache(let s): "apache:\(s)"
         case .nginx(let s): "nginx:\(s)"
+        case .emailFields(let base, _): base.map { "json-\($0.rawValue)" } ?? "json-email"
         }
     }
 
@@ -55,12 +59,16 @@ public enum FormatChoice: Sendable, Equatable, CustomStringConvertible {
             case "json-caddy": return .json(JSONLinesFormat(preset: .caddy))
             case "json-nginx": return .json(JSONLinesFormat(preset: .nginx))
             case "json-traefik": return .json(JSONLinesFormat(preset: .traefik))
+            case "json-sendgrid": return .json(JSONLinesFormat(emailPreset: .sendgrid))
+            case "json-mailgun": return .json(JSONLinesFormat(emailPreset: .mailgun))
             default: throw VeilError(.usage, "unknown format '\(name)'")
             }
         case .apache(let s):
             return .text(TextFormat(try CompiledFormat.apache(s), name: "apache:\(s)"))
         case .nginx(let s):
             return .text(TextFormat(try CompiledFormat.nginx(s), name: "nginx:\(s)"))
+        case .emailFields(let base, let spec):
+            return .json(try JSONLinesFormat(emailFields: spec, base: base))
         }
     }
 }

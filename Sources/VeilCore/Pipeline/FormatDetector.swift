@@ -1,9 +1,11 @@
 /// Picks a log format from the first lines of a file.
 ///
 /// Lines starting with `#Software`, `#Version`, `#Date` or `#Fields` mean W3C extended; lines
-/// starting with `{` mean JSON lines; otherwise every text preset is tried on the sample and the
-/// one that parses the most lines wins, the more specific preset first on a tie (a combined line
-/// with a cookie field also parses as plain combined, since text after the last field is allowed).
+/// starting with `{` mean JSON lines (access-log presets first, then the SendGrid and Mailgun
+/// e-mail presets, the first to parse the most lines winning); otherwise every text preset is
+/// tried on the sample and the one that parses the most lines wins, the more specific preset
+/// first on a tie (a combined line with a cookie field also parses as plain combined, since
+/// text after the last field is allowed).
 public enum FormatDetector {
     /// Text presets from the most to the least specific.
     static let textCandidates = [
@@ -28,10 +30,12 @@ public enum FormatDetector {
         }
         if first.first == UInt8(ascii: "{") {
             var best: (AnyLogFormat, Int)? = nil
-            for preset in [JSONLinesFormat.Preset.caddy, .traefik, .nginx, .auto] {
-                var f = JSONLinesFormat(preset: preset)
+            let candidates = [JSONLinesFormat.Preset.caddy, .traefik, .nginx, .auto].map { JSONLinesFormat(preset: $0) }
+                + JSONLinesFormat.EmailPreset.allCases.map { JSONLinesFormat(emailPreset: $0) }
+            for candidate in candidates {
+                var f = candidate
                 let n = count(&f, sample)
-                if best == nil || n > best!.1 { best = (.json(JSONLinesFormat(preset: preset)), n) }
+                if best == nil || n > best!.1 { best = (.json(candidate), n) }
             }
             return Detection(format: best!.0, parsed: best!.1, sampled: sample.count)
         }

@@ -13,7 +13,8 @@ public struct ReleasedTable: Sendable {
     public var name: String
     public var header: [String]
     public var rows: [[String]]
-    /// What the k-threshold counted: `visitors` (non-bot) or `clients` (any agent).
+    /// What the k-threshold counted: `visitors` (non-bot), `clients` (any agent) or
+    /// `recipients` (e-mail recipients).
     public var thresholdOn: String
     /// Rows below k (each either folded into `(other)` or dropped).
     public var suppressed = 0
@@ -59,6 +60,7 @@ public struct Release {
         out.append(dimension(.operatingSystems, byTable, name: "operating_systems", columns: ["os"], metrics: .pageviews))
         out.append(dimension(.devices, byTable, name: "devices", columns: ["device"], metrics: .pageviews))
         out.append(dimension(.statusCodes, byTable, name: "status_codes", columns: ["status"], metrics: .requests))
+        out += campaignTables()
         return out
     }
 
@@ -142,7 +144,8 @@ public struct Release {
             name: name,
             header: ["site", period] + Self.trafficMetrics.map { $0 == "VISITORS" ? visitorsColumn(covering: range) : $0 },
             rows: [], thresholdOn: "clients")
-        for g in groups.keys.sorted(by: { ($0.site, $0.bucket) < ($1.site, $1.bucket) }) {
+        // By site name, then period: site ids depend on the order inputs and threads saw the sites.
+        for g in groups.keys.sorted(by: { sortKey(site: $0.site, $0.bucket) < sortKey(site: $1.site, $1.bucket) }) {
             let e = groups[g]!
             let n = e.cell.allClients
             guard n >= k else { t.suppressed += 1; continue }
@@ -311,7 +314,9 @@ public struct Release {
 
     // MARK: Helpers
 
-    func sortKey(_ k: CellKey) -> (String, Int64) { (state.sites.string(UInt32(k.site)), k.bucket) }
+    func sortKey(_ k: CellKey) -> (String, Int64) { sortKey(site: k.site, k.bucket) }
+
+    func sortKey(site: Int, _ bucket: Int64) -> (String, Int64) { (state.sites.string(UInt32(site)), bucket) }
 
     /// `bounces / visits` with four decimals, rounded half up; empty without visits.
     static func rate(_ part: Int64, _ whole: Int64) -> String {

@@ -674,6 +674,9 @@ struct AggregateStateTests {
         w.writeString("UTC")
         w.writeVarUInt(sessionTimeout)
         w.writeString("day")
+        w.writeVarInt(5)  // scanner timing: burst seconds, burst links, delivery seconds
+        w.writeVarUInt(2)
+        w.writeVarInt(10)
         w.writeVarUInt(outOfRange)
         w.writeVarUInt(1)
         w.writeString("d-2026-11-28")
@@ -699,6 +702,7 @@ struct AggregateStateTests {
         w.writeVarUInt(visitLength)
         w.writeVarUInt(2)
         w.writeVarUInt(0)
+        w.writeVarUInt(0)  // recipients
         w.writeUInt32(CRC32C.checksum(w.bytes))
         return w.bytes
     }
