@@ -9,6 +9,8 @@ let package = Package(
     name: "VeilBenchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
+        // Named: a path dependency is otherwise known by its directory name, which differs
+        // between checkouts (CI clones the repository into another folder).
         .package(name: "veil", path: "../"),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],

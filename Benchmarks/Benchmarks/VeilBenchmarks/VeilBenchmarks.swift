@@ -9,22 +9,31 @@ import VeilCore
 // warm-up iteration, so the measured iterations show the steady state, where the hot path is
 // meant to allocate nothing per line.
 //
-// The committed gates (Thresholds/*.p90.json) hold only `mallocCountTotal`, which is
-// deterministic; wall clock and throughput are printed for information only.
+// The committed gates (Thresholds/*.p90.json) hold only `mallocCountTotal`, which repeats to
+// within a few dozen per 100k lines (fixed inputs and keys; what still varies is array growth,
+// which follows the allocator's usable sizes); wall clock and throughput are printed only.
 
-/// Allowed drift of a malloc count per 100k lines before the gate fails (either way). One
-/// allocation per line adds 100,000, so this only absorbs the harness's own jitter (a few
-/// allocations by its sampling thread).
-let mallocTolerance = 50
+/// Allowed drift of a malloc count per 100k lines before the gate fails (either way); ci.sh
+/// reads this line. One allocation per line adds 100,000, one per visitor-day about 2,000.
+let mallocTolerance = 100
+
+/// Measured iterations per benchmark (after one warm-up). Fixed, and reached well within
+/// `maxDuration`, so that benchmarks whose state grows from one iteration to the next (a new
+/// day of traffic each time) measure the same iterations on every run.
+let measuredIterations = 10
 
 let benchmarks: @Sendable () -> Void = {
+    // Names without spaces or slashes: package-benchmark 1.38.1 writes a threshold file with
+    // those turned into `_` but looks it up under the name as it is, so its own check would skip
+    // such a benchmark (ci.sh compares the counts itself as well, by file name).
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .throughput, .mallocCountTotal],
         warmupIterations: 1,
-        maxDuration: .seconds(2),
-        maxIterations: 10,
+        maxDuration: .seconds(120),
+        maxIterations: measuredIterations,
         thresholds: [.mallocCountTotal: .init(absolute: [.p90: mallocTolerance])]
     )
+    Benchmark.teardown = { TemporaryDirectory.removeAll() }
 
     // MARK: - Baseline
 
@@ -34,7 +43,7 @@ let benchmarks: @Sendable () -> Void = {
 
     // MARK: - Line splitting
 
-    Benchmark("LineReader.split (100k lines)") { benchmark, block in
+    Benchmark("LineReader.split") { benchmark, block in
         var position = 0
         let reader = LineReader { (buffer: UnsafeMutableRawBufferPointer) throws(VeilError) -> Int in
             let n = min(buffer.count, block.bytes.count - position)
@@ -62,20 +71,20 @@ let benchmarks: @Sendable () -> Void = {
 
     // MARK: - Format parsers
 
-    parserBenchmark("Parse.combined (100k lines)", .combined) {
+    parserBenchmark("Parse.combined", .combined) {
         guard let f = TextFormat.preset("combined") else { fail("no combined preset") }
         return f
     }
-    parserBenchmark("Parse.combined_cookie (100k lines)", .combinedCookie) {
+    parserBenchmark("Parse.combined_cookie", .combinedCookie) {
         guard let f = TextFormat.preset("combined_cookie") else { fail("no combined_cookie preset") }
         return f
     }
-    parserBenchmark("Parse.json-caddy (100k lines)", .caddy) { JSONLinesFormat(preset: .caddy) }
-    parserBenchmark("Parse.w3c (100k lines)", .w3c) { W3CFormat() }
+    parserBenchmark("Parse.json-caddy", .caddy) { JSONLinesFormat(preset: .caddy) }
+    parserBenchmark("Parse.w3c", .w3c) { W3CFormat() }
 
     // MARK: - Pseudonymisation
 
-    Benchmark("Pseudonymizer.visitor cache hits (100k calls, 1k visitors)") { benchmark, state in
+    Benchmark("Pseudonymizer.visitor.cacheHits") { benchmark, state in
         var acc: UInt64 = 0
         do {
             acc = try state.run()
@@ -85,20 +94,18 @@ let benchmarks: @Sendable () -> Void = {
         blackHole(acc)
     } setup: {
         PseudonymizeState()
-    } teardown: {
-        // The state's directory is removed by its deinit.
     }
 
     // MARK: - HyperLogLog
 
-    Benchmark("HyperLogLog.insert dense (100k inserts)") { _, state in
+    Benchmark("HyperLogLog.insert.dense") { _, state in
         for h in state.hashes { state.sketch.insert(hash: h) }
         blackHole(state.sketch.isSparse)
     } setup: {
         HLLState(dense: true)
     }
 
-    Benchmark("HyperLogLog.insert sparse, new sketch (100k inserts, 1k distinct)") { _, state in
+    Benchmark("HyperLogLog.insert.sparseNewSketch") { _, state in
         var sketch = HyperLogLog()
         for h in state.hashes { sketch.insert(hash: h) }
         blackHole(sketch.isSparse)
@@ -106,7 +113,7 @@ let benchmarks: @Sendable () -> Void = {
         HLLState(dense: false)
     }
 
-    Benchmark("HyperLogLog.insert sparse, known hashes (100k inserts, 1k distinct)") { _, state in
+    Benchmark("HyperLogLog.insert.sparseKnownHashes") { _, state in
         for h in state.hashes { state.sketch.insert(hash: h) }
         blackHole(state.sketch.isSparse)
     } setup: {
@@ -115,9 +122,19 @@ let benchmarks: @Sendable () -> Void = {
 
     // MARK: - Aggregation
 
-    Benchmark("Aggregator.consume (100k parsed records)") { benchmark, state in
+    Benchmark("Aggregator.consume.nextDay") { benchmark, state in
         do {
-            try state.consumeAll()
+            try state.consumeAll(nextDay: true)
+        } catch {
+            benchmark.error("consume failed: \(error)")
+        }
+    } setup: {
+        AggregatorState.make()
+    }
+
+    Benchmark("Aggregator.consume.sameDayReplayed") { benchmark, state in
+        do {
+            try state.consumeAll(nextDay: false)
         } catch {
             benchmark.error("consume failed: \(error)")
         }
@@ -127,7 +144,7 @@ let benchmarks: @Sendable () -> Void = {
 
     // MARK: - Whole pipeline
 
-    Benchmark("Pipeline.inMemory zstd block (100k lines)") { benchmark, state in
+    Benchmark("Pipeline.inMemory.nextDay") { benchmark, state in
         do {
             try state.runInMemory()
         } catch {
@@ -137,7 +154,7 @@ let benchmarks: @Sendable () -> Void = {
         PipelineState.make()
     }
 
-    Benchmark("Pipeline.Ingest.run zstd file (100k lines)") { benchmark, state in
+    Benchmark("Pipeline.ingest.nextDay") { benchmark, state in
         do {
             try state.runIngest()
         } catch {
@@ -147,7 +164,7 @@ let benchmarks: @Sendable () -> Void = {
         PipelineState.make()
     }
 
-    Benchmark("Pipeline.Ingest.run zstd file, new aggregator (100k lines)") { benchmark, state in
+    Benchmark("Pipeline.ingest.newAggregator") { benchmark, state in
         do {
             try state.runIngestCold()
         } catch {
@@ -218,9 +235,9 @@ final class PseudonymizeState {
     let directory = TemporaryDirectory()
     let pseudonymizer: Pseudonymizer
     let epoch: EpochID
-    let site = Array("www.example.com".utf8)
+    let site: UnsafeRawBufferPointer
     /// Visitors' identifiers back to back; `fields[i]` = (cookie, address, user agent) ranges.
-    let bytes: [UInt8]
+    let bytes: UnsafeRawBufferPointer
     let fields: [(cookie: Range<Int>, ip: Range<Int>, ua: Range<Int>)]
 
     init() {
@@ -236,31 +253,39 @@ final class PseudonymizeState {
             }
             fields.append((add(v.cookie), add(v.address), add(Workload.userAgents[v.userAgent])))
         }
-        self.bytes = bytes
+        self.bytes = copyToHeap(bytes)
+        self.site = copyToHeap(Array("www.example.com".utf8))
         self.fields = fields
     }
 
-    deinit { directory.remove() }
+    deinit {
+        bytes.deallocate()
+        site.deallocate()
+        directory.remove()
+    }
 
     /// `linesPerIteration` visitor pseudonyms, cycling through the visitors.
     func run() throws(VeilError) -> UInt64 {
         var acc: UInt64 = 0
         let n = fields.count
-        try bytes.withUnsafeBytes { (all: UnsafeRawBufferPointer) throws(VeilError) in
-            try site.withUnsafeBytes { (site: UnsafeRawBufferPointer) throws(VeilError) in
-                for i in 0..<linesPerIteration {
-                    let f = fields[i % n]
-                    let p = try pseudonymizer.visitor(
-                        epoch: epoch, site: site,
-                        cookie: f.cookie.isEmpty ? nil : UnsafeRawBufferPointer(rebasing: all[f.cookie]),
-                        ip: UnsafeRawBufferPointer(rebasing: all[f.ip]),
-                        userAgent: UnsafeRawBufferPointer(rebasing: all[f.ua]))
-                    acc &+= p.lo
-                }
-            }
+        for i in 0..<linesPerIteration {
+            let f = fields[i % n]
+            let p = try pseudonymizer.visitor(
+                epoch: epoch, site: site,
+                cookie: f.cookie.isEmpty ? nil : UnsafeRawBufferPointer(rebasing: bytes[f.cookie]),
+                ip: UnsafeRawBufferPointer(rebasing: bytes[f.ip]),
+                userAgent: UnsafeRawBufferPointer(rebasing: bytes[f.ua]))
+            acc &+= p.lo
         }
         return acc
     }
+}
+
+/// A heap copy of `bytes` that the caller deallocates.
+func copyToHeap(_ bytes: [UInt8]) -> UnsafeRawBufferPointer {
+    let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 8)
+    copy.copyBytes(from: bytes)
+    return UnsafeRawBufferPointer(rebasing: copy[0..<bytes.count])
 }
 
 // MARK: - HyperLogLog
@@ -287,13 +312,20 @@ final class HLLState {
 
 // MARK: - Aggregation and pipeline
 
-/// Records parsed in setup, fed to one aggregator that lives as long as the benchmark.
+/// Records of day 0 parsed in setup, fed to one aggregator that lives as long as the benchmark.
+///
+/// With `nextDay`, iteration `k` shifts every timestamp by `k` days: the same visitors come back
+/// the next day, as in a long log, so what allocates is per-day growth (new rows, new visits,
+/// a new key epoch), not per line. Without it the same day is fed again, so every pageview is
+/// older than its visitor's last visit (out-of-order input, as when logs of several servers
+/// are concatenated).
 final class AggregatorState {
     let directory: TemporaryDirectory
     var aggregator: Aggregator
     /// The lines the records point into.
     let lines: Workload.Lines
     let records: [LogRecord]
+    var day = 0
 
     private init(directory: TemporaryDirectory, aggregator: Aggregator, lines: Workload.Lines, records: [LogRecord]) {
         self.directory = directory
@@ -329,10 +361,13 @@ final class AggregatorState {
         }
     }
 
-    func consumeAll() throws(VeilError) {
+    func consumeAll(nextDay: Bool) throws(VeilError) {
+        let shift = nextDay ? Int64(day) * 86_400 : 0
+        day += 1
         try lines.bytes.withUnsafeBufferPointer { (all: UnsafeBufferPointer<UInt8>) throws(VeilError) in
             for i in 0..<records.count {
                 var r = records[i]
+                r.timestamp += shift
                 try aggregator.consume(
                     &r, line: UnsafeBufferPointer(rebasing: all[lines.bounds[i]..<(lines.bounds[i + 1] - 1)]))
             }
@@ -340,21 +375,24 @@ final class AggregatorState {
     }
 }
 
-/// A zstd block of `combined_cookie` lines, in memory and as a file on `/dev/shm`.
+/// Days of `combined_cookie` traffic as zstd blocks, in memory and as files on `/dev/shm`; one
+/// aggregator for the whole benchmark, given the next day at each iteration.
 final class PipelineState {
+    /// The warm-up iteration and the measured ones each get a day of their own.
+    static let days = 1 + measuredIterations
+
     let directory: TemporaryDirectory
     let keyStore: KeyStore
-    let compressed: [UInt8]
-    let file: String
-    let lineCount: Int
+    let blocks: [[UInt8]]
+    let files: [String]
     var aggregator: Aggregator
+    var day = 0
 
-    private init(directory: TemporaryDirectory, keyStore: KeyStore, compressed: [UInt8], file: String, lineCount: Int) throws(VeilError) {
+    private init(directory: TemporaryDirectory, keyStore: KeyStore, blocks: [[UInt8]], files: [String]) throws(VeilError) {
         self.directory = directory
         self.keyStore = keyStore
-        self.compressed = compressed
-        self.file = file
-        self.lineCount = lineCount
+        self.blocks = blocks
+        self.files = files
         aggregator = try Aggregator(
             configuration: AggregationConfiguration(), pseudonymizer: Pseudonymizer(keyStore: keyStore))
     }
@@ -362,22 +400,22 @@ final class PipelineState {
     deinit { directory.remove() }
 
     static func make() -> PipelineState {
-        let lines = Inputs.shared.lines(.combinedCookie)
+        let blocks = Inputs.shared.zstdBlocks(days: days)
         let directory = TemporaryDirectory(inMemory: true)
-        let compressed = zstdCompress(lines.bytes, in: directory)
-        let file = directory.path + "/access.log.zst"
-        guard FileManager.default.createFile(atPath: file, contents: Data(compressed)) else {
-            fail("cannot write \(file)")
+        var files: [String] = []
+        for (day, block) in blocks.enumerated() {
+            let file = directory.path + "/access-\(day).log.zst"
+            guard FileManager.default.createFile(atPath: file, contents: Data(block)) else { fail("cannot write \(file)") }
+            files.append(file)
         }
         do {
             let state = try PipelineState(
-                directory: directory, keyStore: temporaryKeyStore(directory), compressed: compressed, file: file,
-                lineCount: lines.count)
-            // Check once that the whole block parses, so that no reject path is measured.
+                directory: directory, keyStore: temporaryKeyStore(directory), blocks: blocks, files: files)
+            // Check once that a whole block parses, so that no reject path is measured.
             var sink = DiscardingSink()
-            let report = try Ingest.run(path: file, configuration: IngestConfiguration(), sink: &sink)
-            if report.records != lines.count || report.rejected != 0 {
-                fail("Ingest.run read \(report.records) records, \(report.rejected) rejected, of \(lines.count) lines")
+            let report = try Ingest.run(path: files[0], configuration: IngestConfiguration(), sink: &sink)
+            if report.records != linesPerIteration || report.rejected != 0 {
+                fail("Ingest.run read \(report.records) records, \(report.rejected) rejected, of \(linesPerIteration) lines")
             }
             return state
         } catch {
@@ -385,10 +423,16 @@ final class PipelineState {
         }
     }
 
+    /// The next day's block (the last one again if the harness runs more iterations than planned).
+    private func nextDay() -> Int {
+        defer { day += 1 }
+        return min(day, blocks.count - 1)
+    }
+
     /// `ByteSource(bytes:)` → `LineReader` → `combined_cookie` parser → the aggregator, as
     /// `Ingest.run` does it, without its input hashing and reject bookkeeping.
     func runInMemory() throws(VeilError) {
-        let source = try ByteSource(bytes: compressed, name: "block.log.zst")
+        let source = try ByteSource(bytes: blocks[nextDay()], name: "block.log.zst")
         let reader = LineReader(source: source)
         guard var format = TextFormat.preset("combined_cookie") else { fail("no combined_cookie preset") }
         var record = LogRecord()
@@ -398,22 +442,22 @@ final class PipelineState {
             records += 1
             try aggregator.consume(&record, line: UnsafeBufferPointer(line))
         }
-        if records != lineCount { fail("in-memory pipeline read \(records) records of \(lineCount)") }
+        if records != linesPerIteration { fail("in-memory pipeline read \(records) records of \(linesPerIteration)") }
     }
 
     /// `Ingest.run` (format detection, SHA-256 of the input, decompression, parsing) into the
     /// long-lived aggregator.
     func runIngest() throws(VeilError) {
-        let report = try Ingest.run(path: file, configuration: IngestConfiguration(), sink: &aggregator)
+        let report = try Ingest.run(path: files[nextDay()], configuration: IngestConfiguration(), sink: &aggregator)
         blackHole(report.records)
     }
 
-    /// `Ingest.run` into a new aggregator and pseudonymizer, as `veil aggregate` does for each
-    /// input: includes the growth of every table and cache for a 100k-line file.
+    /// `Ingest.run` of day 0 into a new aggregator and pseudonymizer, as `veil aggregate` does for
+    /// each input: includes the growth of every table and cache for a 100k-line file.
     func runIngestCold() throws(VeilError) {
         var fresh = try Aggregator(
             configuration: AggregationConfiguration(), pseudonymizer: Pseudonymizer(keyStore: keyStore))
-        let report = try Ingest.run(path: file, configuration: IngestConfiguration(), sink: &fresh)
+        let report = try Ingest.run(path: files[0], configuration: IngestConfiguration(), sink: &fresh)
         fresh.addInput(report)
         blackHole(fresh.finish())
     }

@@ -110,8 +110,9 @@ struct Workload {
         var referrer: String
     }
 
-    /// `count` requests over one UTC day, in time order.
-    func requests(count: Int) -> [Request] {
+    /// `count` requests over one UTC day (`day` days after `dayStart`), in time order. Every day
+    /// has the same traffic: the same visitors ask for the same pages at the same times of day.
+    func requests(count: Int, day: Int = 0) -> [Request] {
         var rng = SplitMix64(seed: 0x5eed_0002)
         var out: [Request] = []
         out.reserveCapacity(count)
@@ -120,7 +121,7 @@ struct Workload {
             let ms = Int64(i) * Int64(step)
             let visitor = Int(zipf(&rng, visitors))
             var r = Request(
-                time: Self.dayStart + ms / 1000, millis: Int(ms % 1000), visitor: visitor,
+                time: Self.dayStart + Int64(day) * 86_400 + ms / 1000, millis: Int(ms % 1000), visitor: visitor,
                 site: visitor % 7 == 0 ? 1 : 0, method: "GET", path: "/", query: "", status: 200,
                 bytes: 0, referrer: "")
             let kind = rng.next() % 100
@@ -170,8 +171,8 @@ struct Workload {
         return out
     }
 
-    /// `count` lines of `format` (plus the W3C header lines for `.w3c`).
-    func lines(_ format: Format, count: Int) -> Lines {
+    /// `count` lines of `format` (plus the W3C header lines for `.w3c`) of day `day`.
+    func lines(_ format: Format, count: Int, day: Int = 0) -> Lines {
         let people = population()
         let uaText = Self.userAgents.map { Array($0.utf8) }
         let uaW3C = uaText.map { $0.map { $0 == UInt8(ascii: " ") ? UInt8(ascii: "+") : $0 } }
@@ -196,7 +197,7 @@ struct Workload {
                 header += 1
             }
         }
-        for r in requests(count: count) {
+        for r in requests(count: count, day: day) {
             let v = people[r.visitor]
             let c = Civil(r.time)
             let target = r.query.isEmpty ? r.path : r.path + "?" + r.query

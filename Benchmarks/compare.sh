@@ -1,0 +1,288 @@
+#!/usr/bin/env bash
+# Side-by-side comparison of veil with `zstd -dc` (the floor) and GoAccess on one generated
+# workload, with public tools only (GNU time for wall time and peak RSS).
+#
+#   Benchmarks/compare.sh                 # 2M lines, median of 3 runs, plus the 10x memory run
+#   Benchmarks/compare.sh --short         # CI: 200k lines, 1 run, no 10x run
+#
+# Options:
+#   --lines N        lines of the reference workload (default 2000000)
+#   --runs R         timed runs per tool; the table shows medians (default 3)
+#   --short          200k lines, 1 run, no 10x run (for CI)
+#   --long-shape S   how the 10x workload keeps the traffic shape: `days` (default: the same
+#                    visitors and the same traffic per day, for 10x as many days) or `lines`
+#                    (the same visitors and days, 10x the requests per visitor)
+#   --no-long        skip the 10x run
+#   --veil PATH      the veil binary to measure (default: build it with `swift build -c release`
+#                    in the root package); veil-fixtures is taken from the same directory when
+#                    it is there, else built
+#   --build-path D   SwiftPM scratch path for that build (default: <root>/.build)
+#   --work DIR       keep the generated files in DIR (default: a temporary directory, removed)
+#   --no-install     never apt-get install missing tools
+#
+# The workload is deterministic: `veil-fixtures generate --format combined_cookie --seed 1
+# --lines N --visitors N/20 --days 1`, compressed with `zstd -3`. Exit status: 0 when every
+# tool ran (performance targets are reported, not enforced), 1 on an error, 2 on bad usage.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+
+lines=2000000
+runs=3
+short=0
+long=1
+long_shape=days
+veil=""
+build_path="$root/.build"
+work=""
+install=1
+
+usage() { sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+die() { echo "compare.sh: $*" >&2; exit 1; }
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --lines) lines="${2:?--lines needs a number}"; shift 2 ;;
+        --runs) runs="${2:?--runs needs a number}"; shift 2 ;;
+        --short) short=1; shift ;;
+        --long-shape) long_shape="${2:?--long-shape needs days or lines}"; shift 2 ;;
+        --no-long) long=0; shift ;;
+        --veil) veil="${2:?--veil needs a path}"; shift 2 ;;
+        --build-path) build_path="${2:?--build-path needs a directory}"; shift 2 ;;
+        --work) work="${2:?--work needs a directory}"; shift 2 ;;
+        --no-install) install=0; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "compare.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
+    esac
+done
+if [ "$short" = 1 ]; then lines=200000; runs=1; long=0; fi
+case "$lines" in ''|*[!0-9]*) echo "compare.sh: --lines needs a positive integer" >&2; exit 2 ;; esac
+case "$runs" in ''|*[!0-9]*|0) echo "compare.sh: --runs needs a positive integer" >&2; exit 2 ;; esac
+case "$long_shape" in days|lines) ;; *) echo "compare.sh: --long-shape is days or lines" >&2; exit 2 ;; esac
+[ "$lines" -ge 1000 ] || { echo "compare.sh: --lines must be at least 1000" >&2; exit 2; }
+
+# MARK: - Tools
+
+need_install=()
+command -v zstd >/dev/null || need_install+=(zstd)
+[ -x /usr/bin/time ] || need_install+=(time)
+command -v goaccess >/dev/null || need_install+=(goaccess)
+if [ ${#need_install[@]} -gt 0 ]; then
+    if [ "$install" = 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "Installing ${need_install[*]} with apt-get ..."
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_install[@]}" >/dev/null 2>&1 \
+            || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_install[@]}" >/dev/null 2>&1; } \
+            || echo "compare.sh: apt-get install ${need_install[*]} failed" >&2
+    fi
+fi
+command -v zstd >/dev/null || die "zstd is missing (apt-get install zstd)"
+[ -x /usr/bin/time ] || die "GNU time is missing at /usr/bin/time (apt-get install time)"
+have_goaccess=1
+command -v goaccess >/dev/null || { have_goaccess=0; echo "compare.sh: goaccess is missing (apt-get install goaccess); its row is skipped" >&2; }
+
+if [ -z "$veil" ]; then
+    echo "Building veil and veil-fixtures (swift build -c release, scratch path $build_path) ..."
+    (cd "$root" && swift build -c release --scratch-path "$build_path" --product veil >/dev/null \
+        && swift build -c release --scratch-path "$build_path" --product veil-fixtures >/dev/null) \
+        || die "swift build -c release failed"
+    bin="$(cd "$root" && swift build -c release --scratch-path "$build_path" --show-bin-path)"
+    provenance="built from $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo 'a checkout without git')$(git -C "$root" diff --quiet HEAD -- Sources Package.swift 2>/dev/null || echo ' with uncommitted changes')"
+    veil="$bin/veil"
+    fixtures="$bin/veil-fixtures"
+else
+    [ -x "$veil" ] || die "--veil $veil is not an executable"
+    veil="$(cd "$(dirname "$veil")" && pwd)/$(basename "$veil")"
+    provenance="at $veil"
+    fixtures="$(dirname "$veil")/veil-fixtures"
+    if [ ! -x "$fixtures" ]; then
+        echo "Building veil-fixtures (swift build -c release, scratch path $build_path) ..."
+        (cd "$root" && swift build -c release --scratch-path "$build_path" --product veil-fixtures >/dev/null) \
+            || die "swift build -c release --product veil-fixtures failed"
+        fixtures="$(cd "$root" && swift build -c release --scratch-path "$build_path" --show-bin-path)/veil-fixtures"
+    fi
+fi
+[ -x "$veil" ] || die "no veil binary at $veil"
+[ -x "$fixtures" ] || die "no veil-fixtures binary at $fixtures"
+
+threads_flag=0
+if "$veil" run --help 2>&1 | grep -q -- '--threads'; then threads_flag=1; fi
+
+# MARK: - Work directory
+
+if [ -n "$work" ]; then
+    mkdir -p "$work"
+    work="$(cd "$work" && pwd)"
+else
+    work="$(mktemp -d "${TMPDIR:-/tmp}/veil-compare.XXXXXX")"
+    trap 'rm -rf "$work"' EXIT
+fi
+"$veil" keys init --keys "$work/keys" >/dev/null 2>&1 || true
+[ -d "$work/keys" ] || die "veil keys init --keys $work/keys failed"
+
+# MARK: - Helpers
+
+# measure NAME CMD...: runs CMD under GNU time; appends "seconds kib" to $work/NAME.samples.
+# Standard output and error go to $work/NAME.out (the last run's).
+measure() {
+    local name="$1"; shift
+    local t0 t1 status
+    t0=$(date +%s%N)
+    set +e
+    /usr/bin/time -f '%M' -o "$work/$name.rss" "$@" >"$work/$name.out" 2>&1
+    status=$?
+    set -e
+    t1=$(date +%s%N)
+    if [ "$status" != 0 ]; then
+        echo "compare.sh: '$*' failed with status $status:" >&2
+        tail -5 "$work/$name.out" >&2
+        exit 1
+    fi
+    echo "$(( (t1 - t0) / 1000 )) $(tail -1 "$work/$name.rss")" >>"$work/$name.samples"
+}
+
+# median_col NAME COL: the median of column COL (1 = microseconds, 2 = KiB) of NAME's samples.
+median_col() {
+    cut -d' ' -f"$2" "$work/$1.samples" | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+
+# generate FILE LINES VISITORS DAYS: the deterministic workload, compressed with zstd -3.
+generate() {
+    "$fixtures" generate --format combined_cookie --seed 1 --lines "$2" --visitors "$3" --days "$4" --output - \
+        | zstd -3 -q -f -o "$1"
+}
+
+veil_run() { # veil_run NAME FILE [--threads N]
+    local name="$1" file="$2"; shift 2
+    rm -rf "$work/rollups-$name"
+    measure "$name" "$veil" run "$file" -o "$work/rollups-$name" --keys "$work/keys" --quiet "$@"
+}
+
+# MARK: - Reference workload
+
+visitors=$(( lines / 20 ))
+ref="$work/reference.log.zst"
+plain="$work/reference.log"
+echo "Generating $lines combined_cookie lines ($visitors visitors, 1 day), zstd -3 ..."
+generate "$ref" "$lines" "$visitors" 1
+zstd -dc -q "$ref" >"$plain"
+raw_bytes=$(stat -c %s "$plain")
+zst_bytes=$(stat -c %s "$ref")
+
+single_label="veil run --threads 1"
+single_args=(--threads 1)
+if [ "$threads_flag" = 0 ]; then
+    single_label="veil (single thread)"
+    single_args=()
+fi
+
+load="$(cut -d' ' -f1-3 /proc/loadavg)"
+echo "Measuring ($runs run(s) each, interleaved) ..."
+zstd -dc -q "$ref" >/dev/null   # warm the page cache
+for ((r = 1; r <= runs; r++)); do
+    measure zstd zstd -dc -q "$ref" -o /dev/null
+    veil_run veil1 "$ref" "${single_args[@]}"
+    if [ "$threads_flag" = 1 ]; then veil_run veilN "$ref"; fi
+    if [ "$have_goaccess" = 1 ]; then
+        measure goaccess goaccess "$plain" --log-format=COMBINED --no-global-config --no-progress \
+            -o "$work/goaccess.csv"
+    fi
+done
+
+# MARK: - Table
+
+fmt_row() { # fmt_row LABEL NAME
+    local us kib
+    us=$(median_col "$2" 1)
+    kib=$(median_col "$2" 2)
+    awk -v label="$1" -v us="$us" -v kib="$kib" -v lines="$lines" -v bytes="$raw_bytes" -v zus="$zstd_us" 'BEGIN {
+        s = us / 1e6
+        printf "| %-26s | %9.2f | %12.0f | %8.1f | %9.1f | %7.2f |\n", label, s, lines / s, bytes / 1048576 / s, kib / 1024, us / zus
+    }'
+}
+
+zstd_us=$(median_col zstd 1)
+veil1_us=$(median_col veil1 1)
+veil1_kib=$(median_col veil1 2)
+if [ "$threads_flag" = 1 ]; then veilN_us=$(median_col veilN 1); veilN_kib=$(median_col veilN 2); fi
+
+echo
+echo "## veil vs zstd -dc vs GoAccess"
+echo
+echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) memory, $(uname -sr); load average at start $load"
+echo "veil $("$veil" --version 2>/dev/null || echo '(version unknown)') $provenance; $(zstd --version | head -1 | tr -d '*' | sed 's/^ *//;s/ *$//'); $( [ "$have_goaccess" = 1 ] && goaccess --version 2>/dev/null | head -1 || echo 'no GoAccess')"
+awk -v l="$lines" -v v="$visitors" -v rb="$raw_bytes" -v zb="$zst_bytes" -v runs="$runs" 'BEGIN {
+    printf "Workload: %d combined_cookie lines, %d visitors, 1 day (veil-fixtures --seed 1); %.0f MB raw, %.1f MB zstd -3; median of %d run(s)\n", l, v, rb / 1e6, zb / 1e6, runs }'
+echo
+echo "| tool                       |  wall (s) |      lines/s |     MB/s | RSS (MiB) | × zstd  |"
+echo "|----------------------------|----------:|-------------:|---------:|----------:|--------:|"
+fmt_row "zstd -dc > /dev/null" zstd
+fmt_row "$single_label" veil1
+if [ "$threads_flag" = 1 ]; then fmt_row "veil run ($(nproc) threads)" veilN; fi
+if [ "$have_goaccess" = 1 ]; then fmt_row "GoAccess (COMBINED, CSV)" goaccess; fi
+echo
+echo "MB/s counts uncompressed bytes (GoAccess reads the decompressed file; zstd and veil the .zst)."
+
+# verdict VALUE OP LIMIT: "ok" or "MISSED".
+verdict() { awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN { ok = (op == "<=") ? (v <= l) : (v >= l); print ok ? "ok" : "MISSED" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+echo
+echo "Ratios (targets from DESIGN.md):"
+r1=$(ratio "$veil1_us" "$zstd_us")
+echo "- $single_label / zstd time: ${r1}×  (target ≤ 3×: $(verdict "$r1" '<=' 3))"
+if [ "$threads_flag" = 1 ]; then
+    rN=$(ratio "$veilN_us" "$zstd_us")
+    echo "- veil run (all cores) / zstd time: ${rN}×  (target ≤ 1.5×: $(verdict "$rN" '<=' 1.5))"
+fi
+if [ "$have_goaccess" = 1 ]; then
+    goaccess_us=$(median_col goaccess 1)
+    g1=$(ratio "$goaccess_us" "$veil1_us")
+    echo "- GoAccess time / $single_label time: ${g1}×  (target ≥ 50×: $(verdict "$g1" '>=' 50))"
+    if [ "$threads_flag" = 1 ]; then
+        gN=$(ratio "$goaccess_us" "$veilN_us")
+        echo "- GoAccess time / veil run (all cores) time: ${gN}×  (target ≥ 50×: $(verdict "$gN" '>=' 50))"
+    fi
+fi
+rss1=$(awk -v k="$veil1_kib" 'BEGIN { printf "%.1f", k / 1024 }')
+echo "- peak RSS, $single_label: ${rss1} MiB  (target < 256 MiB: $(verdict "$rss1" '<=' 255.99))"
+if [ "$threads_flag" = 1 ]; then
+    rssN=$(awk -v k="$veilN_kib" 'BEGIN { printf "%.1f", k / 1024 }')
+    echo "- peak RSS, veil run (all cores): ${rssN} MiB  (target < 256 MiB: $(verdict "$rssN" '<=' 255.99))"
+fi
+
+# MARK: - 10x run
+
+if [ "$long" = 1 ]; then
+    long_lines=$(( lines * 10 ))
+    if [ "$long_shape" = days ]; then long_days=10; else long_days=1; fi
+    echo
+    echo "Generating the 10× workload: $long_lines lines, the same $visitors visitors, $long_days day(s) ..."
+    long_file="$work/long.log.zst"
+    rm -f "$plain"   # room on disk; GoAccess does not run on the 10x workload
+    generate "$long_file" "$long_lines" "$visitors" "$long_days"
+    veil_run long1 "$long_file" "${single_args[@]}"
+    if [ "$threads_flag" = 1 ]; then veil_run longN "$long_file"; fi
+    echo
+    if [ "$long_shape" = days ]; then
+        echo "## Peak RSS with 10× the lines (the same traffic per day for 10 days, the same visitors)"
+    else
+        echo "## Peak RSS with 10× the lines (the same visitors and day, 10× the requests per visitor)"
+    fi
+    echo
+    echo "| run                        | lines      | wall (s) | RSS (MiB) | × reference RSS |"
+    echo "|----------------------------|-----------:|---------:|----------:|----------------:|"
+    long_row() { # long_row LABEL NAME REFERENCE_KIB
+        awk -v label="$1" -v us="$(median_col "$2" 1)" -v kib="$(median_col "$2" 2)" -v ref="$3" -v l="$long_lines" 'BEGIN {
+            printf "| %-26s | %10d | %8.2f | %9.1f | %15.2f |\n", label, l, us / 1e6, kib / 1024, kib / ref }'
+    }
+    long_row "$single_label" long1 "$veil1_kib"
+    if [ "$threads_flag" = 1 ]; then long_row "veil run ($(nproc) threads)" longN "$veilN_kib"; fi
+    g=$(ratio "$(median_col long1 2)" "$veil1_kib")
+    echo
+    echo "- RSS growth, $single_label: ${g}×  (target ≤ 1.2×: $(verdict "$g" '<=' 1.2))"
+    if [ "$threads_flag" = 1 ]; then
+        gN=$(ratio "$(median_col longN 2)" "$veilN_kib")
+        echo "- RSS growth, veil run (all cores): ${gN}×  (target ≤ 1.2×: $(verdict "$gN" '<=' 1.2))"
+    fi
+fi
