@@ -111,7 +111,9 @@ fi
 [ -x "$fixtures" ] || die "no veil-fixtures binary at $fixtures"
 
 threads_flag=0
-if "$veil" run --help 2>&1 | grep -q -- '--threads'; then threads_flag=1; fi
+# (The help text is captured first: `grep -q` closing the pipe early would fail it under pipefail.)
+run_help="$("$veil" run --help 2>&1 || true)"
+if grep -q -- '--threads' <<<"$run_help"; then threads_flag=1; fi
 
 # MARK: - Work directory
 
