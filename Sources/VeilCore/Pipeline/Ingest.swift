@@ -91,27 +91,15 @@ public enum Ingest {
         }
 
         var formatName = format.name
-        var lines: Int
+        let lines: Int
         switch format {
         case .text(var f):
-            if threads > 1 {
-                lines = try ParallelIngest.run(
-                    f, reader, sample, threads: threads, &tally, &sink, &extraSinks, makeSink: makeSink)
-            } else {
-                try loop(&f, reader, sample, &tally, &sink)
-                lines = max(reader.lineNumber, sample.count)
-            }
+            lines = try parse(&f, reader, sample, threads: threads, &tally, &sink, &extraSinks, makeSink)
         case .json(var f):
-            if threads > 1 {
-                lines = try ParallelIngest.run(
-                    f, reader, sample, threads: threads, &tally, &sink, &extraSinks, makeSink: makeSink)
-            } else {
-                try loop(&f, reader, sample, &tally, &sink)
-                lines = max(reader.lineNumber, sample.count)
-            }
+            lines = try parse(&f, reader, sample, threads: threads, &tally, &sink, &extraSinks, makeSink)
         case .w3c(var f):
-            try loop(&f, reader, sample, &tally, &sink)
-            lines = max(reader.lineNumber, sample.count)
+            // `#Fields` directives change how later lines parse: one thread reads the file.
+            lines = try parse(&f, reader, sample, threads: 1, &tally, &sink, &extraSinks, makeSink)
             formatName = f.name
         }
 
@@ -137,6 +125,20 @@ public enum Ingest {
             fingerprint: hasher.fingerprint(),
             error: nil
         )
+    }
+
+    /// Parses the rest of the input with `threads` parsing threads (the sequential loop for one).
+    /// - Returns: the number of lines read.
+    private static func parse<F: LogFormat, S: RecordSink>(
+        _ format: inout F, _ reader: LineReader, _ sample: [[UInt8]?], threads: Int, _ tally: inout Tally,
+        _ sink: inout S, _ extraSinks: inout [S], _ makeSink: (Int) throws(VeilError) -> S
+    ) throws(VeilError) -> Int {
+        if threads > 1 {
+            return try ParallelIngest.run(
+                format, reader, sample, threads: threads, &tally, &sink, &extraSinks, makeSink: makeSink)
+        }
+        try loop(&format, reader, sample, &tally, &sink)
+        return max(reader.lineNumber, sample.count)
     }
 
     /// The per-line loop, specialised per parser.
