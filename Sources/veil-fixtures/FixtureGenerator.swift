@@ -34,6 +34,7 @@ struct FixtureGenerator {
             startSeconds: options.start, days: options.days, siteCount: options.sites.count,
             userAgents: population.userAgents.count)
         var ledger = IdentifierLedger(population: population, format: format)
+        var accountBook = AccountBook(population: population, sites: options.sites)
         let userAgentKinds = population.userAgents.map(\.kind)
 
         var sink = try ByteSink(path: options.output)
@@ -94,6 +95,7 @@ struct FixtureGenerator {
             truth.record(
                 r, identity: identity, bot: bot, proxy: proxy, pageview: pageview, userAgentVisible: format.hasUserAgent
             )
+            accountBook.record(r, cookieIdentity: identity.map { $0 >> 63 == 1 } ?? false, pageview: pageview, proxy: proxy)
             try sink.flushIfNeeded()
         }
         try sink.finish()
@@ -107,6 +109,12 @@ struct FixtureGenerator {
         }
         if let path = options.identifiersPath {
             try Self.writeFile(path, ledger.lines(population))
+        }
+        if let path = options.accountsPath {
+            try Self.writeFile(path, accountBook.csv())
+        }
+        if let path = options.accountsTruthPath {
+            try Self.writeFile(path, Array(accountBook.truth().rendered().utf8))
         }
     }
 

@@ -6,6 +6,10 @@ struct GeneratorOptions: Sendable {
     var truthPath: String?
     /// Identifier list destination.
     var identifiersPath: String?
+    /// Identity table (CSV) for `veil join`.
+    var accountsPath: String?
+    /// What a join with that table must find (JSON).
+    var accountsTruthPath: String?
     /// Number of log lines (W3C `#` directives not included).
     var lines = 10_000
     var seed: UInt64 = 1
@@ -59,6 +63,9 @@ enum CommandLineParser {
           --output FILE             log destination (default: standard output; '-' too)
           --truth FILE.json         exact counts computed while generating
           --identifiers FILE        every identifier in the log, 'kind<TAB>value' per line
+          --accounts FILE.csv       identity table for `veil join` (subscribers and some
+                                    cookie visitors; opt-outs, restricted accounts)
+          --accounts-truth FILE     each account's activity per day that a join must find
           --lines N                 log lines, W3C directives not counted (default 10000); for
                                     e-mail exports, events: whole messages are added until
                                     their events reach N (fewer when the subscribers run out)
@@ -114,6 +121,8 @@ enum CommandLineParser {
             case "--output", "-o": options.output = try value()
             case "--truth": options.truthPath = try value()
             case "--identifiers": options.identifiersPath = try value()
+            case "--accounts": options.accountsPath = try value()
+            case "--accounts-truth": options.accountsTruthPath = try value()
             case "--lines": options.lines = try integer(flag, try value(), min: 0)
             case "--seed":
                 let text = try value()
@@ -154,6 +163,9 @@ enum CommandLineParser {
         }
         if options.malformedPPM + options.botPPM + options.emailPPM > 1_000_000 {
             throw UsageError(message: "--malformed-share + --bot-share + --email-share exceeds 1")
+        }
+        if options.emailExport != nil && (options.accountsPath != nil || options.accountsTruthPath != nil) {
+            throw UsageError(message: "--accounts and --accounts-truth are for access logs, not e-mail exports")
         }
         if options.emailExport != nil && options.longLine {
             throw UsageError(message: "--long-line is for access logs, not e-mail exports")

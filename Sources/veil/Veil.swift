@@ -17,13 +17,15 @@ struct Veil: ParsableCommand {
                           veil merge day1.veilstate day2.veilstate -o week.veilstate
                           veil report week.veilstate -o rollups/
             Look first:   veil inspect access.log.zst
+            Personal:     veil join week.veilstate --identities accounts.csv --purpose "..." -o personal/
 
             Exit status: 0 success, 1 error, 2 bad usage, 3 input had rejected lines (--strict).
             """,
         version: veilVersion,
         subcommands: [
             RunCommand.self, AggregateCommand.self, MergeCommand.self, ReportCommand.self,
-            InspectCommand.self, KeysCommand.self,
+            InspectCommand.self, KeysCommand.self, JoinCommand.self, ForgetCommand.self, AuditCommand.self,
+            PruneCommand.self,
         ]
     )
 

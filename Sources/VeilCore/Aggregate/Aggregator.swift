@@ -68,7 +68,7 @@ public struct Aggregator: RecordSink {
     let emailPatterns: EmailPatterns
     let scannerRules: ScannerRules
     /// Canonical site names as bytes, per site id (the `site` field of recipient pseudonyms).
-    var siteNameBytes: [[UInt8]] = []
+    var siteNameBytes: [[UInt8]?] = []
     var campaignCache = ByteKeyedTable<UInt32>(initialCapacity: 64)
     var linkCache = ByteKeyedTable<UInt32>(initialCapacity: 64)
     var scannerAgentCache = ByteKeyedTable<Bool>(initialCapacity: 64)
@@ -145,13 +145,20 @@ public struct Aggregator: RecordSink {
         let kind = requestClassifier.classify(
             method: r.method.slice(line), target: r.target.slice(line), status: r.status, agent: agent)
 
-        let siteBytes = r.site.isEmpty ? nil : r.site.slice(line)
-        let p = try pseudonymizer.visitor(
-            epoch: epoch,
-            site: siteBytes.map { UnsafeRawBufferPointer($0) } ?? UnsafeRawBufferPointer(start: nil, count: 0),
-            cookie: r.cookie.isEmpty ? nil : UnsafeRawBufferPointer(r.cookie.slice(line)),
-            ip: UnsafeRawBufferPointer(address.slice(line)),
-            userAgent: UnsafeRawBufferPointer(r.userAgent.slice(line)))
+        // Keyed by the canonical site name (as the state spells it), so `veil join` can
+        // recompute a visitor's pseudonym from the site name and a cookie id.
+        let pseudonymizer = self.pseudonymizer
+        let epoch = self.epoch
+        let named: Result<Pseudonym, VeilError> = siteName(site).withUnsafeBytes { name in
+            Result { () throws(VeilError) -> Pseudonym in
+                try pseudonymizer.visitor(
+                    epoch: epoch, site: name,
+                    cookie: r.cookie.isEmpty ? nil : UnsafeRawBufferPointer(r.cookie.slice(line)),
+                    ip: UnsafeRawBufferPointer(address.slice(line)),
+                    userAgent: UnsafeRawBufferPointer(r.userAgent.slice(line)))
+            }
+        }
+        let p = try named.get()
         let human = agent.kind == .human
         let isBot = agent.kind == .bot
         let pageview = kind == .pageview
@@ -235,6 +242,24 @@ public struct Aggregator: RecordSink {
         let bytes = range.slice(line)
         if bytes.elementsEqual(lastSite) { return lastSiteID }
         return newSite(bytes)
+    }
+
+    /// The canonical name of site `id` as bytes: what visitor and recipient pseudonyms are
+    /// keyed by. Cached per site.
+    @inline(__always)
+    mutating func siteName(_ id: UInt32) -> [UInt8] {
+        let s = Int(id)
+        if s < siteNameBytes.count, let name = siteNameBytes[s] { return name }
+        return newSiteName(id)
+    }
+
+    @inline(never)
+    private mutating func newSiteName(_ id: UInt32) -> [UInt8] {
+        let s = Int(id)
+        if siteNameBytes.count <= s { siteNameBytes += Array(repeating: nil, count: s + 1 - siteNameBytes.count) }
+        let name = Array(state.sites.string(id).utf8)
+        siteNameBytes[s] = name
+        return name
     }
 
     @inline(never)

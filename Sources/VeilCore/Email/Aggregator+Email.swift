@@ -106,12 +106,9 @@ extension Aggregator {
     }
 
     private mutating func recipientPseudonym(site: UInt32, token: UnsafeBufferPointer<UInt8>) throws(VeilError) -> Pseudonym {
-        let s = Int(site)
-        if siteNameBytes.count <= s { siteNameBytes += Array(repeating: [], count: s + 1 - siteNameBytes.count) }
-        if siteNameBytes[s].isEmpty { siteNameBytes[s] = Array(state.sites.string(site).utf8) }
         let pseudonymizer = self.pseudonymizer
         let epoch = self.epoch
-        let result: Result<Pseudonym, VeilError> = siteNameBytes[s].withUnsafeBytes { name in
+        let result: Result<Pseudonym, VeilError> = siteName(site).withUnsafeBytes { name in
             Result { () throws(VeilError) -> Pseudonym in
                 try pseudonymizer.recipient(epoch: epoch, site: name, token: UnsafeRawBufferPointer(token))
             }

@@ -277,6 +277,13 @@ final class Hasher256 {
     func fingerprint() -> String {
         "sha256:" + hash.finalize().map { String($0, radix: 16).leftPadded(2) }.joined()
     }
+
+    /// `sha256:<hex>` of bytes in memory.
+    static func fingerprint(of bytes: [UInt8]) -> String {
+        let h = Hasher256()
+        bytes.withUnsafeBytes { h.update($0) }
+        return h.fingerprint()
+    }
 }
 
 extension String {
