@@ -34,7 +34,7 @@ struct CSVReaderTests {
         let multi = try #require(try reader.next())
         #expect(multi.line == 2 && multi.byteOffset == 3)
         let last = try #require(try reader.next())
-        #expect(last.line == 4 && last.byteOffset == 11)
+        #expect(last.line == 4 && last.byteOffset == 10)
         #expect(try reader.next() == nil)
     }
 
