@@ -81,6 +81,8 @@ struct JoinCommand: ParsableCommand {
     func run() throws {
         try Veil.guarded {
             let store = try KeyStore.open(path: audit.keyStorePath)
+            let lock = try OutputLock(for: output)
+            defer { withExtendedLifetime(lock) {} }
             let job = JoinJob(
                 statePaths: states, identitiesPath: identities, output: output,
                 configuration: JoinConfiguration(

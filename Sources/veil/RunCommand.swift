@@ -49,6 +49,12 @@ struct RunCommand: ParsableCommand {
                 store = try KeyStore.open(path: path)
             }
             try store.checkNotInside(output)
+            if let state, AtomicDirectory.isInside(state, output) {
+                throw VeilError(.usage, "--state must not be inside the rollup directory: pseudonymous data never sits with anonymous rollups")
+            }
+            let lock = try OutputLock(for: output)
+            let stateLock = try state.map { p throws(VeilError) in try OutputLock(for: p) }
+            defer { withExtendedLifetime((lock, stateLock)) {} }
             let result = try runAggregation(paths: logs, input: input, aggregation: aggregation, keyStore: store, output: out)
             if let state { try StateCodec.write(result.state, to: state) }
             var rc = ReleaseConfiguration()

@@ -58,25 +58,13 @@ public enum PersonalOutput {
         return [("activity.csv", activity.text, r.activity.count), ("campaigns.csv", campaigns.text, r.campaigns.count)]
     }
 
-    /// Writes the files and `manifest` into a new directory `dir`.
+    /// Writes the files and `manifest` into a new directory `dir` (0700), all at once.
     public static func write(_ r: JoinResult, to dir: String, manifest: [String: Any]) throws(VeilError) {
         try checkDestination(dir)
-        let parent = AtomicFile.directory(of: dir)
-        let name = dir.split(separator: "/").last.map(String.init) ?? dir
-        let tmp = parent + "/." + name + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        guard mkdir(tmp, 0o700) == 0 else { throw AtomicFile.ioError("cannot create a temporary directory", tmp) }
-        _ = chmod(tmp, 0o700)
-        var done = false
-        defer {
-            if !done {
-                for f in (try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? [] { unlink(tmp + "/" + f) }
-                rmdir(tmp)
-            }
-        }
         var m = manifest
         var files: [String: Any] = [:]
-        for f in csvFiles(r) {
-            try AtomicFile.write(f.text, to: tmp + "/" + f.name, mode: 0o600)
+        let csv = csvFiles(r)
+        for f in csv {
             files[f.name] = [
                 "rows": f.rows, "columns": f.name == "activity.csv" ? activityColumns : campaignColumns,
             ] as [String: Any]
@@ -86,12 +74,9 @@ public enum PersonalOutput {
         guard
             let json = try? JSONSerialization.data(withJSONObject: m, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
         else { throw VeilError(.state, "cannot encode the manifest") }
-        try AtomicFile.write(Array(json) + [0x0A], to: tmp + "/manifest.json", mode: 0o600)
-        AtomicFile.syncDirectory(tmp)
-        var st = stat()
-        if lstat(dir, &st) == 0 { guard rmdir(dir) == 0 else { throw AtomicFile.ioError("cannot replace the empty directory", dir) } }
-        guard rename(tmp, dir) == 0 else { throw AtomicFile.ioError("cannot move the output into place", dir) }
-        done = true
-        AtomicFile.syncDirectory(parent)
+        try AtomicDirectory.replace(dir, mode: 0o700, owned: { _ in false }) { (tmp) throws(VeilError) in
+            for f in csv { try AtomicFile.write(f.text, to: tmp + "/" + f.name, mode: 0o600) }
+            try AtomicFile.write(Array(json) + [0x0A], to: tmp + "/manifest.json", mode: 0o600)
+        }
     }
 }

@@ -20,13 +20,20 @@ public enum RollupWriter {
     ) throws(VeilError) -> Summary {
         var release = try Release(state: state, configuration: configuration)
         let tables = release.tables()
-        try AtomicFile.makeDirectory(directory)
-        for t in tables {
-            var csv = CSVWriter(header: t.header)
-            for row in t.rows { csv.append(row) }
-            try AtomicFile.write(csv.text, to: directory + "/" + t.fileName)
+        if PersonalOutput.classification(of: directory) == "personal" {
+            throw VeilError(.usage, "this is a personal-data directory (veil join output); anonymous rollups need their own", file: directory)
         }
-        try AtomicFile.write(manifest(state, tables, configuration), to: directory + "/manifest.json")
+        // The whole directory is replaced at once: readers see all old files or all new ones.
+        let names = Set(tables.map(\.fileName) + ["manifest.json"])
+        let manifestText = manifest(state, tables, configuration)
+        try AtomicDirectory.replace(directory, owned: { names.contains($0) }) { (tmp) throws(VeilError) in
+            for t in tables {
+                var csv = CSVWriter(header: t.header)
+                for row in t.rows { csv.append(row) }
+                try AtomicFile.write(csv.text, to: tmp + "/" + t.fileName)
+            }
+            try AtomicFile.write(manifestText, to: tmp + "/manifest.json")
+        }
         return Summary(directory: directory, tables: tables.map { ($0.name, $0.rows.count, $0.suppressed) })
     }
 

@@ -1,0 +1,201 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Crash-safe replacement of a whole output directory: the new files are written into a hidden
+/// temporary directory beside it, fsynced, and the two directories are exchanged in one
+/// `renameat2(RENAME_EXCHANGE)`; the old one is then deleted. A reader sees either every old
+/// file or every new one, never a mix, and a run killed at any point leaves the previous
+/// directory exactly as it was. Hidden leftovers of a killed run (`.<name>.tmp-<pid>-…`,
+/// `.<name>.old-<pid>-…`) are removed by the next write once their process is gone.
+///
+/// The directory must hold nothing but what veil wrote there (`owned` decides): veil refuses
+/// to replace a directory with other files in it rather than delete them. Symbolic links are
+/// never followed: an output path that is a symlink is refused.
+public enum AtomicDirectory {
+    /// Replaces (or creates) `dir` with what `build` writes into the temporary directory it is
+    /// given.
+    ///
+    /// - Parameters:
+    ///   - mode: Permission bits of the new directory.
+    ///   - owned: Whether a file name found in the existing directory is one veil writes there.
+    /// - Throws: `VeilError(.usage)` when `dir` is a symlink, not a directory, or holds files
+    ///   `owned` rejects; `VeilError(.io)` when writing fails (the previous directory is kept).
+    public static func replace(
+        _ dir: String, mode: mode_t = 0o755, owned: (String) -> Bool,
+        build: (String) throws(VeilError) -> Void
+    ) throws(VeilError) {
+        let name = baseName(dir)
+        let parent = AtomicFile.directory(of: dir)
+        try AtomicFile.makeDirectory(parent)
+        var st = stat()
+        let exists = lstat(dir, &st) == 0
+        if exists {
+            guard st.st_mode & S_IFMT != S_IFLNK else {
+                throw VeilError(.usage, "the output is a symbolic link; veil does not write through links", file: dir)
+            }
+            guard st.st_mode & S_IFMT == S_IFDIR else {
+                throw VeilError(.usage, "the output exists and is not a directory", file: dir)
+            }
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+            if let foreign = names.sorted().first(where: { !owned($0) }) {
+                throw VeilError(
+                    .usage,
+                    "the output directory holds '\(foreign)', which veil did not write; veil replaces the whole directory, so give it a directory of its own",
+                    file: dir)
+            }
+        }
+        removeStale(parent: parent, name: name)
+        let tag = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let tmp = parent + "/." + name + ".tmp-" + tag
+        guard mkdir(tmp, mode) == 0 else { throw AtomicFile.ioError("cannot create a temporary directory", tmp) }
+        _ = chmod(tmp, mode)
+        var done = false
+        defer { if !done { removeTree(tmp) } }
+        try build(tmp)
+        AtomicFile.syncDirectory(tmp)
+        if !exists {
+            guard rename(tmp, dir) == 0 else { throw AtomicFile.ioError("cannot move the new directory into place", dir) }
+            done = true
+            AtomicFile.syncDirectory(parent)
+            return
+        }
+        if exchange(tmp, dir) {
+            // `tmp` now names the previous directory.
+            done = true
+            AtomicFile.syncDirectory(parent)
+            removeTree(tmp)
+            return
+        }
+        // No RENAME_EXCHANGE on this file system: move the old one aside first. A crash between
+        // the two renames leaves `.<name>.old-…`, which the next write puts back.
+        let old = parent + "/." + name + ".old-" + tag
+        guard rename(dir, old) == 0 else { throw AtomicFile.ioError("cannot move the previous directory aside", dir) }
+        guard rename(tmp, dir) == 0 else {
+            let e = AtomicFile.ioError("cannot move the new directory into place", dir)
+            _ = rename(old, dir)
+            throw e
+        }
+        done = true
+        AtomicFile.syncDirectory(parent)
+        removeTree(old)
+    }
+
+    /// `renameat2(a, b, RENAME_EXCHANGE)`, looked up at run time (glibc ≥ 2.28 exports it, but
+    /// its declaration needs `_GNU_SOURCE`). False when unavailable or unsupported.
+    static func exchange(_ a: String, _ b: String) -> Bool {
+        typealias Renameat2 = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
+        guard let symbol = renameat2Symbol else { return false }
+        let f = unsafeBitCast(symbol, to: Renameat2.self)
+        let renameExchange: UInt32 = 2
+        return f(AT_FDCWD, a, AT_FDCWD, b, renameExchange) == 0
+    }
+
+    nonisolated(unsafe) private static let renameat2Symbol: UnsafeMutableRawPointer? = dlsym(
+        UnsafeMutableRawPointer(bitPattern: 0), "renameat2")
+
+    /// Removes hidden leftovers of `name` from processes that no longer run; puts back a
+    /// previous directory moved aside by a run that died before the new one was in place.
+    static func removeStale(parent: String, name: String) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []
+        for entry in names {
+            for kind in [".tmp-", ".old-"] {
+                let prefix = "." + name + kind
+                guard entry.hasPrefix(prefix) else { continue }
+                let rest = entry.dropFirst(prefix.count)
+                guard let pid = Int32(rest.prefix { $0 != "-" }), pid != getpid() else { continue }
+                guard kill(pid, 0) != 0 && errno == ESRCH else { continue }
+                var st = stat()
+                if kind == ".old-" && lstat(parent + "/" + name, &st) != 0 {
+                    _ = rename(parent + "/" + entry, parent + "/" + name)
+                } else {
+                    removeTree(parent + "/" + entry)
+                }
+            }
+        }
+    }
+
+    /// Deletes a directory veil made, without following symbolic links.
+    static func removeTree(_ path: String) {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        if st.st_mode & S_IFMT == S_IFDIR {
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
+                removeTree(path + "/" + entry)
+            }
+            rmdir(path)
+        } else {
+            unlink(path)
+        }
+    }
+
+    /// Whether `path` lies inside directory `dir` (compared after making both absolute and
+    /// dropping `.` and `..`; symbolic links are not resolved).
+    public static func isInside(_ path: String, _ dir: String) -> Bool {
+        func parts(_ p: String) -> [String] {
+            let abs = p.hasPrefix("/") ? p : FileManager.default.currentDirectoryPath + "/" + p
+            var out: [String] = []
+            for c in abs.split(separator: "/") where c != "." {
+                if c == ".." { if !out.isEmpty { out.removeLast() } } else { out.append(String(c)) }
+            }
+            return out
+        }
+        let a = parts(path)
+        let d = parts(dir)
+        return a.count > d.count && Array(a.prefix(d.count)) == d
+    }
+
+    static func baseName(_ path: String) -> String {
+        var p = path
+        while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+        return p.split(separator: "/").last.map(String.init) ?? p
+    }
+}
+
+/// An exclusive lock on an output path for the life of a command, so that two veil processes
+/// writing the same output do not race: the second fails at once with a clear error.
+///
+/// The lock is `flock` on a hidden file `.<name>.lock` beside the output (0600); it is removed
+/// when released and released by the kernel if the process dies.
+public final class OutputLock {
+    private let fd: Int32
+    private let path: String
+
+    /// Takes the lock of `output`.
+    /// - Throws: `VeilError(.io)` naming the output when another process holds it.
+    public init(for output: String) throws(VeilError) {
+        let parent = AtomicFile.directory(of: output)
+        try AtomicFile.makeDirectory(parent)
+        path = parent + "/." + AtomicDirectory.baseName(output) + ".lock"
+        while true {
+            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+            guard fd >= 0 else { throw AtomicFile.ioError("cannot create the lock file", path) }
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+                let busy = errno == EWOULDBLOCK
+                close(fd)
+                if busy {
+                    throw VeilError(
+                        .io, "another veil process is writing this output right now (lock \(path)); nothing was written",
+                        file: output)
+                }
+                throw AtomicFile.ioError("cannot lock", path)
+            }
+            // The holder before us may have removed the file after we opened it: lock what the
+            // path names now.
+            var a = stat()
+            var b = stat()
+            if fstat(fd, &a) == 0, lstat(path, &b) == 0, a.st_ino == b.st_ino, a.st_dev == b.st_dev {
+                self.fd = fd
+                return
+            }
+            close(fd)
+        }
+    }
+
+    deinit {
+        unlink(path)
+        close(fd)
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import Testing
+
+/// Outputs survive a process killed mid-write, concurrent writers, and planted symlinks.
+@Suite(.serialized)
+struct CrashSafetyTests {
+    /// Every visible (not hidden) file of a directory with its bytes.
+    func snapshot(_ dir: String) throws -> [String: [UInt8]] {
+        var out: [String: [UInt8]] = [:]
+        for name in CLI.list(dir) where !name.hasPrefix(".") { out[name] = try CLI.read(dir + "/" + name) }
+        return out
+    }
+
+    /// Starts `veil args`, kills it with SIGKILL after `delay` seconds (if still running).
+    func runAndKill(_ args: [String], after delay: Double) throws -> Bool {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try CLI.binary("veil"))
+        p.arguments = args
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        usleep(useconds_t(delay * 1_000_000))
+        let killed = p.isRunning && kill(p.processIdentifier, SIGKILL) == 0
+        p.waitUntilExit()
+        return killed && p.terminationReason == .uncaughtSignal
+    }
+
+    @Test func killingReportAtRandomPointsNeverBreaksThePreviousRollups() throws {
+        let dir = try CLI.tempDir(prefix: "veil-kill")
+        defer { CLI.remove(dir) }
+        let log = try CLI.generate(format: "combined_cookie", lines: 40_000, seed: 5, extra: ["--days", "3"], in: dir)
+        let keys = dir + "/keys"
+        #expect(try CLI.veil(["keys", "init", "--keys", keys]).status == 0)
+        let state = dir + "/s.veilstate"
+        #expect(try CLI.veil(["aggregate", log.log, "-o", state, "--keys", keys, "--quiet"]).status == 0)
+
+        // Two different good versions of the output (k=2 and k=3).
+        let out = dir + "/rollups"
+        var versions: [[String: [UInt8]]] = []
+        var seconds = 0.0
+        for k in ["2", "3"] {
+            let started = Date()
+            let r = try CLI.veil(["report", state, "-o", out, "--k", k, "--quiet"])
+            seconds = max(seconds, Date().timeIntervalSince(started))
+            #expect(r.status == 0, "\(r)")
+            versions.append(try snapshot(out))
+        }
+        #expect(versions[0] != versions[1] && versions[0].count > 10)
+
+        var rng = SystemRandomNumberGenerator()
+        var kills = 0
+        for i in 0..<40 {
+            let k = i % 2 == 0 ? "2" : "3"
+            let delay = Double.random(in: 0...(seconds * 1.1), using: &rng)
+            if try runAndKill(["report", state, "-o", out, "--k", k, "--quiet"], after: delay) { kills += 1 }
+            let now = try snapshot(out)
+            #expect(now == versions[0] || now == versions[1], "after a kill at \(delay) s the rollups are one whole version")
+            let manifest = try JSONSerialization.jsonObject(with: Data(CLI.read(out + "/manifest.json"))) as? [String: Any]
+            #expect(manifest?["classification"] as? String == "anonymous")
+        }
+        #expect(kills >= 10, "most runs should be killed while running (\(kills) of 40)")
+
+        // A run that completes cleans up what killed runs left behind.
+        #expect(try CLI.veil(["report", state, "-o", out, "--k", "2", "--quiet"]).status == 0)
+        #expect(try snapshot(out) == versions[0])
+        let leftovers = CLI.list(dir).filter { $0.hasPrefix(".rollups") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+        #expect(CLI.list(out).allSatisfy { !$0.hasPrefix(".") })
+    }
+
+    @Test func killingAggregateNeverLeavesAPartialStateFile() throws {
+        let dir = try CLI.tempDir(prefix: "veil-kill-state")
+        defer { CLI.remove(dir) }
+        let a = try CLI.generate(format: "combined", lines: 30_000, seed: 1, in: dir, name: "a")
+        let b = try CLI.generate(format: "combined", lines: 30_000, seed: 2, in: dir, name: "b")
+        let keys = dir + "/keys"
+        #expect(try CLI.veil(["keys", "init", "--keys", keys]).status == 0)
+        let state = dir + "/day.veilstate"
+        var versions: [[UInt8]] = []
+        var seconds = 0.0
+        for log in [a.log, b.log] {
+            let started = Date()
+            #expect(try CLI.veil(["aggregate", log, "-o", state, "--keys", keys, "--quiet"]).status == 0)
+            seconds = max(seconds, Date().timeIntervalSince(started))
+            versions.append(try CLI.read(state))
+        }
+        for i in 0..<20 {
+            let log = i % 2 == 0 ? a.log : b.log
+            _ = try runAndKill(["aggregate", log, "-o", state, "--keys", keys, "--quiet"], after: Double.random(in: 0...(seconds * 1.1)))
+            let now = try CLI.read(state)
+            #expect(now == versions[0] || now == versions[1])
+        }
+    }
+
+    @Test func twoWritersOfOneOutputOneWinsTheOtherFailsClearly() throws {
+        let dir = try CLI.tempDir(prefix: "veil-lock")
+        defer { CLI.remove(dir) }
+        let log = try CLI.generate(format: "combined", lines: 150_000, seed: 9, in: dir)
+        let out = dir + "/rollups"
+        let env = ["VEIL_KEYS": dir + "/keys"]
+        #expect(try CLI.veil(["keys", "init", "--keys", dir + "/keys"]).status == 0)
+        let results = try [0, 1].map { _ in
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: try CLI.binary("veil"))
+            p.arguments = ["run", log.log, "-o", out, "--threads", "1"]
+            var e = ProcessInfo.processInfo.environment
+            for (k, v) in env { e[k] = v }
+            p.environment = e
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            return (p, err)
+        }.map { (p, err) -> (Int32, String) in
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return (p.terminationStatus, text)
+        }
+        let statuses = results.map(\.0).sorted()
+        #expect(statuses == [0, 1], "\(results)")
+        let loser: String = results.first(where: { $0.0 == 1 }).map { $0.1 } ?? ""
+        #expect(loser.contains("another veil process is writing"), "\(loser)")
+        let manifest = try JSONSerialization.jsonObject(with: Data(CLI.read(out + "/manifest.json"))) as? [String: Any]
+        #expect(manifest?["classification"] as? String == "anonymous")
+        #expect(!CLI.list(dir).contains { $0.hasSuffix(".lock") }, "the lock file goes with its holder")
+    }
+
+    @Test func outputsNeverFollowAPlantedSymlink() throws {
+        let dir = try CLI.tempDir(prefix: "veil-symlink")
+        defer { CLI.remove(dir) }
+        let log = try CLI.generate(format: "combined", lines: 2000, seed: 4, in: dir)
+        let keys = dir + "/keys"
+        #expect(try CLI.veil(["keys", "init", "--keys", keys]).status == 0)
+        let elsewhere = dir + "/elsewhere"
+        try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
+        try CLI.write(Array("precious".utf8), to: elsewhere + "/precious.txt")
+
+        // The rollup directory is a symlink to another directory: refused, target untouched.
+        try FileManager.default.createSymbolicLink(atPath: dir + "/rollups", withDestinationPath: elsewhere)
+        let r = try CLI.veil(["run", log.log, "-o", dir + "/rollups", "--keys", keys])
+        #expect(r.status == 2 && r.stderrText.contains("symbolic link"), "\(r)")
+        #expect(CLI.list(elsewhere) == ["precious.txt"])
+
+        // A state path that is a symlink to a file: the link is replaced, its target untouched.
+        try FileManager.default.createSymbolicLink(atPath: dir + "/s.veilstate", withDestinationPath: elsewhere + "/precious.txt")
+        #expect(try CLI.veil(["aggregate", log.log, "-o", dir + "/s.veilstate", "--keys", keys, "--quiet"]).status == 0)
+        #expect(try CLI.read(elsewhere + "/precious.txt") == Array("precious".utf8))
+        let attrs = try FileManager.default.attributesOfItem(atPath: dir + "/s.veilstate")
+        #expect(attrs[.type] as? FileAttributeType == .typeRegular)
+
+        // A key file replaced by a symlink is refused.
+        let keyFile = try #require(CLI.list(keys).first { $0.hasSuffix(".key") })
+        try FileManager.default.removeItem(atPath: keys + "/" + keyFile)
+        try FileManager.default.createSymbolicLink(atPath: keys + "/" + keyFile, withDestinationPath: elsewhere + "/precious.txt")
+        let k = try CLI.veil(["aggregate", log.log, "-o", dir + "/t.veilstate", "--keys", keys, "--quiet"])
+        #expect(k.status == 1, "\(k)")
+        #expect(try CLI.read(elsewhere + "/precious.txt") == Array("precious".utf8))
+
+        // A directory with files veil did not write is not replaced.
+        try FileManager.default.createDirectory(atPath: dir + "/mixed", withIntermediateDirectories: true)
+        try CLI.write(Array("notes".utf8), to: dir + "/mixed/notes.txt")
+        #expect(try CLI.veil(["keys", "init", "--keys", dir + "/keys3"]).status == 0)
+        let m = try CLI.veil(["run", log.log, "-o", dir + "/mixed", "--keys", dir + "/keys3"])
+        #expect(m.status == 2 && m.stderrText.contains("notes.txt"), "\(m)")
+        #expect(CLI.list(dir + "/mixed") == ["notes.txt"])
+    }
+}
