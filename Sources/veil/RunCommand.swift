@@ -90,4 +90,13 @@ struct ReleaseSummary: Encodable {
 struct RunSummary: Encodable {
     var aggregate: AggregateSummary
     var release: ReleaseSummary
+    /// The process's own peak resident memory so far (getrusage), in bytes.
+    var peakRSSBytes = peakResidentBytes()
+}
+
+/// Peak resident memory of this process (`ru_maxrss`), in bytes.
+func peakResidentBytes() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return usage.ru_maxrss * 1024
 }
