@@ -50,9 +50,39 @@ public struct VisitorSummary: Sendable, Equatable {
         visits = Self.coalesce(all, timeout: timeout, isLess: isLess)
     }
 
+    /// A pageview earlier than the last visit's start: inserted in place, joining the visit
+    /// before and/or after it when within the timeout. The visits were already coalesced, so
+    /// nothing further can join. Allocates only when the array grows, as `append` does.
     @inline(never)
     private mutating func insertSlow(_ v: Visit, timeout: Int64, isLess: (UInt32, UInt32) -> Bool) {
-        merge([v], timeout: timeout, isLess: isLess)
+        // i: the first visit starting after v (visits are sorted by start).
+        var lo = 0
+        var hi = visits.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if visits[mid].start <= v.start { lo = mid + 1 } else { hi = mid }
+        }
+        let i = lo
+        if i > 0, v.start - visits[i - 1].end <= timeout {
+            var left = visits[i - 1]
+            if v.start == left.start && isLess(v.entry, left.entry) { left.entry = v.entry }
+            left.end = max(left.end, v.end)
+            left.pageviews += v.pageviews
+            if i < visits.count, visits[i].start - left.end <= timeout {
+                left.end = max(left.end, visits[i].end)
+                left.pageviews += visits[i].pageviews
+                visits.remove(at: i)
+            }
+            visits[i - 1] = left
+        } else if i < visits.count, visits[i].start - v.end <= timeout {
+            // v starts the visit after it (strictly earlier, so its entry page wins).
+            var joined = v
+            joined.end = max(v.end, visits[i].end)
+            joined.pageviews += visits[i].pageviews
+            visits[i] = joined
+        } else {
+            visits.insert(v, at: i)
+        }
     }
 
     /// Joins visits sorted by start whose gap is within `timeout`.

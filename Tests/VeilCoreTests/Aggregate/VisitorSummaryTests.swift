@@ -1,0 +1,42 @@
+import Testing
+
+@testable import VeilCore
+
+struct VisitorSummaryTests {
+    /// The reference: sort every pageview, then coalesce.
+    func reference(_ pageviews: [(Int64, UInt32)], timeout: Int64) -> [Visit] {
+        let sorted = pageviews.map { Visit(start: $0.0, end: $0.0, pageviews: 1, entry: $0.1) }
+            .sorted { $0.start != $1.start ? $0.start < $1.start : $0.entry < $1.entry }
+        return VisitorSummary.coalesce(sorted, timeout: timeout) { $0 < $1 }
+    }
+
+    @Test("pageviews in any order give the visits of the sorted pageviews", arguments: [1, 2, 3, 4, 5, 6, 7, 8])
+    func anyOrderGivesTheSameVisits(_ seed: UInt64) {
+        var state = seed &* 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        let timeout: Int64 = 1800
+        for _ in 0..<300 {
+            let n = Int(next() % 40) + 1
+            // Times cluster so that joins, bridges and equal starts all happen.
+            let views: [(Int64, UInt32)] = (0..<n).map { _ in (Int64(next() % 20_000), UInt32(next() % 5)) }
+            var s = VisitorSummary(first: Visit(start: views[0].0, end: views[0].0, pageviews: 1, entry: views[0].1))
+            for v in views.dropFirst() { s.add(time: v.0, path: v.1, timeout: timeout) { $0 < $1 } }
+            #expect(s.visits == reference(views, timeout: timeout), "\(views)")
+        }
+    }
+
+    @Test("a late pageview that bridges two visits joins them into one")
+    func bridge() {
+        var s = VisitorSummary(first: Visit(start: 0, end: 0, pageviews: 1, entry: 1))
+        s.add(time: 3000, path: 2, timeout: 1800) { $0 < $1 }
+        #expect(s.visits.count == 2)
+        s.add(time: 1500, path: 3, timeout: 1800) { $0 < $1 }
+        #expect(s.visits == [Visit(start: 0, end: 3000, pageviews: 3, entry: 1)])
+    }
+}
