@@ -3,20 +3,31 @@ import Foundation
 import VeilCore
 
 /// Aggregation shared by `run` and `aggregate`.
+///
+/// - Parameters:
+///   - createKeys: Create the key of an epoch seen for the first time; when false, a missing
+///     key is an error naming the epoch (`veil aggregate --no-new-keys`).
+///   - inputName: The name to record for the one input in `paths` instead of the path
+///     (`veil aggregate --input-name`).
 func runAggregation(
-    paths: [String], input: InputOptions, aggregation: AggregationOptions, keyStore: KeyStore, output: OutputOptions
+    paths: [String], input: InputOptions, aggregation: AggregationOptions, keyStore: KeyStore, output: OutputOptions,
+    createKeys: Bool = true, inputName: String? = nil
 ) throws -> AggregateJob.Result {
     var job = AggregateJob(ingest: try input.configuration(), aggregation: try aggregation.configuration())
     job.skipBadFiles = aggregation.skipBadFiles
     job.threads = aggregation.threads ?? ProcessInfo.processInfo.activeProcessorCount
     if output.quiet || output.json { job.ingest.progress = nil }
+    // One pseudonymiser (and its cache) per parsing thread, kept across inputs.
+    let pseudonymizers = (0..<max(1, job.threads)).map { _ in Pseudonymizer(keyStore: keyStore, createKeys: createKeys) }
     var done = 0
-    let result = try job.run(paths: paths, keyStore: keyStore) { report in
+    let progress = { (report: FileReport) in
         done += 1
         if !output.quiet {
             Terminal.progress("[\(done)/\(paths.count)] \(report.file): \(grouped(report.records)) records, \(String(format: "%.0f", Double(report.lines) / max(report.seconds, 1e-9))) lines/s")
         }
     }
+    if let inputName { job.inputNames = [paths[0]: inputName] }
+    let result = try job.run(paths: paths, pseudonymizers: pseudonymizers, progress: progress)
     Terminal.clearProgress()
     if !output.quiet {
         for r in result.reports where r.rejected > 0 {
@@ -44,7 +55,17 @@ struct AggregateCommand: ParsableCommand {
             by pseudonym; it is pseudonymous data (mode 0600). States merge with `veil merge` \
             and are published with `veil report`.
 
+            A missing epoch key is created on first use, unless --no-new-keys is given: then a \
+            missing key is an error naming the epoch. Use --no-new-keys wherever the key store \
+            is a copy (cluster workers): keys created in a copy would differ from copy to copy, \
+            and pseudonyms of one visitor would not match. Create the keys beforehand with \
+            `veil keys ensure`.
+
             Example: veil aggregate /var/log/nginx/access.log-20261128.zst -o 20261128.veilstate --keys /etc/veil/keys
+
+            Standard input recorded under the file's name, on a worker with a copy of the store:
+              zstdcat access.log-20261128.zst | veil aggregate - --input-name access.log-20261128.zst \\
+                  -o 20261128.veilstate --keys /etc/veil/keys --no-new-keys
             """)
 
     @Argument(help: "Log files (plain, gzip or zstd; - for standard input).")
@@ -56,14 +77,35 @@ struct AggregateCommand: ParsableCommand {
     @Option(name: .long, help: "Key store directory (created by `veil keys init`).")
     var keys: String
 
+    @Flag(name: .long, help: "Never create a key: a missing epoch key is an error naming the epoch (see `veil keys ensure`).")
+    var noNewKeys = false
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Record the one input under this name (in the state and the manifest's inputs) instead of its path or -.",
+            valueName: "name"))
+    var inputName: String?
+
     @OptionGroup var input: InputOptions
     @OptionGroup var aggregation: AggregationOptions
     @OptionGroup var out: OutputOptions
 
+    func validate() throws {
+        if let inputName {
+            guard logs.count == 1 else { throw ValidationError("--input-name names one input; give exactly one log") }
+            guard !inputName.isEmpty else { throw ValidationError("--input-name must not be empty") }
+        }
+    }
+
     func run() throws {
         try Veil.guarded {
             let store = try KeyStore.open(path: keys)
-            let result = try runAggregation(paths: logs, input: input, aggregation: aggregation, keyStore: store, output: out)
+            let lock = try OutputLock(for: output)
+            defer { withExtendedLifetime(lock) {} }
+            let result = try runAggregation(
+                paths: logs, input: input, aggregation: aggregation, keyStore: store, output: out,
+                createKeys: !noNewKeys, inputName: inputName)
             try StateCodec.write(result.state, to: output)
             if out.json {
                 print(jsonString(AggregateSummary(result, output: output)))

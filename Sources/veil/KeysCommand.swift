@@ -11,7 +11,7 @@ struct KeysCommand: ParsableCommand {
             Shredding a key makes the pseudonymous data of its epoch unlinkable for good. The \
             directory must be mode 0700 and key files 0600.
             """,
-        subcommands: [Init.self, List.self, Rotate.self, Shred.self])
+        subcommands: [Init.self, Ensure.self, List.self, Rotate.self, Shred.self])
 
     struct KeyOptions: ParsableArguments {
         @Option(name: .long, help: "Key store directory (default: $VEIL_KEYS or ~/.local/share/veil/keys).")
@@ -37,6 +37,62 @@ struct KeysCommand: ParsableCommand {
                 }
                 let store = try KeyStore(path: options.path, granularity: g)
                 print("created key store \(store.path) (one key per \(g.rawValue))")
+            }
+        }
+    }
+
+    struct Ensure: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create the missing keys of every epoch in a time range.",
+            discussion: """
+                Run this before logs are aggregated with copies of the store (`veil aggregate \
+                --no-new-keys` on cluster workers): a key created in a copy differs from copy to \
+                copy, so the same visitor would get different pseudonyms. Every epoch that \
+                overlaps [--from, --until) gets a key; existing keys are kept. When an epoch of \
+                the range was shredded, nothing is created and the command fails naming it. \
+                With --check nothing is created: the command fails naming the epochs without a key.
+
+                Example: veil keys ensure --keys /etc/veil/keys --from 2026-11-01 --until 2026-12-01
+                """)
+
+        @OptionGroup var options: KeyOptions
+
+        @Option(name: .long, help: "Start of the range, UTC (2026-11-28 or 2026-11-28T06:00:00Z).")
+        var from: String
+
+        @Option(name: .long, help: "End of the range, UTC, exclusive.")
+        var until: String
+
+        @Flag(name: .long, help: "Create nothing: fail naming the epochs of the range that have no key (for a read-only copy).")
+        var check = false
+
+        @Flag(name: .long, help: "Print JSON.")
+        var json = false
+
+        func validate() throws {
+            let f = try parseTime(from, flag: "--from")
+            let u = try parseTime(until, flag: "--until")
+            guard f < u else { throw ValidationError("--from must be before --until") }
+        }
+
+        func run() throws {
+            try Veil.guarded {
+                let store = try KeyStore.open(path: options.path)
+                let epochs = try store.ensureKeys(
+                    from: try parseTime(from, flag: "--from"), until: try parseTime(until, flag: "--until"),
+                    create: !check)
+                let created = epochs.filter(\.created).count
+                if json {
+                    struct E: Encodable { var epoch: String; var created: Bool }
+                    struct Summary: Encodable { var keyStore: String; var created: Int; var existing: Int; var epochs: [E] }
+                    print(jsonString(Summary(
+                        keyStore: store.path, created: created, existing: epochs.count - created,
+                        epochs: epochs.map { E(epoch: $0.epoch.description, created: $0.created) })))
+                } else {
+                    let span = epochs.count == 1
+                        ? "\(epochs[0].epoch)" : "\(epochs[0].epoch) … \(epochs[epochs.count - 1].epoch)"
+                    print("\(span): created \(created) key\(created == 1 ? "" : "s"), \(epochs.count - created) already existed (key store \(store.path))")
+                }
             }
         }
     }

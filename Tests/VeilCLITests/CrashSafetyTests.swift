@@ -92,20 +92,17 @@ struct CrashSafetyTests {
         }
     }
 
-    @Test func twoWritersOfOneOutputOneWinsTheOtherFailsClearly() throws {
+    @Test(arguments: ["run", "aggregate"])
+    func twoWritersOfOneOutputOneWinsTheOtherFailsClearly(_ command: String) throws {
         let dir = try CLI.tempDir(prefix: "veil-lock")
         defer { CLI.remove(dir) }
         let log = try CLI.generate(format: "combined", lines: 150_000, seed: 9, in: dir)
-        let out = dir + "/rollups"
-        let env = ["VEIL_KEYS": dir + "/keys"]
+        let out = dir + (command == "run" ? "/rollups" : "/day.veilstate")
         #expect(try CLI.veil(["keys", "init", "--keys", dir + "/keys"]).status == 0)
         let results = try [0, 1].map { _ in
             let p = Process()
             p.executableURL = URL(fileURLWithPath: try CLI.binary("veil"))
-            p.arguments = ["run", log.log, "-o", out, "--threads", "1"]
-            var e = ProcessInfo.processInfo.environment
-            for (k, v) in env { e[k] = v }
-            p.environment = e
+            p.arguments = [command, log.log, "-o", out, "--threads", "1", "--keys", dir + "/keys"]
             let err = Pipe()
             p.standardError = err
             p.standardOutput = FileHandle.nullDevice
@@ -120,8 +117,13 @@ struct CrashSafetyTests {
         #expect(statuses == [0, 1], "\(results)")
         let loser: String = results.first(where: { $0.0 == 1 }).map { $0.1 } ?? ""
         #expect(loser.contains("another veil process is writing"), "\(loser)")
-        let manifest = try JSONSerialization.jsonObject(with: Data(CLI.read(out + "/manifest.json"))) as? [String: Any]
-        #expect(manifest?["classification"] as? String == "anonymous")
+        if command == "run" {
+            let manifest = try JSONSerialization.jsonObject(with: Data(CLI.read(out + "/manifest.json"))) as? [String: Any]
+            #expect(manifest?["classification"] as? String == "anonymous")
+        } else {
+            // The winner's state is whole: it reports.
+            #expect(try CLI.veil(["report", out, "-o", dir + "/r", "--quiet"]).status == 0)
+        }
         #expect(!CLI.list(dir).contains { $0.hasSuffix(".lock") }, "the lock file goes with its holder")
     }
 

@@ -7,6 +7,10 @@ public struct AggregateJob {
     public var skipBadFiles = false
     /// Parsing threads per input (the calling thread reads and decompresses).
     public var threads = 1
+    /// Names to record inputs under instead of their paths (path → name), e.g. standard input
+    /// fed by a cluster task, recorded under the file's own name so the state equals the one a
+    /// direct read gives.
+    public var inputNames: [String: String] = [:]
 
     public init(ingest: IngestConfiguration, aggregation: AggregationConfiguration) {
         self.ingest = ingest
@@ -45,7 +49,7 @@ public struct AggregateJob {
         for path in paths {
             var aggregator = try Aggregator(configuration: aggregation, pseudonymizer: pseudonymizer)
             var others: [Aggregator] = []
-            let report: FileReport
+            var report: FileReport
             do {
                 report = try Ingest.run(
                     path: path, configuration: ingest, threads: pseudonymizers.count, sink: &aggregator,
@@ -55,9 +59,12 @@ public struct AggregateJob {
                 }
             } catch {
                 guard skipBadFiles, error.code == .corruptInput || error.code == .io else { throw error }
-                skipped.append(FileReport.failed(path, error))
+                var failed = FileReport.failed(path, error)
+                failed.file = inputNames[path] ?? path
+                skipped.append(failed)
                 continue
             }
+            if let name = inputNames[path] { report.file = name }
             if let first = seen[report.fingerprint] {
                 throw VeilError(.usage, "'\(path)' has the same content as '\(first)'; an input is counted once", file: path)
             }

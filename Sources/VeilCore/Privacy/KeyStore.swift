@@ -103,7 +103,14 @@ public struct KeyStore: Sendable {
                 throw VeilError(.key, "cannot create key store \(path): the directory is not empty")
             }
         } else {
-            let parent = (path as NSString).deletingLastPathComponent
+            // The parent directory ("" for a bare name). Not NSString.deletingLastPathComponent,
+            // which traps on a one-component relative path such as "keys" (swift-corelibs-foundation).
+            let parent: String
+            if let slash = path.lastIndex(of: "/") {
+                parent = slash == path.startIndex ? "/" : String(path[..<slash])
+            } else {
+                parent = ""
+            }
             if !parent.isEmpty && !FileManager.default.fileExists(atPath: parent) {
                 do {
                     try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
@@ -246,6 +253,70 @@ public struct KeyStore: Sendable {
         return (epoch, created)
     }
 
+    /// The most epochs one `ensureKeys` call creates or checks (a guard against a mistyped range:
+    /// about eleven years of hourly keys).
+    public static let maxEnsuredEpochs = 100_000
+
+    /// Makes sure every epoch that overlaps `[from, until)` has a key, creating the missing ones
+    /// now — before the data is aggregated elsewhere, so that workers sharing a copy of this store
+    /// never need to create a key (each would create a different one).
+    ///
+    /// Existing keys are left as they are. Nothing is created when any epoch in the range was
+    /// shredded. With `create` false nothing is ever created: a missing key is an error naming
+    /// the missing epochs (a check of a read-only copy).
+    ///
+    /// - Returns: Every epoch of the range, in time order, and whether this call created its key.
+    /// - Throws: `VeilError(.usage)` when `from` is not before `until` or the range spans more
+    ///   than ``maxEnsuredEpochs`` epochs; `VeilError(.key)` naming the first shredded epoch in
+    ///   the range, the missing epochs when `create` is false, or when an epoch is outside the
+    ///   years 0001-9999.
+    public func ensureKeys(
+        from: Int64, until: Int64, create: Bool = true
+    ) throws(VeilError) -> [(epoch: EpochID, created: Bool)] {
+        guard from < until else {
+            throw VeilError(.usage, "the start of the key range must be before its end")
+        }
+        let first = epochID(forTimestamp: from)
+        let last = epochID(forTimestamp: until - 1)
+        guard last.index - first.index < Int64(KeyStore.maxEnsuredEpochs) else {
+            throw VeilError(
+                .usage,
+                "\(first) … \(last) is more than \(KeyStore.maxEnsuredEpochs) \(granularity.rawValue) epochs; "
+                    + "check the range")
+        }
+        let epochs = (first.index...last.index).map { EpochID(granularity: granularity, index: $0) }
+        // Check the whole range first, so a shredded epoch leaves the store unchanged.
+        for epoch in epochs {
+            guard epoch.isRepresentable else {
+                throw VeilError(
+                    .key,
+                    "no key can exist for a time outside the years 0001-9999 "
+                        + "(epoch \(epoch.granularity.rawValue) \(epoch.index))")
+            }
+            try checkNotShredded(epoch)
+        }
+        if !create {
+            var missing: [EpochID] = []
+            var st = stat()
+            for epoch in epochs where lstat(keyPath(epoch), &st) != 0 { missing.append(epoch) }
+            if !missing.isEmpty {
+                let shown = missing.prefix(10).map(\.description).joined(separator: ", ")
+                throw VeilError(
+                    .key,
+                    "key store \(path) has no key for \(missing.count) epoch\(missing.count == 1 ? "" : "s") "
+                        + "of the range: \(shown)\(missing.count > 10 ? ", …" : ""); create them with `veil keys ensure`"
+                )
+            }
+        }
+        var out: [(epoch: EpochID, created: Bool)] = []
+        out.reserveCapacity(epochs.count)
+        for epoch in epochs {
+            let (_, created) = try loadOrCreate(epoch, create: create)
+            out.append((epoch, created))
+        }
+        return out
+    }
+
     /// Every epoch that has a key or a shredding tombstone, in time order.
     public func list() throws(VeilError) -> [Entry] {
         var byEpoch: [EpochID: Entry] = [:]
@@ -342,8 +413,9 @@ public struct KeyStore: Sendable {
             guard create else {
                 throw VeilError(
                     .key,
-                    "no key for epoch \(epoch) in key store \(path); "
-                        + "keys are created only when that epoch's data is aggregated"
+                    "no key for epoch \(epoch) in key store \(path); create it first with "
+                        + "`veil keys ensure --keys \(path) --from \(ISOTime.string(seconds: epoch.start)) "
+                        + "--until \(ISOTime.string(seconds: epoch.end))`"
                 )
             }
             var bytes = [UInt8](repeating: 0, count: KeyStore.keyByteCount)
