@@ -69,7 +69,6 @@ public struct Aggregator: RecordSink {
     let scannerRules: ScannerRules
     /// Canonical site names as bytes, per site id (the `site` field of recipient pseudonyms).
     var siteNameBytes: [[UInt8]?] = []
-    var lastLineCopy: [UInt8] = []  // DEMO: a per-line allocation the malloc gate must catch
     var campaignCache = ByteKeyedTable<UInt32>(initialCapacity: 64)
     var linkCache = ByteKeyedTable<UInt32>(initialCapacity: 64)
     var scannerAgentCache = ByteKeyedTable<Bool>(initialCapacity: 64)
@@ -143,7 +142,6 @@ public struct Aggregator: RecordSink {
             try exportEvent(r, line, site: site, day: day, time: t, agent: agent, address: address)
             return
         }
-        lastLineCopy = Array(line)  // DEMO
         let kind = requestClassifier.classify(
             method: r.method.slice(line), target: r.target.slice(line), status: r.status, agent: agent)
 
