@@ -1,5 +1,5 @@
 extension AggregateState {
-    /// Removes the per-visitor summaries whose key is in `visitors` and the per-recipient
+    /// Removes the per-visitor summaries (and contribution records) whose key is in `visitors` and the per-recipient
     /// summaries whose (site, pseudonym) is in `recipients` (every campaign and day).
     ///
     /// Counters and sketches of the table cells are left as they are: they hold no pseudonym
@@ -11,6 +11,8 @@ extension AggregateState {
         -> (visitors: Int, recipients: Int)
     {
         var removed = (visitors: 0, recipients: 0)
+        // A visitor's contribution records (for DP releases) go with its summary.
+        removeContributions(visitors: gone)
         if !gone.isEmpty {
             var table = IndexTable<VisitorKey>(capacity: max(1024, visitors.count))
             var kept: [VisitorSummary] = []

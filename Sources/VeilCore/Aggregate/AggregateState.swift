@@ -27,8 +27,8 @@ public struct InputRecord: Sendable, Equatable, Comparable {
 }
 
 /// Pseudonymous aggregation state: table cells with counters and HyperLogLog sketches, the
-/// per-visitor visit summaries, the per-recipient e-mail summaries, the key epochs used and the
-/// inputs covered.
+/// per-visitor visit summaries and contribution records, the per-recipient e-mail summaries,
+/// the key epochs used and the inputs covered.
 ///
 /// States merge: `merge` is associative and commutative (counters add, sketches take register
 /// maxima, visits join), and its encoding is canonical (sorted by strings, not by the order
@@ -51,6 +51,10 @@ public struct AggregateState: Sendable {
     var cellKeys: [CellKey] { cellTable.keys }
     var visitorKeys: [VisitorKey] { visitorTable.keys }
     var recipientKeys: [RecipientKey] { recipientTable.keys }
+
+    /// Per-visitor contribution records (partitions and capped counts) for differentially
+    /// private releases (see `Contributions.swift`).
+    var contributions = ContributionStore()
     /// Key epoch ids whose keys made the pseudonyms in this state.
     public internal(set) var epochs: Set<String> = []
     public internal(set) var inputs: [InputRecord] = []
@@ -186,6 +190,7 @@ public struct AggregateState: Sendable {
             }
             recipients[i].merge(theirs) { dims.isLess($0, $1) }
         }
+        mergeContributions(other, siteMap: siteMap, dimMap: dimMap)
     }
 
     /// The merge of several states.

@@ -202,6 +202,10 @@ public struct Aggregator: RecordSink {
         count(.devices, site, day, dims.device, p)
         if ref != Self.noReferrer { count(.referrers, site, day, ref, p) }
         state.addPageview(site: site, pseudonym: p, time: t, path: path)
+        // Per-visitor partitions for differentially private releases (contribution bounding).
+        state.addContributions(
+            site: site, pseudonym: p, day: day, path: path, referrer: ref == Self.noReferrer ? nil : ref,
+            browser: dims.browser, os: dims.os, device: dims.device)
     }
 
     @inline(__always)

@@ -24,11 +24,18 @@
 ///                [varint last click - first record's time if any record]
 ///                varint extra clicks (only with the full 64 records); per (sorted by link dim,
 ///                  automated): varint link dim, u8 automated, varint count ≥ 1)
+///       contributions (varint n; visitors with at least one record, sorted by site, pseudonym;
+///                each: varint site, u64 hi, u64 lo, then for each of the 6 contribution tables
+///                (traffic per day, pages, referrers, browsers, operating systems, devices):
+///                varint m ≤ 8; m records sorted by day, dim: varint day (the first) or
+///                varint day - previous day, varint dim (not for traffic), u8 count ≥ 1)
 /// ```
 /// Everything is sorted by content, so equal states encode to equal bytes.
 public enum StateCodec {
     public static let magic = Array("VEILSTAT".utf8)
-    public static let version: UInt16 = 1
+    /// Version 2 added the contribution records (differential privacy); version 1 files are
+    /// not read.
+    public static let version: UInt16 = 2
 
     /// Encodes a state canonically.
     public static func encode(_ s: AggregateState) -> [UInt8] {
@@ -66,6 +73,11 @@ public enum StateCodec {
             used[Int(k.campaign)] = true
             for c in s.recipients[j].clicks { used[Int(c.link)] = true }
             for e in s.recipients[j].extraClicks { used[Int(e.link)] = true }
+        }
+        for v in 0..<s.contributions.visitorKeys.count {
+            for t in ContributionTable.allCases where t.hasDimension {
+                s.contributions.forEachRecord(v, t.rawValue) { used[Int($0.dim)] = true }
+            }
         }
         let dimOrder = (0..<s.dims.count).filter { used[$0] }.sorted { s.dims.isLess(UInt32($0), UInt32($1)) }
         var dimRank = [UInt32](repeating: 0, count: s.dims.count)
@@ -155,6 +167,33 @@ public enum StateCodec {
                 w.writeVarUInt(UInt64(dimRank[Int(e.link)]))
                 w.writeUInt8(e.automated ? 1 : 0)
                 w.writeVarUInt(UInt64(e.count))
+            }
+        }
+
+        let contributors = s.contributions.visitorKeys.enumerated().compactMap { (v, k) in
+            s.contributions.hasRecords(v) ? (VisitorKey(site: siteRank[Int(k.site)], pseudonym: k.pseudonym), v) : nil
+        }.sorted { $0.0 < $1.0 }
+        w.writeVarUInt(UInt64(contributors.count))
+        var records: [(day: UInt32, dim: UInt32, count: UInt8)] = []
+        records.reserveCapacity(ContributionStore.maxPartitions)
+        for (k, v) in contributors {
+            w.writeVarUInt(UInt64(k.site))
+            w.writeUInt64(k.pseudonym.hi)
+            w.writeUInt64(k.pseudonym.lo)
+            for t in ContributionTable.allCases {
+                records.removeAll(keepingCapacity: true)
+                s.contributions.forEachRecord(v, t.rawValue) {
+                    records.append((day: $0.day, dim: t.hasDimension ? dimRank[Int($0.dim)] : 0, count: $0.count))
+                }
+                records.sort { ($0.day, $0.dim) < ($1.day, $1.dim) }
+                w.writeVarUInt(UInt64(records.count))
+                var previous: UInt32? = nil
+                for r in records {
+                    w.writeVarUInt(UInt64(r.day - (previous ?? 0)))
+                    previous = r.day
+                    if t.hasDimension { w.writeVarUInt(UInt64(r.dim)) }
+                    w.writeUInt8(r.count)
+                }
             }
         }
         w.writeUInt32(CRC32C.checksum(w.bytes))
@@ -274,6 +313,7 @@ public enum StateCodec {
             s.visitors.append(VisitorSummary(visits: visits))
         }
         try decodeRecipients(&r, into: &s, siteCount: siteCount, dimCount: dimCount)
+        try decodeContributions(&r, into: &s, siteCount: siteCount, dimCount: dimCount)
         try r.expectEnd()
         return s
     }
@@ -392,6 +432,57 @@ public enum StateCodec {
             let key = RecipientKey(site: UInt32(site), campaign: UInt32(campaign), day: Int32(day), pseudonym: p)
             guard s.recipientTable.findOrInsert(key).inserted else { throw r.error("duplicate recipient", at: at) }
             s.recipients.append(sum)
+        }
+    }
+
+    /// The contribution records: values range-checked, the canonical order enforced.
+    private static func decodeContributions(
+        _ r: inout BinaryReader, into s: inout AggregateState, siteCount: Int, dimCount: Int
+    ) throws(VeilError) {
+        let n = try r.readCount(minimumElementSize: 17 + ContributionStore.tableCount)
+        var previous: VisitorKey? = nil
+        var records: [(day: UInt32, dim: UInt32, count: Int)] = []
+        records.reserveCapacity(ContributionStore.maxPartitions)
+        for _ in 0..<n {
+            let at = r.offset
+            let site = try r.readVarUInt()
+            guard site < UInt64(siteCount) else { throw r.error("contribution site out of range", at: at) }
+            let key = VisitorKey(site: UInt32(site), pseudonym: Pseudonym(hi: try r.readUInt64(), lo: try r.readUInt64()))
+            if let q = previous {
+                guard q < key else { throw r.error("contribution records not in canonical order", at: at) }
+            }
+            previous = key
+            let v = s.contributions.visitor(key)
+            var any = false
+            for t in ContributionTable.allCases {
+                let countAt = r.offset
+                let m = try r.readCount(minimumElementSize: t.hasDimension ? 3 : 2)
+                guard m <= ContributionStore.maxPartitions else {
+                    throw r.error("more than \(ContributionStore.maxPartitions) contribution records", at: countAt)
+                }
+                records.removeAll(keepingCapacity: true)
+                for _ in 0..<m {
+                    let recordAt = r.offset
+                    let delta = try r.readVarUInt()
+                    let day = UInt64(records.last?.day ?? 0) + min(delta, UInt64(CellKey.maxBucket))
+                    let dim = t.hasDimension ? try r.readVarUInt() : 0
+                    let count = try r.readUInt8()
+                    guard day < UInt64(CellKey.maxBucket), !t.hasDimension || dim < UInt64(dimCount), count >= 1 else {
+                        throw r.error("contribution record out of range", at: recordAt)
+                    }
+                    if let last = records.last {
+                        guard (last.day, last.dim) < (UInt32(day), UInt32(dim)) else {
+                            throw r.error("contribution records not in canonical order", at: recordAt)
+                        }
+                    }
+                    records.append((UInt32(day), UInt32(dim), Int(count)))
+                }
+                if !records.isEmpty {
+                    any = true
+                    s.contributions.setRecords(v, t.rawValue, records)
+                }
+            }
+            guard any else { throw r.error("empty contribution record", at: at) }
         }
     }
 

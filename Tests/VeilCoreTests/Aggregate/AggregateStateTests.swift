@@ -619,7 +619,7 @@ struct AggregateStateTests {
         #expect(Array(bytes.prefix(8)) == Array("VEILSTAT".utf8))
 
         var v2 = bytes
-        v2[8] = 2
+        v2[8] = UInt8(StateCodec.version + 1)
         v2[9] = 0
         let newer = #expect(throws: VeilError.self) { try StateCodec.decode(v2, file: "v2.veilstate") }
         #expect(newer?.code == .state)
@@ -670,7 +670,7 @@ struct AggregateStateTests {
     ) -> [UInt8] {
         var w = BinaryWriter(capacity: 256)
         w.writeRawBytes(StateCodec.magic)
-        w.writeUInt16(1)
+        w.writeUInt16(StateCodec.version)
         w.writeString("UTC")
         w.writeVarUInt(sessionTimeout)
         w.writeString("day")
@@ -703,6 +703,7 @@ struct AggregateStateTests {
         w.writeVarUInt(2)
         w.writeVarUInt(0)
         w.writeVarUInt(0)  // recipients
+        w.writeVarUInt(0)  // contribution records
         w.writeUInt32(CRC32C.checksum(w.bytes))
         return w.bytes
     }

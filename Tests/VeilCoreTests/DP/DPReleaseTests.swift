@@ -1,0 +1,210 @@
+import Foundation
+import Testing
+
+@testable import VeilCore
+
+@Suite("DP: release, partition selection, parameters")
+struct DPReleaseTests {
+    static func parameters(_ epsilon: String, delta: Double = 1e-6, l0: Int = 5, lInf: Int = 1, tables: [DPTable] = DPTable.allCases) -> DPParameters {
+        var p = DPParameters(epsilon: PrivacyAmount(epsilon)!)
+        p.delta = delta
+        p.l0 = l0
+        p.lInf = lInf
+        p.tables = tables
+        return p
+    }
+
+    static let key = DPNoiseKey(bytes: dpTestSeed(0xC0FFEE))
+
+    // MARK: Partition selection
+
+    /// The issue's test: a partition with a single contributing visitor is published at most at
+    /// the rate δ allows. Each trial is a release with another release id (so other noise); the
+    /// observed rate must be within 3σ of the exact probability `P(1 + Z ≥ τ)`, which is at most
+    /// the per-partition δ' = 1 − (1 − δ)^(1/L0) — and so within 3σ of at most δ'.
+    @Test("a one-visitor partition is published at the rate δ allows (10^5 releases, end to end, within 3σ)")
+    func singleVisitorPartitionRateEndToEnd() throws {
+        let ws = try StateTestWorkspace()
+        let line = StateTestRequest(ip: "192.0.2.9", userAgent: StateTestKit.firefox, time: StateTestKit.time(2026, 11, 28, 12), path: "/lonely").line
+        let s = try ws.aggregate([line], name: "one.log").state
+        // ε = 1 and δ = 0.05 with L0 = 5 on one table: δ' ≈ 0.0102, large enough to measure.
+        var release = try DPRelease(state: s, parameters: Self.parameters("1", delta: 0.05, l0: 5, tables: [.pages]))
+        let m = release.mechanisms[0]
+        let p = DiscreteLaplaceMath.upperTail(m.threshold - 1, scale: m.scale)
+        #expect(p <= m.partitionDelta)
+        #expect(m.partitionDelta <= 0.05 / 5 * 1.03 && m.partitionDelta >= 0.05 / 5)
+
+        let trials = 100_000
+        var published = 0
+        for i in 0..<trials {
+            let tables = release.tables(noiseKey: Self.key, releaseID: "trial-\(i)")
+            if !tables[0].rows.isEmpty {
+                #expect(tables[0].rows == [["default", "2026-11-28", "/lonely", tables[0].rows[0][3]]])
+                published += 1
+            }
+        }
+        #expect(DPStats.withinSigmas(published, n: trials, p: p, sigmas: 3), "\(published) of \(trials) published; exact p = \(p)")
+        let sd = (Double(trials) * m.partitionDelta * (1 - m.partitionDelta)).squareRoot()
+        #expect(Double(published) <= Double(trials) * m.partitionDelta + 3 * sd, "above the δ' rate: \(published)")
+    }
+
+    @Test("the same at L0 = 1 and δ = 0.01, on the mechanism alone (10^5 release ids, within 3σ)")
+    func singleVisitorPartitionRateMechanism() throws {
+        let release = try DPRelease(
+            state: AggregateState(configuration: StateConfiguration()), parameters: Self.parameters("1", delta: 0.01, l0: 1, tables: [.referrers]))
+        let m = release.mechanisms[0]
+        #expect(m.scale == 1)
+        #expect(abs(m.partitionDelta - 0.01) < 1e-15)
+        // q = 1/e: P(Z ≥ k) = e^-k / (1 + 1/e) ≤ 0.01 first at k = 5, so τ = 6.
+        #expect(m.threshold == 6)
+        let p = DiscreteLaplaceMath.upperTail(5, scale: 1)
+        let label = DPPartitionLabel(site: "example.com", date: "2026-11-28", value: "news.example.org")
+        var published = 0
+        for i in 0..<100_000 {
+            if DPRelease.noisyValue(1, mechanism: m, label: label, noiseKey: Self.key, releaseID: "r\(i)") != nil { published += 1 }
+        }
+        #expect(DPStats.withinSigmas(published, n: 100_000, p: p, sigmas: 3), "\(published); exact p = \(p)")
+    }
+
+    @Test(
+        "τ is the least integer whose one-visitor tail is at most δ', and never below Google's continuous threshold",
+        arguments: [("1", 1e-6, 5, 1, 7), ("0.1", 1e-6, 1, 1, 1), ("2.5", 1e-9, 8, 3, 2), ("8", 1e-5, 1, 1, 1), ("1", 0.3, 2, 1, 1)])
+    func thresholdIsMinimal(epsilon: String, delta: Double, l0: Int, lInf: Int, tables: Int) throws {
+        let p = Self.parameters(epsilon, delta: delta, l0: l0, lInf: lInf, tables: Array(DPTable.allCases.suffix(tables)))
+        let release = try DPRelease(state: AggregateState(configuration: StateConfiguration()), parameters: p)
+        for m in release.mechanisms {
+            let k = m.threshold - Int64(lInf)
+            #expect(k >= 1)
+            #expect(DiscreteLaplaceMath.upperTail(k, scale: m.scale) <= m.partitionDelta)
+            if k > 1 { #expect(DiscreteLaplaceMath.upperTail(k - 1, scale: m.scale) > m.partitionDelta) }
+            // The scale is l0·lInf/ε per table, ε split evenly.
+            let eps = PrivacyAmount(epsilon)!.doubleValue / Double(tables)
+            #expect(abs(m.scale - Double(m.l0 * lInf) / eps) < 1e-9 * m.scale)
+            if lInf == 1 {
+                let google = 1 + m.scale * log(1 / (2 * m.partitionDelta))
+                #expect(Double(m.threshold) >= google.rounded(.up), "τ = \(m.threshold), continuous \(google)")
+            }
+        }
+    }
+
+    @Test("traffic_daily counts each visitor in at most the days one key epoch can touch")
+    func trafficDailyL0() throws {
+        #expect(DPTableMechanism.maxLocalDays(granularity: "day", timeZone: "UTC") == 1)
+        #expect(DPTableMechanism.maxLocalDays(granularity: "hour", timeZone: "UTC") == 1)
+        #expect(DPTableMechanism.maxLocalDays(granularity: "day", timeZone: "Europe/Berlin") == 2)
+        #expect(DPTableMechanism.maxLocalDays(granularity: "week", timeZone: "UTC") == 7)
+        var c = StateConfiguration()
+        c.timeZone = "America/New_York"
+        let r = try DPRelease(state: AggregateState(configuration: c), parameters: Self.parameters("1", l0: 5))
+        #expect(r.mechanisms.first { $0.table == .trafficDaily }?.l0 == 2)
+        #expect(r.mechanisms.first { $0.table == .pages }?.l0 == 5)
+    }
+
+    // MARK: Determinism and release ids
+
+    @Test("the same state and parameters give the same tables; the noise changes with the release id")
+    func determinism() throws {
+        let ws = try StateTestWorkspace()
+        let s = try ws.aggregate(StateTestLog(seed: 0xD7, visitors: 200).lines, name: "d.log").state
+        let p = Self.parameters("20", delta: 1e-3, l0: 2, tables: [.trafficDaily, .pages, .devices])
+        var r1 = try DPRelease(state: s, parameters: p)
+        var r2 = try DPRelease(state: try StateCodec.decode(StateCodec.encode(s), file: "copy"), parameters: p)
+        let id = DPKeys.releaseID(state: s, parameters: p, noiseKey: Self.key)
+        #expect(id.count == 32 && id.allSatisfy { $0.isHexDigit })
+        let a = r1.tables(noiseKey: Self.key, releaseID: id).map(StateTestTable.init)
+        #expect(a == r2.tables(noiseKey: Self.key, releaseID: id).map(StateTestTable.init))
+        #expect(a.map(\.name) == ["traffic_daily", "pages", "devices"])
+        #expect(a[0].rows.count == 2, "both days published at ε = 20: \(a[0])")
+        #expect(a[1].header == ["site", "date", "path", "visitors"])
+
+        // Other release ids: other noise (at scale 35, forty draws are not all alike).
+        let m = try DPRelease(state: s, parameters: Self.parameters("1")).mechanisms[1]
+        let label = DPPartitionLabel(site: "default", date: "2026-11-28", value: "/")
+        let values = (0..<40).map { i in DPRelease.noisyValue(10_000, mechanism: m, label: label, noiseKey: Self.key, releaseID: "other-\(i)") }
+        #expect(Set(values).count > 20, "\(values)")
+        #expect(values.allSatisfy { $0 != nil && abs($0! - 10_000) < 1_000 })
+        #expect(DPRelease.noisyValue(10_000, mechanism: m, label: label, noiseKey: Self.key, releaseID: "other-0") == values[0])
+
+        // The release id follows the state and the parameters, and the key.
+        #expect(DPKeys.releaseID(state: s, parameters: p, noiseKey: Self.key) == id)
+        #expect(DPKeys.releaseID(state: s, parameters: Self.parameters("20", delta: 1e-3, l0: 3, tables: [.trafficDaily, .pages, .devices]), noiseKey: Self.key) != id)
+        #expect(DPKeys.releaseID(state: s, parameters: p, noiseKey: DPNoiseKey(bytes: dpTestSeed(1))) != id)
+        var erased = s
+        let k = try #require(erased.contributions.visitorKeys.first)
+        erased.removeContributions(site: k.site, pseudonym: k.pseudonym)
+        #expect(DPKeys.releaseID(state: erased, parameters: p, noiseKey: Self.key) != id, "an erasure must give fresh noise")
+    }
+
+    @Test("with L∞ > 1 the value column is capped pageviews (visits for entry pages); browsers split name and version")
+    func columns() throws {
+        let ws = try StateTestWorkspace()
+        let s = try ws.aggregate(StateTestLog(seed: 0xC01, visitors: 200).lines, name: "c.log").state
+        var r = try DPRelease(state: s, parameters: Self.parameters("50", delta: 1e-3, l0: 1, lInf: 4))
+        let t = r.tables(noiseKey: Self.key, releaseID: "cols")
+        #expect(t.map(\.name) == DPTable.allCases.map(\.rawValue))
+        #expect(t.first { $0.name == "pages" }?.header.last == "capped_pageviews")
+        #expect(t.first { $0.name == "entry_pages" }?.header.last == "capped_visits")
+        let browsers = try #require(t.first { $0.name == "browsers" })
+        #expect(browsers.header == ["site", "date", "browser", "version", "capped_pageviews"])
+        #expect(browsers.rows.contains { $0[2] == "firefox" && $0[3] == "121" }, "\(browsers.rows)")
+        for table in t {
+            for row in table.rows { #expect(Int(row.last!)! >= 1, "\(table.name): \(row)") }
+        }
+    }
+
+    // MARK: Refusals and validation
+
+    @Test("a state that folded paths past --max-paths into (other) is refused")
+    func otherIsRefused() throws {
+        let ws = try StateTestWorkspace()
+        var c = AggregationConfiguration()
+        c.maxPaths = 3
+        let s = try ws.aggregate(StateTestLog(seed: 3, visitors: 30).requests, name: "cap.log", aggregation: c)
+        let e = #expect(throws: VeilError.self) { try DPRelease(state: s, parameters: Self.parameters("1")) }
+        #expect(e?.code == .state)
+        #expect(e?.message.contains("--max-paths") == true, "\(e?.message ?? "")")
+        // Without the tables that hold paths it is fine.
+        #expect(throws: Never.self) { _ = try DPRelease(state: s, parameters: Self.parameters("1", tables: [.trafficDaily, .devices])) }
+    }
+
+    @Test(
+        "bad parameters are usage errors",
+        arguments: [
+            ("epsilon 0", "0", 1e-6, 5, 1, 1), ("delta 0", "1", 0, 5, 1, 1), ("delta 1", "1", 1, 5, 1, 1),
+            ("delta negative", "1", -0.1, 5, 1, 1), ("delta NaN", "1", .nan, 5, 1, 1), ("l0 0", "1", 1e-6, 0, 1, 1),
+            ("l0 above 8", "1", 1e-6, 9, 1, 1), ("linf 0", "1", 1e-6, 5, 0, 1), ("linf above 255", "1", 1e-6, 5, 256, 1),
+            ("no table", "1", 1e-6, 5, 1, 0), ("a table twice", "1", 1e-6, 5, 1, 2),
+        ])
+    func badParameters(_ reason: String, epsilon: String, delta: Double, l0: Int, lInf: Int, tables: Int) {
+        var p = Self.parameters(epsilon, delta: delta, l0: l0, lInf: lInf)
+        p.tables = tables == 0 ? [] : tables == 2 ? [.pages, .pages] : [.pages]
+        let e = #expect(throws: VeilError.self, "\(reason)") { try p.validate() }
+        #expect(e?.code == .usage, "\(reason)")
+    }
+
+    @Test(
+        "privacy amounts are exact decimals",
+        arguments: [
+            ("1", Int64(1_000_000_000), "1"), ("0.5", 500_000_000, "0.5"), (".25", 250_000_000, "0.25"),
+            ("2.000000001", 2_000_000_001, "2.000000001"), ("0", 0, "0"), ("1000", 1_000_000_000_000, "1000"),
+            ("007.10", 7_100_000_000, "7.1"),
+        ])
+    func amounts(text: String, units: Int64, shown: String) throws {
+        let a = try #require(PrivacyAmount(text))
+        #expect(a.units == units)
+        #expect(a.description == shown)
+        #expect(PrivacyAmount(a.description) == a)
+    }
+
+    @Test("not privacy amounts", arguments: ["", ".", "-1", "+1", "1e-3", "0.0000000001", "1,5", "abc", "1.2.3", "1001", " 1", "inf"])
+    func notAmounts(text: String) {
+        #expect(PrivacyAmount(text) == nil, "\(text)")
+    }
+
+    @Test("three tenths add up to exactly 0.3")
+    func amountsAddExactly() {
+        let tenth = PrivacyAmount("0.1")!
+        #expect(tenth + tenth + tenth == PrivacyAmount("0.3")!)
+        #expect(PrivacyAmount("1")! - PrivacyAmount("0.3")! == PrivacyAmount("0.7")!)
+    }
+}
