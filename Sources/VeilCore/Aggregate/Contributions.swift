@@ -315,18 +315,30 @@ extension AggregateState {
     }
 
     /// A new partition for a full list: it replaces the largest-ranked record when its own
-    /// rank is smaller, else it is dropped.
+    /// rank is smaller, else it is dropped. Walks the list in place: no allocation (this runs
+    /// for every pageview of a page beyond a visitor's kept ones).
     @inline(never)
     mutating func addRankedContribution(_ v: Int, _ table: ContributionTable, _ day: UInt32, _ dim: UInt32, _ p: Pseudonym) {
-        let newKey = contributionKey(p, table.rawValue, day, dim)
-        var worst: (at: ContributionStore.Location, key: ContributionKey)? = nil
-        for (record, at) in contributions.locatedRecords(v, table.rawValue) {
-            let key = contributionKey(p, table.rawValue, record.day, record.dim)
-            if let w = worst, !isLess(w.key, key) { continue }
-            worst = (at, key)
+        let t = table.rawValue
+        let first = contributions.slots[v * ContributionStore.stride + t]
+        guard first != 0 else { return }
+        let newKey = contributionKey(p, t, day, dim)
+        let r0 = ContributionStore.unpack(first)
+        var worstAt: ContributionStore.Location = nil
+        var worstKey = contributionKey(p, t, r0.day, r0.dim)
+        var e = contributions.head(v, t)
+        while e != 0 {
+            let i = Int(e - 1)
+            let entry = contributions.entries[i]
+            let key = contributionKey(p, t, entry.day, entry.dim)
+            if isLess(worstKey, key) {
+                worstKey = key
+                worstAt = i
+            }
+            e = entry.next
         }
-        guard let worst, isLess(newKey, worst.key) else { return }
-        contributions.replace(v, table.rawValue, at: worst.at, day: day, dim: dim)
+        guard isLess(newKey, worstKey) else { return }
+        contributions.replace(v, t, at: worstAt, day: day, dim: dim)
     }
 
     /// What orders a visitor's partitions: rank, then day, then the value's bytes.
