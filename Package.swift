@@ -57,10 +57,25 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: - Fuzzing
+        // The targets are a library so that `swift test` replays every saved crash input
+        // (Tests/VeilCoreTests/Fuzz). `veil-fuzz` runs them under libFuzzer when built by
+        // .ci/fuzz.sh, which adds the sanitizer flags; a plain build replays inputs.
+        .target(
+            name: "VeilFuzzTargets",
+            dependencies: ["VeilCore"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "veil-fuzz",
+            dependencies: ["VeilFuzzTargets"],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: - Tests
         .testTarget(
             name: "VeilCoreTests",
-            dependencies: ["VeilCore"],
+            dependencies: ["VeilCore", "VeilFuzzTargets"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -50,7 +50,9 @@ struct InputOptions: ParsableArguments {
             // Compile a given format string now: a bad one is bad usage, reported once.
             do { _ = try c.format.makeFormat() } catch { throw VeilError(.usage, "--format: \(error.message)") }
         }
-        guard maxLineLength >= 256 else { throw ValidationError("--max-line-length must be at least 256") }
+        guard maxLineLength >= 256, maxLineLength <= 1 << 30 else {
+            throw ValidationError("--max-line-length must be between 256 and 1073741824 (1 GiB)")
+        }
         c.maxLineLength = maxLineLength
         c.from = try from.map { try parseTime($0, flag: "--from") }
         c.until = try until.map { try parseTime($0, flag: "--until") }

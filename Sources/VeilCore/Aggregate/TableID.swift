@@ -78,18 +78,29 @@ public struct Cell: Sendable, Equatable {
         }
     }
 
+    /// Adds `o`'s counts and sketches. Counts stop at `Int64.max` instead of trapping: real
+    /// traffic never gets near it, but a state file may hold any count up to it, and `veil merge`
+    /// or `veil report` must not crash on one (Fixtures/fuzz/regressions/state-body/).
     mutating func merge(_ o: Cell) {
-        requests += o.requests
-        pageviews += o.pageviews
-        bytes += o.bytes
-        statusClasses.0 += o.statusClasses.0
-        statusClasses.1 += o.statusClasses.1
-        statusClasses.2 += o.statusClasses.2
-        statusClasses.3 += o.statusClasses.3
-        statusClasses.4 += o.statusClasses.4
-        botRequests += o.botRequests
+        requests.addSaturating(o.requests)
+        pageviews.addSaturating(o.pageviews)
+        bytes.addSaturating(o.bytes)
+        statusClasses.0.addSaturating(o.statusClasses.0)
+        statusClasses.1.addSaturating(o.statusClasses.1)
+        statusClasses.2.addSaturating(o.statusClasses.2)
+        statusClasses.3.addSaturating(o.statusClasses.3)
+        statusClasses.4.addSaturating(o.statusClasses.4)
+        botRequests.addSaturating(o.botRequests)
         visitors.merge(o.visitors)
         clients.merge(o.clients)
+    }
+}
+
+extension Int64 {
+    /// Adds a count, stopping at `Int64.max` (counts are never negative, so never at `.min`).
+    @inline(__always) mutating func addSaturating(_ n: Int64) {
+        let (sum, overflow) = addingReportingOverflow(n)
+        self = overflow ? (n < 0 ? .min : .max) : sum
     }
 }
 

@@ -67,10 +67,10 @@ public struct VisitorSummary: Sendable, Equatable {
             var left = visits[i - 1]
             if v.start == left.start && isLess(v.entry, left.entry) { left.entry = v.entry }
             left.end = max(left.end, v.end)
-            left.pageviews += v.pageviews
+            left.pageviews.addSaturating(v.pageviews)
             if i < visits.count, visits[i].start - left.end <= timeout {
                 left.end = max(left.end, visits[i].end)
-                left.pageviews += visits[i].pageviews
+                left.pageviews.addSaturating(visits[i].pageviews)
                 visits.remove(at: i)
             }
             visits[i - 1] = left
@@ -78,7 +78,7 @@ public struct VisitorSummary: Sendable, Equatable {
             // v starts the visit after it (strictly earlier, so its entry page wins).
             var joined = v
             joined.end = max(v.end, visits[i].end)
-            joined.pageviews += visits[i].pageviews
+            joined.pageviews.addSaturating(visits[i].pageviews)
             visits[i] = joined
         } else {
             visits.insert(v, at: i)
@@ -93,7 +93,8 @@ public struct VisitorSummary: Sendable, Equatable {
             if var last = out.last, v.start - last.end <= timeout {
                 if v.start == last.start && isLess(v.entry, last.entry) { last.entry = v.entry }
                 last.end = max(last.end, v.end)
-                last.pageviews += v.pageviews
+                // Saturating: a state file may hold visits of up to UInt32.max pageviews.
+                last.pageviews.addSaturating(v.pageviews)
                 out[out.count - 1] = last
             } else {
                 out.append(v)
