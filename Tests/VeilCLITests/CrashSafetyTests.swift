@@ -68,6 +68,20 @@ struct CrashSafetyTests {
         #expect(CLI.list(out).allSatisfy { !$0.hasPrefix(".") })
     }
 
+    @Test func anOutputDirectoryWithATrailingSlashIsReplacedAsWell() throws {
+        let dir = try CLI.tempDir(prefix: "veil-slash")
+        defer { CLI.remove(dir) }
+        let log = try CLI.generate(format: "combined", lines: 2000, seed: 2, in: dir)
+        #expect(try CLI.veil(["keys", "init", "--keys", dir + "/keys"]).status == 0)
+        for k in ["2", "3"] {
+            let r = try CLI.veil(["run", log.log, "-o", dir + "/rollups/", "--keys", dir + "/keys", "--k", k, "--quiet"])
+            #expect(r.status == 0, "\(r)")
+        }
+        #expect(CLI.exists(dir + "/rollups/manifest.json"))
+        #expect(CLI.list(dir + "/rollups").allSatisfy { !$0.hasPrefix(".") })
+        #expect(!CLI.list(dir).contains { $0.hasPrefix(".rollups") })
+    }
+
     @Test func killingAggregateNeverLeavesAPartialStateFile() throws {
         let dir = try CLI.tempDir(prefix: "veil-kill-state")
         defer { CLI.remove(dir) }

@@ -17,6 +17,7 @@ public enum PersonalOutput {
     /// Refuses a destination that exists and is not an empty directory, or that is or lies in
     /// an anonymous rollup directory.
     public static func checkDestination(_ dir: String) throws(VeilError) {
+        let dir = AtomicDirectory.normalized(dir)
         let parent = AtomicFile.directory(of: dir)
         if classification(of: parent) == "anonymous" {
             throw VeilError(.usage, "personal output cannot go inside an anonymous rollup directory", file: dir)

@@ -27,6 +27,7 @@ public enum AtomicDirectory {
         _ dir: String, mode: mode_t = 0o755, owned: (String) -> Bool,
         build: (String) throws(VeilError) -> Void
     ) throws(VeilError) {
+        let dir = normalized(dir)
         let name = baseName(dir)
         let parent = AtomicFile.directory(of: dir)
         try AtomicFile.makeDirectory(parent)
@@ -147,6 +148,13 @@ public enum AtomicDirectory {
         return a.count > d.count && Array(a.prefix(d.count)) == d
     }
 
+    /// `path` without trailing slashes (`rollups/` names the directory `rollups`; `/` stays).
+    public static func normalized(_ path: String) -> String {
+        var p = path
+        while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+        return p
+    }
+
     static func baseName(_ path: String) -> String {
         var p = path
         while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
@@ -166,6 +174,7 @@ public final class OutputLock {
     /// Takes the lock of `output`.
     /// - Throws: `VeilError(.io)` naming the output when another process holds it.
     public init(for output: String) throws(VeilError) {
+        let output = AtomicDirectory.normalized(output)
         let parent = AtomicFile.directory(of: output)
         try AtomicFile.makeDirectory(parent)
         path = parent + "/." + AtomicDirectory.baseName(output) + ".lock"
