@@ -76,7 +76,10 @@ struct CrashSafetyTests {
         for k in ["2", "3"] {
             let r = try CLI.veil(["run", log.log, "-o", dir + "/rollups/", "--keys", dir + "/keys", "--k", k, "--quiet"])
             #expect(r.status == 0, "\(r)")
+            // The operator's permissions on the directory survive its replacement.
+            chmod(dir + "/rollups", 0o750)
         }
+        #expect(try CLI.mode(dir + "/rollups") == 0o750)
         #expect(CLI.exists(dir + "/rollups/manifest.json"))
         #expect(CLI.list(dir + "/rollups").allSatisfy { !$0.hasPrefix(".") })
         #expect(!CLI.list(dir).contains { $0.hasPrefix(".rollups") })

@@ -13,7 +13,8 @@ import Glibc
 ///
 /// The directory must hold nothing but what veil wrote there (`owned` decides): veil refuses
 /// to replace a directory with other files in it rather than delete them. Symbolic links are
-/// never followed: an output path that is a symlink is refused.
+/// never followed: an output path that is a symlink is refused. The new directory keeps the
+/// previous one's permission bits and owner.
 public enum AtomicDirectory {
     /// Replaces (or creates) `dir` with what `build` writes into the temporary directory it is
     /// given.
@@ -52,7 +53,14 @@ public enum AtomicDirectory {
         let tag = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let tmp = parent + "/." + name + ".tmp-" + tag
         guard mkdir(tmp, mode) == 0 else { throw AtomicFile.ioError("cannot create a temporary directory", tmp) }
-        _ = chmod(tmp, mode)
+        if exists {
+            // The replacement keeps the previous directory's permissions and owner (a web
+            // server may serve it through its group).
+            _ = chmod(tmp, st.st_mode & 0o7777)
+            _ = chown(tmp, st.st_uid, st.st_gid)
+        } else {
+            _ = chmod(tmp, mode)
+        }
         var done = false
         defer { if !done { removeTree(tmp) } }
         try build(tmp)
