@@ -23,31 +23,18 @@ public enum Erasure {
             throw VeilError(.usage, "the account given with --account is not in the identity table", file: identities.file)
         }
         var outcome = Outcome()
-        var epochs: [EpochID] = []
         let shredded = Set((try keyStore.list()).filter { $0.status == .shredded }.map(\.epoch))
-        for text in state.epochs.sorted() {
-            guard let e = EpochID(text) else { throw VeilError(.state, "the state names an epoch veil cannot read (\(text))") }
-            if shredded.contains(e) {
-                outcome.unlinkableEpochs.append(text)
-                continue
-            }
-            epochs.append(e)
+        let linkable = state.epochs.filter { text in
+            guard let e = EpochID(text), shredded.contains(e) else { return true }
+            outcome.unlinkableEpochs.append(text)
+            return false
         }
-        let usable = AggregateState.withEpochs(state, Set(epochs.map(\.description)))
-        _ = try IdentityJoin.checkedEpochs(usable, keyStore: keyStore, purpose: "searched")
+        outcome.unlinkableEpochs.sort()
+        let epochs = try IdentityJoin.checkedEpochs(linkable, keyStore: keyStore, purpose: "searched")
         let links = try PseudonymLinks(state: state, accounts: accounts, epochs: epochs, keyStore: keyStore)
         let removed = state.removeSummaries(visitors: Set(links.visitors.keys), recipients: Set(links.recipients.keys))
         outcome.visitorSummaries = removed.visitors
         outcome.recipientSummaries = removed.recipients
         return outcome
-    }
-}
-
-extension AggregateState {
-    /// A copy of `state` that names only `epochs` (for checking keys).
-    static func withEpochs(_ state: AggregateState, _ epochs: Set<String>) -> AggregateState {
-        var s = AggregateState(configuration: state.configuration)
-        s.epochs = epochs
-        return s
     }
 }

@@ -88,7 +88,7 @@ public enum IdentityJoin {
             throw VeilError(.usage, "a join needs a stated purpose (--purpose)")
         }
         var result = JoinResult()
-        let epochs = try checkedEpochs(state, keyStore: keyStore, purpose: "joined")
+        let epochs = try checkedEpochs(state.epochs, keyStore: keyStore, purpose: "joined")
         result.epochs = epochs.map(\.description)
 
         var considered = identities.accounts
@@ -165,11 +165,11 @@ public enum IdentityJoin {
         return result
     }
 
-    /// The state's epochs, each with a usable key.
+    /// A state's epoch ids, parsed and in order, each with a usable key.
     /// - Throws: `VeilError(.key)` naming the first epoch whose key is missing or shredded.
-    static func checkedEpochs(_ state: AggregateState, keyStore: KeyStore, purpose: String) throws(VeilError) -> [EpochID] {
+    static func checkedEpochs(_ ids: some Sequence<String>, keyStore: KeyStore, purpose: String) throws(VeilError) -> [EpochID] {
         var epochs: [EpochID] = []
-        for text in state.epochs.sorted() {
+        for text in ids.sorted() {
             guard let e = EpochID(text) else {
                 throw VeilError(.state, "the state names an epoch veil cannot read (\(text))")
             }
