@@ -70,7 +70,14 @@ public struct AggregateJob {
             }
             seen[report.fingerprint] = path
             aggregator.addInput(report)
-            try total.merge(aggregator.finish())
+            // The first input's state becomes the total as it is: merging it into an empty
+            // state would copy every cell, sketch and visitor once more (and double the peak
+            // memory at the end of a one-input run).
+            if reports.isEmpty {
+                total = aggregator.finish()
+            } else {
+                try total.merge(aggregator.finish())
+            }
             for other in others { try total.merge(other.finish()) }
             reports.append(report)
             progress(report)

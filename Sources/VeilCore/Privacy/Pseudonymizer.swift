@@ -95,10 +95,12 @@ public final class Pseudonymizer {
 
     private var cache: ByteKeyedTable<Pseudonym>
     /// Scratch: a 9-byte epoch tag, then the PRF message. The cache key is all of it.
-    private var message: [UInt8]
+    private let message = MessageBuffer(capacity: 1024)
     private var macs: [EpochID: HMAC<SHA256>] = [:]
     private var lastEpoch: EpochID?
     private var lastMAC: HMAC<SHA256>?
+    /// The newest epoch a pseudonym was computed for.
+    private var newestEpoch: EpochID?
 
     private static let tagLength = 9
 
@@ -119,8 +121,6 @@ public final class Pseudonymizer {
         self.cacheLimit = cacheLimit
         self.cacheByteLimit = cacheByteLimit
         cache = ByteKeyedTable(initialCapacity: min(cacheLimit, 4096))
-        message = []
-        message.reserveCapacity(1024)
     }
 
     /// The epochs whose keys this pseudonymizer has used, in time order (for manifests).
@@ -160,7 +160,7 @@ public final class Pseudonymizer {
             } else {
                 appendLength(ip.count + 1)
                 message.append(0)
-                message.append(contentsOf: ip)
+                message.append(ip)
             }
             appendField(userAgent)
         }
@@ -207,7 +207,7 @@ public final class Pseudonymizer {
                 message.append(b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b | 0x20 : b)
             }
         } else {
-            message.append(contentsOf: trimmed)
+            message.append(trimmed)
         }
         return try finish(epoch)
     }
@@ -275,12 +275,12 @@ public final class Pseudonymizer {
     /// Starts a message: the epoch tag (cache key only) and the domain label.
     @inline(__always)
     private func begin(_ epoch: EpochID, _ domain: Domain) {
-        message.removeAll(keepingCapacity: true)
+        message.removeAll()
         message.append(Pseudonymizer.granularityTag(epoch.granularity))
-        withUnsafeBytes(of: epoch.index.bigEndian) { message.append(contentsOf: $0) }
+        withUnsafeBytes(of: epoch.index.bigEndian) { message.append($0) }
         let label = domain.labelBytes
         appendLength(label.utf8CodeUnitCount)
-        message.append(contentsOf: UnsafeRawBufferPointer(start: label.utf8Start, count: label.utf8CodeUnitCount))
+        message.append(UnsafeRawBufferPointer(start: label.utf8Start, count: label.utf8CodeUnitCount))
     }
 
     private static func granularityTag(_ g: EpochGranularity) -> UInt8 {
@@ -294,29 +294,26 @@ public final class Pseudonymizer {
 
     @inline(__always)
     private func appendLength(_ n: Int) {
-        let v = UInt32(truncatingIfNeeded: n)
-        message.append(UInt8(truncatingIfNeeded: v >> 24))
-        message.append(UInt8(truncatingIfNeeded: v >> 16))
-        message.append(UInt8(truncatingIfNeeded: v >> 8))
-        message.append(UInt8(truncatingIfNeeded: v))
+        withUnsafeBytes(of: UInt32(truncatingIfNeeded: n).bigEndian) { message.append($0) }
     }
 
     @inline(__always)
     private func appendField(_ bytes: UnsafeRawBufferPointer) {
         appendLength(bytes.count)
-        message.append(contentsOf: bytes)
+        message.append(bytes)
     }
 
     private func appendAddressField(_ address: IPAddress) {
         appendLength(17)
         message.append(1)
-        address.withUnsafeBytes { message.append(contentsOf: $0) }
+        address.withUnsafeBytes { message.append($0) }
     }
 
     /// Looks the message up in the cache, computing and caching the PRF on a miss.
     private func finish(_ epoch: EpochID) throws(VeilError) -> Pseudonym {
-        let hash = message.withUnsafeBytes { ByteKeyedTable<Pseudonym>.hash($0) }
-        if let index = message.withUnsafeBytes({ cache.find($0, hash: hash) }) {
+        let bytes = message.bytes
+        let hash = ByteKeyedTable<Pseudonym>.hash(bytes)
+        if let index = cache.find(bytes, hash: hash) {
             return cache.value(at: index)
         }
         return try miss(epoch, hash: hash)
@@ -325,13 +322,22 @@ public final class Pseudonymizer {
     @inline(never)
     private func miss(_ epoch: EpochID, hash: UInt64) throws(VeilError) -> Pseudonym {
         var mac = try mac(for: epoch)
-        message.withUnsafeBytes { mac.update(data: UnsafeRawBufferPointer(rebasing: $0[Pseudonymizer.tagLength...])) }
+        if newestEpoch.map({ epoch > $0 }) ?? true {
+            // Keys rotate: no record of a newer epoch hits an entry of an older one, and logs
+            // are written in time order, so the older entries are dropped when the input
+            // reaches a new epoch (a late record of an old epoch computes its pseudonym again).
+            // This keeps the cache the size of one epoch's visitors, however long the input.
+            if newestEpoch != nil { cache.removeAll() }
+            newestEpoch = epoch
+        }
+        let bytes = message.bytes
+        mac.update(data: UnsafeRawBufferPointer(rebasing: bytes[Pseudonymizer.tagLength...]))
         let pseudonym = mac.finalize().withUnsafeBytes { Pseudonym(truncating: $0) }
         hmacCount += 1
         if cache.count >= cacheLimit || cache.keyByteCount + message.count > cacheByteLimit {
             cache.removeAll()
         }
-        message.withUnsafeBytes { _ = cache.insert($0, hash: hash, value: pseudonym) }
+        cache.insert(bytes, hash: hash, value: pseudonym)
         return pseudonym
     }
 
@@ -349,5 +355,48 @@ public final class Pseudonymizer {
         lastEpoch = epoch
         lastMAC = mac
         return mac
+    }
+}
+
+/// The pseudonymiser's message scratch: bytes appended with plain copies (no per-call generic
+/// sequence code), storage kept between messages. Owned by one pseudonymiser.
+private final class MessageBuffer {
+    private var base: UnsafeMutableRawPointer
+    private var capacity: Int
+    private(set) var count = 0
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+    }
+
+    deinit { base.deallocate() }
+
+    /// The message so far; valid until the next append.
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    @inline(__always) func removeAll() { count = 0 }
+
+    @inline(__always) func append(_ byte: UInt8) {
+        if count == capacity { grow(count + 1) }
+        base.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
+        count += 1
+    }
+
+    @inline(__always) func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let from = bytes.baseAddress, bytes.count > 0 else { return }
+        if count + bytes.count > capacity { grow(count + bytes.count) }
+        (base + count).copyMemory(from: from, byteCount: bytes.count)
+        count += bytes.count
+    }
+
+    @inline(never) private func grow(_ needed: Int) {
+        var c = capacity * 2
+        while c < needed { c *= 2 }
+        let grown = UnsafeMutableRawPointer.allocate(byteCount: c, alignment: 16)
+        grown.copyMemory(from: base, byteCount: count)
+        base.deallocate()
+        base = grown
+        capacity = c
     }
 }

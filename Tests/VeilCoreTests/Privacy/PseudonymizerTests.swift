@@ -261,6 +261,28 @@ struct PseudonymizerTests {
         #expect(bytesBound.cachedCount < 10)
     }
 
+    @Test("a newer epoch drops the older epochs' entries; a late record of an old epoch gets the same pseudonym again")
+    func cacheFollowsEpochs() throws {
+        let temp = PrivacyTempDirectory()
+        let p = Pseudonymizer(keyStore: try store(in: temp))
+        let next = EpochID(granularity: day.granularity, index: day.index + 1)
+        func visit(_ epoch: EpochID, _ n: Int) throws -> Pseudonym {
+            try p.visitor(epoch: epoch, site: "example.com", cookie: "c\(n)", ip: "", userAgent: "")
+        }
+        let first = try (0..<20).map { try visit(day, $0) }
+        #expect(p.cachedCount == 20)
+        let second = try (0..<5).map { try visit(next, $0) }
+        #expect(p.cachedCount == 5, "entering a newer epoch keeps only that epoch's pseudonyms")
+        #expect(p.hmacCount == 25)
+        // A late record of the older epoch: recomputed (not dropped from the cache again).
+        #expect(try visit(day, 3) == first[3])
+        #expect(p.hmacCount == 26)
+        #expect(p.cachedCount == 6)
+        #expect(try visit(next, 4) == second[4])
+        #expect(p.hmacCount == 26, "the newer epoch's entries stay cached")
+        #expect(Set(first).isDisjoint(with: second))
+    }
+
     @Test("the epoch is the record's: keys are created per epoch on demand, or required")
     func epochs() throws {
         let temp = PrivacyTempDirectory()
