@@ -10,44 +10,47 @@
 /// array grow (amortised doubling); `removeAll()` keeps all capacity.
 ///
 /// Collision handling is linear probing over a power-of-two slot array kept at most 3/4 full.
-/// Each entry stores its full 64-bit hash, so a probe compares key bytes only when the hashes
-/// are equal.
+/// Each slot holds the entry's index and the top 32 bits of its hash, so a probe past other keys
+/// touches only the slot array; an entry's key offset, length, full hash and value sit together,
+/// so a hit in a table larger than the caches reads one slot, one entry and the key bytes.
 public struct ByteKeyedTable<Value> {
-    /// Slot → entry index, or `-1` for an empty slot. The count is a power of two.
-    private var slots: [Int32]
-    /// Entry → start of its key in `arena`; one extra element so entry `i`'s key is
-    /// `arena[keyStarts[i]..<keyStarts[i + 1]]`.
-    private var keyStarts: [Int]
-    /// Entry → the full hash it was inserted with.
-    private var hashes: [UInt64]
-    /// Entry → value.
-    private var values: [Value]
+    /// One entry: where its key lies in `arena`, the hash it was inserted with, its value.
+    fileprivate struct Entry {
+        var start: Int
+        var length: Int
+        var hash: UInt64
+        var value: Value
+    }
+
+    /// Slot → `0` when empty, else the top 32 bits of the entry's hash over `entry index + 1`
+    /// in the low 32 bits. The count is a power of two.
+    private var slots: [UInt64]
+    /// Entries in insertion order.
+    private var entries: [Entry]
     /// All keys, back to back.
     private var arena: [UInt8]
 
-    /// The largest number of entries: entry indices are stored as `Int32`.
+    private static var tagMask: UInt64 { 0xFFFF_FFFF_0000_0000 }
+
+    /// The largest number of entries: entry indices are stored in 32 bits.
     public static var maximumCount: Int { Int(Int32.max) / 2 }
 
     /// Creates an empty table with room for about `initialCapacity` entries before it grows.
     public init(initialCapacity: Int = 1024) {
         precondition(initialCapacity >= 0, "negative capacity")
         let slotCount = Self.slotCount(for: Swift.max(initialCapacity, 8))
-        slots = Array(repeating: -1, count: slotCount)
-        keyStarts = [0]
-        keyStarts.reserveCapacity(initialCapacity + 1)
-        hashes = []
-        hashes.reserveCapacity(initialCapacity)
-        values = []
-        values.reserveCapacity(initialCapacity)
+        slots = Array(repeating: 0, count: slotCount)
+        entries = []
+        entries.reserveCapacity(initialCapacity)
         arena = []
         arena.reserveCapacity(initialCapacity * 16)
     }
 
     /// The number of entries.
-    public var count: Int { values.count }
+    public var count: Int { entries.count }
 
     /// Whether the table has no entries.
-    public var isEmpty: Bool { values.isEmpty }
+    public var isEmpty: Bool { entries.isEmpty }
 
     /// The total length of all keys, in bytes (the arena's size, for memory bounds).
     public var keyByteCount: Int { arena.count }
@@ -64,57 +67,55 @@ public struct ByteKeyedTable<Value> {
     /// - Complexity: O(1) expected; does not allocate.
     public func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
         let entry = slots.withUnsafeBufferPointer { slots in
-            hashes.withUnsafeBufferPointer { hashes in
-                keyStarts.withUnsafeBufferPointer { starts in
-                    arena.withUnsafeBytes { arena -> Int32 in
-                        let mask = slots.count &- 1
-                        var slot = Int(truncatingIfNeeded: hash) & mask
-                        while true {
-                            let e = slots[slot]
-                            if e < 0 { return -1 }
-                            let i = Int(e)
-                            if hashes[i] == hash {
-                                let start = starts[i]
-                                let length = starts[i &+ 1] &- start
-                                if length == key.count
-                                    && (length == 0
-                                        || memcmpBytes(arena.baseAddress! + start, key.baseAddress!, length))
-                                {
-                                    return e
-                                }
+            entries.withUnsafeBufferPointer { entries in
+                arena.withUnsafeBytes { arena -> Int in
+                    let mask = slots.count &- 1
+                    let tag = hash & Self.tagMask
+                    var slot = Int(truncatingIfNeeded: hash) & mask
+                    while true {
+                        let s = slots[slot]
+                        if s == 0 { return -1 }
+                        if s & Self.tagMask == tag {
+                            let i = Int(truncatingIfNeeded: s & 0xFFFF_FFFF) &- 1
+                            let length = entries[i].length
+                            if length == key.count && entries[i].hash == hash
+                                && (length == 0
+                                    || memcmpBytes(arena.baseAddress! + entries[i].start, key.baseAddress!, length))
+                            {
+                                return i
                             }
-                            slot = (slot &+ 1) & mask
                         }
+                        slot = (slot &+ 1) & mask
                     }
                 }
             }
         }
-        return entry < 0 ? nil : Int(entry)
+        return entry < 0 ? nil : entry
     }
 
     /// The value of entry `index`.
     public func value(at index: Int) -> Value {
-        values[index]
+        entries[index].value
     }
 
     /// Replaces the value of entry `index`.
     public mutating func setValue(_ value: Value, at index: Int) {
-        values[index] = value
+        entries[index].value = value
     }
 
     /// Calls `body` with the value of entry `index` for in-place mutation (no copy of the value).
     public mutating func withValue<R, E: Error>(
         at index: Int, _ body: (inout Value) throws(E) -> R
     ) throws(E) -> R {
-        try body(&values[index])
+        try body(&entries[index].value)
     }
 
     /// Calls `body` with the key bytes of entry `index`. The pointer is valid only inside `body`.
     public func withKey<R, E: Error>(
         at index: Int, _ body: (UnsafeRawBufferPointer) throws(E) -> R
     ) throws(E) -> R {
-        let start = keyStarts[index]
-        let end = keyStarts[index + 1]
+        let start = entries[index].start
+        let end = start + entries[index].length
         // Rethrowing a typed error through withUnsafeBytes needs a Result round trip.
         let result: Result<R, E> = arena.withUnsafeBytes { arena in
             do throws(E) {
@@ -128,12 +129,13 @@ public struct ByteKeyedTable<Value> {
 
     /// The key of entry `index` as a new array (allocates; for tests and slow paths).
     public func key(at index: Int) -> [UInt8] {
-        Array(arena[keyStarts[index]..<keyStarts[index + 1]])
+        let start = entries[index].start
+        return Array(arena[start..<start + entries[index].length])
     }
 
     /// The length in bytes of entry `index`'s key.
     public func keyLength(at index: Int) -> Int {
-        keyStarts[index + 1] - keyStarts[index]
+        entries[index].length
     }
 
     /// Adds a new entry and returns its index, which is the previous `count`.
@@ -149,15 +151,13 @@ public struct ByteKeyedTable<Value> {
     @discardableResult
     public mutating func insert(_ key: UnsafeRawBufferPointer, hash: UInt64, value: Value) -> Int {
         assert(find(key, hash: hash) == nil, "ByteKeyedTable.insert: key already present")
-        precondition(values.count < Self.maximumCount, "ByteKeyedTable is full")
-        if (values.count + 1) * 4 > slots.count * 3 {
+        precondition(entries.count < Self.maximumCount, "ByteKeyedTable is full")
+        if (entries.count + 1) * 4 > slots.count * 3 {
             grow()
         }
-        let index = values.count
+        let index = entries.count
+        entries.append(Entry(start: arena.count, length: key.count, hash: hash, value: value))
         arena.append(contentsOf: key)
-        keyStarts.append(arena.count)
-        hashes.append(hash)
-        values.append(value)
         place(entry: index, hash: hash)
         return index
     }
@@ -176,12 +176,9 @@ public struct ByteKeyedTable<Value> {
 
     /// Removes every entry, keeping the capacity of all storage.
     public mutating func removeAll() {
-        values.removeAll(keepingCapacity: true)
-        hashes.removeAll(keepingCapacity: true)
+        entries.removeAll(keepingCapacity: true)
         arena.removeAll(keepingCapacity: true)
-        keyStarts.removeAll(keepingCapacity: true)
-        keyStarts.append(0)
-        slots.withUnsafeMutableBufferPointer { $0.update(repeating: -1) }
+        slots.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     }
 
     // MARK: - Internals
@@ -195,9 +192,9 @@ public struct ByteKeyedTable<Value> {
     @inline(never)
     private mutating func grow() {
         let newCount = slots.count * 2
-        slots = Array(repeating: -1, count: newCount)
-        for i in 0..<values.count {
-            place(entry: i, hash: hashes[i])
+        slots = Array(repeating: 0, count: newCount)
+        for i in 0..<entries.count {
+            place(entry: i, hash: entries[i].hash)
         }
     }
 
@@ -206,25 +203,23 @@ public struct ByteKeyedTable<Value> {
         slots.withUnsafeMutableBufferPointer { slots in
             let mask = slots.count &- 1
             var slot = Int(truncatingIfNeeded: hash) & mask
-            while slots[slot] >= 0 {
+            while slots[slot] != 0 {
                 slot = (slot &+ 1) & mask
             }
-            slots[slot] = Int32(truncatingIfNeeded: entry)
+            slots[slot] = (hash & Self.tagMask) | UInt64(entry + 1)
         }
     }
 
     #if DEBUG
         /// Checks the table's invariants (debug builds only).
         func _checkInvariants() {
-            precondition(keyStarts.count == values.count + 1)
-            precondition(hashes.count == values.count)
-            precondition(keyStarts.last == arena.count)
+            precondition((entries.last.map { $0.start + $0.length } ?? 0) == arena.count)
             precondition(slots.count & (slots.count - 1) == 0)
             var seen = 0
-            for s in slots where s >= 0 { seen += 1 }
-            precondition(seen == values.count)
-            for i in 0..<values.count {
-                let found = withKey(at: i) { find($0, hash: hashes[i]) }
+            for s in slots where s != 0 { seen += 1 }
+            precondition(seen == entries.count)
+            for i in 0..<entries.count {
+                let found = withKey(at: i) { find($0, hash: entries[i].hash) }
                 precondition(found == i)
             }
         }
@@ -232,6 +227,7 @@ public struct ByteKeyedTable<Value> {
 }
 
 extension ByteKeyedTable: Sendable where Value: Sendable {}
+extension ByteKeyedTable.Entry: Sendable where Value: Sendable {}
 
 extension ByteKeyedTable {
     /// A fast non-cryptographic 64-bit hash of `key`, in the style of wyhash.
