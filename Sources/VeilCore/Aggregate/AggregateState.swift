@@ -84,8 +84,10 @@ public struct AggregateState: Sendable {
 
     // MARK: Visitors
 
-    @inline(__always)
-    mutating func addPageview(site: UInt32, pseudonym: Pseudonym, time: Int64, path: UInt32) {
+    /// Adds a pageview to the visitor's visit summary.
+    /// - Returns: the visitor's summary index.
+    @inline(__always) @discardableResult
+    mutating func addPageview(site: UInt32, pseudonym: Pseudonym, time: Int64, path: UInt32) -> Int {
         let key = VisitorKey(site: site, pseudonym: pseudonym)
         let timeout = configuration.sessionTimeout
         let (i, inserted) = visitorTable.findOrInsert(key)
@@ -95,6 +97,7 @@ public struct AggregateState: Sendable {
             let dims = self.dims
             visitors[i].add(time: time, path: path, timeout: timeout) { dims.isLess($0, $1) }
         }
+        return i
     }
 
     // MARK: Recipients

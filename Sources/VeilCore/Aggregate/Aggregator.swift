@@ -201,11 +201,11 @@ public struct Aggregator: RecordSink {
         count(.operatingSystems, site, day, dims.os, p)
         count(.devices, site, day, dims.device, p)
         if ref != Self.noReferrer { count(.referrers, site, day, ref, p) }
-        state.addPageview(site: site, pseudonym: p, time: t, path: path)
+        let visitor = state.addPageview(site: site, pseudonym: p, time: t, path: path)
         // Per-visitor partitions for differentially private releases (contribution bounding).
         state.addContributions(
             site: site, pseudonym: p, day: day, path: path, referrer: ref == Self.noReferrer ? nil : ref,
-            browser: dims.browser, os: dims.os, device: dims.device)
+            browser: dims.browser, os: dims.os, device: dims.device, visitorHint: visitor)
     }
 
     @inline(__always)

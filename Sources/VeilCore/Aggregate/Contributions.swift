@@ -137,6 +137,15 @@ public struct ContributionStore: Sendable {
         return v
     }
 
+    /// The index of visitor `key`, trying `hint` first: during aggregation a visitor's
+    /// contribution index equals its visit-summary index (both are added for every pageview),
+    /// so the hint saves a second hash lookup of the same visitor.
+    @inline(__always)
+    mutating func visitor(_ key: VisitorKey, hint: Int) -> Int {
+        if hint < visitorTable.count && visitorTable.keys[hint] == key { return hint }
+        return visitor(key)
+    }
+
     @inline(never)
     private mutating func appendEmptySlots() {
         slots.append(contentsOf: repeatElement(0, count: Self.stride))
@@ -295,9 +304,9 @@ extension AggregateState {
     @inline(__always)
     mutating func addContributions(
         site: UInt32, pseudonym: Pseudonym, day: Int64, path: UInt32, referrer: UInt32?, browser: UInt32,
-        os: UInt32, device: UInt32
+        os: UInt32, device: UInt32, visitorHint: Int = .max
     ) {
-        let v = contributions.visitor(VisitorKey(site: site, pseudonym: pseudonym))
+        let v = contributions.visitor(VisitorKey(site: site, pseudonym: pseudonym), hint: visitorHint)
         let d = UInt32(truncatingIfNeeded: day)
         addContribution(v, .trafficDay, d, 0, pseudonym)
         addContribution(v, .pages, d, path, pseudonym)

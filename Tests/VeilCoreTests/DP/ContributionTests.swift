@@ -31,6 +31,22 @@ struct ContributionTests {
         return r.boundedCountsByLabel()
     }
 
+    /// The aggregator looks a visitor up once per pageview and hands the visit summary's index to
+    /// the contribution store as a hint: that holds only while both add visitors in lockstep.
+    @Test("during aggregation, contribution records and visit summaries index visitors alike")
+    func contributionIndicesFollowVisitSummaries() throws {
+        let ws = try StateTestWorkspace()
+        let s = try ws.aggregate(StateTestLog(seed: 0xC0DE, visitors: 120).lines, name: "lockstep.log").state
+        #expect(s.visitorKeys.count > 50)
+        #expect(s.contributions.visitorKeys == s.visitorKeys)
+        // A wrong hint falls back to the lookup.
+        var c = s.contributions
+        let key = s.visitorKeys[7]
+        #expect(c.visitor(key, hint: 3) == 7)
+        #expect(c.visitor(key, hint: .max) == 7)
+        #expect(c.visitorKeys.count == s.visitorKeys.count)
+    }
+
     /// The test: a synthetic visitor with 10,000 hits on 500 pages changes at most L0
     /// rows of each table, each by at most L∞, before noise — compared with the same traffic
     /// without that visitor.
