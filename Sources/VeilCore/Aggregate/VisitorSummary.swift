@@ -22,6 +22,30 @@ public struct VisitorSummary: Sendable, Equatable {
     init(first: Visit) { visits = [first] }
     init(visits: [Visit]) { self.visits = visits }
 
+    /// `add` for the common cases that need no tie-break between entry pages: a pageview that
+    /// extends the last visit at a later time, or starts a new visit after it.
+    /// - Returns: false, changing nothing, when `add` with an ordering is needed (a pageview
+    ///   before the last visit, or at the same second as its start).
+    @inline(__always)
+    mutating func addInOrder(time: Int64, path: UInt32, timeout: Int64) -> Bool {
+        let n = visits.count
+        guard n > 0 else {
+            visits.append(Visit(start: time, end: time, pageviews: 1, entry: path))
+            return true
+        }
+        let last = visits[n - 1]
+        if time > last.start && time - last.end <= timeout {
+            visits[n - 1].end = max(last.end, time)
+            visits[n - 1].pageviews += 1
+            return true
+        }
+        if time > last.end && time > last.start {
+            visits.append(Visit(start: time, end: time, pageviews: 1, entry: path))
+            return true
+        }
+        return false
+    }
+
     /// Adds one pageview at `time` on the page `path`.
     /// - Parameter isLess: byte order of two dimension ids, for entry-page ties.
     @inline(__always)

@@ -28,6 +28,19 @@ struct VisitorSummaryTests {
             var s = VisitorSummary(first: Visit(start: views[0].0, end: views[0].0, pageviews: 1, entry: views[0].1))
             for v in views.dropFirst() { s.add(time: v.0, path: v.1, timeout: timeout) { $0 < $1 } }
             #expect(s.visits == reference(views, timeout: timeout), "\(views)")
+
+            // The aggregator's path: the order-free fast path first, `add` only when it declines
+            // (and a declined pageview leaves the summary as it was).
+            var fast = VisitorSummary(first: Visit(start: views[0].0, end: views[0].0, pageviews: 1, entry: views[0].1))
+            for v in views.dropFirst() {
+                let before = fast.visits
+                let taken = fast.addInOrder(time: v.0, path: v.1, timeout: timeout)
+                if !taken {
+                    #expect(fast.visits == before)
+                    fast.add(time: v.0, path: v.1, timeout: timeout) { $0 < $1 }
+                }
+            }
+            #expect(fast.visits == s.visits, "\(views)")
         }
     }
 
@@ -38,5 +51,19 @@ struct VisitorSummaryTests {
         #expect(s.visits.count == 2)
         s.add(time: 1500, path: 3, timeout: 1800) { $0 < $1 }
         #expect(s.visits == [Visit(start: 0, end: 3000, pageviews: 3, entry: 1)])
+    }
+
+    @Test("the fast path declines exactly the pageviews that need an entry-page order")
+    func fastPathDeclines() {
+        var s = VisitorSummary(first: Visit(start: 100, end: 100, pageviews: 1, entry: 5))
+        let tie = s.addInOrder(time: 100, path: 1, timeout: 1800)
+        #expect(!tie, "a tie at the visit's start")
+        let early = s.addInOrder(time: 50, path: 1, timeout: 1800)
+        #expect(!early, "before the visit")
+        #expect(s.visits == [Visit(start: 100, end: 100, pageviews: 1, entry: 5)])
+        let later = s.addInOrder(time: 200, path: 1, timeout: 1800)
+        let next = s.addInOrder(time: 5000, path: 2, timeout: 1800)
+        #expect(later && next)
+        #expect(s.visits == [Visit(start: 100, end: 200, pageviews: 2, entry: 5), Visit(start: 5000, end: 5000, pageviews: 1, entry: 2)])
     }
 }
