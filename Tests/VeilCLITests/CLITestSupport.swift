@@ -384,3 +384,76 @@ enum CLI {
         return false
     }
 }
+
+// MARK: - CSV reading
+
+/// An RFC 4180 CSV file as veil writes it (header row, quoted fields with doubled quotes).
+struct CSVTable {
+    var path: String
+    var header: [String]
+    var rows: [[String: String]]
+
+    init(_ path: String) throws {
+        self.path = path
+        let records = Self.parse(try CLI.read(path))
+        guard let first = records.first else { throw CLITestError("\(path): no header row") }
+        header = first
+        rows = try records.dropFirst().enumerated().map { i, r in
+            guard r.count == first.count else {
+                throw CLITestError("\(path): record \(i + 2) has \(r.count) fields, the header \(first.count)")
+            }
+            return Dictionary(uniqueKeysWithValues: zip(first, r))
+        }
+    }
+
+    /// Splits bytes into records of fields: `,` separates, `"` quotes (`""` is a quote inside),
+    /// CRLF or LF ends a record outside quotes.
+    static func parse(_ bytes: [UInt8]) -> [[String]] {
+        var records: [[String]] = []
+        var record: [String] = []
+        var field: [UInt8] = []
+        var quoted = false
+        var i = 0
+        func endField() {
+            record.append(String(decoding: field, as: UTF8.self))
+            field.removeAll(keepingCapacity: true)
+        }
+        while i < bytes.count {
+            let b = bytes[i]
+            if quoted {
+                if b == UInt8(ascii: "\"") {
+                    if i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "\"") {
+                        field.append(b)
+                        i += 1
+                    } else {
+                        quoted = false
+                    }
+                } else {
+                    field.append(b)
+                }
+            } else if b == UInt8(ascii: "\"") {
+                quoted = true
+            } else if b == UInt8(ascii: ",") {
+                endField()
+            } else if b == 0x0A || (b == 0x0D && i + 1 < bytes.count && bytes[i + 1] == 0x0A) {
+                if b == 0x0D { i += 1 }
+                endField()
+                records.append(record)
+                record = []
+            } else {
+                field.append(b)
+            }
+            i += 1
+        }
+        if !field.isEmpty || !record.isEmpty {
+            endField()
+            records.append(record)
+        }
+        return records
+    }
+
+    /// Rows of one site and period value (`date`, `hour`, ...).
+    func rows(site: String, _ column: String, _ value: String) -> [[String: String]] {
+        rows.filter { $0["site"] == site && $0[column] == value }
+    }
+}

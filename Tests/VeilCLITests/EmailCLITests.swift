@@ -17,45 +17,7 @@ import Testing
 // MARK: - Helpers
 
 /// A CSV file as rows of column → value (RFC 4180 as veil writes it).
-private func csvRows(_ path: String) throws -> [[String: String]] {
-    let bytes = try CLI.read(path)
-    var records: [[String]] = []
-    var record: [String] = []
-    var field: [UInt8] = []
-    var quoted = false
-    var i = 0
-    while i < bytes.count {
-        let b = bytes[i]
-        if quoted {
-            if b == UInt8(ascii: "\"") {
-                if i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "\"") {
-                    field.append(b)
-                    i += 1
-                } else {
-                    quoted = false
-                }
-            } else {
-                field.append(b)
-            }
-        } else if b == UInt8(ascii: "\"") {
-            quoted = true
-        } else if b == UInt8(ascii: ",") {
-            record.append(String(decoding: field, as: UTF8.self))
-            field = []
-        } else if b == 0x0D, i + 1 < bytes.count, bytes[i + 1] == 0x0A {
-            record.append(String(decoding: field, as: UTF8.self))
-            field = []
-            records.append(record)
-            record = []
-            i += 1
-        } else {
-            field.append(b)
-        }
-        i += 1
-    }
-    guard let header = records.first else { throw CLITestError("\(path): no header") }
-    return records.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(header, $0)) }
-}
+private func csvRows(_ path: String) throws -> [[String: String]] { try CSVTable(path).rows }
 
 private func int(_ row: [String: String], _ column: String) -> Int { Int(row[column] ?? "") ?? -1 }
 

@@ -148,13 +148,7 @@ public final class Pseudonymizer {
         epoch: EpochID, site: UnsafeRawBufferPointer, cookie: UnsafeRawBufferPointer?,
         ip: UnsafeRawBufferPointer, userAgent: UnsafeRawBufferPointer
     ) throws(VeilError) -> Pseudonym {
-        if let cookie, !cookie.isEmpty {
-            begin(epoch, .cookie)
-            appendField(site)
-            appendField(cookie)
-        } else {
-            begin(epoch, .ipua)
-            appendField(site)
+        try visitor(epoch: epoch, site: site, cookie: cookie, userAgent: userAgent) {
             if let address = IPAddress(ip) {
                 appendAddressField(address)
             } else {
@@ -162,9 +156,7 @@ public final class Pseudonymizer {
                 message.append(0)
                 message.append(ip)
             }
-            appendField(userAgent)
         }
-        return try finish(epoch)
     }
 
     /// The visitor pseudonym of a request whose client address is already parsed (for
@@ -173,6 +165,15 @@ public final class Pseudonymizer {
         epoch: EpochID, site: UnsafeRawBufferPointer, cookie: UnsafeRawBufferPointer?,
         address: IPAddress, userAgent: UnsafeRawBufferPointer
     ) throws(VeilError) -> Pseudonym {
+        try visitor(epoch: epoch, site: site, cookie: cookie, userAgent: userAgent) { appendAddressField(address) }
+    }
+
+    /// The two visitor messages; `appendAddress` writes the address field of an IP+UA message.
+    @inline(__always)
+    private func visitor(
+        epoch: EpochID, site: UnsafeRawBufferPointer, cookie: UnsafeRawBufferPointer?,
+        userAgent: UnsafeRawBufferPointer, appendAddress: () -> Void
+    ) throws(VeilError) -> Pseudonym {
         if let cookie, !cookie.isEmpty {
             begin(epoch, .cookie)
             appendField(site)
@@ -180,7 +181,7 @@ public final class Pseudonymizer {
         } else {
             begin(epoch, .ipua)
             appendField(site)
-            appendAddressField(address)
+            appendAddress()
             appendField(userAgent)
         }
         return try finish(epoch)

@@ -5,8 +5,9 @@ import Testing
 
 // MARK: - Support (also used by Release/ReleaseTests.swift)
 
-/// SplitMix64: a small seeded generator, so every synthetic log is the same on every run.
-struct StateTestRNG {
+/// SplitMix64: a small seeded generator, so every synthetic log (and every other generated
+/// test input of this target) is the same on every run.
+struct StateTestRNG: RandomNumberGenerator {
     var state: UInt64
 
     init(seed: UInt64) { state = seed }

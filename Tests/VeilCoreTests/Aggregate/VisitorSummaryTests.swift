@@ -12,14 +12,8 @@ struct VisitorSummaryTests {
 
     @Test("pageviews in any order give the visits of the sorted pageviews", arguments: [1, 2, 3, 4, 5, 6, 7, 8])
     func anyOrderGivesTheSameVisits(_ seed: UInt64) {
-        var state = seed &* 0x9E37_79B9_7F4A_7C15
-        func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var rng = StateTestRNG(seed: seed &* 0x9E37_79B9_7F4A_7C15)
+        func next() -> UInt64 { rng.next() }
         let timeout: Int64 = 1800
         for _ in 0..<300 {
             let n = Int(next() % 40) + 1

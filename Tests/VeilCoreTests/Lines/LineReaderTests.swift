@@ -47,14 +47,8 @@ private func split(_ bytes: [UInt8], chunk: Int, max: Int) throws -> (lines: [[U
 }
 
 private func corpus(seed: UInt64, count: Int, maxLen: Int) -> [UInt8] {
-    var s = seed
-    func next() -> UInt64 {
-        s &+= 0x9E37_79B9_7F4A_7C15
-        var z = s
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var rng = StateTestRNG(seed: seed)
+    func next() -> UInt64 { rng.next() }
     var out: [UInt8] = []
     for _ in 0..<count {
         let len = Int(next() % UInt64(maxLen))
