@@ -46,6 +46,9 @@ public struct Aggregator: RecordSink {
     private var defaultSite: UInt32
     private var lastSite: [UInt8] = []
     private var lastSiteID: UInt32 = 0
+    /// The id hosts past the site limit share (`(other)`), once a host has been folded into it:
+    /// a visitor pseudonym computed ahead for such a host (keyed by its own name) is not used.
+    private var foldedSiteID = UInt32.max
     private var uaCache = ByteKeyedTable<UInt32>()
     private var uaClasses: [UserAgentClass] = []
     /// Per UA class: dimension ids of browser (+major), OS and device labels.
@@ -122,6 +125,13 @@ public struct Aggregator: RecordSink {
 
     @inline(__always)
     public mutating func consume(_ r: inout LogRecord, line: UnsafeBufferPointer<UInt8>) throws(VeilError) {
+        try consume(&r, line: line, pseudonym: nil)
+    }
+
+    /// `consume(_:line:)` with the request's visitor pseudonym computed ahead (by
+    /// `VisitorPseudonyms`, on another thread), or nil to compute it here.
+    @inline(__always)
+    mutating func consume(_ r: inout LogRecord, line: UnsafeBufferPointer<UInt8>, pseudonym ahead: Pseudonym?) throws(VeilError) {
         let t = r.timestamp
         guard t >= 0, t < Int64(CellKey.maxBucket - 1) * 3600 else {
             state.outOfRange += 1
@@ -136,7 +146,7 @@ public struct Aggregator: RecordSink {
         let site = siteID(r.site, line)
         let ua = uaIndex(r.userAgent, line)
         let agent = uaClasses[ua]
-        let address = clientAddress(r, line)
+        let address = VisitorPseudonyms.clientAddress(r, line, trustForwardedFor: configuration.trustForwardedFor)
         if r.event != .request {
             // An e-mail service's event export: counted in the campaign tables only.
             try exportEvent(r, line, site: site, day: day, time: t, agent: agent, address: address)
@@ -147,18 +157,13 @@ public struct Aggregator: RecordSink {
 
         // Keyed by the canonical site name (as the state spells it), so `veil join` can
         // recompute a visitor's pseudonym from the site name and a cookie id.
-        let pseudonymizer = self.pseudonymizer
-        let epoch = self.epoch
-        let named: Result<Pseudonym, VeilError> = siteName(site).withUnsafeBytes { name in
-            Result { () throws(VeilError) -> Pseudonym in
-                try pseudonymizer.visitor(
-                    epoch: epoch, site: name,
-                    cookie: r.cookie.isEmpty ? nil : UnsafeRawBufferPointer(r.cookie.slice(line)),
-                    ip: UnsafeRawBufferPointer(address.slice(line)),
-                    userAgent: UnsafeRawBufferPointer(r.userAgent.slice(line)))
-            }
+        let p: Pseudonym
+        if let ahead, site != foldedSiteID {
+            p = ahead
+        } else {
+            p = try VisitorPseudonyms.pseudonym(
+                pseudonymizer, epoch: epoch, siteName: siteName(site), r, line, address: address)
         }
-        let p = try named.get()
         let human = agent.kind == .human
         let isBot = agent.kind == .bot
         let pageview = kind == .pageview
@@ -228,16 +233,6 @@ public struct Aggregator: RecordSink {
         state.cells[i].visitors.insert(hash: p.lo)
     }
 
-    /// The client address range: the left-most X-Forwarded-For entry when trusted and present.
-    @inline(__always)
-    private func clientAddress(_ r: LogRecord, _ line: UnsafeBufferPointer<UInt8>) -> ByteRange {
-        if configuration.trustForwardedFor, !r.forwardedFor.isEmpty,
-           let first = IPAddress.firstClientRange(inForwardedFor: r.forwardedFor.slice(line)) {
-            return ByteRange(Int(r.forwardedFor.start) + first.lowerBound, Int(r.forwardedFor.start) + first.upperBound)
-        }
-        return r.clientAddress
-    }
-
     // MARK: Caches of per-distinct-value work
 
     @inline(__always)
@@ -268,13 +263,7 @@ public struct Aggregator: RecordSink {
 
     @inline(never)
     private mutating func newSite(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
-        // Host names are case-insensitive; a port, if logged, is kept out of the site name.
-        var name = Array(bytes).map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }
-        if let colon = name.lastIndex(of: UInt8(ascii: ":")), !name.contains(UInt8(ascii: "]")) || name[colon - 1] == UInt8(ascii: "]") {
-            if name[(colon + 1)...].allSatisfy({ $0 >= 48 && $0 <= 57 }) && name.filter({ $0 == UInt8(ascii: ":") }).count == 1 {
-                name.removeSubrange(colon...)
-            }
-        }
+        let name = VisitorPseudonyms.canonicalSiteName(bytes)
         // A site id has 15 bits in a cell key: past the limit, new sites share the last id.
         let id: UInt32
         if state.sites.count < CellKey.maxSites - 1
@@ -283,6 +272,7 @@ public struct Aggregator: RecordSink {
             id = name.withUnsafeBytes { state.sites.intern($0) }
         } else {
             id = state.sites.intern(otherLabel)
+            foldedSiteID = id
         }
         lastSite = Array(bytes)
         lastSiteID = id

@@ -5,7 +5,9 @@ public struct AggregateJob {
     public var aggregation: AggregationConfiguration
     /// Go on past an input that cannot be read or decompressed, reporting it.
     public var skipBadFiles = false
-    /// Parsing threads per input (the calling thread reads and decompresses).
+    /// Threads per input: 1; 2 (`PipelinedAggregator`: the calling thread reads, parses and
+    /// computes visitor pseudonyms, a second one aggregates); or more (`ParallelIngest`: the
+    /// calling thread reads and decompresses, that many threads parse and aggregate blocks).
     public var threads = 1
     /// Names to record inputs under instead of their paths (path → name), e.g. standard input
     /// fed by a cluster task, recorded under the file's own name so the state equals the one a
@@ -51,11 +53,20 @@ public struct AggregateJob {
             var others: [Aggregator] = []
             var report: FileReport
             do {
-                report = try Ingest.run(
-                    path: path, configuration: ingest, threads: pseudonymizers.count, sink: &aggregator,
-                    extraSinks: &others
-                ) { (i: Int) throws(VeilError) -> Aggregator in
-                    try Aggregator(configuration: aggregation, pseudonymizer: pseudonymizers[i])
+                if pseudonymizers.count == 2 {
+                    // Two threads: one reads, parses and computes visitor pseudonyms, the other
+                    // aggregates (nothing done twice, one state).
+                    var pipeline = PipelinedAggregator(aggregator: aggregator, pseudonymizer: pseudonymizers[1])
+                    report = try Ingest.run(path: path, configuration: ingest, sink: &pipeline)
+                    aggregator = try pipeline.finish()
+                } else {
+                    // One thread, or blocks of lines spread over several aggregators, merged below.
+                    report = try Ingest.run(
+                        path: path, configuration: ingest, threads: pseudonymizers.count, sink: &aggregator,
+                        extraSinks: &others
+                    ) { (i: Int) throws(VeilError) -> Aggregator in
+                        try Aggregator(configuration: aggregation, pseudonymizer: pseudonymizers[i])
+                    }
                 }
             } catch {
                 guard skipBadFiles, error.code == .corruptInput || error.code == .io else { throw error }

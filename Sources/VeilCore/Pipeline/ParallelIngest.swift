@@ -24,36 +24,38 @@ struct BlockResult {
     var tally: Tally
 }
 
-/// A bounded queue of blocks between one reader and several parsers, with a pool of spare
-/// buffers so memory stays at `capacity` blocks whatever the input size.
-final class BlockQueue: @unchecked Sendable {
+/// A bounded queue between threads, with a pool of spare buffers so memory stays at
+/// `capacity` items whatever the input size: between the reader and the parsers of
+/// `ParallelIngest` (line blocks, spare byte buffers), and between the two threads of
+/// `PipelinedAggregator` (record batches).
+final class HandoffQueue<Item, Spare>: @unchecked Sendable {
     private let condition = NSCondition()
-    private var blocks: [LineBlock] = []
-    private var spare: [[UInt8]] = []
+    private var items: [Item] = []
+    private var spare: [Spare] = []
     private var closed = false
     private(set) var cancelled = false
     let capacity: Int
 
     init(capacity: Int) { self.capacity = capacity }
 
-    /// Waits for room, then enqueues. Returns false when the parsers gave up.
-    func put(_ block: LineBlock) -> Bool {
+    /// Waits for room, then enqueues. Returns false when the consumers gave up.
+    func put(_ item: Item) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        while blocks.count >= capacity && !cancelled { condition.wait() }
+        while items.count >= capacity && !cancelled { condition.wait() }
         if cancelled { return false }
-        blocks.append(block)
+        items.append(item)
         condition.broadcast()
         return true
     }
 
-    /// The next block, or nil once the reader closed the queue and it is empty.
-    func take() -> LineBlock? {
+    /// The next item, or nil once the producer closed the queue and it is empty.
+    func take() -> Item? {
         condition.lock()
         defer { condition.unlock() }
-        while blocks.isEmpty && !closed && !cancelled { condition.wait() }
-        if cancelled || blocks.isEmpty { return nil }
-        let b = blocks.removeFirst()
+        while items.isEmpty && !closed && !cancelled { condition.wait() }
+        if cancelled || items.isEmpty { return nil }
+        let b = items.removeFirst()
         condition.broadcast()
         return b
     }
@@ -65,7 +67,7 @@ final class BlockQueue: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Stops everything: the reader's next `put` fails and parsers stop taking.
+    /// Stops everything: the producer's next `put` fails and consumers stop taking.
     func cancel() {
         condition.lock()
         cancelled = true
@@ -73,16 +75,28 @@ final class BlockQueue: @unchecked Sendable {
         condition.unlock()
     }
 
-    func recycle(_ bytes: [UInt8]) {
+    /// Keeps a used buffer for `takeSpare`.
+    func recycle(_ buffer: Spare) {
         condition.lock()
-        if spare.count < capacity + 4 { spare.append(bytes) }
+        if spare.count < capacity + 4 { spare.append(buffer) }
         condition.unlock()
     }
 
-    func buffer(reserving n: Int) -> [UInt8] {
+    /// A recycled buffer, if any.
+    func takeSpare() -> Spare? {
         condition.lock()
-        var b = spare.popLast() ?? []
-        condition.unlock()
+        defer { condition.unlock() }
+        return spare.popLast()
+    }
+}
+
+/// The queue of `ParallelIngest`: line blocks, recycled byte buffers.
+typealias BlockQueue = HandoffQueue<LineBlock, [UInt8]>
+
+extension HandoffQueue where Spare == [UInt8] {
+    /// An empty byte buffer with room for `n` bytes, recycled when one is spare.
+    func buffer(reserving n: Int) -> [UInt8] {
+        var b = takeSpare() ?? []
         b.removeAll(keepingCapacity: true)
         b.reserveCapacity(n)
         return b

@@ -1,0 +1,144 @@
+import Foundation
+
+/// Aggregation on two threads: the thread that reads and parses also computes each request's
+/// visitor pseudonym (the pseudonym cache and its HMACs), and a second thread runs the rest of
+/// `Aggregator.consume` on the records in input order.
+///
+/// Unlike splitting a file into blocks for several aggregators (`ParallelIngest`), nothing is
+/// done twice: one pseudonym cache, one state, no merge at the end. The output is the
+/// aggregator's, byte for byte, as if it had consumed the records itself. Records travel in
+/// batches that hold a copy of their lines; at most `queueDepth` batches are in flight.
+public struct PipelinedAggregator: RecordSink {
+    /// Records per batch handed to the aggregating thread.
+    static let batchSize = 2048
+    /// Batches in flight between the two threads.
+    static let queueDepth = 4
+
+    private let queue: HandoffQueue<RecordBatch, RecordBatch>
+    private let back: Back
+    private let lifeline: Lifeline
+    private var front: VisitorPseudonyms
+    private var batch = RecordBatch()
+
+    /// The aggregating thread's side: the aggregator, the first error it hit, its end.
+    private final class Back: @unchecked Sendable {
+        var aggregator: Aggregator
+        var error: VeilError?
+        let done = DispatchSemaphore(value: 0)
+        init(_ aggregator: Aggregator) { self.aggregator = aggregator }
+    }
+
+    /// Stops the aggregating thread when the pipeline is dropped unfinished (an input failed).
+    private final class Lifeline {
+        let queue: HandoffQueue<RecordBatch, RecordBatch>
+        var finished = false
+        init(_ queue: HandoffQueue<RecordBatch, RecordBatch>) { self.queue = queue }
+        deinit { if !finished { queue.cancel() } }
+    }
+
+    /// Starts the aggregating thread.
+    ///
+    /// - Parameters:
+    ///   - aggregator: Consumes the records on the second thread (its pseudonymiser serves
+    ///     e-mail recipients, and visitors of hosts past the site limit).
+    ///   - pseudonymizer: Computes visitor pseudonyms on the calling thread; used by nothing
+    ///     else while the pipeline runs.
+    public init(aggregator: Aggregator, pseudonymizer: Pseudonymizer) {
+        let queue = HandoffQueue<RecordBatch, RecordBatch>(capacity: Self.queueDepth)
+        let back = Back(aggregator)
+        self.queue = queue
+        self.back = back
+        lifeline = Lifeline(queue)
+        front = VisitorPseudonyms(configuration: aggregator.configuration, pseudonymizer: pseudonymizer)
+        let thread = Thread {
+            while var batch = queue.take() {
+                do throws(VeilError) {
+                    try batch.consume(into: &back.aggregator)
+                } catch {
+                    back.error = error
+                    queue.cancel()
+                    break
+                }
+                batch.removeAll()
+                queue.recycle(batch)
+            }
+            back.done.signal()
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    public mutating func consume(_ record: inout LogRecord, line: UnsafeBufferPointer<UInt8>) throws(VeilError) {
+        let pseudonym = try front.pseudonym(record, line)
+        batch.append(record, line: line, pseudonym: pseudonym)
+        if batch.count >= Self.batchSize { try flush() }
+    }
+
+    /// Hands the remaining records over, waits for the aggregating thread and returns its
+    /// aggregator.
+    /// - Throws: the first error the aggregating thread hit.
+    public mutating func finish() throws(VeilError) -> Aggregator {
+        precondition(!lifeline.finished, "PipelinedAggregator.finish called twice")
+        if let error = back.error { throw error }
+        try flush()
+        lifeline.finished = true
+        queue.close()
+        back.done.wait()
+        if let error = back.error { throw error }
+        return back.aggregator
+    }
+
+    private mutating func flush() throws(VeilError) {
+        guard batch.count > 0 else { return }
+        guard queue.put(batch) else {
+            throw back.error ?? VeilError(.io, "the aggregating thread stopped")
+        }
+        batch = queue.takeSpare() ?? RecordBatch()
+    }
+}
+
+/// Records with copies of their lines and their visitor pseudonyms, in input order.
+struct RecordBatch: @unchecked Sendable {
+    private var bytes: [UInt8] = []
+    private var records: [LogRecord] = []
+    /// Per record: where its line starts in `bytes`, and its length.
+    private var lines: [(start: Int, count: Int)] = []
+    private var pseudonyms: [Pseudonym?] = []
+
+    init() {
+        bytes.reserveCapacity(PipelinedAggregator.batchSize * 512)
+        records.reserveCapacity(PipelinedAggregator.batchSize)
+        lines.reserveCapacity(PipelinedAggregator.batchSize)
+        pseudonyms.reserveCapacity(PipelinedAggregator.batchSize)
+    }
+
+    var count: Int { records.count }
+
+    mutating func append(_ record: LogRecord, line: UnsafeBufferPointer<UInt8>, pseudonym: Pseudonym?) {
+        lines.append((bytes.count, line.count))
+        bytes.append(contentsOf: line)
+        records.append(record)
+        pseudonyms.append(pseudonym)
+    }
+
+    mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        records.removeAll(keepingCapacity: true)
+        lines.removeAll(keepingCapacity: true)
+        pseudonyms.removeAll(keepingCapacity: true)
+    }
+
+    /// Feeds every record to `aggregator`, in order.
+    func consume(into aggregator: inout Aggregator) throws(VeilError) {
+        let result: Result<Void, VeilError> = bytes.withUnsafeBufferPointer { all in
+            Result { () throws(VeilError) in
+                for i in records.indices {
+                    var record = records[i]
+                    let line = UnsafeBufferPointer(rebasing: all[lines[i].start..<lines[i].start + lines[i].count])
+                    try aggregator.consume(&record, line: line, pseudonym: pseudonyms[i])
+                }
+            }
+        }
+        try result.get()
+    }
+}

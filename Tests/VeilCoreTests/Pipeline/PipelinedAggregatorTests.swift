@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+
+@testable import VeilCore
+
+/// `PipelinedAggregator` (visitor pseudonyms on the parsing thread, the rest of aggregation on a
+/// second one) must give the state one `Aggregator` gives on its own, byte for byte.
+@Suite("Two-thread pipeline: the same state as one aggregator")
+struct PipelinedAggregatorTests {
+    /// Aggregates the file at `path` through the pipeline; the back end gets `back` as its
+    /// pseudonymiser (default: one of `ws`).
+    static func pipelined(
+        _ ws: StateTestWorkspace, path: String, ingest: IngestConfiguration,
+        aggregation: AggregationConfiguration = AggregationConfiguration(), back: Pseudonymizer? = nil
+    ) throws -> AggregateState {
+        let aggregator = try Aggregator(configuration: aggregation, pseudonymizer: back ?? ws.pseudonymizer())
+        var pipeline = PipelinedAggregator(aggregator: aggregator, pseudonymizer: ws.pseudonymizer())
+        let report = try Ingest.run(path: path, configuration: ingest, sink: &pipeline)
+        var done = try pipeline.finish()
+        done.addInput(report)
+        return done.finish()
+    }
+
+    static func plain(
+        _ ws: StateTestWorkspace, path: String, ingest: IngestConfiguration,
+        aggregation: AggregationConfiguration = AggregationConfiguration()
+    ) throws -> AggregateState {
+        var aggregator = try Aggregator(configuration: aggregation, pseudonymizer: ws.pseudonymizer())
+        let report = try Ingest.run(path: path, configuration: ingest, sink: &aggregator)
+        aggregator.addInput(report)
+        return aggregator.finish()
+    }
+
+    static func write(_ ws: StateTestWorkspace, _ lines: [[UInt8]], name: String) throws -> String {
+        let path = ws.directory + "/" + name
+        let bytes: [UInt8] = lines.flatMap { $0 + [0x0A] }
+        guard FileManager.default.createFile(atPath: path, contents: Data(bytes as [UInt8])) else {
+            throw VeilError(.io, "cannot write \(path)")
+        }
+        return path
+    }
+
+    @Test("a synthetic day (visits across midnight and two key epochs, bots, assets, 404s, e-mail pixels) in many batches")
+    func syntheticDay() throws {
+        let ws = try StateTestWorkspace()
+        var lines = StateTestLog(seed: 0x9A1E, visitors: 700).lines
+        // E-mail opens and clicks in the access log: recipient pseudonyms on the aggregating side.
+        let stamp = StateTestKit.clf(StateTestKit.time(2026, 11, 28, 21))
+        for i in 0..<300 {
+            lines.insert(
+                "198.51.100.\(i % 200) - - [\(stamp)] \"GET /t/open.gif?m=spring&r=tok\(i % 70) HTTP/1.1\" 200 43 \"-\" \"\(StateTestKit.chrome)\"",
+                at: (i * 37) % lines.count)
+        }
+        #expect(lines.count > 3 * PipelinedAggregator.batchSize, "the input spans several batches")
+        let path = try ws.write(lines, name: "day.log")
+        let plain = try Self.plain(ws, path: path, ingest: StateTestKit.combined)
+        let piped = try Self.pipelined(ws, path: path, ingest: StateTestKit.combined)
+        #expect(plain.visitorCount > 100 && plain.recipientCount > 10)
+        #expect(StateCodec.encode(piped) == StateCodec.encode(plain))
+    }
+
+    @Test("host names as the state spells them: case, ports, IPv6 literals, invalid UTF-8, no host")
+    func siteNames() throws {
+        let ws = try StateTestWorkspace()
+        let stamp = StateTestKit.clf(StateTestKit.time(2026, 11, 28, 10))
+        let hosts: [[UInt8]] = [
+            Array("WWW.Example.COM:443".utf8), Array("www.example.com:80".utf8), Array("[2001:db8::1]:8080".utf8),
+            Array("shop.example.net:8080".utf8), [0x73, 0xFF, 0xFE, 0x2E, 0x6E, 0x65, 0x74, 0x3A, 0x38, 0x30],
+            Array("-:80".utf8),
+        ]
+        var lines: [[UInt8]] = []
+        for i in 0..<600 {
+            let rest = " 192.0.2.\(i % 50) - - [\(stamp)] \"GET /p\(i % 7) HTTP/1.1\" 200 10 \"-\" \"\(StateTestKit.firefox)\""
+            lines.append(hosts[i % hosts.count] + Array(rest.utf8))
+        }
+        let path = try Self.write(ws, lines, name: "hosts.log")
+        var ingest = IngestConfiguration()
+        ingest.format = .named("vhost_combined")
+        let plain = try Self.plain(ws, path: path, ingest: ingest)
+        let piped = try Self.pipelined(ws, path: path, ingest: ingest)
+        #expect(plain.sites.count >= 5, "www.example.com, [2001:db8::1], shop.example.net, s\u{FFFD}\u{FFFD}.net, the default site")
+        #expect(StateCodec.encode(piped) == StateCodec.encode(plain))
+    }
+
+    /// Run in a child process, as `AggregateStateTests.manySites` is: 32k sites take memory
+    /// that would otherwise stay with the test process (and count in the peak RSS that the
+    /// command-line tests read from the `veil` processes it starts).
+    @Test("hosts past the site limit: folded into (other) with the pseudonyms one aggregator gives them")
+    func foldedSites() async {
+        await #expect(processExitsWith: .success) {
+            exit(PipelinedAggregatorTests.foldedSitesCheck())
+        }
+    }
+
+    /// 0 when the pipeline's state equals one aggregator's; otherwise which check failed.
+    static func foldedSitesCheck() -> Int32 {
+        do {
+            let ws = try StateTestWorkspace()
+            let stamp = StateTestKit.clf(StateTestKit.time(2026, 11, 28, 12))
+            let n = CellKey.maxSites + 40
+            let lines = (0..<n).map { i in
+                Array("s\(i).example.com:443 192.0.2.\(i % 7) - - [\(stamp)] \"GET /p HTTP/1.1\" 200 10 \"-\" \"\(StateTestKit.firefox)\"".utf8)
+            }
+            let path = try Self.write(ws, lines, name: "vhosts.log")
+            var ingest = IngestConfiguration()
+            ingest.format = .named("vhost_combined")
+            let plain = try Self.plain(ws, path: path, ingest: ingest)
+            let piped = try Self.pipelined(ws, path: path, ingest: ingest)
+            guard plain.sites.intern(otherLabel, readOnly: true) != nil else { return 10 }  // some hosts were folded
+            guard StateCodec.encode(piped) == StateCodec.encode(plain) else { return 11 }
+            return 0
+        } catch {
+            return 12
+        }
+    }
+
+    @Test("an error on the aggregating thread reaches the caller, naming its cause")
+    func backError() throws {
+        let ws = try StateTestWorkspace()
+        // The aggregating side's pseudonymiser has no keys: the first e-mail hit fails there.
+        let empty = try StateTestWorkspace()
+        let keyless = Pseudonymizer(
+            keyStore: try KeyStore(path: empty.directory + "/other-keys", now: StateTestKit.time(2026, 11, 1)),
+            createKeys: false)
+        var lines = StateTestLog(seed: 0xE44, visitors: 200).lines
+        let stamp = StateTestKit.clf(StateTestKit.time(2026, 11, 28, 22))
+        lines.insert(
+            "198.51.100.9 - - [\(stamp)] \"GET /t/open.gif?m=spring&r=tok9 HTTP/1.1\" 200 43 \"-\" \"\(StateTestKit.chrome)\"",
+            at: lines.count / 2)
+        let path = try ws.write(lines, name: "mail.log")
+        #expect {
+            _ = try Self.pipelined(ws, path: path, ingest: StateTestKit.combined, back: keyless)
+        } throws: { error in
+            (error as? VeilError)?.code == .key
+        }
+    }
+}
