@@ -27,6 +27,8 @@ struct MergeCommand: ParsableCommand {
 
     func run() throws {
         try Veil.guarded {
+            let lock = try OutputLock(for: output)
+            defer { withExtendedLifetime(lock) {} }
             var merged = try StateCodec.read(states[0])
             for path in states.dropFirst() {
                 do {

@@ -109,6 +109,38 @@ struct CrashSafetyTests {
         }
     }
 
+    @Test("veil merge takes the output's lock too: a merge into a locked output fails clearly and writes nothing")
+    func mergeWaitsForNobody() throws {
+        let dir = try CLI.tempDir(prefix: "veil-merge-lock")
+        defer { CLI.remove(dir) }
+        #expect(try CLI.veil(["keys", "init", "--keys", dir + "/keys"]).status == 0)
+        for (i, seed) in [21, 22].enumerated() {
+            let log = try CLI.generate(format: "combined", lines: 2_000, seed: UInt64(seed), in: dir, name: "log\(i)")
+            #expect(try CLI.veil(["aggregate", log.log, "-o", dir + "/s\(i).veilstate", "--keys", dir + "/keys", "--quiet"]).status == 0)
+        }
+        let out = dir + "/all.veilstate"
+        // Another writer holds the lock (flock(1) on the lock file veil uses, held by the process
+        // that `sleep` replaces, so terminating it releases the lock).
+        _ = try CLI.tool("flock", package: "util-linux")
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/bin/sh")
+        holder.arguments = ["-c", "exec 9>\"$0\" && flock 9 && exec sleep 60", dir + "/.all.veilstate.lock"]
+        try holder.run()
+        defer { if holder.isRunning { holder.terminate() } }
+        var waited = 0.0
+        while !CLI.exists(dir + "/.all.veilstate.lock") && waited < 10 { Thread.sleep(forTimeInterval: 0.05); waited += 0.05 }
+        Thread.sleep(forTimeInterval: 0.2)
+        let refused = try CLI.veil(["merge", dir + "/s0.veilstate", dir + "/s1.veilstate", "-o", out])
+        #expect(refused.status == 1, "\(refused)")
+        #expect(String(decoding: refused.stderr, as: UTF8.self).contains("another veil process is writing"), "\(refused)")
+        #expect(!CLI.exists(out))
+        holder.terminate()
+        holder.waitUntilExit()
+        let merged = try CLI.veil(["merge", dir + "/s0.veilstate", dir + "/s1.veilstate", "-o", out, "--quiet"])
+        #expect(merged.status == 0, "\(merged)")
+        #expect(CLI.exists(out))
+    }
+
     @Test(arguments: ["run", "aggregate"])
     func twoWritersOfOneOutputOneWinsTheOtherFailsClearly(_ command: String) throws {
         let dir = try CLI.tempDir(prefix: "veil-lock")
