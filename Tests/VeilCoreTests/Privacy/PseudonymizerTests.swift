@@ -139,8 +139,27 @@ struct PseudonymizerTests {
                 key: key, domain: "veil/v1/ipua",
                 fields: [Array("example.com".utf8), address, Array("Mozilla/5.0".utf8)]) == ipua)
 
+        // An address that does not parse is kept as written, after a 0x00 byte.
+        let unparsed = try p.visitor(epoch: day, site: "example.com", cookie: nil, ip: "unknown", userAgent: "Mozilla/5.0")
+        #expect(
+            Pseudonymizer.prf(
+                key: key, domain: "veil/v1/ipua",
+                fields: [Array("example.com".utf8), [0] + Array("unknown".utf8), Array("Mozilla/5.0".utf8)]) == unparsed)
+
         let recipient = try p.recipient(epoch: day, site: "example.com", token: " Jane@Example.COM\t")
         #expect(recipient.description == "d3582626f9a43b5ae697540f2474151c")
+        #expect(
+            Pseudonymizer.prf(
+                key: key, domain: "veil/v1/recipient",
+                fields: [Array("example.com".utf8), Array("jane@example.com".utf8)]) == recipient)
+
+        // Cached values, and values after the cache (and its prefix ids) was cleared, are the same.
+        let again = Pseudonymizer(keyStore: p.keyStore, createKeys: false, cacheLimit: 1)
+        for _ in 0..<3 {
+            #expect(try again.visitor(epoch: day, site: "example.com", cookie: "abc123", ip: "192.0.2.1", userAgent: "x") == cookie)
+            #expect(try again.visitor(epoch: day, site: "example.com", cookie: nil, ip: "unknown", userAgent: "Mozilla/5.0") == unparsed)
+            #expect(try again.recipient(epoch: day, site: "example.com", token: "jane@example.com") == recipient)
+        }
     }
 
     @Test("same input and epoch: same pseudonym; another epoch, site or field split: another")
