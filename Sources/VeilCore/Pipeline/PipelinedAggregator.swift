@@ -20,20 +20,35 @@ public struct PipelinedAggregator: RecordSink {
     private var front: VisitorPseudonyms
     private var batch = RecordBatch()
 
-    /// The aggregating thread's side: the aggregator, the first error it hit, its end.
+    /// The aggregating thread's side: the aggregator and the first error it hit.
     private final class Back: @unchecked Sendable {
         var aggregator: Aggregator
         var error: VeilError?
-        let done = DispatchSemaphore(value: 0)
         init(_ aggregator: Aggregator) { self.aggregator = aggregator }
     }
 
-    /// Stops the aggregating thread when the pipeline is dropped unfinished (an input failed).
+    /// Joins the aggregating thread: `finish` waits for it; a pipeline dropped unfinished (an
+    /// input failed) stops it and waits too, so its aggregator's pseudonymiser is free again
+    /// before the caller goes on (with the next input, say).
     private final class Lifeline {
         let queue: HandoffQueue<RecordBatch, RecordBatch>
-        var finished = false
-        init(_ queue: HandoffQueue<RecordBatch, RecordBatch>) { self.queue = queue }
-        deinit { if !finished { queue.cancel() } }
+        let done: DispatchSemaphore
+        var joined = false
+        init(_ queue: HandoffQueue<RecordBatch, RecordBatch>, _ done: DispatchSemaphore) {
+            self.queue = queue
+            self.done = done
+        }
+        func join() {
+            guard !joined else { return }
+            done.wait()
+            joined = true
+        }
+        deinit {
+            if !joined {
+                queue.cancel()
+                done.wait()
+            }
+        }
     }
 
     /// Starts the aggregating thread.
@@ -46,9 +61,10 @@ public struct PipelinedAggregator: RecordSink {
     public init(aggregator: Aggregator, pseudonymizer: Pseudonymizer) {
         let queue = HandoffQueue<RecordBatch, RecordBatch>(capacity: Self.queueDepth)
         let back = Back(aggregator)
+        let done = DispatchSemaphore(value: 0)
         self.queue = queue
         self.back = back
-        lifeline = Lifeline(queue)
+        lifeline = Lifeline(queue, done)
         front = VisitorPseudonyms(configuration: aggregator.configuration, pseudonymizer: pseudonymizer)
         let thread = Thread {
             while var batch = queue.take() {
@@ -62,7 +78,7 @@ public struct PipelinedAggregator: RecordSink {
                 batch.removeAll()
                 queue.recycle(batch)
             }
-            back.done.signal()
+            done.signal()
         }
         thread.stackSize = 1 << 20
         thread.start()
@@ -78,12 +94,11 @@ public struct PipelinedAggregator: RecordSink {
     /// aggregator.
     /// - Throws: the first error the aggregating thread hit.
     public mutating func finish() throws(VeilError) -> Aggregator {
-        precondition(!lifeline.finished, "PipelinedAggregator.finish called twice")
+        precondition(!lifeline.joined, "PipelinedAggregator.finish called twice")
         if let error = back.error { throw error }
         try flush()
-        lifeline.finished = true
         queue.close()
-        back.done.wait()
+        lifeline.join()
         if let error = back.error { throw error }
         return back.aggregator
     }

@@ -114,6 +114,37 @@ struct PipelinedAggregatorTests {
         }
     }
 
+    @Test("a pipeline dropped unfinished stops its aggregating thread and waits for it")
+    func abandoned() throws {
+        let ws = try StateTestWorkspace()
+        // E-mail hits all through: the aggregating thread computes recipient pseudonyms with `back`.
+        var lines = StateTestLog(seed: 0xAB, visitors: 300).lines
+        let stamp = StateTestKit.clf(StateTestKit.time(2026, 11, 28, 21))
+        for i in stride(from: 0, to: lines.count, by: 3) {
+            lines[i] = "198.51.100.\(i % 200) - - [\(stamp)] \"GET /t/open.gif?m=spring&r=tok\(i) HTTP/1.1\" 200 43 \"-\" \"\(StateTestKit.chrome)\""
+        }
+        let path = try ws.write(lines, name: "part.log")
+        let back = ws.pseudonymizer()
+        for _ in 0..<3 {
+            // As an input that fails half way: records go in, `finish` is never called.
+            var pipeline = PipelinedAggregator(
+                aggregator: try Aggregator(configuration: AggregationConfiguration(), pseudonymizer: back),
+                pseudonymizer: ws.pseudonymizer())
+            _ = try Ingest.run(path: path, configuration: StateTestKit.combined, sink: &pipeline)
+        }
+        // The aggregating threads are gone: nothing uses the back end's pseudonymiser any more.
+        let settled = back.hmacCount
+        Thread.sleep(forTimeInterval: 0.2)
+        #expect(back.hmacCount == settled)
+        let before = back.hmacCount
+        _ = try back.recipient(epoch: EpochID("d-2026-11-28")!, site: "example.com", token: "someone@example.org")
+        #expect(back.hmacCount == before + 1)
+        // And a finished pipeline over the same file still gives one aggregator's state.
+        let plain = try Self.plain(ws, path: path, ingest: StateTestKit.combined)
+        let piped = try Self.pipelined(ws, path: path, ingest: StateTestKit.combined)
+        #expect(StateCodec.encode(piped) == StateCodec.encode(plain))
+    }
+
     @Test("an error on the aggregating thread reaches the caller, naming its cause")
     func backError() throws {
         let ws = try StateTestWorkspace()
