@@ -47,6 +47,30 @@ struct VisitorSummaryTests {
         #expect(s.visits == [Visit(start: 0, end: 3000, pageviews: 3, entry: 1)])
     }
 
+    @Test("empty summaries, a visit before the first, a bridge over the first two, equality")
+    func inlineFirstVisit() {
+        var empty = VisitorSummary(visits: [])
+        #expect(empty.visits.isEmpty)
+        empty.add(time: 500, path: 2, timeout: 1800) { $0 < $1 }
+        #expect(empty.visits == [Visit(start: 500, end: 500, pageviews: 1, entry: 2)])
+
+        var s = VisitorSummary(first: Visit(start: 10_000, end: 10_000, pageviews: 1, entry: 1))
+        s.add(time: 1_000, path: 3, timeout: 1800) { $0 < $1 }  // a new first visit
+        #expect(s.visits.map(\.start) == [1_000, 10_000])
+        s.add(time: 2_500, path: 4, timeout: 1800) { $0 < $1 }  // joins the first
+        s.add(time: 6_000, path: 5, timeout: 1800) { $0 < $1 }  // a visit in between
+        #expect(s.visits.map(\.start) == [1_000, 6_000, 10_000])
+        s.add(time: 4_300, path: 6, timeout: 1800) { $0 < $1 }  // bridges the first two
+        #expect(s.visits == [
+            Visit(start: 1_000, end: 6_000, pageviews: 4, entry: 3), Visit(start: 10_000, end: 10_000, pageviews: 1, entry: 1),
+        ])
+        // The same visits, however the summary was built, are equal (the state encodes them alike).
+        #expect(s == VisitorSummary(visits: s.visits))
+        var t = VisitorSummary(visits: s.visits)
+        t.visits = []
+        #expect(t == VisitorSummary(visits: []))
+    }
+
     @Test("the fast path declines exactly the pageviews that need an entry-page order")
     func fastPathDeclines() {
         var s = VisitorSummary(first: Visit(start: 100, end: 100, pageviews: 1, entry: 5))
