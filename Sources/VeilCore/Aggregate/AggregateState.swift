@@ -97,7 +97,7 @@ public struct AggregateState: Sendable {
             // Out of order or a tie at a visit's start: entry pages are ordered by their strings
             // (a copy of the interner for the comparison, only on this path).
             let dims = self.dims
-            visitors[i].add(time: time, path: path, timeout: timeout) { dims.isLess($0, $1) }
+            visitors[i].addOutOfOrder(time: time, path: path, timeout: timeout) { dims.isLess($0, $1) }
         }
         return i
     }

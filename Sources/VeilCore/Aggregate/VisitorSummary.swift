@@ -22,10 +22,19 @@ public struct VisitorSummary: Sendable, Equatable {
     init(first: Visit) { visits = [first] }
     init(visits: [Visit]) { self.visits = visits }
 
+    /// Adds one pageview at `time` on the page `path`.
+    /// - Parameter isLess: byte order of two dimension ids, for entry-page ties.
+    @inline(__always)
+    mutating func add(time: Int64, path: UInt32, timeout: Int64, isLess: (UInt32, UInt32) -> Bool) {
+        if !addInOrder(time: time, path: path, timeout: timeout) {
+            addOutOfOrder(time: time, path: path, timeout: timeout, isLess: isLess)
+        }
+    }
+
     /// `add` for the common cases that need no tie-break between entry pages: a pageview that
     /// extends the last visit at a later time, or starts a new visit after it.
-    /// - Returns: false, changing nothing, when `add` with an ordering is needed (a pageview
-    ///   before the last visit, or at the same second as its start).
+    /// - Returns: false, changing nothing, when the pageview needs `addOutOfOrder` (it is
+    ///   before the last visit's start, or at the same second).
     @inline(__always)
     mutating func addInOrder(time: Int64, path: UInt32, timeout: Int64) -> Bool {
         let n = visits.count
@@ -34,35 +43,24 @@ public struct VisitorSummary: Sendable, Equatable {
             return true
         }
         let last = visits[n - 1]
-        if time > last.start && time - last.end <= timeout {
+        guard time > last.start else { return false }
+        if time - last.end <= timeout {
             visits[n - 1].end = max(last.end, time)
             visits[n - 1].pageviews += 1
-            return true
-        }
-        if time > last.end && time > last.start {
+        } else {
             visits.append(Visit(start: time, end: time, pageviews: 1, entry: path))
-            return true
         }
-        return false
+        return true
     }
 
-    /// Adds one pageview at `time` on the page `path`.
-    /// - Parameter isLess: byte order of two dimension ids, for entry-page ties.
-    @inline(__always)
-    mutating func add(time: Int64, path: UInt32, timeout: Int64, isLess: (UInt32, UInt32) -> Bool) {
+    /// What `addInOrder` declines: a pageview at the second the last visit starts (it joins
+    /// that visit; the entry page is the smaller path) or before it (inserted in place).
+    mutating func addOutOfOrder(time: Int64, path: UInt32, timeout: Int64, isLess: (UInt32, UInt32) -> Bool) {
         let n = visits.count
-        if n > 0 {
-            let last = visits[n - 1]
-            if time >= last.start && time - last.end <= timeout {
-                visits[n - 1].end = max(last.end, time)
-                visits[n - 1].pageviews += 1
-                if time == last.start && isLess(path, last.entry) { visits[n - 1].entry = path }
-                return
-            }
-            if time > last.end {
-                visits.append(Visit(start: time, end: time, pageviews: 1, entry: path))
-                return
-            }
+        if n > 0, time == visits[n - 1].start {
+            visits[n - 1].pageviews += 1
+            if isLess(path, visits[n - 1].entry) { visits[n - 1].entry = path }
+            return
         }
         insertSlow(Visit(start: time, end: time, pageviews: 1, entry: path), timeout: timeout, isLess: isLess)
     }

@@ -164,8 +164,7 @@ public enum AtomicDirectory {
     }
 
     static func baseName(_ path: String) -> String {
-        var p = path
-        while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+        let p = normalized(path)
         return p.split(separator: "/").last.map(String.init) ?? p
     }
 }
