@@ -57,7 +57,7 @@ enum StateTargets {
             try? twice.merge(state)
         }
         if var release = try? Release(state: state, configuration: ReleaseConfiguration()) {
-            _ = release.tables()
+            _ = try? release.tables()
         }
         // `veil report --dp-epsilon 1` with every table.
         if var dp = try? DPRelease(state: state, parameters: DPParameters(epsilon: PrivacyAmount(units: 1_000_000_000)))

@@ -11,9 +11,10 @@ import VeilCore
 ///     (`veil aggregate --input-name`).
 func runAggregation(
     paths: [String], input: InputOptions, aggregation: AggregationOptions, keyStore: KeyStore, output: OutputOptions,
-    createKeys: Bool = true, inputName: String? = nil
+    createKeys: Bool = true, inputName: String? = nil, sealPastEpochs: Bool = false
 ) throws -> AggregateJob.Result {
     var job = AggregateJob(ingest: try input.configuration(), aggregation: try aggregation.configuration())
+    job.sealPastEpochs = sealPastEpochs
     job.skipBadFiles = aggregation.skipBadFiles
     job.threads = aggregation.threads ?? ProcessInfo.processInfo.activeProcessorCount
     if output.quiet || output.json { job.ingest.progress = nil }

@@ -55,12 +55,21 @@ struct RunCommand: ParsableCommand {
             let lock = try OutputLock(for: output)
             let stateLock = try state.map { p throws(VeilError) in try OutputLock(for: p) }
             defer { withExtendedLifetime((lock, stateLock)) {} }
-            let result = try runAggregation(paths: logs, input: input, aggregation: aggregation, keyStore: store, output: out)
-            if let state { try StateCodec.write(result.state, to: state) }
+            // Without a state file to write, summaries of past key epochs wait in a temporary
+            // file and the release reads them back one epoch at a time: memory stays that of
+            // about one epoch however many days the logs cover.
+            var result = try runAggregation(
+                paths: logs, input: input, aggregation: aggregation, keyStore: store, output: out,
+                sealPastEpochs: state == nil)
+            if let state {
+                try result.materialize()
+                try StateCodec.write(result.state, to: state)
+            }
             var rc = ReleaseConfiguration()
             rc.k = k
-            let summary = try RollupWriter.write(result.state, to: output, configuration: rc)
-            let agg = AggregateSummary(result, output: output)
+            let summary = try RollupWriter.write(result.state, sealed: result.sealed, to: output, configuration: rc)
+            var agg = AggregateSummary(result, output: output)
+            agg.visitors = summary.visitorSummaries
             if out.json {
                 print(jsonString(RunSummary(aggregate: agg, release: ReleaseSummary(summary, k: k))))
             } else if !out.quiet {

@@ -18,6 +18,11 @@ public struct AggregationConfiguration: Sendable {
     public var email = EmailConfiguration()
     /// The timing rules that make clicks scanner clicks at release (kept in the state).
     public var emailTiming = EmailTimingRules()
+    /// With sealing on (`Aggregator.sealed`): how far, in seconds, the input must be past the
+    /// end of a key epoch before that epoch's summaries are moved out of memory. Lines written
+    /// later than this are still counted exactly (their summaries are sealed at the end and
+    /// merged); a longer delay only means fewer, larger pieces.
+    public var sealingDelay: Int64 = 3600
 
     public init() {}
 }
@@ -49,6 +54,10 @@ public struct Aggregator: RecordSink {
     /// The id hosts past the site limit share (`(other)`), once a host has been folded into it:
     /// a visitor pseudonym computed ahead for such a host (keyed by its own name) is not used.
     private var foldedSiteID = UInt32.max
+    /// Where the summaries of past key epochs and days go, or nil to keep everything in memory.
+    var sealed: SealedSummaries?
+    /// Key epochs before this index were sealed (with the local days before the same moment).
+    private var sealedBefore = Int64.min
     private var uaCache = ByteKeyedTable<UInt32>()
     private var uaClasses: [UserAgentClass] = []
     /// Per UA class: dimension ids of browser (+major), OS and device labels.
@@ -142,6 +151,7 @@ public struct Aggregator: RecordSink {
             epochHour = hour
             epoch = EpochID(granularity: granularity, containing: t)
             state.epochs.insert(epoch.description)
+            if sealed != nil { try sealPast(t) }
         }
         let site = siteID(r.site, line)
         let ua = uaIndex(r.userAgent, line)
@@ -211,6 +221,21 @@ public struct Aggregator: RecordSink {
         state.addContributions(
             site: site, pseudonym: p, day: day, path: path, referrer: ref == Self.noReferrer ? nil : ref,
             browser: dims.browser, os: dims.os, device: dims.device, visitorHint: visitor)
+    }
+
+    /// Seals the summaries of the key epochs that ended `sealingDelay` before `t`, and the
+    /// recipient summaries of the local days before then.
+    @inline(never)
+    private mutating func sealPast(_ t: Int64) throws(VeilError) {
+        guard let sealed else { return }
+        let limit = t - configuration.sealingDelay
+        guard limit >= 0 else { return }
+        let before = EpochID(granularity: granularity, containing: limit).index
+        guard before > sealedBefore else { return }
+        sealedBefore = before
+        let dayLimit = buckets.buckets(limit).day
+        let extracted = state.extractSummaries(epochs: { $0 < before }, days: { $0 < dayLimit })
+        if !extracted.isEmpty { try sealed.add(extracted) }
     }
 
     @inline(__always)

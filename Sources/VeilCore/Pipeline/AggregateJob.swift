@@ -13,6 +13,13 @@ public struct AggregateJob {
     /// fed by a cluster task, recorded under the file's own name so the state equals the one a
     /// direct read gives.
     public var inputNames: [String: String] = [:]
+    /// Move the per-pseudonym summaries of key epochs the input has moved past into a
+    /// temporary file (`SealedSummaries`), so memory stays that of about one epoch however
+    /// many days the inputs cover. The result's `sealed` then holds them: `Release` reads them
+    /// back one epoch at a time; `Result.materialize()` merges them into the state.
+    public var sealPastEpochs = false
+    /// Where the sealed summaries' temporary file goes (default `$TMPDIR`, else `/tmp`).
+    public var sealingDirectory: String?
 
     public init(ingest: IngestConfiguration, aggregation: AggregationConfiguration) {
         self.ingest = ingest
@@ -21,10 +28,23 @@ public struct AggregateJob {
 
     /// What a job produced.
     public struct Result {
+        /// The aggregated state, without the summaries in `sealed`.
         public var state: AggregateState
+        /// The summaries of past key epochs and days (with `sealPastEpochs`): none of them is
+        /// in `state`, so together they are the whole.
+        public var sealed: SealedSummaries?
         public var reports: [FileReport]
         /// Inputs skipped with `skipBadFiles`, with the error for each.
         public var skipped: [FileReport]
+
+        /// Merges the sealed summaries back into `state` (for a state file or a release that
+        /// needs the whole state at once).
+        public mutating func materialize() throws(VeilError) {
+            guard let sealed else { return }
+            for e in sealed.visitorEpochs { try state.merge(sealed.visitors(epoch: e)) }
+            for d in sealed.recipientDays { try state.merge(sealed.recipients(day: d)) }
+            self.sealed = nil
+        }
     }
 
     /// Runs the job.
@@ -45,11 +65,14 @@ public struct AggregateJob {
     ) throws(VeilError) -> Result {
         let pseudonymizer = pseudonymizers[0]
         var total = try Aggregator(configuration: aggregation, pseudonymizer: pseudonymizer).finish()
+        let sealed = try sealPastEpochs ? SealedSummaries(configuration: total.configuration, directory: sealingDirectory) : nil
         var reports: [FileReport] = []
         var skipped: [FileReport] = []
         var seen: [String: String] = [:]
-        for path in paths {
+        for (n, path) in paths.enumerated() {
             var aggregator = try Aggregator(configuration: aggregation, pseudonymizer: pseudonymizer)
+            aggregator.sealed = sealed
+            sealed?.begin(input: n)
             var others: [Aggregator] = []
             var report: FileReport
             do {
@@ -65,11 +88,14 @@ public struct AggregateJob {
                         path: path, configuration: ingest, threads: pseudonymizers.count, sink: &aggregator,
                         extraSinks: &others
                     ) { (i: Int) throws(VeilError) -> Aggregator in
-                        try Aggregator(configuration: aggregation, pseudonymizer: pseudonymizers[i])
+                        var worker = try Aggregator(configuration: aggregation, pseudonymizer: pseudonymizers[i])
+                        worker.sealed = sealed
+                        return worker
                     }
                 }
             } catch {
                 guard skipBadFiles, error.code == .corruptInput || error.code == .io else { throw error }
+                sealed?.discard(input: n)
                 var failed = FileReport.failed(path, error)
                 failed.file = inputNames[path] ?? path
                 skipped.append(failed)
@@ -93,8 +119,13 @@ public struct AggregateJob {
             reports.append(report)
             progress(report)
         }
+        if let sealed {
+            // Summaries of sealed epochs and days built after the sealing (late lines, other
+            // inputs, other threads) join the pieces already sealed.
+            try sealed.add(total.extractSummaries(epochs: sealed.hasVisitorEpoch, days: sealed.hasRecipientDay))
+        }
         total.compact()
-        return Result(state: total, reports: reports, skipped: skipped)
+        return Result(state: total, sealed: sealed, reports: reports, skipped: skipped)
     }
 }
 

@@ -28,39 +28,110 @@ public struct ReleasedTable: Sendable {
 
 /// Turns a state into k-thresholded anonymous tables. The same state gives the same tables,
 /// byte for byte: rows are sorted by site, time, then the main count (descending) and value.
+///
+/// With `sealed` summaries (a job with `sealPastEpochs`), the per-visitor and per-recipient
+/// passes read them back one key epoch (or day) at a time, so the release needs memory for one
+/// epoch's summaries, not all of them; the tables are the same as from the merged state.
 public struct Release {
-    let state: AggregateState
+    var state: AggregateState
+    let sealed: SealedSummaries?
     let k: UInt64
     var buckets: TimeBuckets
     let granularity: EpochGranularity
+    /// Visit summaries read by the last `tables()`: distinct (site, visitor pseudonym) pairs.
+    public private(set) var visitorSummaries = 0
 
-    public init(state: AggregateState, configuration: ReleaseConfiguration) throws(VeilError) {
+    public init(state: AggregateState, configuration: ReleaseConfiguration, sealed: SealedSummaries? = nil) throws(VeilError) {
         guard configuration.k >= 1 else { throw VeilError(.usage, "k must be at least 1") }
         self.state = state
+        self.sealed = sealed
         k = UInt64(configuration.k)
         buckets = try TimeBuckets(zoneIdentifier: state.configuration.timeZone)
         granularity = EpochGranularity(rawValue: state.configuration.epochGranularity) ?? .day
     }
 
     /// The published tables, in a fixed order.
-    public mutating func tables() -> [ReleasedTable] {
+    /// - Throws: `VeilError(.io)` or `(.state)` when sealed summaries cannot be read back.
+    public mutating func tables() throws(VeilError) -> [ReleasedTable] {
         var byTable = [[Int]](repeating: [], count: TableID.allCases.count)
         for (i, key) in state.cellKeys.enumerated() { byTable[Int(key.table.rawValue)].append(i) }
-        let visits = visitTotals()
+        let visits = try visitorPass()
+        visitorSummaries = visits.summaries
         var out: [ReleasedTable] = []
         out.append(traffic(.trafficHour, byTable, visits.hour, name: "traffic_hourly", period: "hour"))
         out.append(traffic(.trafficDay, byTable, visits.day, name: "traffic_daily", period: "date"))
         out.append(rollUp(byTable, visits.day, name: "traffic_weekly", period: "week_start", range: .week))
         out.append(rollUp(byTable, visits.day, name: "traffic_monthly", period: "month", range: .month))
         out.append(dimension(.pages, byTable, name: "pages", columns: ["path"], metrics: .pageviews))
-        out.append(entryPages())
+        out.append(entryPages(visits.entries))
         out.append(dimension(.notFound, byTable, name: "not_found", columns: ["path"], metrics: .requests))
         out.append(dimension(.referrers, byTable, name: "referrers", columns: ["referrer_host"], metrics: .pageviews))
         out.append(dimension(.browsers, byTable, name: "browsers", columns: ["browser", "version"], metrics: .pageviews))
         out.append(dimension(.operatingSystems, byTable, name: "operating_systems", columns: ["os"], metrics: .pageviews))
         out.append(dimension(.devices, byTable, name: "devices", columns: ["device"], metrics: .pageviews))
         out.append(dimension(.statusCodes, byTable, name: "status_codes", columns: ["status"], metrics: .requests))
-        out += campaignTables()
+        out += try campaignTablesOfParts()
+        return out
+    }
+
+    // MARK: Parts
+
+    /// Calls `body` with each sealed key epoch's visit summaries (in this state's ids), then
+    /// with the state itself.
+    func forEachVisitorPart(_ body: (AggregateState) -> Void) throws(VeilError) {
+        if let sealed {
+            for e in sealed.visitorEpochs {
+                var part = try sealed.visitors(epoch: e)
+                part.contributions = ContributionStore()  // Not released here.
+                body(try inStateIDs(part))
+            }
+        }
+        body(state)
+    }
+
+    /// A part with the string ids of `state` (the job's state interned every string its
+    /// sealed summaries use).
+    func inStateIDs(_ part: AggregateState) throws(VeilError) -> AggregateState {
+        var mapped = state.emptyPart()
+        try mapped.merge(part)
+        guard mapped.sites.count == state.sites.count, mapped.dims.count == state.dims.count else {
+            throw VeilError(.state, "sealed summaries name sites or values the state does not hold")
+        }
+        return mapped
+    }
+
+    /// The e-mail tables, from each sealed day's recipient summaries, then the state's own.
+    /// Their rows are grouped by (site, day), and a day is in one part only.
+    mutating func campaignTablesOfParts() throws(VeilError) -> [ReleasedTable] {
+        guard let sealed, !sealed.recipientDays.isEmpty else { return campaignTables() }
+        var parts: [[ReleasedTable]] = []
+        for d in sealed.recipientDays {
+            var part = self
+            part.state = try inStateIDs(sealed.recipients(day: d))
+            parts.append(part.campaignTables())
+        }
+        parts.append(campaignTables())
+        var out = parts[0]
+        for i in out.indices {
+            out[i].suppressed = 0
+            out[i].folded = 0
+            out[i].smallestPublishedCount = nil
+            var rows: [(site: String, date: String, n: Int, row: [String])] = []
+            for p in parts {
+                let t = p[i]
+                for row in t.rows { rows.append((row[0], row[1], rows.count, row)) }
+                out[i].suppressed += t.suppressed
+                out[i].folded += t.folded
+                if let n = t.smallestPublishedCount { out[i].smallestPublishedCount = min(out[i].smallestPublishedCount ?? n, n) }
+            }
+            // By site and day, as one part's rows are; within a (site, day), in their order.
+            rows.sort { a, b in
+                if a.site != b.site { return a.site.utf8.lexicographicallyPrecedes(b.site.utf8) }
+                if a.date != b.date { return a.date < b.date }
+                return a.n < b.n
+            }
+            out[i].rows = rows.map(\.row)
+        }
         return out
     }
 
@@ -69,20 +140,56 @@ public struct Release {
     struct VisitCount { var visits: Int64 = 0; var bounces: Int64 = 0 }
     struct SiteBucket: Hashable { var site: Int; var bucket: Int64 }
 
-    mutating func visitTotals() -> (hour: [SiteBucket: VisitCount], day: [SiteBucket: VisitCount]) {
+    /// Visitor numbers of an entry row; each visitor's visits come together, so checking the
+    /// last number keeps the list free of duplicates.
+    struct Entry { var visits: Int64 = 0; var bounces: Int64 = 0; var visitors: [UInt32] = [] }
+    struct EntryKey: Hashable { var site: Int; var day: Int64; var dim: Int }
+
+    /// What the per-visitor pass gathers: visits and bounces per (site, hour) and (site, day),
+    /// and the entry-page rows.
+    struct VisitorPass {
         var hour: [SiteBucket: VisitCount] = [:]
         var day: [SiteBucket: VisitCount] = [:]
-        for (j, key) in state.visitorKeys.enumerated() {
-            for v in state.visitors[j].visits {
-                let b = buckets.buckets(v.start)
-                let bounce: Int64 = v.pageviews == 1 ? 1 : 0
-                hour[SiteBucket(site: Int(key.site), bucket: b.hour), default: VisitCount()].visits += 1
-                hour[SiteBucket(site: Int(key.site), bucket: b.hour), default: VisitCount()].bounces += bounce
-                day[SiteBucket(site: Int(key.site), bucket: b.day), default: VisitCount()].visits += 1
-                day[SiteBucket(site: Int(key.site), bucket: b.day), default: VisitCount()].bounces += bounce
+        var index: [EntryKey: Int] = [:]
+        var entries: [(key: EntryKey, entry: Entry)] = []
+        /// Visit summaries read.
+        var summaries = 0
+    }
+
+    mutating func visitorPass() throws(VeilError) -> VisitorPass {
+        var pass = VisitorPass()
+        var buckets = self.buckets
+        try forEachVisitorPart { part in
+            // Visitor numbers run on across parts.
+            let base = pass.summaries
+            for (j, key) in part.visitorKeys.enumerated() {
+                let visitor = UInt32(truncatingIfNeeded: base + j)
+                for v in part.visitors[j].visits {
+                    let b = buckets.buckets(v.start)
+                    let bounce: Int64 = v.pageviews == 1 ? 1 : 0
+                    pass.hour[SiteBucket(site: Int(key.site), bucket: b.hour), default: VisitCount()].visits += 1
+                    pass.hour[SiteBucket(site: Int(key.site), bucket: b.hour), default: VisitCount()].bounces += bounce
+                    pass.day[SiteBucket(site: Int(key.site), bucket: b.day), default: VisitCount()].visits += 1
+                    pass.day[SiteBucket(site: Int(key.site), bucket: b.day), default: VisitCount()].bounces += bounce
+
+                    let k = EntryKey(site: Int(key.site), day: b.day, dim: Int(v.entry))
+                    let i: Int
+                    if let found = pass.index[k] {
+                        i = found
+                    } else {
+                        i = pass.entries.count
+                        pass.index[k] = i
+                        pass.entries.append((k, Entry()))
+                    }
+                    pass.entries[i].entry.visits += 1
+                    if v.pageviews == 1 { pass.entries[i].entry.bounces += 1 }
+                    if pass.entries[i].entry.visitors.last != visitor { pass.entries[i].entry.visitors.append(visitor) }
+                }
             }
+            pass.summaries += part.visitors.count
         }
-        return (hour, day)
+        self.buckets = buckets
+        return pass
     }
 
     // MARK: Traffic
@@ -231,29 +338,7 @@ public struct Release {
 
     // MARK: Entry pages
 
-    mutating func entryPages() -> ReleasedTable {
-        /// Visitor indices of an entry row; each visitor's visits come together, so checking the
-        /// last index keeps the list free of duplicates.
-        struct Entry { var visits: Int64 = 0; var bounces: Int64 = 0; var visitors: [Int32] = [] }
-        struct EntryKey: Hashable { var site: Int; var day: Int64; var dim: Int }
-        var index: [EntryKey: Int] = [:]
-        var entries: [(key: EntryKey, entry: Entry)] = []
-        for (j, key) in state.visitorKeys.enumerated() {
-            for v in state.visitors[j].visits {
-                let k = EntryKey(site: Int(key.site), day: buckets.buckets(v.start).day, dim: Int(v.entry))
-                let i: Int
-                if let found = index[k] {
-                    i = found
-                } else {
-                    i = entries.count
-                    index[k] = i
-                    entries.append((k, Entry()))
-                }
-                entries[i].entry.visits += 1
-                if v.pageviews == 1 { entries[i].entry.bounces += 1 }
-                if entries[i].entry.visitors.last != Int32(j) { entries[i].entry.visitors.append(Int32(j)) }
-            }
-        }
+    func entryPages(_ entries: [(key: EntryKey, entry: Entry)]) -> ReleasedTable {
         var groups: [SiteBucket: [Int]] = [:]
         for (i, e) in entries.enumerated() { groups[SiteBucket(site: e.key.site, bucket: e.key.day), default: []].append(i) }
 
@@ -269,7 +354,7 @@ public struct Release {
         for g in keys {
             var published: [(dim: Int, visits: Int64, bounces: Int64, visitors: Int)] = []
             var otherVisits: Int64 = 0, otherBounces: Int64 = 0
-            var otherVisitors: [Int32] = []
+            var otherVisitors: [UInt32] = []
             var folded = 0
             var hasOther = false
             for i in groups[g]! {
@@ -289,7 +374,7 @@ public struct Release {
             if hasOther {
                 otherVisitors.sort()
                 var distinct = 0
-                var last: Int32 = -1
+                var last: UInt32? = nil
                 for v in otherVisitors where v != last {
                     distinct += 1
                     last = v

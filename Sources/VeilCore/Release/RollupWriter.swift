@@ -12,14 +12,17 @@ public enum RollupWriter {
     public struct Summary: Sendable {
         public var directory: String
         public var tables: [(name: String, rows: Int, suppressed: Int)]
+        /// Visit summaries the release read: distinct (site, visitor pseudonym) pairs.
+        public var visitorSummaries: Int
     }
 
-    /// Releases `state` into `directory` (created if missing).
+    /// Releases `state` (with the summaries in `sealed`, if any) into `directory` (created if
+    /// missing).
     public static func write(
-        _ state: AggregateState, to directory: String, configuration: ReleaseConfiguration
+        _ state: AggregateState, sealed: SealedSummaries? = nil, to directory: String, configuration: ReleaseConfiguration
     ) throws(VeilError) -> Summary {
-        var release = try Release(state: state, configuration: configuration)
-        let tables = release.tables()
+        var release = try Release(state: state, configuration: configuration, sealed: sealed)
+        let tables = try release.tables()
         if PersonalOutput.classification(of: directory) == "personal" {
             throw VeilError(.usage, "this is a personal-data directory (veil join output); anonymous rollups need their own", file: directory)
         }
@@ -34,7 +37,9 @@ public enum RollupWriter {
             }
             try AtomicFile.write(manifestText, to: tmp + "/manifest.json")
         }
-        return Summary(directory: directory, tables: tables.map { ($0.name, $0.rows.count, $0.suppressed) })
+        return Summary(
+            directory: directory, tables: tables.map { ($0.name, $0.rows.count, $0.suppressed) },
+            visitorSummaries: release.visitorSummaries)
     }
 
     /// `manifest.json`: what the release is, how it was thresholded, what it covers. Keys are

@@ -134,7 +134,7 @@ enum StateTestKit {
         var c = ReleaseConfiguration()
         c.k = k
         var release = try Release(state: s, configuration: c)
-        return release.tables().map(StateTestTable.init)
+        return try release.tables().map(StateTestTable.init)
     }
 
     static func table(_ tables: [StateTestTable], _ name: String) throws -> StateTestTable {
@@ -733,7 +733,7 @@ struct AggregateStateTests {
                 _ = StateCodec.encode(s)
                 var c = ReleaseConfiguration()
                 c.k = 1
-                if var r = try? Release(state: s, configuration: c) { _ = r.tables() }
+                if var r = try? Release(state: s, configuration: c) { _ = try? r.tables() }
                 try? s.merge(AggregateStateTests.handBuiltState(otherInput: true))
             }
         }

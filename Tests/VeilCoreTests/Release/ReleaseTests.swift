@@ -372,8 +372,8 @@ struct ReleaseTests {
         var c = ReleaseConfiguration()
         c.k = 3
         var release = try Release(state: state, configuration: c)
-        let first = release.tables().map(StateTestTable.init)
-        let second = release.tables().map(StateTestTable.init)
+        let first = try release.tables().map(StateTestTable.init)
+        let second = try release.tables().map(StateTestTable.init)
         #expect(first == second)
         #expect(try StateTestKit.release(state, k: 3) == first)
         let decoded = try StateCodec.decode(StateCodec.encode(state), file: "det.veilstate")

@@ -1,0 +1,137 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Per-pseudonym summaries of periods the input has moved past, kept in a temporary file
+/// instead of memory: what keeps a long job's memory flat.
+///
+/// A visitor's pseudonym changes with the key epoch, so once the input is past an epoch (plus
+/// `AggregationConfiguration.sealingDelay` for lines written late) its visit summaries and
+/// contribution records are complete, and so are the recipient summaries of the local days
+/// before. The aggregator moves them out (`AggregateState.extractSummaries`), encodes them in
+/// the state format and appends them here; summaries that late records build afterwards are
+/// sealed too, and the pieces of one epoch (or day) are merged when read back — exactly, as
+/// `merge` joins summaries of the same key.
+///
+/// The file is created `0600` in the temporary directory (`$TMPDIR`, else `/tmp`) and unlinked
+/// at once: it holds pseudonymous data like a state file, and it disappears with the process,
+/// however that ends. Thread-safe: the aggregators of one job share it.
+public final class SealedSummaries: @unchecked Sendable {
+    struct Piece { var offset: Int64; var length: Int; var input: Int }
+
+    public let configuration: StateConfiguration
+    private let lock = NSLock()
+    private let fd: Int32
+    private var end: Int64 = 0
+    /// The input being aggregated: its pieces are dropped if it fails (`discard`).
+    private var input = 0
+    private var visitorPieces: [Int64: [Piece]] = [:]
+    private var recipientPieces: [Int64: [Piece]] = [:]
+    /// Where the file was created (for messages; it has no name once unlinked).
+    let directory: String
+
+    /// Creates the (unlinked) temporary file.
+    /// - Throws: `VeilError(.io)` when it cannot be created.
+    public init(configuration: StateConfiguration, directory: String? = nil) throws(VeilError) {
+        self.configuration = configuration
+        let dir = directory ?? ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        self.directory = dir
+        var template = Array((dir.hasSuffix("/") ? dir : dir + "/").utf8CString.dropLast()) + Array("veil-sealed-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            throw VeilError(.io, "cannot create a temporary file for sealed summaries: \(String(cString: strerror(errno)))", file: dir)
+        }
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+
+    /// Key epochs (indices) with sealed visit summaries, in order.
+    public var visitorEpochs: [Int64] { lock.withLock { visitorPieces.keys.sorted() } }
+    /// Local days with sealed recipient summaries, in order.
+    public var recipientDays: [Int64] { lock.withLock { recipientPieces.keys.sorted() } }
+    /// Bytes written to the file so far.
+    public var bytes: Int64 { lock.withLock { end } }
+
+    func hasVisitorEpoch(_ e: Int64) -> Bool { lock.withLock { visitorPieces[e] != nil } }
+    func hasRecipientDay(_ d: Int64) -> Bool { lock.withLock { recipientPieces[d] != nil } }
+
+    /// Tags the pieces added from now on as input `n`'s.
+    func begin(input n: Int) { lock.withLock { input = n } }
+
+    /// Drops the pieces of input `n` (an input that failed half way contributes nothing).
+    func discard(input n: Int) {
+        lock.withLock {
+            for e in visitorPieces.keys { visitorPieces[e]!.removeAll { $0.input == n } }
+            for d in recipientPieces.keys { recipientPieces[d]!.removeAll { $0.input == n } }
+            visitorPieces = visitorPieces.filter { !$0.value.isEmpty }
+            recipientPieces = recipientPieces.filter { !$0.value.isEmpty }
+        }
+    }
+
+    /// Appends extracted summaries.
+    func add(_ extracted: ExtractedSummaries) throws(VeilError) {
+        for (e, part) in extracted.visitors {
+            let piece = try append(StateCodec.encode(part))
+            lock.withLock { visitorPieces[e, default: []].append(piece) }
+        }
+        for (d, part) in extracted.recipients {
+            let piece = try append(StateCodec.encode(part))
+            lock.withLock { recipientPieces[d, default: []].append(piece) }
+        }
+    }
+
+    /// The visit summaries and contribution records of key epoch `epoch`, merged.
+    func visitors(epoch: Int64) throws(VeilError) -> AggregateState {
+        try merged(lock.withLock { visitorPieces[epoch] ?? [] })
+    }
+
+    /// The recipient summaries of local day `day`, merged.
+    func recipients(day: Int64) throws(VeilError) -> AggregateState {
+        try merged(lock.withLock { recipientPieces[day] ?? [] })
+    }
+
+    private func merged(_ pieces: [Piece]) throws(VeilError) -> AggregateState {
+        var result = AggregateState(configuration: configuration)
+        for (n, piece) in pieces.enumerated() {
+            let part = try read(piece)
+            if n == 0 { result = part } else { try result.merge(part) }
+        }
+        return result
+    }
+
+    private func append(_ bytes: [UInt8]) throws(VeilError) -> Piece {
+        let offset = lock.withLock {
+            let o = (end, input)
+            end += Int64(bytes.count)
+            return o
+        }
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, $0.count - done, off_t(offset.0) + off_t(done)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                throw VeilError(.io, "cannot write sealed summaries to a temporary file: \(String(cString: strerror(errno)))", file: directory)
+            }
+            done += n
+        }
+        return Piece(offset: offset.0, length: bytes.count, input: offset.1)
+    }
+
+    private func read(_ piece: Piece) throws(VeilError) -> AggregateState {
+        var bytes = [UInt8](repeating: 0, count: piece.length)
+        var done = 0
+        while done < piece.length {
+            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, $0.count - done, off_t(piece.offset) + off_t(done)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                throw VeilError(.io, "cannot read sealed summaries back from a temporary file: \(n < 0 ? String(cString: strerror(errno)) : "it is shorter than written")", file: directory)
+            }
+            done += n
+        }
+        return try StateCodec.decode(bytes, file: "\(directory)/(sealed summaries)")
+    }
+}
