@@ -1,16 +1,3 @@
-/// Per-pseudonym summaries moved out of a state, grouped so that no summary key is split
-/// between two groups of one extraction: visit summaries (with their contribution records) by
-/// the key epoch of their pseudonym, recipient summaries by their local day.
-struct ExtractedSummaries {
-    /// Key epoch index → a state holding only that epoch's visit summaries and contribution
-    /// records.
-    var visitors: [Int64: AggregateState] = [:]
-    /// Local day → a state holding only that day's recipient summaries.
-    var recipients: [Int64: AggregateState] = [:]
-
-    var isEmpty: Bool { visitors.isEmpty && recipients.isEmpty }
-}
-
 extension AggregateState {
     /// The key epoch a visit summary belongs to: the epoch of its first visit. A visitor
     /// pseudonym is computed with the key of the epoch of each record's time, so every visit
@@ -20,65 +7,51 @@ extension AggregateState {
         return EpochID(granularity: granularity, containing: first.start).index
     }
 
-    /// An empty state with this one's settings and string ids (so ids mean the same in both).
-    func emptyPart() -> AggregateState {
-        var part = AggregateState(configuration: configuration)
-        part.sites = sites
-        part.dims = dims
-        return part
-    }
-
-    /// Moves out the visit summaries (with their contribution records) of the key epochs
-    /// `epoch` selects and the recipient summaries of the local days `day` selects. Cells,
-    /// epochs, inputs and counters stay.
+    /// Moves the visit summaries (with their contribution records) of the key epochs `epoch`
+    /// selects, and the recipient summaries of the local days `day` selects, into `sealed`:
+    /// each epoch's and each day's are encoded where they are (no copy), then dropped from
+    /// this state. Cells, epochs, inputs and counters stay.
     ///
-    /// Merging the extracted states back gives this state again: `merge` joins summaries of
-    /// the same key, so summaries extracted early and ones built later from late records are
-    /// put together exactly.
-    mutating func extractSummaries(epochs epoch: (Int64) -> Bool, days day: (Int64) -> Bool) -> ExtractedSummaries {
-        var out = ExtractedSummaries()
+    /// Merging the sealed pieces back gives this state again: `merge` joins summaries of the
+    /// same key, so summaries sealed early and ones built later from late records are put
+    /// together exactly.
+    mutating func seal(
+        epochs epoch: (Int64) -> Bool, days day: (Int64) -> Bool, into sealed: SealedSummaries
+    ) throws(VeilError) {
         let granularity = EpochGranularity(rawValue: configuration.epochGranularity) ?? .day
 
         // Visit summaries and contribution records, by key epoch.
-        var moved = [Int64?](repeating: nil, count: visitors.count)
         var byEpoch: [Int64: [Int]] = [:]
         for i in visitors.indices {
-            if let e = visitorEpoch(i, granularity), epoch(e) {
-                moved[i] = e
-                byEpoch[e, default: []].append(i)
-            }
+            if let e = visitorEpoch(i, granularity), epoch(e) { byEpoch[e, default: []].append(i) }
         }
         if !byEpoch.isEmpty {
-            var contributionEpoch = [Int64?](repeating: nil, count: contributions.visitorTable.count)
-            for (v, key) in contributions.visitorKeys.enumerated() {
-                if let i = visitorTable.find(key) { contributionEpoch[v] = moved[i] }
-            }
-            for (e, indices) in byEpoch {
-                var part = emptyPart()
-                part.visitorTable = IndexTable(capacity: indices.count)
-                part.visitors.reserveCapacity(indices.count)
+            var moved = [Bool](repeating: false, count: visitors.count)
+            // Contribution-store index → visit-summary index (-1: none).
+            let summaryOf = contributions.visitorKeys.map { visitorTable.find($0) ?? -1 }
+            for (e, indices) in byEpoch.sorted(by: { $0.key < $1.key }) {
+                var selection = StateCodec.Selection()
+                selection.visitors = [Bool](repeating: false, count: visitors.count)
                 for i in indices {
-                    _ = part.visitorTable.findOrInsert(visitorKeys[i])
-                    part.visitors.append(visitors[i])
+                    selection.visitors[i] = true
+                    moved[i] = true
                 }
-                part.contributions.dimHashes = contributions.dimHashes
-                out.visitors[e] = part
+                selection.contributors = summaryOf.map { $0 >= 0 && selection.visitors[$0] }
+                try sealed.add(visitorsOf: e, StateCodec.encode(self, only: selection))
             }
+
             var keptContributions = ContributionStore()
             keptContributions.dimHashes = contributions.dimHashes
-            for (v, key) in contributions.visitorKeys.enumerated() {
-                if let e = contributionEpoch[v] {
-                    out.visitors[e]!.contributions.copyRecords(of: v, key, from: contributions)
-                } else {
-                    keptContributions.copyRecords(of: v, key, from: contributions)
-                }
+            for (v, key) in contributions.visitorKeys.enumerated() where summaryOf[v] < 0 || !moved[summaryOf[v]] {
+                keptContributions.copyRecords(of: v, key, from: contributions)
             }
             contributions = keptContributions
 
-            var table = IndexTable<VisitorKey>(capacity: max(1024, visitors.count - moved.count(where: { $0 != nil })))
+            let keptCount = moved.reduce(0) { $0 + ($1 ? 0 : 1) }
+            var table = IndexTable<VisitorKey>(capacity: max(1024, keptCount))
             var kept: [VisitorSummary] = []
-            kept.reserveCapacity(table.count)
-            for i in visitors.indices where moved[i] == nil {
+            kept.reserveCapacity(keptCount)
+            for i in visitors.indices where !moved[i] {
                 _ = table.findOrInsert(visitorKeys[i])
                 kept.append(visitors[i])
             }
@@ -88,32 +61,31 @@ extension AggregateState {
 
         // Recipient summaries, by local day.
         var byDay: [Int64: [Int]] = [:]
-        var keptRecipients: [Int] = []
-        for (j, key) in recipientKeys.enumerated() {
-            if day(Int64(key.day)) { byDay[Int64(key.day), default: []].append(j) } else { keptRecipients.append(j) }
+        for (j, key) in recipientKeys.enumerated() where day(Int64(key.day)) {
+            byDay[Int64(key.day), default: []].append(j)
         }
         if !byDay.isEmpty {
-            for (d, indices) in byDay {
-                var part = emptyPart()
-                part.recipientTable = IndexTable(capacity: indices.count)
-                part.recipients.reserveCapacity(indices.count)
+            var moved = [Bool](repeating: false, count: recipients.count)
+            for (d, indices) in byDay.sorted(by: { $0.key < $1.key }) {
+                var selection = StateCodec.Selection()
+                selection.recipients = [Bool](repeating: false, count: recipients.count)
                 for j in indices {
-                    _ = part.recipientTable.findOrInsert(recipientKeys[j])
-                    part.recipients.append(recipients[j])
+                    selection.recipients[j] = true
+                    moved[j] = true
                 }
-                out.recipients[d] = part
+                try sealed.add(recipientsOf: d, StateCodec.encode(self, only: selection))
             }
-            var table = IndexTable<RecipientKey>(capacity: max(64, keptRecipients.count))
+            let keptCount = moved.reduce(0) { $0 + ($1 ? 0 : 1) }
+            var table = IndexTable<RecipientKey>(capacity: max(64, keptCount))
             var kept: [RecipientSummary] = []
-            kept.reserveCapacity(keptRecipients.count)
-            for j in keptRecipients {
+            kept.reserveCapacity(keptCount)
+            for j in recipients.indices where !moved[j] {
                 _ = table.findOrInsert(recipientKeys[j])
                 kept.append(recipients[j])
             }
             recipientTable = table
             recipients = kept
         }
-        return out
     }
 }
 

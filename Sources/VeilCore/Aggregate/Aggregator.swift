@@ -234,8 +234,7 @@ public struct Aggregator: RecordSink {
         guard before > sealedBefore else { return }
         sealedBefore = before
         let dayLimit = buckets.buckets(limit).day
-        let extracted = state.extractSummaries(epochs: { $0 < before }, days: { $0 < dayLimit })
-        if !extracted.isEmpty { try sealed.add(extracted) }
+        try state.seal(epochs: { $0 < before }, days: { $0 < dayLimit }, into: sealed)
     }
 
     @inline(__always)

@@ -10,20 +10,20 @@ import Foundation
 /// A visitor's pseudonym changes with the key epoch, so once the input is past an epoch (plus
 /// `AggregationConfiguration.sealingDelay` for lines written late) its visit summaries and
 /// contribution records are complete, and so are the recipient summaries of the local days
-/// before. The aggregator moves them out (`AggregateState.extractSummaries`), encodes them in
-/// the state format and appends them here; summaries that late records build afterwards are
-/// sealed too, and the pieces of one epoch (or day) are merged when read back — exactly, as
-/// `merge` joins summaries of the same key.
+/// before. The aggregator encodes them in the state format, appends them here and drops them
+/// (`AggregateState.seal`); summaries that late records build afterwards are sealed too, and
+/// the pieces of one epoch (or day) are merged when read back — exactly, as `merge` joins
+/// summaries of the same key.
 ///
-/// The file is created `0600` in the temporary directory (`$TMPDIR`, else `/tmp`) and unlinked
-/// at once: it holds pseudonymous data like a state file, and it disappears with the process,
-/// however that ends. Thread-safe: the aggregators of one job share it.
+/// The file is created (`0600`) in the temporary directory (`$TMPDIR`, else `/tmp`) with the
+/// first piece and unlinked at once: it holds pseudonymous data like a state file, and it
+/// disappears with the process, however that ends. Thread-safe: the aggregators of one job share it.
 public final class SealedSummaries: @unchecked Sendable {
     struct Piece { var offset: Int64; var length: Int; var input: Int }
 
     public let configuration: StateConfiguration
     private let lock = NSLock()
-    private let fd: Int32
+    private var fd: Int32 = -1
     private var end: Int64 = 0
     /// The input being aggregated: its pieces are dropped if it fails (`discard`).
     private var input = 0
@@ -32,22 +32,31 @@ public final class SealedSummaries: @unchecked Sendable {
     /// Where the file was created (for messages; it has no name once unlinked).
     let directory: String
 
-    /// Creates the (unlinked) temporary file.
-    /// - Throws: `VeilError(.io)` when it cannot be created.
-    public init(configuration: StateConfiguration, directory: String? = nil) throws(VeilError) {
+    /// - Parameter directory: where the temporary file goes (default `$TMPDIR`, else `/tmp`);
+    ///   it is created with the first piece, so a job that seals nothing makes no file.
+    public init(configuration: StateConfiguration, directory: String? = nil) {
         self.configuration = configuration
-        let dir = directory ?? ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        self.directory = dir
-        var template = Array((dir.hasSuffix("/") ? dir : dir + "/").utf8CString.dropLast()) + Array("veil-sealed-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else {
-            throw VeilError(.io, "cannot create a temporary file for sealed summaries: \(String(cString: strerror(errno)))", file: dir)
-        }
-        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
-        self.fd = fd
+        self.directory = directory ?? ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
     }
 
-    deinit { close(fd) }
+    /// Creates the file and unlinks it at once. Called with the lock held.
+    private func openFile() throws(VeilError) -> Int32 {
+        if fd >= 0 { return fd }
+        var template = Array((directory.hasSuffix("/") ? directory : directory + "/").utf8CString.dropLast())
+            + Array("veil-sealed-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard made >= 0 else {
+            throw VeilError(
+                .io,
+                "cannot create a temporary file for the summaries of past days: \(String(cString: strerror(errno))) (set TMPDIR to a writable directory)",
+                file: directory)
+        }
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        fd = made
+        return made
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
 
     /// Key epochs (indices) with sealed visit summaries, in order.
     public var visitorEpochs: [Int64] { lock.withLock { visitorPieces.keys.sorted() } }
@@ -72,66 +81,74 @@ public final class SealedSummaries: @unchecked Sendable {
         }
     }
 
-    /// Appends extracted summaries.
-    func add(_ extracted: ExtractedSummaries) throws(VeilError) {
-        for (e, part) in extracted.visitors {
-            let piece = try append(StateCodec.encode(part))
-            lock.withLock { visitorPieces[e, default: []].append(piece) }
-        }
-        for (d, part) in extracted.recipients {
-            let piece = try append(StateCodec.encode(part))
-            lock.withLock { recipientPieces[d, default: []].append(piece) }
-        }
+    /// Appends the encoded visit summaries (and contribution records) of key epoch `epoch`.
+    func add(visitorsOf epoch: Int64, _ bytes: [UInt8]) throws(VeilError) {
+        let piece = try append(bytes)
+        lock.withLock { visitorPieces[epoch, default: []].append(piece) }
     }
 
-    /// The visit summaries and contribution records of key epoch `epoch`, merged.
-    func visitors(epoch: Int64) throws(VeilError) -> AggregateState {
-        try merged(lock.withLock { visitorPieces[epoch] ?? [] })
+    /// Appends the encoded recipient summaries of local day `day`.
+    func add(recipientsOf day: Int64, _ bytes: [UInt8]) throws(VeilError) {
+        let piece = try append(bytes)
+        lock.withLock { recipientPieces[day, default: []].append(piece) }
+    }
+
+    /// The visit summaries of key epoch `epoch`, merged, with their contribution records
+    /// unless `contributions` is false.
+    func visitors(epoch: Int64, contributions: Bool = true) throws(VeilError) -> AggregateState {
+        try merged(lock.withLock { visitorPieces[epoch] ?? [] }, contributions: contributions)
     }
 
     /// The recipient summaries of local day `day`, merged.
     func recipients(day: Int64) throws(VeilError) -> AggregateState {
-        try merged(lock.withLock { recipientPieces[day] ?? [] })
+        try merged(lock.withLock { recipientPieces[day] ?? [] }, contributions: false)
     }
 
-    private func merged(_ pieces: [Piece]) throws(VeilError) -> AggregateState {
+    private func merged(_ pieces: [Piece], contributions: Bool) throws(VeilError) -> AggregateState {
         var result = AggregateState(configuration: configuration)
         for (n, piece) in pieces.enumerated() {
-            let part = try read(piece)
+            let part = try read(piece, contributions: contributions)
             if n == 0 { result = part } else { try result.merge(part) }
         }
         return result
     }
 
     private func append(_ bytes: [UInt8]) throws(VeilError) -> Piece {
-        let offset = lock.withLock {
-            let o = (end, input)
-            end += Int64(bytes.count)
-            return o
+        lock.lock()
+        let fd: Int32
+        do throws(VeilError) {
+            fd = try openFile()
+        } catch {
+            lock.unlock()
+            throw error
         }
+        let offset = (end, input)
+        end += Int64(bytes.count)
+        lock.unlock()
         var done = 0
         while done < bytes.count {
             let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, $0.count - done, off_t(offset.0) + off_t(done)) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
-                throw VeilError(.io, "cannot write sealed summaries to a temporary file: \(String(cString: strerror(errno)))", file: directory)
+                throw VeilError(.io, "cannot write the summaries of past days to a temporary file: \(String(cString: strerror(errno))) (set TMPDIR to a directory with room)", file: directory)
             }
             done += n
         }
         return Piece(offset: offset.0, length: bytes.count, input: offset.1)
     }
 
-    private func read(_ piece: Piece) throws(VeilError) -> AggregateState {
+    private func read(_ piece: Piece, contributions: Bool) throws(VeilError) -> AggregateState {
+        let fd = lock.withLock { self.fd }
         var bytes = [UInt8](repeating: 0, count: piece.length)
         var done = 0
         while done < piece.length {
             let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, $0.count - done, off_t(piece.offset) + off_t(done)) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
-                throw VeilError(.io, "cannot read sealed summaries back from a temporary file: \(n < 0 ? String(cString: strerror(errno)) : "it is shorter than written")", file: directory)
+                throw VeilError(.io, "cannot read the summaries of past days back from a temporary file: \(n < 0 ? String(cString: strerror(errno)) : "it is shorter than written")", file: directory)
             }
             done += n
         }
-        return try StateCodec.decode(bytes, file: "\(directory)/(sealed summaries)")
+        return try StateCodec.decode(bytes, file: "\(directory)/(sealed summaries)", contributions: contributions)
     }
 }

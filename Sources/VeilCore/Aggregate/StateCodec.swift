@@ -37,8 +37,28 @@ public enum StateCodec {
     /// not read.
     public static let version: UInt16 = 2
 
+    /// Which per-pseudonym summaries of a state to encode, by index; the rest of the state
+    /// (cells, epochs, inputs, counters) is left out. How sealing writes one key epoch's visit
+    /// summaries, or one day's recipient summaries, without copying them into a state first.
+    struct Selection {
+        var visitors: [Bool] = []
+        var recipients: [Bool] = []
+        /// By contribution-store visitor index.
+        var contributors: [Bool] = []
+    }
+
     /// Encodes a state canonically.
     public static func encode(_ s: AggregateState) -> [UInt8] {
+        encode(s, only: nil)
+    }
+
+    /// Encodes a state canonically, or only the summaries `selection` names (as a state of
+    /// its own, which merges back into the rest).
+    static func encode(_ s: AggregateState, only selection: Selection?) -> [UInt8] {
+        func visitor(_ i: Int) -> Bool { selection.map { i < $0.visitors.count && $0.visitors[i] } ?? true }
+        func recipient(_ i: Int) -> Bool { selection.map { i < $0.recipients.count && $0.recipients[i] } ?? true }
+        func contributor(_ i: Int) -> Bool { selection.map { i < $0.contributors.count && $0.contributors[i] } ?? true }
+        let whole = selection == nil
         var w = BinaryWriter(capacity: 1 << 16)
         w.writeRawBytes(magic)
         w.writeUInt16(version)
@@ -48,12 +68,13 @@ public enum StateCodec {
         w.writeVarInt(s.configuration.emailTiming.burstSeconds)
         w.writeVarUInt(UInt64(s.configuration.emailTiming.burstLinks))
         w.writeVarInt(s.configuration.emailTiming.deliverySeconds)
-        w.writeVarUInt(UInt64(s.outOfRange))
-        let epochs = s.epochs.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        w.writeVarUInt(UInt64(whole ? s.outOfRange : 0))
+        let epochs = whole ? s.epochs.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) } : []
         w.writeVarUInt(UInt64(epochs.count))
         for e in epochs { w.writeString(e) }
-        w.writeVarUInt(UInt64(s.inputs.count))
-        for i in s.inputs.sorted() {
+        let inputs = whole ? s.inputs.sorted() : []
+        w.writeVarUInt(UInt64(inputs.count))
+        for i in inputs {
             w.writeString(i.fingerprint)
             w.writeString(i.name)
             w.writeVarUInt(UInt64(i.bytes))
@@ -67,14 +88,14 @@ public enum StateCodec {
         var siteRank = [UInt32](repeating: 0, count: s.sites.count)
         for (r, i) in siteOrder.enumerated() { siteRank[i] = UInt32(r) }
         var used = [Bool](repeating: false, count: s.dims.count)
-        for k in s.cellKeys where k.table.hasDimension { used[k.dimension] = true }
-        for v in s.visitors { for visit in v.visits { used[Int(visit.entry)] = true } }
-        for (j, k) in s.recipientKeys.enumerated() {
+        if whole { for k in s.cellKeys where k.table.hasDimension { used[k.dimension] = true } }
+        for (i, v) in s.visitors.enumerated() where visitor(i) { for visit in v.visits { used[Int(visit.entry)] = true } }
+        for (j, k) in s.recipientKeys.enumerated() where recipient(j) {
             used[Int(k.campaign)] = true
             for c in s.recipients[j].clicks { used[Int(c.link)] = true }
             for e in s.recipients[j].extraClicks { used[Int(e.link)] = true }
         }
-        for v in 0..<s.contributions.visitorKeys.count {
+        for v in 0..<s.contributions.visitorKeys.count where contributor(v) {
             for t in ContributionTable.allCases where t.hasDimension {
                 s.contributions.forEachRecord(v, t.rawValue) { used[Int($0.dim)] = true }
             }
@@ -88,7 +109,7 @@ public enum StateCodec {
         w.writeVarUInt(UInt64(dimOrder.count))
         for i in dimOrder { w.writeString(s.dims.string(UInt32(i))) }
 
-        let cells = s.cellKeys.enumerated().map { (j, k) in
+        let cells = (whole ? s.cellKeys : []).enumerated().map { (j, k) in
             (CellKey(table: k.table, site: Int(siteRank[k.site]), bucket: k.bucket,
                      dimension: k.table.hasDimension ? Int(dimRank[k.dimension]) : 0), j)
         }.sorted { $0.0 < $1.0 }
@@ -107,8 +128,8 @@ public enum StateCodec {
             c.clients.encode(into: &w)
         }
 
-        let visitors = s.visitorKeys.enumerated().map { (j, k) in
-            (VisitorKey(site: siteRank[Int(k.site)], pseudonym: k.pseudonym), j)
+        let visitors = s.visitorKeys.enumerated().compactMap { (j, k) in
+            visitor(j) ? (VisitorKey(site: siteRank[Int(k.site)], pseudonym: k.pseudonym), j) : nil
         }.sorted { $0.0 < $1.0 }
         w.writeVarUInt(UInt64(visitors.count))
         for (k, j) in visitors {
@@ -125,8 +146,10 @@ public enum StateCodec {
             }
         }
 
-        let recipients = s.recipientKeys.enumerated().map { (j, k) in
-            (RecipientKey(site: siteRank[Int(k.site)], campaign: dimRank[Int(k.campaign)], day: k.day, pseudonym: k.pseudonym), j)
+        let recipients = s.recipientKeys.enumerated().compactMap { (j, k) in
+            recipient(j)
+                ? (RecipientKey(site: siteRank[Int(k.site)], campaign: dimRank[Int(k.campaign)], day: k.day, pseudonym: k.pseudonym), j)
+                : nil
         }.sorted { a, b in
             let x = a.0, y = b.0
             if x.site != y.site { return x.site < y.site }
@@ -171,7 +194,7 @@ public enum StateCodec {
         }
 
         let contributors = s.contributions.visitorKeys.enumerated().compactMap { (v, k) in
-            s.contributions.hasRecords(v) ? (VisitorKey(site: siteRank[Int(k.site)], pseudonym: k.pseudonym), v) : nil
+            contributor(v) && s.contributions.hasRecords(v) ? (VisitorKey(site: siteRank[Int(k.site)], pseudonym: k.pseudonym), v) : nil
         }.sorted { $0.0 < $1.0 }
         w.writeVarUInt(UInt64(contributors.count))
         var records: [(day: UInt32, dim: UInt32, count: UInt8)] = []
@@ -204,6 +227,12 @@ public enum StateCodec {
     /// - Throws: `VeilError(.state)` naming the file and byte offset for a bad magic, a newer
     ///   version, a checksum mismatch, or any inconsistency.
     public static func decode(_ bytes: [UInt8], file: String) throws(VeilError) -> AggregateState {
+        try decode(bytes, file: file, contributions: true)
+    }
+
+    /// Decodes a state, without its contribution records when `contributions` is false (a
+    /// release that does not need them: the rest is read and checked as ever).
+    static func decode(_ bytes: [UInt8], file: String, contributions: Bool) throws(VeilError) -> AggregateState {
         guard bytes.count >= magic.count + 2 + 4, Array(bytes[0..<magic.count]) == magic else {
             throw VeilError(.state, "not a veil state file", file: file, byteOffset: 0)
         }
@@ -313,6 +342,7 @@ public enum StateCodec {
             s.visitors.append(VisitorSummary(visits: visits))
         }
         try decodeRecipients(&r, into: &s, siteCount: siteCount, dimCount: dimCount)
+        guard contributions else { return s }
         try decodeContributions(&r, into: &s, siteCount: siteCount, dimCount: dimCount)
         try r.expectEnd()
         return s

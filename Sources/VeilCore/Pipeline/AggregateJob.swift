@@ -65,7 +65,7 @@ public struct AggregateJob {
     ) throws(VeilError) -> Result {
         let pseudonymizer = pseudonymizers[0]
         var total = try Aggregator(configuration: aggregation, pseudonymizer: pseudonymizer).finish()
-        let sealed = try sealPastEpochs ? SealedSummaries(configuration: total.configuration, directory: sealingDirectory) : nil
+        let sealed = sealPastEpochs ? SealedSummaries(configuration: total.configuration, directory: sealingDirectory) : nil
         var reports: [FileReport] = []
         var skipped: [FileReport] = []
         var seen: [String: String] = [:]
@@ -122,7 +122,7 @@ public struct AggregateJob {
         if let sealed {
             // Summaries of sealed epochs and days built after the sealing (late lines, other
             // inputs, other threads) join the pieces already sealed.
-            try sealed.add(total.extractSummaries(epochs: sealed.hasVisitorEpoch, days: sealed.hasRecipientDay))
+            try total.seal(epochs: sealed.hasVisitorEpoch, days: sealed.hasRecipientDay, into: sealed)
         }
         total.compact()
         return Result(state: total, sealed: sealed, reports: reports, skipped: skipped)

@@ -76,28 +76,39 @@ public struct Release {
 
     // MARK: Parts
 
-    /// Calls `body` with each sealed key epoch's visit summaries (in this state's ids), then
-    /// with the state itself.
-    func forEachVisitorPart(_ body: (AggregateState) -> Void) throws(VeilError) {
-        if let sealed {
-            for e in sealed.visitorEpochs {
-                var part = try sealed.visitors(epoch: e)
-                part.contributions = ContributionStore()  // Not released here.
-                body(try inStateIDs(part))
-            }
-        }
-        body(state)
+    /// Site and dimension ids of a part in this state's ids.
+    struct IDMap {
+        var sites: [UInt32]
+        var dims: [UInt32]
     }
 
-    /// A part with the string ids of `state` (the job's state interned every string its
-    /// sealed summaries use).
-    func inStateIDs(_ part: AggregateState) throws(VeilError) -> AggregateState {
-        var mapped = state.emptyPart()
-        try mapped.merge(part)
-        guard mapped.sites.count == state.sites.count, mapped.dims.count == state.dims.count else {
-            throw VeilError(.state, "sealed summaries name sites or values the state does not hold")
+    /// Calls `body` with each sealed key epoch's visit summaries and the map of their ids to
+    /// this state's, then with the state itself (no map).
+    func forEachVisitorPart(_ body: (AggregateState, IDMap?) -> Void) throws(VeilError) {
+        if let sealed {
+            for e in sealed.visitorEpochs {
+                let part = try sealed.visitors(epoch: e, contributions: false)
+                body(part, try idMap(part))
+            }
         }
-        return mapped
+        body(state, nil)
+    }
+
+    /// The ids in this state of a sealed part's strings (the job's state interned every
+    /// string its sealed summaries use).
+    func idMap(_ part: AggregateState) throws(VeilError) -> IDMap {
+        func map(_ strings: [String], _ interner: Interner) throws(VeilError) -> [UInt32] {
+            var ids: [UInt32] = []
+            ids.reserveCapacity(strings.count)
+            for s in strings {
+                guard let id = interner.intern(s, readOnly: true) else {
+                    throw VeilError(.state, "sealed summaries name sites or values the state does not hold")
+                }
+                ids.append(id)
+            }
+            return ids
+        }
+        return IDMap(sites: try map(part.sites.strings, state.sites), dims: try map(part.dims.strings, state.dims))
     }
 
     /// The e-mail tables, from each sealed day's recipient summaries, then the state's own.
@@ -106,8 +117,9 @@ public struct Release {
         guard let sealed, !sealed.recipientDays.isEmpty else { return campaignTables() }
         var parts: [[ReleasedTable]] = []
         for d in sealed.recipientDays {
+            // Rows name sites and values by their strings: the part's own ids serve.
             var part = self
-            part.state = try inStateIDs(sealed.recipients(day: d))
+            part.state = try sealed.recipients(day: d)
             parts.append(part.campaignTables())
         }
         parts.append(campaignTables())
@@ -159,12 +171,15 @@ public struct Release {
     mutating func visitorPass() throws(VeilError) -> VisitorPass {
         var pass = VisitorPass()
         var buckets = self.buckets
-        try forEachVisitorPart { part in
+        try forEachVisitorPart { part, map in
             // Visitor numbers run on across parts.
             let base = pass.summaries
-            for (j, key) in part.visitorKeys.enumerated() {
+            for (j, partKey) in part.visitorKeys.enumerated() {
                 let visitor = UInt32(truncatingIfNeeded: base + j)
-                for v in part.visitors[j].visits {
+                let key = map.map { VisitorKey(site: $0.sites[Int(partKey.site)], pseudonym: partKey.pseudonym) } ?? partKey
+                for partVisit in part.visitors[j].visits {
+                    var v = partVisit
+                    if let map { v.entry = map.dims[Int(v.entry)] }
                     let b = buckets.buckets(v.start)
                     let bounce: Int64 = v.pageviews == 1 ? 1 : 0
                     pass.hour[SiteBucket(site: Int(key.site), bucket: b.hour), default: VisitCount()].visits += 1

@@ -147,8 +147,8 @@ struct SealingTests {
         var state = AggregateState(configuration: StateConfiguration())
         let site = state.sites.intern("example.com")
         state.addPageview(site: site, pseudonym: Pseudonym(hi: 1, lo: 2), time: K.time(2026, 11, 28, 9), path: state.dims.intern("/"))
-        let sealed = try SealedSummaries(configuration: state.configuration, directory: dir)
-        try sealed.add(state.extractSummaries(epochs: { _ in true }, days: { _ in true }))
+        let sealed = SealedSummaries(configuration: state.configuration, directory: dir)
+        try state.seal(epochs: { _ in true }, days: { _ in true }, into: sealed)
         #expect(state.visitorCount == 0)
         #expect(sealed.bytes > 0)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
@@ -156,13 +156,18 @@ struct SealingTests {
         #expect(back.visitorCount == 1 && back.visitors[0].visits[0].pageviews == 1)
     }
 
-    @Test("a directory that does not exist: an error naming it")
+    @Test("a directory that does not exist: no file until something is sealed, then an error naming it")
     func badDirectory() throws {
+        var state = AggregateState(configuration: StateConfiguration())
+        state.addPageview(site: state.sites.intern("example.com"), pseudonym: Pseudonym(hi: 3, lo: 4), time: K.time(2026, 11, 28, 9), path: state.dims.intern("/"))
+        let sealed = SealedSummaries(configuration: state.configuration, directory: "/nonexistent/veil-spill")
+        #expect(sealed.bytes == 0)
         #expect {
-            try SealedSummaries(configuration: StateConfiguration(), directory: "/nonexistent/veil-spill")
+            try state.seal(epochs: { _ in true }, days: { _ in true }, into: sealed)
         } throws: { error in
             let e = error as? VeilError
             return e?.code == .io && e?.description.contains("/nonexistent/veil-spill") == true
+                && e?.description.contains("TMPDIR") == true
         }
     }
 }
