@@ -33,6 +33,7 @@ struct Veil: ParsableCommand {
     /// the argument parser (unknown flag, missing argument, `ValidationError`) with exit status
     /// 2, as documented, instead of the parser's 64 (`EX_USAGE`).
     static func main() {
+        returnFreedMemory()
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -57,6 +58,22 @@ struct Veil: ParsableCommand {
         }
     }
 }
+
+/// Makes glibc's allocator give freed memory back to the system: blocks from 256 KiB up get
+/// their own mappings (returned when freed), and the heap is trimmed past 1 MiB free. By
+/// default glibc raises its mapping threshold after each large free, so the tables a long job
+/// drops (sealed days, grown hash tables) stay in the heap and count in its resident size.
+func returnFreedMemory() {
+    #if canImport(Glibc)
+        let mmapThreshold: Int32 = -3, trimThreshold: Int32 = -1  // M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
+        _ = glibcMallopt(mmapThreshold, 256 << 10)
+        _ = glibcMallopt(trimThreshold, 1 << 20)
+    #endif
+}
+
+#if canImport(Glibc)
+    @_silgen_name("mallopt") func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+#endif
 
 /// Writing to standard error.
 enum Terminal {
