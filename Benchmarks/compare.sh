@@ -120,6 +120,8 @@ if grep -q -- '--threads' <<<"$run_help"; then threads_flag=1; fi
 if [ -n "$work" ]; then
     mkdir -p "$work"
     work="$(cd "$work" && pwd)"
+    # Samples of an earlier run in the same directory must not count in this run's medians.
+    rm -f "$work"/*.samples "$work"/*.rss
 else
     work="$(mktemp -d "${TMPDIR:-/tmp}/veil-compare.XXXXXX")"
     trap 'rm -rf "$work"' EXIT

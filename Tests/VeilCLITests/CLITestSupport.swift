@@ -385,7 +385,15 @@ enum CLI {
     }
 }
 
-// MARK: - CSV reading
+// MARK: - JSON and CSV reading
+
+/// Parses JSON bytes (`what`: the output's name, for the error) into an object.
+func jsonObject(_ bytes: [UInt8], _ what: String = "the output") throws -> [String: Any] {
+    guard let o = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+        throw CLITestError("\(what) is not a JSON object")
+    }
+    return o
+}
 
 /// An RFC 4180 CSV file as veil writes it (header row, quoted fields with doubled quotes).
 struct CSVTable {

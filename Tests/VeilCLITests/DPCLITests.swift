@@ -55,11 +55,6 @@ private func simpleCSV(_ path: String) throws -> [[String: String]] {
     return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(header, $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init))) }
 }
 
-private func jsonObject(_ bytes: [UInt8]) throws -> [String: Any] {
-    guard let o = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else { throw CLITestError("not a JSON object") }
-    return o
-}
-
 @Suite("DP release from the command line")
 struct DPCLITests {
     @Test("the same DP release twice: byte-identical files, one ledger entry, the second run not charged")

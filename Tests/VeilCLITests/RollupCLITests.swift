@@ -164,14 +164,6 @@ private func checkContract(_ dirs: [String], k: Int? = nil) throws {
     #expect(r.status == 0, "csv_contract.py \(dirs) failed (if DuckDB is missing: pip install duckdb):\n\(r)")
 }
 
-/// Parses JSON bytes into an object.
-private func jsonObject(_ bytes: [UInt8], _ what: String) throws -> [String: Any] {
-    guard let o = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
-        throw CLITestError("\(what) is not a JSON object")
-    }
-    return o
-}
-
 /// The `tables` member of a rollup's manifest.json.
 private func manifestTables(_ dir: String) throws -> [String: [String: Any]] {
     let m = try jsonObject(try CLI.read(dir + "/manifest.json"), dir + "/manifest.json")
