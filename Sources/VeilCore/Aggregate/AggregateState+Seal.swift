@@ -89,6 +89,32 @@ extension AggregateState {
     }
 }
 
+extension AggregateState {
+    /// Moves the cells `past` selects (table cells of hours and days the input has left) into
+    /// `sealed`, encoded where they are. Merging them back (`SealedSummaries.restoreCells`)
+    /// gives this state's cells again: counters add and sketches take register maxima, so
+    /// cells that late records made again since are joined exactly.
+    /// - Returns: whether any cell was sealed (cell indices then changed).
+    @discardableResult
+    mutating func sealCells(_ past: (CellKey) -> Bool, into sealed: SealedSummaries) throws(VeilError) -> Bool {
+        var selection = StateCodec.Selection()
+        selection.cells = cellKeys.map(past)
+        let moved = selection.cells.reduce(0) { $0 + ($1 ? 1 : 0) }
+        guard moved > 0 else { return false }
+        try sealed.add(cells: StateCodec.encode(self, only: selection))
+        var table = IndexTable<CellKey>(capacity: max(1024, cells.count - moved))
+        var kept: [Cell] = []
+        kept.reserveCapacity(cells.count - moved)
+        for (i, key) in cellKeys.enumerated() where !selection.cells[i] {
+            _ = table.findOrInsert(key)
+            kept.append(cells[i])
+        }
+        cellTable = table
+        cells = kept
+        return true
+    }
+}
+
 extension ContributionStore {
     /// Adds visitor `key` with the records visitor `v` has in `other` (nothing when it has none).
     mutating func copyRecords(of v: Int, _ key: VisitorKey, from other: ContributionStore) {

@@ -235,6 +235,10 @@ public struct Aggregator: RecordSink {
         sealedBefore = before
         let dayLimit = buckets.buckets(limit).day
         try state.seal(epochs: { $0 < before }, days: { $0 < dayLimit }, into: sealed)
+        let hourLimit = EpochCalendar.floorDiv(limit, 3600)
+        let sealedCells = try state.sealCells(
+            { $0.table == .trafficHour ? $0.bucket < hourLimit : $0.bucket < dayLimit }, into: sealed)
+        if sealedCells { cachedSite = .max }  // Cell indices changed.
     }
 
     @inline(__always)

@@ -4,8 +4,8 @@ import Foundation
     import Glibc
 #endif
 
-/// Per-pseudonym summaries of periods the input has moved past, kept in a temporary file
-/// instead of memory: what keeps a long job's memory flat.
+/// Per-pseudonym summaries and table cells of periods the input has moved past, kept in a
+/// temporary file instead of memory: what keeps a long job's memory flat.
 ///
 /// A visitor's pseudonym changes with the key epoch, so once the input is past an epoch (plus
 /// `AggregationConfiguration.sealingDelay` for lines written late) its visit summaries and
@@ -13,7 +13,8 @@ import Foundation
 /// before. The aggregator encodes them in the state format, appends them here and drops them
 /// (`AggregateState.seal`); summaries that late records build afterwards are sealed too, and
 /// the pieces of one epoch (or day) are merged when read back — exactly, as `merge` joins
-/// summaries of the same key.
+/// summaries of the same key. Table cells of past hours and days are sealed alongside and
+/// merged back at the end of the job (`restoreCells`), when the summaries are all sealed.
 ///
 /// The file is created (`0600`) in the temporary directory (`$TMPDIR`, else `/tmp`) with the
 /// first piece and unlinked at once: it holds pseudonymous data like a state file, and it
@@ -29,6 +30,7 @@ public final class SealedSummaries: @unchecked Sendable {
     private var input = 0
     private var visitorPieces: [Int64: [Piece]] = [:]
     private var recipientPieces: [Int64: [Piece]] = [:]
+    private var cellPieces: [Piece] = []
     /// Where the file was created (for messages; it has no name once unlinked).
     let directory: String
 
@@ -76,6 +78,7 @@ public final class SealedSummaries: @unchecked Sendable {
         lock.withLock {
             for e in visitorPieces.keys { visitorPieces[e]!.removeAll { $0.input == n } }
             for d in recipientPieces.keys { recipientPieces[d]!.removeAll { $0.input == n } }
+            cellPieces.removeAll { $0.input == n }
             visitorPieces = visitorPieces.filter { !$0.value.isEmpty }
             recipientPieces = recipientPieces.filter { !$0.value.isEmpty }
         }
@@ -85,6 +88,23 @@ public final class SealedSummaries: @unchecked Sendable {
     func add(visitorsOf epoch: Int64, _ bytes: [UInt8]) throws(VeilError) {
         let piece = try append(bytes)
         lock.withLock { visitorPieces[epoch, default: []].append(piece) }
+    }
+
+    /// Whether any table cells were sealed.
+    public var hasCells: Bool { lock.withLock { !cellPieces.isEmpty } }
+
+    /// Appends encoded table cells.
+    func add(cells bytes: [UInt8]) throws(VeilError) {
+        let piece = try append(bytes)
+        lock.withLock { cellPieces.append(piece) }
+    }
+
+    /// Merges the sealed table cells into `state` (the rest of the cells), one piece at a time,
+    /// and forgets them.
+    func restoreCells(into state: inout AggregateState) throws(VeilError) {
+        let pieces = lock.withLock { cellPieces }
+        for piece in pieces { try state.merge(read(piece, contributions: false)) }
+        lock.withLock { cellPieces = [] }
     }
 
     /// Appends the encoded recipient summaries of local day `day`.

@@ -37,10 +37,11 @@ public enum StateCodec {
     /// not read.
     public static let version: UInt16 = 2
 
-    /// Which per-pseudonym summaries of a state to encode, by index; the rest of the state
-    /// (cells, epochs, inputs, counters) is left out. How sealing writes one key epoch's visit
-    /// summaries, or one day's recipient summaries, without copying them into a state first.
+    /// Which cells and per-pseudonym summaries of a state to encode, by index; the rest of the
+    /// state (epochs, inputs, counters) is left out. How sealing writes one key epoch's visit
+    /// summaries, one day's recipient summaries or past cells without copying them first.
     struct Selection {
+        var cells: [Bool] = []
         var visitors: [Bool] = []
         var recipients: [Bool] = []
         /// By contribution-store visitor index.
@@ -55,11 +56,17 @@ public enum StateCodec {
     /// Encodes a state canonically, or only the summaries `selection` names (as a state of
     /// its own, which merges back into the rest).
     static func encode(_ s: AggregateState, only selection: Selection?) -> [UInt8] {
+        func cell(_ i: Int) -> Bool { selection.map { i < $0.cells.count && $0.cells[i] } ?? true }
         func visitor(_ i: Int) -> Bool { selection.map { i < $0.visitors.count && $0.visitors[i] } ?? true }
         func recipient(_ i: Int) -> Bool { selection.map { i < $0.recipients.count && $0.recipients[i] } ?? true }
         func contributor(_ i: Int) -> Bool { selection.map { i < $0.contributors.count && $0.contributors[i] } ?? true }
         let whole = selection == nil
-        var w = BinaryWriter(capacity: 1 << 16)
+        // Room for the usual sizes reserved up front: growing by doubling would hold the old
+        // and the new buffer at once (pages reserved but never written take no memory).
+        func count(_ n: Int, _ selected: (Int) -> Bool) -> Int { selection == nil ? n : (0..<n).reduce(0) { $0 + (selected($1) ? 1 : 0) } }
+        let estimate = 64 * count(s.visitors.count, visitor) + 160 * count(s.recipients.count, recipient)
+            + 128 * count(s.contributions.visitorKeys.count, contributor) + 512 * count(s.cells.count, cell)
+        var w = BinaryWriter(capacity: (1 << 16) + estimate)
         w.writeRawBytes(magic)
         w.writeUInt16(version)
         w.writeString(s.configuration.timeZone)
@@ -88,7 +95,7 @@ public enum StateCodec {
         var siteRank = [UInt32](repeating: 0, count: s.sites.count)
         for (r, i) in siteOrder.enumerated() { siteRank[i] = UInt32(r) }
         var used = [Bool](repeating: false, count: s.dims.count)
-        if whole { for k in s.cellKeys where k.table.hasDimension { used[k.dimension] = true } }
+        for (i, k) in s.cellKeys.enumerated() where k.table.hasDimension && cell(i) { used[k.dimension] = true }
         for (i, v) in s.visitors.enumerated() where visitor(i) { for visit in v.visits { used[Int(visit.entry)] = true } }
         for (j, k) in s.recipientKeys.enumerated() where recipient(j) {
             used[Int(k.campaign)] = true
@@ -109,9 +116,11 @@ public enum StateCodec {
         w.writeVarUInt(UInt64(dimOrder.count))
         for i in dimOrder { w.writeString(s.dims.string(UInt32(i))) }
 
-        let cells = (whole ? s.cellKeys : []).enumerated().map { (j, k) in
-            (CellKey(table: k.table, site: Int(siteRank[k.site]), bucket: k.bucket,
-                     dimension: k.table.hasDimension ? Int(dimRank[k.dimension]) : 0), j)
+        let cells = s.cellKeys.enumerated().compactMap { (j, k) in
+            cell(j)
+                ? (CellKey(table: k.table, site: Int(siteRank[k.site]), bucket: k.bucket,
+                           dimension: k.table.hasDimension ? Int(dimRank[k.dimension]) : 0), j)
+                : nil
         }.sorted { $0.0 < $1.0 }
         w.writeVarUInt(UInt64(cells.count))
         for (k, j) in cells {

@@ -120,9 +120,16 @@ public struct AggregateJob {
             progress(report)
         }
         if let sealed {
-            // Summaries of sealed epochs and days built after the sealing (late lines, other
-            // inputs, other threads) join the pieces already sealed.
-            try total.seal(epochs: sealed.hasVisitorEpoch, days: sealed.hasRecipientDay, into: sealed)
+            if sealed.hasCells {
+                // Every summary goes to the file, then the cells come back: the release reads
+                // summaries one epoch at a time and needs all cells at once.
+                try total.seal(epochs: { _ in true }, days: { _ in true }, into: sealed)
+                try sealed.restoreCells(into: &total)
+            } else {
+                // Summaries of sealed epochs and days built after the sealing (late lines, other
+                // inputs, other threads) join the pieces already sealed.
+                try total.seal(epochs: sealed.hasVisitorEpoch, days: sealed.hasRecipientDay, into: sealed)
+            }
         }
         total.compact()
         return Result(state: total, sealed: sealed, reports: reports, skipped: skipped)

@@ -156,6 +156,32 @@ struct SealingTests {
         #expect(back.visitorCount == 1 && back.visitors[0].visits[0].pageviews == 1)
     }
 
+    @Test("cells sealed and restored: the same state, with cells made again since joined")
+    func cellsRoundTrip() throws {
+        let ws = try StateTestWorkspace()
+        let path = try ws.write(Self.lines(days: 3, seed: 0xE55, late: false), name: "cells.log")
+        var ingest = IngestConfiguration()
+        ingest.format = .named("vhost_combined")
+        var aggregator = try Aggregator(configuration: AggregationConfiguration(), pseudonymizer: ws.pseudonymizer())
+        _ = try Ingest.run(path: path, configuration: ingest, sink: &aggregator)
+        let whole = aggregator.finish()
+        var state = whole
+        let sealed = SealedSummaries(configuration: state.configuration, directory: ws.directory)
+        let day2 = ISOTime.floorDiv(K.time(2026, 11, 29), 86_400)
+        #expect(try state.sealCells({ $0.table == .trafficHour ? $0.bucket < day2 * 24 : $0.bucket < day2 }, into: sealed))
+        #expect(sealed.hasCells && state.cellCount > 0 && state.cellCount < whole.cellCount)
+        // A cell of a sealed day made again (a late record), and one sealed twice.
+        try state.sealCells({ $0.table == .trafficDay && $0.bucket == day2 }, into: sealed)
+        let site = Int(try #require(state.sites.intern("a.example", readOnly: true)))
+        let i = state.cell(CellKey(table: .trafficDay, site: site, bucket: day2 - 1, dimension: 0))
+        state.cells[i].requests += 1
+        try sealed.restoreCells(into: &state)
+        #expect(!sealed.hasCells)
+        state.cells[state.cell(CellKey(table: .trafficDay, site: site, bucket: day2 - 1, dimension: 0))].requests -= 1
+        state.compact()
+        #expect(StateCodec.encode(state) == StateCodec.encode(whole))
+    }
+
     @Test("a directory that does not exist: no file until something is sealed, then an error naming it")
     func badDirectory() throws {
         var state = AggregateState(configuration: StateConfiguration())
