@@ -7,6 +7,15 @@ extension AggregateState {
         return EpochID(granularity: granularity, containing: first.start).index
     }
 
+    /// One epoch's (or day's) summaries split into up to 8 pieces of at least `minimum`
+    /// (32,768 by default), so the encoder's sorting arrays stay small; each piece's encoding
+    /// passes over the whole state once, hence the cap. The pieces of one epoch merge when
+    /// read back.
+    static func sealingChunks(_ indices: [Int], minimum: Int) -> [ArraySlice<Int>] {
+        let size = max(minimum, (indices.count + 7) / 8)
+        return stride(from: 0, to: indices.count, by: size).map { indices[$0..<min($0 + size, indices.count)] }
+    }
+
     /// Moves the visit summaries (with their contribution records) of the key epochs `epoch`
     /// selects, and the recipient summaries of the local days `day` selects, into `sealed`:
     /// each epoch's and each day's are encoded where they are (no copy), then dropped from
@@ -16,7 +25,8 @@ extension AggregateState {
     /// same key, so summaries sealed early and ones built later from late records are put
     /// together exactly.
     mutating func seal(
-        epochs epoch: (Int64) -> Bool, days day: (Int64) -> Bool, into sealed: SealedSummaries
+        epochs epoch: (Int64) -> Bool, days day: (Int64) -> Bool, into sealed: SealedSummaries,
+        pieceSize: Int = 1 << 15
     ) throws(VeilError) {
         let granularity = EpochGranularity(rawValue: configuration.epochGranularity) ?? .day
 
@@ -29,15 +39,17 @@ extension AggregateState {
             var moved = [Bool](repeating: false, count: visitors.count)
             // Contribution-store index → visit-summary index (-1: none).
             let summaryOf = contributions.visitorKeys.map { visitorTable.find($0) ?? -1 }
-            for (e, indices) in byEpoch.sorted(by: { $0.key < $1.key }) {
-                var selection = StateCodec.Selection()
-                selection.visitors = [Bool](repeating: false, count: visitors.count)
-                for i in indices {
-                    selection.visitors[i] = true
-                    moved[i] = true
+            for (e, all) in byEpoch.sorted(by: { $0.key < $1.key }) {
+                for indices in Self.sealingChunks(all, minimum: pieceSize) {
+                    var selection = StateCodec.Selection()
+                    selection.visitors = [Bool](repeating: false, count: visitors.count)
+                    for i in indices {
+                        selection.visitors[i] = true
+                        moved[i] = true
+                    }
+                    selection.contributors = summaryOf.map { $0 >= 0 && selection.visitors[$0] }
+                    try sealed.add(visitorsOf: e, StateCodec.encode(self, only: selection))
                 }
-                selection.contributors = summaryOf.map { $0 >= 0 && selection.visitors[$0] }
-                try sealed.add(visitorsOf: e, StateCodec.encode(self, only: selection))
             }
 
             var keptContributions = ContributionStore()
@@ -66,14 +78,16 @@ extension AggregateState {
         }
         if !byDay.isEmpty {
             var moved = [Bool](repeating: false, count: recipients.count)
-            for (d, indices) in byDay.sorted(by: { $0.key < $1.key }) {
-                var selection = StateCodec.Selection()
-                selection.recipients = [Bool](repeating: false, count: recipients.count)
-                for j in indices {
-                    selection.recipients[j] = true
-                    moved[j] = true
+            for (d, all) in byDay.sorted(by: { $0.key < $1.key }) {
+                for indices in Self.sealingChunks(all, minimum: pieceSize) {
+                    var selection = StateCodec.Selection()
+                    selection.recipients = [Bool](repeating: false, count: recipients.count)
+                    for j in indices {
+                        selection.recipients[j] = true
+                        moved[j] = true
+                    }
+                    try sealed.add(recipientsOf: d, StateCodec.encode(self, only: selection))
                 }
-                try sealed.add(recipientsOf: d, StateCodec.encode(self, only: selection))
             }
             let keptCount = moved.reduce(0) { $0 + ($1 ? 0 : 1) }
             var table = IndexTable<RecipientKey>(capacity: max(64, keptCount))

@@ -182,6 +182,26 @@ struct SealingTests {
         #expect(StateCodec.encode(state) == StateCodec.encode(whole))
     }
 
+    @Test("an epoch sealed in many small pieces reads back as one", arguments: [1, 5, 64])
+    func pieces(size: Int) throws {
+        let ws = try StateTestWorkspace()
+        let path = try ws.write(Self.lines(days: 3, seed: 0xF66, late: false), name: "pieces.log")
+        var ingest = IngestConfiguration()
+        ingest.format = .named("vhost_combined")
+        var aggregator = try Aggregator(configuration: AggregationConfiguration(), pseudonymizer: ws.pseudonymizer())
+        _ = try Ingest.run(path: path, configuration: ingest, sink: &aggregator)
+        let whole = aggregator.finish()
+        var state = whole
+        let sealed = SealedSummaries(configuration: state.configuration, directory: ws.directory)
+        try state.seal(epochs: { _ in true }, days: { _ in true }, into: sealed, pieceSize: size)
+        #expect(state.visitorCount == 0 && state.recipientCount == 0)
+        #expect(sealed.visitorEpochs.count >= 3 && sealed.recipientDays.count >= 3)
+        for e in sealed.visitorEpochs { try state.merge(sealed.visitors(epoch: e)) }
+        for d in sealed.recipientDays { try state.merge(sealed.recipients(day: d)) }
+        #expect(state.visitorCount == whole.visitorCount && state.recipientCount == whole.recipientCount)
+        #expect(StateCodec.encode(state) == StateCodec.encode(whole))
+    }
+
     @Test("a directory that does not exist: no file until something is sealed, then an error naming it")
     func badDirectory() throws {
         var state = AggregateState(configuration: StateConfiguration())
