@@ -11,6 +11,10 @@ struct RunCommand: ParsableCommand {
             ~/.local/share/veil/keys), creating it if it does not exist (and saying so), and \
             publishes CSV rollups with k-anonymity threshold k.
 
+            Without --state, the summaries of past days wait in an unlinked temporary file in \
+            $TMPDIR (else /tmp), so memory stays that of about one day however many days the \
+            logs cover.
+
             Example: veil run access.log-20261128.zst access.log-20261129.zst -o rollups/
             """)
 

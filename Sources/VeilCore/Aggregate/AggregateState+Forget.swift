@@ -14,34 +14,14 @@ extension AggregateState {
         // A visitor's contribution records (for DP releases) go with its summary.
         removeContributions(visitors: gone)
         if !gone.isEmpty {
-            var table = IndexTable<VisitorKey>(capacity: max(1024, visitors.count))
-            var kept: [VisitorSummary] = []
-            kept.reserveCapacity(visitors.count)
-            for (i, key) in visitorKeys.enumerated() {
-                if gone.contains(key) {
-                    removed.visitors += 1
-                } else {
-                    _ = table.findOrInsert(key)
-                    kept.append(visitors[i])
-                }
-            }
-            visitorTable = table
-            visitors = kept
+            let moved = visitorKeys.map { gone.contains($0) }
+            removed.visitors = moved.reduce(0) { $0 + ($1 ? 1 : 0) }
+            (visitorTable, visitors) = Self.dropping(moved, visitorKeys, visitors, minimumCapacity: 1024)
         }
         if !goneRecipients.isEmpty {
-            var table = IndexTable<RecipientKey>(capacity: max(64, recipients.count))
-            var kept: [RecipientSummary] = []
-            kept.reserveCapacity(recipients.count)
-            for (i, key) in recipientKeys.enumerated() {
-                if goneRecipients.contains(VisitorKey(site: key.site, pseudonym: key.pseudonym)) {
-                    removed.recipients += 1
-                } else {
-                    _ = table.findOrInsert(key)
-                    kept.append(recipients[i])
-                }
-            }
-            recipientTable = table
-            recipients = kept
+            let moved = recipientKeys.map { goneRecipients.contains(VisitorKey(site: $0.site, pseudonym: $0.pseudonym)) }
+            removed.recipients = moved.reduce(0) { $0 + ($1 ? 1 : 0) }
+            (recipientTable, recipients) = Self.dropping(moved, recipientKeys, recipients, minimumCapacity: 64)
         }
         return removed
     }

@@ -59,16 +59,7 @@ extension AggregateState {
             }
             contributions = keptContributions
 
-            let keptCount = moved.reduce(0) { $0 + ($1 ? 0 : 1) }
-            var table = IndexTable<VisitorKey>(capacity: max(1024, keptCount))
-            var kept: [VisitorSummary] = []
-            kept.reserveCapacity(keptCount)
-            for i in visitors.indices where !moved[i] {
-                _ = table.findOrInsert(visitorKeys[i])
-                kept.append(visitors[i])
-            }
-            visitorTable = table
-            visitors = kept
+            (visitorTable, visitors) = Self.dropping(moved, visitorKeys, visitors, minimumCapacity: 1024)
         }
 
         // Recipient summaries, by local day.
@@ -89,16 +80,7 @@ extension AggregateState {
                     try sealed.add(recipientsOf: d, StateCodec.encode(self, only: selection))
                 }
             }
-            let keptCount = moved.reduce(0) { $0 + ($1 ? 0 : 1) }
-            var table = IndexTable<RecipientKey>(capacity: max(64, keptCount))
-            var kept: [RecipientSummary] = []
-            kept.reserveCapacity(keptCount)
-            for j in recipients.indices where !moved[j] {
-                _ = table.findOrInsert(recipientKeys[j])
-                kept.append(recipients[j])
-            }
-            recipientTable = table
-            recipients = kept
+            (recipientTable, recipients) = Self.dropping(moved, recipientKeys, recipients, minimumCapacity: 64)
         }
     }
 }
@@ -113,19 +95,25 @@ extension AggregateState {
     mutating func sealCells(_ past: (CellKey) -> Bool, into sealed: SealedSummaries) throws(VeilError) -> Bool {
         var selection = StateCodec.Selection()
         selection.cells = cellKeys.map(past)
-        let moved = selection.cells.reduce(0) { $0 + ($1 ? 1 : 0) }
-        guard moved > 0 else { return false }
+        guard selection.cells.contains(true) else { return false }
         try sealed.add(cells: StateCodec.encode(self, only: selection))
-        var table = IndexTable<CellKey>(capacity: max(1024, cells.count - moved))
-        var kept: [Cell] = []
-        kept.reserveCapacity(cells.count - moved)
-        for (i, key) in cellKeys.enumerated() where !selection.cells[i] {
-            _ = table.findOrInsert(key)
-            kept.append(cells[i])
-        }
-        cellTable = table
-        cells = kept
+        (cellTable, cells) = Self.dropping(selection.cells, cellKeys, cells, minimumCapacity: 1024)
         return true
+    }
+
+    /// A key table and its values without the entries `moved` marks, in their order.
+    static func dropping<Key, Value>(
+        _ moved: [Bool], _ keys: [Key], _ values: [Value], minimumCapacity: Int
+    ) -> (IndexTable<Key>, [Value]) {
+        let count = moved.reduce(0) { $0 + ($1 ? 0 : 1) }
+        var table = IndexTable<Key>(capacity: max(minimumCapacity, count))
+        var kept: [Value] = []
+        kept.reserveCapacity(count)
+        for i in keys.indices where !moved[i] {
+            _ = table.findOrInsert(keys[i])
+            kept.append(values[i])
+        }
+        return (table, kept)
     }
 }
 

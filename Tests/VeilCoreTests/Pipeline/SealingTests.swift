@@ -47,6 +47,15 @@ struct SealingTests {
         return lines
     }
 
+    /// One aggregator's state of a `vhost_combined` log.
+    static func aggregate(_ ws: StateTestWorkspace, _ path: String) throws -> AggregateState {
+        var ingest = IngestConfiguration()
+        ingest.format = .named("vhost_combined")
+        var aggregator = try Aggregator(configuration: AggregationConfiguration(), pseudonymizer: ws.pseudonymizer())
+        _ = try Ingest.run(path: path, configuration: ingest, sink: &aggregator)
+        return aggregator.finish()
+    }
+
     struct Outcome {
         var tables: [StateTestTable]
         var state: [UInt8]
@@ -160,11 +169,7 @@ struct SealingTests {
     func cellsRoundTrip() throws {
         let ws = try StateTestWorkspace()
         let path = try ws.write(Self.lines(days: 3, seed: 0xE55, late: false), name: "cells.log")
-        var ingest = IngestConfiguration()
-        ingest.format = .named("vhost_combined")
-        var aggregator = try Aggregator(configuration: AggregationConfiguration(), pseudonymizer: ws.pseudonymizer())
-        _ = try Ingest.run(path: path, configuration: ingest, sink: &aggregator)
-        let whole = aggregator.finish()
+        let whole = try Self.aggregate(ws, path)
         var state = whole
         let sealed = SealedSummaries(configuration: state.configuration, directory: ws.directory)
         let day2 = ISOTime.floorDiv(K.time(2026, 11, 29), 86_400)
@@ -186,11 +191,7 @@ struct SealingTests {
     func pieces(size: Int) throws {
         let ws = try StateTestWorkspace()
         let path = try ws.write(Self.lines(days: 3, seed: 0xF66, late: false), name: "pieces.log")
-        var ingest = IngestConfiguration()
-        ingest.format = .named("vhost_combined")
-        var aggregator = try Aggregator(configuration: AggregationConfiguration(), pseudonymizer: ws.pseudonymizer())
-        _ = try Ingest.run(path: path, configuration: ingest, sink: &aggregator)
-        let whole = aggregator.finish()
+        let whole = try Self.aggregate(ws, path)
         var state = whole
         let sealed = SealedSummaries(configuration: state.configuration, directory: ws.directory)
         try state.seal(epochs: { _ in true }, days: { _ in true }, into: sealed, pieceSize: size)
