@@ -18,7 +18,8 @@ import Foundation
 ///
 /// The file is created (`0600`) in the temporary directory (`$TMPDIR`, else `/tmp`) with the
 /// first piece and unlinked at once: it holds pseudonymous data like a state file, and it
-/// disappears with the process, however that ends. Thread-safe: the aggregators of one job share it.
+/// disappears with the process, however that ends. Thread-safe: the aggregators of one job
+/// share it.
 public final class SealedSummaries: @unchecked Sendable {
     struct Piece { var offset: Int64; var length: Int; var input: Int }
 
@@ -38,7 +39,8 @@ public final class SealedSummaries: @unchecked Sendable {
     ///   it is created with the first piece, so a job that seals nothing makes no file.
     public init(configuration: StateConfiguration, directory: String? = nil) {
         self.configuration = configuration
-        self.directory = directory ?? ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        let tmpdir = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 }
+        self.directory = directory ?? tmpdir ?? "/tmp"
     }
 
     /// Creates the file and unlinks it at once. Called with the lock held.
@@ -147,10 +149,16 @@ public final class SealedSummaries: @unchecked Sendable {
         lock.unlock()
         var done = 0
         while done < bytes.count {
-            let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, $0.count - done, off_t(offset.0) + off_t(done)) }
+            let n = bytes.withUnsafeBytes {
+                pwrite(fd, $0.baseAddress! + done, $0.count - done, off_t(offset.0) + off_t(done))
+            }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
-                throw VeilError(.io, "cannot write the summaries of past days to a temporary file: \(String(cString: strerror(errno))) (set TMPDIR to a directory with room)", file: directory)
+                let reason = n < 0 ? String(cString: strerror(errno)) : "no bytes written"
+                throw VeilError(
+                    .io,
+                    "cannot write the summaries of past days to a temporary file: \(reason) (set TMPDIR to a directory with room)",
+                    file: directory)
             }
             done += n
         }
@@ -162,10 +170,14 @@ public final class SealedSummaries: @unchecked Sendable {
         var bytes = [UInt8](repeating: 0, count: piece.length)
         var done = 0
         while done < piece.length {
-            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, $0.count - done, off_t(piece.offset) + off_t(done)) }
+            let n = bytes.withUnsafeMutableBytes {
+                pread(fd, $0.baseAddress! + done, $0.count - done, off_t(piece.offset) + off_t(done))
+            }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
-                throw VeilError(.io, "cannot read the summaries of past days back from a temporary file: \(n < 0 ? String(cString: strerror(errno)) : "it is shorter than written")", file: directory)
+                let reason = n < 0 ? String(cString: strerror(errno)) : "it is shorter than written"
+                throw VeilError(
+                    .io, "cannot read the summaries of past days back from a temporary file: \(reason)", file: directory)
             }
             done += n
         }
