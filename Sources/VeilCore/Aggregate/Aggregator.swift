@@ -211,16 +211,17 @@ public struct Aggregator: RecordSink {
         let path = pathID(r.target, line)
         let dims = uaDims[ua]
         let ref = referrerID(r.referrer, line)
-        count(.pages, site, day, path, p)
-        count(.browsers, site, day, dims.browser, p)
-        count(.operatingSystems, site, day, dims.os, p)
-        count(.devices, site, day, dims.device, p)
-        if ref != Self.noReferrer { count(.referrers, site, day, ref, p) }
         let visitor = state.addPageview(site: site, pseudonym: p, time: t, path: path)
         // Per-visitor partitions for differentially private releases (contribution bounding).
-        state.addContributions(
+        // A partition the visitor had already is a cell whose sketch has the visitor already.
+        let known = state.addContributions(
             site: site, pseudonym: p, day: day, path: path, referrer: ref == Self.noReferrer ? nil : ref,
             browser: dims.browser, os: dims.os, device: dims.device, visitorHint: visitor)
+        count(.pages, site, day, path, p, known: known)
+        count(.browsers, site, day, dims.browser, p, known: known)
+        count(.operatingSystems, site, day, dims.os, p, known: known)
+        count(.devices, site, day, dims.device, p, known: known)
+        if ref != Self.noReferrer { count(.referrers, site, day, ref, p, known: known) }
     }
 
     /// Seals the summaries of the key epochs that ended `sealingDelay` before `t`, and the
@@ -253,12 +254,17 @@ public struct Aggregator: RecordSink {
         state.cells[i].countClient(p, human: human)
     }
 
+    /// Counts a pageview in a cell of a table with contribution records; `known` has the bits of
+    /// `AggregateState.addContributions` (the sketch is skipped when it has the visitor already:
+    /// a sketch depends only on the set of pseudonyms inserted).
     @inline(__always)
-    private mutating func count(_ table: TableID, _ site: UInt32, _ day: Int64, _ dim: UInt32, _ p: Pseudonym) {
-        let i = state.cell(CellKey(table: table, site: Int(site), bucket: day, dimension: Int(dim)))
+    private mutating func count(
+        _ table: ContributionTable, _ site: UInt32, _ day: Int64, _ dim: UInt32, _ p: Pseudonym, known: UInt8
+    ) {
+        let i = state.cell(CellKey(table: table.tableID, site: Int(site), bucket: day, dimension: Int(dim)))
         state.cells[i].requests += 1
         state.cells[i].pageviews += 1
-        state.cells[i].visitors.insert(hash: p.lo)
+        if known & 1 << UInt8(table.rawValue) == 0 { state.cells[i].visitors.insert(hash: p.lo) }
     }
 
     // MARK: Caches of per-distinct-value work

@@ -151,28 +151,37 @@ public struct ContributionStore: Sendable {
         slots.append(contentsOf: repeatElement(0, count: Self.stride))
     }
 
+    /// What `add` did with a contribution.
+    enum AddOutcome {
+        /// A new record for the partition.
+        case added
+        /// The partition had a record already: its count went up (up to ``countCap``).
+        case counted
+        /// The partition is new and the list is full: the caller decides by rank whether it
+        /// replaces a kept one (`AggregateState.addRankedContribution`).
+        case full
+    }
+
     /// Counts one more contribution of visitor `v` to (`day`, `dim`) of `table`.
-    /// - Returns: false when the partition is new and the list is full: the caller decides by
-    ///   rank whether it replaces a kept one (`AggregateState.addRankedContribution`).
     /// - Complexity: O(``maxPartitions``), no allocation unless the entry array grows.
     @inline(__always)
-    mutating func add(_ v: Int, _ table: Int, day: UInt32, dim: UInt32) -> Bool {
+    mutating func add(_ v: Int, _ table: Int, day: UInt32, dim: UInt32) -> AddOutcome {
         let i = v &* Self.stride &+ table
         let first = slots[i]
         let key = UInt64(day) << 32 | UInt64(dim) << 8
         if first == 0 {
             slots[i] = key | 1
-            return true
+            return .added
         }
         if first & ~0xFF == key {
             if first & 0xFF < UInt64(Self.countCap) { slots[i] = first &+ 1 }
-            return true
+            return .counted
         }
         return addFurther(v, table, day: day, dim: dim)
     }
 
     @inline(__always)
-    private mutating func addFurther(_ v: Int, _ table: Int, day: UInt32, dim: UInt32) -> Bool {
+    private mutating func addFurther(_ v: Int, _ table: Int, day: UInt32, dim: UInt32) -> AddOutcome {
         let h = head(v, table)
         var e = h
         var n = 1
@@ -181,16 +190,16 @@ public struct ContributionStore: Sendable {
             let entry = entries[i]
             if entry.day == day && entry.dim == dim {
                 if entry.count < UInt8(Self.countCap) { entries[i].packed = entry.packed &+ 1 }
-                return true
+                return .counted
             }
             e = entry.next
             n &+= 1
         }
-        guard n < Self.maxPartitions else { return false }
+        guard n < Self.maxPartitions else { return .full }
         precondition(entries.count < Int(UInt32.max) - 1, "too many contribution records")
         entries.append(ContributionEntry(day: day, dim: dim, count: 1, next: h))
         setHead(v, table, UInt32(entries.count))
-        return true
+        return .added
     }
 
     /// Where a record lives: inline (`nil`) or at an index of `entries`.
@@ -299,27 +308,40 @@ extension AggregateState {
     /// Records one pageview's contributions: traffic that day, the page, the referrer host
     /// (if any), browser, operating system and device.
     ///
+    /// - Returns: a bit per ``ContributionTable`` (`1 << rawValue`) set when the visitor's
+    ///   partition of that table already had a record — the visitor was counted there before,
+    ///   so the table cell's visitor sketch holds its pseudonym already (inserting again would
+    ///   change nothing). A clear bit promises nothing.
     /// - Complexity: one visitor lookup and six list walks of at most
     ///   ``ContributionStore/maxPartitions`` records; allocates only when a flat array grows.
     @inline(__always)
+    @discardableResult
     mutating func addContributions(
         site: UInt32, pseudonym: Pseudonym, day: Int64, path: UInt32, referrer: UInt32?, browser: UInt32,
         os: UInt32, device: UInt32, visitorHint: Int = .max
-    ) {
+    ) -> UInt8 {
         let v = contributions.visitor(VisitorKey(site: site, pseudonym: pseudonym), hint: visitorHint)
         let d = UInt32(truncatingIfNeeded: day)
-        addContribution(v, .trafficDay, d, 0, pseudonym)
-        addContribution(v, .pages, d, path, pseudonym)
-        if let referrer { addContribution(v, .referrers, d, referrer, pseudonym) }
-        addContribution(v, .browsers, d, browser, pseudonym)
-        addContribution(v, .operatingSystems, d, os, pseudonym)
-        addContribution(v, .devices, d, device, pseudonym)
+        var counted = addContribution(v, .trafficDay, d, 0, pseudonym)
+        counted |= addContribution(v, .pages, d, path, pseudonym)
+        if let referrer { counted |= addContribution(v, .referrers, d, referrer, pseudonym) }
+        counted |= addContribution(v, .browsers, d, browser, pseudonym)
+        counted |= addContribution(v, .operatingSystems, d, os, pseudonym)
+        counted |= addContribution(v, .devices, d, device, pseudonym)
+        return counted
     }
 
+    /// Adds one contribution; returns `table`'s bit when the partition had a record already.
     @inline(__always)
-    private mutating func addContribution(_ v: Int, _ table: ContributionTable, _ day: UInt32, _ dim: UInt32, _ p: Pseudonym) {
-        if !contributions.add(v, table.rawValue, day: day, dim: dim) {
+    private mutating func addContribution(
+        _ v: Int, _ table: ContributionTable, _ day: UInt32, _ dim: UInt32, _ p: Pseudonym
+    ) -> UInt8 {
+        switch contributions.add(v, table.rawValue, day: day, dim: dim) {
+        case .counted: return 1 << UInt8(table.rawValue)
+        case .added: return 0
+        case .full:
             addRankedContribution(v, table, day, dim, p)
+            return 0
         }
     }
 
