@@ -53,7 +53,7 @@ public struct Pseudonym: Hashable, Sendable, Comparable, CustomStringConvertible
 /// The key is that of the epoch of the record's own timestamp, so the same input gives the
 /// same pseudonym within an epoch and unrelated ones across epochs.
 ///
-/// Results are cached per distinct (epoch, domain, fields) in a `ByteKeyedTable`, so HMAC runs
+/// Results are cached per distinct (epoch, domain, fields) in a `PseudonymCache`, so HMAC runs
 /// once per distinct visitor; a cache hit does not allocate. The cache is cleared when it holds
 /// more than `cacheLimit` entries or `cacheByteLimit` key bytes. One instance per pipeline: it
 /// is not thread-safe.
@@ -93,7 +93,7 @@ public final class Pseudonymizer {
     /// The number of HMACs computed so far (cache misses).
     public private(set) var hmacCount = 0
 
-    private var cache: ByteKeyedTable<Pseudonym>
+    private let cache: PseudonymCache
     /// Scratch: a 9-byte epoch tag, then the PRF message. The cache key is all of it.
     private let message = MessageBuffer(capacity: 1024)
     private var macs: [EpochID: HMAC<SHA256>] = [:]
@@ -120,7 +120,7 @@ public final class Pseudonymizer {
         self.createKeys = createKeys
         self.cacheLimit = cacheLimit
         self.cacheByteLimit = cacheByteLimit
-        cache = ByteKeyedTable(initialCapacity: min(cacheLimit, 4096))
+        cache = PseudonymCache(initialCapacity: min(cacheLimit, 4096))
     }
 
     /// The epochs whose keys this pseudonymizer has used, in time order (for manifests).
@@ -314,9 +314,7 @@ public final class Pseudonymizer {
     private func finish(_ epoch: EpochID) throws(VeilError) -> Pseudonym {
         let bytes = message.bytes
         let hash = ByteKeyedTable<Pseudonym>.hash(bytes)
-        if let index = cache.find(bytes, hash: hash) {
-            return cache.value(at: index)
-        }
+        if let pseudonym = cache.find(bytes, hash: hash) { return pseudonym }
         return try miss(epoch, hash: hash)
     }
 

@@ -141,6 +141,54 @@ struct ContributionTests {
         #expect(s.contributions.records(v, ContributionTable.referrers.rawValue).isEmpty)
     }
 
+    /// The aggregator skips a cell's sketch insert when the visitor's contribution records show
+    /// the partition was counted before. A one-line state never skips, so the merge of one state
+    /// per line is the reference: the whole must encode the same, sketches included — with
+    /// visitors whose page lists are full (ranked replacement), referrers, two days, bots.
+    @Test("sketches skipped for partitions a visitor had already: one state per line, merged, equals the whole")
+    func skippedSketchInsertsLoseNothing() throws {
+        let ws = try StateTestWorkspace()
+        var lines = StateTestLog(seed: 0x5C1B, visitors: 24).lines
+        let start = StateTestKit.time(2026, 11, 28, 22)
+        var expected: [String: Set<String>] = [:]  // "date /q/pageN" → visitors
+        for i in 0..<160 {
+            // Two visitors over 20 pages each, across midnight, every 5th hit with a referrer.
+            let ip = i % 2 == 0 ? "192.0.2.201" : "2001:db8::77"
+            let t = start + Int64(i) * 90
+            // The second visitor follows the first to every other page: pages with one and two.
+            let page = (i / 2 * 7 + (i % 4 == 3 ? 1 : 0)) % 20
+            var r = StateTestRequest(ip: ip, userAgent: StateTestKit.chrome, time: t, path: "/q/page\(page)")
+            if i % 5 == 0 { r.referrer = "https://ref\(i % 3).example.org/a" }
+            lines.append(r.line)
+            expected["\(StateTestKit.date(t)) \(r.path)", default: []].insert(ip)
+        }
+        let whole = try ws.aggregate(lines, name: "whole.log").state
+        // Lines repeat (same-second twins), so the parts record no input: merge would refuse two.
+        let parts = try lines.enumerated().map { (n, line) in
+            var aggregator = try Aggregator(configuration: AggregationConfiguration(), pseudonymizer: ws.pseudonymizer())
+            _ = try Ingest.run(path: try ws.write([line], name: "line\(n).log"), configuration: StateTestKit.combined, sink: &aggregator)
+            return aggregator.finish()
+        }
+        let merged = try AggregateState.merged(parts)
+        #expect(StateTestKit.encodeIgnoringInputs(whole) == StateTestKit.encodeIgnoringInputs(merged))
+        // And against the log itself: each /q/ page's visitors per day (the sketches are exact
+        // at these sizes).
+        let table = try StateTestKit.table(try StateTestKit.release(whole, k: 1), "pages")
+        var released: [String: String] = [:]
+        for row in table.rows where table.value(row, "path").hasPrefix("/q/") {
+            released["\(table.value(row, "date")) \(table.value(row, "path"))"] = table.value(row, "visitors")
+        }
+        #expect(released == expected.mapValues { String($0.count) })
+        #expect(expected.values.contains { $0.count == 2 } && expected.values.contains { $0.count == 1 })
+        // The log is what the test means: full page lists, repeated partitions.
+        let pages = ContributionTable.pages.rawValue
+        let full = whole.contributions.visitorKeys.indices.filter {
+            whole.contributions.records($0, pages).count == ContributionStore.maxPartitions
+        }
+        #expect(full.count >= 2)
+        #expect(whole.cellKeys.filter { $0.table == .referrers }.count >= 3)
+    }
+
     @Test("the synthetic test log exercises the records: every human visitor with a pageview has some")
     func syntheticLogHasRecords() throws {
         let ws = try StateTestWorkspace()

@@ -1,0 +1,145 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The pseudonymiser's cache: PRF message → pseudonym, one flat record per entry.
+///
+/// Open addressing with linear probing over a power-of-two slot array kept at most 3/4 full,
+/// like `ByteKeyedTable`, but a record keeps everything a lookup reads in one run of bytes: the
+/// key's hash, the pseudonym, the key's length and the key itself. A hit in a cache larger than
+/// the CPU's caches (one epoch's visitors: ~100 bytes of key each) reads one slot and one record
+/// — two cache misses where a table with a separate entry array takes three. The cache sits on
+/// every request's path, so this is worth its own type.
+///
+/// Each slot holds the top 32 bits of the key's hash over the record's offset (in 8-byte units,
+/// plus one; 0 = empty), so probing past other keys touches only the slot array. Records are
+/// never removed one by one; `removeAll()` keeps the storage. Lookups never allocate; inserts
+/// allocate only when the slot array or the record area grows (doubling).
+///
+/// The keys are raw identifiers (cookie ids, addresses, user agents): the storage is zeroed when
+/// the cache is cleared and when it is freed.
+final class PseudonymCache {
+    /// Record header: hash (8 bytes), pseudonym (16), key length (4), padding (4).
+    private static let headerSize = 32
+    private static let tagMask: UInt64 = 0xFFFF_FFFF_0000_0000
+
+    private var slots: UnsafeMutablePointer<UInt64>
+    private var slotCount: Int
+    private var records: UnsafeMutableRawPointer
+    private var recordCapacity: Int
+    /// Bytes of `records` in use (a multiple of 8).
+    private var used = 0
+
+    /// The number of cached pseudonyms.
+    private(set) var count = 0
+    /// The total length of the cached keys, in bytes.
+    private(set) var keyByteCount = 0
+
+    /// Creates an empty cache with room for about `initialCapacity` entries before it grows.
+    init(initialCapacity: Int = 1024) {
+        var n = 16
+        while n / 4 * 3 < max(initialCapacity, 8) { n <<= 1 }
+        slotCount = n
+        slots = .allocate(capacity: n)
+        slots.initialize(repeating: 0, count: n)
+        recordCapacity = max(initialCapacity, 8) * 128
+        records = .allocate(byteCount: recordCapacity, alignment: 8)
+    }
+
+    deinit {
+        memset(records, 0, used)
+        records.deallocate()
+        slots.deallocate()
+    }
+
+    /// The pseudonym cached for `key`, whose hash is `hash` (the value later given to `insert`).
+    /// - Complexity: O(1) expected; does not allocate.
+    @inline(__always)
+    func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Pseudonym? {
+        let mask = slotCount &- 1
+        let tag = hash & Self.tagMask
+        var i = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let s = slots[i]
+            if s == 0 { return nil }
+            if s & Self.tagMask == tag {
+                let r = records + Int(truncatingIfNeeded: (s & 0xFFFF_FFFF) &- 1) &<< 3
+                if r.load(as: UInt64.self) == hash
+                    && Int(r.load(fromByteOffset: 24, as: UInt32.self)) == key.count
+                    && (key.isEmpty || memcmp(r + Self.headerSize, key.baseAddress!, key.count) == 0)
+                {
+                    return Pseudonym(
+                        hi: r.load(fromByteOffset: 8, as: UInt64.self), lo: r.load(fromByteOffset: 16, as: UInt64.self))
+                }
+            }
+            i = (i &+ 1) & mask
+        }
+    }
+
+    /// Caches `pseudonym` for `key`, which must not be cached already.
+    func insert(_ key: UnsafeRawBufferPointer, hash: UInt64, value pseudonym: Pseudonym) {
+        assert(find(key, hash: hash) == nil, "PseudonymCache.insert: key already present")
+        precondition(key.count <= Int(UInt32.max), "PseudonymCache: key too long")
+        if (count + 1) * 4 > slotCount * 3 { growSlots() }
+        let size = Self.headerSize + (key.count + 7) & ~7
+        if used + size > recordCapacity { growRecords(to: used + size) }
+        precondition(used >> 3 < Int(UInt32.max), "PseudonymCache: record area full")
+        let r = records + used
+        r.storeBytes(of: hash, as: UInt64.self)
+        r.storeBytes(of: pseudonym.hi, toByteOffset: 8, as: UInt64.self)
+        r.storeBytes(of: pseudonym.lo, toByteOffset: 16, as: UInt64.self)
+        r.storeBytes(of: UInt32(key.count), toByteOffset: 24, as: UInt32.self)
+        r.storeBytes(of: 0, toByteOffset: 28, as: UInt32.self)
+        if let base = key.baseAddress { (r + Self.headerSize).copyMemory(from: base, byteCount: key.count) }
+        place(offset: used, hash: hash)
+        used += size
+        count += 1
+        keyByteCount += key.count
+    }
+
+    /// Forgets every entry (zeroing the keys), keeping the storage.
+    func removeAll() {
+        memset(records, 0, used)
+        slots.update(repeating: 0, count: slotCount)
+        used = 0
+        count = 0
+        keyByteCount = 0
+    }
+
+    // MARK: - Internals
+
+    private func place(offset: Int, hash: UInt64) {
+        let mask = slotCount &- 1
+        var i = Int(truncatingIfNeeded: hash) & mask
+        while slots[i] != 0 { i = (i &+ 1) & mask }
+        slots[i] = (hash & Self.tagMask) | UInt64(offset >> 3 + 1)
+    }
+
+    @inline(never)
+    private func growSlots() {
+        slots.deallocate()
+        slotCount *= 2
+        slots = .allocate(capacity: slotCount)
+        slots.initialize(repeating: 0, count: slotCount)
+        var offset = 0
+        while offset < used {
+            let r = records + offset
+            place(offset: offset, hash: r.load(as: UInt64.self))
+            offset += Self.headerSize + (Int(r.load(fromByteOffset: 24, as: UInt32.self)) + 7) & ~7
+        }
+    }
+
+    @inline(never)
+    private func growRecords(to needed: Int) {
+        var capacity = recordCapacity * 2
+        while capacity < needed { capacity *= 2 }
+        let bigger = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
+        bigger.copyMemory(from: records, byteCount: used)
+        memset(records, 0, used)
+        records.deallocate()
+        records = bigger
+        recordCapacity = capacity
+    }
+}
