@@ -671,7 +671,9 @@ struct RollupCLITests {
     func noIdentifierLeaks(format: String) throws {
         let dir = try CLI.tempDir()
         defer { CLI.remove(dir) }
-        var extra = ["--ipv6-share", "0.3", "--email-share", "0.08", "--malformed-share", "0.02"]
+        // Two days: `veil run` seals the first day's summaries to its temporary file and reads
+        // them back for the release, so the sealed path's output is searched too.
+        var extra = ["--ipv6-share", "0.3", "--email-share", "0.08", "--malformed-share", "0.02", "--days", "2"]
         if format == "json-caddy" { extra += ["--sites", "a.example.com,b.example.org"] }
         let g = try CLI.generate(format: format, lines: 12_000, seed: 46, extra: extra, in: dir)
         let ids = try g.identifierList()

@@ -69,8 +69,11 @@ public final class SealedSummaries: @unchecked Sendable {
     /// Bytes written to the file so far.
     public var bytes: Int64 { lock.withLock { end } }
 
-    func hasVisitorEpoch(_ e: Int64) -> Bool { lock.withLock { visitorPieces[e] != nil } }
-    func hasRecipientDay(_ d: Int64) -> Bool { lock.withLock { recipientPieces[d] != nil } }
+    /// The key epochs and local days with sealed pieces, taken at once under the lock (a caller
+    /// testing many summaries against them takes the lock once, not per summary).
+    func sealedKeys() -> (epochs: Set<Int64>, days: Set<Int64>) {
+        lock.withLock { (Set(visitorPieces.keys), Set(recipientPieces.keys)) }
+    }
 
     /// Tags the pieces added from now on as input `n`'s.
     func begin(input n: Int) { lock.withLock { input = n } }

@@ -128,7 +128,8 @@ public struct AggregateJob {
             } else {
                 // Summaries of sealed epochs and days built after the sealing (late lines, other
                 // inputs, other threads) join the pieces already sealed.
-                try total.seal(epochs: sealed.hasVisitorEpoch, days: sealed.hasRecipientDay, into: sealed)
+                let keys = sealed.sealedKeys()
+                try total.seal(epochs: keys.epochs.contains, days: keys.days.contains, into: sealed)
             }
         }
         total.compact()
