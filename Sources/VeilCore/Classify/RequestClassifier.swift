@@ -19,6 +19,9 @@ public struct RequestClassifier: Sendable {
     public let clickPatterns: [URLPattern]
     /// Extensions of up to 7 bytes, lower-case, packed (see `packedExtension`), sorted.
     private let shortExtensions: [UInt64]
+    /// Bit `b` set when some beacon or click pattern may match a path whose byte after the
+    /// first `/` is `b` (all bits set when a pattern does not fix that byte).
+    private let patternFirstBytes: (UInt64, UInt64, UInt64, UInt64)
     /// Longer extensions, lower-case.
     private let longExtensions: [[UInt8]]
 
@@ -43,6 +46,15 @@ public struct RequestClassifier: Sendable {
         self.configuration = configuration
         beaconPatterns = try configuration.beaconPatterns.map(URLPattern.init)
         clickPatterns = try configuration.clickPatterns.map(URLPattern.init)
+        var bits: [UInt64] = [0, 0, 0, 0]
+        for pattern in beaconPatterns + clickPatterns {
+            guard let b = pattern.firstPathByte else {
+                bits = [.max, .max, .max, .max]
+                break
+            }
+            bits[Int(b >> 6)] |= 1 << UInt64(b & 63)
+        }
+        patternFirstBytes = (bits[0], bits[1], bits[2], bits[3])
         var short: [UInt64] = []
         var long: [[UInt8]] = []
         for ext in configuration.assetExtensions {
@@ -100,6 +112,39 @@ public struct RequestClassifier: Sendable {
         if agent.kind == .bot { return RequestClassification(.bot) }
         if status >= 400 && status <= 599 { return RequestClassification(.error) }
         let parts = RequestTarget(target)
+        if mayMatchPattern(target, parts) {
+            if let matched = matchPatterns(target, parts, targetOffset) { return matched }
+        }
+        if !Self.isGetOrHead(method) || status >= 600 { return RequestClassification(.other) }
+        if hasAssetExtension(target, parts: parts) { return RequestClassification(.asset) }
+        if agent.kind == .mailProxy { return RequestClassification(.other) }
+        if status == 0 || (status >= 200 && status <= 299) || status == 304 {
+            return RequestClassification(.pageview)
+        }
+        return RequestClassification(.other)
+    }
+
+    /// Whether a beacon or click pattern may match: the byte after the path's first `/` is one
+    /// the patterns allow (most paths fail here, before any pattern is tried).
+    @inline(__always)
+    private func mayMatchPattern(_ target: UnsafeBufferPointer<UInt8>, _ parts: RequestTarget) -> Bool {
+        let i = parts.pathStart + 1
+        guard i < parts.pathEnd else { return patternFirstBytes.0 == .max }
+        let b = target[i]
+        let word: UInt64
+        switch b >> 6 {
+        case 0: word = patternFirstBytes.0
+        case 1: word = patternFirstBytes.1
+        case 2: word = patternFirstBytes.2
+        default: word = patternFirstBytes.3
+        }
+        return word >> UInt64(b & 63) & 1 != 0
+    }
+
+    /// The first beacon pattern, then click pattern, that matches.
+    private func matchPatterns(
+        _ target: UnsafeBufferPointer<UInt8>, _ parts: RequestTarget, _ targetOffset: Int32
+    ) -> RequestClassification? {
         for index in 0..<beaconPatterns.count {
             if let captures = beaconPatterns[index].match(
                 target, parts: parts, baseOffset: Int(targetOffset))
@@ -114,13 +159,7 @@ public struct RequestClassifier: Sendable {
                 return RequestClassification(.click, patternIndex: index, captures: captures)
             }
         }
-        if !Self.isGetOrHead(method) || status >= 600 { return RequestClassification(.other) }
-        if hasAssetExtension(target, parts: parts) { return RequestClassification(.asset) }
-        if agent.kind == .mailProxy { return RequestClassification(.other) }
-        if status == 0 || (status >= 200 && status <= 299) || status == 304 {
-            return RequestClassification(.pageview)
-        }
-        return RequestClassification(.other)
+        return nil
     }
 
     /// Whether the target's path ends in an asset extension.

@@ -92,6 +92,10 @@ public struct URLPattern: Sendable, Hashable, CustomStringConvertible {
     /// Capture names, in capture-index order.
     public let captureNames: [String]
     let segments: [Segment]
+
+    /// The byte every matching path has right after its first `/`, when the pattern fixes it
+    /// (its first segment starts with literal text): a quick test for a whole set of patterns.
+    var firstPathByte: UInt8? { segments.first?.prefix.first }
     let query: [QueryCondition]
 
     public var description: String { source }
@@ -229,6 +233,9 @@ public struct URLPattern: Sendable, Hashable, CustomStringConvertible {
         let lastSegment = segments.count - 1
         for index in 0..<segments.count {
             let segment = segments[index]
+            // Every kind of segment starts with its literal prefix: most targets differ from
+            // a pattern in their first bytes, before the scan for the segment's end.
+            guard hasBytes(segment.prefix, in: target, at: pos, limit: pathEnd) else { return nil }
             if segment.rest {
                 // Only ever the last segment; the prefix holds no '/'.
                 guard hasBytes(segment.prefix, in: target, at: pos, limit: pathEnd) else { return nil }

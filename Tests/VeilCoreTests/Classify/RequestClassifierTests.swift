@@ -166,6 +166,47 @@ struct RequestClassifierTests {
         #expect(page == RequestClassification(.pageview))
     }
 
+    /// The classifier tries its patterns only when the byte after the path's first `/` is one a
+    /// pattern allows; the outcome must be that of trying every pattern in order.
+    @Test(
+        "the first-byte test before the patterns changes no outcome",
+        arguments: [
+            ["/t/open.gif*", "/pixel*"] as [String], ["/o/{campaign}/{recipient}.gif"], ["/{campaign}/o.gif"],
+            ["/*"], ["/x{id}/open.gif", "/p*"], [],
+        ])
+    func firstByteTestChangesNothing(beacons: [String]) throws {
+        let classifier = try RequestClassifier(
+            configuration: RequestClassificationConfiguration(beaconPatterns: beacons, clickPatterns: ["/c/*", "/r/*"]))
+        let targets = [
+            "/", "", "*", "/t/open.gif", "/t/open.gif?c=1", "/pixel", "/pixel.png", "/o/c9/tok.gif", "/c/x", "/c/a/b", "/r/",
+            "/r", "/blog/a", "/xabc/open.gif", "/x/open.gif", "/camp/o.gif", "https://h.example/t/open.gif",
+            "https://h.example", "/?q=1", "//t/open.gif", "/T/open.gif", "/\u{e9}t\u{e9}",
+        ]
+        var tried = 0
+        for target in targets {
+            let got = withBytes("GET", target) {
+                classifier.classifyCapturing(method: $0, target: $1, status: 200, agent: person)
+            }
+            // Reference: every beacon pattern, then every click pattern, in order.
+            var expected: RequestClassification?
+            withBytes("GET", target) { _, t in
+                for (i, p) in classifier.beaconPatterns.enumerated() where expected == nil {
+                    if let c = p.match(t) { expected = RequestClassification(.beacon, patternIndex: i, captures: c) }
+                }
+                for (i, p) in classifier.clickPatterns.enumerated() where expected == nil {
+                    if let c = p.match(t) { expected = RequestClassification(.click, patternIndex: i, captures: c) }
+                }
+            }
+            if let expected {
+                tried += 1
+                #expect(got == expected, "\(target)")
+            } else {
+                #expect(got.requestClass != .beacon && got.requestClass != .click, "\(target): \(got)")
+            }
+        }
+        #expect(tried >= 3, "too few targets match a pattern")
+    }
+
     @Test("custom asset extensions replace the defaults")
     func customExtensions() throws {
         let classifier = try RequestClassifier(
