@@ -74,6 +74,9 @@ public struct Aggregator: RecordSink {
     private var cachedDay = Int64.min
     private var hourCell = 0
     private var dayCell = 0
+    /// (cell + 1, human) and pseudonym bits of clients counted recently, 4096 pairs
+    /// direct-mapped (see `countClient`); cleared whenever cell indices change.
+    private var recentClients = [UInt64](repeating: 0, count: 2 << 12)
     private static let noReferrer = UInt32.max
 
     // E-mail events (see `Email/Aggregator+Email.swift`).
@@ -192,14 +195,14 @@ public struct Aggregator: RecordSink {
         let si = state.cell(CellKey(table: .statusCodes, site: Int(site), bucket: day, dimension: Int(sd)))
         state.cells[si].requests += 1
         if isBot { state.cells[si].botRequests += 1 }
-        state.cells[si].countClient(p, human: human)
+        countClient(si, p, human: human)
 
         if r.status == 404 || r.status == 410 {
             let path = pathID(r.target, line)
             let i = state.cell(CellKey(table: .notFound, site: Int(site), bucket: day, dimension: Int(path)))
             state.cells[i].requests += 1
             if isBot { state.cells[i].botRequests += 1 }
-            state.cells[i].countClient(p, human: human)
+            countClient(i, p, human: human)
         }
 
         // E-mail opens and clicks in the log: a few byte compares unless the path may match.
@@ -239,7 +242,11 @@ public struct Aggregator: RecordSink {
         let hourLimit = EpochCalendar.floorDiv(limit, 3600)
         let sealedCells = try state.sealCells(
             { $0.table == .trafficHour ? $0.bucket < hourLimit : $0.bucket < dayLimit }, into: sealed)
-        if sealedCells { cachedSite = .max }  // Cell indices changed.
+        if sealedCells {
+            // Cell indices changed.
+            cachedSite = .max
+            recentClients.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        }
     }
 
     @inline(__always)
@@ -251,7 +258,24 @@ public struct Aggregator: RecordSink {
         state.cells[i].countStatus(r.status)
         if isBot { state.cells[i].botRequests += 1 }
         if pageview { state.cells[i].pageviews += 1 }
-        state.cells[i].countClient(p, human: human)
+        countClient(i, p, human: human)
+    }
+
+    /// Counts a client in cell `i`'s sketch unless that cell's sketch took the same client
+    /// recently: consecutive requests of one visitor (a page and its assets) mostly hit the
+    /// same hour, day and status cells, and a sketch depends only on the set inserted. The
+    /// memory is exact (cell, sketch and all 64 bits compared), so a skip never loses a client.
+    @inline(__always)
+    private mutating func countClient(_ i: Int, _ p: Pseudonym, human: Bool) {
+        let tag = UInt64(truncatingIfNeeded: i &+ 1) << 1 | (human ? 1 : 0)
+        let slot = Int(truncatingIfNeeded: (p.lo ^ tag &* 0x9E37_79B9_7F4A_7C15) >> 52) &<< 1
+        let seen = recentClients.withUnsafeMutableBufferPointer { r -> Bool in
+            if r[slot] == tag && r[slot &+ 1] == p.lo { return true }
+            r[slot] = tag
+            r[slot &+ 1] = p.lo
+            return false
+        }
+        if !seen { state.cells[i].countClient(p, human: human) }
     }
 
     /// Counts a pageview in a cell of a table with contribution records; `known` has the bits of
