@@ -13,7 +13,8 @@ struct RunCommand: ParsableCommand {
 
             Without --state, the summaries of past days wait in an unlinked temporary file in \
             $TMPDIR (else /tmp), so memory stays that of about one day however many days the \
-            logs cover.
+            logs cover. On a tmpfs that file takes memory too: for long inputs, point TMPDIR at \
+            a disk.
 
             Example: veil run access.log-20261128.zst access.log-20261129.zst -o rollups/
             """)
@@ -76,7 +77,9 @@ struct RunCommand: ParsableCommand {
             agg.visitors = summary.visitorSummaries
             if out.json {
                 print(jsonString(RunSummary(aggregate: agg, release: ReleaseSummary(summary, k: k))))
-            } else if !out.quiet {
+            }
+            if !out.quiet, let note = memoryFileSystemNote(result) { Terminal.note(note) }
+            if !out.json && !out.quiet {
                 let rows = summary.tables.reduce(0) { $0 + $1.rows }
                 let suppressed = summary.tables.reduce(0) { $0 + $1.suppressed }
                 Terminal.note(
@@ -85,6 +88,17 @@ struct RunCommand: ParsableCommand {
             }
         }
     }
+}
+
+/// A note when past days' summaries went to a memory file system (tmpfs) and the input spans a
+/// week or more: they took memory after all, outside veil's own, and a longer backfill could
+/// run the machine out of it. Nil otherwise.
+func memoryFileSystemNote(_ result: AggregateJob.Result) -> String? {
+    guard let sealed = result.sealed, sealed.inMemoryFileSystem else { return nil }
+    let iso = ISO8601DateFormatter()
+    let times = result.reports.flatMap { [$0.firstTimestamp, $0.lastTimestamp] }.compactMap { $0.flatMap(iso.date(from:)) }
+    guard let first = times.min(), let last = times.max(), last.timeIntervalSince(first) >= 7 * 86_400 else { return nil }
+    return "note: \(sealed.directory) is on a memory file system (tmpfs or ramfs): the \(megabytes(sealed.bytes)) of past days' summaries kept there took memory; for inputs of many days set TMPDIR to a directory on disk"
 }
 
 struct ReleaseSummary: Encodable {

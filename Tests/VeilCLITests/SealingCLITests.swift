@@ -44,6 +44,38 @@ struct SealingCLITests {
         #expect(CLI.list(tmp).isEmpty, "the temporary file is unlinked when made")
     }
 
+    @Test("past days' summaries on a tmpfs over 8 days: a note says they took memory; not over 2 days, nor on a disk")
+    func memoryFileSystemNote() throws {
+        let dir = try CLI.tempDir()
+        defer { CLI.remove(dir) }
+        let stat = try CLI.tool("stat", package: "coreutils")
+        func type(_ path: String) throws -> String {
+            String(decoding: try CLI.run(stat, ["-f", "-c", "%T", path]).stdout, as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        try #require(try type("/dev/shm") == "tmpfs", "this test needs /dev/shm on a tmpfs")
+        let shm = "/dev/shm/veil-cli-\(UInt64.random(in: 0...UInt64.max))"
+        try FileManager.default.createDirectory(atPath: shm, withIntermediateDirectories: true)
+        defer { CLI.remove(shm) }
+        let disk = dir + "/tmp"
+        try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
+        let long = try CLI.generate(format: "combined", lines: 8_000, seed: 79, extra: ["--days", "8"], in: dir, name: "long")
+        let short = try CLI.generate(format: "combined", lines: 4_000, seed: 80, extra: ["--days", "2"], in: dir, name: "short")
+        let diskIsMemory = ["tmpfs", "ramfs"].contains(try type(disk))
+        for (name, log, tmp, expected) in [
+            ("long-shm", long.log, shm, true), ("short-shm", short.log, shm, false), ("long-disk", long.log, disk, diskIsMemory),
+        ] {
+            let r = try CLI.veil(["run", log, "-o", dir + "/" + name], env: ["VEIL_KEYS": dir + "/keys", "TMPDIR": tmp])
+            #expect(r.status == 0, "\(name): \(r)")
+            let stderr = String(decoding: r.stderr, as: UTF8.self)
+            #expect(stderr.contains("memory file system") == expected, "\(name): \(stderr)")
+            if expected { #expect(stderr.contains(tmp) && stderr.contains("TMPDIR"), "\(name): \(stderr)") }
+        }
+        // --quiet keeps it quiet.
+        let quiet = try CLI.veil(["run", long.log, "-o", dir + "/quiet", "--quiet"], env: ["VEIL_KEYS": dir + "/keys", "TMPDIR": shm])
+        #expect(quiet.status == 0 && quiet.stderr.isEmpty, "\(quiet)")
+    }
+
     @Test("a temporary directory that cannot be written: exit 1 naming it, earlier rollups kept")
     func unwritableTemporaryDirectory() throws {
         let dir = try CLI.tempDir()

@@ -4,6 +4,12 @@ import Foundation
     import Glibc
 #endif
 
+#if os(Linux)
+    /// glibc's `fstatfs(2)` (its header is not part of the Glibc module).
+    @_silgen_name("fstatfs")
+    private func linuxFstatfs(_ fd: Int32, _ buf: UnsafeMutableRawPointer) -> Int32
+#endif
+
 /// Per-pseudonym summaries and table cells of periods the input has moved past, kept in a
 /// temporary file instead of memory: what keeps a long job's memory flat.
 ///
@@ -33,7 +39,11 @@ public final class SealedSummaries: @unchecked Sendable {
     private var recipientPieces: [Int64: [Piece]] = [:]
     private var cellPieces: [Piece] = []
     /// Where the file was created (for messages; it has no name once unlinked).
-    let directory: String
+    public let directory: String
+    /// Whether the file lives on a file system kept in memory (tmpfs, ramfs): then the sealed
+    /// summaries still take memory, only outside the process. False until the file exists.
+    public var inMemoryFileSystem: Bool { lock.withLock { memoryBacked } }
+    private var memoryBacked = false
 
     /// - Parameter directory: where the temporary file goes (default `$TMPDIR`, else `/tmp`);
     ///   it is created with the first piece, so a job that seals nothing makes no file.
@@ -57,10 +67,25 @@ public final class SealedSummaries: @unchecked Sendable {
         }
         template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
         fd = made
+        memoryBacked = Self.isMemoryBacked(made)
         return made
     }
 
     deinit { if fd >= 0 { close(fd) } }
+
+    /// Whether `fd` is on a tmpfs or ramfs (Linux; false elsewhere or when unknown).
+    private static func isMemoryBacked(_ fd: Int32) -> Bool {
+        #if os(Linux)
+            // `struct statfs` (120 bytes on 64-bit Linux) begins with `f_type`, a long.
+            let info = UnsafeMutableRawPointer.allocate(byteCount: 512, alignment: 8)
+            defer { info.deallocate() }
+            guard linuxFstatfs(fd, info) == 0 else { return false }
+            let type = UInt64(truncatingIfNeeded: info.load(as: Int.self))
+            return type == 0x0102_1994 || type == 0x8584_58F6  // TMPFS_MAGIC, RAMFS_MAGIC
+        #else
+            return false
+        #endif
+    }
 
     /// Key epochs (indices) with sealed visit summaries, in order.
     public var visitorEpochs: [Int64] { lock.withLock { visitorPieces.keys.sorted() } }

@@ -165,6 +165,37 @@ struct SealingTests {
         #expect(back.visitorCount == 1 && back.visitors[0].visits[0].pageviews == 1)
     }
 
+    /// The type `stat -f` (coreutils) reports for the file system holding `path`.
+    static func fileSystemType(_ path: String) throws -> String {
+        let stat = Process()
+        stat.executableURL = URL(fileURLWithPath: "/usr/bin/stat")
+        stat.arguments = ["-f", "-c", "%T", path]
+        let out = Pipe()
+        stat.standardOutput = out
+        try stat.run()
+        stat.waitUntilExit()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test("the file knows whether it is on a memory file system: /dev/shm (tmpfs) yes, and the test directory as stat -f says")
+    func memoryFileSystem() throws {
+        let ws = try StateTestWorkspace()
+        let shm = "/dev/shm/veil-sealing-\(UInt64.random(in: 0...UInt64.max))"
+        try #require(try Self.fileSystemType("/dev/shm") == "tmpfs", "this test needs /dev/shm on a tmpfs")
+        try FileManager.default.createDirectory(atPath: shm, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: shm) }
+        for (dir, expected) in [(shm, true), (ws.directory, ["tmpfs", "ramfs"].contains(try Self.fileSystemType(ws.directory)))] {
+            var state = AggregateState(configuration: StateConfiguration())
+            state.addPageview(site: state.sites.intern("example.com"), pseudonym: Pseudonym(hi: 5, lo: 6), time: K.time(2026, 11, 28, 9), path: state.dims.intern("/"))
+            let sealed = SealedSummaries(configuration: state.configuration, directory: dir)
+            #expect(!sealed.inMemoryFileSystem, "no file yet")
+            try state.seal(epochs: { _ in true }, days: { _ in true }, into: sealed)
+            #expect(sealed.bytes > 0)
+            #expect(sealed.inMemoryFileSystem == expected, "\(dir)")
+        }
+    }
+
     @Test("cells sealed and restored: the same state, with cells made again since joined")
     func cellsRoundTrip() throws {
         let ws = try StateTestWorkspace()
