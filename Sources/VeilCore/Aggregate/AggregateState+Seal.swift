@@ -36,20 +36,14 @@ extension AggregateState {
             if let e = visitorEpoch(i, granularity), epoch(e) { byEpoch[e, default: []].append(i) }
         }
         if !byEpoch.isEmpty {
-            var moved = [Bool](repeating: false, count: visitors.count)
             // Contribution-store index → visit-summary index (-1: none).
             let summaryOf = contributions.visitorKeys.map { visitorTable.find($0) ?? -1 }
-            for (e, all) in byEpoch.sorted(by: { $0.key < $1.key }) {
-                for indices in Self.sealingChunks(all, minimum: pieceSize) {
-                    var selection = StateCodec.Selection()
-                    selection.visitors = [Bool](repeating: false, count: visitors.count)
-                    for i in indices {
-                        selection.visitors[i] = true
-                        moved[i] = true
-                    }
-                    selection.contributors = summaryOf.map { $0 >= 0 && selection.visitors[$0] }
-                    try sealed.add(visitorsOf: e, StateCodec.encode(self, only: selection))
-                }
+            let moved = try Self.sealGroups(byEpoch, count: visitors.count, pieceSize: pieceSize) {
+                (e, piece) throws(VeilError) in
+                var selection = StateCodec.Selection()
+                selection.visitors = piece
+                selection.contributors = summaryOf.map { $0 >= 0 && piece[$0] }
+                try sealed.add(visitorsOf: e, StateCodec.encode(self, only: selection))
             }
 
             var keptContributions = ContributionStore()
@@ -68,17 +62,11 @@ extension AggregateState {
             byDay[Int64(key.day), default: []].append(j)
         }
         if !byDay.isEmpty {
-            var moved = [Bool](repeating: false, count: recipients.count)
-            for (d, all) in byDay.sorted(by: { $0.key < $1.key }) {
-                for indices in Self.sealingChunks(all, minimum: pieceSize) {
-                    var selection = StateCodec.Selection()
-                    selection.recipients = [Bool](repeating: false, count: recipients.count)
-                    for j in indices {
-                        selection.recipients[j] = true
-                        moved[j] = true
-                    }
-                    try sealed.add(recipientsOf: d, StateCodec.encode(self, only: selection))
-                }
+            let moved = try Self.sealGroups(byDay, count: recipients.count, pieceSize: pieceSize) {
+                (d, piece) throws(VeilError) in
+                var selection = StateCodec.Selection()
+                selection.recipients = piece
+                try sealed.add(recipientsOf: d, StateCodec.encode(self, only: selection))
             }
             (recipientTable, recipients) = Self.dropping(moved, recipientKeys, recipients, minimumCapacity: 64)
         }
@@ -86,6 +74,27 @@ extension AggregateState {
 }
 
 extension AggregateState {
+    /// Seals `groups` (a key epoch or day → the summaries in it) in key order, each in pieces of
+    /// at least `pieceSize` summaries: `seal` encodes and adds one piece, given the group and
+    /// the piece's summaries as a mask over `count`.
+    /// - Returns: the mask of every summary sealed.
+    static func sealGroups(
+        _ groups: [Int64: [Int]], count: Int, pieceSize: Int, _ seal: (Int64, [Bool]) throws(VeilError) -> Void
+    ) throws(VeilError) -> [Bool] {
+        var moved = [Bool](repeating: false, count: count)
+        for (key, all) in groups.sorted(by: { $0.key < $1.key }) {
+            for indices in sealingChunks(all, minimum: pieceSize) {
+                var piece = [Bool](repeating: false, count: count)
+                for i in indices {
+                    piece[i] = true
+                    moved[i] = true
+                }
+                try seal(key, piece)
+            }
+        }
+        return moved
+    }
+
     /// Moves the cells `past` selects (table cells of hours and days the input has left) into
     /// `sealed`, encoded where they are. Merging them back (`SealedSummaries.restoreCells`)
     /// gives this state's cells again: counters add and sketches take register maxima, so
