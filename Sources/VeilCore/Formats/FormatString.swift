@@ -126,6 +126,23 @@ struct FormatStep: Sendable {
     /// The field is the last one and the suffix is exactly `"`: the tolerant unterminated-
     /// quote rule and the end-of-field rule (closing `"` followed by end, space or tab) apply.
     var isFinalQuoted: Bool
+    /// The prefix literal as one little-endian word and the mask of its bytes, when it is 1–8
+    /// bytes long (else mask 0): matched with one load and compare where 8 bytes remain.
+    var prefixWord: UInt64 = 0
+    var prefixMask: UInt64 = 0
+    /// The close literal after its first byte (the `"` a quoted field's scan stops at), the
+    /// same way: 1–8 bytes, else mask 0.
+    var closeWord: UInt64 = 0
+    var closeMask: UInt64 = 0
+
+    /// `bytes` (1–8 of them) as a little-endian word and its byte mask; (0, 0) otherwise.
+    static func word(_ bytes: ArraySlice<UInt8>) -> (word: UInt64, mask: UInt64) {
+        guard (1...8).contains(bytes.count) else { return (0, 0) }
+        var w: UInt64 = 0
+        for (k, b) in bytes.enumerated() { w |= UInt64(b) << (8 * UInt64(k)) }
+        let mask: UInt64 = bytes.count == 8 ? ~0 : (1 << (8 * UInt64(bytes.count))) - 1
+        return (w, mask)
+    }
 }
 
 /// Builds a `CompiledFormat` from the tokens of a format string.
@@ -601,6 +618,8 @@ struct FormatStringParser {
                 // `10/Oct/2000:13:55:36 -0700` contains a space at offset 20.
                 step.skipBytes = 21
             }
+            (step.prefixWord, step.prefixMask) = FormatStep.word(prefix[...])
+            (step.closeWord, step.closeMask) = FormatStep.word(next.dropFirst())
             steps.append(step)
         }
 

@@ -174,14 +174,21 @@ public struct TextFormat: LogFormat {
             // Literal prefix.
             let pc = Int(step.prefixCount)
             if pc > 0 {
-                let ls = Int(step.prefixStart)
-                for k in 0..<pc {
-                    guard pos < n else { return .reject(.truncated) }
-                    let b = p[pos]
-                    if b != lits[ls + k] {
-                        return .reject(b < 0x20 && b != 0x09 ? .binaryGarbage : .literalMismatch)
+                if pos &+ 8 <= n && (load(p, pos) ^ step.prefixWord) & step.prefixMask == 0
+                    && step.prefixMask != 0
+                {
+                    // The whole literal in one compare (the byte loop below reports errors).
+                    pos &+= pc
+                } else {
+                    let ls = Int(step.prefixStart)
+                    for k in 0..<pc {
+                        guard pos < n else { return .reject(.truncated) }
+                        let b = p[pos]
+                        if b != lits[ls + k] {
+                            return .reject(b < 0x20 && b != 0x09 ? .binaryGarbage : .literalMismatch)
+                        }
+                        pos += 1
                     }
-                    pos += 1
                 }
             }
             // The field.
@@ -387,6 +394,9 @@ public struct TextFormat: LogFormat {
             return i + 1 == n || p[i + 1] == 0x20 || p[i + 1] == 0x09
         }
         let cs = Int(step.closeStart), cc = Int(step.closeCount)
+        if step.closeMask != 0 && i &+ 9 <= n {
+            return (load(p, i &+ 1) ^ step.closeWord) & step.closeMask == 0
+        }
         var k = 1
         while k < cc {
             if i + k >= n { return false }
