@@ -3,7 +3,7 @@ extension AggregateState {
     /// pseudonym is computed with the key of the epoch of each record's time, so every visit
     /// of one summary lies in that epoch.
     func visitorEpoch(_ i: Int, _ granularity: EpochGranularity) -> Int64? {
-        guard let first = visitors[i].visits.first else { return nil }
+        guard let first = visitors[i].firstVisit else { return nil }
         return EpochID(granularity: granularity, containing: first.start).index
     }
 

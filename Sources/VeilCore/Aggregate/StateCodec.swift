@@ -96,7 +96,7 @@ public enum StateCodec {
         for (r, i) in siteOrder.enumerated() { siteRank[i] = UInt32(r) }
         var used = [Bool](repeating: false, count: s.dims.count)
         for (i, k) in s.cellKeys.enumerated() where k.table.hasDimension && cell(i) { used[k.dimension] = true }
-        for (i, v) in s.visitors.enumerated() where visitor(i) { for visit in v.visits { used[Int(visit.entry)] = true } }
+        for (i, v) in s.visitors.enumerated() where visitor(i) { v.forEachVisit { used[Int($0.entry)] = true } }
         for (j, k) in s.recipientKeys.enumerated() where recipient(j) {
             used[Int(k.campaign)] = true
             for c in s.recipients[j].clicks { used[Int(c.link)] = true }
@@ -145,9 +145,8 @@ public enum StateCodec {
             w.writeVarUInt(UInt64(k.site))
             w.writeUInt64(k.pseudonym.hi)
             w.writeUInt64(k.pseudonym.lo)
-            let visits = s.visitors[j].visits
-            w.writeVarUInt(UInt64(visits.count))
-            for v in visits {
+            w.writeVarUInt(UInt64(s.visitors[j].visitCount))
+            s.visitors[j].forEachVisit { v in
                 w.writeVarInt(v.start)
                 w.writeVarUInt(UInt64(v.end - v.start))
                 w.writeVarUInt(UInt64(v.pageviews))

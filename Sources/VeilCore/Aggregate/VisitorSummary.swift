@@ -17,10 +17,58 @@ public struct Visit: Sendable, Equatable {
 /// of its earliest pageview; on equal times the smaller path (byte order) wins, so the result
 /// does not depend on the order the shards arrive in.
 public struct VisitorSummary: Sendable, Equatable {
-    public var visits: [Visit]
+    /// The visits before the last one, in time order: empty for a visitor with one visit.
+    private var earlier: [Visit]
+    /// The last visit, kept in the summary itself: most pageviews extend it or start the next
+    /// one, and reading it then costs no second memory access. `pageviews == 0` marks a
+    /// summary with no visit at all (a real visit has at least one pageview).
+    private var latest: Visit
 
-    init(first: Visit) { visits = [first] }
-    init(visits: [Visit]) { self.visits = visits }
+    private static let none = Visit(start: 0, end: 0, pageviews: 0, entry: 0)
+
+    init(first: Visit) {
+        earlier = []
+        latest = first
+    }
+
+    init(visits: [Visit]) {
+        earlier = []
+        latest = Self.none
+        self.visits = visits
+    }
+
+    /// Every visit, in time order (a new array: loops over many summaries use `forEachVisit`).
+    public var visits: [Visit] {
+        get {
+            guard latest.pageviews > 0 else { return [] }
+            var all = earlier
+            all.append(latest)
+            return all
+        }
+        set {
+            if let last = newValue.last {
+                earlier = Array(newValue.dropLast())
+                latest = last
+            } else {
+                earlier = []
+                latest = Self.none
+            }
+        }
+    }
+
+    /// The number of visits.
+    public var visitCount: Int { latest.pageviews > 0 ? earlier.count + 1 : 0 }
+
+    /// The earliest visit, if any.
+    public var firstVisit: Visit? { earlier.first ?? (latest.pageviews > 0 ? latest : nil) }
+
+    /// Calls `body` with every visit, in time order, without building an array.
+    @inline(__always)
+    public func forEachVisit(_ body: (Visit) throws -> Void) rethrows {
+        guard latest.pageviews > 0 else { return }
+        for v in earlier { try body(v) }
+        try body(latest)
+    }
 
     /// Adds one pageview at `time` on the page `path`.
     /// - Parameter isLess: byte order of two dimension ids, for entry-page ties.
@@ -37,18 +85,18 @@ public struct VisitorSummary: Sendable, Equatable {
     ///   before the last visit's start, or at the same second).
     @inline(__always)
     mutating func addInOrder(time: Int64, path: UInt32, timeout: Int64) -> Bool {
-        let n = visits.count
-        guard n > 0 else {
-            visits.append(Visit(start: time, end: time, pageviews: 1, entry: path))
+        let last = latest
+        guard last.pageviews > 0 else {
+            latest = Visit(start: time, end: time, pageviews: 1, entry: path)
             return true
         }
-        let last = visits[n - 1]
         guard time > last.start else { return false }
         if time - last.end <= timeout {
-            visits[n - 1].end = max(last.end, time)
-            visits[n - 1].pageviews += 1
+            latest.end = max(last.end, time)
+            latest.pageviews += 1
         } else {
-            visits.append(Visit(start: time, end: time, pageviews: 1, entry: path))
+            earlier.append(last)
+            latest = Visit(start: time, end: time, pageviews: 1, entry: path)
         }
         return true
     }
@@ -56,13 +104,16 @@ public struct VisitorSummary: Sendable, Equatable {
     /// What `addInOrder` declines: a pageview at the second the last visit starts (it joins
     /// that visit; the entry page is the smaller path) or before it (inserted in place).
     mutating func addOutOfOrder(time: Int64, path: UInt32, timeout: Int64, isLess: (UInt32, UInt32) -> Bool) {
-        let n = visits.count
-        if n > 0, time == visits[n - 1].start {
-            visits[n - 1].pageviews += 1
-            if isLess(path, visits[n - 1].entry) { visits[n - 1].entry = path }
+        if latest.pageviews > 0, time == latest.start {
+            latest.pageviews += 1
+            if isLess(path, latest.entry) { latest.entry = path }
             return
         }
-        insertSlow(Visit(start: time, end: time, pageviews: 1, entry: path), timeout: timeout, isLess: isLess)
+        // The whole list in `earlier` for the insertion, then the last one back (the array
+        // keeps its capacity, so this allocates only when it grows, as `append` does).
+        if latest.pageviews > 0 { earlier.append(latest) }
+        Self.insert(Visit(start: time, end: time, pageviews: 1, entry: path), into: &earlier, timeout: timeout, isLess: isLess)
+        latest = earlier.removeLast()
     }
 
     /// Joins another summary of the same visitor into this one.
@@ -76,7 +127,7 @@ public struct VisitorSummary: Sendable, Equatable {
     /// before and/or after it when within the timeout. The visits were already coalesced, so
     /// nothing further can join. Allocates only when the array grows, as `append` does.
     @inline(never)
-    private mutating func insertSlow(_ v: Visit, timeout: Int64, isLess: (UInt32, UInt32) -> Bool) {
+    private static func insert(_ v: Visit, into visits: inout [Visit], timeout: Int64, isLess: (UInt32, UInt32) -> Bool) {
         // i: the first visit starting after v (visits are sorted by start).
         var lo = 0
         var hi = visits.count

@@ -177,7 +177,7 @@ public struct Release {
             for (j, partKey) in part.visitorKeys.enumerated() {
                 let visitor = UInt32(truncatingIfNeeded: base + j)
                 let key = map.map { VisitorKey(site: $0.sites[Int(partKey.site)], pseudonym: partKey.pseudonym) } ?? partKey
-                for partVisit in part.visitors[j].visits {
+                part.visitors[j].forEachVisit { partVisit in
                     var v = partVisit
                     if let map { v.entry = map.dims[Int(v.entry)] }
                     let b = buckets.buckets(v.start)

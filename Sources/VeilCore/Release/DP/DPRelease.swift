@@ -94,7 +94,7 @@ public struct DPRelease {
             let entryTable = ContributionStore.tableCount
             for (j, key) in state.visitorKeys.enumerated() {
                 var counts: [Partition: Int] = [:]
-                for v in state.visitors[j].visits {
+                state.visitors[j].forEachVisit { v in
                     let day = UInt32(truncatingIfNeeded: buckets.buckets(v.start).day)
                     counts[Partition(site: key.site, day: day, dim: v.entry), default: 0] += 1
                 }
