@@ -375,12 +375,9 @@ public struct Aggregator: RecordSink {
     private mutating func newPath(_ key: UnsafeRawBufferPointer, hash: UInt64) -> UInt32 {
         if targetCache.count >= 500_000 { targetCache.removeAll() }
         let redacted = redactor.redact(key.assumingMemoryBound(to: UInt8.self))
-        let before = state.dims.count
-        var id = state.dims.intern(redacted)
-        if state.dims.count > before {
-            pathCount += 1
-            if pathCount > configuration.maxPaths { id = otherDim }
-        }
+        var count = pathCount
+        let id = internCapped(redacted, count: &count, cap: configuration.maxPaths)
+        pathCount = count
         targetCache.insert(key, hash: hash, value: id)
         return id
     }
@@ -394,17 +391,25 @@ public struct Aggregator: RecordSink {
         return newReferrer(key, hash: h)
     }
 
+    /// The dimension id of a path, referrer host, campaign or link `label`, at most `cap` of
+    /// them per kind: a label already interned keeps its id; a new one past the cap is
+    /// `otherDim` and is not interned, so every later form of it (another raw target that
+    /// redacts to the same path, or the same one after its cache was cleared) is `otherDim`
+    /// too, and the interner stays bounded.
+    mutating func internCapped(_ label: String, count: inout Int, cap: Int) -> UInt32 {
+        if let known = state.dims.intern(label, readOnly: true) { return known }
+        count += 1
+        return count > cap ? otherDim : state.dims.intern(label)
+    }
+
     @inline(never)
     private mutating func newReferrer(_ key: UnsafeRawBufferPointer, hash: UInt64) -> UInt32 {
         if referrerCache.count >= 200_000 { referrerCache.removeAll() }
         var id = Self.noReferrer
         if let host = redactor.referrerHost(key.assumingMemoryBound(to: UInt8.self)) {
-            let before = state.dims.count
-            id = state.dims.intern(host)
-            if state.dims.count > before {
-                referrerCount += 1
-                if referrerCount > configuration.maxReferrers { id = otherDim }
-            }
+            var count = referrerCount
+            id = internCapped(host, count: &count, cap: configuration.maxReferrers)
+            referrerCount = count
         }
         referrerCache.insert(key, hash: hash, value: id)
         return id

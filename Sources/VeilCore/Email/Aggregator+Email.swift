@@ -156,12 +156,6 @@ extension Aggregator {
         return id
     }
 
-    private mutating func internCapped(_ label: String, count: inout Int, cap: Int) -> UInt32 {
-        if let known = state.dims.intern(label, readOnly: true) { return known }
-        count += 1
-        return count > cap ? otherDim : state.dims.intern(label)
-    }
-
     /// A campaign or link name redacted like a path segment (identifier-like values become
     /// `:email`, `:token`, `:uuid`, `:id`); an absolute URL becomes its host followed by its
     /// redacted path and allowed query (`www.example.com/pricing?utm_content=cta`).

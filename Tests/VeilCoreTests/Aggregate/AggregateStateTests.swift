@@ -879,6 +879,38 @@ struct AggregateStateTests {
     /// distinct virtual hosts than that (host names are client-controlled in many setups)
     /// must not mix sites, tables or days up: either aggregation stops with an error or every
     /// record is counted where it belongs. Runs in a child process: a mixed-up table id traps.
+    @Test("paths and referrer hosts past their caps are (other) in every raw form, and are not interned")
+    func capsFoldEveryForm() throws {
+        let ws = try StateTestWorkspace()
+        var c = AggregationConfiguration()
+        c.maxPaths = 1
+        c.maxReferrers = 1
+        let t = StateTestKit.time(2026, 11, 28, 10)
+        // `/b?x=1` and `/b?x=2` redact to the same path `/b`; both referrers of two.example
+        // keep the same host. Each distinct raw form misses the per-line caches on its own.
+        let forms = [("/a", "https://one.example/"), ("/b?x=1", "https://two.example/p?q=1"), ("/b?x=2", "https://two.example/p?q=2")]
+        var requests: [StateTestRequest] = []
+        for v in 0..<6 {
+            for (i, (path, referrer)) in forms.enumerated() {
+                requests.append(StateTestRequest(
+                    ip: StateTestKit.address(v), userAgent: StateTestKit.firefox, time: t + Int64(60 * i), path: path,
+                    referrer: referrer))
+            }
+        }
+        let s = try ws.aggregate(requests, name: "caps.log", aggregation: c)
+        func pageviews(_ table: TableID) -> [String: Int64] {
+            var out: [String: Int64] = [:]
+            for (i, k) in s.cellKeys.enumerated() where k.table == table {
+                out[s.dims.string(UInt32(k.dimension)), default: 0] += Int64(s.cells[i].pageviews)
+            }
+            return out
+        }
+        #expect(pageviews(.pages) == ["/a": 6, otherLabel: 12])
+        #expect(pageviews(.referrers) == ["one.example": 6, otherLabel: 12])
+        #expect(s.dims.intern("/b", readOnly: true) == nil)
+        #expect(s.dims.intern("two.example", readOnly: true) == nil)
+    }
+
     @Test("more distinct sites than a cell key holds are refused or kept apart, never mixed up")
     func manySites() async {
         await #expect(processExitsWith: .success) {
