@@ -30,6 +30,8 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // Header-only: SSE2 byte scans for the text parser.
+        .systemLibrary(name: "CByteScan"),
 
         // MARK: - Library
         .target(
@@ -37,6 +39,7 @@ let package = Package(
             dependencies: [
                 "CZstd",
                 "CZlib",
+                "CByteScan",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

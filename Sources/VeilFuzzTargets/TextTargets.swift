@@ -37,6 +37,27 @@ enum TextTargets {
             formats.append(strict)
         }
         run(&formats, input)
+        combinedFastPath(input)
+    }
+
+    /// The combined family's fast path against the steps: same result, record, bytes and
+    /// unterminated-quote flag on every line.
+    private static func combinedFastPath(_ input: UnsafeBufferPointer<UInt8>) {
+        for name in ["combined", "combined_cookie", "combined_cookie_xff"] {
+            guard var fast = TextFormat.preset(name) else { continue }
+            var steps = fast
+            steps.usesCombinedFastPath = false
+            for line in FuzzInput.lines(input) {
+                var a = Array(line), b = Array(line)
+                var ra = LogRecord(), rb = LogRecord()
+                let resultA = a.withUnsafeMutableBufferPointer { fast.parse($0, into: &ra) }
+                let resultB = b.withUnsafeMutableBufferPointer { steps.parse($0, into: &rb) }
+                precondition(resultA == resultB, "\(name): fast path \(resultA), steps \(resultB)")
+                precondition(resultA != .record || ra == rb, "\(name): fast path record differs")
+                precondition(a == b, "\(name): fast path bytes differ")
+                precondition(fast.lastRecordHadUnterminatedQuote == steps.lastRecordHadUnterminatedQuote, "\(name): flag differs")
+            }
+        }
     }
 
     static func apache(_ input: UnsafeBufferPointer<UInt8>) {

@@ -86,6 +86,42 @@ public struct CompiledFormat: Sendable {
         self.suffixStart = suffixStart
         self.suffixCount = suffixCount
         self.capturedFields = capturedFields
+        combinedTail = Self.combinedTail(steps, literals, suffixStart: Int(suffixStart), suffixCount: Int(suffixCount))
+    }
+
+    /// For a format of the combined family — `%h %l %u %t "%r" %>s %b "%{Referer}i"
+    /// "%{User-Agent}i"` followed by zero or more `"…"` fields that are skipped, a cookie or
+    /// X-Forwarded-For — the kinds of those extra fields; nil for any other format.
+    /// `TextFormat` parses such lines without running the steps.
+    let combinedTail: [FieldKind]?
+
+    private static func combinedTail(
+        _ steps: [FormatStep], _ literals: [UInt8], suffixStart: Int, suffixCount: Int
+    ) -> [FieldKind]? {
+        let head: [(prefix: String, kind: FieldKind, scan: ScanMode)] = [
+            ("", .address, .untilStop), (" ", .skip, .untilStop), (" ", .user, .untilStop),
+            (" [", .timeCLF, .untilStop), ("] \"", .request, .quoted), ("\" ", .status, .untilStop),
+            (" ", .bytes, .untilStop), (" \"", .referrer, .quoted), ("\" \"", .userAgent, .quoted),
+        ]
+        guard steps.count >= head.count,
+            Array(literals[suffixStart..<suffixStart + suffixCount]) == [UInt8(ascii: "\"")]
+        else { return nil }
+        func prefix(_ s: FormatStep) -> [UInt8] {
+            Array(literals[Int(s.prefixStart)..<Int(s.prefixStart + s.prefixCount)])
+        }
+        for (step, want) in zip(steps, head) {
+            guard prefix(step) == Array(want.prefix.utf8), step.kind == want.kind, step.scan == want.scan,
+                step.skipBytes == 0
+            else { return nil }
+        }
+        var tail: [FieldKind] = []
+        for step in steps[head.count...] {
+            guard prefix(step) == Array("\" \"".utf8), step.scan == .quoted,
+                [.skip, .cookie, .forwardedFor].contains(step.kind)
+            else { return nil }
+            tail.append(step.kind)
+        }
+        return steps.last?.isFinalQuoted == true ? tail : nil
     }
 }
 

@@ -1,3 +1,5 @@
+import CByteScan
+
 /// Parses text access-log lines (NCSA common, combined, vhost-combined, combined with extra
 /// quoted fields, and user-given Apache `LogFormat` / nginx `log_format` strings) into
 /// `LogRecord`s of byte ranges, without allocating.
@@ -46,6 +48,11 @@
 ///   otherwise validated.
 /// - An empty line, or one of only spaces and tabs, is `.skip`.
 ///
+/// Formats of the combined family (`combined`, `combined_cookie`, `combined_xff`,
+/// `combined_cookie_xff`, and `combined` with more quoted fields skipped) parse plain lines —
+/// no escapes, no stray quotes, no trailing text — without running the steps, with the same
+/// outcome; every other line runs them (`usesCombinedFastPath`).
+///
 /// Not thread-safe: use one `TextFormat` per pipeline (it holds a timestamp cache).
 public struct TextFormat: LogFormat {
     /// The compiled program this parser runs.
@@ -59,6 +66,11 @@ public struct TextFormat: LogFormat {
     public private(set) var lastRecordHadUnterminatedQuote = false
     /// How many records so far had an unterminated final quoted field.
     public private(set) var unterminatedQuoteCount = 0
+
+    /// Parse plain lines of the combined family without running the format's steps (the same
+    /// records; see `runCombined`). Off, every line runs the steps: the reference the tests
+    /// and the fuzzer compare the fast path with.
+    public var usesCombinedFastPath = true
 
     @inline(__always) public var lastRecordWasRepaired: Bool { lastRecordHadUnterminatedQuote }
     private var cache = CLFTimestampCache()
@@ -141,9 +153,18 @@ public struct TextFormat: LogFormat {
             if i == n { return .skip }
         }
         var cache = self.cache
+        let compiled = self.compiled
+        if usesCombinedFastPath, let tail = compiled.combinedTail {
+            let done = tail.withUnsafeBufferPointer {
+                Self.runCombined(tail: $0, line: p, count: n, record: &record, cache: &cache)
+            }
+            if done {
+                self.cache = cache
+                return .record
+            }
+        }
         var unterminated = false
         let tolerate = toleratesUnterminatedFinalQuote
-        let compiled = self.compiled
         let result = compiled.steps.withUnsafeBufferPointer { steps in
             compiled.literals.withUnsafeBufferPointer { lits in
                 Self.run(
@@ -226,8 +247,10 @@ public struct TextFormat: LogFormat {
                 var firstCandidate = -1
                 var escaped = false
                 while i < n {
+                    // Sixteen bytes at a time, then eight: a `"` or a `\`.
+                    i = veil_scan16_either(p, i, n, UInt8(ascii: "\""), UInt8(ascii: "\\"))
+                    if i >= n { break }
                     if i &+ 8 <= n {
-                        // Eight bytes at a time: a `"` or a `\`.
                         let x = Self.load(p, i)
                         let m = Self.zeroBytes(x ^ Self.quotes) | Self.zeroBytes(x ^ Self.backslashes)
                         if m == 0 {
@@ -350,6 +373,151 @@ public struct TextFormat: LogFormat {
             pos &+= 1
         }
         return .record
+    }
+
+    // MARK: The combined family
+
+    /// Parses a line of a combined-family format (`CompiledFormat.combinedTail`) into `record`
+    /// without running the steps, when the line is plain: every unquoted field non-empty and
+    /// free of control bytes, the time 26 bytes, no backslash in a quoted field, each field's
+    /// first `"` the one that closes it, and nothing after the last field. The record is then
+    /// the one `run` makes. Otherwise it returns false with `record` untouched (the time cache
+    /// may have learnt a time), and the caller runs the steps, which report errors, undo
+    /// escapes and take the slower rules.
+    @inline(__always)
+    static func runCombined(
+        tail: UnsafeBufferPointer<FieldKind>, line p: UnsafeMutablePointer<UInt8>, count n: Int,
+        record: inout LogRecord, cache: inout CLFTimestampCache
+    ) -> Bool {
+        let space = UInt8(ascii: " "), quote = UInt8(ascii: "\"")
+        // %h %l %u: up to a space.
+        let h = scanUnquoted(p, 0, n)
+        guard h > 0 else { return false }
+        let l = scanUnquoted(p, h &+ 1, n)
+        guard l > h &+ 1 else { return false }
+        let u = scanUnquoted(p, l &+ 1, n)
+        guard u > l &+ 1 else { return false }
+        // ` [` time `] "`
+        let t = u &+ 2
+        guard t &+ 29 <= n, p[u &+ 1] == UInt8(ascii: "["), p[t &+ 26] == UInt8(ascii: "]"),
+            p[t &+ 27] == space, p[t &+ 28] == quote,
+            let time = cache.parse(UnsafeBufferPointer(start: p + t, count: 26))
+        else { return false }
+        // "%r" followed by a space.
+        let r = t &+ 29
+        let rq = scanQuoted(p, r, n)
+        guard rq >= 0, rq &+ 1 < n, p[rq &+ 1] == space else { return false }
+        // %>s: three digits, 100...599.
+        let s = rq &+ 2
+        guard s &+ 4 <= n, p[s &+ 3] == space else { return false }
+        let s0 = p[s] &- UInt8(ascii: "0"), s1 = p[s &+ 1] &- UInt8(ascii: "0"), s2 = p[s &+ 2] &- UInt8(ascii: "0")
+        guard s0 >= 1, s0 <= 5, s1 <= 9, s2 <= 9 else { return false }
+        // %b: `-` or 1...18 digits, then ` "`.
+        let b = s &+ 4
+        var be = b
+        var bytes: Int64 = 0
+        if b < n && p[b] == UInt8(ascii: "-") {
+            be = b &+ 1
+        } else {
+            while be < n, be &- b < 19 {
+                let d = p[be] &- UInt8(ascii: "0")
+                if d > 9 { break }
+                bytes = bytes &* 10 &+ Int64(d)
+                be &+= 1
+            }
+            guard be > b, be &- b <= 18 else { return false }
+        }
+        guard be &+ 2 <= n, p[be] == space, p[be &+ 1] == quote else { return false }
+        // "%{Referer}i" "%{User-Agent}i" and the tail: each closed by `" "`, the last by `"`
+        // at the end of the line.
+        var start = be &+ 2
+        var close = scanQuoted(p, start, n)
+        let referrer = ByteRange(start, close)
+        var fields = (userAgent: ByteRange.empty, cookie: ByteRange.empty, forwardedFor: ByteRange.empty)
+        for k in -1..<tail.count {
+            guard close >= 0, close &+ 2 < n, p[close &+ 1] == space, p[close &+ 2] == quote else { return false }
+            start = close &+ 3
+            close = scanQuoted(p, start, n)
+            let range = dashIsEmpty(p, ByteRange(start, close))
+            if k < 0 {
+                fields.userAgent = range
+            } else if tail[k] == .cookie {
+                fields.cookie = range
+            } else if tail[k] == .forwardedFor {
+                fields.forwardedFor = range
+            }
+        }
+        guard close >= 0, close &+ 1 == n else { return false }
+
+        let line = UnsafeBufferPointer(start: UnsafePointer(p), count: n)
+        let address = ByteRange(0, h)
+        record.clientAddress = isDash(p, address) ? .empty : HostPort.address(in: line, address)
+        record.user = dashIsEmpty(p, ByteRange(l &+ 1, u))
+        record.timestamp = time
+        if !isDash(p, ByteRange(r, rq)) { splitRequest(p, r, rq, &record) }
+        record.status = UInt16(s0) &* 100 &+ UInt16(s1) &* 10 &+ UInt16(s2)
+        record.bytes = bytes
+        record.referrer = dashIsEmpty(p, referrer)
+        record.userAgent = fields.userAgent
+        record.cookie = fields.cookie
+        record.forwardedFor = fields.forwardedFor
+        return true
+    }
+
+    /// The index of the first space from `i`; -1 when a byte below 0x20 (tab included) or the
+    /// end of the line comes first.
+    @inline(__always)
+    private static func scanUnquoted(_ p: UnsafeMutablePointer<UInt8>, _ i: Int, _ n: Int) -> Int {
+        var i = i
+        while i &+ 8 <= n {
+            let x = load(p, i)
+            let m = zeroBytes(x ^ 0x2020_2020_2020_2020) | below0x20(x)
+            if m != 0 {
+                let at = i &+ (m.trailingZeroBitCount &>> 3)
+                return p[at] == 0x20 ? at : -1
+            }
+            i &+= 8
+        }
+        while i < n {
+            if p[i] == 0x20 { return i }
+            if p[i] < 0x20 { return -1 }
+            i &+= 1
+        }
+        return -1
+    }
+
+    /// The index of the first `"` from `i`; -1 when a `\` or the end of the line comes first.
+    @inline(__always)
+    private static func scanQuoted(_ p: UnsafeMutablePointer<UInt8>, _ i: Int, _ n: Int) -> Int {
+        var i = i
+        // Sixteen bytes at a time while they last (quoted fields are the long ones).
+        i = veil_scan16_either(p, i, n, UInt8(ascii: "\""), UInt8(ascii: "\\"))
+        if i &+ 16 <= n { return p[i] == UInt8(ascii: "\"") ? i : -1 }
+        while i &+ 8 <= n {
+            let x = load(p, i)
+            let m = zeroBytes(x ^ quotes) | zeroBytes(x ^ backslashes)
+            if m != 0 {
+                let at = i &+ (m.trailingZeroBitCount &>> 3)
+                return p[at] == UInt8(ascii: "\"") ? at : -1
+            }
+            i &+= 8
+        }
+        while i < n {
+            if p[i] == UInt8(ascii: "\"") { return i }
+            if p[i] == UInt8(ascii: "\\") { return -1 }
+            i &+= 1
+        }
+        return -1
+    }
+
+    @inline(__always)
+    private static func isDash(_ p: UnsafeMutablePointer<UInt8>, _ r: ByteRange) -> Bool {
+        r.end &- r.start == 1 && p[Int(r.start)] == UInt8(ascii: "-")
+    }
+
+    @inline(__always)
+    private static func dashIsEmpty(_ p: UnsafeMutablePointer<UInt8>, _ r: ByteRange) -> ByteRange {
+        isDash(p, r) ? .empty : r
     }
 
     // MARK: Eight bytes at a time

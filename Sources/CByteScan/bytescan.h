@@ -1,0 +1,30 @@
+// Sixteen-byte scans for the text parser, inlined into Swift: SSE2 compares and a byte mask,
+// which Swift's SIMD types do not lower to. Header only; without SSE2 the scans take no block
+// and the Swift caller scans the bytes itself.
+#ifndef VEIL_CBYTESCAN_H
+#define VEIL_CBYTESCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/// Scans p[i..<n) sixteen bytes at a time for a byte equal to `a` or `b`. Returns its index,
+/// or, when no whole block of sixteen holds one, the index of the first byte not scanned
+/// (fewer than sixteen remain): the caller scans the rest.
+static inline ptrdiff_t veil_scan16_either(const uint8_t *p, ptrdiff_t i, ptrdiff_t n, uint8_t a, uint8_t b) {
+#if defined(__SSE2__)
+    const __m128i va = _mm_set1_epi8((char)a);
+    const __m128i vb = _mm_set1_epi8((char)b);
+    while (i + 16 <= n) {
+        const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        const int m = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb)));
+        if (m != 0) return i + __builtin_ctz((unsigned)m);
+        i += 16;
+    }
+#endif
+    return i;
+}
+
+#endif
