@@ -227,6 +227,31 @@ struct RequestClassifierTests {
         }
     }
 
+    @Test("300 configured extensions: exactly those (any case) are assets, every other 1-8 letter one is not")
+    func manyExtensions() throws {
+        var rng = StateTestRNG(seed: 99)
+        func word(_ length: Int) -> String {
+            String((0..<length).map { _ in Character(Unicode.Scalar(UInt8(ascii: "a") + UInt8(rng.next() % 6))) })
+        }
+        var configured = Set<String>()
+        while configured.count < 300 { configured.insert(word(Int(rng.next() % 8) + 1)) }
+        let classifier = try RequestClassifier(
+            configuration: RequestClassificationConfiguration(
+                assetExtensions: Array(configured), beaconPatterns: [], clickPatterns: []))
+        for length in 1...8 {
+            for _ in 0..<400 {
+                let ext = word(length)
+                let target = "/x." + (rng.next() % 2 == 0 ? ext : ext.uppercased()) + "?v=1"
+                let isAsset = target.withCString { c in
+                    UnsafeRawPointer(c).withMemoryRebound(to: UInt8.self, capacity: target.utf8.count) {
+                        classifier.hasAssetExtension(UnsafeBufferPointer(start: $0, count: target.utf8.count))
+                    }
+                }
+                #expect(isAsset == configured.contains(ext), "\(target)")
+            }
+        }
+    }
+
     @Test("bad configurations are rejected with a usage error")
     func badConfigurations() {
         let rows: [(RequestClassificationConfiguration, String)] = [
