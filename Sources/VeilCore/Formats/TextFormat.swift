@@ -200,16 +200,8 @@ public struct TextFormat: LogFormat {
                 {
                     // The whole literal in one compare (the byte loop below reports errors).
                     pos &+= pc
-                } else {
-                    let ls = Int(step.prefixStart)
-                    for k in 0..<pc {
-                        guard pos < n else { return .reject(.truncated) }
-                        let b = p[pos]
-                        if b != lits[ls + k] {
-                            return .reject(b < 0x20 && b != 0x09 ? .binaryGarbage : .literalMismatch)
-                        }
-                        pos += 1
-                    }
+                } else if let reason = matchLiteral(p, n, &pos, lits, Int(step.prefixStart), pc) {
+                    return .reject(reason)
                 }
             }
             // The field.
@@ -355,14 +347,7 @@ public struct TextFormat: LogFormat {
 
         if unterminated { return .record }
         // Literal suffix.
-        for k in 0..<suffixCount {
-            guard pos < n else { return .reject(.truncated) }
-            let b = p[pos]
-            if b != lits[suffixStart + k] {
-                return .reject(b < 0x20 && b != 0x09 ? .binaryGarbage : .literalMismatch)
-            }
-            pos += 1
-        }
+        if let reason = matchLiteral(p, n, &pos, lits, suffixStart, suffixCount) { return .reject(reason) }
         // Extra text: ignored unless it holds a NUL byte.
         while pos &+ 8 <= n {
             if Self.zeroBytes(Self.load(p, pos)) != 0 { return .reject(.binaryGarbage) }
@@ -373,6 +358,22 @@ public struct TextFormat: LogFormat {
             pos &+= 1
         }
         return .record
+    }
+
+    /// Matches the `count` literal bytes at `lits[start...]` at `pos`, moving `pos` past them;
+    /// nil when they match, else why not (the line ended, a control byte, another byte).
+    @inline(__always)
+    private static func matchLiteral(
+        _ p: UnsafeMutablePointer<UInt8>, _ n: Int, _ pos: inout Int, _ lits: UnsafeBufferPointer<UInt8>,
+        _ start: Int, _ count: Int
+    ) -> RejectReason? {
+        for k in 0..<count {
+            guard pos < n else { return .truncated }
+            let b = p[pos]
+            if b != lits[start + k] { return b < 0x20 && b != 0x09 ? .binaryGarbage : .literalMismatch }
+            pos += 1
+        }
+        return nil
     }
 
     // MARK: The combined family
