@@ -124,4 +124,32 @@ import Testing
             #expect(s1 == sn, "state differs with --threads \(threads)")
         }
     }
+
+    /// Two threads are one pipeline with one state, so which values pass the caps is decided in
+    /// input order, as on one thread (with 3 or more, each block-parsing state applies the
+    /// caps to its own lines: README, `--threads`).
+    @Test func twoThreadsApplyTheCapsAsOneDoes() throws {
+        let dir = try CLI.tempDir()
+        defer { CLI.remove(dir) }
+        let log = try CLI.generate(format: "combined_cookie", lines: 20_000, extra: ["--days", "2"], in: dir)
+        let keys = dir + "/keys"
+        #expect(try CLI.veil(["keys", "init", "--keys", keys]).status == 0)
+        for (name, threads, cap) in [("uncapped", 1, []), ("out1", 1, ["--max-paths", "20"]), ("out2", 2, ["--max-paths", "20"])] {
+            let r = try CLI.veil(
+                ["run", log.log, "--keys", keys, "-o", dir + "/" + name, "--threads", String(threads), "--quiet", "--k", "2"] + cap)
+            #expect(r.status == 0, "\(r)")
+        }
+        // The cap was reached: more than 20 paths are published without it, at most 20 with it.
+        func paths(_ name: String) throws -> Set<Substring> {
+            let rows = try String(contentsOfFile: dir + "/" + name + "/pages.csv", encoding: .utf8).split(whereSeparator: \.isNewline).dropFirst()
+            return Set(rows.map { $0.split(separator: ",")[2] }).subtracting(["(other)"])
+        }
+        #expect(try paths("uncapped").count > 20)
+        #expect(try paths("out1").count <= 20)
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir + "/out1") {
+            let a = try Data(contentsOf: URL(fileURLWithPath: dir + "/out1/" + name))
+            let b = try Data(contentsOf: URL(fileURLWithPath: dir + "/out2/" + name))
+            #expect(a == b, "\(name) differs with --threads 2")
+        }
+    }
 }
