@@ -110,7 +110,7 @@ struct AggregationOptions: ParsableArguments {
     @Option(name: .long, help: "Minutes of inactivity that end a visit.")
     var sessionTimeout = 30
 
-    @Option(name: .long, help: "Threads (default: all cores). Output is the same for any value, except which values pass --max-paths and the other caps when 3 or more threads meet more distinct values than a cap.")
+    @Option(name: .long, help: "Threads (default: all cores). Output is the same for any value.")
     var threads: Int?
 
     @Flag(name: .long, help: "Take the client address from the left-most X-Forwarded-For entry when present.")

@@ -125,20 +125,29 @@ import Testing
         }
     }
 
-    /// Two threads are one pipeline with one state, so which values pass the caps is decided in
-    /// input order, as on one thread (with 3 or more, each block-parsing state applies the
-    /// caps to its own lines: README, `--threads`).
-    @Test func twoThreadsApplyTheCapsAsOneDoes() throws {
+    /// Which values pass a cap is decided in input order: two threads are one pipeline with one
+    /// state; with 3 or more, an input whose blocks reached a cap is read again that way, and
+    /// standard input (which cannot be read twice) is read that way from the start.
+    @Test func anyThreadCountAppliesTheCapsAsOneDoes() throws {
         let dir = try CLI.tempDir()
         defer { CLI.remove(dir) }
         let log = try CLI.generate(format: "combined_cookie", lines: 20_000, extra: ["--days", "2"], in: dir)
         let keys = dir + "/keys"
         #expect(try CLI.veil(["keys", "init", "--keys", keys]).status == 0)
-        for (name, threads, cap) in [("uncapped", 1, []), ("out1", 1, ["--max-paths", "20"]), ("out2", 2, ["--max-paths", "20"])] {
+        let runs: [(String, Int, [String])] = [
+            ("uncapped", 1, []), ("out1", 1, ["--max-paths", "20"]), ("out2", 2, ["--max-paths", "20"]),
+            ("out3", 3, ["--max-paths", "20"]), ("out8", 8, ["--max-paths", "20"]),
+        ]
+        for (name, threads, cap) in runs {
             let r = try CLI.veil(
                 ["run", log.log, "--keys", keys, "-o", dir + "/" + name, "--threads", String(threads), "--quiet", "--k", "2"] + cap)
             #expect(r.status == 0, "\(r)")
         }
+        // Standard input, 3 threads: named `-` in the manifest, so only the tables are compared.
+        let stdin = try CLI.veil(
+            ["run", "-", "--keys", keys, "-o", dir + "/stdin3", "--threads", "3", "--quiet", "--k", "2", "--max-paths", "20"],
+            stdin: Array(try Data(contentsOf: URL(fileURLWithPath: log.log))))
+        #expect(stdin.status == 0, "\(stdin)")
         // The cap was reached: more than 20 paths are published without it, at most 20 with it.
         func paths(_ name: String) throws -> Set<Substring> {
             let rows = try String(contentsOfFile: dir + "/" + name + "/pages.csv", encoding: .utf8).split(whereSeparator: \.isNewline).dropFirst()
@@ -146,10 +155,13 @@ import Testing
         }
         #expect(try paths("uncapped").count > 20)
         #expect(try paths("out1").count <= 20)
-        for name in try FileManager.default.contentsOfDirectory(atPath: dir + "/out1") {
-            let a = try Data(contentsOf: URL(fileURLWithPath: dir + "/out1/" + name))
-            let b = try Data(contentsOf: URL(fileURLWithPath: dir + "/out2/" + name))
-            #expect(a == b, "\(name) differs with --threads 2")
+        for other in ["out2", "out3", "out8", "stdin3"] {
+            for name in try FileManager.default.contentsOfDirectory(atPath: dir + "/out1")
+            where other != "stdin3" || name.hasSuffix(".csv") {
+                let a = try Data(contentsOf: URL(fileURLWithPath: dir + "/out1/" + name))
+                let b = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + other + "/" + name))
+                #expect(a == b, "\(name) differs in \(other)")
+            }
         }
     }
 }

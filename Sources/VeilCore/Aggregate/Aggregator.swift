@@ -64,8 +64,10 @@ public struct Aggregator: RecordSink {
     private var uaDims: [(browser: UInt32, os: UInt32, device: UInt32)] = []
     private var targetCache = ByteKeyedTable<UInt32>()
     private var referrerCache = ByteKeyedTable<UInt32>()
-    private var pathCount = 0
-    private var referrerCount = 0
+    /// Per capped kind: the new values met so far (past the cap too), and the dimension ids of
+    /// those interned (at most the cap).
+    private var cappedCounts = [Int](repeating: 0, count: CappedKind.allCases.count)
+    private var cappedValues = [[UInt32]](repeating: [], count: CappedKind.allCases.count)
     var otherDim: UInt32 = 0
     private var statusDims = [UInt32](repeating: .max, count: 1000)
     /// The traffic cells of the last record's site, hour and day: consecutive records share them.
@@ -87,8 +89,6 @@ public struct Aggregator: RecordSink {
     var campaignCache = ByteKeyedTable<UInt32>(initialCapacity: 64)
     var linkCache = ByteKeyedTable<UInt32>(initialCapacity: 64)
     var scannerAgentCache = ByteKeyedTable<Bool>(initialCapacity: 64)
-    var campaignCount = 0
-    var linkCount = 0
     /// Percent-decoded captures of the current e-mail hit.
     var decodedRecipient: [UInt8] = []
     var decodedCampaign: [UInt8] = []
@@ -375,9 +375,7 @@ public struct Aggregator: RecordSink {
     private mutating func newPath(_ key: UnsafeRawBufferPointer, hash: UInt64) -> UInt32 {
         if targetCache.count >= 500_000 { targetCache.removeAll() }
         let redacted = redactor.redact(key.assumingMemoryBound(to: UInt8.self))
-        var count = pathCount
-        let id = internCapped(redacted, count: &count, cap: configuration.maxPaths)
-        pathCount = count
+        let id = internCapped(redacted, .paths)
         targetCache.insert(key, hash: hash, value: id)
         return id
     }
@@ -396,10 +394,47 @@ public struct Aggregator: RecordSink {
     /// `otherDim` and is not interned, so every later form of it (another raw target that
     /// redacts to the same path, or the same one after its cache was cleared) is `otherDim`
     /// too, and the interner stays bounded.
-    mutating func internCapped(_ label: String, count: inout Int, cap: Int) -> UInt32 {
+    mutating func internCapped(_ label: String, _ kind: CappedKind) -> UInt32 {
         if let known = state.dims.intern(label, readOnly: true) { return known }
-        count += 1
-        return count > cap ? otherDim : state.dims.intern(label)
+        let k = kind.rawValue
+        cappedCounts[k] += 1
+        if cappedCounts[k] > cap(kind) { return otherDim }
+        let id = state.dims.intern(label)
+        cappedValues[k].append(id)
+        return id
+    }
+
+    /// The kinds of value with a cap on how many a state keeps apart.
+    enum CappedKind: Int, CaseIterable {
+        case paths, referrers, campaigns, links
+    }
+
+    func cap(_ kind: CappedKind) -> Int {
+        switch kind {
+        case .paths: configuration.maxPaths
+        case .referrers: configuration.maxReferrers
+        case .campaigns: configuration.email.maxCampaigns
+        case .links: configuration.email.maxLinks
+        }
+    }
+
+    /// Whether aggregators that each saw part of one input, merged, give what one aggregator
+    /// seeing all of it in order gives: none of them sent a value to `(other)` for a cap, and
+    /// for each capped kind their values together stay within the cap (so one aggregator
+    /// would not have either). Otherwise which values keep their own row depends on the split.
+    /// One part (or none) saw the whole input in order and always agrees.
+    static func capsAgree(_ parts: [Aggregator]) -> Bool {
+        guard parts.count > 1, let first = parts.first else { return true }
+        for kind in CappedKind.allCases {
+            let cap = first.cap(kind)
+            var union = Set<String>()
+            for part in parts {
+                if part.cappedCounts[kind.rawValue] > cap { return false }
+                for id in part.cappedValues[kind.rawValue] { union.insert(part.state.dims.string(id)) }
+                if union.count > cap { return false }
+            }
+        }
+        return true
     }
 
     @inline(never)
@@ -407,9 +442,7 @@ public struct Aggregator: RecordSink {
         if referrerCache.count >= 200_000 { referrerCache.removeAll() }
         var id = Self.noReferrer
         if let host = redactor.referrerHost(key.assumingMemoryBound(to: UInt8.self)) {
-            var count = referrerCount
-            id = internCapped(host, count: &count, cap: configuration.maxReferrers)
-            referrerCount = count
+            id = internCapped(host, .referrers)
         }
         referrerCache.insert(key, hash: hash, value: id)
         return id

@@ -134,9 +134,7 @@ extension Aggregator {
         if let i = campaignCache.find(key, hash: h) { return campaignCache.value(at: i) }
         if campaignCache.count >= 100_000 { campaignCache.removeAll() }
         let label = Self.hasToken(raw) ? Self.redactedLabel(raw, isName: true, redactor) : "(none)"
-        var count = campaignCount
-        let id = internCapped(label, count: &count, cap: configuration.email.maxCampaigns)
-        campaignCount = count
+        let id = internCapped(label, .campaigns)
         campaignCache.insert(key, hash: h, value: id)
         return id
     }
@@ -149,9 +147,7 @@ extension Aggregator {
         if let i = linkCache.find(key, hash: h) { return linkCache.value(at: i) }
         if linkCache.count >= 100_000 { linkCache.removeAll() }
         let label = Self.hasToken(raw) ? Self.redactedLabel(raw, isName: isName, redactor) : "(unknown)"
-        var count = linkCount
-        let id = internCapped(label, count: &count, cap: configuration.email.maxLinks)
-        linkCount = count
+        let id = internCapped(label, .links)
         linkCache.insert(key, hash: h, value: id)
         return id
     }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Aggregates a list of inputs into one state: each input on its own, merged at the end, so a
 /// bad input contributes nothing (with `skipBadFiles`) and an input is never counted twice.
 public struct AggregateJob {
@@ -75,13 +81,16 @@ public struct AggregateJob {
             sealed?.begin(input: n)
             var others: [Aggregator] = []
             var report: FileReport
+            /// Two threads: one reads, parses and computes visitor pseudonyms, the other
+            /// aggregates (nothing done twice, one state, every line in input order).
+            func pipelined(_ aggregator: Aggregator) throws(VeilError) -> (Aggregator, FileReport) {
+                var pipeline = PipelinedAggregator(aggregator: aggregator, pseudonymizer: pseudonymizers[1])
+                let report = try Ingest.run(path: path, configuration: ingest, sink: &pipeline)
+                return (try pipeline.finish(), report)
+            }
             do {
-                if pseudonymizers.count == 2 {
-                    // Two threads: one reads, parses and computes visitor pseudonyms, the other
-                    // aggregates (nothing done twice, one state).
-                    var pipeline = PipelinedAggregator(aggregator: aggregator, pseudonymizer: pseudonymizers[1])
-                    report = try Ingest.run(path: path, configuration: ingest, sink: &pipeline)
-                    aggregator = try pipeline.finish()
+                if pseudonymizers.count == 2 || pseudonymizers.count > 2 && !Self.canReadTwice(path) {
+                    (aggregator, report) = try pipelined(aggregator)
                 } else {
                     // One thread, or blocks of lines spread over several aggregators, merged below.
                     report = try Ingest.run(
@@ -91,6 +100,17 @@ public struct AggregateJob {
                         var worker = try Aggregator(configuration: aggregation, pseudonymizer: pseudonymizers[i])
                         worker.sealed = sealed
                         return worker
+                    }
+                    if !Aggregator.capsAgree([aggregator] + others) {
+                        // The blocks' states reached a cap (--max-paths, referrers, campaigns,
+                        // links): which values keep their own row depends on the order they
+                        // come in, so the input is read again, in order, as two threads do.
+                        sealed?.discard(input: n)
+                        sealed?.begin(input: n)
+                        others = []
+                        var fresh = try Aggregator(configuration: aggregation, pseudonymizer: pseudonymizer)
+                        fresh.sealed = sealed
+                        (aggregator, report) = try pipelined(fresh)
                     }
                 }
             } catch {
@@ -134,6 +154,16 @@ public struct AggregateJob {
         }
         total.compact()
         return Result(state: total, sealed: sealed, reports: reports, skipped: skipped)
+    }
+}
+
+extension AggregateJob {
+    /// Whether `path` can be read a second time: a regular file (not standard input, a pipe or
+    /// a device). With 3 or more threads, other inputs are read once, in order.
+    static func canReadTwice(_ path: String) -> Bool {
+        guard path != "-" else { return false }
+        var st = stat()
+        return stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFREG
     }
 }
 

@@ -911,6 +911,29 @@ struct AggregateStateTests {
         #expect(s.dims.intern("two.example", readOnly: true) == nil)
     }
 
+    @Test("aggregators of parts of one input agree with one aggregator exactly when no cap was reached, alone or together")
+    func capsAgree() throws {
+        let ws = try StateTestWorkspace()
+        var c = AggregationConfiguration()
+        c.maxPaths = 3
+        let t = StateTestKit.time(2026, 11, 28, 10)
+        var n = 0
+        func part(_ paths: [String]) throws -> Aggregator {
+            n += 1
+            let lines = paths.enumerated().map { i, path in
+                StateTestRequest(ip: StateTestKit.address(i), userAgent: StateTestKit.firefox, time: t + Int64(i), path: path).line
+            }
+            let file = try ws.write(lines, name: "part\(n).log")
+            var aggregator = try Aggregator(configuration: c, pseudonymizer: ws.pseudonymizer())
+            _ = try Ingest.run(path: file, configuration: StateTestKit.combined, sink: &aggregator)
+            return aggregator
+        }
+        #expect(Aggregator.capsAgree([try part(["/a", "/b"]), try part(["/b", "/c", "/a"])]), "3 paths in all")
+        #expect(!Aggregator.capsAgree([try part(["/a", "/b"]), try part(["/c", "/d"])]), "4 paths in all")
+        #expect(!Aggregator.capsAgree([try part(["/a", "/b", "/c", "/d"]), try part(["/a"])]), "one part reached the cap")
+        #expect(Aggregator.capsAgree([try part(["/a", "/b", "/c", "/d"])]), "one part alone is in order")
+    }
+
     @Test("more distinct sites than a cell key holds are refused or kept apart, never mixed up")
     func manySites() async {
         await #expect(processExitsWith: .success) {
