@@ -239,18 +239,8 @@ public struct TextFormat: LogFormat {
                 var firstCandidate = -1
                 var escaped = false
                 while i < n {
-                    // Sixteen bytes at a time, then eight: a `"` or a `\`.
-                    i = veil_scan16_either(p, i, n, UInt8(ascii: "\""), UInt8(ascii: "\\"))
+                    i = nextQuoteOrBackslash(p, i, n)
                     if i >= n { break }
-                    if i &+ 8 <= n {
-                        let x = Self.load(p, i)
-                        let m = Self.zeroBytes(x ^ Self.quotes) | Self.zeroBytes(x ^ Self.backslashes)
-                        if m == 0 {
-                            i &+= 8
-                            continue
-                        }
-                        i &+= m.trailingZeroBitCount &>> 3
-                    }
                     let b = p[i]
                     if b == UInt8(ascii: "\"") {
                         if closes(step, at: i, lits, p, n) {
@@ -282,7 +272,7 @@ public struct TextFormat: LogFormat {
             }
 
             // Store it.
-            let isDash = end - start == 1 && p[start] == UInt8(ascii: "-")
+            let isDash = Self.isDash(p, ByteRange(start, end))
             let range = isDash ? ByteRange.empty : ByteRange(start, end)
             switch step.kind {
             case .skip:
@@ -332,11 +322,8 @@ public struct TextFormat: LogFormat {
                 }
             case .protocolVersion: record.protocolVersion = range
             case .status:
-                guard end - start == 3 else { return .reject(.badStatus) }
-                let a = p[start] &- UInt8(ascii: "0"), b = p[start + 1] &- UInt8(ascii: "0")
-                let c = p[start + 2] &- UInt8(ascii: "0")
-                guard a >= 1, a <= 5, b <= 9, c <= 9 else { return .reject(.badStatus) }
-                record.status = UInt16(a) * 100 + UInt16(b) * 10 + UInt16(c)
+                guard end - start == 3, let status = statusCode(p, start) else { return .reject(.badStatus) }
+                record.status = status
             case .bytes:
                 if !isDash {
                     guard let v = digits(p, start, end) else { return .reject(.badBytes) }
@@ -410,25 +397,16 @@ public struct TextFormat: LogFormat {
         guard rq >= 0, rq &+ 1 < n, p[rq &+ 1] == space else { return false }
         // %>s: three digits, 100...599.
         let s = rq &+ 2
-        guard s &+ 4 <= n, p[s &+ 3] == space else { return false }
-        let s0 = p[s] &- UInt8(ascii: "0"), s1 = p[s &+ 1] &- UInt8(ascii: "0"), s2 = p[s &+ 2] &- UInt8(ascii: "0")
-        guard s0 >= 1, s0 <= 5, s1 <= 9, s2 <= 9 else { return false }
+        guard s &+ 4 <= n, p[s &+ 3] == space, let status = statusCode(p, s) else { return false }
         // %b: `-` or 1...18 digits, then ` "`.
         let b = s &+ 4
-        var be = b
+        let be = scanUnquoted(p, b, n)
+        guard be > b, be &+ 2 <= n, p[be &+ 1] == quote else { return false }
         var bytes: Int64 = 0
-        if b < n && p[b] == UInt8(ascii: "-") {
-            be = b &+ 1
-        } else {
-            while be < n, be &- b < 19 {
-                let d = p[be] &- UInt8(ascii: "0")
-                if d > 9 { break }
-                bytes = bytes &* 10 &+ Int64(d)
-                be &+= 1
-            }
-            guard be > b, be &- b <= 18 else { return false }
+        if !isDash(p, ByteRange(b, be)) {
+            guard let v = digits(p, b, be) else { return false }
+            bytes = v
         }
-        guard be &+ 2 <= n, p[be] == space, p[be &+ 1] == quote else { return false }
         // "%{Referer}i" "%{User-Agent}i" and the tail: each closed by `" "`, the last by `"`
         // at the end of the line.
         var start = be &+ 2
@@ -456,7 +434,7 @@ public struct TextFormat: LogFormat {
         record.user = dashIsEmpty(p, ByteRange(l &+ 1, u))
         record.timestamp = time
         if !isDash(p, ByteRange(r, rq)) { splitRequest(p, r, rq, &record) }
-        record.status = UInt16(s0) &* 100 &+ UInt16(s1) &* 10 &+ UInt16(s2)
+        record.status = status
         record.bytes = bytes
         record.referrer = dashIsEmpty(p, referrer)
         record.userAgent = fields.userAgent
@@ -490,25 +468,24 @@ public struct TextFormat: LogFormat {
     /// The index of the first `"` from `i`; -1 when a `\` or the end of the line comes first.
     @inline(__always)
     private static func scanQuoted(_ p: UnsafeMutablePointer<UInt8>, _ i: Int, _ n: Int) -> Int {
-        var i = i
-        // Sixteen bytes at a time while they last (quoted fields are the long ones).
-        i = veil_scan16_either(p, i, n, UInt8(ascii: "\""), UInt8(ascii: "\\"))
-        if i &+ 16 <= n { return p[i] == UInt8(ascii: "\"") ? i : -1 }
+        let at = nextQuoteOrBackslash(p, i, n)
+        return at < n && p[at] == UInt8(ascii: "\"") ? at : -1
+    }
+
+    /// The index of the first `"` or `\` from `i`, or `n`: sixteen bytes at a time while they
+    /// last (quoted fields are the long ones), then eight, then one.
+    @inline(__always)
+    private static func nextQuoteOrBackslash(_ p: UnsafeMutablePointer<UInt8>, _ i: Int, _ n: Int) -> Int {
+        var i = veil_scan16_either(p, i, n, UInt8(ascii: "\""), UInt8(ascii: "\\"))
+        if i &+ 16 <= n { return i }
         while i &+ 8 <= n {
             let x = load(p, i)
             let m = zeroBytes(x ^ quotes) | zeroBytes(x ^ backslashes)
-            if m != 0 {
-                let at = i &+ (m.trailingZeroBitCount &>> 3)
-                return p[at] == UInt8(ascii: "\"") ? at : -1
-            }
+            if m != 0 { return i &+ (m.trailingZeroBitCount &>> 3) }
             i &+= 8
         }
-        while i < n {
-            if p[i] == UInt8(ascii: "\"") { return i }
-            if p[i] == UInt8(ascii: "\\") { return -1 }
-            i &+= 1
-        }
-        return -1
+        while i < n && p[i] != UInt8(ascii: "\"") && p[i] != UInt8(ascii: "\\") { i &+= 1 }
+        return i
     }
 
     @inline(__always)
@@ -613,6 +590,15 @@ public struct TextFormat: LogFormat {
         let l = b | 0x20
         if l &- UInt8(ascii: "a") < 6 { return l &- UInt8(ascii: "a") + 10 }
         return nil
+    }
+
+    /// The status code of the three bytes at `start`: 100...599, else nil.
+    @inline(__always)
+    private static func statusCode(_ p: UnsafeMutablePointer<UInt8>, _ start: Int) -> UInt16? {
+        let a = p[start] &- UInt8(ascii: "0"), b = p[start + 1] &- UInt8(ascii: "0")
+        let c = p[start + 2] &- UInt8(ascii: "0")
+        guard a >= 1, a <= 5, b <= 9, c <= 9 else { return nil }
+        return UInt16(a) * 100 + UInt16(b) * 10 + UInt16(c)
     }
 
     /// 1...18 ASCII digits as a number.

@@ -120,7 +120,7 @@ import Testing
     @Test("lines of the fixture generator's traffic take the fast path and give the steps' records")
     func generatedTraffic() {
         // The fast path is taken: a line the steps parse is recognised without them.
-        var fast = TextFormat.preset("combined_cookie")!
+        let fast = TextFormat.preset("combined_cookie")!
         var record = LogRecord()
         var line = Array(Self.valid[0].utf8)
         let taken = line.withUnsafeMutableBufferPointer { p in
