@@ -64,10 +64,10 @@ public struct Aggregator: RecordSink {
     private var uaDims: [(browser: UInt32, os: UInt32, device: UInt32)] = []
     private var targetCache = ByteKeyedTable<UInt32>()
     private var referrerCache = ByteKeyedTable<UInt32>()
-    /// Per capped kind: the new values met so far (past the cap too), and the dimension ids of
-    /// those interned (at most the cap).
-    private var cappedCounts = [Int](repeating: 0, count: CappedKind.allCases.count)
+    /// Per capped kind, the dimension ids of the values interned (at most the cap); and whether
+    /// a value of some kind went to `(other)` for its cap.
     private var cappedValues = [[UInt32]](repeating: [], count: CappedKind.allCases.count)
+    private var reachedCap = false
     var otherDim: UInt32 = 0
     private var statusDims = [UInt32](repeating: .max, count: 1000)
     /// The traffic cells of the last record's site, hour and day: consecutive records share them.
@@ -396,11 +396,12 @@ public struct Aggregator: RecordSink {
     /// too, and the interner stays bounded.
     mutating func internCapped(_ label: String, _ kind: CappedKind) -> UInt32 {
         if let known = state.dims.intern(label, readOnly: true) { return known }
-        let k = kind.rawValue
-        cappedCounts[k] += 1
-        if cappedCounts[k] > cap(kind) { return otherDim }
+        guard cappedValues[kind.rawValue].count < cap(kind) else {
+            reachedCap = true
+            return otherDim
+        }
         let id = state.dims.intern(label)
-        cappedValues[k].append(id)
+        cappedValues[kind.rawValue].append(id)
         return id
     }
 
@@ -425,11 +426,11 @@ public struct Aggregator: RecordSink {
     /// One part (or none) saw the whole input in order and always agrees.
     static func capsAgree(_ parts: [Aggregator]) -> Bool {
         guard parts.count > 1, let first = parts.first else { return true }
+        if parts.contains(where: \.reachedCap) { return false }
         for kind in CappedKind.allCases {
             let cap = first.cap(kind)
             var union = Set<String>()
             for part in parts {
-                if part.cappedCounts[kind.rawValue] > cap { return false }
                 for id in part.cappedValues[kind.rawValue] { union.insert(part.state.dims.string(id)) }
                 if union.count > cap { return false }
             }
