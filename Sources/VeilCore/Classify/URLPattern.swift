@@ -234,26 +234,22 @@ public struct URLPattern: Sendable, Hashable, CustomStringConvertible {
         for index in 0..<segments.count {
             let segment = segments[index]
             // Every kind of segment starts with its literal prefix: most targets differ from
-            // a pattern in their first bytes, before the scan for the segment's end.
+            // a pattern in their first bytes, before the scan for the segment's end. A prefix
+            // holds no '/', so once it matches it lies inside the segment.
             guard hasBytes(segment.prefix, in: target, at: pos, limit: pathEnd) else { return nil }
             if segment.rest {
-                // Only ever the last segment; the prefix holds no '/'.
-                guard hasBytes(segment.prefix, in: target, at: pos, limit: pathEnd) else { return nil }
+                // Only ever the last segment.
                 pos = pathEnd
                 break
             }
-            var end = pos
+            var end = pos + segment.prefix.count
             while end < pathEnd, target[end] != UInt8(ascii: "/") { end += 1 }
             if segment.capture < 0 {
-                guard end - pos == segment.prefix.count,
-                    hasBytes(segment.prefix, in: target, at: pos, limit: end)
-                else { return nil }
+                guard end - pos == segment.prefix.count else { return nil }
             } else {
                 let p = segment.prefix.count
                 let s = segment.suffix.count
-                guard end - pos > p + s,
-                    hasBytes(segment.prefix, in: target, at: pos, limit: end),
-                    hasBytes(segment.suffix, in: target, at: end - s, limit: end)
+                guard end - pos > p + s, hasBytes(segment.suffix, in: target, at: end - s, limit: end)
                 else { return nil }
                 captures[segment.capture] = ByteRange(baseOffset + pos + p, baseOffset + end - s)
             }
