@@ -54,7 +54,9 @@ public struct Pseudonym: Hashable, Sendable, Comparable, CustomStringConvertible
 /// same pseudonym within an epoch and unrelated ones across epochs.
 ///
 /// Results are cached per distinct (epoch, domain, fields) in a `PseudonymCache`, so HMAC runs
-/// once per distinct visitor; a cache hit does not allocate. The cache is cleared when it holds
+/// once per distinct visitor; a cache hit does not allocate. An IP+UA request is cached under
+/// its address as written, so a hit parses no address (each spelling of an address is its own
+/// entry, with the same pseudonym). The cache is cleared when it holds
 /// more than `cacheLimit` entries or `cacheByteLimit` key bytes. One instance per pipeline: it
 /// is not thread-safe.
 public final class Pseudonymizer {
@@ -96,6 +98,12 @@ public final class Pseudonymizer {
     private let cache: PseudonymCache
     /// Scratch: a 9-byte epoch tag, then the PRF message. The cache key is all of it.
     private let message = MessageBuffer(capacity: 1024)
+    /// Where the current message's address field lies when it holds the address as written
+    /// (`writtenAddressAt` is -1 otherwise): the cache key then differs from the PRF message.
+    private var writtenAddressAt = -1
+    private var writtenAddressEnd = -1
+    /// Scratch for the PRF message of a cache key that holds the address as written.
+    private let prfScratch = MessageBuffer(capacity: 1024)
     private var macs: [EpochID: HMAC<SHA256>] = [:]
     private var lastEpoch: EpochID?
     private var lastMAC: HMAC<SHA256>?
@@ -149,13 +157,13 @@ public final class Pseudonymizer {
         ip: UnsafeRawBufferPointer, userAgent: UnsafeRawBufferPointer
     ) throws(VeilError) -> Pseudonym {
         try visitor(epoch: epoch, site: site, cookie: cookie, userAgent: userAgent) {
-            if let address = IPAddress(ip) {
-                appendAddressField(address)
-            } else {
-                appendLength(ip.count + 1)
-                message.append(0)
-                message.append(ip)
-            }
+            // The cache key holds the address as written (marked 2); the PRF message holds it
+            // parsed (see `prfMessage`), which only a cache miss needs.
+            writtenAddressAt = message.count
+            appendLength(ip.count + 1)
+            message.append(2)
+            message.append(ip)
+            writtenAddressEnd = message.count
         }
     }
 
@@ -277,6 +285,7 @@ public final class Pseudonymizer {
     @inline(__always)
     private func begin(_ epoch: EpochID, _ domain: Domain) {
         message.removeAll()
+        writtenAddressAt = -1
         message.append(Pseudonymizer.granularityTag(epoch.granularity))
         withUnsafeBytes(of: epoch.index.bigEndian) { message.append($0) }
         let label = domain.labelBytes
@@ -305,9 +314,36 @@ public final class Pseudonymizer {
     }
 
     private func appendAddressField(_ address: IPAddress) {
-        appendLength(17)
-        message.append(1)
-        address.withUnsafeBytes { message.append($0) }
+        Self.appendAddressField(address, to: message)
+    }
+
+    /// The address field of a PRF message: `0x01` and the 16-byte address (IPv4 as
+    /// IPv4-mapped).
+    private static func appendAddressField(_ address: IPAddress, to buffer: MessageBuffer) {
+        withUnsafeBytes(of: UInt32(17).bigEndian) { buffer.append($0) }
+        buffer.append(1)
+        address.withUnsafeBytes { buffer.append($0) }
+    }
+
+    /// The PRF message of the current message (without its epoch tag): the message itself,
+    /// or, when its address field holds the address as written, the message with that field
+    /// replaced by the parsed address (or by `0x00` and the bytes as written when they do
+    /// not parse), so every spelling of one address gives one pseudonym.
+    private func prfMessage() -> UnsafeRawBufferPointer {
+        let bytes = message.bytes
+        guard writtenAddressAt >= 0 else { return UnsafeRawBufferPointer(rebasing: bytes[Pseudonymizer.tagLength...]) }
+        let written = UnsafeRawBufferPointer(rebasing: bytes[(writtenAddressAt + 5)..<writtenAddressEnd])
+        prfScratch.removeAll()
+        prfScratch.append(UnsafeRawBufferPointer(rebasing: bytes[Pseudonymizer.tagLength..<writtenAddressAt]))
+        if let address = IPAddress(written) {
+            Self.appendAddressField(address, to: prfScratch)
+        } else {
+            withUnsafeBytes(of: UInt32(truncatingIfNeeded: written.count + 1).bigEndian) { prfScratch.append($0) }
+            prfScratch.append(0)
+            prfScratch.append(written)
+        }
+        prfScratch.append(UnsafeRawBufferPointer(rebasing: bytes[writtenAddressEnd...]))
+        return prfScratch.bytes
     }
 
     /// Looks the message up in the cache, computing and caching the PRF on a miss.
@@ -330,7 +366,7 @@ public final class Pseudonymizer {
             newestEpoch = epoch
         }
         let bytes = message.bytes
-        mac.update(data: UnsafeRawBufferPointer(rebasing: bytes[Pseudonymizer.tagLength...]))
+        mac.update(data: prfMessage())
         let pseudonym = mac.finalize().withUnsafeBytes { Pseudonym(truncating: $0) }
         hmacCount += 1
         if cache.count >= cacheLimit || cache.keyByteCount + message.count > cacheByteLimit {

@@ -228,6 +228,39 @@ struct PseudonymizerTests {
         #expect(host != base)
     }
 
+    @Test("IP+UA pseudonyms are the PRF of the parsed address (0x01 + 16 bytes) or, unparsed, of 0x00 + the bytes; each spelling is cached apart")
+    func ipuaMessage() throws {
+        let temp = PrivacyTempDirectory()
+        let p = Pseudonymizer(keyStore: try store(in: temp))
+        let key = try p.keyStore.key(for: day, create: true)
+        let site = Array("example.com".utf8), ua = Array("Mozilla/5.0 (X11; Linux x86_64)".utf8)
+        let mapped: [UInt8] = [1] + Array(repeating: 0, count: 10) + [0xFF, 0xFF, 192, 0, 2, 1]
+        let expected = Pseudonymizer.prf(key: key, domain: "veil/v1/ipua", fields: [site, mapped, ua])
+        let spellings = ["192.0.2.1", "::ffff:192.0.2.1", "::FFFF:c000:201", "0:0:0:0:0:ffff:192.0.2.1"]
+        for round in 0..<3 {
+            for spelling in spellings {
+                let got = try p.visitor(
+                    epoch: day, site: "example.com", cookie: nil, ip: spelling,
+                    userAgent: String(decoding: ua, as: UTF8.self))
+                #expect(got == expected, "\(spelling)")
+            }
+            #expect(p.hmacCount == spellings.count, "round \(round): one HMAC per spelling, then cache hits")
+        }
+        let host = Array("client.example.net".utf8)
+        let unparsed = Pseudonymizer.prf(key: key, domain: "veil/v1/ipua", fields: [site, [0] + host, ua])
+        #expect(
+            try p.visitor(
+                epoch: day, site: "example.com", cookie: nil, ip: "client.example.net",
+                userAgent: String(decoding: ua, as: UTF8.self)) == unparsed)
+        // A parsed address given directly (X-Forwarded-For) is the same visitor.
+        let viaAddress = site.withUnsafeBytes { s in
+            ua.withUnsafeBytes { u in
+                try? p.visitor(epoch: day, site: s, cookie: nil, address: IPAddress("192.0.2.1")!, userAgent: u)
+            }
+        }
+        #expect(viaAddress == expected)
+    }
+
     @Test("recipients: e-mail addresses trimmed and lower-cased, tokens case-sensitive")
     func recipients() throws {
         let temp = PrivacyTempDirectory()
