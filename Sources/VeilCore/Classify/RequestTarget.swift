@@ -22,8 +22,7 @@ struct RequestTarget: Sendable, Equatable {
         if n > 0 && target[0] != UInt8(ascii: "/") {
             start = RequestTarget.pathStartOfAbsoluteForm(target) ?? 0
         }
-        var i = start
-        while i < n, target[i] != UInt8(ascii: "?"), target[i] != UInt8(ascii: "#") { i += 1 }
+        var i = RequestTarget.firstQueryOrFragment(target, from: start)
         pathStart = start
         pathEnd = i
         if i < n && target[i] == UInt8(ascii: "?") {
@@ -35,6 +34,23 @@ struct RequestTarget: Sendable, Equatable {
             queryStart = i
             queryEnd = i
         }
+    }
+
+    /// The index of the first `?` or `#` from `i`, or the count: eight bytes at a time.
+    @inline(__always)
+    private static func firstQueryOrFragment(_ target: UnsafeBufferPointer<UInt8>, from i: Int) -> Int {
+        let n = target.count
+        guard let p = target.baseAddress else { return n }
+        let q = ByteWords.broadcast(UInt8(ascii: "?")), h = ByteWords.broadcast(UInt8(ascii: "#"))
+        var i = i
+        while i &+ 8 <= n {
+            let x = ByteWords.load(p, i)
+            let m = ByteWords.zeroBytes(x ^ q) | ByteWords.zeroBytes(x ^ h)
+            if m != 0 { return i &+ ByteWords.lowestByte(m) }
+            i &+= 8
+        }
+        while i < n && target[i] != UInt8(ascii: "?") && target[i] != UInt8(ascii: "#") { i &+= 1 }
+        return i
     }
 
     /// For `scheme://authority/path…`, the offset of the path (the end of the authority when

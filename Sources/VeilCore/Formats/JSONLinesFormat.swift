@@ -975,11 +975,8 @@ private struct JSONScanner {
     /// Whether any of 8 bytes is `"`, `\` or below 0x20 (SWAR; exact for "any").
     @inline(__always)
     static func special(_ w: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        let q = w ^ (ones &* 0x22)
-        let b = w ^ (ones &* 0x5C)
-        return (((q &- ones) & ~q) | ((b &- ones) & ~b) | ((w &- ones &* 0x20) & ~w)) & highs != 0
+        ByteWords.zeroBytes(w ^ ByteWords.broadcast(UInt8(ascii: "\""))) | ByteWords.zeroBytes(w ^ ByteWords.broadcast(UInt8(ascii: "\\")))
+            | ByteWords.below0x20(w) != 0
     }
 
     /// A string after its opening quote; returns its decoded range and moves past the closing

@@ -195,7 +195,7 @@ public struct TextFormat: LogFormat {
             // Literal prefix.
             let pc = Int(step.prefixCount)
             if pc > 0 {
-                if pos &+ 8 <= n && (load(p, pos) ^ step.prefixWord) & step.prefixMask == 0
+                if pos &+ 8 <= n && (ByteWords.load(p, pos) ^ step.prefixWord) & step.prefixMask == 0
                     && step.prefixMask != 0
                 {
                     // The whole literal in one compare (the byte loop below reports errors).
@@ -212,12 +212,12 @@ public struct TextFormat: LogFormat {
                 var i = start &+ Int(step.skipBytes)
                 if i > n { return .reject(.truncated) }
                 let s1 = step.stop1, s2 = step.stop2
-                let w1 = Self.broadcast(s1), w2 = Self.broadcast(s2)
+                let w1 = ByteWords.broadcast(s1), w2 = ByteWords.broadcast(s2)
                 while i < n {
                     if i &+ 8 <= n {
                         // Eight bytes at a time: a stop byte or any byte below 0x20.
-                        let x = Self.load(p, i)
-                        let m = Self.zeroBytes(x ^ w1) | Self.zeroBytes(x ^ w2) | Self.below0x20(x)
+                        let x = ByteWords.load(p, i)
+                        let m = ByteWords.zeroBytes(x ^ w1) | ByteWords.zeroBytes(x ^ w2) | ByteWords.below0x20(x)
                         if m == 0 {
                             i &+= 8
                             continue
@@ -337,7 +337,7 @@ public struct TextFormat: LogFormat {
         if let reason = matchLiteral(p, n, &pos, lits, suffixStart, suffixCount) { return .reject(reason) }
         // Extra text: ignored unless it holds a NUL byte.
         while pos &+ 8 <= n {
-            if Self.zeroBytes(Self.load(p, pos)) != 0 { return .reject(.binaryGarbage) }
+            if ByteWords.zeroBytes(ByteWords.load(p, pos)) != 0 { return .reject(.binaryGarbage) }
             pos &+= 8
         }
         while pos < n {
@@ -379,7 +379,7 @@ public struct TextFormat: LogFormat {
     ) -> Bool {
         let space = UInt8(ascii: " "), quote = UInt8(ascii: "\"")
         // %h %l %u: up to a space.
-        let h = scanUnquoted(p, 0, n)
+        let (h, plainAddress) = scanAddress(p, n)
         guard h > 0 else { return false }
         let l = scanUnquoted(p, h &+ 1, n)
         guard l > h &+ 1 else { return false }
@@ -430,7 +430,8 @@ public struct TextFormat: LogFormat {
 
         let line = UnsafeBufferPointer(start: UnsafePointer(p), count: n)
         let address = ByteRange(0, h)
-        record.clientAddress = isDash(p, address) ? .empty : HostPort.address(in: line, address)
+        record.clientAddress =
+            isDash(p, address) ? .empty : plainAddress ? address : HostPort.address(in: line, address)
         record.user = dashIsEmpty(p, ByteRange(l &+ 1, u))
         record.timestamp = time
         if !isDash(p, ByteRange(r, rq)) { splitRequest(p, r, rq, &record) }
@@ -449,8 +450,8 @@ public struct TextFormat: LogFormat {
     private static func scanUnquoted(_ p: UnsafeMutablePointer<UInt8>, _ i: Int, _ n: Int) -> Int {
         var i = i
         while i &+ 8 <= n {
-            let x = load(p, i)
-            let m = zeroBytes(x ^ 0x2020_2020_2020_2020) | below0x20(x)
+            let x = ByteWords.load(p, i)
+            let m = ByteWords.zeroBytes(x ^ 0x2020_2020_2020_2020) | ByteWords.below0x20(x)
             if m != 0 {
                 let at = i &+ (m.trailingZeroBitCount &>> 3)
                 return p[at] == 0x20 ? at : -1
@@ -463,6 +464,29 @@ public struct TextFormat: LogFormat {
             i &+= 1
         }
         return -1
+    }
+
+    /// `scanUnquoted` from the start of the line, and whether the bytes before the space are
+    /// free of `:` and `[` (an address without brackets or port, which `HostPort` would
+    /// return unchanged).
+    @inline(__always)
+    private static func scanAddress(_ p: UnsafeMutablePointer<UInt8>, _ n: Int) -> (end: Int, plain: Bool) {
+        let colons = ByteWords.broadcast(UInt8(ascii: ":")), brackets = ByteWords.broadcast(UInt8(ascii: "["))
+        var i = 0
+        while i &+ 8 <= n {
+            let x = ByteWords.load(p, i)
+            let special = ByteWords.zeroBytes(x ^ colons) | ByteWords.zeroBytes(x ^ brackets)
+            let m = ByteWords.zeroBytes(x ^ 0x2020_2020_2020_2020) | ByteWords.below0x20(x)
+            if m != 0 {
+                let at = i &+ ByteWords.lowestByte(m)
+                // Only the bytes before the stop count (a flag above a true one changes nothing).
+                let before = special & ((1 &<< UInt64(m.trailingZeroBitCount & ~7)) &- 1)
+                return (p[at] == 0x20 ? at : -1, before == 0)
+            }
+            if special != 0 { return (scanUnquoted(p, i &+ 8, n), false) }
+            i &+= 8
+        }
+        return (scanUnquoted(p, i, n), false)
     }
 
     /// The index of the first `"` from `i`; -1 when a `\` or the end of the line comes first.
@@ -479,8 +503,8 @@ public struct TextFormat: LogFormat {
         var i = veil_scan16_either(p, i, n, UInt8(ascii: "\""), UInt8(ascii: "\\"))
         if i &+ 16 <= n { return i }
         while i &+ 8 <= n {
-            let x = load(p, i)
-            let m = zeroBytes(x ^ quotes) | zeroBytes(x ^ backslashes)
+            let x = ByteWords.load(p, i)
+            let m = ByteWords.zeroBytes(x ^ quotes) | ByteWords.zeroBytes(x ^ backslashes)
             if m != 0 { return i &+ (m.trailingZeroBitCount &>> 3) }
             i &+= 8
         }
@@ -500,32 +524,8 @@ public struct TextFormat: LogFormat {
 
     // MARK: Eight bytes at a time
 
-    /// The eight bytes at `p + i` with byte `p[i]` in the low bits, whatever the byte order.
-    @inline(__always)
-    private static func load(_ p: UnsafeMutablePointer<UInt8>, _ i: Int) -> UInt64 {
-        // Safe: callers check i + 8 <= count.
-        UInt64(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
-    }
-
-    @inline(__always)
-    private static func broadcast(_ b: UInt8) -> UInt64 { UInt64(b) &* 0x0101_0101_0101_0101 }
-
     private static var quotes: UInt64 { 0x2222_2222_2222_2222 }
     private static var backslashes: UInt64 { 0x5C5C_5C5C_5C5C_5C5C }
-
-    /// High bit set in each byte of `x` that is zero. Bytes above the lowest zero byte may be
-    /// flagged falsely (borrow); the lowest flagged byte is always a true zero, which is all
-    /// the scans use.
-    @inline(__always)
-    private static func zeroBytes(_ x: UInt64) -> UInt64 {
-        (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
-    }
-
-    /// High bit set in each byte of `x` below 0x20 (same lowest-byte guarantee).
-    @inline(__always)
-    private static func below0x20(_ x: UInt64) -> UInt64 {
-        (x &- 0x2020_2020_2020_2020) & ~x & 0x8080_8080_8080_8080
-    }
 
     /// Whether the `"` at `i` closes a quoted field: the whole literal after the field follows
     /// it. For the format's last field, the `"` must be followed by the end, a space or a tab.
@@ -541,7 +541,7 @@ public struct TextFormat: LogFormat {
         }
         let cs = Int(step.closeStart), cc = Int(step.closeCount)
         if step.closeMask != 0 && i &+ 9 <= n {
-            return (load(p, i &+ 1) ^ step.closeWord) & step.closeMask == 0
+            return (ByteWords.load(p, i &+ 1) ^ step.closeWord) & step.closeMask == 0
         }
         var k = 1
         while k < cc {

@@ -161,4 +161,24 @@ struct URLPatternTests {
             #expect(gotQuery == query, "\(reason)")
         }
     }
+
+    @Test("the path ends at the first ? or # at any offset (eight bytes at a time), after any bytes")
+    func pathEndAtEveryOffset() {
+        // Bytes around '?' (0x3F) and '#' (0x23) in value, and high bytes, which a word scan
+        // must not mistake for either.
+        let filler: [UInt8] = [0x2F, 0x61, 0x3E, 0x40, 0x22, 0x24, 0x80, 0xBF, 0xFF, 0x00, 0x7F]
+        for length in 1...40 {
+            for at in 0..<length {
+                for mark in [UInt8(ascii: "?"), UInt8(ascii: "#")] {
+                    var target = (0..<length).map { filler[($0 &* 7 &+ length) % filler.count] }
+                    target[0] = UInt8(ascii: "/")
+                    if at > 0 { target[at] = mark }
+                    if at + 3 < length { target[at + 3] = mark == 0x3F ? 0x23 : 0x3F }
+                    let expectedEnd = target.firstIndex { $0 == 0x3F || $0 == 0x23 } ?? length
+                    let parts = target.withUnsafeBufferPointer { RequestTarget($0) }
+                    #expect(parts.pathStart == 0 && parts.pathEnd == expectedEnd, "length \(length), mark at \(at)")
+                }
+            }
+        }
+    }
 }
