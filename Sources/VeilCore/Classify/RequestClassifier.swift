@@ -17,8 +17,11 @@ public struct RequestClassifier: Sendable {
     public let beaconPatterns: [URLPattern]
     /// Compiled click patterns, in configuration order.
     public let clickPatterns: [URLPattern]
-    /// Extensions of up to 7 bytes, lower-case, packed (see `packedExtension`), sorted.
+    /// Extensions of up to 7 bytes, lower-case, packed (see `packedExtension`), in an
+    /// open-addressing set: a power-of-two slot array at most 1/4 full, 0 for empty (no
+    /// packed key is 0: its top byte is the length), probed linearly from `extensionSlot`.
     private let shortExtensions: [UInt64]
+    private let extensionShift: UInt64
     /// Bit `b` set when some beacon or click pattern may match a path whose byte after the
     /// first `/` is `b` (all bits set when a pattern does not fix that byte).
     private let patternFirstBytes: (UInt64, UInt64, UInt64, UInt64)
@@ -75,7 +78,17 @@ public struct RequestClassifier: Sendable {
                 long.append(bytes)
             }
         }
-        shortExtensions = Array(Set(short)).sorted()
+        let unique = Array(Set(short)).sorted()
+        var slotBits: UInt64 = 4
+        while 1 << slotBits < unique.count * 4 { slotBits += 1 }
+        var slots = [UInt64](repeating: 0, count: 1 << slotBits)
+        extensionShift = 64 - slotBits
+        for key in unique {
+            var i = Self.extensionSlot(key, shift: extensionShift)
+            while slots[i] != 0 { i = (i + 1) & (slots.count - 1) }
+            slots[i] = key
+        }
+        shortExtensions = slots
         longExtensions = long
     }
 
@@ -186,7 +199,21 @@ public struct RequestClassifier: Sendable {
         let length = parts.pathEnd - start
         guard length > 0, length <= Self.maxExtensionLength else { return false }
         let ext = UnsafeBufferPointer(rebasing: target[start..<parts.pathEnd])
-        if length <= 7 { return Self.binarySearch(shortExtensions, Self.packedExtension(ext)) }
+        if length <= 7 {
+            let key =
+                parts.pathEnd >= 8
+                ? Self.packedExtension(endingAt: target.baseAddress! + parts.pathEnd, length: length)
+                : Self.packedExtension(ext)
+            return shortExtensions.withUnsafeBufferPointer { slots in
+                var i = Self.extensionSlot(key, shift: extensionShift)
+                while true {
+                    let slot = slots[i]
+                    if slot == key { return true }
+                    if slot == 0 { return false }
+                    i = (i &+ 1) & (slots.count &- 1)
+                }
+            }
+        }
         for candidate in longExtensions where candidate.count == length {
             var equal = true
             for k in 0..<length where ClassifyBytes.lowercased(ext[k]) != candidate[k] {
@@ -209,15 +236,25 @@ public struct RequestClassifier: Sendable {
         return key
     }
 
+    /// `packedExtension` of the `length` (1...7) bytes before `end`, from one 8-byte load;
+    /// the caller guarantees the 8 bytes before `end` are readable.
     @inline(__always)
-    private static func binarySearch(_ sorted: [UInt64], _ key: UInt64) -> Bool {
-        var low = 0
-        var high = sorted.count
-        while low < high {
-            let mid = (low + high) / 2
-            if sorted[mid] < key { low = mid + 1 } else { high = mid }
-        }
-        return low < sorted.count && sorted[low] == key
+    static func packedExtension(endingAt end: UnsafePointer<UInt8>, length: Int) -> UInt64 {
+        // The byte before `end` lands in the low byte.
+        let x = UInt64(bigEndian: UnsafeRawPointer(end - 8).loadUnaligned(as: UInt64.self))
+        // ASCII upper case → lower case, byte-wise without carries: a byte's low 7 bits plus
+        // 0x3F (or 0x25) stay below 0x100.
+        let low7 = x & 0x7F7F_7F7F_7F7F_7F7F
+        let atLeastA = low7 &+ 0x3F3F_3F3F_3F3F_3F3F
+        let pastZ = low7 &+ 0x2525_2525_2525_2525
+        let upper = atLeastA & ~pastZ & ~x & 0x8080_8080_8080_8080
+        let lowered = x | upper >> 2
+        return lowered & ((1 &<< UInt64(8 &* length)) &- 1) | UInt64(length) << 56
+    }
+
+    @inline(__always)
+    private static func extensionSlot(_ key: UInt64, shift: UInt64) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
     }
 
     @inline(__always)

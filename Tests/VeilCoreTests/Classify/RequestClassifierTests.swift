@@ -252,6 +252,26 @@ struct RequestClassifierTests {
         }
     }
 
+    @Test("an extension packed from one word load equals the byte-wise packing, for every byte value")
+    func packedFromWord() {
+        var rng = StateTestRNG(seed: 7)
+        // Every byte value once in each position, then random windows; the bytes next to the
+        // letter ranges ('@', '[', '`', '{') and high bytes are the ones a carry would spoil.
+        var windows: [[UInt8]] = (0..<256).map { b in (0..<8).map { UInt8(truncatingIfNeeded: b &+ $0 &* 37) } }
+        for _ in 0..<2000 { windows.append((0..<8).map { _ in UInt8(truncatingIfNeeded: rng.next()) }) }
+        for window in windows {
+            for length in 1...7 {
+                let (word, bytes) = window.withUnsafeBufferPointer { w in
+                    (
+                        RequestClassifier.packedExtension(endingAt: w.baseAddress! + 8, length: length),
+                        RequestClassifier.packedExtension(UnsafeBufferPointer(rebasing: w[(8 - length)...]))
+                    )
+                }
+                #expect(word == bytes, "\(window) length \(length)")
+            }
+        }
+    }
+
     @Test("bad configurations are rejected with a usage error")
     func badConfigurations() {
         let rows: [(RequestClassificationConfiguration, String)] = [
