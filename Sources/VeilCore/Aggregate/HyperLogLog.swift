@@ -12,8 +12,9 @@
 /// one, at most 40), keeping the largest rank per index. Its estimate is linear counting over
 /// 2^25 buckets, which is exact in practice for the small counts that decide whether a row
 /// reaches the release threshold k. When the sparse form would hold more than
-/// `sparseLimit` = m / 4 = 4096 entries — where it takes as much memory as the 16 KiB dense form
-/// and about as many encoded bytes as the packed 12 KiB dense encoding — the sketch becomes
+/// `sparseLimit` = m / 4 = 4096 entries — where its sorted list takes as much memory as the
+/// 16 KiB dense form (its insert table, while it is being filled, up to twice that) and about as
+/// many encoded bytes as the packed 12 KiB dense encoding — the sketch becomes
 /// *dense*: one byte per register, each p' entry folded into its p = 14 register exactly as if
 /// the hash had been inserted at p = 14. The dense estimate is Ertl's improved estimator
 /// ("New cardinality estimation algorithms for HyperLogLog sketches", 2017), which needs no
@@ -23,8 +24,10 @@
 /// hashes inserted: the sparse entries are a function of the set, their count only grows when
 /// the set grows, and the dense registers are the register-wise maximum. So inserting in any
 /// order, merging in any order or grouping, and encoding all give identical values and bytes;
-/// `merge(a, b)` equals `merge(b, a)` byte for byte. Sparse inserts go to a small unsorted buffer
-/// that is merged in on demand; `==`, `estimate` and `encode` look at the merged form.
+/// `merge(a, b)` equals `merge(b, a)` byte for byte. While a sparse sketch is being filled its
+/// entries sit in an open-addressing table keyed by p' index (an insert is one probe, not a
+/// binary search); they are sorted back into the list on demand, and `==`, `estimate` and
+/// `encode` look at the list.
 ///
 /// A sketch is pseudonymous data: it lives only in state files, never in a release.
 public struct HyperLogLog: Sendable, Equatable {
@@ -51,11 +54,16 @@ public struct HyperLogLog: Sendable, Equatable {
         static let dense: UInt8 = 2
     }
 
-    /// Sparse entries sorted ascending, one per p' index. Empty when dense.
+    /// Sparse entries sorted ascending, one per p' index. Empty when dense or while the
+    /// entries are in `table`.
     private(set) var sparse: [UInt32] = []
-    /// Sparse entries inserted since the last merge into `sparse`: unsorted, may repeat, and
-    /// hold only indexes that `sparse` did not have when they were added. Empty when dense.
-    private var pending: [UInt32] = []
+    /// While a sparse sketch is being filled: all its entries, one per p' index, in an
+    /// open-addressing table (a power-of-two slot array at most 3/4 full, probed linearly from
+    /// the index's low bits; 0 = empty, which no entry is: its rank is at least 1). Empty
+    /// otherwise.
+    private var table: [UInt32] = []
+    /// The number of entries in `table`.
+    private var tableCount = 0
     /// The dense registers, one per byte. Empty while sparse.
     private(set) var registers: [UInt8] = []
 
@@ -75,11 +83,11 @@ public struct HyperLogLog: Sendable, Equatable {
 
     /// Adds one visitor, given 64 bits of its pseudonym.
     ///
-    /// Dense sketches update one register in place and never allocate. Sparse sketches look the
-    /// index up in the sorted entries and otherwise append to a buffer that is merged in when it
-    /// reaches an eighth of the entries (amortised O(log n) per insert).
+    /// Dense sketches update one register in place and never allocate. Sparse sketches probe
+    /// their entry table, which doubles when 3/4 full (the first insert after the sorted list
+    /// was read moves the list into a table).
     /// - Parameter hash: uniformly distributed bits, such as the first 8 bytes of a pseudonym.
-    /// - Complexity: O(1) dense, amortised O(log n) sparse.
+    /// - Complexity: O(1) dense, amortised O(1) sparse.
     public mutating func insert(hash: UInt64) {
         if !registers.isEmpty {
             let index = Int(truncatingIfNeeded: hash >> UInt64(64 - Self.precision))
@@ -112,81 +120,85 @@ public struct HyperLogLog: Sendable, Equatable {
     }
 
     private mutating func insertSparse(_ entry: UInt32) {
+        if table.isEmpty { fillTable() }
         let key = entry >> 6
-        let position: Int = sparse.withUnsafeBufferPointer { entries in
-            var low = 0
-            var high = entries.count
-            while low < high {
-                let middle = (low + high) >> 1
-                if entries[middle] >> 6 < key { low = middle + 1 } else { high = middle }
+        let inserted: Bool = table.withUnsafeMutableBufferPointer { slots in
+            let mask = slots.count &- 1
+            var i = Int(truncatingIfNeeded: key) & mask
+            while true {
+                let slot = slots[i]
+                if slot == 0 {
+                    slots[i] = entry
+                    return true
+                }
+                if slot >> 6 == key {
+                    // Same index: keep the higher rank.
+                    if slot < entry { slots[i] = entry }
+                    return false
+                }
+                i = (i &+ 1) & mask
             }
-            return low < entries.count && entries[low] >> 6 == key ? low : -1
         }
-        if position >= 0 {
-            // Same index: raising the rank keeps the order.
-            if sparse[position] < entry { sparse[position] = entry }
-            return
-        }
-        pending.append(entry)
-        if pending.count >= max(16, sparse.count >> 3) {
-            mergePending()
+        guard inserted else { return }
+        tableCount += 1
+        if tableCount > Self.sparseLimit {
+            convertToDense()
+        } else if tableCount * 4 > table.count * 3 {
+            rehash(slotCount: table.count * 2)
         }
     }
 
-    /// Merges the buffered entries into the sorted ones, converting to dense past the limit.
-    /// Keeps the buffer's capacity for further inserts.
-    private mutating func mergePending() {
-        guard !pending.isEmpty else { return }
-        Self.heapSort(&pending)
-        let oldCount = sparse.count
-        let total = oldCount + pending.count
-        sparse.append(contentsOf: repeatElement(0, count: pending.count))
-        sparse.withUnsafeMutableBufferPointer { entries in
-            pending.withUnsafeBufferPointer { added in
-                // Merge from the back so nothing is overwritten before it is read.
-                var i = oldCount - 1
-                var j = added.count - 1
-                var w = total - 1
-                while j >= 0 {
-                    if i >= 0 && entries[i] > added[j] {
-                        entries[w] = entries[i]
-                        i -= 1
-                    } else {
-                        entries[w] = added[j]
-                        j -= 1
-                    }
-                    w -= 1
-                }
-            }
+    /// Moves the sorted entries into a table with room to grow.
+    private mutating func fillTable() {
+        var slotCount = 8
+        while slotCount * 3 < sparse.count * 8 { slotCount *= 2 }
+        rehash(slotCount: slotCount)
+    }
+
+    /// Places every entry (of `sparse` and `table`) in a new table of `slotCount` slots.
+    private mutating func rehash(slotCount: Int) {
+        var slots = [UInt32](repeating: 0, count: slotCount)
+        let mask = slotCount - 1
+        var count = 0
+        func place(_ entry: UInt32) {
+            var i = Int(entry >> 6) & mask
+            while slots[i] != 0 { i = (i + 1) & mask }
+            slots[i] = entry
+            count += 1
         }
-        let kept: Int = sparse.withUnsafeMutableBufferPointer { entries in
-            // Equal indexes are now adjacent, highest rank last: keep the last of each run.
-            var out = 0
-            for r in 0..<total {
-                if r + 1 < total && entries[r + 1] >> 6 == entries[r] >> 6 { continue }
-                entries[out] = entries[r]
-                out += 1
-            }
-            return out
-        }
-        sparse.removeLast(total - kept)
-        pending.removeAll(keepingCapacity: true)
-        if sparse.count > Self.sparseLimit {
-            convertToDense()
-        }
+        for entry in sparse { place(entry) }
+        for entry in table where entry != 0 { place(entry) }
+        sparse = []
+        table = slots
+        tableCount = count
+    }
+
+    /// Sorts the table's entries back into the list, converting to dense past the limit.
+    private mutating func settle() {
+        guard !table.isEmpty else { return }
+        var entries: [UInt32] = []
+        entries.reserveCapacity(tableCount)
+        for entry in table where entry != 0 { entries.append(entry) }
+        Self.heapSort(&entries)
+        sparse = entries
+        table = []
+        tableCount = 0
+        if sparse.count > Self.sparseLimit { convertToDense() }
     }
 
     private mutating func convertToDense() {
         var registers = [UInt8](repeating: 0, count: Self.registerCount)
         Self.fold(sparse, into: &registers)
-        Self.fold(pending, into: &registers)
+        Self.fold(table, into: &registers)
         self.registers = registers
         sparse = []
-        pending = []
+        table = []
+        tableCount = 0
     }
 
+    /// Raises the registers to the entries' (empty slots, 0, are skipped).
     private static func fold(_ entries: [UInt32], into registers: inout [UInt8]) {
-        for entry in entries {
+        for entry in entries where entry != 0 {
             let (index, rank) = denseRegister(entry)
             if registers[index] < rank { registers[index] = rank }
         }
@@ -221,20 +233,19 @@ public struct HyperLogLog: Sendable, Equatable {
         }
     }
 
-    /// Brings buffered inserts into the canonical form and frees the buffer.
+    /// Brings the entry table into the canonical sorted list and frees the table.
     ///
     /// Never changes what the sketch reports; call it when a sketch is done being filled to
-    /// release the buffer's memory and make later `==`, `estimate` and `encode` calls copy-free.
+    /// release the table's memory and make later `==`, `estimate` and `encode` calls copy-free.
     public mutating func compact() {
-        mergePending()
-        pending = []
+        settle()
     }
 
-    /// This sketch with buffered inserts merged in.
+    /// This sketch with its entries in the sorted list.
     private func normalized() -> HyperLogLog {
-        if pending.isEmpty { return self }
+        if table.isEmpty { return self }
         var copy = self
-        copy.mergePending()
+        copy.settle()
         return copy
     }
 
@@ -245,7 +256,7 @@ public struct HyperLogLog: Sendable, Equatable {
     /// Two sparse sketches stay sparse while the union has at most `sparseLimit` entries.
     /// The result equals the sketch of the union of both inputs, whatever the order.
     public mutating func merge(_ other: HyperLogLog) {
-        mergePending()
+        settle()
         let other = other.normalized()
         switch (registers.isEmpty, other.registers.isEmpty) {
         case (false, false):
@@ -262,7 +273,6 @@ public struct HyperLogLog: Sendable, Equatable {
             let mine = sparse
             registers = other.registers
             sparse = []
-            pending = []
             Self.fold(mine, into: &registers)
         case (true, true):
             sparse = Self.unionOfSorted(sparse, other.sparse)
@@ -313,7 +323,7 @@ public struct HyperLogLog: Sendable, Equatable {
 
     /// Whether nothing has been inserted.
     public var isEmpty: Bool {
-        sparse.isEmpty && pending.isEmpty && registers.isEmpty
+        sparse.isEmpty && table.isEmpty && registers.isEmpty
     }
 
     /// Whether the sketch is in the sparse form (at most `sparseLimit` distinct p' indexes).
