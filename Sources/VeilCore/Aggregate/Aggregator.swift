@@ -86,6 +86,9 @@ public struct Aggregator: RecordSink {
     let scannerRules: ScannerRules
     /// Canonical site names as bytes, per site id (the `site` field of recipient pseudonyms).
     var siteNameBytes: [[UInt8]?] = []
+    /// The last site a visitor pseudonym was computed for here, and its `siteName`.
+    private var namedSite = UInt32.max
+    private var namedSiteBytes: [UInt8] = []
     var campaignCache = ByteKeyedTable<UInt32>(initialCapacity: 64)
     var linkCache = ByteKeyedTable<UInt32>(initialCapacity: 64)
     var scannerAgentCache = ByteKeyedTable<Bool>(initialCapacity: 64)
@@ -174,8 +177,13 @@ public struct Aggregator: RecordSink {
         if let ahead, site != foldedSiteID {
             p = ahead
         } else {
+            if site != namedSite {
+                namedSite = site
+                namedSiteBytes = siteName(site)
+            }
+            // A stored property, passed without a copy or a retain.
             p = try VisitorPseudonyms.pseudonym(
-                pseudonymizer, epoch: epoch, siteName: siteName(site), r, line, address: address)
+                pseudonymizer, epoch: epoch, siteName: namedSiteBytes, r, line, address: address)
         }
         let human = agent.kind == .human
         let isBot = agent.kind == .bot
