@@ -324,6 +324,26 @@ enum CLI {
         ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
     }
 
+    /// Mounts a new tmpfs on directory `dir` (root with CAP_SYS_ADMIN only); false when the
+    /// mount fails.
+    static func mountTmpfs(_ dir: String) -> Bool {
+        mount("veil-test", dir, "tmpfs", 0, "size=64m") == 0
+    }
+
+    /// Unmounts what `mountTmpfs` mounted (lazily, so a busy mount does not fail the test).
+    static func unmount(_ dir: String) {
+        _ = umount2(dir, Int32(MNT_DETACH))
+    }
+
+    /// Whether this test process may mount a tmpfs (tried once on a scratch directory).
+    static let canMountTmpfs: Bool = {
+        guard let dir = try? tempDir(prefix: "veil-mount-probe") else { return false }
+        defer { remove(dir) }
+        guard mountTmpfs(dir) else { return false }
+        unmount(dir)
+        return true
+    }()
+
     /// Whether a file or directory exists.
     static func exists(_ path: String) -> Bool {
         FileManager.default.fileExists(atPath: path)

@@ -68,6 +68,76 @@ struct CrashSafetyTests {
         #expect(CLI.list(out).allSatisfy { !$0.hasPrefix(".") })
     }
 
+    /// A volume or a container's bind mount cannot be renamed: its files are replaced one by
+    /// one. Each file is whole after any kill, and a completed run leaves one whole version.
+    @Test(
+        "an output directory that is a mount point is replaced file by file, crash-safe file by file",
+        .enabled(if: CLI.canMountTmpfs, "mounting a tmpfs needs root with CAP_SYS_ADMIN"))
+    func mountPointOutput() throws {
+        let dir = try CLI.tempDir(prefix: "veil-mount")
+        defer { CLI.remove(dir) }
+        let log = try CLI.generate(format: "combined_cookie", lines: 40_000, seed: 5, extra: ["--days", "3"], in: dir)
+        let keys = dir + "/keys"
+        #expect(try CLI.veil(["keys", "init", "--keys", keys]).status == 0)
+        let state = dir + "/s.veilstate"
+        #expect(try CLI.veil(["aggregate", log.log, "-o", state, "--keys", keys, "--quiet"]).status == 0)
+
+        // The two versions as written into an ordinary directory.
+        var versions: [[String: [UInt8]]] = []
+        for k in ["2", "3"] {
+            let plain = dir + "/plain-" + k
+            #expect(try CLI.veil(["report", state, "-o", plain, "--k", k, "--quiet"]).status == 0)
+            versions.append(try snapshot(plain))
+        }
+        #expect(versions[0] != versions[1])
+
+        let out = dir + "/rollups"
+        #expect(mkdir(out, 0o755) == 0)
+        try #require(CLI.mountTmpfs(out))
+        defer { CLI.unmount(out) }
+        // A volume's own directory, which veil accepts there and leaves alone.
+        #expect(mkdir(out + "/lost+found", 0o700) == 0)
+        func mounted(_ dir: String) throws -> [String: [UInt8]] {
+            #expect(CLI.exists(dir + "/lost+found"))
+            var out: [String: [UInt8]] = [:]
+            for name in CLI.list(dir) where !name.hasPrefix(".") && name != "lost+found" {
+                out[name] = try CLI.read(dir + "/" + name)
+            }
+            return out
+        }
+        var seconds = 0.0
+        for (i, k) in ["2", "3"].enumerated() {
+            let started = Date()
+            let r = try CLI.veil(["report", state, "-o", out, "--k", k, "--quiet"])
+            seconds = max(seconds, Date().timeIntervalSince(started))
+            #expect(r.status == 0, "\(r)")
+            #expect(try mounted(out) == versions[i])
+        }
+        var rng = SystemRandomNumberGenerator()
+        var kills = 0
+        for i in 0..<30 {
+            let k = i % 2 == 0 ? "2" : "3"
+            if try runAndKill(["report", state, "-o", out, "--k", k, "--quiet"], after: Double.random(in: 0...(seconds * 1.1), using: &rng)) {
+                kills += 1
+            }
+            for (name, bytes) in try mounted(out) {
+                #expect(bytes == versions[0][name] || bytes == versions[1][name], "\(name) is one whole version after a kill")
+            }
+        }
+        #expect(kills >= 5, "most runs should be killed while running (\(kills) of 30)")
+        // A completed run finishes what killed runs left and leaves one whole version.
+        #expect(try CLI.veil(["report", state, "-o", out, "--k", "3", "--quiet"]).status == 0)
+        #expect(try mounted(out) == versions[1])
+        #expect(CLI.list(out).allSatisfy { !$0.hasPrefix(".") }, "\(CLI.list(out))")
+        // A DP release (its own output check) accepts the mount point too.
+        let dp = try CLI.veil(["report", state, "-o", out, "--dp-epsilon", "1", "--keys", keys, "--quiet"])
+        #expect(dp.status == 0, "\(dp)")
+        #expect(CLI.exists(out + "/manifest.json") && CLI.exists(out + "/lost+found"))
+        // `veil run` into the mount point works too.
+        #expect(try CLI.veil(["run", log.log, "-o", out, "--keys", keys, "--k", "2", "--quiet"]).status == 0)
+        #expect(try mounted(out) == versions[0])
+    }
+
     @Test func anOutputDirectoryWithATrailingSlashIsReplacedAsWell() throws {
         let dir = try CLI.tempDir(prefix: "veil-slash")
         defer { CLI.remove(dir) }

@@ -11,6 +11,16 @@ import Glibc
 /// directory exactly as it was. Hidden leftovers of a killed run (`.<name>.tmp-<pid>-…`,
 /// `.<name>.old-<pid>-…`) are removed by the next write once their process is gone.
 ///
+/// **Mount points.** A directory that is a mount point (a volume, or a container's bind mount)
+/// cannot be renamed or exchanged. Its files are replaced one by one instead: the new files are
+/// written into a hidden directory inside it and fsynced; the hidden directory is then marked
+/// complete (`.<name>.ready-<pid>-…`, with the list of the new names), each file is renamed
+/// over the old one — `manifest.json` last — and then old files the new set lacks are removed. Every
+/// file is always whole, and a failed build changes nothing; a reader that looks while the
+/// files are being swapped can see old and new files side by side. A run killed during the swap
+/// leaves its marked directory, and the next write finishes the swap (then makes its own). A
+/// `lost+found` at the root of the volume is left alone.
+///
 /// The directory must hold nothing but what veil wrote there (`owned` decides): veil refuses
 /// to replace a directory with other files in it rather than delete them. Symbolic links are
 /// never followed: an output path that is a symlink is refused. The new directory keeps the
@@ -28,6 +38,15 @@ public enum AtomicDirectory {
         _ dir: String, mode: mode_t = 0o755, owned: (String) -> Bool,
         build: (String) throws(VeilError) -> Void
     ) throws(VeilError) {
+        try replace(dir, mode: mode, inPlace: nil, owned: owned, build: build)
+    }
+
+    /// `replace(_:mode:owned:build:)`, with `inPlace` deciding whether an existing directory is
+    /// replaced file by file (nil: when it is a mount point).
+    static func replace(
+        _ dir: String, mode: mode_t = 0o755, inPlace: Bool?, owned: (String) -> Bool,
+        build: (String) throws(VeilError) -> Void
+    ) throws(VeilError) {
         let dir = normalized(dir)
         let name = baseName(dir)
         let parent = AtomicFile.directory(of: dir)
@@ -42,7 +61,7 @@ public enum AtomicDirectory {
                 throw VeilError(.usage, "the output exists and is not a directory", file: dir)
             }
             let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-            if let foreign = names.sorted().first(where: { !owned($0) }) {
+            if let foreign = names.sorted().first(where: { !owned($0) && !isTolerated($0, in: dir) }) {
                 throw VeilError(
                     .usage,
                     "the output directory holds '\(foreign)', which veil did not write; veil replaces the whole directory, so give it a directory of its own",
@@ -50,6 +69,10 @@ public enum AtomicDirectory {
             }
         }
         removeStale(parent: parent, name: name)
+        if exists && (inPlace ?? isMountPoint(dir, st, parent: parent)) {
+            try replaceInPlace(dir, name: name, build: build)
+            return
+        }
         let tag = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let tmp = parent + "/." + name + ".tmp-" + tag
         guard mkdir(tmp, mode) == 0 else { throw AtomicFile.ioError("cannot create a temporary directory", tmp) }
@@ -90,6 +113,101 @@ public enum AtomicDirectory {
         done = true
         AtomicFile.syncDirectory(parent)
         removeTree(old)
+    }
+
+    /// Whether `dir` (whose `lstat` is `st`) is a mount point: on another device than its
+    /// parent, or the root.
+    static func isMountPoint(_ dir: String, _ st: stat, parent: String) -> Bool {
+        var p = stat()
+        guard lstat(parent, &p) == 0 else { return false }
+        return p.st_dev != st.st_dev || (p.st_ino == st.st_ino && p.st_dev == st.st_dev)
+    }
+
+    /// Whether `entry`, inside output directory `dir`, is a hidden work directory of an
+    /// in-place replacement (see the type's notes on mount points).
+    public static func isWorkEntry(_ entry: String, of dir: String) -> Bool {
+        let name = baseName(dir)
+        return entry.hasPrefix("." + name + ".tmp-") || entry.hasPrefix("." + name + ".ready-")
+    }
+
+    /// Whether `entry` of an existing output directory `dir` is one veil accepts there though
+    /// it did not write it as output: its own work directories, and the `lost+found` a file
+    /// system keeps at the root of a volume mounted as the output (never removed).
+    public static func isTolerated(_ entry: String, in dir: String) -> Bool {
+        if isWorkEntry(entry, of: dir) { return true }
+        guard entry == lostAndFound else { return false }
+        let dir = normalized(dir)
+        var st = stat()
+        return lstat(dir, &st) == 0 && isMountPoint(dir, st, parent: AtomicFile.directory(of: dir))
+    }
+
+    private static let lostAndFound = "lost+found"
+
+    /// The list of a complete in-place replacement's file names, inside its marked directory.
+    private static let namesFile = ".names"
+
+    /// Replaces the files of `dir`, a mount point, one by one (see the type's notes).
+    private static func replaceInPlace(
+        _ dir: String, name: String, build: (String) throws(VeilError) -> Void
+    ) throws(VeilError) {
+        finishStaleInPlace(dir, name: name)
+        let tag = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let tmp = dir + "/." + name + ".tmp-" + tag
+        guard mkdir(tmp, 0o700) == 0 else { throw AtomicFile.ioError("cannot create a temporary directory", tmp) }
+        var marked = false
+        defer { if !marked { removeTree(tmp) } }
+        try build(tmp)
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? []).sorted()
+        try AtomicFile.write(Array(names.joined(separator: "\n").utf8) + [0x0A], to: tmp + "/" + namesFile, mode: 0o600)
+        AtomicFile.syncDirectory(tmp)
+        let ready = dir + "/." + name + ".ready-" + tag
+        guard rename(tmp, ready) == 0 else { throw AtomicFile.ioError("cannot mark the new files complete", tmp) }
+        marked = true
+        AtomicFile.syncDirectory(dir)
+        try swapIn(ready, into: dir)
+    }
+
+    /// Moves the files of a marked directory into `dir`, `manifest.json` last, removes the
+    /// files of `dir` the new set lacks, then the marked directory. Safe to run again after a
+    /// crash part way: the moves already done are skipped.
+    private static func swapIn(_ ready: String, into dir: String) throws(VeilError) {
+        guard let list = try? AtomicFile.read(ready + "/" + namesFile) else {
+            throw VeilError(.io, "the list of new files is missing", file: ready)
+        }
+        let names = String(decoding: list, as: UTF8.self).split(separator: "\n").map(String.init)
+        for file in names.filter({ $0 != "manifest.json" }) + names.filter({ $0 == "manifest.json" }) {
+            var st = stat()
+            guard lstat(ready + "/" + file, &st) == 0 else { continue }  // moved before a crash
+            guard rename(ready + "/" + file, dir + "/" + file) == 0 else {
+                throw AtomicFile.ioError("cannot move a new file into place", dir + "/" + file)
+            }
+        }
+        let newSet = Set(names)
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        where !entry.hasPrefix(".") && !newSet.contains(entry) && entry != lostAndFound {
+            removeTree(dir + "/" + entry)
+        }
+        AtomicFile.syncDirectory(dir)
+        removeTree(ready)
+    }
+
+    /// Finishes the swaps of killed in-place replacements of `dir` and removes their unmarked
+    /// work directories.
+    private static func finishStaleInPlace(_ dir: String, name: String) {
+        for entry in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() {
+            for kind in [".tmp-", ".ready-"] {
+                let prefix = "." + name + kind
+                guard entry.hasPrefix(prefix) else { continue }
+                let rest = entry.dropFirst(prefix.count)
+                guard let pid = Int32(rest.prefix { $0 != "-" }), pid != getpid() else { continue }
+                guard kill(pid, 0) != 0 && errno == ESRCH else { continue }
+                if kind == ".ready-" {
+                    try? swapIn(dir + "/" + entry, into: dir)
+                } else {
+                    removeTree(dir + "/" + entry)
+                }
+            }
+        }
     }
 
     /// `renameat2(a, b, RENAME_EXCHANGE)`, looked up at run time (glibc ≥ 2.28 exports it, but

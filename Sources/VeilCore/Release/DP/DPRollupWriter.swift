@@ -90,7 +90,9 @@ extension RollupWriter {
             throw VeilError(.usage, "the output exists and is not a directory", file: directory)
         }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        if let foreign = names.sorted().first(where: { !rollupFileNames.contains($0) }) {
+        if let foreign = names.sorted().first(where: {
+            !rollupFileNames.contains($0) && !AtomicDirectory.isTolerated($0, in: directory)
+        }) {
             throw VeilError(
                 .usage,
                 "the output directory holds '\(foreign)', which veil did not write; veil replaces the whole directory, so give it a directory of its own",
