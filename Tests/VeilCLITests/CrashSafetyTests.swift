@@ -25,14 +25,20 @@ struct CrashSafetyTests {
         return killed && p.terminationReason == .uncaughtSignal
     }
 
-    @Test func killingReportAtRandomPointsNeverBreaksThePreviousRollups() throws {
-        let dir = try CLI.tempDir(prefix: "veil-kill")
-        defer { CLI.remove(dir) }
+    /// A generated 3-day log in `dir`, a key store, and the log's state file.
+    func aggregated(in dir: String) throws -> (log: String, keys: String, state: String) {
         let log = try CLI.generate(format: "combined_cookie", lines: 40_000, seed: 5, extra: ["--days", "3"], in: dir)
         let keys = dir + "/keys"
         #expect(try CLI.veil(["keys", "init", "--keys", keys]).status == 0)
         let state = dir + "/s.veilstate"
         #expect(try CLI.veil(["aggregate", log.log, "-o", state, "--keys", keys, "--quiet"]).status == 0)
+        return (log.log, keys, state)
+    }
+
+    @Test func killingReportAtRandomPointsNeverBreaksThePreviousRollups() throws {
+        let dir = try CLI.tempDir(prefix: "veil-kill")
+        defer { CLI.remove(dir) }
+        let (_, _, state) = try aggregated(in: dir)
 
         // Two different good versions of the output (k=2 and k=3).
         let out = dir + "/rollups"
@@ -76,11 +82,7 @@ struct CrashSafetyTests {
     func mountPointOutput() throws {
         let dir = try CLI.tempDir(prefix: "veil-mount")
         defer { CLI.remove(dir) }
-        let log = try CLI.generate(format: "combined_cookie", lines: 40_000, seed: 5, extra: ["--days", "3"], in: dir)
-        let keys = dir + "/keys"
-        #expect(try CLI.veil(["keys", "init", "--keys", keys]).status == 0)
-        let state = dir + "/s.veilstate"
-        #expect(try CLI.veil(["aggregate", log.log, "-o", state, "--keys", keys, "--quiet"]).status == 0)
+        let (log, keys, state) = try aggregated(in: dir)
 
         // The two versions as written into an ordinary directory.
         var versions: [[String: [UInt8]]] = []
@@ -134,7 +136,7 @@ struct CrashSafetyTests {
         #expect(dp.status == 0, "\(dp)")
         #expect(CLI.exists(out + "/manifest.json") && CLI.exists(out + "/lost+found"))
         // `veil run` into the mount point works too.
-        #expect(try CLI.veil(["run", log.log, "-o", out, "--keys", keys, "--k", "2", "--quiet"]).status == 0)
+        #expect(try CLI.veil(["run", log, "-o", out, "--keys", keys, "--k", "2", "--quiet"]).status == 0)
         #expect(try mounted(out) == versions[0])
     }
 

@@ -194,20 +194,30 @@ public enum AtomicDirectory {
     /// Finishes the swaps of killed in-place replacements of `dir` and removes their unmarked
     /// work directories.
     private static func finishStaleInPlace(_ dir: String, name: String) {
+        for (entry, kind) in leftovers(in: dir, of: name, kinds: [".tmp-", ".ready-"]) {
+            if kind == ".ready-" {
+                try? swapIn(dir + "/" + entry, into: dir)
+            } else {
+                removeTree(dir + "/" + entry)
+            }
+        }
+    }
+
+    /// The hidden entries `.<name><kind><pid>-…` of `dir` whose process no longer runs, in name
+    /// order.
+    private static func leftovers(in dir: String, of name: String, kinds: [String]) -> [(entry: String, kind: String)] {
+        var found: [(entry: String, kind: String)] = []
         for entry in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() {
-            for kind in [".tmp-", ".ready-"] {
+            for kind in kinds {
                 let prefix = "." + name + kind
                 guard entry.hasPrefix(prefix) else { continue }
                 let rest = entry.dropFirst(prefix.count)
                 guard let pid = Int32(rest.prefix { $0 != "-" }), pid != getpid() else { continue }
                 guard kill(pid, 0) != 0 && errno == ESRCH else { continue }
-                if kind == ".ready-" {
-                    try? swapIn(dir + "/" + entry, into: dir)
-                } else {
-                    removeTree(dir + "/" + entry)
-                }
+                found.append((entry, kind))
             }
         }
+        return found
     }
 
     /// `renameat2(a, b, RENAME_EXCHANGE)`, looked up at run time (glibc ≥ 2.28 exports it, but
@@ -226,20 +236,12 @@ public enum AtomicDirectory {
     /// Removes hidden leftovers of `name` from processes that no longer run; puts back a
     /// previous directory moved aside by a run that died before the new one was in place.
     static func removeStale(parent: String, name: String) {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []
-        for entry in names {
-            for kind in [".tmp-", ".old-"] {
-                let prefix = "." + name + kind
-                guard entry.hasPrefix(prefix) else { continue }
-                let rest = entry.dropFirst(prefix.count)
-                guard let pid = Int32(rest.prefix { $0 != "-" }), pid != getpid() else { continue }
-                guard kill(pid, 0) != 0 && errno == ESRCH else { continue }
-                var st = stat()
-                if kind == ".old-" && lstat(parent + "/" + name, &st) != 0 {
-                    _ = rename(parent + "/" + entry, parent + "/" + name)
-                } else {
-                    removeTree(parent + "/" + entry)
-                }
+        for (entry, kind) in leftovers(in: parent, of: name, kinds: [".tmp-", ".old-"]) {
+            var st = stat()
+            if kind == ".old-" && lstat(parent + "/" + name, &st) != 0 {
+                _ = rename(parent + "/" + entry, parent + "/" + name)
+            } else {
+                removeTree(parent + "/" + entry)
             }
         }
     }
