@@ -59,7 +59,7 @@ public enum PersonalOutput {
         return [("activity.csv", activity.text, r.activity.count), ("campaigns.csv", campaigns.text, r.campaigns.count)]
     }
 
-    /// Writes the files and `manifest` into a new directory `dir` (0700), all at once.
+    /// Writes the files and `manifest` into `dir` (new or empty; made 0700), all at once.
     public static func write(_ r: JoinResult, to dir: String, manifest: [String: Any]) throws(VeilError) {
         try checkDestination(dir)
         var m = manifest
@@ -75,7 +75,7 @@ public enum PersonalOutput {
         guard
             let json = try? JSONSerialization.data(withJSONObject: m, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
         else { throw VeilError(.state, "cannot encode the manifest") }
-        try AtomicDirectory.replace(dir, mode: 0o700, owned: { _ in false }) { (tmp) throws(VeilError) in
+        try AtomicDirectory.replace(dir, mode: 0o700, keepMode: false, owned: { _ in false }) { (tmp) throws(VeilError) in
             for f in csv { try AtomicFile.write(f.text, to: tmp + "/" + f.name, mode: 0o600) }
             try AtomicFile.write(Array(json) + [0x0A], to: tmp + "/manifest.json", mode: 0o600)
         }

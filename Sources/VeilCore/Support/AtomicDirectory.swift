@@ -24,27 +24,29 @@ import Glibc
 /// The directory must hold nothing but what veil wrote there (`owned` decides): veil refuses
 /// to replace a directory with other files in it rather than delete them. Symbolic links are
 /// never followed: an output path that is a symlink is refused. The new directory keeps the
-/// previous one's permission bits and owner.
+/// previous one's permission bits (unless `keepMode` is false) and owner.
 public enum AtomicDirectory {
     /// Replaces (or creates) `dir` with what `build` writes into the temporary directory it is
     /// given.
     ///
     /// - Parameters:
     ///   - mode: Permission bits of the new directory.
+    ///   - keepMode: Whether an existing directory's permission bits are kept (a web server may
+    ///     serve rollups through its group); false applies `mode` in any case (personal data).
     ///   - owned: Whether a file name found in the existing directory is one veil writes there.
     /// - Throws: `VeilError(.usage)` when `dir` is a symlink, not a directory, or holds files
     ///   `owned` rejects; `VeilError(.io)` when writing fails (the previous directory is kept).
     public static func replace(
-        _ dir: String, mode: mode_t = 0o755, owned: (String) -> Bool,
+        _ dir: String, mode: mode_t = 0o755, keepMode: Bool = true, owned: (String) -> Bool,
         build: (String) throws(VeilError) -> Void
     ) throws(VeilError) {
-        try replace(dir, mode: mode, inPlace: nil, owned: owned, build: build)
+        try replace(dir, mode: mode, keepMode: keepMode, inPlace: nil, owned: owned, build: build)
     }
 
-    /// `replace(_:mode:owned:build:)`, with `inPlace` deciding whether an existing directory is
-    /// replaced file by file (nil: when it is a mount point).
+    /// `replace(_:mode:keepMode:owned:build:)`, with `inPlace` deciding whether an existing
+    /// directory is replaced file by file (nil: when it is a mount point).
     static func replace(
-        _ dir: String, mode: mode_t = 0o755, inPlace: Bool?, owned: (String) -> Bool,
+        _ dir: String, mode: mode_t = 0o755, keepMode: Bool = true, inPlace: Bool?, owned: (String) -> Bool,
         build: (String) throws(VeilError) -> Void
     ) throws(VeilError) {
         let dir = normalized(dir)
@@ -70,6 +72,9 @@ public enum AtomicDirectory {
         }
         removeStale(parent: parent, name: name)
         if exists && (inPlace ?? isMountPoint(dir, st, parent: parent)) {
+            if !keepMode && chmod(dir, mode) != 0 {
+                throw AtomicFile.ioError("cannot set the output directory's permissions", dir)
+            }
             try replaceInPlace(dir, name: name, build: build)
             return
         }
@@ -79,7 +84,7 @@ public enum AtomicDirectory {
         if exists {
             // The replacement keeps the previous directory's permissions and owner (a web
             // server may serve it through its group).
-            _ = chmod(tmp, st.st_mode & 0o7777)
+            _ = chmod(tmp, keepMode ? st.st_mode & 0o7777 : mode)
             _ = chown(tmp, st.st_uid, st.st_gid)
         } else {
             _ = chmod(tmp, mode)

@@ -113,4 +113,19 @@ struct AtomicDirectoryTests {
         #expect(!AtomicDirectory.isWorkEntry(".out.old-1-2", of: dir))
         #expect(!AtomicDirectory.isWorkEntry(".other.tmp-1-2", of: dir))
     }
+
+    @Test("keepMode false applies the mode to an existing directory, replaced whole or in place", arguments: [false, true])
+    func personalModeIsApplied(inPlace: Bool) throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let dir = root + "/personal"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
+        chmod(dir, 0o755)
+        try AtomicDirectory.replace(dir, mode: 0o700, keepMode: false, inPlace: inPlace, owned: { _ in false }) {
+            (tmp) throws(VeilError) in try AtomicFile.write(Array("x".utf8), to: tmp + "/activity.csv", mode: 0o600)
+        }
+        var st = stat()
+        lstat(dir, &st)
+        #expect(st.st_mode & 0o7777 == 0o700)
+        #expect(try files(dir) == ["activity.csv": "x"])
+    }
 }
