@@ -149,7 +149,15 @@ public struct Release {
 
     // MARK: Visits
 
-    struct VisitCount { var visits: Int64 = 0; var bounces: Int64 = 0 }
+    struct VisitCount {
+        var visits: Int64 = 0
+        var bounces: Int64 = 0
+
+        mutating func add(bounce: Int64) {
+            visits += 1
+            bounces += bounce
+        }
+    }
     struct SiteBucket: Hashable { var site: Int; var bucket: Int64 }
 
     /// Visitor numbers of an entry row; each visitor's visits come together, so checking the
@@ -182,10 +190,8 @@ public struct Release {
                     if let map { v.entry = map.dims[Int(v.entry)] }
                     let b = buckets.buckets(v.start)
                     let bounce: Int64 = v.pageviews == 1 ? 1 : 0
-                    pass.hour[SiteBucket(site: Int(key.site), bucket: b.hour), default: VisitCount()].visits += 1
-                    pass.hour[SiteBucket(site: Int(key.site), bucket: b.hour), default: VisitCount()].bounces += bounce
-                    pass.day[SiteBucket(site: Int(key.site), bucket: b.day), default: VisitCount()].visits += 1
-                    pass.day[SiteBucket(site: Int(key.site), bucket: b.day), default: VisitCount()].bounces += bounce
+                    pass.hour[SiteBucket(site: Int(key.site), bucket: b.hour), default: VisitCount()].add(bounce: bounce)
+                    pass.day[SiteBucket(site: Int(key.site), bucket: b.day), default: VisitCount()].add(bounce: bounce)
 
                     let k = EntryKey(site: Int(key.site), day: b.day, dim: Int(v.entry))
                     let i: Int
