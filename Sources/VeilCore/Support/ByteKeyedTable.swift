@@ -336,6 +336,11 @@ fileprivate func memcmpBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ cou
         }
         i += 8
     }
+    if i < count && count >= 8 {
+        // The last eight bytes, overlapping the words compared: no byte loop.
+        return a.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            == b.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+    }
     while i < count {
         if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) {
             return false

@@ -63,6 +63,22 @@ struct ByteKeyedTableTests {
         #expect(find(other, Array("x".utf8), hash: 5 + (1 << 40)) == nil)
     }
 
+    @Test("keys of one length and one hash that differ in a single byte, at every position, are told apart")
+    func singleByteDifferences() {
+        for length in 1...40 {
+            var table = ByteKeyedTable<Int>(initialCapacity: 8)
+            let base = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+            #expect(insert(&table, base, 0, hash: 7) == 0)
+            for position in 0..<length {
+                var key = base
+                key[position] ^= 0x40
+                #expect(find(table, key, hash: 7) == nil, "length \(length), byte \(position)")
+                #expect(insert(&table, key, position + 1, hash: 7) == position + 1)
+            }
+            #expect(find(table, base, hash: 7) == 0)
+        }
+    }
+
     @Test("setValue, withValue, withKey and findOrInsert")
     func valuesAndKeys() {
         var table = ByteKeyedTable<[Int]>()
