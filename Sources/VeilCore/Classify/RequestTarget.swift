@@ -22,7 +22,7 @@ struct RequestTarget: Sendable, Equatable {
         if n > 0 && target[0] != UInt8(ascii: "/") {
             start = RequestTarget.pathStartOfAbsoluteForm(target) ?? 0
         }
-        var i = RequestTarget.firstQueryOrFragment(target, from: start)
+        let i = RequestTarget.firstQueryOrFragment(target, from: start)
         pathStart = start
         pathEnd = i
         if i < n && target[i] == UInt8(ascii: "?") {

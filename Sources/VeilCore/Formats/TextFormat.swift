@@ -222,7 +222,7 @@ public struct TextFormat: LogFormat {
                             i &+= 8
                             continue
                         }
-                        i &+= m.trailingZeroBitCount &>> 3
+                        i &+= ByteWords.lowestByte(m)
                     }
                     let b = p[i]
                     if b == s1 || b == s2 { break }
@@ -453,7 +453,7 @@ public struct TextFormat: LogFormat {
             let x = ByteWords.load(p, i)
             let m = ByteWords.zeroBytes(x ^ 0x2020_2020_2020_2020) | ByteWords.below0x20(x)
             if m != 0 {
-                let at = i &+ (m.trailingZeroBitCount &>> 3)
+                let at = i &+ ByteWords.lowestByte(m)
                 return p[at] == 0x20 ? at : -1
             }
             i &+= 8
@@ -505,7 +505,7 @@ public struct TextFormat: LogFormat {
         while i &+ 8 <= n {
             let x = ByteWords.load(p, i)
             let m = ByteWords.zeroBytes(x ^ quotes) | ByteWords.zeroBytes(x ^ backslashes)
-            if m != 0 { return i &+ (m.trailingZeroBitCount &>> 3) }
+            if m != 0 { return i &+ ByteWords.lowestByte(m) }
             i &+= 8
         }
         while i < n && p[i] != UInt8(ascii: "\"") && p[i] != UInt8(ascii: "\\") { i &+= 1 }

@@ -96,7 +96,9 @@ public final class Pseudonymizer {
     public private(set) var hmacCount = 0
 
     private let cache: PseudonymCache
-    /// Scratch: a 9-byte epoch tag, then the PRF message. The cache key is all of it.
+    /// Scratch: a 9-byte epoch tag, then the message; the cache key is all of it. The message
+    /// is the PRF message, except that an IP+UA message holds the address as written (see
+    /// `prfMessage`).
     private let message = MessageBuffer(capacity: 1024)
     /// Where the current message's address field lies when it holds the address as written
     /// (`writtenAddressAt` is -1 otherwise): the cache key then differs from the PRF message.

@@ -21,10 +21,6 @@ enum ByteWords {
         (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
     }
 
-    /// The bytes of `x` equal to `b` (given as `broadcast(b)`).
-    @inline(__always)
-    static func bytes(_ x: UInt64, equalTo b: UInt64) -> UInt64 { zeroBytes(x ^ b) }
-
     /// The bytes of `x` below 0x20.
     @inline(__always)
     static func below0x20(_ x: UInt64) -> UInt64 {
