@@ -39,18 +39,8 @@ struct RequestTarget: Sendable, Equatable {
     /// The index of the first `?` or `#` from `i`, or the count: eight bytes at a time.
     @inline(__always)
     private static func firstQueryOrFragment(_ target: UnsafeBufferPointer<UInt8>, from i: Int) -> Int {
-        let n = target.count
-        guard let p = target.baseAddress else { return n }
-        let q = ByteWords.broadcast(UInt8(ascii: "?")), h = ByteWords.broadcast(UInt8(ascii: "#"))
-        var i = i
-        while i &+ 8 <= n {
-            let x = ByteWords.load(p, i)
-            let m = ByteWords.zeroBytes(x ^ q) | ByteWords.zeroBytes(x ^ h)
-            if m != 0 { return i &+ ByteWords.lowestByte(m) }
-            i &+= 8
-        }
-        while i < n && target[i] != UInt8(ascii: "?") && target[i] != UInt8(ascii: "#") { i &+= 1 }
-        return i
+        guard let p = target.baseAddress else { return target.count }
+        return ByteWords.firstOf(UInt8(ascii: "?"), UInt8(ascii: "#"), in: p, from: i, to: target.count)
     }
 
     /// For `scheme://authority/path…`, the offset of the path (the end of the authority when

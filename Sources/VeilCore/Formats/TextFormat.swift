@@ -500,16 +500,9 @@ public struct TextFormat: LogFormat {
     /// last (quoted fields are the long ones), then eight, then one.
     @inline(__always)
     private static func nextQuoteOrBackslash(_ p: UnsafeMutablePointer<UInt8>, _ i: Int, _ n: Int) -> Int {
-        var i = veil_scan16_either(p, i, n, UInt8(ascii: "\""), UInt8(ascii: "\\"))
+        let i = veil_scan16_either(p, i, n, UInt8(ascii: "\""), UInt8(ascii: "\\"))
         if i &+ 16 <= n { return i }
-        while i &+ 8 <= n {
-            let x = ByteWords.load(p, i)
-            let m = ByteWords.zeroBytes(x ^ quotes) | ByteWords.zeroBytes(x ^ backslashes)
-            if m != 0 { return i &+ ByteWords.lowestByte(m) }
-            i &+= 8
-        }
-        while i < n && p[i] != UInt8(ascii: "\"") && p[i] != UInt8(ascii: "\\") { i &+= 1 }
-        return i
+        return ByteWords.firstOf(UInt8(ascii: "\""), UInt8(ascii: "\\"), in: p, from: i, to: n)
     }
 
     @inline(__always)
@@ -523,9 +516,6 @@ public struct TextFormat: LogFormat {
     }
 
     // MARK: Eight bytes at a time
-
-    private static var quotes: UInt64 { 0x2222_2222_2222_2222 }
-    private static var backslashes: UInt64 { 0x5C5C_5C5C_5C5C_5C5C }
 
     /// Whether the `"` at `i` closes a quoted field: the whole literal after the field follows
     /// it. For the format's last field, the `"` must be followed by the end, a space or a tab.

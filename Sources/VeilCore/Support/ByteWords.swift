@@ -27,6 +27,26 @@ enum ByteWords {
         (x &- 0x2020_2020_2020_2020) & ~x & 0x8080_8080_8080_8080
     }
 
+    /// The index of the first byte equal to `a` or `b` in `p[i..<n]`, or `n`: eight bytes at a
+    /// time, then one.
+    @inline(__always)
+    static func firstOf(_ a: UInt8, _ b: UInt8, in p: UnsafeRawPointer, from i: Int, to n: Int) -> Int {
+        let wa = broadcast(a), wb = broadcast(b)
+        var i = i
+        while i &+ 8 <= n {
+            let x = load(p, i)
+            let m = zeroBytes(x ^ wa) | zeroBytes(x ^ wb)
+            if m != 0 { return i &+ lowestByte(m) }
+            i &+= 8
+        }
+        while i < n {
+            let c = p.load(fromByteOffset: i, as: UInt8.self)
+            if c == a || c == b { return i }
+            i &+= 1
+        }
+        return n
+    }
+
     /// The index, within its word, of the byte a mask flags lowest.
     @inline(__always)
     static func lowestByte(_ mask: UInt64) -> Int { mask.trailingZeroBitCount &>> 3 }
