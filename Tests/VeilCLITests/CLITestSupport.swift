@@ -330,6 +330,12 @@ enum CLI {
         mount("veil-test", dir, "tmpfs", 0, "size=64m") == 0
     }
 
+    /// Bind-mounts directory `source` on directory `dir` (the same file system, so `dir` has
+    /// its parent's device); false when the mount fails.
+    static func bindMount(_ source: String, on dir: String) -> Bool {
+        mount(source, dir, nil, UInt(MS_BIND), nil) == 0
+    }
+
     /// Unmounts what `mountTmpfs` mounted (lazily, so a busy mount does not fail the test).
     static func unmount(_ dir: String) {
         _ = umount2(dir, Int32(MNT_DETACH))

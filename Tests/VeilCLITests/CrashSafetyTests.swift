@@ -135,6 +135,19 @@ struct CrashSafetyTests {
         let dp = try CLI.veil(["report", state, "-o", out, "--dp-epsilon", "1", "--keys", keys, "--quiet"])
         #expect(dp.status == 0, "\(dp)")
         #expect(CLI.exists(out + "/manifest.json") && CLI.exists(out + "/lost+found"))
+        // A bind mount of the same file system (the same device as its parent) is found by the
+        // rename failing, and replaced file by file as well.
+        let source = dir + "/bind-source", bound = dir + "/bound"
+        #expect(mkdir(source, 0o755) == 0 && mkdir(bound, 0o755) == 0)
+        try #require(CLI.bindMount(source, on: bound))
+        defer { CLI.unmount(bound) }
+        for (i, k) in ["2", "3"].enumerated() {
+            let r = try CLI.veil(["report", state, "-o", bound, "--k", k, "--quiet"])
+            #expect(r.status == 0, "\(r)")
+            #expect(try snapshot(bound) == versions[i])
+            #expect(try snapshot(source) == versions[i], "the files went into the mounted directory")
+        }
+        #expect(CLI.list(bound).allSatisfy { !$0.hasPrefix(".") } && !CLI.list(dir).contains { $0.hasPrefix(".bound") })
         // `veil run` into the mount point works too.
         #expect(try CLI.veil(["run", log, "-o", out, "--keys", keys, "--k", "2", "--quiet"]).status == 0)
         #expect(try mounted(out) == versions[0])

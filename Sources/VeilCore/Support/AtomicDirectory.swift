@@ -12,7 +12,9 @@ import Glibc
 /// `.<name>.old-<pid>-…`) are removed by the next write once their process is gone.
 ///
 /// **Mount points.** A directory that is a mount point (a volume, or a container's bind mount)
-/// cannot be renamed or exchanged. Its files are replaced one by one instead: the new files are
+/// cannot be renamed or exchanged. It is known by its device (another than its parent's), or,
+/// for a bind mount of the same file system, by the rename failing with `EBUSY`, after which
+/// the files are built again inside it. Its files are replaced one by one instead: the new files are
 /// written into a hidden directory inside it and fsynced; the hidden directory is then marked
 /// complete (`.<name>.ready-<pid>-…`, with the list of the new names), each file is renamed
 /// over the old one — `manifest.json` last — and then old files the new set lacks are removed. Every
@@ -71,11 +73,14 @@ public enum AtomicDirectory {
             }
         }
         removeStale(parent: parent, name: name)
-        if exists && (inPlace ?? isMountPoint(dir, st, parent: parent)) {
+        func replaceFiles() throws(VeilError) {
             if !keepMode && chmod(dir, mode) != 0 {
                 throw AtomicFile.ioError("cannot set the output directory's permissions", dir)
             }
             try replaceInPlace(dir, name: name, build: build)
+        }
+        if exists && (inPlace ?? isMountPoint(dir, st, parent: parent)) {
+            try replaceFiles()
             return
         }
         let tag = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -109,7 +114,18 @@ public enum AtomicDirectory {
         // No RENAME_EXCHANGE on this file system: move the old one aside first. A crash between
         // the two renames leaves `.<name>.old-…`, which the next write puts back.
         let old = parent + "/." + name + ".old-" + tag
-        guard rename(dir, old) == 0 else { throw AtomicFile.ioError("cannot move the previous directory aside", dir) }
+        guard rename(dir, old) == 0 else {
+            let code = errno
+            let e = AtomicFile.ioError("cannot move the previous directory aside", dir)
+            guard code == EBUSY else { throw e }
+            // A mount point on the same device as its parent (a bind mount of the same file
+            // system): files cannot be renamed across it either, so build again inside it
+            // and replace its files one by one.
+            removeTree(tmp)
+            done = true
+            try replaceFiles()
+            return
+        }
         guard rename(tmp, dir) == 0 else {
             let e = AtomicFile.ioError("cannot move the new directory into place", dir)
             _ = rename(old, dir)
