@@ -173,7 +173,8 @@ public struct HyperLogLog: Sendable, Equatable {
         tableCount = count
     }
 
-    /// Sorts the table's entries back into the list, converting to dense past the limit.
+    /// Sorts the table's entries back into the list (a table never holds more than
+    /// `sparseLimit`: the insert past it converts to dense).
     private mutating func settle() {
         guard !table.isEmpty else { return }
         var entries: [UInt32] = []
@@ -183,7 +184,6 @@ public struct HyperLogLog: Sendable, Equatable {
         sparse = entries
         table = []
         tableCount = 0
-        if sparse.count > Self.sparseLimit { convertToDense() }
     }
 
     private mutating func convertToDense() {

@@ -515,7 +515,7 @@ public struct TextFormat: LogFormat {
         isDash(p, r) ? .empty : r
     }
 
-    // MARK: Eight bytes at a time
+    // MARK: Quoted fields
 
     /// Whether the `"` at `i` closes a quoted field: the whole literal after the field follows
     /// it. For the format's last field, the `"` must be followed by the end, a space or a tab.

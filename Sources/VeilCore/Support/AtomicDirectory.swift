@@ -55,23 +55,9 @@ public enum AtomicDirectory {
         let name = baseName(dir)
         let parent = AtomicFile.directory(of: dir)
         try AtomicFile.makeDirectory(parent)
+        try checkReplaceable(dir, owned: owned)
         var st = stat()
         let exists = lstat(dir, &st) == 0
-        if exists {
-            guard st.st_mode & S_IFMT != S_IFLNK else {
-                throw VeilError(.usage, "the output is a symbolic link; veil does not write through links", file: dir)
-            }
-            guard st.st_mode & S_IFMT == S_IFDIR else {
-                throw VeilError(.usage, "the output exists and is not a directory", file: dir)
-            }
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-            if let foreign = names.sorted().first(where: { !owned($0) && !isTolerated($0, in: dir) }) {
-                throw VeilError(
-                    .usage,
-                    "the output directory holds '\(foreign)', which veil did not write; veil replaces the whole directory, so give it a directory of its own",
-                    file: dir)
-            }
-        }
         removeStale(parent: parent, name: name)
         func replaceFiles() throws(VeilError) {
             if !keepMode && chmod(dir, mode) != 0 {
@@ -136,17 +122,40 @@ public enum AtomicDirectory {
         removeTree(old)
     }
 
+    /// What `replace` refuses, checked without writing anything (callers that must check before
+    /// other work, such as charging a privacy budget, call it first): an output that is a
+    /// symbolic link or not a directory, or a directory holding files `owned` rejects (beyond
+    /// veil's own work directories and a volume's `lost+found`).
+    public static func checkReplaceable(_ dir: String, owned: (String) -> Bool) throws(VeilError) {
+        let dir = normalized(dir)
+        var st = stat()
+        guard lstat(dir, &st) == 0 else { return }
+        guard st.st_mode & S_IFMT != S_IFLNK else {
+            throw VeilError(.usage, "the output is a symbolic link; veil does not write through links", file: dir)
+        }
+        guard st.st_mode & S_IFMT == S_IFDIR else {
+            throw VeilError(.usage, "the output exists and is not a directory", file: dir)
+        }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        if let foreign = names.sorted().first(where: { !owned($0) && !isTolerated($0, in: dir) }) {
+            throw VeilError(
+                .usage,
+                "the output directory holds '\(foreign)', which veil did not write; veil replaces the whole directory, so give it a directory of its own",
+                file: dir)
+        }
+    }
+
     /// Whether `dir` (whose `lstat` is `st`) is a mount point: on another device than its
     /// parent, or the root.
     static func isMountPoint(_ dir: String, _ st: stat, parent: String) -> Bool {
         var p = stat()
         guard lstat(parent, &p) == 0 else { return false }
-        return p.st_dev != st.st_dev || (p.st_ino == st.st_ino && p.st_dev == st.st_dev)
+        return p.st_dev != st.st_dev || p.st_ino == st.st_ino
     }
 
     /// Whether `entry`, inside output directory `dir`, is a hidden work directory of an
     /// in-place replacement (see the type's notes on mount points).
-    public static func isWorkEntry(_ entry: String, of dir: String) -> Bool {
+    static func isWorkEntry(_ entry: String, of dir: String) -> Bool {
         let name = baseName(dir)
         return entry.hasPrefix("." + name + ".tmp-") || entry.hasPrefix("." + name + ".ready-")
     }
@@ -154,7 +163,7 @@ public enum AtomicDirectory {
     /// Whether `entry` of an existing output directory `dir` is one veil accepts there though
     /// it did not write it as output: its own work directories, and the `lost+found` a file
     /// system keeps at the root of a volume mounted as the output (never removed).
-    public static func isTolerated(_ entry: String, in dir: String) -> Bool {
+    static func isTolerated(_ entry: String, in dir: String) -> Bool {
         if isWorkEntry(entry, of: dir) { return true }
         guard entry == lostAndFound else { return false }
         let dir = normalized(dir)

@@ -81,23 +81,7 @@ extension RollupWriter {
         if PersonalOutput.classification(of: directory) == "personal" {
             throw VeilError(.usage, "this is a personal-data directory (veil join output); anonymous rollups need their own", file: directory)
         }
-        var st = stat()
-        guard lstat(directory, &st) == 0 else { return }
-        guard st.st_mode & S_IFMT != S_IFLNK else {
-            throw VeilError(.usage, "the output is a symbolic link; veil does not write through links", file: directory)
-        }
-        guard st.st_mode & S_IFMT == S_IFDIR else {
-            throw VeilError(.usage, "the output exists and is not a directory", file: directory)
-        }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        if let foreign = names.sorted().first(where: {
-            !rollupFileNames.contains($0) && !AtomicDirectory.isTolerated($0, in: directory)
-        }) {
-            throw VeilError(
-                .usage,
-                "the output directory holds '\(foreign)', which veil did not write; veil replaces the whole directory, so give it a directory of its own",
-                file: directory)
-        }
+        try AtomicDirectory.checkReplaceable(directory, owned: { rollupFileNames.contains($0) })
     }
 
     /// `manifest.json` of a DP release. Only what is public or differentially private: no input
