@@ -54,9 +54,12 @@ public struct Pseudonym: Hashable, Sendable, Comparable, CustomStringConvertible
 /// same pseudonym within an epoch and unrelated ones across epochs.
 ///
 /// Results are cached per distinct (epoch, domain, fields) in a `PseudonymCache`, so HMAC runs
-/// once per distinct visitor; a cache hit does not allocate. An IP+UA request is cached under
-/// its address as written, so a hit parses no address (each spelling of an address is its own
-/// entry, with the same pseudonym). The cache is cleared when it holds
+/// once per distinct visitor; a cache hit does not allocate. A cache key is a 4-byte context
+/// number standing for (epoch, domain, site), the same for every request of one site in one
+/// epoch, then the other fields; the context numbers are handed out in `contexts` and never
+/// reused while the cache may hold one. An IP+UA request is cached under its address as
+/// written, so a hit parses no address (each spelling of an address is its own entry, with the
+/// same pseudonym). The cache is cleared when it holds
 /// more than `cacheLimit` entries or `cacheByteLimit` key bytes. One instance per pipeline: it
 /// is not thread-safe.
 public final class Pseudonymizer {
@@ -96,10 +99,18 @@ public final class Pseudonymizer {
     public private(set) var hmacCount = 0
 
     private let cache: PseudonymCache
-    /// Scratch: a 9-byte epoch tag, then the message; the cache key is all of it. The message
-    /// is the PRF message, except that an IP+UA message holds the address as written (see
-    /// `prfMessage`).
+    /// Scratch: the cache key, a 4-byte context number (see `context`), then the fields after
+    /// the site as the PRF message writes them, except that an IP+UA key holds the address as
+    /// written (see `prfMessage`).
     private let message = MessageBuffer(capacity: 1024)
+    /// Context (epoch tag, domain, site) → its number, for the contexts the cache may hold.
+    private var contexts = ByteKeyedTable<UInt32>(initialCapacity: 16)
+    /// The next context number; numbers are not reused until the cache is empty.
+    private var nextContext: UInt32 = 0
+    /// The last context of each domain (requests with and without a cookie interleave).
+    private let cookieContext = Context(), ipuaContext = Context(), recipientContext = Context()
+    /// The domain of the current cache key.
+    private var domain = Domain.cookie
     /// Where the current message's address field lies when it holds the address as written
     /// (`writtenAddressAt` is -1 otherwise): the cache key then differs from the PRF message.
     private var writtenAddressAt = -1
@@ -112,7 +123,6 @@ public final class Pseudonymizer {
     /// The newest epoch a pseudonym was computed for.
     private var newestEpoch: EpochID?
 
-    private static let tagLength = 9
 
     /// Creates a pseudonymizer reading keys from `keyStore`.
     ///
@@ -185,12 +195,10 @@ public final class Pseudonymizer {
         userAgent: UnsafeRawBufferPointer, appendAddress: () -> Void
     ) throws(VeilError) -> Pseudonym {
         if let cookie, !cookie.isEmpty {
-            begin(epoch, .cookie)
-            appendField(site)
+            begin(epoch, .cookie, site: site)
             appendField(cookie)
         } else {
-            begin(epoch, .ipua)
-            appendField(site)
+            begin(epoch, .ipua, site: site)
             appendAddress()
             appendField(userAgent)
         }
@@ -205,8 +213,7 @@ public final class Pseudonymizer {
     public func recipient(
         epoch: EpochID, site: UnsafeRawBufferPointer, token: UnsafeRawBufferPointer
     ) throws(VeilError) -> Pseudonym {
-        begin(epoch, .recipient)
-        appendField(site)
+        begin(epoch, .recipient, site: site)
         var start = 0
         var end = token.count
         while start < end && (token[start] == 0x20 || token[start] == 0x09) { start += 1 }
@@ -283,19 +290,69 @@ public final class Pseudonymizer {
 
     // MARK: - Internals
 
-    /// Starts a message: the epoch tag (cache key only) and the domain label.
+    /// The last context of `domain`.
     @inline(__always)
-    private func begin(_ epoch: EpochID, _ domain: Domain) {
-        message.removeAll()
-        writtenAddressAt = -1
-        message.append(Pseudonymizer.granularityTag(epoch.granularity))
-        withUnsafeBytes(of: epoch.index.bigEndian) { message.append($0) }
-        let label = domain.labelBytes
-        appendLength(label.utf8CodeUnitCount)
-        message.append(UnsafeRawBufferPointer(start: label.utf8Start, count: label.utf8CodeUnitCount))
+    private func context(_ domain: Domain) -> Context {
+        switch domain {
+        case .cookie: cookieContext
+        case .ipua: ipuaContext
+        case .recipient: recipientContext
+        }
     }
 
-    private static func granularityTag(_ g: EpochGranularity) -> UInt8 {
+    /// Starts a cache key: the number of the context (epoch, domain, site).
+    @inline(__always)
+    private func begin(_ epoch: EpochID, _ domain: Domain, site: UnsafeRawBufferPointer) {
+        self.domain = domain
+        let c = context(domain)
+        if !c.matches(epoch, site: site) { enter(c, epoch, domain, site: site) }
+        message.removeAll()
+        writtenAddressAt = -1
+        withUnsafeBytes(of: c.number) { message.append($0) }
+    }
+
+    /// Makes (epoch, domain, site) the last context of `domain`, numbering it if it is new.
+    @inline(never)
+    private func enter(_ c: Context, _ epoch: EpochID, _ domain: Domain, site: UnsafeRawBufferPointer) {
+        if nextContext == .max {
+            // Every number was handed out: start again from an empty cache.
+            cache.removeAll()
+            contexts.removeAll()
+            dropContexts(except: nil)
+            nextContext = 0
+        }
+        c.set(epoch, domain, site: site)
+        let key = c.key.bytes
+        let hash = ByteKeyedTable<UInt32>.hash(key)
+        if let i = contexts.find(key, hash: hash) {
+            c.number = contexts.value(at: i)
+        } else {
+            c.number = nextContext
+            nextContext += 1
+            contexts.insert(key, hash: hash, value: c.number)
+        }
+    }
+
+    /// Makes the domains' last contexts, but `kept`, look up their numbers again.
+    private func dropContexts(except kept: Context?) {
+        if cookieContext !== kept { cookieContext.epoch = nil }
+        if ipuaContext !== kept { ipuaContext.epoch = nil }
+        if recipientContext !== kept { recipientContext.epoch = nil }
+    }
+
+    /// Empties the cache. The contexts go too, but the current one keeps its number: the key
+    /// being looked up is inserted after this. The other domains' contexts get new numbers
+    /// when next used.
+    private func clearCache() {
+        cache.removeAll()
+        contexts.removeAll()
+        let current = context(domain)
+        dropContexts(except: current)
+        let key = current.key.bytes
+        contexts.insert(key, hash: ByteKeyedTable<UInt32>.hash(key), value: current.number)
+    }
+
+    fileprivate static func granularityTag(_ g: EpochGranularity) -> UInt8 {
         switch g {
         case .hour: 1
         case .day: 2
@@ -327,16 +384,20 @@ public final class Pseudonymizer {
         address.withUnsafeBytes { buffer.append($0) }
     }
 
-    /// The PRF message of the current message (without its epoch tag): the message itself,
-    /// or, when its address field holds the address as written, the message with that field
+    /// The PRF message of the current cache key: the context's domain label and site, then
+    /// the key's fields; when its address field holds the address as written, that field is
     /// replaced by the parsed address (or by `0x00` and the bytes as written when they do
     /// not parse), so every spelling of one address gives one pseudonym.
     private func prfMessage() -> UnsafeRawBufferPointer {
         let bytes = message.bytes
-        guard writtenAddressAt >= 0 else { return UnsafeRawBufferPointer(rebasing: bytes[Pseudonymizer.tagLength...]) }
-        let written = UnsafeRawBufferPointer(rebasing: bytes[(writtenAddressAt + 5)..<writtenAddressEnd])
         prfScratch.removeAll()
-        prfScratch.append(UnsafeRawBufferPointer(rebasing: bytes[Pseudonymizer.tagLength..<writtenAddressAt]))
+        prfScratch.append(context(domain).prefix.bytes)
+        guard writtenAddressAt >= 0 else {
+            prfScratch.append(UnsafeRawBufferPointer(rebasing: bytes[4...]))
+            return prfScratch.bytes
+        }
+        let written = UnsafeRawBufferPointer(rebasing: bytes[(writtenAddressAt + 5)..<writtenAddressEnd])
+        prfScratch.append(UnsafeRawBufferPointer(rebasing: bytes[4..<writtenAddressAt]))
         if let address = IPAddress(written) {
             Self.appendAddressField(address, to: prfScratch)
         } else {
@@ -364,7 +425,7 @@ public final class Pseudonymizer {
             // are written in time order, so the older entries are dropped when the input
             // reaches a new epoch (a late record of an old epoch computes its pseudonym again).
             // This keeps the cache the size of one epoch's visitors, however long the input.
-            if newestEpoch != nil { cache.removeAll() }
+            if newestEpoch != nil { clearCache() }
             newestEpoch = epoch
         }
         let bytes = message.bytes
@@ -372,7 +433,7 @@ public final class Pseudonymizer {
         let pseudonym = mac.finalize().withUnsafeBytes { Pseudonym(truncating: $0) }
         hmacCount += 1
         if cache.count >= cacheLimit || cache.keyByteCount + message.count > cacheByteLimit {
-            cache.removeAll()
+            clearCache()
         }
         cache.insert(bytes, hash: hash, value: pseudonym)
         return pseudonym
@@ -395,10 +456,46 @@ public final class Pseudonymizer {
     }
 }
 
+/// A context of cache keys: an epoch, a domain and a site, and the number that stands for
+/// them at the start of a key.
+private final class Context {
+    /// The epoch, or nil before the first use and after the number was dropped.
+    var epoch: EpochID?
+    var number: UInt32 = 0
+    /// The key in the pseudonymiser's context table: epoch tag, domain, site.
+    let key = MessageBuffer(capacity: 64)
+    /// The context's part of the PRF message: the domain label and the site field.
+    let prefix = MessageBuffer(capacity: 64)
+
+    /// The epoch tag and the domain before the site in `key`.
+    private static let tagLength = 10
+
+    @inline(__always)
+    func matches(_ epoch: EpochID, site: UnsafeRawBufferPointer) -> Bool {
+        epoch == self.epoch && key.count == Self.tagLength + site.count
+            && (site.isEmpty || ByteWords.equal(key.base + Self.tagLength, site.baseAddress!, count: site.count))
+    }
+
+    func set(_ epoch: EpochID, _ domain: Pseudonymizer.Domain, site: UnsafeRawBufferPointer) {
+        self.epoch = epoch
+        key.removeAll()
+        key.append(Pseudonymizer.granularityTag(epoch.granularity))
+        withUnsafeBytes(of: epoch.index.bigEndian) { key.append($0) }
+        key.append(domain.rawValue)
+        key.append(site)
+        prefix.removeAll()
+        let label = domain.labelBytes
+        withUnsafeBytes(of: UInt32(truncatingIfNeeded: label.utf8CodeUnitCount).bigEndian) { prefix.append($0) }
+        prefix.append(UnsafeRawBufferPointer(start: label.utf8Start, count: label.utf8CodeUnitCount))
+        withUnsafeBytes(of: UInt32(truncatingIfNeeded: site.count).bigEndian) { prefix.append($0) }
+        prefix.append(site)
+    }
+}
+
 /// The pseudonymiser's message scratch: bytes appended with plain copies (no per-call generic
 /// sequence code), storage kept between messages. Owned by one pseudonymiser.
 private final class MessageBuffer {
-    private var base: UnsafeMutableRawPointer
+    private(set) var base: UnsafeMutableRawPointer
     private var capacity: Int
     private(set) var count = 0
 

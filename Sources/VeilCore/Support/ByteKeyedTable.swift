@@ -80,7 +80,7 @@ public struct ByteKeyedTable<Value> {
                             let length = entries[i].length
                             if length == key.count && entries[i].hash == hash
                                 && (length == 0
-                                    || memcmpBytes(arena.baseAddress! + entries[i].start, key.baseAddress!, length))
+                                    || ByteWords.equal(arena.baseAddress! + entries[i].start, key.baseAddress!, count: length))
                             {
                                 return i
                             }
@@ -322,30 +322,4 @@ enum ByteKeyedHash {
         let (hi, lo) = a.multipliedFullWidth(by: b)
         return mix(lo ^ s0 ^ UInt64(length), hi ^ s1)
     }
-}
-
-/// Whether `count` bytes at `a` and `b` are equal.
-@inline(__always)
-fileprivate func memcmpBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
-    var i = 0
-    while i + 8 <= count {
-        if a.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            != b.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-        {
-            return false
-        }
-        i += 8
-    }
-    if i < count && count >= 8 {
-        // The last eight bytes, overlapping the words compared: no byte loop.
-        return a.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
-            == b.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
-    }
-    while i < count {
-        if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) {
-            return false
-        }
-        i += 1
-    }
-    return true
 }

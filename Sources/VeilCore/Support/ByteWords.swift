@@ -50,4 +50,31 @@ enum ByteWords {
     /// The index, within its word, of the byte a mask flags lowest.
     @inline(__always)
     static func lowestByte(_ mask: UInt64) -> Int { mask.trailingZeroBitCount &>> 3 }
+
+    /// Whether `count` bytes at `a` and `b` are equal: word compares, the last word overlapping
+    /// (short keys compare inline, without a call to `memcmp`).
+    @inline(__always)
+    static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Bool {
+        var i = 0
+        while i + 8 <= count {
+            if a.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                != b.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            {
+                return false
+            }
+            i += 8
+        }
+        if i < count && count >= 8 {
+            // The last eight bytes, overlapping the words compared: no byte loop.
+            return a.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+                == b.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+        }
+        while i < count {
+            if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) {
+                return false
+            }
+            i += 1
+        }
+        return true
+    }
 }

@@ -306,11 +306,48 @@ struct PseudonymizerTests {
         }
         #expect(small.hmacCount == 30)
         #expect(reference.hmacCount == 10)
-        let bytesBound = Pseudonymizer(keyStore: keyStore, cacheByteLimit: 200)
+        let bytesBound = Pseudonymizer(keyStore: keyStore, cacheByteLimit: 100)
         for n in 0..<50 {
             _ = try bytesBound.visitor(epoch: day, site: "example.com", cookie: "cookie-\(n)", ip: "", userAgent: "")
         }
         #expect(bytesBound.cachedCount < 10)
+    }
+
+    @Test("sites, domains and epochs interleaved, with the cache cleared between them: every pseudonym is the PRF of its own context", arguments: [2, 5, 1 << 20])
+    func interleavedContexts(cacheLimit: Int) throws {
+        let temp = PrivacyTempDirectory()
+        let p = Pseudonymizer(keyStore: try store(in: temp), cacheLimit: cacheLimit)
+        let epochs = [day, nextDay]
+        let keys = try epochs.map { try p.keyStore.key(for: $0, create: true) }
+        // Sites whose names are prefixes of each other, and an empty one: the context key
+        // must tell them apart by length as well as bytes.
+        let sites = ["a.example", "a.example.org", "b.example", ""]
+        let ua = "Mozilla/5.0 (X11; Linux x86_64)"
+        var hmacs = 0
+        var seen = Set<String>()
+        // Old epochs after new ones too (a newer epoch clears the cache; a late record refills it).
+        for (step, e) in [0, 1, 0, 1, 1, 0].enumerated() {
+            for n in 0..<6 {
+                for site in sites {
+                    let s = Array(site.utf8)
+                    let cookie = "c\(n % 3)"
+                    let ip = "192.0.2.\(n % 3)"
+                    let v = try p.visitor(epoch: epochs[e], site: site, cookie: cookie, ip: ip, userAgent: ua)
+                    let i = try p.visitor(epoch: epochs[e], site: site, cookie: nil, ip: ip, userAgent: ua)
+                    let r = try p.recipient(epoch: epochs[e], site: site, token: cookie)
+                    let address: [UInt8] = [1] + Array(repeating: 0, count: 10) + [0xFF, 0xFF, 192, 0, 2, UInt8(n % 3)]
+                    #expect(v == Pseudonymizer.prf(key: keys[e], domain: "veil/v1/cookie", fields: [s, Array(cookie.utf8)]), "step \(step) \(site) \(n)")
+                    #expect(i == Pseudonymizer.prf(key: keys[e], domain: "veil/v1/ipua", fields: [s, address, Array(ua.utf8)]), "step \(step) \(site) \(n)")
+                    #expect(r == Pseudonymizer.prf(key: keys[e], domain: "veil/v1/recipient", fields: [s, Array(cookie.utf8)]), "step \(step) \(site) \(n)")
+                    #expect(p.cachedCount <= cacheLimit)
+                    hmacs += [("c", v), ("i", i), ("r", r)].filter { seen.insert("\($0.0)\(e)\(site)\(n % 3)").inserted }.count
+                }
+            }
+        }
+        // Each distinct input costs an HMAC at least; with an unbounded cache, exactly that
+        // plus the first epoch's inputs once more (the second step, a newer epoch, drops them).
+        #expect(p.hmacCount >= hmacs)
+        if cacheLimit > 1000 { #expect(p.hmacCount == hmacs + 3 * sites.count * 3) }
     }
 
     @Test("a newer epoch drops the older epochs' entries; a late record of an old epoch gets the same pseudonym again")
