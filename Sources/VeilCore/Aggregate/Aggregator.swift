@@ -413,6 +413,35 @@ public struct Aggregator: RecordSink {
         return id
     }
 
+    /// The values of each capped kind kept apart so far, in the order they came (indexed by
+    /// `CappedKind.rawValue`).
+    var cappedLabels: [[String]] { cappedValues.map { $0.map { state.dims.string($0) } } }
+
+    /// Starts from the values an earlier part of the job kept apart (`cappedLabels` of the
+    /// inputs before): a cap holds for the job's whole state, not for each input, so they keep
+    /// their own rows here too and count against the caps.
+    mutating func inheritCapped(_ labels: [[String]]) {
+        for kind in CappedKind.allCases where kind.rawValue < labels.count {
+            for label in labels[kind.rawValue].prefix(max(0, cap(kind) - cappedValues[kind.rawValue].count)) {
+                cappedValues[kind.rawValue].append(state.dims.intern(label))
+            }
+        }
+    }
+
+    /// `labels` with the values `parts` kept apart added, each kind in first-seen order.
+    static func cappedLabels(_ labels: [[String]], adding parts: [Aggregator]) -> [[String]] {
+        var out = labels.isEmpty ? [[String]](repeating: [], count: CappedKind.allCases.count) : labels
+        for kind in CappedKind.allCases {
+            var seen = Set(out[kind.rawValue])
+            for part in parts {
+                for label in part.cappedLabels[kind.rawValue] where seen.insert(label).inserted {
+                    out[kind.rawValue].append(label)
+                }
+            }
+        }
+        return out
+    }
+
     /// The kinds of value with a cap on how many a state keeps apart.
     enum CappedKind: Int, CaseIterable {
         case paths, referrers, campaigns, links

@@ -75,9 +75,12 @@ public struct AggregateJob {
         var reports: [FileReport] = []
         var skipped: [FileReport] = []
         var seen: [String: String] = [:]
+        // Per capped kind, the values the inputs so far kept apart: the caps are per state.
+        var capped: [[String]] = []
         for (n, path) in paths.enumerated() {
             var aggregator = try Aggregator(configuration: aggregation, pseudonymizer: pseudonymizer)
             aggregator.sealed = sealed
+            aggregator.inheritCapped(capped)
             sealed?.begin(input: n)
             var others: [Aggregator] = []
             var report: FileReport
@@ -99,6 +102,7 @@ public struct AggregateJob {
                     ) { (i: Int) throws(VeilError) -> Aggregator in
                         var worker = try Aggregator(configuration: aggregation, pseudonymizer: pseudonymizers[i])
                         worker.sealed = sealed
+                        worker.inheritCapped(capped)
                         return worker
                     }
                     if !Aggregator.capsAgree([aggregator] + others) {
@@ -110,6 +114,7 @@ public struct AggregateJob {
                         others = []
                         var fresh = try Aggregator(configuration: aggregation, pseudonymizer: pseudonymizer)
                         fresh.sealed = sealed
+                        fresh.inheritCapped(capped)
                         (aggregator, report) = try pipelined(fresh)
                     }
                 }
@@ -127,6 +132,7 @@ public struct AggregateJob {
             }
             seen[report.fingerprint] = path
             aggregator.addInput(report)
+            if n + 1 < paths.count { capped = Aggregator.cappedLabels(capped, adding: [aggregator] + others) }
             // The first input's state becomes the total as it is: merging it into an empty
             // state would copy every cell, sketch and visitor once more (and double the peak
             // memory at the end of a one-input run).

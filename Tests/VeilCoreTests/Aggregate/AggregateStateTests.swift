@@ -934,6 +934,35 @@ struct AggregateStateTests {
         #expect(Aggregator.capsAgree([try part(["/a", "/b", "/c", "/d"])]), "one part alone is in order")
     }
 
+    @Test("the caps hold for a job's state across its inputs: a later input's new values count as (other) once the earlier ones filled a cap", arguments: [1, 2, 3])
+    func capsAcrossInputs(threads: Int) throws {
+        let ws = try StateTestWorkspace()
+        var c = AggregationConfiguration()
+        c.maxPaths = 3
+        let t = StateTestKit.time(2026, 11, 28, 10)
+        func lines(_ paths: [String], from: Int) -> [String] {
+            paths.enumerated().map { i, path in
+                StateTestRequest(ip: StateTestKit.address(from + i), userAgent: StateTestKit.firefox, time: t + Int64(from + i), path: path).line
+            }
+        }
+        let first = lines(["/a", "/b"], from: 0), second = lines(["/c", "/d", "/a", "/e"], from: 10)
+        let files = [try ws.write(first, name: "first.log"), try ws.write(second, name: "second.log")]
+        let together = try ws.write(first + second, name: "together.log")
+        func pages(_ paths: [String]) throws -> [String: Int64] {
+            var job = AggregateJob(ingest: StateTestKit.combined, aggregation: c)
+            job.threads = threads
+            let s = try job.run(paths: paths, pseudonymizers: (0..<threads).map { _ in ws.pseudonymizer() }).state
+            var out: [String: Int64] = [:]
+            for (j, key) in s.cellKeys.enumerated() where key.table == .pages {
+                out[s.dims.string(UInt32(key.dimension)), default: 0] += s.cells[j].pageviews
+            }
+            return out
+        }
+        let expected: [String: Int64] = ["/a": 2, "/b": 1, "/c": 1, otherLabel: 2]
+        #expect(try pages(files) == expected, "two inputs")
+        #expect(try pages([together]) == expected, "one input with the same lines")
+    }
+
     @Test("more distinct sites than a cell key holds are refused or kept apart, never mixed up")
     func manySites() async {
         await #expect(processExitsWith: .success) {
