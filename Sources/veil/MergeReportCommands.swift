@@ -184,6 +184,7 @@ struct ReportCommand: ParsableCommand {
             let k = self.k ?? 10
             var rc = ReleaseConfiguration()
             rc.k = k
+            rc.threads = ProcessInfo.processInfo.activeProcessorCount
             let summary = try RollupWriter.write(merged, to: output, configuration: rc)
             if out.json {
                 print(jsonString(ReleaseSummary(summary, k: k)))

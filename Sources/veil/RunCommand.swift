@@ -72,6 +72,7 @@ struct RunCommand: ParsableCommand {
             }
             var rc = ReleaseConfiguration()
             rc.k = k
+            rc.threads = aggregation.threads ?? ProcessInfo.processInfo.activeProcessorCount
             let summary = try RollupWriter.write(result.state, sealed: result.sealed, to: output, configuration: rc)
             var agg = AggregateSummary(result, output: output)
             agg.visitors = summary.visitorSummaries

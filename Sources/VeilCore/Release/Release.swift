@@ -1,8 +1,13 @@
+import Foundation
+
 /// Options for publishing rollups.
 public struct ReleaseConfiguration: Sendable {
     /// A row is published only with at least `k` distinct visitors (or clients, for tables that
     /// count bots too).
     public var k = 10
+    /// Threads the release may use (the tables are the same for any number): with two or
+    /// more, the e-mail tables are built on a second thread while the rest are.
+    public var threads = 1
 
     public init() {}
 }
@@ -38,6 +43,7 @@ public struct Release {
     let k: UInt64
     var buckets: TimeBuckets
     let granularity: EpochGranularity
+    let threads: Int
     /// Visit summaries read by the last `tables()`: distinct (site, visitor pseudonym) pairs.
     public private(set) var visitorSummaries = 0
 
@@ -48,11 +54,16 @@ public struct Release {
         k = UInt64(configuration.k)
         buckets = try TimeBuckets(zoneIdentifier: state.configuration.timeZone)
         granularity = EpochGranularity(rawValue: state.configuration.epochGranularity) ?? .day
+        threads = configuration.threads
     }
 
     /// The published tables, in a fixed order.
     /// - Throws: `VeilError(.io)` or `(.state)` when sealed summaries cannot be read back.
     public mutating func tables() throws(VeilError) -> [ReleasedTable] {
+        // The e-mail tables read nothing the others write: with a spare thread, they are built
+        // meanwhile, from a copy of this release (its arrays are shared, read-only).
+        let campaigns = threads > 1 && (!state.recipientKeys.isEmpty || sealed?.recipientDays.isEmpty == false)
+            ? CampaignTables(self) : nil
         var byTable = [[Int]](repeating: [], count: TableID.allCases.count)
         for (i, key) in state.cellKeys.enumerated() { byTable[Int(key.table.rawValue)].append(i) }
         let visits = try visitorPass()
@@ -70,8 +81,32 @@ public struct Release {
         out.append(dimension(.operatingSystems, byTable, name: "operating_systems", columns: ["os"], metrics: .pageviews))
         out.append(dimension(.devices, byTable, name: "devices", columns: ["device"], metrics: .pageviews))
         out.append(dimension(.statusCodes, byTable, name: "status_codes", columns: ["status"], metrics: .requests))
-        out += try campaignTablesOfParts()
+        if let campaigns { out += try campaigns.wait() } else { out += try campaignTablesOfParts() }
         return out
+    }
+
+    /// `campaignTablesOfParts()` on a thread of its own.
+    private final class CampaignTables: @unchecked Sendable {
+        /// The copy the thread works on, alone until `done` is signalled.
+        private var release: Release
+        private var result: Result<[ReleasedTable], VeilError>?
+        private let done = DispatchSemaphore(value: 0)
+
+        init(_ release: Release) {
+            self.release = release
+            let thread = Thread { [self] in
+                result = Result { () throws(VeilError) -> [ReleasedTable] in try self.release.campaignTablesOfParts() }
+                done.signal()
+            }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+
+        /// The tables, once built.
+        func wait() throws(VeilError) -> [ReleasedTable] {
+            done.wait()
+            return try result!.get()
+        }
     }
 
     // MARK: Parts
