@@ -67,7 +67,7 @@ public struct PipelinedAggregator: RecordSink {
         lifeline = Lifeline(queue, done)
         front = VisitorPseudonyms(configuration: aggregator.configuration, pseudonymizer: pseudonymizer)
         let thread = Thread {
-            while var batch = queue.take() {
+            while let batch = queue.take() {
                 do throws(VeilError) {
                     try batch.consume(into: &back.aggregator)
                 } catch {
@@ -87,7 +87,7 @@ public struct PipelinedAggregator: RecordSink {
     public mutating func consume(_ record: inout LogRecord, line: UnsafeBufferPointer<UInt8>) throws(VeilError) {
         let pseudonym = try front.pseudonym(record, line)
         batch.append(record, line: line, pseudonym: pseudonym)
-        if batch.count >= Self.batchSize { try flush() }
+        if batch.isFull { try flush() }
     }
 
     /// Hands the remaining records over, waits for the aggregating thread and returns its
@@ -113,47 +113,78 @@ public struct PipelinedAggregator: RecordSink {
 }
 
 /// Records with copies of their lines and their visitor pseudonyms, in input order.
-struct RecordBatch: @unchecked Sendable {
-    private var bytes: [UInt8] = []
-    private var records: [LogRecord] = []
+///
+/// Storage is allocated once, for `PipelinedAggregator.batchSize` records, and kept while the
+/// batch is recycled: appending a record is a few stores and one copy of its line, with no
+/// array bookkeeping on the reading thread. The line bytes grow (doubling) only for lines
+/// longer than the room reserved. Owned by one thread at a time (the queue hands it over).
+final class RecordBatch: @unchecked Sendable {
+    private let capacity = PipelinedAggregator.batchSize
+    private let records: UnsafeMutablePointer<LogRecord>
     /// Per record: where its line starts in `bytes`, and its length.
-    private var lines: [(start: Int, count: Int)] = []
-    private var pseudonyms: [Pseudonym?] = []
+    private let spans: UnsafeMutablePointer<(start: Int, count: Int)>
+    private let pseudonyms: UnsafeMutablePointer<Pseudonym?>
+    private var bytes: UnsafeMutableRawPointer
+    private var byteCapacity: Int
+    private var used = 0
+    private(set) var count = 0
 
     init() {
-        bytes.reserveCapacity(PipelinedAggregator.batchSize * 512)
-        records.reserveCapacity(PipelinedAggregator.batchSize)
-        lines.reserveCapacity(PipelinedAggregator.batchSize)
-        pseudonyms.reserveCapacity(PipelinedAggregator.batchSize)
+        records = .allocate(capacity: capacity)
+        spans = .allocate(capacity: capacity)
+        pseudonyms = .allocate(capacity: capacity)
+        byteCapacity = capacity * 512
+        bytes = .allocate(byteCount: byteCapacity, alignment: 16)
     }
 
-    var count: Int { records.count }
-
-    mutating func append(_ record: LogRecord, line: UnsafeBufferPointer<UInt8>, pseudonym: Pseudonym?) {
-        lines.append((bytes.count, line.count))
-        bytes.append(contentsOf: line)
-        records.append(record)
-        pseudonyms.append(pseudonym)
+    deinit {
+        records.deinitialize(count: count)
+        records.deallocate()
+        spans.deallocate()
+        pseudonyms.deallocate()
+        bytes.deallocate()
     }
 
-    mutating func removeAll() {
-        bytes.removeAll(keepingCapacity: true)
-        records.removeAll(keepingCapacity: true)
-        lines.removeAll(keepingCapacity: true)
-        pseudonyms.removeAll(keepingCapacity: true)
+    var isFull: Bool { count == capacity }
+
+    @inline(__always)
+    func append(_ record: LogRecord, line: UnsafeBufferPointer<UInt8>, pseudonym: Pseudonym?) {
+        precondition(count < capacity, "RecordBatch is full")
+        if used + line.count > byteCapacity { grow(used + line.count) }
+        if let base = line.baseAddress, line.count > 0 {
+            (bytes + used).copyMemory(from: base, byteCount: line.count)
+        }
+        (records + count).initialize(to: record)
+        spans[count] = (used, line.count)
+        (pseudonyms + count).initialize(to: pseudonym)
+        used += line.count
+        count += 1
+    }
+
+    func removeAll() {
+        records.deinitialize(count: count)
+        count = 0
+        used = 0
+    }
+
+    @inline(never)
+    private func grow(_ needed: Int) {
+        var c = byteCapacity * 2
+        while c < needed { c *= 2 }
+        let grown = UnsafeMutableRawPointer.allocate(byteCount: c, alignment: 16)
+        grown.copyMemory(from: bytes, byteCount: used)
+        bytes.deallocate()
+        bytes = grown
+        byteCapacity = c
     }
 
     /// Feeds every record to `aggregator`, in order.
     func consume(into aggregator: inout Aggregator) throws(VeilError) {
-        let result: Result<Void, VeilError> = bytes.withUnsafeBufferPointer { all in
-            Result { () throws(VeilError) in
-                for i in records.indices {
-                    var record = records[i]
-                    let line = UnsafeBufferPointer(rebasing: all[lines[i].start..<lines[i].start + lines[i].count])
-                    try aggregator.consume(&record, line: line, pseudonym: pseudonyms[i])
-                }
-            }
+        let lines = bytes.assumingMemoryBound(to: UInt8.self)
+        for i in 0..<count {
+            var record = records[i]
+            let line = UnsafeBufferPointer(start: lines + spans[i].start, count: spans[i].count)
+            try aggregator.consume(&record, line: line, pseudonym: pseudonyms[i])
         }
-        try result.get()
     }
 }
