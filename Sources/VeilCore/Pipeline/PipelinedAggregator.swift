@@ -116,25 +116,21 @@ public struct PipelinedAggregator: RecordSink {
 ///
 /// Storage is allocated once, for `PipelinedAggregator.batchSize` records, and kept while the
 /// batch is recycled: appending a record is a few stores and one copy of its line, with no
-/// array bookkeeping on the reading thread. The line bytes grow (doubling) only for lines
-/// longer than the room reserved. Owned by one thread at a time (the queue hands it over).
+/// array bookkeeping on the reading thread. The line bytes grow (doubling) only when the lines
+/// are longer than the room reserved. Owned by one thread at a time (the queue hands it over).
 final class RecordBatch: @unchecked Sendable {
     private let capacity = PipelinedAggregator.batchSize
     private let records: UnsafeMutablePointer<LogRecord>
     /// Per record: where its line starts in `bytes`, and its length.
     private let spans: UnsafeMutablePointer<(start: Int, count: Int)>
     private let pseudonyms: UnsafeMutablePointer<Pseudonym?>
-    private var bytes: UnsafeMutableRawPointer
-    private var byteCapacity: Int
-    private var used = 0
+    private let lines = ByteScratch(capacity: PipelinedAggregator.batchSize * 512)
     private(set) var count = 0
 
     init() {
         records = .allocate(capacity: capacity)
         spans = .allocate(capacity: capacity)
         pseudonyms = .allocate(capacity: capacity)
-        byteCapacity = capacity * 512
-        bytes = .allocate(byteCount: byteCapacity, alignment: 16)
     }
 
     deinit {
@@ -142,7 +138,6 @@ final class RecordBatch: @unchecked Sendable {
         records.deallocate()
         spans.deallocate()
         pseudonyms.deallocate()
-        bytes.deallocate()
     }
 
     var isFull: Bool { count == capacity }
@@ -150,40 +145,25 @@ final class RecordBatch: @unchecked Sendable {
     @inline(__always)
     func append(_ record: LogRecord, line: UnsafeBufferPointer<UInt8>, pseudonym: Pseudonym?) {
         precondition(count < capacity, "RecordBatch is full")
-        if used + line.count > byteCapacity { grow(used + line.count) }
-        if let base = line.baseAddress, line.count > 0 {
-            (bytes + used).copyMemory(from: base, byteCount: line.count)
-        }
+        spans[count] = (lines.count, line.count)
+        lines.append(UnsafeRawBufferPointer(line))
         (records + count).initialize(to: record)
-        spans[count] = (used, line.count)
         (pseudonyms + count).initialize(to: pseudonym)
-        used += line.count
         count += 1
     }
 
     func removeAll() {
         records.deinitialize(count: count)
         count = 0
-        used = 0
-    }
-
-    @inline(never)
-    private func grow(_ needed: Int) {
-        var c = byteCapacity * 2
-        while c < needed { c *= 2 }
-        let grown = UnsafeMutableRawPointer.allocate(byteCount: c, alignment: 16)
-        grown.copyMemory(from: bytes, byteCount: used)
-        bytes.deallocate()
-        bytes = grown
-        byteCapacity = c
+        lines.removeAll()
     }
 
     /// Feeds every record to `aggregator`, in order.
     func consume(into aggregator: inout Aggregator) throws(VeilError) {
-        let lines = bytes.assumingMemoryBound(to: UInt8.self)
+        let bytes = lines.base.assumingMemoryBound(to: UInt8.self)
         for i in 0..<count {
             var record = records[i]
-            let line = UnsafeBufferPointer(start: lines + spans[i].start, count: spans[i].count)
+            let line = UnsafeBufferPointer(start: bytes + spans[i].start, count: spans[i].count)
             try aggregator.consume(&record, line: line, pseudonym: pseudonyms[i])
         }
     }

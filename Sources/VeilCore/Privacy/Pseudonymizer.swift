@@ -102,7 +102,7 @@ public final class Pseudonymizer {
     /// Scratch: the cache key, a 4-byte context number (see `context`), then the fields after
     /// the site as the PRF message writes them, except that an IP+UA key holds the address as
     /// written (see `prfMessage`).
-    private let message = MessageBuffer(capacity: 1024)
+    private let message = ByteScratch(capacity: 1024)
     /// Context (epoch tag, domain, site) → its number, for the contexts the cache may hold.
     private var contexts = ByteKeyedTable<UInt32>(initialCapacity: 16)
     /// The next context number; numbers are not reused until the cache is empty.
@@ -116,7 +116,7 @@ public final class Pseudonymizer {
     private var writtenAddressAt = -1
     private var writtenAddressEnd = -1
     /// Scratch for the PRF message of a cache key that holds the address as written.
-    private let prfScratch = MessageBuffer(capacity: 1024)
+    private let prfScratch = ByteScratch(capacity: 1024)
     private var macs: [EpochID: HMAC<SHA256>] = [:]
     private var lastEpoch: EpochID?
     private var lastMAC: HMAC<SHA256>?
@@ -378,7 +378,7 @@ public final class Pseudonymizer {
 
     /// The address field of a PRF message: `0x01` and the 16-byte address (IPv4 as
     /// IPv4-mapped).
-    private static func appendAddressField(_ address: IPAddress, to buffer: MessageBuffer) {
+    private static func appendAddressField(_ address: IPAddress, to buffer: ByteScratch) {
         withUnsafeBytes(of: UInt32(17).bigEndian) { buffer.append($0) }
         buffer.append(1)
         address.withUnsafeBytes { buffer.append($0) }
@@ -463,9 +463,9 @@ private final class Context {
     var epoch: EpochID?
     var number: UInt32 = 0
     /// The key in the pseudonymiser's context table: epoch tag, domain, site.
-    let key = MessageBuffer(capacity: 64)
+    let key = ByteScratch(capacity: 64)
     /// The context's part of the PRF message: the domain label and the site field.
-    let prefix = MessageBuffer(capacity: 64)
+    let prefix = ByteScratch(capacity: 64)
 
     /// The epoch tag and the domain before the site in `key`.
     private static let tagLength = 10
@@ -489,48 +489,5 @@ private final class Context {
         prefix.append(UnsafeRawBufferPointer(start: label.utf8Start, count: label.utf8CodeUnitCount))
         withUnsafeBytes(of: UInt32(truncatingIfNeeded: site.count).bigEndian) { prefix.append($0) }
         prefix.append(site)
-    }
-}
-
-/// The pseudonymiser's message scratch: bytes appended with plain copies (no per-call generic
-/// sequence code), storage kept between messages. Owned by one pseudonymiser.
-private final class MessageBuffer {
-    private(set) var base: UnsafeMutableRawPointer
-    private var capacity: Int
-    private(set) var count = 0
-
-    init(capacity: Int) {
-        self.capacity = capacity
-        base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
-    }
-
-    deinit { base.deallocate() }
-
-    /// The message so far; valid until the next append.
-    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
-
-    @inline(__always) func removeAll() { count = 0 }
-
-    @inline(__always) func append(_ byte: UInt8) {
-        if count == capacity { grow(count + 1) }
-        base.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
-        count += 1
-    }
-
-    @inline(__always) func append(_ bytes: UnsafeRawBufferPointer) {
-        guard let from = bytes.baseAddress, bytes.count > 0 else { return }
-        if count + bytes.count > capacity { grow(count + bytes.count) }
-        (base + count).copyMemory(from: from, byteCount: bytes.count)
-        count += bytes.count
-    }
-
-    @inline(never) private func grow(_ needed: Int) {
-        var c = capacity * 2
-        while c < needed { c *= 2 }
-        let grown = UnsafeMutableRawPointer.allocate(byteCount: c, alignment: 16)
-        grown.copyMemory(from: base, byteCount: count)
-        base.deallocate()
-        base = grown
-        capacity = c
     }
 }

@@ -59,6 +59,24 @@ struct PipelinedAggregatorTests {
         #expect(StateCodec.encode(piped) == StateCodec.encode(plain))
     }
 
+    @Test("batches of long lines (more bytes than a batch reserves) keep every line whole")
+    func longLines() throws {
+        let ws = try StateTestWorkspace()
+        let stamp = StateTestKit.clf(StateTestKit.time(2026, 11, 28, 12))
+        // ~3 KB lines: a full batch holds six times the 512 bytes per line it starts with.
+        let lines = (0..<(2 * PipelinedAggregator.batchSize + 100)).map { i in
+            let agent = "Mozilla/5.0 (X11; Linux x86_64) " + String(repeating: "Extension/\(i % 50) ", count: 250)
+            return "192.0.2.\(i % 250) - - [\(stamp)] \"GET /page/\(i % 300) HTTP/1.1\" 200 \(i) \"-\" \"\(agent)\""
+        }
+        #expect(lines.allSatisfy { $0.utf8.count > 2_000 })
+        let path = try ws.write(lines, name: "long.log")
+        let plain = try Self.plain(ws, path: path, ingest: StateTestKit.combined)
+        let piped = try Self.pipelined(ws, path: path, ingest: StateTestKit.combined)
+        #expect(plain.visitorCount > 100)
+        let same = StateCodec.encode(piped) == StateCodec.encode(plain)
+        #expect(same, "the pipeline's state differs from one aggregator's")
+    }
+
     @Test("host names as the state spells them: case, ports, IPv6 literals, invalid UTF-8, no host")
     func siteNames() throws {
         let ws = try StateTestWorkspace()
