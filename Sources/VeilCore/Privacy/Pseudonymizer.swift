@@ -99,7 +99,7 @@ public final class Pseudonymizer {
     public private(set) var hmacCount = 0
 
     private let cache: PseudonymCache
-    /// Scratch: the cache key, a 4-byte context number (see `context`), then the fields after
+    /// Scratch: the cache key, a 4-byte context number (see `Context`), then the fields after
     /// the site as the PRF message writes them, except that an IP+UA key holds the address as
     /// written (see `prfMessage`).
     private let message = ByteScratch(capacity: 1024)
@@ -122,7 +122,6 @@ public final class Pseudonymizer {
     private var lastMAC: HMAC<SHA256>?
     /// The newest epoch a pseudonym was computed for.
     private var newestEpoch: EpochID?
-
 
     /// Creates a pseudonymizer reading keys from `keyStore`.
     ///
