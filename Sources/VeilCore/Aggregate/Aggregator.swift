@@ -67,6 +67,8 @@ public struct Aggregator: RecordSink {
     /// Per capped kind, the dimension ids of the values interned (at most the cap); and whether
     /// a value of some kind went to `(other)` for its cap.
     private var cappedValues = [[UInt32]](repeating: [], count: CappedKind.allCases.count)
+    /// Per capped kind, how many of `cappedValues` came from earlier inputs (`inheritCapped`).
+    private var inheritedCapped = [Int](repeating: 0, count: CappedKind.allCases.count)
     private var reachedCap = false
     var otherDim: UInt32 = 0
     private var statusDims = [UInt32](repeating: .max, count: 1000)
@@ -413,33 +415,33 @@ public struct Aggregator: RecordSink {
         return id
     }
 
-    /// The values of each capped kind kept apart so far, in the order they came (indexed by
-    /// `CappedKind.rawValue`).
-    var cappedLabels: [[String]] { cappedValues.map { $0.map { state.dims.string($0) } } }
-
-    /// Starts from the values an earlier part of the job kept apart (`cappedLabels` of the
-    /// inputs before): a cap holds for the job's whole state, not for each input, so they keep
-    /// their own rows here too and count against the caps.
-    mutating func inheritCapped(_ labels: [[String]]) {
-        for kind in CappedKind.allCases where kind.rawValue < labels.count {
-            for label in labels[kind.rawValue].prefix(max(0, cap(kind) - cappedValues[kind.rawValue].count)) {
+    /// Starts from the values the inputs before this one kept apart: a cap holds for the job's
+    /// whole state, not for each input, so they keep their own rows here too and count against
+    /// the caps.
+    mutating func inheritCapped(_ earlier: CappedValues) {
+        for kind in CappedKind.allCases {
+            for label in earlier.labels[kind.rawValue].prefix(max(0, cap(kind) - cappedValues[kind.rawValue].count)) {
                 cappedValues[kind.rawValue].append(state.dims.intern(label))
             }
+            inheritedCapped[kind.rawValue] = cappedValues[kind.rawValue].count
         }
     }
 
-    /// `labels` with the values `parts` kept apart added, each kind in first-seen order.
-    static func cappedLabels(_ labels: [[String]], adding parts: [Aggregator]) -> [[String]] {
-        var out = labels.isEmpty ? [[String]](repeating: [], count: CappedKind.allCases.count) : labels
-        for kind in CappedKind.allCases {
-            var seen = Set(out[kind.rawValue])
-            for part in parts {
-                for label in part.cappedLabels[kind.rawValue] where seen.insert(label).inserted {
-                    out[kind.rawValue].append(label)
+    /// The values a job's inputs kept apart under the caps, per kind in the order they came
+    /// (see `inheritCapped`). Each input adds only its new values.
+    struct CappedValues {
+        private(set) var labels = [[String]](repeating: [], count: CappedKind.allCases.count)
+        private var known = [Set<String>](repeating: [], count: CappedKind.allCases.count)
+
+        /// Adds the values `part` kept apart beyond those it inherited.
+        mutating func add(_ part: Aggregator) {
+            for kind in CappedKind.allCases {
+                for id in part.cappedValues[kind.rawValue][part.inheritedCapped[kind.rawValue]...] {
+                    let label = part.state.dims.string(id)
+                    if known[kind.rawValue].insert(label).inserted { labels[kind.rawValue].append(label) }
                 }
             }
         }
-        return out
     }
 
     /// The kinds of value with a cap on how many a state keeps apart.

@@ -76,7 +76,7 @@ public struct AggregateJob {
         var skipped: [FileReport] = []
         var seen: [String: String] = [:]
         // Per capped kind, the values the inputs so far kept apart: the caps are per state.
-        var capped: [[String]] = []
+        var capped = Aggregator.CappedValues()
         for (n, path) in paths.enumerated() {
             var aggregator = try Aggregator(configuration: aggregation, pseudonymizer: pseudonymizer)
             aggregator.sealed = sealed
@@ -132,7 +132,9 @@ public struct AggregateJob {
             }
             seen[report.fingerprint] = path
             aggregator.addInput(report)
-            if n + 1 < paths.count { capped = Aggregator.cappedLabels(capped, adding: [aggregator] + others) }
+            if n + 1 < paths.count {
+                for part in [aggregator] + others { capped.add(part) }
+            }
             // The first input's state becomes the total as it is: merging it into an empty
             // state would copy every cell, sketch and visitor once more (and double the peak
             // memory at the end of a one-input run).

@@ -945,9 +945,13 @@ struct AggregateStateTests {
                 StateTestRequest(ip: StateTestKit.address(from + i), userAgent: StateTestKit.firefox, time: t + Int64(from + i), path: path).line
             }
         }
-        let first = lines(["/a", "/b"], from: 0), second = lines(["/c", "/d", "/a", "/e"], from: 10)
-        let files = [try ws.write(first, name: "first.log"), try ws.write(second, name: "second.log")]
-        let together = try ws.write(first + second, name: "together.log")
+        // Three inputs: the values kept apart add up from one input to the next.
+        let first = lines(["/a"], from: 0), middle = lines(["/b", "/a"], from: 5), last = lines(["/c", "/d", "/e"], from: 10)
+        let files = [
+            try ws.write(first, name: "first.log"), try ws.write(middle, name: "middle.log"),
+            try ws.write(last, name: "last.log"),
+        ]
+        let together = try ws.write(first + middle + last, name: "together.log")
         func pages(_ paths: [String]) throws -> [String: Int64] {
             var job = AggregateJob(ingest: StateTestKit.combined, aggregation: c)
             job.threads = threads
@@ -959,7 +963,7 @@ struct AggregateStateTests {
             return out
         }
         let expected: [String: Int64] = ["/a": 2, "/b": 1, "/c": 1, otherLabel: 2]
-        #expect(try pages(files) == expected, "two inputs")
+        #expect(try pages(files) == expected, "three inputs")
         #expect(try pages([together]) == expected, "one input with the same lines")
     }
 
