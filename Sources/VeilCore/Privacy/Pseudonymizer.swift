@@ -315,40 +315,29 @@ public final class Pseudonymizer {
     private func enter(_ c: Context, _ epoch: EpochID, _ domain: Domain, site: UnsafeRawBufferPointer) {
         if nextContext == .max {
             // Every number was handed out: start again from an empty cache.
-            cache.removeAll()
-            contexts.removeAll()
-            dropContexts(except: nil)
+            clearCache(keeping: nil)
             nextContext = 0
         }
         c.set(epoch, domain, site: site)
         let key = c.key.bytes
-        let hash = ByteKeyedTable<UInt32>.hash(key)
-        if let i = contexts.find(key, hash: hash) {
-            c.number = contexts.value(at: i)
-        } else {
-            c.number = nextContext
-            nextContext += 1
-            contexts.insert(key, hash: hash, value: c.number)
-        }
+        let (i, inserted) = contexts.findOrInsert(key, hash: ByteKeyedTable<UInt32>.hash(key)) { nextContext }
+        if inserted { nextContext += 1 }
+        c.number = contexts.value(at: i)
     }
 
-    /// Makes the domains' last contexts, but `kept`, look up their numbers again.
-    private func dropContexts(except kept: Context?) {
+    /// Empties the cache, and the context table with it. The domains' last contexts look up
+    /// their numbers again when next used, except `kept` (the current one, whose key is
+    /// inserted after this), which keeps its number.
+    private func clearCache(keeping kept: Context?) {
+        cache.removeAll()
+        contexts.removeAll()
         if cookieContext !== kept { cookieContext.epoch = nil }
         if ipuaContext !== kept { ipuaContext.epoch = nil }
         if recipientContext !== kept { recipientContext.epoch = nil }
-    }
-
-    /// Empties the cache. The contexts go too, but the current one keeps its number: the key
-    /// being looked up is inserted after this. The other domains' contexts get new numbers
-    /// when next used.
-    private func clearCache() {
-        cache.removeAll()
-        contexts.removeAll()
-        let current = context(domain)
-        dropContexts(except: current)
-        let key = current.key.bytes
-        contexts.insert(key, hash: ByteKeyedTable<UInt32>.hash(key), value: current.number)
+        if let kept {
+            let key = kept.key.bytes
+            contexts.insert(key, hash: ByteKeyedTable<UInt32>.hash(key), value: kept.number)
+        }
     }
 
     fileprivate static func granularityTag(_ g: EpochGranularity) -> UInt8 {
@@ -424,7 +413,7 @@ public final class Pseudonymizer {
             // are written in time order, so the older entries are dropped when the input
             // reaches a new epoch (a late record of an old epoch computes its pseudonym again).
             // This keeps the cache the size of one epoch's visitors, however long the input.
-            if newestEpoch != nil { clearCache() }
+            if newestEpoch != nil { clearCache(keeping: context(domain)) }
             newestEpoch = epoch
         }
         let bytes = message.bytes
@@ -432,7 +421,7 @@ public final class Pseudonymizer {
         let pseudonym = mac.finalize().withUnsafeBytes { Pseudonym(truncating: $0) }
         hmacCount += 1
         if cache.count >= cacheLimit || cache.keyByteCount + message.count > cacheByteLimit {
-            clearCache()
+            clearCache(keeping: context(domain))
         }
         cache.insert(bytes, hash: hash, value: pseudonym)
         return pseudonym
