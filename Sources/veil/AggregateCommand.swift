@@ -16,7 +16,7 @@ func runAggregation(
     var job = AggregateJob(ingest: try input.configuration(), aggregation: try aggregation.configuration())
     job.sealPastEpochs = sealPastEpochs
     job.skipBadFiles = aggregation.skipBadFiles
-    job.threads = aggregation.threads ?? ProcessInfo.processInfo.activeProcessorCount
+    job.threads = aggregation.threadCount
     if output.quiet || output.json { job.ingest.progress = nil }
     // One pseudonymiser (and its cache) per parsing thread, kept across inputs.
     let pseudonymizers = (0..<max(1, job.threads)).map { _ in Pseudonymizer(keyStore: keyStore, createKeys: createKeys) }

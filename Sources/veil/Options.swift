@@ -113,6 +113,9 @@ struct AggregationOptions: ParsableArguments {
     @Option(name: .long, help: "Threads (default: all cores). Output is the same for any value.")
     var threads: Int?
 
+    /// `--threads`, or all cores.
+    var threadCount: Int { threads ?? ProcessInfo.processInfo.activeProcessorCount }
+
     @Flag(name: .long, help: "Take the client address from the left-most X-Forwarded-For entry when present.")
     var trustForwardedFor = false
 

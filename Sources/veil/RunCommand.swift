@@ -72,7 +72,7 @@ struct RunCommand: ParsableCommand {
             }
             var rc = ReleaseConfiguration()
             rc.k = k
-            rc.threads = aggregation.threads ?? ProcessInfo.processInfo.activeProcessorCount
+            rc.threads = aggregation.threadCount
             let summary = try RollupWriter.write(result.state, sealed: result.sealed, to: output, configuration: rc)
             var agg = AggregateSummary(result, output: output)
             agg.visitors = summary.visitorSummaries
