@@ -8,15 +8,16 @@ import Glibc
 /// temporary directory beside it, fsynced, and the two directories are exchanged in one
 /// `renameat2(RENAME_EXCHANGE)`; the old one is then deleted. A reader sees either every old
 /// file or every new one, never a mix, and a run killed at any point leaves the previous
-/// directory exactly as it was. Hidden leftovers of a killed run (`.<name>.tmp-<pid>-…`,
-/// `.<name>.old-<pid>-…`) are removed by the next write once their process is gone.
+/// directory exactly as it was. Hidden leftovers of a killed run (`.<name>.tmp-<tag>`,
+/// `.<name>.old-<tag>`, the tag naming the process and its start time) are removed by the next
+/// write once their process is gone.
 ///
 /// **Mount points.** A directory that is a mount point (a volume, or a container's bind mount)
 /// cannot be renamed or exchanged. It is known by its device (another than its parent's), or,
 /// for a bind mount of the same file system, by the rename failing with `EBUSY`, after which
 /// the files are built again inside it. Its files are replaced one by one instead: the new files are
 /// written into a hidden directory inside it and fsynced; the hidden directory is then marked
-/// complete (`.<name>.ready-<pid>-…`, with the list of the new names), each file is renamed
+/// complete (`.<name>.ready-<tag>`, with the list of the new names), each file is renamed
 /// over the old one — `manifest.json` last — and then old files the new set lacks are removed. Every
 /// file is always whole, and a failed build changes nothing; a reader that looks while the
 /// files are being swapped can see old and new files side by side. A run killed during the swap
@@ -69,7 +70,7 @@ public enum AtomicDirectory {
             try replaceFiles()
             return
         }
-        let tag = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let tag = workTag()
         let tmp = parent + "/." + name + ".tmp-" + tag
         guard mkdir(tmp, mode) == 0 else { throw AtomicFile.ioError("cannot create a temporary directory", tmp) }
         if exists {
@@ -181,7 +182,7 @@ public enum AtomicDirectory {
         _ dir: String, name: String, build: (String) throws(VeilError) -> Void
     ) throws(VeilError) {
         finishStaleInPlace(dir, name: name)
-        let tag = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let tag = workTag()
         let tmp = dir + "/." + name + ".tmp-" + tag
         guard mkdir(tmp, 0o700) == 0 else { throw AtomicFile.ioError("cannot create a temporary directory", tmp) }
         var marked = false
@@ -201,8 +202,16 @@ public enum AtomicDirectory {
     /// files of `dir` the new set lacks, then the marked directory. Safe to run again after a
     /// crash part way: the moves already done are skipped.
     private static func swapIn(_ ready: String, into dir: String) throws(VeilError) {
+        var st = stat()
+        if lstat(ready + "/" + namesFile, &st) != 0 && errno == ENOENT {
+            // The list is written before the directory is marked, and removed only with it: a
+            // marked directory without it is one whose swap finished and whose removal was cut
+            // short.
+            removeTree(ready)
+            return
+        }
         guard let list = try? AtomicFile.read(ready + "/" + namesFile) else {
-            throw VeilError(.io, "the list of new files is missing", file: ready)
+            throw VeilError(.io, "the list of new files cannot be read", file: ready)
         }
         let names = String(decoding: list, as: UTF8.self).split(separator: "\n").map(String.init)
         for file in names.filter({ $0 != "manifest.json" }) + names.filter({ $0 == "manifest.json" }) {
@@ -218,7 +227,8 @@ public enum AtomicDirectory {
             removeTree(dir + "/" + entry)
         }
         AtomicFile.syncDirectory(dir)
-        removeTree(ready)
+        // The list goes last, so that a removal cut short leaves the list or an empty directory.
+        removeTree(ready, last: namesFile)
     }
 
     /// Finishes the swaps of killed in-place replacements of `dir` and removes their unmarked
@@ -233,7 +243,7 @@ public enum AtomicDirectory {
         }
     }
 
-    /// The hidden entries `.<name><kind><pid>-…` of `dir` whose process no longer runs, in name
+    /// The hidden entries `.<name><kind><tag>` of `dir` whose process no longer runs, in name
     /// order.
     private static func leftovers(in dir: String, of name: String, kinds: [String]) -> [(entry: String, kind: String)] {
         var found: [(entry: String, kind: String)] = []
@@ -241,13 +251,45 @@ public enum AtomicDirectory {
             for kind in kinds {
                 let prefix = "." + name + kind
                 guard entry.hasPrefix(prefix) else { continue }
-                let rest = entry.dropFirst(prefix.count)
-                guard let pid = Int32(rest.prefix { $0 != "-" }), pid != getpid() else { continue }
-                guard kill(pid, 0) != 0 && errno == ESRCH else { continue }
+                guard isGone(entry.dropFirst(prefix.count)) else { continue }
                 found.append((entry, kind))
             }
         }
         return found
+    }
+
+    /// A work entry's tag, `<pid>-<start>-<random>`: this process's id, its start time (clock
+    /// ticks after boot, from `/proc/self/stat`; 0 where unknown) and a random number. The start
+    /// time tells a leftover of a killed process from the work of a later process that was given
+    /// the same id.
+    static func workTag() -> String {
+        "\(getpid())-\(startTime(of: getpid()) ?? 0)-\(UInt32.random(in: 0...UInt32.max))"
+    }
+
+    /// Whether the process that made the work entry tagged `tag` (see `workTag`) no longer runs:
+    /// no process has its id, or the one that has it started at another time. A tag without a
+    /// start time (`<pid>-<random>`) is judged by its id alone.
+    static func isGone(_ tag: Substring) -> Bool {
+        let parts = tag.split(separator: "-", omittingEmptySubsequences: false)
+        guard let pid = Int32(parts[0]), pid > 0, pid != getpid() else { return false }
+        if kill(pid, 0) != 0 { return errno == ESRCH }
+        guard parts.count >= 3, let started = UInt64(parts[1]), started != 0,
+            let now = startTime(of: pid)
+        else { return false }
+        return now != started
+    }
+
+    /// The start time of process `pid` in clock ticks after boot (field 22 of
+    /// `/proc/<pid>/stat`), or nil when it cannot be read.
+    static func startTime(of pid: Int32) -> UInt64? {
+        guard let bytes = try? AtomicFile.read("/proc/\(pid)/stat"),
+            let close = bytes.lastIndex(of: UInt8(ascii: ")"))
+        else { return nil }
+        // After the command name, in parentheses (which may hold spaces and parentheses), come
+        // the fields from the third (the state) on.
+        let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
+        guard fields.count > 19 else { return nil }
+        return UInt64(String(decoding: fields[19], as: UTF8.self))
     }
 
     /// `renameat2(a, b, RENAME_EXCHANGE)`, looked up at run time (glibc ≥ 2.28 exports it, but
@@ -276,12 +318,14 @@ public enum AtomicDirectory {
         }
     }
 
-    /// Deletes a directory veil made, without following symbolic links.
-    static func removeTree(_ path: String) {
+    /// Deletes a directory veil made, without following symbolic links; `last`, an entry of
+    /// it, goes after the others.
+    static func removeTree(_ path: String, last: String? = nil) {
         var st = stat()
         guard lstat(path, &st) == 0 else { return }
         if st.st_mode & S_IFMT == S_IFDIR {
-            for entry in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+            for entry in entries.filter({ $0 != last }) + entries.filter({ $0 == last }) {
                 removeTree(path + "/" + entry)
             }
             rmdir(path)

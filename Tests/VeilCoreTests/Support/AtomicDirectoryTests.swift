@@ -97,6 +97,49 @@ struct AtomicDirectoryTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).allSatisfy { !$0.hasPrefix(".") })
     }
 
+    @Test("a marked directory whose removal was cut short (its list gone) is removed, not kept forever")
+    func markedDirectoryWithoutItsListIsRemoved() throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let dir = root + "/out"
+        try write(dir, ["a.csv": "1", "manifest.json": "{1}"], inPlace: false)
+        // A run killed between removing the list and removing the emptied directory.
+        let ready = dir + "/.out.ready-\(try deadPID())-0-7"
+        try FileManager.default.createDirectory(atPath: ready, withIntermediateDirectories: false)
+        try write(dir, ["a.csv": "2", "manifest.json": "{2}"])
+        #expect(try files(dir) == ["a.csv": "2", "manifest.json": "{2}"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).allSatisfy { !$0.hasPrefix(".") })
+    }
+
+    @Test("a leftover whose process id now belongs to a later process is a leftover; the tag holds the start time")
+    func reusedProcessIdIsTold() throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let dir = root + "/out"
+        try write(dir, ["a.csv": "1", "manifest.json": "{1}"], inPlace: false)
+        let parent = getppid()
+        let started = try #require(AtomicDirectory.startTime(of: parent))
+        #expect(started > 0 && AtomicDirectory.startTime(of: parent) == started)
+        let me = try #require(AtomicDirectory.startTime(of: getpid()))
+        #expect(AtomicDirectory.workTag().hasPrefix("\(getpid())-\(me)-"))
+        // A swap killed part way by a process whose id the running parent has now.
+        let reused = dir + "/.out.ready-\(parent)-\(started + 1)-7"
+        try FileManager.default.createDirectory(atPath: reused, withIntermediateDirectories: false)
+        try "a.csv\nmanifest.json\n".write(toFile: reused + "/.names", atomically: false, encoding: .utf8)
+        try "2".write(toFile: reused + "/a.csv", atomically: false, encoding: .utf8)
+        try "{2}".write(toFile: reused + "/manifest.json", atomically: false, encoding: .utf8)
+        // Work of the running parent itself, with its own start time.
+        let live = dir + "/.out.tmp-\(parent)-\(started)-9"
+        try FileManager.default.createDirectory(atPath: live, withIntermediateDirectories: false)
+        #expect(throws: VeilError.self) {
+            try AtomicDirectory.replace(dir, inPlace: true, owned: { $0.hasSuffix(".csv") || $0 == "manifest.json" }) {
+                (_: String) throws(VeilError) in throw VeilError(.io, "bad input")
+            }
+        }
+        #expect(try String(contentsOfFile: dir + "/a.csv", encoding: .utf8) == "2")
+        #expect(try String(contentsOfFile: dir + "/manifest.json", encoding: .utf8) == "{2}")
+        #expect(!FileManager.default.fileExists(atPath: reused))
+        #expect(FileManager.default.fileExists(atPath: live))
+    }
+
     @Test("work directories of a running writer are neither foreign files nor removed")
     func liveWorkDirectoriesAreLeftAlone() throws {
         defer { try? FileManager.default.removeItem(atPath: root) }
