@@ -70,6 +70,10 @@ public struct AggregateJob {
         paths: [String], pseudonymizers: [Pseudonymizer], progress: (FileReport) -> Void = { _ in }
     ) throws(VeilError) -> Result {
         let pseudonymizer = pseudonymizers[0]
+        var ingest = ingest
+        // With two threads or more the reading thread sets the pace: the input's fingerprint
+        // is computed beside it.
+        ingest.fingerprintInBackground = pseudonymizers.count > 1
         var total = try Aggregator(configuration: aggregation, pseudonymizer: pseudonymizer).finish()
         let sealed = sealPastEpochs ? SealedSummaries(configuration: total.configuration, directory: sealingDirectory) : nil
         var reports: [FileReport] = []
