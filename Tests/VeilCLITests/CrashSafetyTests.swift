@@ -153,6 +153,59 @@ struct CrashSafetyTests {
         #expect(try mounted(out) == versions[0])
     }
 
+    /// Whether this test process can run a program as `nobody` (root, `setpriv`) in a temporary
+    /// directory that `nobody` may enter.
+    static let canRunAsNobody: Bool = {
+        guard getuid() == 0, CLI.exists("/usr/bin/setpriv"), let dir = try? CLI.tempDir(prefix: "veil-nobody-probe") else {
+            return false
+        }
+        defer { CLI.remove(dir) }
+        chmod(dir, 0o755)
+        let r = try? CLI.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/test", "-x", dir])
+        return r?.status == 0
+    }()
+
+    /// A container's volume written by a user other than root: the mount point is theirs, its
+    /// parent is not writable for them. The lock goes inside the mount point, as the files do.
+    @Test(
+        "an output directory that is a mount point is written by a user who cannot write its parent; the lock is inside it",
+        .enabled(if: CLI.canMountTmpfs && canRunAsNobody, "needs root with CAP_SYS_ADMIN, setpriv, and a temporary directory others may enter"))
+    func mountPointOfAnotherUser() throws {
+        let dir = try CLI.tempDir(prefix: "veil-volume")
+        defer { CLI.remove(dir) }
+        chmod(dir, 0o755)
+        let (_, _, state) = try aggregated(in: dir)
+        chmod(state, 0o644)
+        let plain = dir + "/plain"
+        #expect(try CLI.veil(["report", state, "-o", plain, "--k", "2", "--quiet"]).status == 0)
+        let expected = try snapshot(plain)
+        // The binary where `nobody` may run it.
+        let binary = dir + "/veil"
+        try CLI.write(try CLI.read(try CLI.binary("veil")), to: binary)
+        chmod(binary, 0o755)
+        let out = dir + "/volume"
+        #expect(mkdir(out, 0o755) == 0)
+        try #require(CLI.mountTmpfs(out))
+        defer { CLI.unmount(out) }
+        #expect(chown(out, 65534, 65534) == 0)
+        let asNobody = ["--reuid=65534", "--regid=65534", "--clear-groups", binary, "report", state, "-o", out, "--k", "2", "--quiet"]
+        for _ in 0..<2 {
+            let r = try CLI.run("/usr/bin/setpriv", asNobody)
+            #expect(r.status == 0, "\(r)")
+            #expect(try snapshot(out) == expected)
+        }
+        #expect(!CLI.exists(dir + "/.volume.lock") && !CLI.exists(out + "/.volume.lock"), "the lock goes with its holder")
+        // While another process holds the lock inside the mount point, a writer fails clearly.
+        let fd = open(out + "/.volume.lock", O_RDWR | O_CREAT, 0o600)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        #expect(fchown(fd, 65534, 65534) == 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+        let second = try CLI.run("/usr/bin/setpriv", asNobody)
+        #expect(second.status == 1, "\(second)")
+        #expect(String(decoding: second.stderr, as: UTF8.self).contains("another veil process is writing"), "\(second)")
+        #expect(try snapshot(out) == expected)
+    }
+
     @Test func anOutputDirectoryWithATrailingSlashIsReplacedAsWell() throws {
         let dir = try CLI.tempDir(prefix: "veil-slash")
         defer { CLI.remove(dir) }

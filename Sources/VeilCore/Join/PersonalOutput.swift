@@ -30,7 +30,9 @@ public enum PersonalOutput {
         if classification(of: dir) == "anonymous" {
             throw VeilError(.usage, "this is an anonymous rollup directory; personal output needs its own directory", file: dir)
         }
-        guard (try? FileManager.default.contentsOfDirectory(atPath: dir))?.isEmpty ?? false else {
+        // A volume's `lost+found`, veil's own work entries and the output's lock do not count.
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: dir))?.filter { !AtomicDirectory.isTolerated($0, in: dir) }
+        guard entries?.isEmpty ?? false else {
             throw VeilError(.usage, "the output directory is not empty (personal output needs a new directory)", file: dir)
         }
     }

@@ -13,9 +13,10 @@ import Glibc
 /// write once their process is gone.
 ///
 /// **Mount points.** A directory that is a mount point (a volume, or a container's bind mount)
-/// cannot be renamed or exchanged. It is known by its device (another than its parent's), or,
-/// for a bind mount of the same file system, by the rename failing with `EBUSY`, after which
-/// the files are built again inside it. Its files are replaced one by one instead: the new files are
+/// cannot be renamed or exchanged. It is known by its device (another than its parent's), by
+/// `/proc/self/mountinfo` (a bind mount of the same file system), or, where that cannot be
+/// read, by the rename failing with `EBUSY`, after which the files are built again inside it.
+/// Its parent need not be writable. Its files are replaced one by one instead: the new files are
 /// written into a hidden directory inside it and fsynced; the hidden directory is then marked
 /// complete (`.<name>.ready-<tag>`, with the list of the new names), each file is renamed
 /// over the old one — `manifest.json` last — and then old files the new set lacks are removed. Every
@@ -147,12 +148,53 @@ public enum AtomicDirectory {
     }
 
     /// Whether `dir` (whose `lstat` is `st`) is a mount point: on another device than its
-    /// parent, or the root.
+    /// parent, the root, or listed in `/proc/self/mountinfo` (a bind mount of the file system
+    /// its parent is on).
     static func isMountPoint(_ dir: String, _ st: stat, parent: String) -> Bool {
         var p = stat()
         guard lstat(parent, &p) == 0 else { return false }
-        return p.st_dev != st.st_dev || p.st_ino == st.st_ino
+        return p.st_dev != st.st_dev || p.st_ino == st.st_ino || isListedMountPoint(dir)
     }
+
+    /// Whether `dir`, its parent's symbolic links resolved, is a mount point of this process's
+    /// mount namespace (field 5 of `/proc/self/mountinfo`, with `\ooo` escapes).
+    static func isListedMountPoint(_ dir: String) -> Bool {
+        let dir = normalized(dir)
+        guard let info = try? AtomicFile.read("/proc/self/mountinfo"),
+            let resolved = realpath(AtomicFile.directory(of: dir), nil)
+        else { return false }
+        defer { free(resolved) }
+        let parent = String(cString: resolved)
+        let path = Array(((parent == "/" ? "" : parent) + "/" + baseName(dir)).utf8)
+        for line in info.split(separator: 0x0A) {
+            let fields = line.split(separator: 0x20, maxSplits: 5, omittingEmptySubsequences: false)
+            guard fields.count > 4 else { continue }
+            if unescapedMountPath(fields[4]) == path { return true }
+        }
+        return false
+    }
+
+    /// A mountinfo path with its octal escapes (`\040` for a space) decoded.
+    private static func unescapedMountPath(_ field: ArraySlice<UInt8>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(field.count)
+        var i = field.startIndex
+        while i < field.endIndex {
+            if field[i] == UInt8(ascii: "\\"), i + 3 < field.endIndex,
+                let value = UInt8(String(decoding: field[(i + 1)...(i + 3)], as: UTF8.self), radix: 8)
+            {
+                out.append(value)
+                i += 4
+            } else {
+                out.append(field[i])
+                i += 1
+            }
+        }
+        return out
+    }
+
+    /// The name of the lock file of output `path` (see `OutputLock`).
+    static func lockName(of path: String) -> String { "." + baseName(path) + ".lock" }
 
     /// Whether `entry`, inside output directory `dir`, is a hidden work directory of an
     /// in-place replacement (see the type's notes on mount points).
@@ -165,7 +207,7 @@ public enum AtomicDirectory {
     /// it did not write it as output: its own work directories, and the `lost+found` a file
     /// system keeps at the root of a volume mounted as the output (never removed).
     static func isTolerated(_ entry: String, in dir: String) -> Bool {
-        if isWorkEntry(entry, of: dir) { return true }
+        if isWorkEntry(entry, of: dir) || entry == lockName(of: dir) { return true }
         guard entry == lostAndFound else { return false }
         let dir = normalized(dir)
         var st = stat()
@@ -367,7 +409,9 @@ public enum AtomicDirectory {
 /// writing the same output do not race: the second fails at once with a clear error.
 ///
 /// The lock is `flock` on a hidden file `.<name>.lock` beside the output (0600); it is removed
-/// when released and released by the kernel if the process dies.
+/// when released and released by the kernel if the process dies. An output directory that is a
+/// mount point holds its lock file itself: it is replaced file by file, inside it, so its
+/// parent need not be writable (a container's volume, written by a user other than root).
 public final class OutputLock {
     private let fd: Int32
     private let path: String
@@ -377,8 +421,15 @@ public final class OutputLock {
     public init(for output: String) throws(VeilError) {
         let output = AtomicDirectory.normalized(output)
         let parent = AtomicFile.directory(of: output)
-        try AtomicFile.makeDirectory(parent)
-        path = parent + "/." + AtomicDirectory.baseName(output) + ".lock"
+        var st = stat()
+        if lstat(output, &st) == 0, st.st_mode & S_IFMT == S_IFDIR,
+            AtomicDirectory.isMountPoint(output, st, parent: parent)
+        {
+            path = output + "/" + AtomicDirectory.lockName(of: output)
+        } else {
+            try AtomicFile.makeDirectory(parent)
+            path = parent + "/" + AtomicDirectory.lockName(of: output)
+        }
         while true {
             let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
             guard fd >= 0 else { throw AtomicFile.ioError("cannot create the lock file", path) }

@@ -140,6 +140,23 @@ struct AtomicDirectoryTests {
         #expect(FileManager.default.fileExists(atPath: live))
     }
 
+    @Test("mount points are found in /proc/self/mountinfo as well (a bind mount has its parent's device); the output's lock is no foreign file")
+    func mountPointsAndLocks() throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(AtomicDirectory.isListedMountPoint("/proc"))
+        #expect(AtomicDirectory.isListedMountPoint("/proc/"))
+        #expect(!AtomicDirectory.isListedMountPoint(root))
+        #expect(!AtomicDirectory.isListedMountPoint("/proc/self"))
+        let dir = root + "/out"
+        try write(dir, ["a.csv": "1"], inPlace: false)
+        #expect(AtomicDirectory.isTolerated(".out.lock", in: dir))
+        #expect(!AtomicDirectory.isTolerated(".other.lock", in: dir))
+        try "".write(toFile: dir + "/.out.lock", atomically: false, encoding: .utf8)
+        try write(dir, ["a.csv": "2"])
+        #expect(FileManager.default.fileExists(atPath: dir + "/.out.lock"), "an in-place write leaves the lock alone")
+        #expect(try String(contentsOfFile: dir + "/a.csv", encoding: .utf8) == "2")
+    }
+
     @Test("work directories of a running writer are neither foreign files nor removed")
     func liveWorkDirectoriesAreLeftAlone() throws {
         defer { try? FileManager.default.removeItem(atPath: root) }
