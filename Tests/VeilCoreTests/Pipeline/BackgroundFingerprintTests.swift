@@ -38,22 +38,29 @@ struct BackgroundFingerprintTests {
         #expect(abc.fingerprint() == "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 
+    /// A combined log of `count` lines of about 220 bytes in `ws`, and its bytes.
+    static func log(_ ws: StateTestWorkspace, lines count: Int) throws -> (path: String, bytes: [UInt8]) {
+        let lines = (0..<count).map { i in
+            "192.0.2.\(i % 250) - - [28/Nov/2026:10:\(10 + i % 50):00 +0000] \"GET /page/\(i % 900) HTTP/1.1\" 200 \(i) \"-\" \"Mozilla/5.0 (X11; Linux x86_64) \(String(repeating: "x", count: 100))\""
+        }
+        let path = try ws.write(lines, name: "input.log")
+        return (path, try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))))
+    }
+
+    static func ingest(background: Bool) -> IngestConfiguration {
+        var c = StateTestKit.combined
+        c.fingerprintInBackground = background
+        return c
+    }
+
     @Test("Ingest gives the same report, fingerprint included, with the hashing beside it or on its own thread")
     func ingestReports() throws {
         let ws = try StateTestWorkspace()
         // About 3.5 MB: several raw reads of 1 MiB.
-        let lines = (0..<16_000).map { i in
-            "192.0.2.\(i % 250) - - [28/Nov/2026:10:\(10 + i % 50):00 +0000] \"GET /page/\(i % 900) HTTP/1.1\" 200 \(i) \"-\" \"Mozilla/5.0 (X11; Linux x86_64) \(String(repeating: "x", count: 100))\""
-        }
-        let path = try ws.write(lines, name: "big.log")
-        var plain = StateTestKit.combined
-        plain.fingerprintInBackground = false
-        var beside = StateTestKit.combined
-        beside.fingerprintInBackground = true
+        let (path, file) = try Self.log(ws, lines: 16_000)
         var a = DiscardingSink(), b = DiscardingSink()
-        var one = try Ingest.run(path: path, configuration: plain, sink: &a)
-        var two = try Ingest.run(path: path, configuration: beside, sink: &b)
-        let file = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        var one = try Ingest.run(path: path, configuration: Self.ingest(background: false), sink: &a)
+        var two = try Ingest.run(path: path, configuration: Self.ingest(background: true), sink: &b)
         #expect(file.count > 3 << 20)
         #expect(one.fingerprint == Hasher256.fingerprint(of: file))
         one.seconds = 0
@@ -64,18 +71,13 @@ struct BackgroundFingerprintTests {
     @Test("an input that fails part way stops the hashing thread, and the next input is hashed from the start")
     func failingInput() throws {
         let ws = try StateTestWorkspace()
-        let lines = (0..<20_000).map { i in
-            "192.0.2.\(i % 250) - - [28/Nov/2026:10:00:00 +0000] \"GET /p/\(i) HTTP/1.1\" 200 1 \"-\" \"\(String(repeating: "agent ", count: 30))\""
-        }
-        let path = try ws.write(lines, name: "fails.log")
-        var beside = StateTestKit.combined
-        beside.fingerprintInBackground = true
+        let (path, file) = try Self.log(ws, lines: 20_000)
         for _ in 0..<5 {
             var failing = FailingSink(failAt: 15_000)
-            #expect(throws: VeilError.self) { try Ingest.run(path: path, configuration: beside, sink: &failing) }
+            #expect(throws: VeilError.self) { try Ingest.run(path: path, configuration: Self.ingest(background: true), sink: &failing) }
         }
         var sink = DiscardingSink()
-        let report = try Ingest.run(path: path, configuration: beside, sink: &sink)
-        #expect(report.fingerprint == Hasher256.fingerprint(of: try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))))
+        let report = try Ingest.run(path: path, configuration: Self.ingest(background: true), sink: &sink)
+        #expect(report.fingerprint == Hasher256.fingerprint(of: file))
     }
 }
