@@ -369,6 +369,8 @@ public struct KeyStore: Sendable {
         precondition(seconds >= 0, "negative retention")
         let now = now ?? KeyStore.currentTime()
         var done: [EpochID] = []
+        // A process killed while writing a key leaves its temporary copy: shredding must reach it.
+        try destroyLeftovers(of: nil)
         for entry in try list() {
             let keyFile = keyPath(entry.epoch)
             var st = stat()
@@ -468,9 +470,32 @@ public struct KeyStore: Sendable {
         return EpochKey(epoch: epoch, material: bytes)
     }
 
+    /// Destroys (as `destroyFile`) the temporary files that killed processes left while writing
+    /// `name` (every name when nil): `.<name>.tmp-<tag>`, whose process no longer runs.
+    private func destroyLeftovers(of name: String?) throws(VeilError) {
+        for entry in try directoryEntries().sorted() where entry.hasPrefix(".") {
+            let tag: Substring
+            if let name {
+                let prefix = "." + name + ".tmp-"
+                guard entry.hasPrefix(prefix) else { continue }
+                tag = entry.dropFirst(prefix.count)
+            } else {
+                guard let range = entry.range(of: ".tmp-") else { continue }
+                tag = entry[range.upperBound...]
+            }
+            guard WorkTag.isGone(tag) else { continue }
+            try destroyFile(path + "/" + entry)
+        }
+    }
+
     /// Overwrites the key file of `epoch` twice (zeros, then random), then unlinks it.
     private func destroyKeyFile(_ epoch: EpochID) throws(VeilError) {
-        let file = keyPath(epoch)
+        try destroyFile(keyPath(epoch))
+    }
+
+    /// Overwrites `file` twice (zeros, then random), fsyncing after each pass, then unlinks it
+    /// and fsyncs the directory; a file that does not exist is no error.
+    private func destroyFile(_ file: String) throws(VeilError) {
         let fd = systemOpen(file, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
         if fd >= 0 {
             var st = stat()
@@ -500,8 +525,8 @@ public struct KeyStore: Sendable {
         name: String, bytes: [UInt8], replace: Bool, what: String
     ) throws(VeilError) -> Bool {
         let final = path + "/" + name
-        var rng = SystemRandomNumberGenerator()
-        let temp = path + "/." + name + ".tmp-\(getpid())-" + String(rng.next() as UInt64, radix: 16)
+        try destroyLeftovers(of: name)
+        let temp = path + "/." + name + ".tmp-" + WorkTag.make()
         let fd = systemOpen(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw VeilError(.io, "cannot write \(what) \(final): \(KeyStore.lastError())")

@@ -71,7 +71,7 @@ public enum AtomicDirectory {
             try replaceFiles()
             return
         }
-        let tag = workTag()
+        let tag = WorkTag.make()
         let tmp = parent + "/." + name + ".tmp-" + tag
         guard mkdir(tmp, mode) == 0 else { throw AtomicFile.ioError("cannot create a temporary directory", tmp) }
         if exists {
@@ -224,7 +224,7 @@ public enum AtomicDirectory {
         _ dir: String, name: String, build: (String) throws(VeilError) -> Void
     ) throws(VeilError) {
         finishStaleInPlace(dir, name: name)
-        let tag = workTag()
+        let tag = WorkTag.make()
         let tmp = dir + "/." + name + ".tmp-" + tag
         guard mkdir(tmp, 0o700) == 0 else { throw AtomicFile.ioError("cannot create a temporary directory", tmp) }
         var marked = false
@@ -293,45 +293,11 @@ public enum AtomicDirectory {
             for kind in kinds {
                 let prefix = "." + name + kind
                 guard entry.hasPrefix(prefix) else { continue }
-                guard isGone(entry.dropFirst(prefix.count)) else { continue }
+                guard WorkTag.isGone(entry.dropFirst(prefix.count)) else { continue }
                 found.append((entry, kind))
             }
         }
         return found
-    }
-
-    /// A work entry's tag, `<pid>-<start>-<random>`: this process's id, its start time (clock
-    /// ticks after boot, from `/proc/self/stat`; 0 where unknown) and a random number. The start
-    /// time tells a leftover of a killed process from the work of a later process that was given
-    /// the same id.
-    static func workTag() -> String {
-        "\(getpid())-\(startTime(of: getpid()) ?? 0)-\(UInt32.random(in: 0...UInt32.max))"
-    }
-
-    /// Whether the process that made the work entry tagged `tag` (see `workTag`) no longer runs:
-    /// no process has its id, or the one that has it started at another time. A tag without a
-    /// start time (`<pid>-<random>`) is judged by its id alone.
-    static func isGone(_ tag: Substring) -> Bool {
-        let parts = tag.split(separator: "-", omittingEmptySubsequences: false)
-        guard let pid = Int32(parts[0]), pid > 0, pid != getpid() else { return false }
-        if kill(pid, 0) != 0 { return errno == ESRCH }
-        guard parts.count >= 3, let started = UInt64(parts[1]), started != 0,
-            let now = startTime(of: pid)
-        else { return false }
-        return now != started
-    }
-
-    /// The start time of process `pid` in clock ticks after boot (field 22 of
-    /// `/proc/<pid>/stat`), or nil when it cannot be read.
-    static func startTime(of pid: Int32) -> UInt64? {
-        guard let bytes = try? AtomicFile.read("/proc/\(pid)/stat"),
-            let close = bytes.lastIndex(of: UInt8(ascii: ")"))
-        else { return nil }
-        // After the command name, in parentheses (which may hold spaces and parentheses), come
-        // the fields from the third (the state) on.
-        let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
-        guard fields.count > 19 else { return nil }
-        return UInt64(String(decoding: fields[19], as: UTF8.self))
     }
 
     /// `renameat2(a, b, RENAME_EXCHANGE)`, looked up at run time (glibc ≥ 2.28 exports it, but

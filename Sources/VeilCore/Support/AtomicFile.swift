@@ -6,13 +6,16 @@ import Darwin
 
 /// Crash-safe file writing: a temporary file in the same directory, fsynced, renamed over the
 /// target, then the directory fsynced. A failure at any point leaves the previous file as it was
-/// and removes the temporary file.
+/// and removes the temporary file; the temporary file of a killed process
+/// (`.<name>.tmp-<tag>`, see `WorkTag`) is removed by the next write of the same file.
 public enum AtomicFile {
     /// Writes `bytes` to `path` atomically with permission bits `mode`.
     public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(VeilError) {
         let dir = directory(of: path)
         let name = path.split(separator: "/").last.map(String.init) ?? path
-        let tmp = dir + "/." + name + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let prefix = "." + name + ".tmp-"
+        for leftover in WorkTag.leftovers(in: dir, prefix: prefix) { unlink(dir + "/" + leftover) }
+        let tmp = dir + "/" + prefix + WorkTag.make()
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw ioError("cannot create a temporary file", path) }
         var ok = false

@@ -176,6 +176,41 @@ struct KeyStoreTests {
         #expect(try store.shred(olderThan: 30 * 86400, now: now).isEmpty)
     }
 
+    @Test("a key's temporary copy left by a killed writer is destroyed by the next shred, or the next write of that key; a running writer's is left alone")
+    func killedWritersTemporaryKeys() throws {
+        let temp = PrivacyTempDirectory()
+        let store = try KeyStore(path: temp.path + "/keys", now: now)
+        _ = try store.key(for: epoch("d-2026-09-29"), create: true)
+        let reaped = Process()
+        reaped.executableURL = URL(fileURLWithPath: "/bin/true")
+        try reaped.run()
+        reaped.waitUntilExit()
+        let dead = reaped.processIdentifier
+        let parent = getppid()
+        let running = "\(parent)-\(try #require(WorkTag.startTime(of: parent)))-6"
+        func plant(_ name: String) -> String {
+            let file = store.path + "/" + name
+            _ = FileManager.default.createFile(
+                atPath: file, contents: Data(Array(repeating: 0xA5, count: 32)), attributes: [.posixPermissions: 0o600])
+            return file
+        }
+        let fm = FileManager.default
+        let old = plant(".d-2026-09-29.key.tmp-\(dead)-0-5")
+        let oldTombstone = plant(".d-2026-09-29.shredded.tmp-\(dead)-7")
+        let live = plant(".d-2026-09-29.key.tmp-\(running)")
+        let later = plant(".d-2026-12-01.key.tmp-\(dead)-0-8")
+        // A write of another key leaves them; the write of their own key destroys the dead one.
+        _ = try store.key(for: epoch("d-2026-11-30"), create: true)
+        #expect(fm.fileExists(atPath: later) && fm.fileExists(atPath: old))
+        _ = try store.key(for: epoch("d-2026-12-01"), create: true)
+        #expect(!fm.fileExists(atPath: later))
+        // A shred destroys every dead writer's temporary file, whatever its key's age.
+        #expect(try store.shred(olderThan: 30 * 86400, now: now).map(\.description) == ["d-2026-09-29"])
+        #expect(!fm.fileExists(atPath: old) && !fm.fileExists(atPath: oldTombstone))
+        #expect(fm.fileExists(atPath: live), "a running process's temporary file is its own")
+        #expect(try store.list().map(\.epoch.description) == ["d-2026-09-29", "d-2026-11-30", "d-2026-12-01"])
+    }
+
     @Test("a shred interrupted after its tombstone is finished by the next one")
     func interruptedShred() throws {
         let temp = PrivacyTempDirectory()

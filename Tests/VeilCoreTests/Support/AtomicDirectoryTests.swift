@@ -116,10 +116,10 @@ struct AtomicDirectoryTests {
         let dir = root + "/out"
         try write(dir, ["a.csv": "1", "manifest.json": "{1}"], inPlace: false)
         let parent = getppid()
-        let started = try #require(AtomicDirectory.startTime(of: parent))
-        #expect(started > 0 && AtomicDirectory.startTime(of: parent) == started)
-        let me = try #require(AtomicDirectory.startTime(of: getpid()))
-        #expect(AtomicDirectory.workTag().hasPrefix("\(getpid())-\(me)-"))
+        let started = try #require(WorkTag.startTime(of: parent))
+        #expect(started > 0 && WorkTag.startTime(of: parent) == started)
+        let me = try #require(WorkTag.startTime(of: getpid()))
+        #expect(WorkTag.make().hasPrefix("\(getpid())-\(me)-"))
         // A swap killed part way by a process whose id the running parent has now.
         let reused = dir + "/.out.ready-\(parent)-\(started + 1)-7"
         try FileManager.default.createDirectory(atPath: reused, withIntermediateDirectories: false)
@@ -155,6 +155,19 @@ struct AtomicDirectoryTests {
         try write(dir, ["a.csv": "2"])
         #expect(FileManager.default.fileExists(atPath: dir + "/.out.lock"), "an in-place write leaves the lock alone")
         #expect(try String(contentsOfFile: dir + "/a.csv", encoding: .utf8) == "2")
+    }
+
+    @Test("a file's temporary copy left by a killed writer is removed by the next write of that file")
+    func killedWritersTemporaryFiles() throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let parent = getppid()
+        let running = "\(parent)-\(try #require(WorkTag.startTime(of: parent)))-2"
+        let names = [".state.veilstate.tmp-\(try deadPID())-0-1", ".state.veilstate.tmp-\(try deadPID())-9",
+                     ".state.veilstate.tmp-\(running)", ".other.veilstate.tmp-\(try deadPID())-0-3"]
+        for name in names { try "partial".write(toFile: root + "/" + name, atomically: false, encoding: .utf8) }
+        try AtomicFile.write(Array("whole".utf8), to: root + "/state.veilstate")
+        let left = try FileManager.default.contentsOfDirectory(atPath: root).sorted()
+        #expect(left == [names[3], names[2], "state.veilstate"].sorted())
     }
 
     @Test("work directories of a running writer are neither foreign files nor removed")
