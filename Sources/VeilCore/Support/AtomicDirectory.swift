@@ -288,16 +288,9 @@ public enum AtomicDirectory {
     /// The hidden entries `.<name><kind><tag>` of `dir` whose process no longer runs, in name
     /// order.
     private static func leftovers(in dir: String, of name: String, kinds: [String]) -> [(entry: String, kind: String)] {
-        var found: [(entry: String, kind: String)] = []
-        for entry in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() {
-            for kind in kinds {
-                let prefix = "." + name + kind
-                guard entry.hasPrefix(prefix) else { continue }
-                guard WorkTag.isGone(entry.dropFirst(prefix.count)) else { continue }
-                found.append((entry, kind))
-            }
+        WorkTag.leftovers(in: dir, prefixes: kinds.map { "." + name + $0 }).map {
+            ($0.entry, String($0.prefix.dropFirst(name.count + 1)))
         }
-        return found
     }
 
     /// `renameat2(a, b, RENAME_EXCHANGE)`, looked up at run time (glibc ≥ 2.28 exports it, but

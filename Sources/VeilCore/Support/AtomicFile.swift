@@ -14,7 +14,7 @@ public enum AtomicFile {
         let dir = directory(of: path)
         let name = path.split(separator: "/").last.map(String.init) ?? path
         let prefix = "." + name + ".tmp-"
-        for leftover in WorkTag.leftovers(in: dir, prefix: prefix) { unlink(dir + "/" + leftover) }
+        for leftover in WorkTag.leftovers(in: dir, prefixes: [prefix]) { unlink(dir + "/" + leftover.entry) }
         let tmp = dir + "/" + prefix + WorkTag.make()
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw ioError("cannot create a temporary file", path) }

@@ -45,11 +45,15 @@ enum WorkTag {
         return UInt64(String(decoding: fields[19], as: UTF8.self))
     }
 
-    /// The entries of `dir` named `prefix` and a tag whose process no longer runs, in name
-    /// order.
-    static func leftovers(in dir: String, prefix: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted().filter {
-            $0.hasPrefix(prefix) && isGone($0.dropFirst(prefix.count))
+    /// The entries of `dir` named one of `prefixes` and a tag whose process no longer runs, with
+    /// that prefix, in name order.
+    static func leftovers(in dir: String, prefixes: [String]) -> [(entry: String, prefix: String)] {
+        var found: [(entry: String, prefix: String)] = []
+        for entry in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() {
+            if let prefix = prefixes.first(where: { entry.hasPrefix($0) }), isGone(entry.dropFirst(prefix.count)) {
+                found.append((entry, prefix))
+            }
         }
+        return found
     }
 }
