@@ -153,15 +153,16 @@ struct CrashSafetyTests {
         #expect(try mounted(out) == versions[0])
     }
 
-    /// Whether this test process can run a program as `nobody` (root, `setpriv`) in a temporary
-    /// directory that `nobody` may enter.
+    /// Whether this test process can run a copy of veil as `nobody` (root, `setpriv`) in a
+    /// temporary directory that `nobody` may enter.
     static let canRunAsNobody: Bool = {
-        guard getuid() == 0, CLI.exists("/usr/bin/setpriv"), let dir = try? CLI.tempDir(prefix: "veil-nobody-probe") else {
-            return false
-        }
+        guard getuid() == 0, CLI.exists("/usr/bin/setpriv"), let binary = try? CLI.read(try CLI.binary("veil")),
+            let dir = try? CLI.tempDir(prefix: "veil-nobody-probe")
+        else { return false }
         defer { CLI.remove(dir) }
         chmod(dir, 0o755)
-        let r = try? CLI.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/test", "-x", dir])
+        guard (try? CLI.write(binary, to: dir + "/veil")) != nil, chmod(dir + "/veil", 0o755) == 0 else { return false }
+        let r = try? CLI.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", dir + "/veil", "--version"])
         return r?.status == 0
     }()
 
@@ -169,7 +170,7 @@ struct CrashSafetyTests {
     /// parent is not writable for them. The lock goes inside the mount point, as the files do.
     @Test(
         "an output directory that is a mount point is written by a user who cannot write its parent; the lock is inside it",
-        .enabled(if: CLI.canMountTmpfs && canRunAsNobody, "needs root with CAP_SYS_ADMIN, setpriv, and a temporary directory others may enter"))
+        .enabled(if: CLI.canMountTmpfs && canRunAsNobody, "needs root with CAP_SYS_ADMIN, setpriv, and a temporary directory where nobody can run veil"))
     func mountPointOfAnotherUser() throws {
         let dir = try CLI.tempDir(prefix: "veil-volume")
         defer { CLI.remove(dir) }
