@@ -302,32 +302,28 @@ final class Hasher256 {
 final class BackgroundFingerprint {
     static let depth = 4
     private let queue = HandoffQueue<[UInt8], [UInt8]>(capacity: depth)
-    private let done = DispatchSemaphore(value: 0)
     private let state = State()
-    private var finished = false
+    private let worker: JoinableThread
 
-    /// The hash, used by the hashing thread alone until it signals `done`.
+    /// The hash, used by the hashing thread alone until it is joined.
     private final class State: @unchecked Sendable {
         let hasher = Hasher256()
     }
 
     init() {
-        let queue = queue, done = done, state = state
-        let thread = Thread {
+        let queue = queue, state = state
+        worker = JoinableThread {
             while let chunk = queue.take() {
                 chunk.withUnsafeBytes { state.hasher.update($0) }
                 queue.recycle(chunk)
             }
-            done.signal()
         }
-        thread.stackSize = 1 << 20
-        thread.start()
     }
 
     deinit {
-        if !finished {
+        if !worker.joined {
             queue.cancel()
-            done.wait()
+            worker.join()
         }
     }
 
@@ -341,10 +337,9 @@ final class BackgroundFingerprint {
 
     /// Waits for every chunk handed over to be hashed; `sha256:<hex>`.
     func fingerprint() -> String {
-        precondition(!finished, "BackgroundFingerprint.fingerprint called twice")
+        precondition(!worker.joined, "BackgroundFingerprint.fingerprint called twice")
         queue.close()
-        done.wait()
-        finished = true
+        worker.join()
         return state.hasher.fingerprint()
     }
 }

@@ -186,16 +186,7 @@ enum ParallelIngest {
         for i in 1..<threads {
             slots.append(ParserSlot(format: format, sink: try makeSink(i), window: tally, maxLineLength: maxLine))
         }
-        let done = DispatchGroup()
-        for slot in slots {
-            done.enter()
-            let thread = Thread {
-                slot.work(queue)
-                done.leave()
-            }
-            thread.stackSize = 1 << 20
-            thread.start()
-        }
+        let workers = slots.map { slot in JoinableThread { slot.work(queue) } }
 
         var readError: VeilError?
         do throws(VeilError) {
@@ -240,7 +231,7 @@ enum ParallelIngest {
             queue.cancel()
         }
         queue.close()
-        done.wait()
+        for worker in workers { worker.join() }
 
         if let readError { throw readError }
         if let e = slots.lazy.compactMap(\.error).first { throw e }

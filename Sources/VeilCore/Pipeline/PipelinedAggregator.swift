@@ -32,21 +32,17 @@ public struct PipelinedAggregator: RecordSink {
     /// before the caller goes on (with the next input, say).
     private final class Lifeline {
         let queue: HandoffQueue<RecordBatch, RecordBatch>
-        let done: DispatchSemaphore
-        var joined = false
-        init(_ queue: HandoffQueue<RecordBatch, RecordBatch>, _ done: DispatchSemaphore) {
+        let worker: JoinableThread
+        init(_ queue: HandoffQueue<RecordBatch, RecordBatch>, _ worker: JoinableThread) {
             self.queue = queue
-            self.done = done
+            self.worker = worker
         }
-        func join() {
-            guard !joined else { return }
-            done.wait()
-            joined = true
-        }
+        var joined: Bool { worker.joined }
+        func join() { worker.join() }
         deinit {
-            if !joined {
+            if !worker.joined {
                 queue.cancel()
-                done.wait()
+                worker.join()
             }
         }
     }
@@ -61,12 +57,10 @@ public struct PipelinedAggregator: RecordSink {
     public init(aggregator: Aggregator, pseudonymizer: Pseudonymizer) {
         let queue = HandoffQueue<RecordBatch, RecordBatch>(capacity: Self.queueDepth)
         let back = Back(aggregator)
-        let done = DispatchSemaphore(value: 0)
         self.queue = queue
         self.back = back
-        lifeline = Lifeline(queue, done)
         front = VisitorPseudonyms(configuration: aggregator.configuration, pseudonymizer: pseudonymizer)
-        let thread = Thread {
+        let worker = JoinableThread {
             while let batch = queue.take() {
                 do throws(VeilError) {
                     try batch.consume(into: &back.aggregator)
@@ -78,10 +72,8 @@ public struct PipelinedAggregator: RecordSink {
                 batch.removeAll()
                 queue.recycle(batch)
             }
-            done.signal()
         }
-        thread.stackSize = 1 << 20
-        thread.start()
+        lifeline = Lifeline(queue, worker)
     }
 
     public mutating func consume(_ record: inout LogRecord, line: UnsafeBufferPointer<UInt8>) throws(VeilError) {

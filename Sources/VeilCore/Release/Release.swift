@@ -1,5 +1,3 @@
-import Foundation
-
 /// Options for publishing rollups.
 public struct ReleaseConfiguration: Sendable {
     /// A row is published only with at least `k` distinct visitors (or clients, for tables that
@@ -90,21 +88,18 @@ public struct Release {
         /// The copy the thread works on, alone until `done` is signalled.
         private var release: Release
         private var result: Result<[ReleasedTable], VeilError>?
-        private let done = DispatchSemaphore(value: 0)
+        private var worker: JoinableThread?
 
         init(_ release: Release) {
             self.release = release
-            let thread = Thread { [self] in
+            worker = JoinableThread { [self] in
                 result = Result { () throws(VeilError) -> [ReleasedTable] in try self.release.campaignTablesOfParts() }
-                done.signal()
             }
-            thread.stackSize = 1 << 20
-            thread.start()
         }
 
         /// The tables, once built.
         func wait() throws(VeilError) -> [ReleasedTable] {
-            done.wait()
+            worker?.join()
             return try result!.get()
         }
     }
