@@ -161,10 +161,10 @@ generate() {
         | zstd -3 -q -f -o "$1"
 }
 
-veil_run() { # veil_run NAME FILE [--threads N]
-    local name="$1" file="$2"; shift 2
+veil_run() { # veil_run NAME FILE... [--threads N]
+    local name="$1"; shift
     rm -rf "$work/rollups-$name"
-    measure "$name" "$veil" run "$file" -o "$work/rollups-$name" --keys "$work/keys" --quiet "$@"
+    measure "$name" "$veil" run "$@" -o "$work/rollups-$name" --keys "$work/keys" --quiet
 }
 
 # MARK: - Reference workload
@@ -177,6 +177,16 @@ generate "$ref" "$lines" "$visitors" 1
 zstd -dc -q "$ref" >"$plain"
 raw_bytes=$(stat -c %s "$plain")
 zst_bytes=$(stat -c %s "$ref")
+
+# The same lines as a night of rotated logs: 8 files of consecutive lines (3 hours each).
+rotated=()
+if [ "$threads_flag" = 1 ]; then
+    split -n l/8 -d -a 1 "$plain" "$work/rotated.log-"
+    for f in "$work"/rotated.log-[0-7]; do
+        zstd -3 -q -f --rm "$f" -o "$f.zst"
+        rotated+=("$f.zst")
+    done
+fi
 
 single_label="veil run --threads 1"
 single_args=(--threads 1)
@@ -191,7 +201,10 @@ zstd -dc -q "$ref" >/dev/null   # warm the page cache
 for ((r = 1; r <= runs; r++)); do
     measure zstd zstd -dc -q "$ref" -o /dev/null
     veil_run veil1 "$ref" "${single_args[@]}"
-    if [ "$threads_flag" = 1 ]; then veil_run veilN "$ref"; fi
+    if [ "$threads_flag" = 1 ]; then
+        veil_run veilN "$ref"
+        veil_run veilR "${rotated[@]}"
+    fi
     if [ "$have_goaccess" = 1 ]; then
         measure goaccess goaccess "$plain" --log-format=COMBINED --no-global-config --no-progress \
             -o "$work/goaccess.csv"
@@ -261,6 +274,24 @@ echo "- peak RSS, $single_label: ${rss1} MiB  (target < 256 MiB: $(verdict "$rss
 if [ "$threads_flag" = 1 ]; then
     rssN=$(awk -v k="$veilN_kib" 'BEGIN { printf "%.1f", k / 1024 }')
     echo "- peak RSS, veil run (all cores): ${rssN} MiB  (target < 256 MiB: $(verdict "$rssN" '<=' 255.99))"
+fi
+
+if [ "$threads_flag" = 1 ]; then
+    veilR_us=$(median_col veilR 1)
+    echo
+    echo "## The same lines as 8 rotated files (3 hours each, zstd -3)"
+    echo
+    echo "| run                        |  wall (s) |      lines/s | RSS (MiB) | × one file |"
+    echo "|----------------------------|----------:|-------------:|----------:|-----------:|"
+    for row in "one file:veilN" "8 files:veilR"; do
+        awk -v label="veil run, ${row%%:*}" -v us="$(median_col "${row#*:}" 1)" -v kib="$(median_col "${row#*:}" 2)" \
+            -v lines="$lines" -v one="$veilN_us" 'BEGIN {
+            printf "| %-26s | %9.2f | %12.0f | %9.1f | %10.2f |\n", label, us / 1e6, lines / (us / 1e6), kib / 1024, us / one }'
+    done
+    same=no
+    if diff -q -x manifest.json "$work/rollups-veilN" "$work/rollups-veilR" >/dev/null; then same=yes; fi
+    echo
+    echo "Rollup CSVs identical to the one-file run's: $same (the manifests differ: they list the inputs)."
 fi
 
 # MARK: - 10x run

@@ -110,7 +110,9 @@ struct AggregationOptions: ParsableArguments {
     @Option(name: .long, help: "Minutes of inactivity that end a visit.")
     var sessionTimeout = 30
 
-    @Option(name: .long, help: "Threads (default: all cores). Output is the same for any value.")
+    @Option(
+        name: .long,
+        help: "Threads (default: all cores); several inputs are read side by side when that is estimated to be faster. Output is the same for any value.")
     var threads: Int?
 
     /// `--threads`, or all cores.

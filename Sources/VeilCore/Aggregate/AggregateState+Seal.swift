@@ -23,9 +23,10 @@ extension AggregateState {
     ///
     /// Merging the sealed pieces back gives this state again: `merge` joins summaries of the
     /// same key, so summaries sealed early and ones built later from late records are put
-    /// together exactly.
+    /// together exactly. The pieces are tagged as input `input`'s (-1: the job's own), which
+    /// `SealedSummaries.discard(input:)` drops if that input fails.
     mutating func seal(
-        epochs epoch: (Int64) -> Bool, days day: (Int64) -> Bool, into sealed: SealedSummaries,
+        epochs epoch: (Int64) -> Bool, days day: (Int64) -> Bool, into sealed: SealedSummaries, input: Int = -1,
         pieceSize: Int = 1 << 15
     ) throws(VeilError) {
         let granularity = EpochGranularity(rawValue: configuration.epochGranularity) ?? .day
@@ -43,7 +44,7 @@ extension AggregateState {
                 var selection = StateCodec.Selection()
                 selection.visitors = piece
                 selection.contributors = summaryOf.map { $0 >= 0 && piece[$0] }
-                try sealed.add(visitorsOf: e, StateCodec.encode(self, only: selection))
+                try sealed.add(visitorsOf: e, StateCodec.encode(self, only: selection), input: input)
             }
 
             var keptContributions = ContributionStore()
@@ -66,7 +67,7 @@ extension AggregateState {
                 (d, piece) throws(VeilError) in
                 var selection = StateCodec.Selection()
                 selection.recipients = piece
-                try sealed.add(recipientsOf: d, StateCodec.encode(self, only: selection))
+                try sealed.add(recipientsOf: d, StateCodec.encode(self, only: selection), input: input)
             }
             (recipientTable, recipients) = Self.dropping(moved, recipientKeys, recipients, minimumCapacity: 64)
         }
@@ -101,11 +102,11 @@ extension AggregateState {
     /// cells that late records made again since are joined exactly.
     /// - Returns: whether any cell was sealed (cell indices then changed).
     @discardableResult
-    mutating func sealCells(_ past: (CellKey) -> Bool, into sealed: SealedSummaries) throws(VeilError) -> Bool {
+    mutating func sealCells(_ past: (CellKey) -> Bool, into sealed: SealedSummaries, input: Int = -1) throws(VeilError) -> Bool {
         var selection = StateCodec.Selection()
         selection.cells = cellKeys.map(past)
         guard selection.cells.contains(true) else { return false }
-        try sealed.add(cells: StateCodec.encode(self, only: selection))
+        try sealed.add(cells: StateCodec.encode(self, only: selection), input: input)
         (cellTable, cells) = Self.dropping(selection.cells, cellKeys, cells, minimumCapacity: 1024)
         return true
     }

@@ -56,6 +56,8 @@ public struct Aggregator: RecordSink {
     private var foldedSiteID = UInt32.max
     /// Where the summaries of past key epochs and days go, or nil to keep everything in memory.
     var sealed: SealedSummaries?
+    /// The job's index of the input this aggregator reads: its sealed pieces are tagged with it.
+    var sealedInput = 0
     /// Key epochs before this index were sealed (with the local days before the same moment).
     private var sealedBefore = Int64.min
     private var uaCache = ByteKeyedTable<UInt32>()
@@ -248,10 +250,10 @@ public struct Aggregator: RecordSink {
         guard before > sealedBefore else { return }
         sealedBefore = before
         let dayLimit = buckets.buckets(limit).day
-        try state.seal(epochs: { $0 < before }, days: { $0 < dayLimit }, into: sealed)
+        try state.seal(epochs: { $0 < before }, days: { $0 < dayLimit }, into: sealed, input: sealedInput)
         let hourLimit = EpochCalendar.floorDiv(limit, 3600)
         let sealedCells = try state.sealCells(
-            { $0.table == .trafficHour ? $0.bucket < hourLimit : $0.bucket < dayLimit }, into: sealed)
+            { $0.table == .trafficHour ? $0.bucket < hourLimit : $0.bucket < dayLimit }, into: sealed, input: sealedInput)
         if sealedCells {
             // Cell indices changed.
             cachedSite = .max
@@ -449,7 +451,10 @@ public struct Aggregator: RecordSink {
         case paths, referrers, campaigns, links
     }
 
-    func cap(_ kind: CappedKind) -> Int {
+    func cap(_ kind: CappedKind) -> Int { Self.cap(kind, configuration) }
+
+    /// The cap on values of `kind` in a state built with `configuration`.
+    static func cap(_ kind: CappedKind, _ configuration: AggregationConfiguration) -> Int {
         switch kind {
         case .paths: configuration.maxPaths
         case .referrers: configuration.maxReferrers
@@ -459,22 +464,44 @@ public struct Aggregator: RecordSink {
     }
 
     /// Whether aggregators that each saw part of one input, merged, give what one aggregator
-    /// seeing all of it in order gives: none of them sent a value to `(other)` for a cap, and
-    /// for each capped kind their values together stay within the cap (so one aggregator
-    /// would not have either). Otherwise which values keep their own row depends on the split.
-    /// One part (or none) saw the whole input in order and always agrees.
+    /// seeing all of it in order gives (see `CapsUnion`). One part (or none) saw the whole
+    /// input in order and always agrees.
     static func capsAgree(_ parts: [Aggregator]) -> Bool {
         guard parts.count > 1, let first = parts.first else { return true }
-        if parts.contains(where: \.reachedCap) { return false }
-        for kind in CappedKind.allCases {
-            let cap = first.cap(kind)
-            var union = Set<String>()
-            for part in parts {
-                for id in part.cappedValues[kind.rawValue] { union.insert(part.state.dims.string(id)) }
-                if union.count > cap { return false }
+        var union = CapsUnion()
+        for part in parts { union.add(part) }
+        return union.agrees(with: first.configuration)
+    }
+
+    /// The values several aggregators kept apart under the caps, together, and whether any
+    /// of them sent a value to `(other)` for a cap: aggregators that read parts of the inputs
+    /// (blocks of a file, or files read side by side), merged, give what one aggregator reading
+    /// everything in order gives when none of them did, and for each capped kind their values
+    /// together stay within the cap (so one aggregator would not have reached it either).
+    /// Otherwise which values keep their own row depends on the order they come in.
+    struct CapsUnion {
+        private var reached = false
+        private var labels = [Set<String>](repeating: [], count: CappedKind.allCases.count)
+
+        /// Adds the values `part` kept apart.
+        mutating func add(_ part: Aggregator) {
+            reached = reached || part.reachedCap
+            for kind in CappedKind.allCases {
+                for id in part.cappedValues[kind.rawValue] { labels[kind.rawValue].insert(part.state.dims.string(id)) }
             }
         }
-        return true
+
+        /// Adds another union's values.
+        mutating func add(_ other: CapsUnion) {
+            reached = reached || other.reached
+            for kind in CappedKind.allCases { labels[kind.rawValue].formUnion(other.labels[kind.rawValue]) }
+        }
+
+        /// Whether the parts agree with one aggregator reading everything, under the caps of
+        /// `configuration`.
+        func agrees(with configuration: AggregationConfiguration) -> Bool {
+            !reached && CappedKind.allCases.allSatisfy { labels[$0.rawValue].count <= Aggregator.cap($0, configuration) }
+        }
     }
 
     @inline(never)

@@ -33,8 +33,6 @@ public final class SealedSummaries: @unchecked Sendable {
     private let lock = NSLock()
     private var fd: Int32 = -1
     private var end: Int64 = 0
-    /// The input being aggregated: its pieces are dropped if it fails (`discard`).
-    private var input = 0
     private var visitorPieces: [Int64: [Piece]] = [:]
     private var recipientPieces: [Int64: [Piece]] = [:]
     private var cellPieces: [Piece] = []
@@ -100,9 +98,6 @@ public final class SealedSummaries: @unchecked Sendable {
         lock.withLock { (Set(visitorPieces.keys), Set(recipientPieces.keys)) }
     }
 
-    /// Tags the pieces added from now on as input `n`'s.
-    func begin(input n: Int) { lock.withLock { input = n } }
-
     /// Drops the pieces of input `n` (an input that failed half way contributes nothing).
     func discard(input n: Int) {
         lock.withLock {
@@ -114,18 +109,19 @@ public final class SealedSummaries: @unchecked Sendable {
         }
     }
 
-    /// Appends the encoded visit summaries (and contribution records) of key epoch `epoch`.
-    func add(visitorsOf epoch: Int64, _ bytes: [UInt8]) throws(VeilError) {
-        let piece = try append(bytes)
+    /// Appends the encoded visit summaries (and contribution records) of key epoch `epoch`,
+    /// sealed while input `input` was read (`discard` drops them if it fails; -1: the job's).
+    func add(visitorsOf epoch: Int64, _ bytes: [UInt8], input: Int) throws(VeilError) {
+        let piece = try append(bytes, input: input)
         lock.withLock { visitorPieces[epoch, default: []].append(piece) }
     }
 
     /// Whether any table cells were sealed.
     public var hasCells: Bool { lock.withLock { !cellPieces.isEmpty } }
 
-    /// Appends encoded table cells.
-    func add(cells bytes: [UInt8]) throws(VeilError) {
-        let piece = try append(bytes)
+    /// Appends encoded table cells, sealed while input `input` was read.
+    func add(cells bytes: [UInt8], input: Int) throws(VeilError) {
+        let piece = try append(bytes, input: input)
         lock.withLock { cellPieces.append(piece) }
     }
 
@@ -137,9 +133,10 @@ public final class SealedSummaries: @unchecked Sendable {
         lock.withLock { cellPieces = [] }
     }
 
-    /// Appends the encoded recipient summaries of local day `day`.
-    func add(recipientsOf day: Int64, _ bytes: [UInt8]) throws(VeilError) {
-        let piece = try append(bytes)
+    /// Appends the encoded recipient summaries of local day `day`, sealed while input `input`
+    /// was read.
+    func add(recipientsOf day: Int64, _ bytes: [UInt8], input: Int) throws(VeilError) {
+        let piece = try append(bytes, input: input)
         lock.withLock { recipientPieces[day, default: []].append(piece) }
     }
 
@@ -163,7 +160,7 @@ public final class SealedSummaries: @unchecked Sendable {
         return result
     }
 
-    private func append(_ bytes: [UInt8]) throws(VeilError) -> Piece {
+    private func append(_ bytes: [UInt8], input: Int) throws(VeilError) -> Piece {
         lock.lock()
         let fd: Int32
         do throws(VeilError) {
@@ -172,13 +169,13 @@ public final class SealedSummaries: @unchecked Sendable {
             lock.unlock()
             throw error
         }
-        let offset = (end, input)
+        let offset = end
         end += Int64(bytes.count)
         lock.unlock()
         var done = 0
         while done < bytes.count {
             let n = bytes.withUnsafeBytes {
-                pwrite(fd, $0.baseAddress! + done, $0.count - done, off_t(offset.0) + off_t(done))
+                pwrite(fd, $0.baseAddress! + done, $0.count - done, off_t(offset) + off_t(done))
             }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
@@ -190,7 +187,7 @@ public final class SealedSummaries: @unchecked Sendable {
             }
             done += n
         }
-        return Piece(offset: offset.0, length: bytes.count, input: offset.1)
+        return Piece(offset: offset, length: bytes.count, input: input)
     }
 
     private func read(_ piece: Piece, contributions: Bool) throws(VeilError) -> AggregateState {
