@@ -113,16 +113,62 @@ import Testing
         }
         #expect(Set(reports).count == 1, "\(reports)")
         #expect(reports[0].contains("line-too-long"))
-        for threads in [2, 3, 8] {
+        try Self.expectSameOutputs(in: dir, threads: [2, 3, 8])
+    }
+
+    /// Expects `out<N>/` and `s<N>.veilstate` in `dir` to equal `out1/` and `s1.veilstate`,
+    /// byte for byte, for each N of `threads`.
+    static func expectSameOutputs(
+        in dir: String, threads: [Int], sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        for n in threads {
             for name in try FileManager.default.contentsOfDirectory(atPath: dir + "/out1") {
                 let a = try Data(contentsOf: URL(fileURLWithPath: dir + "/out1/" + name))
-                let b = try Data(contentsOf: URL(fileURLWithPath: dir + "/out\(threads)/" + name))
-                #expect(a == b, "\(name) differs with --threads \(threads)")
+                let b = try Data(contentsOf: URL(fileURLWithPath: dir + "/out\(n)/" + name))
+                #expect(a == b, "\(name) differs with --threads \(n)", sourceLocation: sourceLocation)
             }
             let s1 = try Data(contentsOf: URL(fileURLWithPath: dir + "/s1.veilstate"))
-            let sn = try Data(contentsOf: URL(fileURLWithPath: dir + "/s\(threads).veilstate"))
-            #expect(s1 == sn, "state differs with --threads \(threads)")
+            let sn = try Data(contentsOf: URL(fileURLWithPath: dir + "/s\(n).veilstate"))
+            #expect(s1 == sn, "state differs with --threads \(n)", sourceLocation: sourceLocation)
         }
+    }
+
+    /// Several inputs are read side by side when that is estimated to be faster (each with its
+    /// share of the threads); the rollups, the state and the per-input reports stay the same.
+    @Test func severalInputsGiveTheSameRollupsWithAnyThreadCount() throws {
+        let dir = try CLI.tempDir()
+        defer { CLI.remove(dir) }
+        var logs: [String] = []
+        for i in 0..<5 {
+            let g = try CLI.generate(
+                format: "combined_cookie", lines: 4_000, seed: UInt64(10 + i),
+                extra: ["--start", "2026-11-2\(i + 1)T00:00:00Z", "--malformed-share", "0.02"], in: dir, name: "day\(i)")
+            logs.append(g.log)
+        }
+        // Two of them gzip-compressed (the plan weighs compressed inputs by 10).
+        for i in [1, 3] {
+            #expect(try CLI.run("/usr/bin/env", ["gzip", "-f", logs[i]]).status == 0)
+            logs[i] += ".gz"
+        }
+        let keys = dir + "/keys"
+        #expect(try CLI.veil(["keys", "init", "--keys", keys]).status == 0)
+        var reports: [String] = []
+        for threads in [1, 2, 3, 8] {
+            let r = try CLI.veil(
+                ["run"] + logs + [
+                    "--keys", keys, "-o", dir + "/out\(threads)", "--threads", String(threads), "--json", "--state",
+                    dir + "/s\(threads).veilstate",
+                ])
+            #expect(r.status == 0, "\(r)")
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout)) as? [String: Any])
+            var inputs = try #require((json["aggregate"] as? [String: Any])?["inputs"] as? [[String: Any]])
+            for j in inputs.indices { inputs[j]["seconds"] = nil }
+            let data = try JSONSerialization.data(withJSONObject: inputs, options: [.sortedKeys])
+            reports.append(String(decoding: data, as: UTF8.self))
+        }
+        #expect(Set(reports).count == 1, "\(reports)")
+        #expect(reports[0].contains("day4.log"), "the reports name every input")
+        try Self.expectSameOutputs(in: dir, threads: [2, 3, 8])
     }
 
     /// Which values pass a cap is decided in input order: two threads are one pipeline with one

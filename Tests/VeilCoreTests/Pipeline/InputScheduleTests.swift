@@ -71,15 +71,7 @@ struct InputScheduleTests {
         _ ws: StateTestWorkspace, _ paths: [String], threads: Int, seal: Bool = false, skipBadFiles: Bool = false,
         maxPaths: Int? = nil
     ) throws(VeilError) -> Output {
-        var aggregation = AggregationConfiguration()
-        if let maxPaths { aggregation.maxPaths = maxPaths }
-        var ingest = IngestConfiguration()
-        ingest.format = .named("vhost_combined")
-        var job = AggregateJob(ingest: ingest, aggregation: aggregation)
-        job.threads = threads
-        job.sealPastEpochs = seal
-        job.sealingDirectory = ws.directory
-        job.skipBadFiles = skipBadFiles
+        let job = SealingTests.job(ws, seal: seal, threads: threads, skipBadFiles: skipBadFiles, maxPaths: maxPaths)
         let seen = Seen()
         var result = try job.run(paths: paths, pseudonymizers: (0..<threads).map { _ in ws.pseudonymizer() }) {
             seen.reports.append($0)

@@ -65,13 +65,14 @@ struct SealingTests {
         var visitorSummaries: Int
     }
 
-    /// Runs a job over `paths`, then releases (part by part when sealed) and merges back.
-    static func run(
-        _ ws: StateTestWorkspace, _ paths: [String], seal: Bool, threads: Int = 1, timeZone: String? = nil,
-        skipBadFiles: Bool = false
-    ) throws -> Outcome {
+    /// A job over `vhost_combined` logs, sealing into the workspace's directory with `seal`.
+    static func job(
+        _ ws: StateTestWorkspace, seal: Bool, threads: Int, timeZone: String? = nil, skipBadFiles: Bool = false,
+        maxPaths: Int? = nil
+    ) -> AggregateJob {
         var aggregation = AggregationConfiguration()
         aggregation.timeZone = timeZone
+        if let maxPaths { aggregation.maxPaths = maxPaths }
         var ingest = IngestConfiguration()
         ingest.format = .named("vhost_combined")
         var job = AggregateJob(ingest: ingest, aggregation: aggregation)
@@ -79,6 +80,15 @@ struct SealingTests {
         job.sealPastEpochs = seal
         job.sealingDirectory = ws.directory
         job.skipBadFiles = skipBadFiles
+        return job
+    }
+
+    /// Runs a job over `paths`, then releases (part by part when sealed) and merges back.
+    static func run(
+        _ ws: StateTestWorkspace, _ paths: [String], seal: Bool, threads: Int = 1, timeZone: String? = nil,
+        skipBadFiles: Bool = false
+    ) throws -> Outcome {
+        let job = job(ws, seal: seal, threads: threads, timeZone: timeZone, skipBadFiles: skipBadFiles)
         var result = try job.run(paths: paths, pseudonymizers: (0..<threads).map { _ in ws.pseudonymizer() })
         var releasing = ReleaseConfiguration()
         releasing.threads = threads
