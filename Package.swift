@@ -25,10 +25,11 @@ let package = Package(
             pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"])]
         ),
+        // ISA-L (igzip): gzip decompression, about three times zlib's speed.
         .systemLibrary(
-            name: "CZlib",
-            pkgConfig: "zlib",
-            providers: [.apt(["zlib1g-dev"])]
+            name: "CIsal",
+            pkgConfig: "libisal",
+            providers: [.apt(["libisal-dev"])]
         ),
         // Header-only: SSE2 byte scans for the text parser.
         .systemLibrary(name: "CByteScan"),
@@ -38,7 +39,7 @@ let package = Package(
             name: "VeilCore",
             dependencies: [
                 "CZstd",
-                "CZlib",
+                "CIsal",
                 "CByteScan",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

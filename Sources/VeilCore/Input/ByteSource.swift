@@ -134,7 +134,7 @@ public final class ByteSource {
         compression = Compression.detect(prefix: UnsafeRawBufferPointer(rebasing: raw[..<rawEnd]))
         switch compression {
         case .plain: decoder = nil
-        case .gzip: decoder = try GzipDecoder(name: path)
+        case .gzip: decoder = GzipDecoder(name: path)
         case .zstd: decoder = try ZstdDecoder(name: path)
         }
     }

@@ -1,40 +1,42 @@
-internal import CZlib
+internal import CIsal
 
-/// Streaming gzip decompression over one zlib `z_stream`.
+/// Streaming gzip decompression over one ISA-L `inflate_state` (igzip).
+///
+/// ISA-L's inflate decodes the same DEFLATE streams as zlib, about three times as fast on
+/// x86-64 and AArch64: decompression is the reading thread's largest single cost, and gzip is
+/// what `logrotate` writes by default. veil reads each member's header itself (`GzipHeader`,
+/// byte by byte, so a header split across reads is fine), then ISA-L inflates the DEFLATE data
+/// and checks the trailer's CRC-32 and size (`ISAL_GZIP_NO_HDR_VER`).
 ///
 /// Handles multi-member files (`cat a.gz b.gz`): after a member ends, the next bytes must start
-/// another gzip member, and the stream is reset for it. Anything else after a member is an error,
+/// another gzip member, and the state is reset for it. Anything else after a member is an error,
 /// as is input that ends inside a member.
 final class GzipDecoder: Decompressor {
-    /// The zlib stream; heap-allocated because zlib's state points back to it, owned, ended and
-    /// freed in `deinit`.
-    private let stream: UnsafeMutablePointer<z_stream>
+    /// The inflate state (about 70 KiB with its window), owned and freed in `deinit`.
+    private let state: UnsafeMutablePointer<inflate_state>
     /// The input name, for errors.
     private let name: String
-    /// True after `inflate` returned `Z_STREAM_END` and before the next member starts.
+    /// True after a member's trailer was checked and before the next member starts.
     private var memberEnded = false
-
-    /// zlib window bits: 15 (32 KiB, the maximum) + 16 to accept the gzip wrapper only.
-    private static let windowBits: Int32 = 15 + 16
+    /// The header of the member being read.
+    private var header = GzipHeader()
 
     /// Creates a decoder for the input called `name` (used in errors).
-    init(name: String) throws(VeilError) {
+    init(name: String) {
         self.name = name
-        stream = .allocate(capacity: 1)
-        stream.initialize(to: z_stream())
-        let status = veil_inflateInit2(stream, Self.windowBits)
-        if status != Z_OK {
-            let failure = Self.error(for: status, stream: stream, name: name, at: 0)
-            stream.deinitialize(count: 1)
-            stream.deallocate()
-            throw failure
-        }
+        state = .allocate(capacity: 1)
+        state.initialize(to: inflate_state())
     }
 
     deinit {
-        inflateEnd(stream)
-        stream.deinitialize(count: 1)
-        stream.deallocate()
+        state.deinitialize(count: 1)
+        state.deallocate()
+    }
+
+    /// Readies `state` for a member's DEFLATE data, followed by its trailer (checked).
+    private static func start(_ state: UnsafeMutablePointer<inflate_state>) {
+        isal_inflate_init(state)
+        state.pointee.crc_flag = UInt32(ISAL_GZIP_NO_HDR_VER)
     }
 
     func decompress(
@@ -49,26 +51,39 @@ final class GzipDecoder: Decompressor {
                     "corrupt gzip data: trailing bytes after a member are not a gzip header",
                     file: name, byteOffset: inputOffset)
             }
-            try check(inflateReset(stream), at: inputOffset)
+            header = GzipHeader()
             memberEnded = false
         }
-        // zlib counts in 32 bits; the rest is offered on the next call.
+        var input = input
+        var headerBytes = 0
+        if !header.isComplete {
+            headerBytes = try header.read(input, name: name, at: inputOffset)
+            guard header.isComplete else { return (headerBytes, 0) }
+            Self.start(state)
+            input = UnsafeRawBufferPointer(rebasing: input[headerBytes...])
+        }
+        let inputOffset = inputOffset + Int64(headerBytes)
+        // ISA-L counts in 32 bits; the rest is offered on the next call.
         let inCount = min(input.count, Int(UInt32.max))
         let outCount = min(output.count, Int(UInt32.max))
-        stream.pointee.next_in = UnsafeMutablePointer(
-            mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
-        stream.pointee.avail_in = uInt(inCount)
-        stream.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: Bytef.self)
-        stream.pointee.avail_out = uInt(outCount)
-        let status = inflate(stream, Z_NO_FLUSH)
-        let consumed = inCount - Int(stream.pointee.avail_in)
-        let produced = outCount - Int(stream.pointee.avail_out)
-        stream.pointee.next_in = nil
-        stream.pointee.next_out = nil
-        if try check(status, at: inputOffset + Int64(consumed)) {
+        state.pointee.next_in = UnsafeMutablePointer(
+            mutating: input.baseAddress?.assumingMemoryBound(to: UInt8.self))
+        state.pointee.avail_in = UInt32(inCount)
+        state.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        state.pointee.avail_out = UInt32(outCount)
+        let status = isal_inflate(state)
+        // At the end of a member ISA-L gives back the bytes it had read ahead of the trailer.
+        let consumed = inCount - Int(state.pointee.avail_in)
+        let produced = outCount - Int(state.pointee.avail_out)
+        state.pointee.next_in = nil
+        state.pointee.next_out = nil
+        guard status >= 0 else {
+            throw Self.error(for: status, name: name, at: inputOffset + Int64(consumed))
+        }
+        if state.pointee.block_state == ISAL_BLOCK_FINISH {
             memberEnded = true
         }
-        return (consumed, produced)
+        return (headerBytes + consumed, produced)
     }
 
     func finish(inputOffset: Int64) throws(VeilError) {
@@ -79,46 +94,121 @@ final class GzipDecoder: Decompressor {
         }
     }
 
-    /// Checks a zlib status: returns true at the end of a member, throws on failure.
-    @discardableResult
-    private func check(_ status: Int32, at offset: Int64) throws(VeilError) -> Bool {
+    /// Maps a failing ISA-L status to a `VeilError`: the one place its results become errors.
+    @inline(never)
+    private static func error(for status: Int32, name: String, at offset: Int64) -> VeilError {
+        let what: String
         switch status {
-        case Z_OK, Z_BUF_ERROR:  // Z_BUF_ERROR: no progress possible now; more input is needed
-            return false
-        case Z_STREAM_END:
-            return true
-        default:
-            throw Self.error(for: status, stream: stream, name: name, at: offset)
+        case ISAL_INVALID_BLOCK: what = "invalid deflate block"
+        case ISAL_INVALID_SYMBOL: what = "invalid deflate symbol"
+        case ISAL_INVALID_LOOKBACK: what = "invalid back-reference distance"
+        case ISAL_INCORRECT_CHECKSUM: what = "CRC-32 or size mismatch in the trailer"
+        case ISAL_NEED_DICT: what = "a preset dictionary is required"
+        default: what = "ISA-L status \(status)"
         }
+        return VeilError(.corruptInput, "corrupt gzip data: \(what)", file: name, byteOffset: offset)
+    }
+}
+
+/// A gzip member header (RFC 1952 section 2.3), read as it arrives: the fixed 10 bytes (magic,
+/// method 8 = deflate, flags, time, extra flags, OS), then the optional extra field, file name,
+/// comment and header CRC-16 the flags announce. Their contents are skipped (a name is the
+/// compressed file's, never a log line); only the CRC-16, when present, is checked.
+struct GzipHeader {
+    private enum Part { case fixed, extraLength, extra, name, comment, crc, done }
+    private var part = Part.fixed
+    /// Bytes of the current part still wanted (fixed fields, extra field, CRC-16).
+    private var wanted = 10
+    /// The fixed fields and the little-endian numbers, as they arrive.
+    private var fields: [UInt8] = []
+    private var flags: UInt8 = 0
+    /// CRC-32 of the header bytes so far (for FHCRC).
+    private var crc: UInt32 = 0xffff_ffff
+
+    var isComplete: Bool { part == .done }
+
+    private static let fhcrc: UInt8 = 0x02, fextra: UInt8 = 0x04, fname: UInt8 = 0x08, fcomment: UInt8 = 0x10
+
+    /// Reads header bytes from the start of `input` until the header is complete or the input
+    /// is used up.
+    /// - Returns: how many bytes of `input` belong to the header.
+    /// - Throws: `VeilError(.corruptInput)` naming the byte's offset for a bad magic number,
+    ///   method, reserved flag or header CRC.
+    mutating func read(_ input: UnsafeRawBufferPointer, name: String, at offset: Int64) throws(VeilError) -> Int {
+        var i = 0
+        while part != .done, i < input.count {
+            let byte = input[i]
+            let at = offset + Int64(i)
+            i += 1
+            if part != .crc { crc = Self.crcStep(crc, byte) }
+            switch part {
+            case .fixed:
+                fields.append(byte)
+                switch fields.count {
+                case 1, 2:
+                    if byte != [0x1f, 0x8b][fields.count - 1] { throw Self.corrupt("not a gzip header", name, at) }
+                case 3:
+                    if byte != 8 { throw Self.corrupt("unsupported compression method \(byte)", name, at) }
+                case 4:
+                    if byte & 0xe0 != 0 { throw Self.corrupt("reserved header flags set", name, at) }
+                    flags = byte
+                default: break
+                }
+                if fields.count == 10 { next(after: .fixed) }
+            case .extraLength:
+                fields.append(byte)
+                if fields.count == 2 {
+                    wanted = Int(fields[0]) | Int(fields[1]) << 8
+                    part = .extra
+                    if wanted == 0 { next(after: .extra) }
+                }
+            case .extra:
+                wanted -= 1
+                if wanted == 0 { next(after: .extra) }
+            case .name:
+                if byte == 0 { next(after: .name) }
+            case .comment:
+                if byte == 0 { next(after: .comment) }
+            case .crc:
+                fields.append(byte)
+                if fields.count == 2 {
+                    let stored = UInt16(fields[0]) | UInt16(fields[1]) << 8
+                    if stored != UInt16(truncatingIfNeeded: ~crc) {
+                        throw Self.corrupt("header CRC-16 mismatch", name, at - 1)
+                    }
+                    part = .done
+                }
+            case .done:
+                break
+            }
+        }
+        return i
     }
 
-    /// Maps a failing zlib status to a `VeilError`: the one place zlib results become errors.
-    ///
-    /// zlib's own message (`strm->msg`) is a fixed string from the library, never input bytes.
+    /// Moves to the first optional part the flags announce after `part`.
+    private mutating func next(after done: Part) {
+        fields.removeAll(keepingCapacity: true)
+        let order: [(Part, UInt8)] = [(.extraLength, Self.fextra), (.name, Self.fname), (.comment, Self.fcomment), (.crc, Self.fhcrc)]
+        let start: Int
+        switch done {
+        case .fixed: start = 0
+        case .extraLength, .extra: start = 1
+        case .name: start = 2
+        case .comment: start = 3
+        case .crc, .done: start = 4
+        }
+        part = order.dropFirst(start).first { flags & $0.1 != 0 }?.0 ?? .done
+    }
+
     @inline(never)
-    private static func error(
-        for status: Int32, stream: UnsafeMutablePointer<z_stream>, name: String, at offset: Int64
-    ) -> VeilError {
-        let detail = stream.pointee.msg.map { String(cString: $0) }
-        let codeName: String
-        switch status {
-        case Z_DATA_ERROR: codeName = "Z_DATA_ERROR"
-        case Z_NEED_DICT: codeName = "Z_NEED_DICT"
-        case Z_STREAM_ERROR: codeName = "Z_STREAM_ERROR"
-        case Z_MEM_ERROR: codeName = "Z_MEM_ERROR"
-        case Z_VERSION_ERROR: codeName = "Z_VERSION_ERROR"
-        case Z_ERRNO: codeName = "Z_ERRNO"
-        default: codeName = "zlib status \(status)"
-        }
-        let what = detail.map { "\(codeName) (\($0))" } ?? codeName
-        switch status {
-        case Z_MEM_ERROR:
-            return VeilError(.io, "out of memory in zlib: \(what)", file: name, byteOffset: offset)
-        case Z_VERSION_ERROR, Z_STREAM_ERROR:
-            return VeilError(.io, "zlib failure: \(what)", file: name, byteOffset: offset)
-        default:
-            return VeilError(
-                .corruptInput, "corrupt gzip data: \(what)", file: name, byteOffset: offset)
-        }
+    private static func corrupt(_ what: String, _ name: String, _ offset: Int64) -> VeilError {
+        VeilError(.corruptInput, "corrupt gzip data: \(what)", file: name, byteOffset: offset)
+    }
+
+    /// One byte of CRC-32 (IEEE 802.3, reflected), bit by bit: headers are a few dozen bytes.
+    private static func crcStep(_ crc: UInt32, _ byte: UInt8) -> UInt32 {
+        var c = crc ^ UInt32(byte)
+        for _ in 0..<8 { c = c & 1 == 1 ? (c >> 1) ^ 0xedb8_8320 : c >> 1 }
+        return c
     }
 }

@@ -205,6 +205,38 @@ private struct FNV1a {
         }
     }
 
+    /// A gzip header may carry an extra field, a file name, a comment and a header CRC-16
+    /// (RFC 1952 FEXTRA, FNAME, FCOMMENT, FHCRC); all are skipped, in every member.
+    @Test func gzipHeaderWithEveryOptionalField() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let plain = try compress(logText, with: .gzip, in: dir)  // `gzip -n`: no optional field
+        #expect(plain[3] == 0)
+        var header: [UInt8] = [0x1f, 0x8b, 8, 0x04 | 0x08 | 0x10 | 0x02, 0x78, 0x56, 0x34, 0x12, 0, 3]
+        let extra: [UInt8] = [0x41, 0x70, 4, 0, 1, 2, 3, 4]  // one subfield "Ap" of 4 bytes
+        header += [UInt8(extra.count), 0] + extra
+        header += Array("access.log-20261128".utf8) + [0]
+        header += Array("rotated at midnight".utf8) + [0]
+        let crc = crc32(header)
+        header += [UInt8(crc & 0xff), UInt8(crc >> 8 & 0xff)]
+        let member = header + plain[10...]
+        let path = try dir.write(member + member, to: "fields.gz")
+        for blockSize in [1 << 20, 16] {
+            let source = try ByteSource(path: path, blockSize: blockSize)
+            do {
+                #expect(try readAll(source, bufferSize: 4096) == logText + logText, "block size \(blockSize)")
+            } catch {
+                Issue.record("block size \(blockSize): \(error)")
+            }
+        }
+        // A header CRC that does not match is corrupt data, not a truncated stream.
+        var wrong = member
+        wrong[header.count - 1] ^= 0xff
+        let error = try #require(readError(path: try dir.write(wrong, to: "hcrc.gz")))
+        #expect(error.code == .corruptInput)
+        #expect(error.message.hasPrefix("corrupt gzip data"), "\(error.message)")
+    }
+
     @Test func multiFrameZstd() throws {
         let dir = try TempDir()
         defer { dir.remove() }
@@ -398,6 +430,22 @@ private struct FNV1a {
             },
             messagePrefix: "corrupt gzip data", offset: nil),
         BadInput(
+            reason: "gzip whose trailer CRC-32 does not match the data", compression: .gzip,
+            make: { file in
+                var bytes = file
+                bytes[bytes.count - 8] ^= 0x01
+                return bytes
+            },
+            messagePrefix: "corrupt gzip data: CRC-32", offset: nil),
+        BadInput(
+            reason: "gzip whose trailer size does not match the data", compression: .gzip,
+            make: { file in
+                var bytes = file
+                bytes[bytes.count - 4] ^= 0x01
+                return bytes
+            },
+            messagePrefix: "corrupt gzip data: CRC-32", offset: nil),
+        BadInput(
             reason: "gzip member followed by text", compression: .gzip,
             make: { $0 + Array("trailing".utf8) }, messagePrefix: "corrupt gzip data: trailing",
             offset: { Int64($0.count - 8) }),
@@ -468,4 +516,14 @@ private struct FNV1a {
         #expect(first != nil && first == second)
         #expect(first?.file == "half.zst")
     }
+}
+
+/// CRC-32 (IEEE 802.3, as gzip uses it), bit by bit: for building gzip headers in tests.
+private func crc32(_ bytes: [UInt8]) -> UInt32 {
+    var crc: UInt32 = 0xffff_ffff
+    for byte in bytes {
+        crc ^= UInt32(byte)
+        for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xedb8_8320 : crc >> 1 }
+    }
+    return ~crc
 }
