@@ -4,8 +4,11 @@ import Glibc
 import Darwin
 #endif
 
-/// Aggregates a list of inputs into one state: each input on its own, merged at the end, so a
-/// bad input contributes nothing (with `skipBadFiles`) and an input is never counted twice.
+/// Aggregates a list of inputs into one state, one after another or several side by side
+/// (`InputSchedule`). With `skipBadFiles` each input has a state of its own, merged at the end,
+/// so a bad input contributes nothing; otherwise one aggregator goes on from input to input
+/// (merging is exact, so the state is the same, and a failed input fails the job). An input is
+/// never counted twice.
 public struct AggregateJob: Sendable {
     public var ingest: IngestConfiguration
     public var aggregation: AggregationConfiguration

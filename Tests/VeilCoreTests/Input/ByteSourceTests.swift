@@ -428,7 +428,15 @@ private struct FNV1a {
                 bytes[2] = 7
                 return bytes
             },
-            messagePrefix: "corrupt gzip data", offset: nil),
+            messagePrefix: "corrupt gzip data: unsupported compression method 7", offset: { _ in 2 }),
+        BadInput(
+            reason: "gzip with a reserved header flag set", compression: .gzip,
+            make: { file in
+                var bytes = file
+                bytes[3] |= 0x20
+                return bytes
+            },
+            messagePrefix: "corrupt gzip data: reserved header flags", offset: { _ in 3 }),
         BadInput(
             reason: "gzip whose trailer CRC-32 does not match the data", compression: .gzip,
             make: { file in
