@@ -6,11 +6,15 @@ import Testing
     // MARK: - CRC32C
 
     /// Bit-at-a-time CRC-32C, the definition the table-driven version must match.
-    static func referenceCRC32C(_ bytes: [UInt8]) -> UInt32 {
+    static func referenceCRC32C(_ bytes: [UInt8]) -> UInt32 { referenceCRC(bytes, polynomial: 0x82F6_3B78) }
+
+    /// Bit-at-a-time reflected CRC-32 with `polynomial` (reversed form): 0x82F63B78 is CRC-32C,
+    /// 0xEDB88320 the CRC-32 of gzip and Ethernet.
+    static func referenceCRC(_ bytes: [UInt8], polynomial: UInt32) -> UInt32 {
         var crc: UInt32 = 0xFFFF_FFFF
         for byte in bytes {
             crc ^= UInt32(byte)
-            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0x82F6_3B78 : crc >> 1 }
+            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ polynomial : crc >> 1 }
         }
         return ~crc
     }

@@ -217,7 +217,7 @@ private struct FNV1a {
         header += [UInt8(extra.count), 0] + extra
         header += Array("access.log-20261128".utf8) + [0]
         header += Array("rotated at midnight".utf8) + [0]
-        let crc = crc32(header)
+        let crc = BinaryCodecTests.referenceCRC(header, polynomial: 0xEDB8_8320)
         header += [UInt8(crc & 0xff), UInt8(crc >> 8 & 0xff)]
         let member = header + plain[10...]
         let path = try dir.write(member + member, to: "fields.gz")
@@ -524,14 +524,4 @@ private struct FNV1a {
         #expect(first != nil && first == second)
         #expect(first?.file == "half.zst")
     }
-}
-
-/// CRC-32 (IEEE 802.3, as gzip uses it), bit by bit: for building gzip headers in tests.
-private func crc32(_ bytes: [UInt8]) -> UInt32 {
-    var crc: UInt32 = 0xffff_ffff
-    for byte in bytes {
-        crc ^= UInt32(byte)
-        for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xedb8_8320 : crc >> 1 }
-    }
-    return ~crc
 }
