@@ -115,7 +115,8 @@ final class GzipDecoder: Decompressor {
 /// comment and header CRC-16 the flags announce. Their contents are skipped (a name is the
 /// compressed file's, never a log line); only the CRC-16, when present, is checked.
 struct GzipHeader {
-    private enum Part { case fixed, extraLength, extra, name, comment, crc, done }
+    /// The parts in the order they come.
+    private enum Part: Int { case fixed, extraLength, extra, name, comment, crc, done }
     private var part = Part.fixed
     /// Bytes of the current part still wanted (fixed fields, extra field, CRC-16).
     private var wanted = 10
@@ -146,7 +147,7 @@ struct GzipHeader {
                 fields.append(byte)
                 switch fields.count {
                 case 1, 2:
-                    if byte != [0x1f, 0x8b][fields.count - 1] { throw Self.corrupt("not a gzip header", name, at) }
+                    if byte != (fields.count == 1 ? 0x1f : 0x8b) { throw Self.corrupt("not a gzip header", name, at) }
                 case 3:
                     if byte != 8 { throw Self.corrupt("unsupported compression method \(byte)", name, at) }
                 case 4:
@@ -185,19 +186,24 @@ struct GzipHeader {
         return i
     }
 
-    /// Moves to the first optional part the flags announce after `part`.
+    /// Moves to the first part after `done` that the flags announce (the extra field's bytes
+    /// come only after its length).
     private mutating func next(after done: Part) {
         fields.removeAll(keepingCapacity: true)
-        let order: [(Part, UInt8)] = [(.extraLength, Self.fextra), (.name, Self.fname), (.comment, Self.fcomment), (.crc, Self.fhcrc)]
-        let start: Int
-        switch done {
-        case .fixed: start = 0
-        case .extraLength, .extra: start = 1
-        case .name: start = 2
-        case .comment: start = 3
-        case .crc, .done: start = 4
+        var next = Part(rawValue: done.rawValue + 1)!
+        while !announced(next) { next = Part(rawValue: next.rawValue + 1)! }
+        part = next
+    }
+
+    private func announced(_ part: Part) -> Bool {
+        switch part {
+        case .fixed, .extra: false
+        case .extraLength: flags & Self.fextra != 0
+        case .name: flags & Self.fname != 0
+        case .comment: flags & Self.fcomment != 0
+        case .crc: flags & Self.fhcrc != 0
+        case .done: true
         }
-        part = order.dropFirst(start).first { flags & $0.1 != 0 }?.0 ?? .done
     }
 
     @inline(never)

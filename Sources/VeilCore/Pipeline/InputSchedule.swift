@@ -213,14 +213,12 @@ private final class InputReader: @unchecked Sendable {
                 let (parts, report) = try job.aggregate(
                     input: n, path: paths[n], pseudonymizers: pseudonymizers, capped: Aggregator.CappedValues(),
                     sealed: sealed, carry: carry, carried: &carried)
-                guard board.claim(report.fingerprint) else {
-                    // Another input had the same content: the job fails (with the error one
-                    // after another gives, found in input order at the end).
-                    board.finished(n, report, reader: index)
-                    continue
+                // An input with the content of one read before fails the job (with the error
+                // one after another gives, found in input order at the end): not merged.
+                if board.claim(report.fingerprint) {
+                    for part in parts { caps.add(part) }
+                    try AggregateJob.merge(parts, into: &total)
                 }
-                for part in parts { caps.add(part) }
-                try AggregateJob.merge(parts, into: &total)
                 board.finished(n, report, reader: index)
             } catch {
                 board.failed(n, error, fatal: !(job.skipBadFiles && AggregateJob.isSkippable(error)), reader: index)
