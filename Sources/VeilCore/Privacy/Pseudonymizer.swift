@@ -117,9 +117,9 @@ public final class Pseudonymizer {
     private var writtenAddressEnd = -1
     /// Scratch for the PRF message of a cache key that holds the address as written.
     private let prfScratch = ByteScratch(capacity: 1024)
-    private var macs: [EpochID: HMAC<SHA256>] = [:]
+    private var macs: [EpochID: KeyedHMAC] = [:]
     private var lastEpoch: EpochID?
-    private var lastMAC: HMAC<SHA256>?
+    private var lastMAC: KeyedHMAC?
     /// The newest epoch a pseudonym was computed for.
     private var newestEpoch: EpochID?
 
@@ -407,7 +407,7 @@ public final class Pseudonymizer {
 
     @inline(never)
     private func miss(_ epoch: EpochID, hash: UInt64) throws(VeilError) -> Pseudonym {
-        var mac = try mac(for: epoch)
+        let mac = try mac(for: epoch)
         if newestEpoch.map({ epoch > $0 }) ?? true {
             // Keys rotate: no record of a newer epoch hits an entry of an older one, and logs
             // are written in time order, so the older entries are dropped when the input
@@ -417,8 +417,7 @@ public final class Pseudonymizer {
             newestEpoch = epoch
         }
         let bytes = message.bytes
-        mac.update(data: prfMessage())
-        let pseudonym = mac.finalize().withUnsafeBytes { Pseudonym(truncating: $0) }
+        let pseudonym = mac.pseudonym(prfMessage())
         hmacCount += 1
         if cache.count >= cacheLimit || cache.keyByteCount + message.count > cacheByteLimit {
             clearCache(keeping: context(domain))
@@ -427,15 +426,15 @@ public final class Pseudonymizer {
         return pseudonym
     }
 
-    /// An HMAC already keyed for `epoch` (inner and outer pads absorbed), to be copied.
-    private func mac(for epoch: EpochID) throws(VeilError) -> HMAC<SHA256> {
+    /// The HMAC keyed for `epoch` (inner and outer pads absorbed).
+    private func mac(for epoch: EpochID) throws(VeilError) -> KeyedHMAC {
         if epoch == lastEpoch, let lastMAC { return lastMAC }
-        let mac: HMAC<SHA256>
+        let mac: KeyedHMAC
         if let known = macs[epoch] {
             mac = known
         } else {
             let key = try keyStore.key(for: epoch, create: createKeys)
-            mac = HMAC<SHA256>(key: key.symmetricKey)
+            mac = KeyedHMAC(key: key.material)
             macs[epoch] = mac
         }
         lastEpoch = epoch

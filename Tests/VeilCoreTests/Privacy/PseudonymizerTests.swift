@@ -88,6 +88,44 @@ struct PseudonymizerTests {
         }
     }
 
+    @Test("the keyed HMAC of the cached path: RFC 4231 cases and the reference at every length to three blocks")
+    func keyedHMAC() {
+        // RFC 4231 test case 5 truncates to 128 bits, as a pseudonym does; case 6 has a key
+        // longer than a block (hashed first); case 7 a long key and a long message.
+        let cases: [(key: [UInt8], data: String, mac128: String)] = [
+            (Array(repeating: 0x0b, count: 20), "Hi There", "b0344c61d8db38535ca8afceaf0bf12b"),
+            (Array("Jefe".utf8), "what do ya want for nothing?", "5bdcc146bf60754e6a042426089575c7"),
+            (Array(repeating: 0x0c, count: 20), "Test With Truncation", "a3b6167473100ee06e0c796c2955552b"),
+            (
+                Array(repeating: 0xaa, count: 131), "Test Using Larger Than Block-Size Key - Hash Key First",
+                "60e431591ee0b67f0d8a26aacbf5b77f"
+            ),
+            (
+                Array(repeating: 0xaa, count: 131),
+                "This is a test using a larger than block-size key and a larger than block-size data. "
+                    + "The key needs to be hashed before being used by the HMAC algorithm.",
+                "9b09ffa71b942fcb27635fbcd5b0e944"
+            ),
+        ]
+        for c in cases {
+            let mac = KeyedHMAC(key: c.key)
+            let p = Array(c.data.utf8).withUnsafeBytes { mac.pseudonym($0) }
+            #expect(p.description == c.mac128)
+        }
+        var rng = SystemRandomNumberGenerator()
+        for keyLength in [0, 1, 32, 64, 65, 200] {
+            let key = (0..<keyLength).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let mac = KeyedHMAC(key: key)
+            for length in 0...192 {
+                let message = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                let expected = Self.hex(Self.referenceHMAC(key: key, message: message).prefix(16))
+                // The same instance twice: computing a MAC leaves the keyed state as it was.
+                #expect(message.withUnsafeBytes { mac.pseudonym($0) }.description == expected)
+                #expect(message.withUnsafeBytes { mac.pseudonym($0) }.description == expected)
+            }
+        }
+    }
+
     @Test("the reference SHA-256 matches FIPS 180-4 examples")
     func referenceSHA256() {
         #expect(
