@@ -51,7 +51,9 @@ public enum ParseResult: Sendable, Equatable {
 /// Implementations must not allocate per line. The line excludes its terminator (`\n` or
 /// `\r\n`). A parser may rewrite bytes inside the line in place (for example to undo `\"` or
 /// JSON escapes, which only ever shrink), so ranges it returns point at unescaped bytes.
-public protocol LogFormat {
+/// A format's type is used on the parsing threads (`SendableMetatype`); each thread parses
+/// with its own copy of the value.
+public protocol LogFormat: SendableMetatype {
     /// The format's name as `--format` spells it (`combined`, `w3c`, `json`, ...).
     var name: String { get }
     /// Parses one line into `record`. `record` is reset by the parser.
