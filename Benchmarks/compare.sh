@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side comparison of veil with `zstd -dc` (the floor) and GoAccess on one generated
-# workload, with public tools only (GNU time for wall time and peak RSS).
+# workload, with public tools only (GNU time for wall time and peak RSS). `veil inspect` (read
+# and parse, one thread) is timed too, to split veil's single-thread time into stages.
 #
 #   Benchmarks/compare.sh                 # 2M lines, median of 3 runs, plus the 10x memory run
 #   Benchmarks/compare.sh --short         # CI: 200k lines, 1 run, no 10x run
@@ -200,6 +201,8 @@ echo "Measuring ($runs run(s) each, interleaved) ..."
 zstd -dc -q "$ref" >/dev/null   # warm the page cache
 for ((r = 1; r <= runs; r++)); do
     measure zstd zstd -dc -q "$ref" -o /dev/null
+    # The first stages alone, on one thread: decompress, split, parse, count rejects.
+    measure inspect "$veil" inspect "$ref" --quiet
     veil_run veil1 "$ref" "${single_args[@]}"
     if [ "$threads_flag" = 1 ]; then
         veil_run veilN "$ref"
@@ -239,11 +242,18 @@ echo
 echo "| tool                       |  wall (s) |      lines/s |     MB/s | RSS (MiB) | × zstd  |"
 echo "|----------------------------|----------:|-------------:|---------:|----------:|--------:|"
 fmt_row "zstd -dc > /dev/null" zstd
+fmt_row "veil inspect (parse only)" inspect
 fmt_row "$single_label" veil1
 if [ "$threads_flag" = 1 ]; then fmt_row "veil run ($(nproc) threads)" veilN; fi
 if [ "$have_goaccess" = 1 ]; then fmt_row "GoAccess (COMBINED, CSV)" goaccess; fi
 echo
 echo "MB/s counts uncompressed bytes (GoAccess reads the decompressed file; zstd and veil the .zst)."
+# Where the single-thread time goes, by stage: what zstd alone takes, what inspect adds (split
+# and parse), and what run adds to inspect (classify, pseudonymise, aggregate, release, CSV).
+inspect_us=$(median_col inspect 1)
+awk -v z="$zstd_us" -v i="$inspect_us" -v v="$veil1_us" -v label="$single_label" 'BEGIN {
+    a = i - z; b = v - i; if (a < 0) a = 0; if (b < 0) b = 0
+    printf "Stages of %s: decompress %.0f%% (zstd alone), split + parse %.0f%% (inspect minus zstd), classify + pseudonymise + aggregate + release %.0f%% (run minus inspect).\n", label, 100 * z / v, 100 * a / v, 100 * b / v }'
 if [ "$lines" -lt 1000000 ]; then
     echo "At $lines lines veil's fixed costs (key store, release, CSV) weigh on the ratios: a smoke test, not a measurement."
 fi
