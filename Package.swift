@@ -31,6 +31,12 @@ let package = Package(
             pkgConfig: "libisal",
             providers: [.apt(["libisal-dev"])]
         ),
+        // OpenSSL's SHA-256 with its state as a plain struct, for the keyed HMAC of pseudonyms.
+        .systemLibrary(
+            name: "CLibcrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         // Header-only: SSE2 byte scans for the text parser.
         .systemLibrary(name: "CByteScan"),
 
@@ -40,6 +46,7 @@ let package = Package(
             dependencies: [
                 "CZstd",
                 "CIsal",
+                "CLibcrypto",
                 "CByteScan",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
