@@ -67,10 +67,11 @@ public struct Release {
         let visits = try visitorPass()
         visitorSummaries = visits.summaries
         var out: [ReleasedTable] = []
-        out.append(traffic(.trafficHour, byTable, visits.hour, name: "traffic_hourly", period: "hour"))
-        out.append(traffic(.trafficDay, byTable, visits.day, name: "traffic_daily", period: "date"))
-        out.append(rollUp(byTable, visits.day, name: "traffic_weekly", period: "week_start", range: .week))
-        out.append(rollUp(byTable, visits.day, name: "traffic_monthly", period: "month", range: .month))
+        let visitsByDay = visits.day.byBucket
+        out.append(traffic(.trafficHour, byTable, visits.hour.byBucket, name: "traffic_hourly", period: "hour"))
+        out.append(traffic(.trafficDay, byTable, visitsByDay, name: "traffic_daily", period: "date"))
+        out.append(rollUp(byTable, visitsByDay, name: "traffic_weekly", period: "week_start", range: .week))
+        out.append(rollUp(byTable, visitsByDay, name: "traffic_monthly", period: "month", range: .month))
         out.append(dimension(.pages, byTable, name: "pages", columns: ["path"], metrics: .pageviews))
         out.append(entryPages(visits.entries))
         out.append(dimension(.notFound, byTable, name: "not_found", columns: ["path"], metrics: .requests))
@@ -188,19 +189,50 @@ public struct Release {
             bounces += bounce
         }
     }
-    struct SiteBucket: Hashable { var site: Int; var bucket: Int64 }
+    struct SiteBucket: Hashable, FastHashable, Sendable {
+        var site: Int
+        var bucket: Int64
+        var fastHash: UInt64 {
+            mix64(UInt64(truncatingIfNeeded: bucket) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(truncatingIfNeeded: site))
+        }
+    }
 
     /// Visitor numbers of an entry row; each visitor's visits come together, so checking the
     /// last number keeps the list free of duplicates.
     struct Entry { var visits: Int64 = 0; var bounces: Int64 = 0; var visitors: [UInt32] = [] }
-    struct EntryKey: Hashable { var site: Int; var day: Int64; var dim: Int }
+    struct EntryKey: Hashable, FastHashable, Sendable {
+        var site: Int
+        var day: Int64
+        var dim: Int
+        var fastHash: UInt64 {
+            mix64(
+                (UInt64(truncatingIfNeeded: day) << 32 ^ UInt64(truncatingIfNeeded: dim)) &* 0x9E37_79B9_7F4A_7C15
+                    ^ UInt64(truncatingIfNeeded: site))
+        }
+    }
+
+    /// Visits and bounces per (site, bucket), counted with one cheap lookup per visit (a
+    /// `Dictionary` would run SipHash for each of the run's visits).
+    struct VisitCounts {
+        private var index = IndexTable<SiteBucket>()
+        private var counts: [VisitCount] = []
+
+        mutating func add(_ key: SiteBucket, bounce: Int64) {
+            let (i, inserted) = index.findOrInsert(key)
+            if inserted { counts.append(VisitCount()) }
+            counts[i].add(bounce: bounce)
+        }
+
+        /// The counts by (site, bucket), for the tables' few lookups per row.
+        var byBucket: [SiteBucket: VisitCount] { Dictionary(uniqueKeysWithValues: zip(index.keys, counts)) }
+    }
 
     /// What the per-visitor pass gathers: visits and bounces per (site, hour) and (site, day),
-    /// and the entry-page rows.
+    /// and the entry-page rows (`entries[i]` is the row of `index.keys[i]`).
     struct VisitorPass {
-        var hour: [SiteBucket: VisitCount] = [:]
-        var day: [SiteBucket: VisitCount] = [:]
-        var index: [EntryKey: Int] = [:]
+        var hour = VisitCounts()
+        var day = VisitCounts()
+        var index = IndexTable<EntryKey>()
         var entries: [(key: EntryKey, entry: Entry)] = []
         /// Visit summaries read.
         var summaries = 0
@@ -220,18 +252,12 @@ public struct Release {
                     if let map { v.entry = map.dims[Int(v.entry)] }
                     let b = buckets.buckets(v.start)
                     let bounce: Int64 = v.pageviews == 1 ? 1 : 0
-                    pass.hour[SiteBucket(site: Int(key.site), bucket: b.hour), default: VisitCount()].add(bounce: bounce)
-                    pass.day[SiteBucket(site: Int(key.site), bucket: b.day), default: VisitCount()].add(bounce: bounce)
+                    pass.hour.add(SiteBucket(site: Int(key.site), bucket: b.hour), bounce: bounce)
+                    pass.day.add(SiteBucket(site: Int(key.site), bucket: b.day), bounce: bounce)
 
                     let k = EntryKey(site: Int(key.site), day: b.day, dim: Int(v.entry))
-                    let i: Int
-                    if let found = pass.index[k] {
-                        i = found
-                    } else {
-                        i = pass.entries.count
-                        pass.index[k] = i
-                        pass.entries.append((k, Entry()))
-                    }
+                    let (i, inserted) = pass.index.findOrInsert(k)
+                    if inserted { pass.entries.append((k, Entry())) }
                     pass.entries[i].entry.visits += 1
                     if v.pageviews == 1 { pass.entries[i].entry.bounces += 1 }
                     if pass.entries[i].entry.visitors.last != visitor { pass.entries[i].entry.visitors.append(visitor) }
