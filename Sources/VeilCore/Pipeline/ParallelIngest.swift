@@ -40,13 +40,21 @@ final class HandoffQueue<Item, Spare>: @unchecked Sendable {
 
     /// Waits for room, then enqueues. Returns false when the consumers gave up.
     func put(_ item: Item) -> Bool {
+        putCounting(item) != nil
+    }
+
+    /// Waits for room, then enqueues.
+    /// - Returns: How many items were queued when it was called (before any wait), or nil when
+    ///   the consumers gave up.
+    func putCounting(_ item: Item) -> Int? {
         condition.lock()
         defer { condition.unlock() }
+        let found = items.count
         while items.count >= capacity && !cancelled { condition.wait() }
-        if cancelled { return false }
+        if cancelled { return nil }
         items.append(item)
         condition.broadcast()
-        return true
+        return found
     }
 
     /// The next item, or nil once the producer closed the queue and it is empty.

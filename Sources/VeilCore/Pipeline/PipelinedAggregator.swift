@@ -1,13 +1,15 @@
 import Foundation
 
-/// Aggregation on two threads: the thread that reads and parses also computes each request's
-/// visitor pseudonym (the pseudonym cache and its HMACs), and a second thread runs the rest of
+/// Aggregation on two threads: the thread that reads and parses also computes visitor
+/// pseudonyms (pseudonym cache and HMACs), and a second thread runs the rest of
 /// `Aggregator.consume` on the records in input order.
 ///
 /// Unlike splitting a file into blocks for several aggregators (`ParallelIngest`), nothing is
-/// done twice: one pseudonym cache, one state, no merge at the end. The output is the
-/// aggregator's, byte for byte, as if it had consumed the records itself. Records travel in
-/// batches that hold a copy of their lines; at most `queueDepth` batches are in flight.
+/// done twice: one state, no merge at the end. The output is the aggregator's, byte for byte,
+/// as if it had consumed the records itself. Records travel in batches that hold a copy of
+/// their lines; at most `queueDepth` batches are in flight. When the reading thread is the
+/// slower of the two, it leaves the pseudonyms of part of the visitors to the aggregating
+/// thread (`PseudonymShare`: each visitor always on the same side, so no HMAC is done twice).
 public struct PipelinedAggregator: RecordSink {
     /// Records per batch handed to the aggregating thread.
     static let batchSize = 2048
@@ -19,6 +21,7 @@ public struct PipelinedAggregator: RecordSink {
     private let lifeline: Lifeline
     private var front: VisitorPseudonyms
     private var batch = RecordBatch()
+    private var share: PseudonymShare
 
     /// The aggregating thread's side: the aggregator and the first error it hit.
     private final class Back: @unchecked Sendable {
@@ -55,6 +58,13 @@ public struct PipelinedAggregator: RecordSink {
     ///   - pseudonymizer: Computes visitor pseudonyms on the calling thread; used by nothing
     ///     else while the pipeline runs.
     public init(aggregator: Aggregator, pseudonymizer: Pseudonymizer) {
+        self.init(aggregator: aggregator, pseudonymizer: pseudonymizer, share: PseudonymShare())
+    }
+
+    /// `init(aggregator:pseudonymizer:)` with the split of visitor pseudonyms between the two
+    /// threads given (tests pin it).
+    init(aggregator: Aggregator, pseudonymizer: Pseudonymizer, share: PseudonymShare) {
+        self.share = share
         let queue = HandoffQueue<RecordBatch, RecordBatch>(capacity: Self.queueDepth)
         let back = Back(aggregator)
         self.queue = queue
@@ -77,7 +87,7 @@ public struct PipelinedAggregator: RecordSink {
     }
 
     public mutating func consume(_ record: inout LogRecord, line: UnsafeBufferPointer<UInt8>) throws(VeilError) {
-        let pseudonym = try front.pseudonym(record, line)
+        let pseudonym = share.computesAhead(record, line) ? try front.pseudonym(record, line) : nil
         batch.append(record, line: line, pseudonym: pseudonym)
         if batch.isFull { try flush() }
     }
@@ -97,14 +107,16 @@ public struct PipelinedAggregator: RecordSink {
 
     private mutating func flush() throws(VeilError) {
         guard batch.count > 0 else { return }
-        guard queue.put(batch) else {
+        guard let waiting = queue.putCounting(batch) else {
             throw back.error ?? VeilError(.io, "the aggregating thread stopped")
         }
+        share.handedOver(waiting: waiting)
         batch = queue.takeSpare() ?? RecordBatch()
     }
 }
 
-/// Records with copies of their lines and their visitor pseudonyms, in input order.
+/// Records with copies of their lines and their visitor pseudonyms (nil: computed by the
+/// aggregator), in input order.
 ///
 /// Storage is allocated once, for `PipelinedAggregator.batchSize` records, and kept while the
 /// batch is recycled: appending a record is a few stores and one copy of its line, with no

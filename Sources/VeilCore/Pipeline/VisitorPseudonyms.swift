@@ -1,5 +1,6 @@
 /// The visitor pseudonyms of request records: the one part of aggregation that reads no
-/// aggregation state, so `PipelinedAggregator` runs it on the parsing thread.
+/// aggregation state, so `PipelinedAggregator` runs it on the parsing thread (for the visitors
+/// `PseudonymShare` leaves there).
 ///
 /// A visitor is PRF(cookie) or PRF(address, user agent) under the key of the record's epoch,
 /// keyed by the site's canonical name (lower-cased, without a port) — the name the state

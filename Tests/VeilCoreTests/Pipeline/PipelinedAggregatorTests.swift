@@ -11,10 +11,12 @@ struct PipelinedAggregatorTests {
     /// pseudonymiser (default: one of `ws`).
     static func pipelined(
         _ ws: StateTestWorkspace, path: String, ingest: IngestConfiguration,
-        aggregation: AggregationConfiguration = AggregationConfiguration(), back: Pseudonymizer? = nil
+        aggregation: AggregationConfiguration = AggregationConfiguration(), back: Pseudonymizer? = nil,
+        front: Pseudonymizer? = nil, share: PseudonymShare = PseudonymShare()
     ) throws -> AggregateState {
         let aggregator = try Aggregator(configuration: aggregation, pseudonymizer: back ?? ws.pseudonymizer())
-        var pipeline = PipelinedAggregator(aggregator: aggregator, pseudonymizer: ws.pseudonymizer())
+        var pipeline = PipelinedAggregator(
+            aggregator: aggregator, pseudonymizer: front ?? ws.pseudonymizer(), share: share)
         let report = try Ingest.run(path: path, configuration: ingest, sink: &pipeline)
         var done = try pipeline.finish()
         done.addInput(report)
@@ -57,6 +59,90 @@ struct PipelinedAggregatorTests {
         let piped = try Self.pipelined(ws, path: path, ingest: StateTestKit.combined)
         #expect(plain.visitorCount > 100 && plain.recipientCount > 10)
         #expect(StateCodec.encode(piped) == StateCodec.encode(plain))
+    }
+
+    @Test("visitor pseudonyms split between the two threads, pinned at 0, 1, 100, 255 and 256 of 256 parts: the same state")
+    func pinnedShares() throws {
+        let ws = try StateTestWorkspace()
+        // Cookie ids on a third of the lines: the split follows the cookie when there is one.
+        let lines = StateTestLog(seed: 0x5A4E, visitors: 500).lines.enumerated().map { i, line in
+            line + (i % 3 == 0 ? " \"uid\(i % 97)x\"" : " \"-\"")
+        }
+        let path = try ws.write(lines, name: "cookies.log")
+        var ingest = IngestConfiguration()
+        ingest.format = .named("combined_cookie")
+        let plain = try Self.plain(ws, path: path, ingest: ingest)
+        #expect(plain.visitorCount > 300)
+        for parts in [0, 1, 100, 255, 256] {
+            let front = ws.pseudonymizer(), back = ws.pseudonymizer()
+            let piped = try Self.pipelined(
+                ws, path: path, ingest: ingest, back: back, front: front,
+                share: PseudonymShare(frontParts: parts, adapts: false))
+            #expect(StateCodec.encode(piped) == StateCodec.encode(plain), "front parts \(parts)")
+            // Each side computed the HMACs of its own visitors, and no visitor's twice.
+            #expect((front.hmacCount == 0) == (parts == 0), "front parts \(parts): \(front.hmacCount) HMACs")
+            #expect((back.hmacCount == 0) == (parts == 256), "front parts \(parts): \(back.hmacCount) HMACs")
+            let one = ws.pseudonymizer()
+            _ = try Self.pipelined(
+                ws, path: path, ingest: ingest, back: ws.pseudonymizer(), front: one,
+                share: PseudonymShare(frontParts: 256, adapts: false))
+            #expect(front.hmacCount + back.hmacCount == one.hmacCount, "front parts \(parts)")
+        }
+    }
+
+    @Test("the split follows the queue: moved only by a run of signals one way, a step at a time, within 0...256")
+    func shareSteering() {
+        var share = PseudonymShare()
+        #expect(share.frontParts == 256)
+        // Wavering moves nothing; one batch waiting is neither signal (it breaks no run either).
+        for waiting in [0, 2, 0, 3, 1, 0, 0, 2, 0, 1, 0, 0, 4, 0, 1, 1, 2] { share.handedOver(waiting: waiting) }
+        #expect(share.frontParts == 256)
+        // The reading thread is the slower one: the aggregating thread gets visitors, a step per run.
+        for _ in 0..<PseudonymShare.run { share.handedOver(waiting: 0) }
+        #expect(share.frontParts == 256 - PseudonymShare.step)
+        for _ in 0..<(PseudonymShare.run * 1_000) { share.handedOver(waiting: 0) }
+        #expect(share.frontParts == 0)
+        // And back when the aggregating thread falls behind; never past all parts.
+        for _ in 0..<(PseudonymShare.run * 3) { share.handedOver(waiting: 2) }
+        #expect(share.frontParts == 3 * PseudonymShare.step)
+        for _ in 0..<(PseudonymShare.run * 1_000) { share.handedOver(waiting: 4) }
+        #expect(share.frontParts == 256)
+        // Pinned: nothing moves it.
+        var pinned = PseudonymShare(frontParts: 40, adapts: false)
+        for _ in 0..<100 { pinned.handedOver(waiting: 0) }
+        #expect(pinned.frontParts == 40)
+    }
+
+    @Test("a visitor's part comes from its cookie, else its address; addresses spread over the parts")
+    func shareParts() throws {
+        var format = try #require(TextFormat.preset("combined_cookie"))
+        func part(_ line: String) throws -> Int {
+            var bytes = Array(line.utf8)
+            var record = LogRecord()
+            return try bytes.withUnsafeMutableBufferPointer { buffer in
+                try #require(format.parse(buffer, into: &record) == .record)
+                return PseudonymShare.part(record, UnsafeBufferPointer(buffer))
+            }
+        }
+        let stamp = StateTestKit.clf(StateTestKit.time(2026, 11, 28, 9))
+        func line(_ ip: String, _ path: String, _ agent: String, _ cookie: String) -> String {
+            "\(ip) - - [\(stamp)] \"GET \(path) HTTP/1.1\" 200 5 \"-\" \"\(agent)\" \"\(cookie)\""
+        }
+        // The same cookie from other addresses and agents, the same address with other paths.
+        let cookie = try part(line("192.0.2.1", "/a", StateTestKit.firefox, "c0ffee42"))
+        #expect(try part(line("198.51.100.7", "/b", StateTestKit.chrome, "c0ffee42")) == cookie)
+        let address = try part(line("203.0.113.9", "/a", StateTestKit.firefox, "-"))
+        #expect(try part(line("203.0.113.9", "/zz", StateTestKit.chrome, "-")) == address)
+        #expect(try part(line("203.0.113.9", "/a", StateTestKit.firefox, "-")) == address)
+        // 4096 addresses of 16 /24 networks: every quarter of the parts gets between 15% and 35%.
+        var quarters = [0, 0, 0, 0]
+        for i in 0..<4096 {
+            quarters[try part(line("10.\(i / 256).\(i % 16).\(i % 256)", "/", StateTestKit.firefox, "-")) / 64] += 1
+        }
+        #expect(quarters.allSatisfy { (614...1434).contains($0) }, "\(quarters)")
+        // Short fields: one or two bytes still give a part.
+        #expect((0..<256).contains(try part(line("1", "/", StateTestKit.firefox, "-"))))
+        #expect((0..<256).contains(try part(line("::", "/", StateTestKit.firefox, "-"))))
     }
 
     @Test("batches of long lines (more bytes than a batch reserves) keep every line whole")
