@@ -47,12 +47,18 @@ public enum AtomicFile {
     }
 
     /// Reads a whole file.
+    ///
+    /// Reads in chunks of the file's size (at least 4 KiB, at most 1 MiB): small files (keys,
+    /// `/proc` entries, which report a size of 0) do not pay for zeroing a large buffer.
     public static func read(_ path: String) throws(VeilError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ioError("cannot open", path) }
         defer { close(fd) }
+        var st = stat()
+        let size = fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFREG ? Int(st.st_size) : 0
         var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        out.reserveCapacity(size)
+        var chunk = [UInt8](repeating: 0, count: min(1 << 20, max(4096, size + 1)))
         while true {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
             if n < 0 {
