@@ -597,11 +597,15 @@ public struct TextFormat: LogFormat {
         -> Int64?
     {
         guard end > start, end - start <= 18 else { return nil }
+        // 18 digits stay below Int64.max, so the arithmetic cannot overflow: wrapping
+        // operators, no overflow checks in the loop.
         var v: Int64 = 0
-        for i in start..<end {
+        var i = start
+        while i < end {
             let d = p[i] &- UInt8(ascii: "0")
             guard d <= 9 else { return nil }
-            v = v * 10 + Int64(d)
+            v = v &* 10 &+ Int64(d)
+            i &+= 1
         }
         return v
     }
