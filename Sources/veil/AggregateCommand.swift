@@ -108,6 +108,7 @@ struct AggregateCommand: ParsableCommand {
                 paths: logs, input: input, aggregation: aggregation, keyStore: store, output: out,
                 createKeys: !noNewKeys, inputName: inputName)
             try StateCodec.write(result.state, to: output)
+            keepUntilExit(result.state)
             if out.json {
                 print(jsonString(AggregateSummary(result, output: output)))
             } else if !out.quiet {

@@ -38,6 +38,7 @@ struct MergeCommand: ParsableCommand {
                 }
             }
             try StateCodec.write(merged, to: output)
+            keepUntilExit(merged)
             if out.json {
                 struct Summary: Encodable { var states: [String]; var output: String; var inputs: Int; var visitorSummaries: Int; var cells: Int }
                 print(jsonString(Summary(
@@ -186,6 +187,7 @@ struct ReportCommand: ParsableCommand {
             rc.k = k
             rc.threads = ProcessInfo.processInfo.activeProcessorCount
             let summary = try RollupWriter.write(merged, to: output, configuration: rc)
+            keepUntilExit(merged)
             if out.json {
                 print(jsonString(ReleaseSummary(summary, k: k)))
             } else if !out.quiet {

@@ -74,6 +74,7 @@ struct RunCommand: ParsableCommand {
             rc.k = k
             rc.threads = aggregation.threadCount
             let summary = try RollupWriter.write(result.state, sealed: result.sealed, to: output, configuration: rc)
+            keepUntilExit(result.state)
             var agg = AggregateSummary(result, output: output)
             agg.visitors = summary.visitorSummaries
             if out.json {
