@@ -118,11 +118,40 @@ public struct AggregateState: Sendable {
         recipients[i].addClick(time: time, link: link, automated: automated) { dims.isLess($0, $1) }
     }
 
-    /// Frees the sketches' insert buffers once counting is done.
-    mutating func compact() {
-        for i in cells.indices {
-            cells[i].visitors.compact()
-            cells[i].clients.compact()
+    /// Frees the sketches' insert buffers once counting is done (sorting each sketch's entries),
+    /// on up to `threads` threads.
+    mutating func compact(threads: Int = 1) {
+        let n = cells.count
+        // The cells go to the threads in turns of `run`: a few sketches (the busiest hours and
+        // pages) hold most of the work, and turns spread them; below a few hundred cells a
+        // thread costs more than it saves.
+        let run = 64
+        let parts = max(1, min(threads, n / (4 * run)))
+        cells.withUnsafeMutableBufferPointer { all in
+            let cells = CellRuns(cells: all, run: run, parts: parts)
+            let workers = (1..<parts).map { p in JoinableThread { cells.compact(part: p) } }
+            cells.compact(part: 0)
+            for w in workers { w.join() }
+        }
+    }
+
+    /// The cells during `compact(threads:)`: each thread compacts its own runs of cells, so the
+    /// unsynchronised shared buffer is safe.
+    private struct CellRuns: @unchecked Sendable {
+        let cells: UnsafeMutableBufferPointer<Cell>
+        let run: Int
+        let parts: Int
+
+        /// Compacts runs `part`, `part + parts`, `part + 2 * parts`, ...
+        func compact(part: Int) {
+            var start = part * run
+            while start < cells.count {
+                for i in start..<min(start + run, cells.count) {
+                    cells[i].visitors.compact()
+                    cells[i].clients.compact()
+                }
+                start += parts * run
+            }
         }
     }
 

@@ -134,9 +134,9 @@ public struct Aggregator: RecordSink {
         state.inputs.sort()
     }
 
-    /// Takes the finished state out.
-    public consuming func finish() -> AggregateState {
-        state.compact()
+    /// Takes the finished state out, its sketches compacted on up to `threads` threads.
+    public consuming func finish(threads: Int = 1) -> AggregateState {
+        state.compact(threads: threads)
         return state
     }
 

@@ -326,6 +326,9 @@ public struct HyperLogLog: Sendable, Equatable {
         sparse.isEmpty && table.isEmpty && registers.isEmpty
     }
 
+    /// Whether no entry waits in the insert table (after `compact()`, or nothing inserted since).
+    var isCompact: Bool { table.isEmpty }
+
     /// Whether the sketch is in the sparse form (at most `sparseLimit` distinct p' indexes).
     public var isSparse: Bool {
         normalized().registers.isEmpty

@@ -111,7 +111,7 @@ public struct AggregateJob: Sendable {
                 try result.total.seal(epochs: keys.epochs.contains, days: keys.days.contains, into: sealed)
             }
         }
-        result.total.compact()
+        result.total.compact(threads: pseudonymizers.count)
         return Result(state: result.total, sealed: sealed, reports: result.reports, skipped: result.skipped)
     }
 
@@ -151,11 +151,11 @@ public struct AggregateJob: Sendable {
             if n + 1 < paths.count {
                 for part in parts { capped.add(part) }
             }
-            try Self.merge(parts, into: &total)
+            try Self.merge(parts, into: &total, threads: pseudonymizers.count)
             reports.append(report)
             progress(report)
         }
-        if let carried { try Self.merge([carried], into: &total) }
+        if let carried { try Self.merge([carried], into: &total, threads: pseudonymizers.count) }
         if total == nil { total = try empty(pseudonymizers[0]) }
         return Outcome(total: total!, reports: reports, skipped: skipped)
     }
@@ -243,12 +243,13 @@ public struct AggregateJob: Sendable {
     /// Merges the parts of one input into `total`. The first input's first part becomes the
     /// total as it is: merging it into an empty state would copy every cell, sketch and
     /// visitor once more (and double the peak memory at the end of a one-input run).
-    static func merge(_ parts: [Aggregator], into total: inout AggregateState?) throws(VeilError) {
+    /// `threads` threads compact each part's sketches.
+    static func merge(_ parts: [Aggregator], into total: inout AggregateState?, threads: Int = 1) throws(VeilError) {
         for part in parts {
             if total == nil {
-                total = part.finish()
+                total = part.finish(threads: threads)
             } else {
-                try total!.merge(part.finish())
+                try total!.merge(part.finish(threads: threads))
             }
         }
     }
