@@ -66,43 +66,54 @@ extension Release {
         var groups: [CampaignTotals] = []
         var linkIndex: [CampaignKey: [Int: Int]] = [:]
         var linkTotals: [LinkTotals] = []
-        for (j, key) in state.recipientKeys.enumerated() {
-            let s = state.recipients[j]
-            let g = CampaignKey(site: Int(key.site), day: Int64(key.day), campaign: Int(key.campaign))
-            let gi: Int
-            if let known = groupIndex[g] {
-                gi = known
-            } else {
-                gi = groups.count
-                groupIndex[g] = gi
-                groups.append(CampaignTotals())
-            }
-            groups[gi].delivered += Int64(s.delivered)
-            groups[gi].deliveredKnown = groups[gi].deliveredKnown || s.delivered > 0
-            groups[gi].humanOpens += Int64(s.humanOpens)
-            groups[gi].proxyOpens += Int64(s.proxyOpens)
-            groups[gi].botOpens += Int64(s.botOpens)
-            groups[gi].recipients.append(key.pseudonym)
-            if s.humanOpens > 0 || s.proxyOpens > 0 { groups[gi].openers.append(key.pseudonym) }
-            var clicked = false
-            for c in s.classifiedClicks(rules) {
-                groups[gi].clicks += c.human
-                groups[gi].scannerClicks += c.scanner
-                let li: Int
-                if let known = linkIndex[g]?[Int(c.link)] {
-                    li = known
+        // Recipients of one campaign and day mostly come in runs: the last group is remembered.
+        var last: (key: CampaignKey, index: Int)?
+        state.recipients.withUnsafeBufferPointer { summaries in
+            for (j, key) in state.recipientKeys.enumerated() {
+                let g = CampaignKey(site: Int(key.site), day: Int64(key.day), campaign: Int(key.campaign))
+                let gi: Int
+                if let last, last.key == g {
+                    gi = last.index
+                } else if let known = groupIndex[g] {
+                    gi = known
                 } else {
-                    li = linkTotals.count
-                    linkIndex[g, default: [:]][Int(c.link)] = li
-                    linkTotals.append(LinkTotals())
+                    gi = groups.count
+                    groupIndex[g] = gi
+                    groups.append(CampaignTotals())
                 }
-                linkTotals[li].clicks += c.human
-                if c.human > 0 {
-                    linkTotals[li].clickers.append(j)
-                    clicked = true
+                last = (g, gi)
+                // Fields one by one: a copy of the summary would retain each of its arrays.
+                let delivered = summaries[j].delivered
+                let humanOpens = summaries[j].humanOpens
+                let proxyOpens = summaries[j].proxyOpens
+                groups[gi].delivered += Int64(delivered)
+                groups[gi].deliveredKnown = groups[gi].deliveredKnown || delivered > 0
+                groups[gi].humanOpens += Int64(humanOpens)
+                groups[gi].proxyOpens += Int64(proxyOpens)
+                groups[gi].botOpens += Int64(summaries[j].botOpens)
+                groups[gi].recipients.append(key.pseudonym)
+                if humanOpens > 0 || proxyOpens > 0 { groups[gi].openers.append(key.pseudonym) }
+                guard !summaries[j].clicks.isEmpty || !summaries[j].extraClicks.isEmpty else { continue }
+                var clicked = false
+                for c in summaries[j].classifiedClicks(rules) {
+                    groups[gi].clicks += c.human
+                    groups[gi].scannerClicks += c.scanner
+                    let li: Int
+                    if let known = linkIndex[g]?[Int(c.link)] {
+                        li = known
+                    } else {
+                        li = linkTotals.count
+                        linkIndex[g, default: [:]][Int(c.link)] = li
+                        linkTotals.append(LinkTotals())
+                    }
+                    linkTotals[li].clicks += c.human
+                    if c.human > 0 {
+                        linkTotals[li].clickers.append(j)
+                        clicked = true
+                    }
                 }
+                if clicked { groups[gi].clickers.append(key.pseudonym) }
             }
-            if clicked { groups[gi].clickers.append(key.pseudonym) }
         }
 
         let siteLess = { (a: Int, b: Int) -> Bool in
@@ -153,8 +164,10 @@ extension Release {
             for p in published {
                 var t = p.totals
                 campaigns.smallestPublishedCount = min(campaigns.smallestPublishedCount ?? p.n, p.n)
-                let openers = Int64(Self.distinct(&t.openers))
-                let clickers = Int64(Self.distinct(&t.clickers))
+                // A campaign row's lists are distinct already (a recipient key names one site,
+                // day and campaign); an `(other)` row's may repeat a recipient.
+                let openers = Int64(p.campaign == otherDim ? Self.distinct(&t.openers) : t.openers.count)
+                let clickers = Int64(p.campaign == otherDim ? Self.distinct(&t.clickers) : t.clickers.count)
                 campaigns.rows.append([
                     site, date, p.campaign == otherDim ? otherLabel : state.dims.string(UInt32(p.campaign)),
                     t.deliveredKnown ? String(t.delivered) : "", String(t.humanOpens), String(t.proxyOpens),
