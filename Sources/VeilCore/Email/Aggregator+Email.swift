@@ -20,13 +20,23 @@ extension Aggregator {
         let head = Self.isMethod(method, "HEAD")
         guard method.isEmpty || head || Self.isMethod(method, "GET") else { return }
         guard let m = emailPatterns.match(r.target.slice(line), offset: r.target.start) else { return }
+        let recipient = m.recipient.slice(line), campaign = m.campaign.slice(line), link = m.link.slice(line)
+        if !EmailPatterns.hasEscape(recipient) && !EmailPatterns.hasEscape(campaign) && !EmailPatterns.hasEscape(link) {
+            // Nothing to decode (the usual case): the captures serve as they are.
+            try emailEvent(
+                m.kind, site: site, day: day, time: time, campaign: campaign, recipient: recipient,
+                link: m.kind == .click ? link : nil, linkIsName: true, agent: agent,
+                userAgent: r.userAgent.slice(line), address: address.slice(line), hint: .none,
+                head: head, emptyAgentIsHuman: false)
+            return
+        }
         EmailPatterns.percentDecode(m.recipient.slice(line), into: &decodedRecipient)
         EmailPatterns.percentDecode(m.campaign.slice(line), into: &decodedCampaign)
         EmailPatterns.percentDecode(m.link.slice(line), into: &decodedLink)
-        let recipient = decodedRecipient, campaign = decodedCampaign, link = decodedLink
-        try recipient.withUnsafeBufferPointer { (rb) throws(VeilError) in
-            try campaign.withUnsafeBufferPointer { (cb) throws(VeilError) in
-                try link.withUnsafeBufferPointer { (lb) throws(VeilError) in
+        let decodedRecipient = decodedRecipient, decodedCampaign = decodedCampaign, decodedLink = decodedLink
+        try decodedRecipient.withUnsafeBufferPointer { (rb) throws(VeilError) in
+            try decodedCampaign.withUnsafeBufferPointer { (cb) throws(VeilError) in
+                try decodedLink.withUnsafeBufferPointer { (lb) throws(VeilError) in
                     try emailEvent(
                         m.kind, site: site, day: day, time: time, campaign: cb, recipient: rb,
                         link: m.kind == .click ? lb : nil, linkIsName: true, agent: agent,
@@ -70,9 +80,12 @@ extension Aggregator {
         }
         let agentKind: ClientKind = userAgent.isEmpty && emptyAgentIsHuman ? .human : Self.kind(agent)
         let proxy = hint == .proxy || agentKind == .mailProxy
+        // A mail proxy's open or click counts as such whatever else it shows: the scanner rules
+        // are not asked.
         let automated =
-            head || hint == .bot || agentKind == .bot || isScannerAgent(userAgent)
-            || scannerRules.isScannerAddress(address)
+            !proxy
+            && (head || hint == .bot || agentKind == .bot || isScannerAgent(userAgent)
+                || scannerRules.isScannerAddress(address))
         if kind == .open {
             state.recipients[i].addOpen(time: time, kind: proxy ? .proxy : (automated ? .bot : .human))
         } else {

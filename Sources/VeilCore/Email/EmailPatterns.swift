@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The e-mail open and click patterns of an `EmailConfiguration`, compiled, with the cheap
 /// test that keeps ordinary requests away from the pattern matcher.
 ///
@@ -106,6 +112,13 @@ struct EmailPatterns: Sendable {
                 link: e.link >= 0 ? c[e.link] : .empty)
         }
         return nil
+    }
+
+    /// Whether `bytes` holds a `%` (something `percentDecode` may change).
+    @inline(__always)
+    static func hasEscape(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return false }
+        return memchr(base, Int32(UInt8(ascii: "%")), bytes.count) != nil
     }
 
     /// Percent-decodes `bytes` into `output` (replacing its contents): `%XX` with two hex digits
