@@ -14,9 +14,9 @@
 #                    visitors and the same traffic per day, for 10x as many days) or `lines`
 #                    (the same visitors and days, 10x the requests per visitor)
 #   --no-long        skip the 10x run
-#   --veil PATH      the veil binary to measure (default: build it with `swift build -c release
-#                    --static-swift-stdlib` in the root package); veil-fixtures is taken from
-#                    the same directory when it is there, else built
+#   --veil PATH      the veil binary to measure (default: build it with `swift build -c release`
+#                    in the root package); veil-fixtures is taken from the same directory when
+#                    it is there, else built
 #   --build-path D   SwiftPM scratch path for that build (default: <root>/.build)
 #   --work DIR       keep the generated files in DIR (default: a temporary directory, removed)
 #   --no-install     never apt-get install missing tools
@@ -83,13 +83,11 @@ have_goaccess=1
 command -v goaccess >/dev/null || { have_goaccess=0; echo "compare.sh: goaccess is missing (apt-get install goaccess); its row is skipped" >&2; }
 
 if [ -z "$veil" ]; then
-    # As the README builds it: the Swift runtime and Foundation linked in (startup ~10 ms
-    # shorter, and no calls through the dynamic linker's tables on the hot path).
-    echo "Building veil and veil-fixtures (swift build -c release --static-swift-stdlib, scratch path $build_path) ..."
-    (cd "$root" && swift build -c release --static-swift-stdlib --scratch-path "$build_path" --product veil >/dev/null \
-        && swift build -c release --static-swift-stdlib --scratch-path "$build_path" --product veil-fixtures >/dev/null) \
-        || die "swift build -c release --static-swift-stdlib failed"
-    bin="$(cd "$root" && swift build -c release --static-swift-stdlib --scratch-path "$build_path" --show-bin-path)"
+    echo "Building veil and veil-fixtures (swift build -c release, scratch path $build_path) ..."
+    (cd "$root" && swift build -c release --scratch-path "$build_path" --product veil >/dev/null \
+        && swift build -c release --scratch-path "$build_path" --product veil-fixtures >/dev/null) \
+        || die "swift build -c release failed"
+    bin="$(cd "$root" && swift build -c release --scratch-path "$build_path" --show-bin-path)"
     if commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null)"; then
         git -C "$root" diff --quiet HEAD -- Sources Package.swift 2>/dev/null || commit="$commit with uncommitted changes"
         provenance="built from $commit"
