@@ -24,6 +24,8 @@ final class PseudonymCache {
     /// Record header: hash (8 bytes), pseudonym (16), key length (4), padding (4).
     private static let headerSize = 32
     private static let tagMask: UInt64 = 0xFFFF_FFFF_0000_0000
+    /// The smallest record area (bytes).
+    private static let minimumRecordCapacity = 1024
 
     private var slots: UnsafeMutablePointer<UInt64>
     private var slotCount: Int
@@ -37,6 +39,9 @@ final class PseudonymCache {
     /// The total length of the cached keys, in bytes.
     private(set) var keyByteCount = 0
 
+    /// Bytes allocated for slots and records.
+    var storageBytes: Int { slotCount * MemoryLayout<UInt64>.stride + recordCapacity }
+
     /// Creates an empty cache with room for about `initialCapacity` entries before it grows.
     init(initialCapacity: Int = 1024) {
         var n = 16
@@ -44,7 +49,7 @@ final class PseudonymCache {
         slotCount = n
         slots = .allocate(capacity: n)
         slots.initialize(repeating: 0, count: n)
-        recordCapacity = max(initialCapacity, 8) * 128
+        recordCapacity = max(max(initialCapacity, 8) * 128, Self.minimumRecordCapacity)
         records = .allocate(byteCount: recordCapacity, alignment: 8)
     }
 
@@ -99,10 +104,28 @@ final class PseudonymCache {
         keyByteCount += key.count
     }
 
-    /// Forgets every entry (zeroing the keys), keeping the storage.
+    /// Forgets every entry (zeroing the keys). The storage is kept at the size these entries
+    /// needed, and what was allocated beyond it (for more entries before) is freed: the next
+    /// key epoch usually sees about the visitors this one did, and memory a busier epoch
+    /// needed, or a larger share of the visitors on this thread, does not stay resident.
     func removeAll() {
         memset(records, 0, used)
-        slots.update(repeating: 0, count: slotCount)
+        var n = 16
+        while n / 4 * 3 < max(count, 8) { n <<= 1 }
+        if n < slotCount {
+            slots.deallocate()
+            slotCount = n
+            slots = .allocate(capacity: n)
+            slots.initialize(repeating: 0, count: n)
+        } else {
+            slots.update(repeating: 0, count: slotCount)
+        }
+        let bytes = max(used, Self.minimumRecordCapacity)
+        if bytes < recordCapacity {
+            records.deallocate()
+            recordCapacity = bytes
+            records = .allocate(byteCount: bytes, alignment: 8)
+        }
         used = 0
         count = 0
         keyByteCount = 0

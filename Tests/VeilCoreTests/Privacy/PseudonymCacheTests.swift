@@ -66,4 +66,41 @@ struct PseudonymCacheTests {
         for (i, key) in keys.reversed().enumerated() { insert(cache, key, pseudonym(i + 7)) }
         #expect(keys.reversed().enumerated().allSatisfy { find(cache, $1) == pseudonym($0 + 7) })
     }
+
+    @Test("removeAll keeps storage for as many entries as it forgot and frees the rest")
+    func removeAllFitsStorage() {
+        let cache = PseudonymCache(initialCapacity: 16)
+        func fill(_ n: Int, from first: Int) {
+            for i in first..<first + n { insert(cache, Array("192.0.2.\(i % 250) ua-\(i)".utf8), pseudonym(i)) }
+        }
+        fill(40_000, from: 0)
+        let busy = cache.storageBytes
+        // Sized for the 40,000 entries just forgotten: they fit again without growing.
+        cache.removeAll()
+        let fitted = cache.storageBytes
+        #expect(fitted <= busy)
+        fill(40_000, from: 0)
+        #expect(cache.storageBytes == fitted)
+        // A quieter epoch: a tenth of the entries; the storage shrinks to about their needs...
+        cache.removeAll()
+        fill(4_000, from: 100_000)
+        cache.removeAll()
+        let quiet = cache.storageBytes
+        #expect(quiet * 4 < busy)
+        // ... stays there while epochs are alike ...
+        fill(4_000, from: 200_000)
+        cache.removeAll()
+        #expect(cache.storageBytes == quiet)
+        // ... grows again when needed, and every entry is found.
+        fill(40_000, from: 300_000)
+        #expect(cache.count == 40_000)
+        var wrong = 0
+        for i in 300_000..<340_000 where find(cache, Array("192.0.2.\(i % 250) ua-\(i)".utf8)) != pseudonym(i) { wrong += 1 }
+        #expect(wrong == 0)
+        #expect(find(cache, Array("192.0.2.0 ua-100000".utf8)) == nil)
+        // An empty cache keeps a small area.
+        cache.removeAll()
+        cache.removeAll()
+        #expect(cache.count == 0 && cache.storageBytes < 4096)
+    }
 }
