@@ -119,12 +119,24 @@ struct ReleaseSummary: Encodable {
 struct RunSummary: Encodable {
     var aggregate: AggregateSummary
     var release: ReleaseSummary
-    /// The process's own peak resident memory so far (getrusage), in bytes.
+    /// The process's own peak resident memory so far, in bytes.
     var peakRSSBytes = peakResidentBytes()
 }
 
-/// Peak resident memory of this process (`ru_maxrss`), in bytes.
+/// Peak resident memory of this process, in bytes: `VmHWM` of `/proc/self/status` on Linux,
+/// else `ru_maxrss`. (On Linux `ru_maxrss` also counts the memory of the process that started
+/// veil: a `posix_spawn` child begins in its parent's address space, and the kernel keeps that
+/// address space's peak across `exec`, so veil started by a 400 MiB test runner or job
+/// scheduler would report 400 MiB.)
 func peakResidentBytes() -> Int {
+    #if os(Linux)
+        if let status = try? AtomicFile.read("/proc/self/status") {
+            for line in String(decoding: status, as: UTF8.self).split(separator: "\n") where line.hasPrefix("VmHWM:") {
+                let digits = line.dropFirst("VmHWM:".count).filter(\.isNumber)
+                if let kib = Int(digits) { return kib * 1024 }
+            }
+        }
+    #endif
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return usage.ru_maxrss * 1024

@@ -46,6 +46,30 @@ struct HostileInputTests {
         guard r.status == 0 else { throw CLITestError("shell failed: \(script)\n\(r)") }
     }
 
+    /// The memory bounds below read `peak_rss_bytes`: it must be veil's own peak, not that of
+    /// whatever started it. Here veil is exec'd by a process that touched 300 MiB first (on
+    /// Linux, `ru_maxrss` carries that over across `exec`; a test runner holding a lot of
+    /// memory, spawning veil, did the same).
+    @Test func peakRSSIsVeilsOwnNotThatOfTheProcessThatStartedIt() throws {
+        let dir = try CLI.tempDir(prefix: "veil-peak")
+        defer { CLI.remove(dir) }
+        try CLI.write((0..<100).flatMap { Self.line($0) + [0x0A] }, to: dir + "/small.log")
+        #expect(try CLI.veil(["keys", "init", "--keys", dir + "/keys"]).status == 0)
+        let script = """
+            import os, sys
+            held = bytearray(300 << 20)
+            for i in range(0, len(held), 4096): held[i] = 1
+            os.execv(sys.argv[1], sys.argv[1:])
+            """
+        let r = try CLI.run(
+            try CLI.tool("python3"),
+            ["-c", script, try CLI.binary("veil"), "run", dir + "/small.log", "-o", dir + "/out", "--keys", dir + "/keys", "--json"])
+        #expect(r.status == 0, "\(r)")
+        let summary = try #require((try? JSONSerialization.jsonObject(with: Data(r.stdout))) as? [String: Any])
+        let peak = try #require(summary["peak_rss_bytes"] as? Int)
+        #expect(peak > 1 << 20 && peak < 200 << 20, "peak RSS \(peak >> 20) MiB")
+    }
+
     @Test func aOneGiBLineWithoutANewlineIsRejectedInBoundedMemory() throws {
         let dir = try CLI.tempDir(prefix: "veil-hostile")
         defer { CLI.remove(dir) }
