@@ -104,15 +104,19 @@ final class PseudonymCache {
         keyByteCount += key.count
     }
 
-    /// Forgets every entry (zeroing the keys). The storage is kept at the size these entries
-    /// needed, and what was allocated beyond it (for more entries before) is freed: the next
-    /// key epoch usually sees about the visitors this one did, and memory a busier epoch
-    /// needed, or a larger share of the visitors on this thread, does not stay resident.
+    /// Forgets every entry (zeroing the keys).
+    ///
+    /// The record area is replaced by a fresh one of the same capacity, at most twice what
+    /// these entries used: its pages become resident again only as the next key epoch's
+    /// entries fill them, so resident memory follows the current epoch's visitors, not the
+    /// busiest epoch's (or, on two threads, the largest share of the visitors this thread
+    /// ever had), and an epoch like this one fits without growing. The slot array is cut back
+    /// when it is more than twice what these entries need.
     func removeAll() {
         memset(records, 0, used)
         var n = 16
-        while n / 4 * 3 < max(count, 8) { n <<= 1 }
-        if n < slotCount {
+        while n / 4 * 3 < max(count + count / 4, 8) { n <<= 1 }
+        if slotCount > 2 * n {
             slots.deallocate()
             slotCount = n
             slots = .allocate(capacity: n)
@@ -120,12 +124,9 @@ final class PseudonymCache {
         } else {
             slots.update(repeating: 0, count: slotCount)
         }
-        let bytes = max(used, Self.minimumRecordCapacity)
-        if bytes < recordCapacity {
-            records.deallocate()
-            recordCapacity = bytes
-            records = .allocate(byteCount: bytes, alignment: 8)
-        }
+        records.deallocate()
+        recordCapacity = max(min(recordCapacity, 2 * used), Self.minimumRecordCapacity)
+        records = .allocate(byteCount: recordCapacity, alignment: 8)
         used = 0
         count = 0
         keyByteCount = 0

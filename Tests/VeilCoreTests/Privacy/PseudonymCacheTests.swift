@@ -67,7 +67,7 @@ struct PseudonymCacheTests {
         #expect(keys.reversed().enumerated().allSatisfy { find(cache, $1) == pseudonym($0 + 7) })
     }
 
-    @Test("removeAll keeps storage for as many entries as it forgot and frees the rest")
+    @Test("removeAll keeps room for the entries it forgot (at most twice their size) and frees the rest")
     func removeAllFitsStorage() {
         let cache = PseudonymCache(initialCapacity: 16)
         func fill(_ n: Int, from first: Int) {
