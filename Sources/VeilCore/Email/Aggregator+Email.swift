@@ -20,28 +20,29 @@ extension Aggregator {
         let head = Self.isMethod(method, "HEAD")
         guard method.isEmpty || head || Self.isMethod(method, "GET") else { return }
         guard let m = emailPatterns.match(r.target.slice(line), offset: r.target.start) else { return }
-        let recipient = m.recipient.slice(line), campaign = m.campaign.slice(line), link = m.link.slice(line)
-        if !EmailPatterns.hasEscape(recipient) && !EmailPatterns.hasEscape(campaign) && !EmailPatterns.hasEscape(link) {
-            // Nothing to decode (the usual case): the captures serve as they are.
+        func count(
+            recipient: UnsafeBufferPointer<UInt8>, campaign: UnsafeBufferPointer<UInt8>, link: UnsafeBufferPointer<UInt8>
+        ) throws(VeilError) {
             try emailEvent(
                 m.kind, site: site, day: day, time: time, campaign: campaign, recipient: recipient,
                 link: m.kind == .click ? link : nil, linkIsName: true, agent: agent,
                 userAgent: r.userAgent.slice(line), address: address.slice(line), hint: .none,
                 head: head, emptyAgentIsHuman: false)
+        }
+        let recipient = m.recipient.slice(line), campaign = m.campaign.slice(line), link = m.link.slice(line)
+        if !EmailPatterns.hasEscape(recipient) && !EmailPatterns.hasEscape(campaign) && !EmailPatterns.hasEscape(link) {
+            // Nothing to decode (the usual case): the captures serve as they are.
+            try count(recipient: recipient, campaign: campaign, link: link)
             return
         }
-        EmailPatterns.percentDecode(m.recipient.slice(line), into: &decodedRecipient)
-        EmailPatterns.percentDecode(m.campaign.slice(line), into: &decodedCampaign)
-        EmailPatterns.percentDecode(m.link.slice(line), into: &decodedLink)
+        EmailPatterns.percentDecode(recipient, into: &decodedRecipient)
+        EmailPatterns.percentDecode(campaign, into: &decodedCampaign)
+        EmailPatterns.percentDecode(link, into: &decodedLink)
         let decodedRecipient = decodedRecipient, decodedCampaign = decodedCampaign, decodedLink = decodedLink
         try decodedRecipient.withUnsafeBufferPointer { (rb) throws(VeilError) in
             try decodedCampaign.withUnsafeBufferPointer { (cb) throws(VeilError) in
                 try decodedLink.withUnsafeBufferPointer { (lb) throws(VeilError) in
-                    try emailEvent(
-                        m.kind, site: site, day: day, time: time, campaign: cb, recipient: rb,
-                        link: m.kind == .click ? lb : nil, linkIsName: true, agent: agent,
-                        userAgent: r.userAgent.slice(line), address: address.slice(line), hint: .none,
-                        head: head, emptyAgentIsHuman: false)
+                    try count(recipient: rb, campaign: cb, link: lb)
                 }
             }
         }

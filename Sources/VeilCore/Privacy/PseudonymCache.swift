@@ -44,8 +44,7 @@ final class PseudonymCache {
 
     /// Creates an empty cache with room for about `initialCapacity` entries before it grows.
     init(initialCapacity: Int = 1024) {
-        var n = 16
-        while n / 4 * 3 < max(initialCapacity, 8) { n <<= 1 }
+        let n = Self.slotCount(for: initialCapacity)
         slotCount = n
         slots = .allocate(capacity: n)
         slots.initialize(repeating: 0, count: n)
@@ -114,8 +113,7 @@ final class PseudonymCache {
     /// when it is more than twice what these entries need.
     func removeAll() {
         memset(records, 0, used)
-        var n = 16
-        while n / 4 * 3 < max(count + count / 4, 8) { n <<= 1 }
+        let n = Self.slotCount(for: count + count / 4)
         if slotCount > 2 * n {
             slots.deallocate()
             slotCount = n
@@ -133,6 +131,14 @@ final class PseudonymCache {
     }
 
     // MARK: - Internals
+
+    /// The smallest slot count (a power of two, at least 16) that holds `entries` at most
+    /// 3/4 full.
+    private static func slotCount(for entries: Int) -> Int {
+        var n = 16
+        while n / 4 * 3 < max(entries, 8) { n <<= 1 }
+        return n
+    }
 
     private func place(offset: Int, hash: UInt64) {
         let mask = slotCount &- 1
