@@ -9,11 +9,14 @@ import VeilCore
 ///     key is an error naming the epoch (`veil aggregate --no-new-keys`).
 ///   - inputName: The name to record for the one input in `paths` instead of the path
 ///     (`veil aggregate --input-name`).
+///   - releasedAtOnce: The state is released without noise right after and never written
+///     (`veil run` without `--state`): no per-visitor contribution records are kept.
 func runAggregation(
     paths: [String], input: InputOptions, aggregation: AggregationOptions, keyStore: KeyStore, output: OutputOptions,
-    createKeys: Bool = true, inputName: String? = nil, sealPastEpochs: Bool = false
+    createKeys: Bool = true, inputName: String? = nil, sealPastEpochs: Bool = false, releasedAtOnce: Bool = false
 ) throws -> AggregateJob.Result {
     var job = AggregateJob(ingest: try input.configuration(), aggregation: try aggregation.configuration())
+    if releasedAtOnce { job.aggregation.recordsContributions = false }
     job.sealPastEpochs = sealPastEpochs
     job.skipBadFiles = aggregation.skipBadFiles
     job.threads = aggregation.threadCount

@@ -62,10 +62,11 @@ struct RunCommand: ParsableCommand {
             defer { withExtendedLifetime((lock, stateLock)) {} }
             // Without a state file to write, summaries of past key epochs wait in a temporary
             // file and the release reads them back one epoch at a time: memory stays that of
-            // about one epoch however many days the logs cover.
+            // about one epoch however many days the logs cover. Nor are the per-visitor records
+            // that only a noisy release from a state file reads kept.
             var result = try runAggregation(
                 paths: logs, input: input, aggregation: aggregation, keyStore: store, output: out,
-                sealPastEpochs: state == nil)
+                sealPastEpochs: state == nil, releasedAtOnce: state == nil)
             if let state {
                 try result.materialize()
                 try StateCodec.write(result.state, to: state)

@@ -55,6 +55,10 @@ public struct AggregateState: Sendable {
     /// Per-visitor contribution records (partitions and capped counts) for differentially
     /// private releases (see `Contributions.swift`).
     var contributions = ContributionStore()
+    /// Whether the state was aggregated without contribution records
+    /// (`AggregationConfiguration.recordsContributions` off), or merged with one that was: it
+    /// is then only released without noise, and never written.
+    public internal(set) var omitsContributions = false
     /// Key epoch ids whose keys made the pseudonyms in this state.
     public internal(set) var epochs: Set<String> = []
     public internal(set) var inputs: [InputRecord] = []
@@ -184,6 +188,7 @@ public struct AggregateState: Sendable {
         }
         inputs = (inputs + other.inputs).sorted()
         epochs.formUnion(other.epochs)
+        if other.omitsContributions { omitsContributions = true }
         outOfRange += other.outOfRange
 
         var siteMap = [UInt32](repeating: 0, count: other.sites.count)

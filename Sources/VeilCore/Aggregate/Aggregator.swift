@@ -23,6 +23,13 @@ public struct AggregationConfiguration: Sendable {
     /// later than this are still counted exactly (their summaries are sealed at the end and
     /// merged); a longer delay only means fewer, larger pieces.
     public var sealingDelay: Int64 = 3600
+    /// Keep each visitor's partitions (the pages, referrers, browsers… a visitor was counted
+    /// in per day), which a differentially private release needs to bound what one person adds
+    /// (`DPRelease`). Turn it off only for a state that is released at once without noise and
+    /// never written, as `veil run` without `--state` does: it saves the records' memory and
+    /// about a twentieth of the time, and the rollups are the same. A state made without them
+    /// cannot be written (`StateCodec.write`) or released with noise (`DPRelease`).
+    public var recordsContributions = true
 
     public init() {}
 }
@@ -39,6 +46,8 @@ public let otherLabel = "(other)"
 public struct Aggregator: RecordSink {
     public internal(set) var state: AggregateState
     public let configuration: AggregationConfiguration
+    /// `configuration.recordsContributions`, read on every pageview.
+    private let recordsContributions: Bool
     let pseudonymizer: Pseudonymizer
     let granularity: EpochGranularity
     let uaClassifier = UserAgentClassifier()
@@ -119,6 +128,8 @@ public struct Aggregator: RecordSink {
         sc.epochGranularity = granularity.rawValue
         sc.emailTiming = configuration.emailTiming
         state = AggregateState(configuration: sc)
+        recordsContributions = configuration.recordsContributions
+        state.omitsContributions = !recordsContributions
         buckets = try TimeBuckets(zoneIdentifier: configuration.timeZone)
         redactor = URLRedactor(queryAllowList: configuration.queryAllowList)
         epoch = EpochID(granularity: granularity, containing: 0)
@@ -229,9 +240,11 @@ public struct Aggregator: RecordSink {
         let visitor = state.addPageview(site: site, pseudonym: p, time: t, path: path)
         // Per-visitor partitions for differentially private releases (contribution bounding).
         // A partition the visitor had already is a cell whose sketch has the visitor already.
-        let known = state.addContributions(
-            site: site, pseudonym: p, day: day, path: path, referrer: ref == Self.noReferrer ? nil : ref,
-            browser: dims.browser, os: dims.os, device: dims.device, visitorHint: visitor)
+        let known =
+            recordsContributions
+            ? state.addContributions(
+                site: site, pseudonym: p, day: day, path: path, referrer: ref == Self.noReferrer ? nil : ref,
+                browser: dims.browser, os: dims.os, device: dims.device, visitorHint: visitor) : 0
         count(.pages, site, day, path, p, known: known)
         count(.browsers, site, day, dims.browser, p, known: known)
         count(.operatingSystems, site, day, dims.os, p, known: known)

@@ -533,7 +533,16 @@ public enum StateCodec {
     }
 
     /// Writes a state file atomically, readable by its owner only (pseudonymous data).
+    /// - Throws: `VeilError(.state)` for a state made without contribution records
+    ///   (`AggregateState.omitsContributions`): a noisy release from the file could not bound
+    ///   what one visitor adds. `VeilError(.io)` when the file cannot be written.
     public static func write(_ s: AggregateState, to path: String) throws(VeilError) {
+        guard !s.omitsContributions else {
+            throw VeilError(
+                .state,
+                "this state was aggregated without the per-visitor records a differentially private release needs, so it is not written (aggregate with contribution records on)",
+                file: path)
+        }
         try AtomicFile.write(encode(s), to: path, mode: 0o600)
     }
 

@@ -44,9 +44,15 @@ public struct DPRelease {
 
     /// - Throws: `VeilError(.usage)` for bad parameters; `VeilError(.state)` when the state
     ///   folded values past a cap into `(other)` (a visitor's new value would then move
-    ///   another visitor's counts, which contribution bounding cannot limit).
+    ///   another visitor's counts, which contribution bounding cannot limit), or was made
+    ///   without contribution records (`AggregateState.omitsContributions`).
     public init(state: AggregateState, parameters: DPParameters) throws(VeilError) {
         try parameters.validate()
+        guard !state.omitsContributions else {
+            throw VeilError(
+                .state,
+                "the state was aggregated without the per-visitor records that bound what one visitor adds; a differentially private release needs them (aggregate with contribution records on)")
+        }
         self.state = state
         self.parameters = parameters
         buckets = try TimeBuckets(zoneIdentifier: state.configuration.timeZone)
