@@ -619,14 +619,28 @@ public struct TextFormat: LogFormat {
         var e = e
         while e > s && p[e - 1] == 0x20 { e -= 1 }
         var i = s
-        while i < e && isTokenByte(p[i]) { i += 1 }
+        // `GET ` (most requests) is a token and its end in one compare.
+        if e &- s >= 4 && ByteWords.load32(p, s) == Self.getSpace {
+            i = s &+ 3
+        } else {
+            while i < e && isTokenByte(p[i]) { i += 1 }
+        }
         guard i > s, i == e || p[i] == 0x20 else { return }
         record.method = ByteRange(s, i)
         while i < e && p[i] == 0x20 { i += 1 }
         guard i < e else { return }
         let t = i
         var j = e - 1
-        while j > t && p[j] != 0x20 { j -= 1 }
+        // ` HTTP/x.y` at the end: its space is the last one (the eight bytes after it hold none:
+        // `HTTP/` compared, the last byte is not a space after the strip above).
+        if e &- t >= 10 && p[e &- 9] == 0x20
+            && ByteWords.load(p, e &- 8) & 0xFF_FFFF_FFFF == Self.httpSlash
+            && p[e &- 3] != 0x20 && p[e &- 2] != 0x20
+        {
+            j = e &- 9
+        } else {
+            while j > t && p[j] != 0x20 { j -= 1 }
+        }
         if j > t && e - j > 5 && p[j + 1] == UInt8(ascii: "H") && p[j + 2] == UInt8(ascii: "T")
             && p[j + 3] == UInt8(ascii: "T") && p[j + 4] == UInt8(ascii: "P")
             && p[j + 5] == UInt8(ascii: "/")
@@ -639,6 +653,10 @@ public struct TextFormat: LogFormat {
             record.target = ByteRange(t, e)
         }
     }
+
+    /// `GET ` and `HTTP/` as `ByteWords` loads them (first byte lowest).
+    private static var getSpace: UInt32 { 0x2054_4547 }
+    private static var httpSlash: UInt64 { 0x2F_5054_5448 }
 
     /// RFC 9110 `tchar`: visible ASCII except the separators `"(),/:;<=>?@[\]{}`.
     @inline(__always)

@@ -11,6 +11,13 @@ enum ByteWords {
         UInt64(littleEndian: (p + i).loadUnaligned(as: UInt64.self))
     }
 
+    /// The four bytes at `p + i`, byte `p[i]` in the low bits. The caller guarantees that
+    /// `p[i..<i + 4]` is readable.
+    @inline(__always)
+    static func load32(_ p: UnsafeRawPointer, _ i: Int) -> UInt32 {
+        UInt32(littleEndian: (p + i).loadUnaligned(as: UInt32.self))
+    }
+
     /// `b` in every byte.
     @inline(__always)
     static func broadcast(_ b: UInt8) -> UInt64 { UInt64(b) &* 0x0101_0101_0101_0101 }

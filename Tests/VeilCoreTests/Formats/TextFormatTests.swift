@@ -521,6 +521,20 @@ private let t0: Int64 = 971_211_336
         (#""" 400"#, "", "", ""),
         (#""\x16\x03\x01\x00\xa5\x01" 400"#, "", "", ""),  // TLS handshake on a plain port
         (#""/a HTTP/1.1" 400"#, "", "", ""),
+        // Around the shortcuts for `GET ` and a final ` HTTP/x.y`:
+        (#""GET /a HTTP/1.1 " 200"#, "GET", "/a", "HTTP/1.1"),  // trailing space
+        (#""GET  /a  HTTP/1.1" 200"#, "GET", "/a", "HTTP/1.1"),
+        (#""GET /a HTTP/1 1" 200"#, "GET", "/a HTTP/1 1", ""),  // a later space: no version
+        (#""GET /a HTTP/ 11" 200"#, "GET", "/a HTTP/ 11", ""),
+        (#""GET /a http/1.1" 200"#, "GET", "/a http/1.1", ""),
+        (#""GET /HTTP/1.1" 200"#, "GET", "/HTTP/1.1", ""),  // no space before it
+        (#""GET x/HTTP/1.1" 200"#, "GET", "x/HTTP/1.1", ""),
+        (#""GET  HTTP/1.1" 200"#, "GET", "HTTP/1.1", ""),
+        (#""GET /a/b.html HTTP/12.34" 200"#, "GET", "/a/b.html", "HTTP/12.34"),
+        (#""GETS /a HTTP/1.1" 200"#, "GETS", "/a", "HTTP/1.1"),
+        (#""GET\#t/a HTTP/1.1" 200"#, "", "", ""),  // a tab ends no method
+        (#""GE /a HTTP/1.1" 200"#, "GE", "/a", "HTTP/1.1"),
+        (#""GET " 200"#, "GET", "", ""),
     ])
     func requestLines(_ tail: String, _ method: String, _ target: String, _ proto: String) throws {
         var f = try preset("common")
