@@ -632,15 +632,19 @@ public struct TextFormat: LogFormat {
         let t = i
         var j = e - 1
         // ` HTTP/x.y` at the end: its space is the last one (the eight bytes after it hold none:
-        // `HTTP/` compared, the last byte is not a space after the strip above).
+        // `HTTP/` compared, the last byte is not a space after the strip above), so the rule
+        // below holds without the search.
         if e &- t >= 10 && p[e &- 9] == 0x20
             && ByteWords.load(p, e &- 8) & 0xFF_FFFF_FFFF == Self.httpSlash
             && p[e &- 3] != 0x20 && p[e &- 2] != 0x20
         {
-            j = e &- 9
-        } else {
-            while j > t && p[j] != 0x20 { j -= 1 }
+            record.protocolVersion = ByteRange(e &- 8, e)
+            var te = e &- 9
+            while te > t && p[te &- 1] == 0x20 { te &-= 1 }
+            record.target = ByteRange(t, te)
+            return
         }
+        while j > t && p[j] != 0x20 { j -= 1 }
         if j > t && e - j > 5 && p[j + 1] == UInt8(ascii: "H") && p[j + 2] == UInt8(ascii: "T")
             && p[j + 3] == UInt8(ascii: "T") && p[j + 4] == UInt8(ascii: "P")
             && p[j + 5] == UInt8(ascii: "/")

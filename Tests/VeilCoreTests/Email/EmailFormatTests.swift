@@ -186,6 +186,37 @@ struct EmailFormatTests {
         #expect(match("/c/spring/hero") == nil)
     }
 
+    @Test(
+        "the prefix check equals comparing every pattern's literal start, for every second byte",
+        arguments: [
+            (["/t/open.gif?m={campaign}&r={recipient}"], ["/c/{campaign}/{link}?r={recipient}"]),
+            (["/~o/{campaign}?r={recipient}", "/0/{campaign}?r={recipient}"], ["/T{campaign}/{link}?r={recipient}"]),
+            (["/{campaign}/o.gif?r={recipient}"], ["/c/{campaign}/{link}?r={recipient}"]),  // a one-byte start
+        ])
+    func mayMatchEqualsPrefixCompare(open: [String], click: [String]) throws {
+        var c = EmailConfiguration()
+        c.openPatterns = open
+        c.clickPatterns = click
+        let p = try EmailPatterns(configuration: c)
+        let starts = (open + click).map { source in
+            Array(source.utf8.prefix { $0 != UInt8(ascii: "{") && $0 != UInt8(ascii: "*") && $0 != UInt8(ascii: "?") })
+        }
+        var checked = 0, passed = 0
+        for second in 0...255 {
+            for third in [UInt8(ascii: "/"), UInt8(ascii: "o"), UInt8(ascii: "x")] {
+                for target in [[UInt8(ascii: "/"), UInt8(second)], [UInt8(ascii: "/"), UInt8(second), third, UInt8(ascii: "o")]] {
+                    let expected = starts.contains { target.starts(with: $0) }
+                    let got = target.withUnsafeBufferPointer { p.mayMatch($0) }
+                    #expect(got == expected, "\(target) with starts \(starts.map { String(decoding: $0, as: UTF8.self) })")
+                    checked += 1
+                    if got { passed += 1 }
+                }
+            }
+        }
+        #expect(checked == 256 * 6 && passed > 0)
+        #expect([UInt8(ascii: "/")].withUnsafeBufferPointer { p.mayMatch($0) } == starts.contains { $0 == [UInt8(ascii: "/")] })
+    }
+
     @Test("patterns must name campaign and recipient; only clicks name a link", arguments: [
         (["/o/{campaign}.gif"], [String]()), (["/o.gif?r={recipient}"], []), (["/o/{campaign}/{link}?r={recipient}"], []),
         ([], ["/c/{link}?r={recipient}"]), (["no-slash?m={campaign}&r={recipient}"], []),
