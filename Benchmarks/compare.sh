@@ -14,8 +14,8 @@
 #                    visitors and the same traffic per day, for 10x as many days) or `lines`
 #                    (the same visitors and days, 10x the requests per visitor)
 #   --no-long        skip the 10x run
-#   --veil PATH      the veil binary to measure (default: build it with `swift build -c release`
-#                    in the root package); veil-fixtures is taken from the same directory when
+#   --veil PATH      the veil binary to measure (default: build it with `swift build -c release
+#                    --static-swift-stdlib`, the README's build, in the root package); veil-fixtures is taken from the same directory when
 #                    it is there, else built
 #   --build-path D   SwiftPM scratch path for that build (default: <root>/.build)
 #   --work DIR       keep the generated files in DIR (default: a temporary directory, removed)
@@ -27,6 +27,9 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# The README's release build: the Swift runtime linked in (about 2% faster than linking it
+# dynamically, and 6 MiB less resident).
+build_flags=(-c release --static-swift-stdlib)
 root="$(cd "$here/.." && pwd)"
 
 lines=2000000
@@ -83,14 +86,14 @@ have_goaccess=1
 command -v goaccess >/dev/null || { have_goaccess=0; echo "compare.sh: goaccess is missing (apt-get install goaccess); its row is skipped" >&2; }
 
 if [ -z "$veil" ]; then
-    echo "Building veil and veil-fixtures (swift build -c release, scratch path $build_path) ..."
-    (cd "$root" && swift build -c release --scratch-path "$build_path" --product veil >/dev/null \
-        && swift build -c release --scratch-path "$build_path" --product veil-fixtures >/dev/null) \
-        || die "swift build -c release failed"
-    bin="$(cd "$root" && swift build -c release --scratch-path "$build_path" --show-bin-path)"
+    echo "Building veil and veil-fixtures (swift build ${build_flags[*]}, scratch path $build_path) ..."
+    (cd "$root" && swift build "${build_flags[@]}" --scratch-path "$build_path" --product veil >/dev/null \
+        && swift build "${build_flags[@]}" --scratch-path "$build_path" --product veil-fixtures >/dev/null) \
+        || die "swift build ${build_flags[*]} failed"
+    bin="$(cd "$root" && swift build "${build_flags[@]}" --scratch-path "$build_path" --show-bin-path)"
     if commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null)"; then
         git -C "$root" diff --quiet HEAD -- Sources Package.swift 2>/dev/null || commit="$commit with uncommitted changes"
-        provenance="built from $commit"
+        provenance="built from $commit (swift build ${build_flags[*]})"
     else
         provenance="built from a checkout without git"
     fi
@@ -102,10 +105,10 @@ else
     provenance="at $veil"
     fixtures="$(dirname "$veil")/veil-fixtures"
     if [ ! -x "$fixtures" ]; then
-        echo "Building veil-fixtures (swift build -c release, scratch path $build_path) ..."
-        (cd "$root" && swift build -c release --scratch-path "$build_path" --product veil-fixtures >/dev/null) \
-            || die "swift build -c release --product veil-fixtures failed"
-        fixtures="$(cd "$root" && swift build -c release --scratch-path "$build_path" --show-bin-path)/veil-fixtures"
+        echo "Building veil-fixtures (swift build ${build_flags[*]}, scratch path $build_path) ..."
+        (cd "$root" && swift build "${build_flags[@]}" --scratch-path "$build_path" --product veil-fixtures >/dev/null) \
+            || die "swift build ${build_flags[*]} --product veil-fixtures failed"
+        fixtures="$(cd "$root" && swift build "${build_flags[@]}" --scratch-path "$build_path" --show-bin-path)/veil-fixtures"
     fi
 fi
 [ -x "$veil" ] || die "no veil binary at $veil"
