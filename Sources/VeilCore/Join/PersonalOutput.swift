@@ -78,8 +78,8 @@ public enum PersonalOutput {
             let json = try? JSONSerialization.data(withJSONObject: m, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
         else { throw VeilError(.state, "cannot encode the manifest") }
         try AtomicDirectory.replace(dir, mode: 0o700, keepMode: false, owned: { _ in false }) { (tmp) throws(VeilError) in
-            for f in csv { try AtomicFile.write(f.text, to: tmp + "/" + f.name, mode: 0o600) }
-            try AtomicFile.write(Array(json) + [0x0A], to: tmp + "/manifest.json", mode: 0o600)
+            for f in csv { try AtomicFile.writeUnpublished(f.text, to: tmp + "/" + f.name, mode: 0o600) }
+            try AtomicFile.writeUnpublished(Array(json) + [0x0A], to: tmp + "/manifest.json", mode: 0o600)
         }
     }
 }

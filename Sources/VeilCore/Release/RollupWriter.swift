@@ -33,9 +33,9 @@ public enum RollupWriter {
             for t in tables {
                 var csv = CSVWriter(header: t.header)
                 for row in t.rows { csv.append(row) }
-                try AtomicFile.write(csv.text, to: tmp + "/" + t.fileName)
+                try AtomicFile.writeUnpublished(csv.text, to: tmp + "/" + t.fileName)
             }
-            try AtomicFile.write(manifestText, to: tmp + "/manifest.json")
+            try AtomicFile.writeUnpublished(manifestText, to: tmp + "/manifest.json")
         }
         return Summary(
             directory: directory, tables: tables.map { ($0.name, $0.rows.count, $0.suppressed) },

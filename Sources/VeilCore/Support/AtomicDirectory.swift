@@ -231,7 +231,7 @@ public enum AtomicDirectory {
         defer { if !marked { removeTree(tmp) } }
         try build(tmp)
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? []).sorted()
-        try AtomicFile.write(Array(names.joined(separator: "\n").utf8) + [0x0A], to: tmp + "/" + namesFile, mode: 0o600)
+        try AtomicFile.writeUnpublished(Array(names.joined(separator: "\n").utf8) + [0x0A], to: tmp + "/" + namesFile, mode: 0o600)
         AtomicFile.syncDirectory(tmp)
         let ready = dir + "/." + name + ".ready-" + tag
         guard rename(tmp, ready) == 0 else { throw AtomicFile.ioError("cannot mark the new files complete", tmp) }

@@ -22,23 +22,42 @@ public enum AtomicFile {
         defer {
             if !ok { unlink(tmp) }
         }
-        do {
-            defer { close(fd) }
-            _ = fchmod(fd, mode)  // umask must not loosen or tighten what veil asks for
-            var off = 0
-            while off < bytes.count {
-                let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, bytes.count - off) }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw ioError("cannot write", path)
-                }
-                off += n
-            }
-            guard fsync(fd) == 0 else { throw ioError("cannot fsync", path) }
-        }
+        try writeAndSync(fd, bytes, mode: mode, path: path)
         guard rename(tmp, path) == 0 else { throw ioError("cannot rename the temporary file into place", path) }
         ok = true
         syncDirectory(dir)
+    }
+
+    /// Writes a new file `path` into a directory no reader sees yet (the temporary directory
+    /// `AtomicDirectory.replace` builds): created (it must not exist), written and fsynced,
+    /// without a temporary name or a directory fsync per file. The directory is fsynced once,
+    /// with all its files, before it is published; a failure leaves a file there that the
+    /// directory's removal takes with it.
+    public static func writeUnpublished(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(VeilError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw ioError("cannot create", path) }
+        try writeAndSync(fd, bytes, mode: mode, path: path)
+    }
+
+    /// `writeUnpublished` for a UTF-8 string.
+    public static func writeUnpublished(_ text: String, to path: String, mode: mode_t = 0o644) throws(VeilError) {
+        try writeUnpublished(Array(text.utf8), to: path, mode: mode)
+    }
+
+    /// Sets `fd`'s mode, writes `bytes` to it, fsyncs and closes it (`path` names it in errors).
+    private static func writeAndSync(_ fd: Int32, _ bytes: [UInt8], mode: mode_t, path: String) throws(VeilError) {
+        defer { close(fd) }
+        _ = fchmod(fd, mode)  // umask must not loosen or tighten what veil asks for
+        var off = 0
+        while off < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, bytes.count - off) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ioError("cannot write", path)
+            }
+            off += n
+        }
+        guard fsync(fd) == 0 else { throw ioError("cannot fsync", path) }
     }
 
     /// Writes a UTF-8 string atomically.

@@ -33,6 +33,24 @@ struct AtomicFileTests {
         #expect(text.hasSuffix("\n"))
     }
 
+    @Test("a file written into an unpublished directory: its bytes and mode, no temporary name; an existing file is left alone")
+    func unpublished() throws {
+        let dir = NSTemporaryDirectory() + "veil-atomicfile-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let bytes = (0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        try AtomicFile.writeUnpublished(bytes, to: dir + "/a.csv")
+        try AtomicFile.writeUnpublished("personal", to: dir + "/b.csv", mode: 0o600)
+        #expect(try AtomicFile.read(dir + "/a.csv") == bytes)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["a.csv", "b.csv"])
+        var st = stat()
+        #expect(stat(dir + "/a.csv", &st) == 0 && st.st_mode & 0o777 == 0o644)
+        #expect(stat(dir + "/b.csv", &st) == 0 && st.st_mode & 0o777 == 0o600)
+        let e = #expect(throws: VeilError.self) { try AtomicFile.writeUnpublished("new", to: dir + "/a.csv") }
+        #expect(e?.description.contains(dir + "/a.csv") == true)
+        #expect(try AtomicFile.read(dir + "/a.csv") == bytes, "an existing file is never overwritten")
+    }
+
     @Test("a missing file is an error that names it")
     func missing() {
         let path = NSTemporaryDirectory() + "veil-missing-" + UUID().uuidString

@@ -61,9 +61,9 @@ extension RollupWriter {
             for t in tables {
                 var csv = CSVWriter(header: t.header)
                 for row in t.rows { csv.append(row) }
-                try AtomicFile.write(csv.text, to: tmp + "/" + t.fileName)
+                try AtomicFile.writeUnpublished(csv.text, to: tmp + "/" + t.fileName)
             }
-            try AtomicFile.write(manifestText, to: tmp + "/manifest.json")
+            try AtomicFile.writeUnpublished(manifestText, to: tmp + "/manifest.json")
         }
         return DPSummary(
             directory: directory, releaseID: releaseID, tables: tables.map { ($0.name, $0.rows.count) },
