@@ -22,9 +22,9 @@ public struct RequestClassifier: Sendable {
     /// packed key is 0: its top byte is the length), probed linearly from `extensionSlot`.
     private let shortExtensions: [UInt64]
     private let extensionShift: UInt64
-    /// Bit `b` set when some beacon or click pattern may match a path whose byte after the
-    /// first `/` is `b` (all bits set when a pattern does not fix that byte).
-    private let patternFirstBytes: (UInt64, UInt64, UInt64, UInt64)
+    /// The bytes `b` such that some beacon or click pattern may match a path whose byte after
+    /// the first `/` is `b` (all of them when a pattern does not fix that byte).
+    private let patternFirstBytes: ByteSet
     /// Longer extensions, lower-case.
     private let longExtensions: [[UInt8]]
 
@@ -49,15 +49,15 @@ public struct RequestClassifier: Sendable {
         self.configuration = configuration
         beaconPatterns = try configuration.beaconPatterns.map(URLPattern.init)
         clickPatterns = try configuration.clickPatterns.map(URLPattern.init)
-        var bits: [UInt64] = [0, 0, 0, 0]
+        var firstBytes = ByteSet()
         for pattern in beaconPatterns + clickPatterns {
             guard let b = pattern.firstPathByte else {
-                bits = [.max, .max, .max, .max]
+                firstBytes = .all
                 break
             }
-            bits[Int(b >> 6)] |= 1 << UInt64(b & 63)
+            firstBytes.insert(b)
         }
-        patternFirstBytes = (bits[0], bits[1], bits[2], bits[3])
+        patternFirstBytes = firstBytes
         var short: [UInt64] = []
         var long: [[UInt8]] = []
         for ext in configuration.assetExtensions {
@@ -142,16 +142,8 @@ public struct RequestClassifier: Sendable {
     @inline(__always)
     private func mayMatchPattern(_ target: UnsafeBufferPointer<UInt8>, _ parts: RequestTarget) -> Bool {
         let i = parts.pathStart + 1
-        guard i < parts.pathEnd else { return patternFirstBytes.0 == .max }
-        let b = target[i]
-        let word: UInt64
-        switch b >> 6 {
-        case 0: word = patternFirstBytes.0
-        case 1: word = patternFirstBytes.1
-        case 2: word = patternFirstBytes.2
-        default: word = patternFirstBytes.3
-        }
-        return word >> UInt64(b & 63) & 1 != 0
+        guard i < parts.pathEnd else { return patternFirstBytes.isFull }
+        return patternFirstBytes.contains(target[i])
     }
 
     /// The first beacon pattern, then click pattern, that matches.

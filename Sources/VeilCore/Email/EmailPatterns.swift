@@ -34,10 +34,10 @@ struct EmailPatterns: Sendable {
     /// `prefixBytes[prefixStart[i] ..< prefixStart[i + 1]]`.
     private let prefixBytes: [UInt8]
     private let prefixStart: [Int]
-    /// The second bytes of the literal starts, as a 256-bit set (bit `b % 64` of word
-    /// `b / 64`), when every literal start has one; else nil. A path whose second byte is not
-    /// in it matches no pattern: most requests are turned away by this one test.
-    private let secondBytes: (UInt64, UInt64, UInt64, UInt64)?
+    /// The second bytes of the literal starts, when every literal start has one; else nil. A
+    /// path whose second byte is not in it matches no pattern: most requests are turned away
+    /// by this one test.
+    private let secondBytes: ByteSet?
 
     /// Compiles the patterns.
     /// - Throws: `VeilError(.usage)` for a pattern that does not compile or lacks a capture it
@@ -77,20 +77,13 @@ struct EmailPatterns: Sendable {
         self.entries = entries
         prefixBytes = bytes
         prefixStart = starts
-        var set: (UInt64, UInt64, UInt64, UInt64)? = (0, 0, 0, 0)
+        var set: ByteSet? = ByteSet()
         for i in 0..<(starts.count - 1) {
             guard starts[i + 1] - starts[i] >= 2 else {
                 set = nil
                 break
             }
-            let b = bytes[starts[i] + 1]
-            let bit = UInt64(1) << UInt64(b & 63)
-            switch b >> 6 {
-            case 0: set?.0 |= bit
-            case 1: set?.1 |= bit
-            case 2: set?.2 |= bit
-            default: set?.3 |= bit
-            }
+            set?.insert(bytes[starts[i] + 1])
         }
         secondBytes = set
     }
@@ -107,17 +100,7 @@ struct EmailPatterns: Sendable {
         if target[0] != UInt8(ascii: "/") {
             start = RequestTarget(target).pathStart  // absolute form (rare)
         }
-        if let set = secondBytes, n - start >= 2 {
-            let b = target[start &+ 1]
-            let word: UInt64
-            switch b >> 6 {
-            case 0: word = set.0
-            case 1: word = set.1
-            case 2: word = set.2
-            default: word = set.3
-            }
-            if word >> UInt64(b & 63) & 1 == 0 { return false }
-        }
+        if let set = secondBytes, n - start >= 2, !set.contains(target[start &+ 1]) { return false }
         return prefixBytes.withUnsafeBufferPointer { p in
             prefixStart.withUnsafeBufferPointer { s in
                 for i in 0..<(s.count - 1) {
