@@ -10,14 +10,15 @@ import VeilCore
 ///   - inputName: The name to record for the one input in `paths` instead of the path
 ///     (`veil aggregate --input-name`).
 ///   - releasedAtOnce: The state is released without noise right after and never written
-///     (`veil run` without `--state`): no per-visitor contribution records are kept.
+///     (`veil run` without `--state`): summaries of past key epochs wait in a temporary file
+///     (`AggregateJob.sealPastEpochs`) and no per-visitor contribution records are kept.
 func runAggregation(
     paths: [String], input: InputOptions, aggregation: AggregationOptions, keyStore: KeyStore, output: OutputOptions,
-    createKeys: Bool = true, inputName: String? = nil, sealPastEpochs: Bool = false, releasedAtOnce: Bool = false
+    createKeys: Bool = true, inputName: String? = nil, releasedAtOnce: Bool = false
 ) throws -> AggregateJob.Result {
     var job = AggregateJob(ingest: try input.configuration(), aggregation: try aggregation.configuration())
-    if releasedAtOnce { job.aggregation.recordsContributions = false }
-    job.sealPastEpochs = sealPastEpochs
+    job.sealPastEpochs = releasedAtOnce
+    job.aggregation.recordsContributions = !releasedAtOnce
     job.skipBadFiles = aggregation.skipBadFiles
     job.threads = aggregation.threadCount
     if output.quiet || output.json { job.ingest.progress = nil }

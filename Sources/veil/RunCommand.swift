@@ -66,7 +66,7 @@ struct RunCommand: ParsableCommand {
             // that only a noisy release from a state file reads kept.
             var result = try runAggregation(
                 paths: logs, input: input, aggregation: aggregation, keyStore: store, output: out,
-                sealPastEpochs: state == nil, releasedAtOnce: state == nil)
+                releasedAtOnce: state == nil)
             if let state {
                 try result.materialize()
                 try StateCodec.write(result.state, to: state)

@@ -46,8 +46,6 @@ public let otherLabel = "(other)"
 public struct Aggregator: RecordSink {
     public internal(set) var state: AggregateState
     public let configuration: AggregationConfiguration
-    /// `configuration.recordsContributions`, read on every pageview.
-    private let recordsContributions: Bool
     let pseudonymizer: Pseudonymizer
     let granularity: EpochGranularity
     let uaClassifier = UserAgentClassifier()
@@ -128,8 +126,7 @@ public struct Aggregator: RecordSink {
         sc.epochGranularity = granularity.rawValue
         sc.emailTiming = configuration.emailTiming
         state = AggregateState(configuration: sc)
-        recordsContributions = configuration.recordsContributions
-        state.omitsContributions = !recordsContributions
+        state.omitsContributions = !configuration.recordsContributions
         buckets = try TimeBuckets(zoneIdentifier: configuration.timeZone)
         redactor = URLRedactor(queryAllowList: configuration.queryAllowList)
         epoch = EpochID(granularity: granularity, containing: 0)
@@ -241,7 +238,7 @@ public struct Aggregator: RecordSink {
         // Per-visitor partitions for differentially private releases (contribution bounding).
         // A partition the visitor had already is a cell whose sketch has the visitor already.
         let known =
-            recordsContributions
+            configuration.recordsContributions
             ? state.addContributions(
                 site: site, pseudonym: p, day: day, path: path, referrer: ref == Self.noReferrer ? nil : ref,
                 browser: dims.browser, os: dims.os, device: dims.device, visitorHint: visitor) : 0

@@ -630,7 +630,6 @@ public struct TextFormat: LogFormat {
         while i < e && p[i] == 0x20 { i += 1 }
         guard i < e else { return }
         let t = i
-        var j = e - 1
         // ` HTTP/x.y` at the end: its space is the last one (the eight bytes after it hold none:
         // `HTTP/` compared, the last byte is not a space after the strip above), so the rule
         // below holds without the search.
@@ -644,6 +643,7 @@ public struct TextFormat: LogFormat {
             record.target = ByteRange(t, te)
             return
         }
+        var j = e - 1
         while j > t && p[j] != 0x20 { j -= 1 }
         if j > t && e - j > 5 && p[j + 1] == UInt8(ascii: "H") && p[j + 2] == UInt8(ascii: "T")
             && p[j + 3] == UInt8(ascii: "T") && p[j + 4] == UInt8(ascii: "P")
