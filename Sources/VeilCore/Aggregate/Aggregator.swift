@@ -362,7 +362,7 @@ public struct Aggregator: RecordSink {
     @inline(__always)
     mutating func uaIndex(_ range: ByteRange, _ line: UnsafeBufferPointer<UInt8>) -> Int {
         let key = UnsafeRawBufferPointer(range.slice(line))
-        let h = ByteKeyedTable<UInt32>.hash(key)
+        let h = uaCache.hash(key)
         if let i = uaCache.find(key, hash: h) { return Int(uaCache.value(at: i)) }
         return newUA(key, hash: h)
     }
@@ -388,7 +388,7 @@ public struct Aggregator: RecordSink {
     @inline(__always)
     private mutating func pathID(_ range: ByteRange, _ line: UnsafeBufferPointer<UInt8>) -> UInt32 {
         let key = UnsafeRawBufferPointer(range.slice(line))
-        let h = ByteKeyedTable<UInt32>.hash(key)
+        let h = targetCache.hash(key)
         if let i = targetCache.find(key, hash: h) { return targetCache.value(at: i) }
         return newPath(key, hash: h)
     }
@@ -406,7 +406,7 @@ public struct Aggregator: RecordSink {
     private mutating func referrerID(_ range: ByteRange, _ line: UnsafeBufferPointer<UInt8>) -> UInt32 {
         if range.isEmpty { return Self.noReferrer }
         let key = UnsafeRawBufferPointer(range.slice(line))
-        let h = ByteKeyedTable<UInt32>.hash(key)
+        let h = referrerCache.hash(key)
         if let i = referrerCache.find(key, hash: h) { return referrerCache.value(at: i) }
         return newReferrer(key, hash: h)
     }

@@ -8,7 +8,7 @@ struct Interner: Sendable {
 
     @inline(__always)
     mutating func intern(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        let h = ByteKeyedTable<UInt32>.hash(bytes)
+        let h = table.hash(bytes)
         if let i = table.find(bytes, hash: h) { return table.value(at: i) }
         return insertNew(bytes, hash: h)
     }
@@ -23,7 +23,7 @@ struct Interner: Sendable {
         var s = s
         return s.withUTF8 { b in
             let raw = UnsafeRawBufferPointer(b)
-            return table.find(raw, hash: ByteKeyedTable<UInt32>.hash(raw)).map { table.value(at: $0) }
+            return table.find(raw, hash: table.hash(raw)).map { table.value(at: $0) }
         }
     }
 

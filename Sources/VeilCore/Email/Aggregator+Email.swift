@@ -133,7 +133,7 @@ extension Aggregator {
     private mutating func isScannerAgent(_ ua: UnsafeBufferPointer<UInt8>) -> Bool {
         if ua.isEmpty { return false }
         let key = UnsafeRawBufferPointer(ua)
-        let h = ByteKeyedTable<Bool>.hash(key)
+        let h = scannerAgentCache.hash(key)
         if let i = scannerAgentCache.find(key, hash: h) { return scannerAgentCache.value(at: i) }
         if scannerAgentCache.count >= 100_000 { scannerAgentCache.removeAll() }
         let v = scannerRules.isScannerAgent(ua)
@@ -144,7 +144,7 @@ extension Aggregator {
     /// The dimension id of a campaign's redacted name (`(none)` when empty).
     private mutating func campaignID(_ raw: UnsafeBufferPointer<UInt8>) -> UInt32 {
         let key = UnsafeRawBufferPointer(raw)
-        let h = ByteKeyedTable<UInt32>.hash(key)
+        let h = campaignCache.hash(key)
         if let i = campaignCache.find(key, hash: h) { return campaignCache.value(at: i) }
         if campaignCache.count >= 100_000 { campaignCache.removeAll() }
         let label = Self.hasToken(raw) ? Self.redactedLabel(raw, isName: true, redactor) : "(none)"
@@ -157,7 +157,7 @@ extension Aggregator {
     /// an export (host + redacted path); `(unknown)` when there is none.
     private mutating func linkID(_ raw: UnsafeBufferPointer<UInt8>, isName: Bool) -> UInt32 {
         let key = UnsafeRawBufferPointer(raw)
-        let h = ByteKeyedTable<UInt32>.hash(key)
+        let h = linkCache.hash(key)
         if let i = linkCache.find(key, hash: h) { return linkCache.value(at: i) }
         if linkCache.count >= 100_000 { linkCache.removeAll() }
         let label = Self.hasToken(raw) ? Self.redactedLabel(raw, isName: isName, redactor) : "(unknown)"

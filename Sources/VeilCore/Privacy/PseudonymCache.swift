@@ -39,6 +39,15 @@ final class PseudonymCache {
     /// The total length of the cached keys, in bytes.
     private(set) var keyByteCount = 0
 
+    /// The process's hash seed, premixed (as `ByteKeyedTable` keeps it).
+    private let seed = byteHashPremixedSeed
+
+    /// `ByteKeyedTable.hash(_:)` of `key`: the hash `find` and `insert` take.
+    @inline(__always)
+    func hash(_ key: UnsafeRawBufferPointer) -> UInt64 {
+        ByteKeyedHash.hash(key, premixedSeed: seed)
+    }
+
     /// Bytes allocated for slots and records.
     var storageBytes: Int { slotCount * MemoryLayout<UInt64>.stride + recordCapacity }
 

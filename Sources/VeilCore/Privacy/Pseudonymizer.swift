@@ -320,7 +320,7 @@ public final class Pseudonymizer {
         }
         c.set(epoch, domain, site: site)
         let key = c.key.bytes
-        let (i, inserted) = contexts.findOrInsert(key, hash: ByteKeyedTable<UInt32>.hash(key)) { nextContext }
+        let (i, inserted) = contexts.findOrInsert(key, hash: contexts.hash(key)) { nextContext }
         if inserted { nextContext += 1 }
         c.number = contexts.value(at: i)
     }
@@ -336,7 +336,7 @@ public final class Pseudonymizer {
         if recipientContext !== kept { recipientContext.epoch = nil }
         if let kept {
             let key = kept.key.bytes
-            contexts.insert(key, hash: ByteKeyedTable<UInt32>.hash(key), value: kept.number)
+            contexts.insert(key, hash: contexts.hash(key), value: kept.number)
         }
     }
 
@@ -400,7 +400,7 @@ public final class Pseudonymizer {
     /// Looks the message up in the cache, computing and caching the PRF on a miss.
     private func finish(_ epoch: EpochID) throws(VeilError) -> Pseudonym {
         let bytes = message.bytes
-        let hash = ByteKeyedTable<Pseudonym>.hash(bytes)
+        let hash = cache.hash(bytes)
         if let pseudonym = cache.find(bytes, hash: hash) { return pseudonym }
         return try miss(epoch, hash: hash)
     }

@@ -2,9 +2,9 @@
 ///
 /// Keys are copied into one growing byte arena; values live in an array. Entries are numbered
 /// densely `0..<count` in insertion order and are never removed one by one, so an entry index
-/// doubles as an interned id. The caller computes each key's hash once (usually with
-/// `ByteKeyedTable.hash(_:)`) and passes it to `find` and `insert`, so a miss followed by an
-/// insert hashes the key only once.
+/// doubles as an interned id. The caller computes each key's hash once (usually with the
+/// table's `hash(_:)`) and passes it to `find` and `insert`, so a miss followed by an insert
+/// hashes the key only once.
 ///
 /// Lookups do not allocate. Inserts allocate only when the arena, the entry arrays or the slot
 /// array grow (amortised doubling); `removeAll()` keeps all capacity.
@@ -29,6 +29,9 @@ public struct ByteKeyedTable<Value> {
     private var entries: [Entry]
     /// All keys, back to back.
     private var arena: [UInt8]
+    /// The process's hash seed, premixed (see `hash(_:)`): a copy read with the table, where
+    /// the global would be read through its lazy initialiser on every hash.
+    private let seed = byteHashPremixedSeed
 
     private static var tagMask: UInt64 { 0xFFFF_FFFF_0000_0000 }
 
@@ -233,24 +236,33 @@ extension ByteKeyedTable {
     /// A fast non-cryptographic 64-bit hash of `key`, in the style of wyhash.
     ///
     /// Seeded once per process from the system random source, so values differ between runs:
-    /// never store them. Not for anything secret: pseudonyms use a keyed PRF instead.
+    /// never store them. Not for anything secret: pseudonyms use a keyed PRF instead. Every
+    /// table of the process gives the same value (and `ByteKeyedTable.hash(_:)` too); the
+    /// instance method is the cheaper of the two on a hot path.
     ///
     /// - Complexity: O(key length); does not allocate.
+    @inline(__always)
+    public func hash(_ key: UnsafeRawBufferPointer) -> UInt64 {
+        ByteKeyedHash.hash(key, premixedSeed: seed)
+    }
+
+    /// `hash(_:)` without a table at hand.
     public static func hash(_ key: UnsafeRawBufferPointer) -> UInt64 {
-        ByteKeyedHash.hash(key, seed: byteHashProcessSeed)
+        ByteKeyedHash.hash(key, premixedSeed: byteHashPremixedSeed)
     }
 
     /// `hash(_:)` of the bytes of a typed buffer.
     public static func hash(_ key: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        ByteKeyedHash.hash(UnsafeRawBufferPointer(key), seed: byteHashProcessSeed)
+        ByteKeyedHash.hash(UnsafeRawBufferPointer(key), premixedSeed: byteHashPremixedSeed)
     }
 }
 
 /// The per-process seed of `ByteKeyedTable.hash`. Random so that input crafted to collide
 /// (log lines are attacker-controlled) cannot degrade the tables to linear scans.
-fileprivate let byteHashProcessSeed: UInt64 = {
+/// `ByteKeyedHash.premixed` of it is what tables hash with.
+let byteHashPremixedSeed: UInt64 = {
     var rng = SystemRandomNumberGenerator()
-    return rng.next()
+    return ByteKeyedHash.premixed(rng.next())
 }()
 
 /// The wyhash-style mixing function behind `ByteKeyedTable.hash`.
@@ -278,8 +290,19 @@ enum ByteKeyedHash {
 
     /// Hashes `key` with `seed` (deterministic for a given seed).
     static func hash(_ key: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
+        hash(key, premixedSeed: premixed(seed))
+    }
+
+    /// The first step of hashing with `seed`, which depends on the seed alone: done once per
+    /// seed instead of once per key.
+    static func premixed(_ seed: UInt64) -> UInt64 {
+        seed ^ mix(seed ^ s0, s1)
+    }
+
+    /// Hashes `key` with a seed already `premixed`.
+    static func hash(_ key: UnsafeRawBufferPointer, premixedSeed: UInt64) -> UInt64 {
         let length = key.count
-        var seed = seed ^ mix(seed ^ s0, s1)
+        var seed = premixedSeed
         var a: UInt64 = 0
         var b: UInt64 = 0
         if length == 0 {
