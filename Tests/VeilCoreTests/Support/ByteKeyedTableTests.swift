@@ -147,4 +147,21 @@ struct ByteKeyedTableTests {
         let other = Array("same".utf8).withUnsafeBytes { ByteKeyedHash.hash($0, seed: 2) }
         #expect(other != h(Array("same".utf8)))
     }
+
+    @Test("every table, the static hash and the pseudonym cache hash a key alike (their seeds are the process's)")
+    func oneSeedPerProcess() {
+        let a = ByteKeyedTable<Int>()
+        let b = ByteKeyedTable<String>(initialCapacity: 3)
+        let cache = PseudonymCache(initialCapacity: 8)
+        // Every length class of the hash: empty, 1-3, 4-16, 17-48, over 48 bytes.
+        for n in [0, 1, 3, 4, 16, 17, 48, 49, 100, 200] {
+            let key = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            key.withUnsafeBytes { k in
+                let h = ByteKeyedTable<Int>.hash(k)
+                #expect(a.hash(k) == h, "\(n) bytes")
+                #expect(b.hash(k) == h, "\(n) bytes")
+                #expect(cache.hash(k) == h, "\(n) bytes")
+            }
+        }
+    }
 }
