@@ -87,6 +87,15 @@ public struct Aggregator: RecordSink {
     private var cachedDay = Int64.min
     private var hourCell = 0
     private var dayCell = 0
+    /// Numbers the (site, hour, day) of `cachedSite`, `cachedHour` and `cachedDay`: cells
+    /// remembered under another number are of another site or day (or from before a sealing).
+    private var cellsStamp: UInt64 = 1
+    /// Status-code cells of the cached site and day for up to 16 statuses, direct-mapped by the
+    /// status's low four bits: `status << 32 | cell`, `.max` when empty.
+    private var statusCells = [UInt64](repeating: .max, count: 16)
+    /// Per user-agent class (`uaClasses` index): its browser, OS and device cells of the cached
+    /// site and day, when its stamp is `cellsStamp`.
+    private var agentCells: [AgentCells] = []
     /// (cell + 1, human) and pseudonym bits of clients counted recently, 4096 pairs
     /// direct-mapped (see `countClient`); cleared whenever cell indices change.
     private var recentClients = [UInt64](repeating: 0, count: 2 << 12)
@@ -208,11 +217,12 @@ public struct Aggregator: RecordSink {
             cachedDay = day
             hourCell = state.cell(CellKey(table: .trafficHour, site: Int(site), bucket: hour, dimension: 0))
             dayCell = state.cell(CellKey(table: .trafficDay, site: Int(site), bucket: day, dimension: 0))
+            cellsStamp &+= 1
+            statusCells.withUnsafeMutableBufferPointer { $0.update(repeating: .max) }
         }
         traffic(hourCell, r, p, human: human, isBot: isBot, pageview: pageview)
         traffic(dayCell, r, p, human: human, isBot: isBot, pageview: pageview)
-        let sd = statusDim(r.status)
-        let si = state.cell(CellKey(table: .statusCodes, site: Int(site), bucket: day, dimension: Int(sd)))
+        let si = statusCell(r.status, site: site, day: day)
         state.cells[si].requests += 1
         if isBot { state.cells[si].botRequests += 1 }
         countClient(si, p, human: human)
@@ -243,9 +253,10 @@ public struct Aggregator: RecordSink {
                 site: site, pseudonym: p, day: day, path: path, referrer: ref == Self.noReferrer ? nil : ref,
                 browser: dims.browser, os: dims.os, device: dims.device, visitorHint: visitor) : 0
         count(.pages, site, day, path, p, known: known)
-        count(.browsers, site, day, dims.browser, p, known: known)
-        count(.operatingSystems, site, day, dims.os, p, known: known)
-        count(.devices, site, day, dims.device, p, known: known)
+        let cells = agentCells(ua, site: site, day: day)
+        count(cell: cells.browser, .browsers, p, known: known)
+        count(cell: cells.os, .operatingSystems, p, known: known)
+        count(cell: cells.device, .devices, p, known: known)
         if ref != Self.noReferrer { count(.referrers, site, day, ref, p, known: known) }
     }
 
@@ -307,10 +318,64 @@ public struct Aggregator: RecordSink {
     private mutating func count(
         _ table: ContributionTable, _ site: UInt32, _ day: Int64, _ dim: UInt32, _ p: Pseudonym, known: UInt8
     ) {
-        let i = state.cell(CellKey(table: table.tableID, site: Int(site), bucket: day, dimension: Int(dim)))
+        count(cell: state.cell(CellKey(table: table.tableID, site: Int(site), bucket: day, dimension: Int(dim))), table, p, known: known)
+    }
+
+    /// `count` in cell `i` of `table`.
+    @inline(__always)
+    private mutating func count(cell i: Int, _ table: ContributionTable, _ p: Pseudonym, known: UInt8) {
         state.cells[i].requests += 1
         state.cells[i].pageviews += 1
         if known & 1 << UInt8(table.rawValue) == 0 { state.cells[i].visitors.insert(hash: p.lo) }
+    }
+
+    /// The status-code cell of `status` on the cached site and day (`site` and `day`).
+    @inline(__always)
+    private mutating func statusCell(_ status: UInt16, site: UInt32, day: Int64) -> Int {
+        let slot = Int(status & 15)
+        let entry = statusCells[slot]
+        if entry >> 32 == UInt64(status) { return Int(truncatingIfNeeded: entry & 0xFFFF_FFFF) }
+        return newStatusCell(status, slot: slot, site: site, day: day)
+    }
+
+    @inline(never)
+    private mutating func newStatusCell(_ status: UInt16, slot: Int, site: UInt32, day: Int64) -> Int {
+        let i = state.cell(CellKey(table: .statusCodes, site: Int(site), bucket: day, dimension: Int(statusDim(status))))
+        // Past 2^32 cells the index does not fit: such a cell is looked up every time.
+        if i <= 0xFFFF_FFFF { statusCells[slot] = UInt64(status) << 32 | UInt64(i) }
+        return i
+    }
+
+    /// The browser, OS and device cells of user-agent class `ua` on the cached site and day
+    /// (`site` and `day`).
+    @inline(__always)
+    private mutating func agentCells(_ ua: Int, site: UInt32, day: Int64) -> AgentCells {
+        if ua < agentCells.count, agentCells[ua].stamp == cellsStamp { return agentCells[ua] }
+        return newAgentCells(ua, site: site, day: day)
+    }
+
+    @inline(never)
+    private mutating func newAgentCells(_ ua: Int, site: UInt32, day: Int64) -> AgentCells {
+        if agentCells.count <= ua {
+            agentCells += Array(repeating: AgentCells(), count: ua + 1 - agentCells.count)
+        }
+        let dims = uaDims[ua]
+        var cells = AgentCells()
+        cells.stamp = cellsStamp
+        cells.browser = state.cell(CellKey(table: .browsers, site: Int(site), bucket: day, dimension: Int(dims.browser)))
+        cells.os = state.cell(CellKey(table: .operatingSystems, site: Int(site), bucket: day, dimension: Int(dims.os)))
+        cells.device = state.cell(CellKey(table: .devices, site: Int(site), bucket: day, dimension: Int(dims.device)))
+        agentCells[ua] = cells
+        return cells
+    }
+
+    /// A user-agent class's browser, OS and device cells, and the `cellsStamp` they are of
+    /// (0: none).
+    struct AgentCells {
+        var stamp: UInt64 = 0
+        var browser = 0
+        var os = 0
+        var device = 0
     }
 
     // MARK: Caches of per-distinct-value work

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+
+@testable import VeilCore
+
+/// The aggregator remembers the cells of the last record's site and day (traffic, status codes,
+/// and per user-agent class the browser, OS and device cells). Records that switch sites, days
+/// and hours all the time must still land in their own cells.
+@Suite("Cached cells: records switching sites, days and hours land in their own cells")
+struct CachedCellsTests {
+    @Test("status-code, browser, OS and device cells equal counts made apart, over 3 sites, 2 days and 5 user agents")
+    func countsPerSiteAndDay() throws {
+        let ws = try StateTestWorkspace()
+        var rng = StateTestRNG(seed: 0xCE11)
+        let start = StateTestKit.time(2026, 11, 28, 21)
+        let sites = ["a.example", "b.example", "c.example"]
+        // Statuses whose low four bits collide (200 and 504; 404 and 500) share a slot of
+        // the status-cell cache.
+        let statuses = [200, 200, 304, 404, 500, 504, 301, 302, 206]
+        let agents = StateTestKit.humanAgents + StateTestKit.botAgents
+        var lines: [String] = []
+        var expectedStatus: [String: Int64] = [:]  // "site day status" → requests
+        var expectedPageviews: [String: Int64] = [:]  // "site day agentIndex" → pageviews
+        var time = start
+        for n in 0..<3000 {
+            // Mostly in order, with runs on one site and jumps between sites and across midnight.
+            time += Int64(rng.int(0...9))
+            let site = sites[n % 7 < 4 ? 0 : rng.int(sites.count)]
+            let status = statuses[rng.int(statuses.count)]
+            let agent = rng.int(agents.count)
+            let t = time - Int64(rng.int(0...2) == 0 ? rng.int(0...4000) : 0)  // some late lines
+            let ip = StateTestKit.address(rng.int(300))
+            let path = "/page\(rng.int(5))"
+            lines.append(
+                "\(site):443 \(ip) - - [\(StateTestKit.clf(t))] \"GET \(path) HTTP/1.1\" \(status) 100 \"-\" \"\(agents[agent])\"")
+            let day = t / 86_400
+            expectedStatus["\(site) \(day) \(status)", default: 0] += 1
+            let human = agent < StateTestKit.humanAgents.count
+            if human && [200, 304, 206].contains(status) {
+                expectedPageviews["\(site) \(day) \(agent)", default: 0] += 1
+            }
+        }
+        #expect(Set(expectedStatus.keys.map { $0.split(separator: " ")[1] }).count == 2, "the log spans two days")
+        let path = try ws.write(lines, name: "cells.log")
+        var configuration = IngestConfiguration()
+        configuration.format = .named("vhost_combined")
+        var aggregator = try Aggregator(configuration: AggregationConfiguration(), pseudonymizer: ws.pseudonymizer())
+        _ = try Ingest.run(path: path, configuration: configuration, sink: &aggregator)
+        let state = aggregator.finish()
+
+        var status: [String: Int64] = [:]
+        var browsers: [String: Int64] = [:], systems: [String: Int64] = [:], devices: [String: Int64] = [:]
+        for (i, key) in state.cellKeys.enumerated() {
+            let name = "\(state.sites.string(UInt32(key.site))) \(key.bucket) \(state.dims.string(UInt32(key.dimension)))"
+            switch key.table {
+            case .statusCodes: status[name] = state.cells[i].requests
+            case .browsers: browsers[name] = state.cells[i].pageviews
+            case .operatingSystems: systems[name] = state.cells[i].pageviews
+            case .devices: devices[name] = state.cells[i].pageviews
+            default: break
+            }
+        }
+        #expect(status == expectedStatus)
+
+        // The expected pageviews per browser, OS and device label of each human agent.
+        let classifier = UserAgentClassifier()
+        var expectedBrowsers: [String: Int64] = [:], expectedSystems: [String: Int64] = [:]
+        var expectedDevices: [String: Int64] = [:]
+        for (key, count) in expectedPageviews {
+            let parts = key.split(separator: " ")
+            let cls = Array(agents[Int(parts[2])!].utf8).withUnsafeBufferPointer { classifier.classify($0) }
+            let prefix = "\(parts[0]) \(parts[1]) "
+            let browser = cls.browserMajor > 0 ? "\(cls.browser.label) \(cls.browserMajor)" : cls.browser.label
+            expectedBrowsers[prefix + browser, default: 0] += count
+            expectedSystems[prefix + cls.os.label, default: 0] += count
+            expectedDevices[prefix + cls.device.label, default: 0] += count
+        }
+        #expect(expectedBrowsers.count > 12, "several browsers on each site and day")
+        #expect(browsers == expectedBrowsers)
+        #expect(systems == expectedSystems)
+        #expect(devices == expectedDevices)
+    }
+}
