@@ -86,7 +86,13 @@ public struct Aggregator: RecordSink {
     private var cachedHour = Int64.min
     private var cachedDay = Int64.min
     private var hourCell = 0
-    private var dayCell = 0
+    /// The day cell, when records count in it one by one (`hourInOneDay` false); -1 otherwise.
+    private var dayCell = -1
+    /// Whether the cached hour lies in one local day (the zone's offset is whole hours, as in
+    /// UTC): its records count in the hour cell only, which is added to its day cell when the
+    /// hour is sealed or the aggregation finishes (`foldHours`); a sketch depends only on the
+    /// set inserted, so the day cell is the one counting each record would make.
+    private var hourInOneDay = true
     /// Numbers the (site, hour, day) of `cachedSite`, `cachedHour` and `cachedDay`: cells
     /// remembered under another number are of another site or day (or from before a sealing).
     private var cellsStamp: UInt64 = 1
@@ -153,8 +159,22 @@ public struct Aggregator: RecordSink {
 
     /// Takes the finished state out, its sketches compacted on up to `threads` threads.
     public consuming func finish(threads: Int = 1) -> AggregateState {
+        foldHours { _ in true }
         state.compact(threads: threads)
         return state
+    }
+
+    /// Adds the traffic-hour cells `selected` picks, of hours that lie in one local day, to
+    /// their day cells (their records were counted in the hour cell alone, see `hourInOneDay`).
+    /// Each such hour cell is added once: when it is sealed, or when the aggregation finishes.
+    private mutating func foldHours(_ selected: (CellKey) -> Bool) {
+        let keys = state.cellKeys
+        for (i, key) in keys.enumerated() where key.table == .trafficHour && selected(key) {
+            guard let day = buckets.dayOfHour(key.bucket) else { continue }
+            let d = state.cell(CellKey(table: .trafficDay, site: key.site, bucket: day, dimension: 0))
+            let hour = state.cells[i]
+            state.cells[d].merge(hour)
+        }
     }
 
     // MARK: Per record
@@ -216,12 +236,13 @@ public struct Aggregator: RecordSink {
             cachedHour = hour
             cachedDay = day
             hourCell = state.cell(CellKey(table: .trafficHour, site: Int(site), bucket: hour, dimension: 0))
-            dayCell = state.cell(CellKey(table: .trafficDay, site: Int(site), bucket: day, dimension: 0))
+            hourInOneDay = buckets.lastOffset % 3600 == 0
+            dayCell = hourInOneDay ? -1 : state.cell(CellKey(table: .trafficDay, site: Int(site), bucket: day, dimension: 0))
             cellsStamp &+= 1
             statusCells.withUnsafeMutableBufferPointer { $0.update(repeating: .max) }
         }
         traffic(hourCell, r, p, human: human, isBot: isBot, pageview: pageview)
-        traffic(dayCell, r, p, human: human, isBot: isBot, pageview: pageview)
+        if !hourInOneDay { traffic(dayCell, r, p, human: human, isBot: isBot, pageview: pageview) }
         let si = statusCell(r.status, site: site, day: day)
         state.cells[si].requests += 1
         if isBot { state.cells[si].botRequests += 1 }
@@ -273,6 +294,7 @@ public struct Aggregator: RecordSink {
         let dayLimit = buckets.buckets(limit).day
         try state.seal(epochs: { $0 < before }, days: { $0 < dayLimit }, into: sealed, input: sealedInput)
         let hourLimit = EpochCalendar.floorDiv(limit, 3600)
+        foldHours { $0.bucket < hourLimit }
         let sealedCells = try state.sealCells(
             { $0.table == .trafficHour ? $0.bucket < hourLimit : $0.bucket < dayLimit }, into: sealed, input: sealedInput)
         if sealedCells {

@@ -28,6 +28,17 @@ struct TimeBuckets {
         return zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(utcSeconds)))
     }
 
+    /// The zone's offset (seconds) in the hour of the last `buckets` call: it applies to the
+    /// whole hour.
+    var lastOffset: Int64 { cachedOffset }
+
+    /// Whether UTC hour `hour` lies in one local day: the zone's offset then is whole hours.
+    /// - Returns: the local day, or nil when the hour straddles a local midnight.
+    func dayOfHour(_ hour: Int64) -> Int64? {
+        let offset = Int64(offset(at: hour * 3600))
+        return offset % 3600 == 0 ? ISOTime.floorDiv(hour * 3600 + offset, 86_400) : nil
+    }
+
     /// (UTC hour number, local day number) of a UTC time.
     @inline(__always)
     mutating func buckets(_ t: Int64) -> (hour: Int64, day: Int64) {

@@ -80,4 +80,70 @@ struct CachedCellsTests {
         #expect(systems == expectedSystems)
         #expect(devices == expectedDevices)
     }
+
+    @Test("traffic day cells (counts and sketches) equal those of each local day's records, in zones with whole-hour, DST and half-hour offsets",
+          arguments: ["UTC", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu"])
+    func dayCellsPerZone(zone: String) throws {
+        let ws = try StateTestWorkspace()
+        var rng = StateTestRNG(seed: 0xDA75)
+        // 30 hours across New York's fall-back (2026-11-01T06:00Z), some lines late.
+        let start = StateTestKit.time(2026, 10, 31, 20)
+        let tz = try #require(TimeZone(identifier: zone))
+        // The workspace has keys from 2026-11-20 on: keys for the days of this log.
+        for day in 30...32 {
+            let epoch = EpochID(granularity: .day, containing: StateTestKit.time(2026, 10, 1) + Int64(day) * 86_400)
+            let file = ws.store.path + "/" + epoch.description + ".key"
+            let bytes = (0..<KeyStore.keyByteCount).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            #expect(FileManager.default.createFile(atPath: file, contents: Data(bytes), attributes: [.posixPermissions: 0o600]))
+        }
+        var requests: [StateTestRequest] = []
+        for n in 0..<4000 {
+            let bot = n % 9 == 4
+            var r = StateTestRequest(
+                ip: StateTestKit.address(rng.int(400)),
+                userAgent: bot ? StateTestKit.googlebot : StateTestKit.humanAgents[rng.int(StateTestKit.humanAgents.count)],
+                time: start + Int64(n) * 27 - Int64(rng.chance(10) ? rng.int(0...5000) : 0),
+                path: "/p\(rng.int(6))", status: [200, 200, 304, 404, 500, 302][rng.int(6)], isBot: bot)
+            r.bytes = rng.int(1...9000)
+            requests.append(r)
+        }
+        var aggregation = AggregationConfiguration()
+        aggregation.timeZone = zone
+        var aggregator = try Aggregator(configuration: aggregation, pseudonymizer: ws.pseudonymizer())
+        _ = try Ingest.run(path: try ws.write(requests.map(\.line), name: "days.log"), configuration: StateTestKit.combined, sink: &aggregator)
+        var state = aggregator.finish()
+
+        struct Day { var requests: Int64 = 0, bytes: Int64 = 0, bots: Int64 = 0, errors: Int64 = 0; var people = Set<UInt64>(), others = Set<UInt64>() }
+        var expected: [Int64: Day] = [:]
+        let keys = ws.pseudonymizer()
+        for r in requests {
+            let local = r.time + Int64(tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(r.time))))
+            let day = ISOTime.floorDiv(local, 86_400)
+            let p = try keys.visitor(
+                epoch: EpochID(granularity: .day, containing: r.time), site: "default", cookie: nil, ip: r.ip, userAgent: r.userAgent)
+            expected[day, default: Day()].requests += 1
+            expected[day, default: Day()].bytes += Int64(r.bytes)
+            if r.isBot { expected[day, default: Day()].bots += 1 }
+            if r.status >= 400 { expected[day, default: Day()].errors += 1 }
+            if r.isBot { expected[day, default: Day()].others.insert(p.lo) } else { expected[day, default: Day()].people.insert(p.lo) }
+        }
+        #expect(expected.count >= 2, "the log spans local days")
+        let site = try #require(state.sites.intern("default", readOnly: true))
+        let days = state.cellKeys.filter { $0.table == .trafficDay }.map(\.bucket)
+        #expect(Set(days) == Set(expected.keys))
+        for (day, e) in expected {
+            let c = state.cells[state.cell(CellKey(table: .trafficDay, site: Int(site), bucket: day, dimension: 0))]
+            #expect(c.requests == e.requests, "\(zone) day \(day)")
+            #expect(c.bytes == e.bytes)
+            #expect(c.botRequests == e.bots)
+            #expect(c.statusClasses.3 + c.statusClasses.4 == e.errors)
+            var people = HyperLogLog(), others = HyperLogLog()
+            for lo in e.people { people.insert(hash: lo) }
+            for lo in e.others { others.insert(hash: lo) }
+            people.compact()
+            others.compact()
+            #expect(c.visitors == people, "\(zone) day \(day): \(e.people.count) people")
+            #expect(c.clients == others, "\(zone) day \(day): \(e.others.count) other clients")
+        }
+    }
 }
