@@ -86,13 +86,12 @@ public struct Aggregator: RecordSink {
     private var cachedHour = Int64.min
     private var cachedDay = Int64.min
     private var hourCell = 0
-    /// The day cell, when records count in it one by one (`hourInOneDay` false); -1 otherwise.
+    /// The day cell of the cached hour when its records count in it one by one, -1 when the
+    /// hour lies in one local day (the zone's offset is whole hours, as in UTC): its records
+    /// then count in the hour cell only, which is added to its day cell when the hour is sealed
+    /// or the aggregation finishes (`foldHours`); a sketch depends only on the set inserted, so
+    /// the day cell is the one counting each record would make.
     private var dayCell = -1
-    /// Whether the cached hour lies in one local day (the zone's offset is whole hours, as in
-    /// UTC): its records count in the hour cell only, which is added to its day cell when the
-    /// hour is sealed or the aggregation finishes (`foldHours`); a sketch depends only on the
-    /// set inserted, so the day cell is the one counting each record would make.
-    private var hourInOneDay = true
     /// Numbers the (site, hour, day) of `cachedSite`, `cachedHour` and `cachedDay`: cells
     /// remembered under another number are of another site or day (or from before a sealing).
     private var cellsStamp: UInt64 = 1
@@ -165,7 +164,7 @@ public struct Aggregator: RecordSink {
     }
 
     /// Adds the traffic-hour cells `selected` picks, of hours that lie in one local day, to
-    /// their day cells (their records were counted in the hour cell alone, see `hourInOneDay`).
+    /// their day cells (their records were counted in the hour cell alone, see `dayCell`).
     /// Each such hour cell is added once: when it is sealed, or when the aggregation finishes.
     private mutating func foldHours(_ selected: (CellKey) -> Bool) {
         let keys = state.cellKeys
@@ -236,13 +235,14 @@ public struct Aggregator: RecordSink {
             cachedHour = hour
             cachedDay = day
             hourCell = state.cell(CellKey(table: .trafficHour, site: Int(site), bucket: hour, dimension: 0))
-            hourInOneDay = buckets.lastOffset % 3600 == 0
-            dayCell = hourInOneDay ? -1 : state.cell(CellKey(table: .trafficDay, site: Int(site), bucket: day, dimension: 0))
+            dayCell =
+                buckets.lastHourInOneDay
+                ? -1 : state.cell(CellKey(table: .trafficDay, site: Int(site), bucket: day, dimension: 0))
             cellsStamp &+= 1
             statusCells.withUnsafeMutableBufferPointer { $0.update(repeating: .max) }
         }
         traffic(hourCell, r, p, human: human, isBot: isBot, pageview: pageview)
-        if !hourInOneDay { traffic(dayCell, r, p, human: human, isBot: isBot, pageview: pageview) }
+        if dayCell >= 0 { traffic(dayCell, r, p, human: human, isBot: isBot, pageview: pageview) }
         let si = statusCell(r.status, site: site, day: day)
         state.cells[si].requests += 1
         if isBot { state.cells[si].botRequests += 1 }

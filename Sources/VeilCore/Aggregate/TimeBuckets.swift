@@ -28,16 +28,17 @@ struct TimeBuckets {
         return zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(utcSeconds)))
     }
 
-    /// The zone's offset (seconds) in the hour of the last `buckets` call: it applies to the
-    /// whole hour.
-    var lastOffset: Int64 { cachedOffset }
+    /// Whether the hour of the last `buckets` call lies in one local day (see `dayOfHour`).
+    var lastHourInOneDay: Bool { Self.liesInOneDay(offset: cachedOffset) }
 
-    /// Whether UTC hour `hour` lies in one local day: the zone's offset then is whole hours.
-    /// - Returns: the local day, or nil when the hour straddles a local midnight.
+    /// The local day UTC hour `hour` lies in, or nil when it straddles a local midnight.
     func dayOfHour(_ hour: Int64) -> Int64? {
         let offset = Int64(offset(at: hour * 3600))
-        return offset % 3600 == 0 ? ISOTime.floorDiv(hour * 3600 + offset, 86_400) : nil
+        return Self.liesInOneDay(offset: offset) ? ISOTime.floorDiv(hour * 3600 + offset, 86_400) : nil
     }
+
+    /// A UTC hour lies in one local day exactly when the zone's offset in it is whole hours.
+    private static func liesInOneDay(offset: Int64) -> Bool { offset % 3600 == 0 }
 
     /// (UTC hour number, local day number) of a UTC time.
     @inline(__always)

@@ -109,6 +109,14 @@ enum StateTestKit {
         }
     }
 
+    /// The compacted sketch of exactly `hashes`: what a cell counting them must hold.
+    static func sketch(_ hashes: Set<UInt64>) -> HyperLogLog {
+        var sketch = HyperLogLog()
+        for h in hashes { sketch.insert(hash: h) }
+        sketch.compact()
+        return sketch
+    }
+
     static var combined: IngestConfiguration {
         var c = IngestConfiguration()
         c.format = .named("combined")

@@ -137,11 +137,7 @@ struct CachedCellsTests {
             #expect(c.bytes == e.bytes)
             #expect(c.botRequests == e.bots)
             #expect(c.statusClasses.3 + c.statusClasses.4 == e.errors)
-            var people = HyperLogLog(), others = HyperLogLog()
-            for lo in e.people { people.insert(hash: lo) }
-            for lo in e.others { others.insert(hash: lo) }
-            people.compact()
-            others.compact()
+            let people = StateTestKit.sketch(e.people), others = StateTestKit.sketch(e.others)
             #expect(c.visitors == people, "\(zone) day \(day): \(e.people.count) people")
             #expect(c.clients == others, "\(zone) day \(day): \(e.others.count) other clients")
         }

@@ -69,11 +69,7 @@ struct RecentClientsTests {
         #expect(Set(counted) == Set(expected.keys), "the traffic, status and not-found cells are the expected ones")
         for (key, sets) in expected {
             let i = state.cell(key)
-            var people = HyperLogLog(), others = HyperLogLog()
-            for lo in sets.people { people.insert(hash: lo) }
-            for lo in sets.others { others.insert(hash: lo) }
-            people.compact()
-            others.compact()
+            let people = StateTestKit.sketch(sets.people), others = StateTestKit.sketch(sets.others)
             #expect(state.cells[i].visitors == people, "\(key): \(sets.people.count) people")
             #expect(state.cells[i].clients == others, "\(key): \(sets.others.count) other clients")
         }
