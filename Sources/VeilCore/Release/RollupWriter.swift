@@ -1,4 +1,3 @@
-import Foundation
 
 /// veil's version, written into manifests.
 public let veilVersion = "0.1.0"
@@ -45,37 +44,40 @@ public enum RollupWriter {
     /// `manifest.json`: what the release is, how it was thresholded, what it covers. Keys are
     /// sorted, so the same state gives the same bytes.
     static func manifest(_ s: AggregateState, _ tables: [ReleasedTable], _ c: ReleaseConfiguration) -> String {
-        var tableInfo: [String: Any] = [:]
+        manifestValue(s, tables, c).text + "\n"
+    }
+
+    /// The members of `manifest.json`.
+    static func manifestValue(_ s: AggregateState, _ tables: [ReleasedTable], _ c: ReleaseConfiguration) -> JSONValue {
+        var tableInfo: [String: JSONValue] = [:]
         for t in tables {
-            tableInfo[t.name] = [
-                "file": t.fileName,
-                "columns": t.header,
-                "rows": t.rows.count,
-                "rows_suppressed": t.suppressed,
-                "rows_folded_into_other": t.folded,
-                "threshold_on": t.thresholdOn,
-            ] as [String: Any]
+            tableInfo[t.name] = .object([
+                "file": .string(t.fileName),
+                "columns": .strings(t.header),
+                "rows": .int(t.rows.count),
+                "rows_suppressed": .int(t.suppressed),
+                "rows_folded_into_other": .int(t.folded),
+                "threshold_on": .string(t.thresholdOn),
+            ])
         }
-        let root: [String: Any] = [
-            "schema_version": schemaVersion,
-            "veil_version": veilVersion,
-            "classification": "anonymous",
-            "k": c.k,
-            "differential_privacy": NSNull(),
-            "time_zone": s.configuration.timeZone,
-            "session_timeout_seconds": s.configuration.sessionTimeout,
-            "key_epoch_granularity": s.configuration.epochGranularity,
-            "key_epochs": s.epochs.sorted(),
-            "records_out_of_range": s.outOfRange,
-            "inputs": s.inputs.sorted().map {
-                [
-                    "fingerprint": $0.fingerprint, "name": $0.name, "bytes": $0.bytes, "lines": $0.lines,
-                    "records": $0.records, "rejected": $0.rejected,
-                ] as [String: Any]
-            },
-            "tables": tableInfo,
-        ]
-        let data = try! JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        return String(decoding: data, as: UTF8.self) + "\n"
+        return .object([
+            "schema_version": .int(schemaVersion),
+            "veil_version": .string(veilVersion),
+            "classification": .string("anonymous"),
+            "k": .int(c.k),
+            "differential_privacy": .null,
+            "time_zone": .string(s.configuration.timeZone),
+            "session_timeout_seconds": .int(s.configuration.sessionTimeout),
+            "key_epoch_granularity": .string(s.configuration.epochGranularity),
+            "key_epochs": .strings(s.epochs.sorted()),
+            "records_out_of_range": .int(s.outOfRange),
+            "inputs": .array(s.inputs.sorted().map {
+                .object([
+                    "fingerprint": .string($0.fingerprint), "name": .string($0.name), "bytes": .int($0.bytes),
+                    "lines": .int($0.lines), "records": .int($0.records), "rejected": .int($0.rejected),
+                ])
+            }),
+            "tables": .object(tableInfo),
+        ])
     }
 }
