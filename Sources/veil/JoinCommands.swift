@@ -196,6 +196,7 @@ struct AuditCommand: ParsableCommand {
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "verify",
             abstract: "Verify the hash chain of the audit log; report the first broken record.",
             discussion: "Exit status 0 when intact, 1 when a record was changed, removed or added out of band.")
 

@@ -22,6 +22,7 @@ struct KeysCommand: ParsableCommand {
 
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "init",
             abstract: "Create a key store.",
             discussion: "Example: veil keys init --keys /etc/veil/keys --epoch day")
 
@@ -43,6 +44,7 @@ struct KeysCommand: ParsableCommand {
 
     struct Ensure: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "ensure",
             abstract: "Create the missing keys of every epoch in a time range.",
             discussion: """
                 Run this before logs are aggregated with copies of the store (`veil aggregate \
@@ -98,7 +100,7 @@ struct KeysCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List epochs and whether their keys exist.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List epochs and whether their keys exist.")
 
         @OptionGroup var options: KeyOptions
 
@@ -129,7 +131,7 @@ struct KeysCommand: ParsableCommand {
     }
 
     struct Rotate: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create the key of the current epoch now.")
+        static let configuration = CommandConfiguration(commandName: "rotate", abstract: "Create the key of the current epoch now.")
 
         @OptionGroup var options: KeyOptions
 
@@ -144,6 +146,7 @@ struct KeysCommand: ParsableCommand {
 
     struct Shred: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "shred",
             abstract: "Destroy keys of epochs older than a given age.",
             discussion: "Example: veil keys shred --older-than 30d   (units: h, d, w)")
 
