@@ -49,10 +49,15 @@ public struct UserAgentClassifier: Sendable {
     private let agents: ByteNeedleSet
     private let agentNames: [BotName]
 
+    /// The agent tokens' tables and names, built once per process: every aggregator has a
+    /// classifier (building the tables costs about a millisecond).
+    private static let shared: (agents: ByteNeedleSet, names: [BotName]) = {
+        let rules = agentRules
+        return (ByteNeedleSet(rules.map { (text: $0.token, anchor: $0.anchored ? .start : .anywhere) }), rules.map(\.name))
+    }()
+
     public init() {
-        let rules = Self.agentRules
-        agents = ByteNeedleSet(rules.map { (text: $0.token, anchor: $0.anchored ? .start : .anywhere) })
-        agentNames = rules.map(\.name)
+        (agents, agentNames) = Self.shared
     }
 
     /// Classifies one user-agent string as written in the log.
