@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Options for aggregation.
 public struct AggregationConfiguration: Sendable {
     /// Site name for records whose format has no virtual-host field.
@@ -68,6 +70,19 @@ public struct Aggregator: RecordSink {
     /// Key epochs before this index were sealed (with the local days before the same moment).
     private var sealedBefore = Int64.min
     private var uaCache = ByteKeyedTable<UInt32>()
+    /// The user agents' numbers for visitor pseudonym cache keys: the entry index in `uaCache`
+    /// below a process-unique generation (high 32 bits), new whenever `uaCache` is emptied, so
+    /// a number never stands for two user agents in the pseudonymiser's cache. (An aggregator
+    /// is moved from input to input, never copied to go on in two places.)
+    private var uaGeneration = Aggregator.newUAGeneration()
+    /// The number of the last record's user agent (`uaIndex`).
+    private var uaNumber: UInt64 = 0
+    /// Distinct user-agent strings remembered before `uaCache` is emptied (tests lower it).
+    var uaCacheLimit = 200_000
+    private static let uaGenerations = Atomic<UInt64>(0)
+    private static func newUAGeneration() -> UInt64 {
+        uaGenerations.add(1, ordering: .relaxed).newValue << 32
+    }
     private var uaClasses: [UserAgentClass] = []
     /// Per UA class: dimension ids of browser (+major), OS and device labels.
     private var uaDims: [(browser: UInt32, os: UInt32, device: UInt32)] = []
@@ -223,7 +238,8 @@ public struct Aggregator: RecordSink {
             }
             // A stored property, passed without a copy or a retain.
             p = try VisitorPseudonyms.pseudonym(
-                pseudonymizer, epoch: epoch, siteName: namedSiteBytes, r, line, address: address)
+                pseudonymizer, epoch: epoch, siteName: namedSiteBytes, r, line, address: address,
+                userAgentNumber: uaNumber)
         }
         let human = agent.kind == .human
         let isBot = agent.kind == .bot
@@ -450,13 +466,19 @@ public struct Aggregator: RecordSink {
     mutating func uaIndex(_ range: ByteRange, _ line: UnsafeBufferPointer<UInt8>) -> Int {
         let key = UnsafeRawBufferPointer(range.slice(line))
         let h = uaCache.hash(key)
-        if let i = uaCache.find(key, hash: h) { return Int(uaCache.value(at: i)) }
+        if let i = uaCache.find(key, hash: h) {
+            uaNumber = uaGeneration | UInt64(truncatingIfNeeded: i)
+            return Int(uaCache.value(at: i))
+        }
         return newUA(key, hash: h)
     }
 
     @inline(never)
     private mutating func newUA(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int {
-        if uaCache.count >= 200_000 { uaCache.removeAll() }
+        if uaCache.count >= uaCacheLimit {
+            uaCache.removeAll()
+            uaGeneration = Self.newUAGeneration()
+        }
         let cls = uaClassifier.classify(key.assumingMemoryBound(to: UInt8.self))
         // The same class for many UA strings: reuse its index.
         let idx: Int
@@ -468,7 +490,7 @@ public struct Aggregator: RecordSink {
             let browser = cls.browserMajor > 0 ? "\(cls.browser.label) \(cls.browserMajor)" : cls.browser.label
             uaDims.append((state.dims.intern(browser), state.dims.intern(cls.os.label), state.dims.intern(cls.device.label)))
         }
-        uaCache.insert(key, hash: hash, value: UInt32(idx))
+        uaNumber = uaGeneration | UInt64(truncatingIfNeeded: uaCache.insert(key, hash: hash, value: UInt32(idx)))
         return idx
     }
 

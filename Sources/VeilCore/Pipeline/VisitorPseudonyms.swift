@@ -65,6 +65,25 @@ struct VisitorPseudonyms {
         return try named.get()
     }
 
+    /// `pseudonym(_:epoch:siteName:_:_:address:)` with the record's user agent numbered by the
+    /// caller (see `Pseudonymizer.visitor(…userAgentNumber:)`).
+    @inline(__always)
+    static func pseudonym(
+        _ pseudonymizer: Pseudonymizer, epoch: EpochID, siteName: [UInt8], _ r: LogRecord,
+        _ line: UnsafeBufferPointer<UInt8>, address: ByteRange, userAgentNumber: UInt64
+    ) throws(VeilError) -> Pseudonym {
+        let named: Result<Pseudonym, VeilError> = siteName.withUnsafeBytes { name in
+            Result { () throws(VeilError) -> Pseudonym in
+                try pseudonymizer.visitor(
+                    epoch: epoch, site: name,
+                    cookie: r.cookie.isEmpty ? nil : UnsafeRawBufferPointer(r.cookie.slice(line)),
+                    ip: UnsafeRawBufferPointer(address.slice(line)),
+                    userAgent: UnsafeRawBufferPointer(r.userAgent.slice(line)), userAgentNumber: userAgentNumber)
+            }
+        }
+        return try named.get()
+    }
+
     /// The client address range: the left-most X-Forwarded-For entry when trusted and present.
     @inline(__always)
     static func clientAddress(_ r: LogRecord, _ line: UnsafeBufferPointer<UInt8>, trustForwardedFor: Bool) -> ByteRange {

@@ -299,6 +299,53 @@ struct PseudonymizerTests {
         #expect(viaAddress == expected)
     }
 
+    @Test("a user agent given with its number: the same pseudonyms as given alone, one HMAC per (address, number), numbers never confused with user agents")
+    func numberedUserAgents() throws {
+        let temp = PrivacyTempDirectory()
+        let p = Pseudonymizer(keyStore: try store(in: temp))
+        let plain = Pseudonymizer(keyStore: p.keyStore)
+        let key = try p.keyStore.key(for: day, create: true)
+        let site = Array("example.com".utf8)
+        let agents = ["Mozilla/5.0 (X11; Linux x86_64)", "curl/8.5.0", "", String(repeating: "A", count: 300)].map { Array($0.utf8) }
+        let addresses = ["192.0.2.1", "::ffff:192.0.2.1", "2001:db8::7", "client.example.net", "-"].map { Array($0.utf8) }
+        func numbered(_ ip: [UInt8], _ ua: [UInt8], cookie: [UInt8]? = nil, number: UInt64) throws -> Pseudonym {
+            try site.withUnsafeBytes { s in
+                try ip.withUnsafeBytes { i in
+                    try ua.withUnsafeBytes { u in
+                        try (cookie ?? []).withUnsafeBytes { c in
+                            try p.visitor(epoch: day, site: s, cookie: cookie == nil ? nil : c, ip: i, userAgent: u, userAgentNumber: number)
+                        }
+                    }
+                }
+            }
+        }
+        for round in 0..<2 {
+            for (n, ua) in agents.enumerated() {
+                for ip in addresses {
+                    let field = IPAddress(String(decoding: ip, as: UTF8.self)).map { a in [1] + a.withUnsafeBytes { Array($0) } } ?? [0] + ip
+                    let expected = Pseudonymizer.prf(key: key, domain: "veil/v1/ipua", fields: [site, field, ua])
+                    #expect(try numbered(ip, ua, number: UInt64(n) << 32 | 7) == expected, "\(n) \(ip)")
+                    let alone = try plain.visitor(
+                        epoch: day, site: "example.com", cookie: nil, ip: String(decoding: ip, as: UTF8.self),
+                        userAgent: String(decoding: ua, as: UTF8.self))
+                    #expect(alone == expected)
+                }
+            }
+            #expect(p.hmacCount == agents.count * addresses.count, "round \(round): one HMAC per address and number")
+        }
+        // A cookie wins, number or not.
+        let cookie = Array("c00k1e".utf8)
+        #expect(
+            try numbered(addresses[0], agents[0], cookie: cookie, number: 1)
+                == Pseudonymizer.prf(key: key, domain: "veil/v1/cookie", fields: [site, cookie]))
+        // The same user agent given alone is cached under its own key: no number stands for it.
+        let before = p.hmacCount
+        let alone = try p.visitor(
+            epoch: day, site: "example.com", cookie: nil, ip: "192.0.2.1", userAgent: String(decoding: agents[1], as: UTF8.self))
+        #expect(alone == (try numbered(addresses[0], agents[1], number: UInt64(1) << 32 | 7)))
+        #expect(p.hmacCount == before + 1)
+    }
+
     @Test("recipients: e-mail addresses trimmed and lower-cased, tokens case-sensitive")
     func recipients() throws {
         let temp = PrivacyTempDirectory()
