@@ -47,38 +47,23 @@ struct VisitorPseudonyms {
         return try Self.pseudonym(pseudonymizer, epoch: epoch, siteName: lastName, r, line, address: address)
     }
 
-    /// The visitor pseudonym of `r` on the site named `siteName`.
+    /// The visitor pseudonym of `r` on the site named `siteName`; with `userAgentNumber`, the
+    /// caller's number for the record's user agent (see `Pseudonymizer.visitor(…userAgentNumber:)`).
     @inline(__always)
     static func pseudonym(
         _ pseudonymizer: Pseudonymizer, epoch: EpochID, siteName: [UInt8], _ r: LogRecord,
-        _ line: UnsafeBufferPointer<UInt8>, address: ByteRange
+        _ line: UnsafeBufferPointer<UInt8>, address: ByteRange, userAgentNumber: UInt64? = nil
     ) throws(VeilError) -> Pseudonym {
         let named: Result<Pseudonym, VeilError> = siteName.withUnsafeBytes { name in
             Result { () throws(VeilError) -> Pseudonym in
-                try pseudonymizer.visitor(
-                    epoch: epoch, site: name,
-                    cookie: r.cookie.isEmpty ? nil : UnsafeRawBufferPointer(r.cookie.slice(line)),
-                    ip: UnsafeRawBufferPointer(address.slice(line)),
-                    userAgent: UnsafeRawBufferPointer(r.userAgent.slice(line)))
-            }
-        }
-        return try named.get()
-    }
-
-    /// `pseudonym(_:epoch:siteName:_:_:address:)` with the record's user agent numbered by the
-    /// caller (see `Pseudonymizer.visitor(…userAgentNumber:)`).
-    @inline(__always)
-    static func pseudonym(
-        _ pseudonymizer: Pseudonymizer, epoch: EpochID, siteName: [UInt8], _ r: LogRecord,
-        _ line: UnsafeBufferPointer<UInt8>, address: ByteRange, userAgentNumber: UInt64
-    ) throws(VeilError) -> Pseudonym {
-        let named: Result<Pseudonym, VeilError> = siteName.withUnsafeBytes { name in
-            Result { () throws(VeilError) -> Pseudonym in
-                try pseudonymizer.visitor(
-                    epoch: epoch, site: name,
-                    cookie: r.cookie.isEmpty ? nil : UnsafeRawBufferPointer(r.cookie.slice(line)),
-                    ip: UnsafeRawBufferPointer(address.slice(line)),
-                    userAgent: UnsafeRawBufferPointer(r.userAgent.slice(line)), userAgentNumber: userAgentNumber)
+                let cookie = r.cookie.isEmpty ? nil : UnsafeRawBufferPointer(r.cookie.slice(line))
+                let ip = UnsafeRawBufferPointer(address.slice(line))
+                let agent = UnsafeRawBufferPointer(r.userAgent.slice(line))
+                guard let number = userAgentNumber else {
+                    return try pseudonymizer.visitor(epoch: epoch, site: name, cookie: cookie, ip: ip, userAgent: agent)
+                }
+                return try pseudonymizer.visitor(
+                    epoch: epoch, site: name, cookie: cookie, ip: ip, userAgent: agent, userAgentNumber: number)
             }
         }
         return try named.get()

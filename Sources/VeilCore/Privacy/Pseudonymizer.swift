@@ -171,7 +171,10 @@ public final class Pseudonymizer {
         epoch: EpochID, site: UnsafeRawBufferPointer, cookie: UnsafeRawBufferPointer?,
         ip: UnsafeRawBufferPointer, userAgent: UnsafeRawBufferPointer
     ) throws(VeilError) -> Pseudonym {
-        try visitor(epoch: epoch, site: site, cookie: cookie, userAgent: userAgent) { appendWrittenAddress(ip) }
+        try visitor(epoch: epoch, site: site, cookie: cookie) {
+            appendWrittenAddress(ip)
+            appendField(userAgent)
+        }
     }
 
     /// `visitor(epoch:site:cookie:ip:userAgent:)` for a caller that numbers the user agents it
@@ -182,18 +185,13 @@ public final class Pseudonymizer {
         epoch: EpochID, site: UnsafeRawBufferPointer, cookie: UnsafeRawBufferPointer?,
         ip: UnsafeRawBufferPointer, userAgent: UnsafeRawBufferPointer, userAgentNumber: UInt64
     ) throws(VeilError) -> Pseudonym {
-        if let cookie, !cookie.isEmpty {
-            begin(epoch, .cookie, site: site)
-            appendField(cookie)
-        } else {
-            begin(epoch, .ipua, site: site)
+        try visitor(epoch: epoch, site: site, cookie: cookie) {
             appendWrittenAddress(ip)
             // A length no user agent has (and the key's length) tell the number apart.
             appendLength(Int(UInt32.max))
             withUnsafeBytes(of: userAgentNumber) { message.append($0) }
             numberedUserAgent = userAgent
         }
-        return try finish(epoch)
     }
 
     /// The visitor pseudonym of a request whose client address is already parsed (for
@@ -202,22 +200,24 @@ public final class Pseudonymizer {
         epoch: EpochID, site: UnsafeRawBufferPointer, cookie: UnsafeRawBufferPointer?,
         address: IPAddress, userAgent: UnsafeRawBufferPointer
     ) throws(VeilError) -> Pseudonym {
-        try visitor(epoch: epoch, site: site, cookie: cookie, userAgent: userAgent) { appendAddressField(address) }
+        try visitor(epoch: epoch, site: site, cookie: cookie) {
+            appendAddressField(address)
+            appendField(userAgent)
+        }
     }
 
-    /// The two visitor messages; `appendAddress` writes the address field of an IP+UA message.
+    /// The two visitor messages; `appendIPUA` writes the address and user-agent fields of an
+    /// IP+UA message.
     @inline(__always)
     private func visitor(
-        epoch: EpochID, site: UnsafeRawBufferPointer, cookie: UnsafeRawBufferPointer?,
-        userAgent: UnsafeRawBufferPointer, appendAddress: () -> Void
+        epoch: EpochID, site: UnsafeRawBufferPointer, cookie: UnsafeRawBufferPointer?, appendIPUA: () -> Void
     ) throws(VeilError) -> Pseudonym {
         if let cookie, !cookie.isEmpty {
             begin(epoch, .cookie, site: site)
             appendField(cookie)
         } else {
             begin(epoch, .ipua, site: site)
-            appendAddress()
-            appendField(userAgent)
+            appendIPUA()
         }
         return try finish(epoch)
     }
