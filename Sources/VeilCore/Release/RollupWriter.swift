@@ -1,4 +1,3 @@
-
 /// veil's version, written into manifests.
 public let veilVersion = "0.1.0"
 
