@@ -1,4 +1,4 @@
-// Sixteen-byte scans for the text parser, inlined into Swift: SSE2 compares and a byte mask,
+// Sixteen-byte scans for the text and JSON parsers, inlined into Swift: SSE2 compares and a byte mask,
 // which Swift's SIMD types do not lower to. Header only; without SSE2 the scans take no block
 // and the Swift caller scans the bytes itself.
 #ifndef VEIL_CBYTESCAN_H
@@ -20,6 +20,28 @@ static inline ptrdiff_t veil_scan16_either(const uint8_t *p, ptrdiff_t i, ptrdif
     while (i + 16 <= n) {
         const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
         const int m = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb)));
+        if (m != 0) return i + __builtin_ctz((unsigned)m);
+        i += 16;
+    }
+#endif
+    return i;
+}
+
+/// Scans p[i..<n) sixteen bytes at a time for a byte that stops a JSON string: `"`, `\` or a
+/// control byte (below 0x20). Returns its index, or, when no whole block of sixteen holds one,
+/// the index of the first byte not scanned (fewer than sixteen remain): the caller scans the
+/// rest.
+static inline ptrdiff_t veil_scan16_json_string(const uint8_t *p, ptrdiff_t i, ptrdiff_t n) {
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    const __m128i control = _mm_set1_epi8(0x1F);
+    while (i + 16 <= n) {
+        const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        // v <= 0x1F (unsigned) exactly where min(v, 0x1F) == v.
+        const __m128i low = _mm_cmpeq_epi8(_mm_min_epu8(v, control), v);
+        const __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), low);
+        const int m = _mm_movemask_epi8(stop);
         if (m != 0) return i + __builtin_ctz((unsigned)m);
         i += 16;
     }

@@ -422,7 +422,7 @@ public struct Aggregator: RecordSink {
     private mutating func siteID(_ range: ByteRange, _ line: UnsafeBufferPointer<UInt8>) -> UInt32 {
         if range.isEmpty { return defaultSite }
         let bytes = range.slice(line)
-        if bytes.elementsEqual(lastSite) { return lastSiteID }
+        if ByteWords.equal(bytes, lastSite) { return lastSiteID }
         return newSite(bytes)
     }
 

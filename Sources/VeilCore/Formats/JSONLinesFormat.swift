@@ -1,3 +1,5 @@
+import CByteScan
+
 /// JSON lines: one JSON object per line, as Caddy, nginx (`escape=json`), Traefik and e-mail
 /// event exports write them.
 ///
@@ -604,12 +606,14 @@ public struct JSONLinesFormat: LogFormat, Sendable {
 
     // MARK: - Key trie
 
-    /// Buckets per object level; a key's bucket comes from its length, first, middle and last
-    /// byte.
+    /// Buckets per object level; a key's bucket comes from its length and first eight bytes.
     static let bucketsPerNode = 32
 
     /// One key at one object level.
     struct Entry: Sendable {
+        /// The key's first eight bytes (fewer when it is shorter, zero above them), first byte
+        /// lowest: compared in one go before the rest.
+        var prefix: UInt64
         var keyStart: Int32
         var keyCount: Int32
         /// Next entry in the same bucket, -1 at the end.
@@ -622,19 +626,32 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         var rank: UInt8
     }
 
+    /// The bytes of a word that hold the first `n` bytes of a key.
     @inline(__always)
-    static func bucket(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int {
-        let h =
-            (UInt32(truncatingIfNeeded: n) &* 0x9E37_79B1) ^ (UInt32(p[0]) &* 0x85EB_CA6B)
-            ^ (UInt32(p[n &- 1]) &* 0xC2B2_AE35) ^ (UInt32(p[n >> 1]) &* 0x27D4_EB2F)
-        return Int(h >> 27)
+    static func prefixMask(_ n: Int) -> UInt64 {
+        n >= 8 ? ~0 : (1 &<< UInt64(n &* 8)) &- 1
+    }
+
+    /// The `Entry.prefix` of the `n` key bytes at `k`; `readable` says whether eight bytes are
+    /// readable there (one load), else the bytes are gathered one by one.
+    @inline(__always)
+    static func prefix(_ k: UnsafePointer<UInt8>, _ n: Int, readable: Bool) -> UInt64 {
+        if readable { return ByteWords.load(k, 0) & prefixMask(n) }
+        var w: UInt64 = 0
+        for j in 0..<min(n, 8) { w |= UInt64(k[j]) &<< UInt64(j &* 8) }
+        return w
+    }
+
+    @inline(__always)
+    static func bucket(prefix: UInt64, _ n: Int) -> Int {
+        Int(truncatingIfNeeded: ((prefix ^ UInt64(truncatingIfNeeded: n)) &* 0x9E37_79B9_7F4A_7C15) &>> 59)
     }
 
     /// Builds the key trie from key paths.
     struct TrieBuilder {
         var keyBytes: [UInt8] = [0]
         var entries: [Entry] = [
-            Entry(keyStart: 0, keyCount: 0, next: -1, child: -1, field: nil, rank: 0)
+            Entry(prefix: 0, keyStart: 0, keyCount: 0, next: -1, child: -1, field: nil, rank: 0)
         ]
         var buckets = [Int32](repeating: -1, count: JSONLinesFormat.bucketsPerNode)
         /// How many keys each slot has so far (the next key's rank).
@@ -670,9 +687,9 @@ public struct JSONLinesFormat: LogFormat, Sendable {
 
         /// The entry for `key` under `node`, created when missing.
         private mutating func entry(node: Int32, key: [UInt8]) -> Int {
-            let b =
-                Int(node) * JSONLinesFormat.bucketsPerNode
-                + key.withUnsafeBufferPointer { JSONLinesFormat.bucket($0.baseAddress!, $0.count) }
+            // Safe: a key path component is never empty (`split`).
+            let prefix = key.withUnsafeBufferPointer { JSONLinesFormat.prefix($0.baseAddress!, $0.count, readable: false) }
+            let b = Int(node) * JSONLinesFormat.bucketsPerNode + JSONLinesFormat.bucket(prefix: prefix, key.count)
             var e = buckets[b]
             while e >= 0 {
                 let x = entries[Int(e)]
@@ -685,6 +702,7 @@ public struct JSONLinesFormat: LogFormat, Sendable {
             }
             entries.append(
                 Entry(
+                    prefix: prefix,
                     keyStart: Int32(keyBytes.count), keyCount: Int32(key.count), next: buckets[b],
                     child: -1, field: nil, rank: 0))
             keyBytes += key
@@ -770,7 +788,8 @@ private struct JSONScanner {
 
     @inline(__always)
     mutating func skipSpace() {
-        while i < end, Self.isSpace(p[i]) { i += 1 }
+        // Most bytes after a token are not blank: one compare says so.
+        while i < end, p[i] <= 0x20, Self.isSpace(p[i]) { i += 1 }
     }
 
     /// The error for the byte at `i`: end of line, control byte, or anything else.
@@ -835,14 +854,14 @@ private struct JSONScanner {
         let n = key.count
         guard n > 0 else { return -1 }
         let k = p + Int(key.start)
-        var e = Int(buckets[Int(node) * JSONLinesFormat.bucketsPerNode + JSONLinesFormat.bucket(k, n)])
+        let prefix = JSONLinesFormat.prefix(k, n, readable: Int(key.start) &+ 8 <= end)
+        var e = Int(buckets[Int(node) &* JSONLinesFormat.bucketsPerNode &+ JSONLinesFormat.bucket(prefix: prefix, n)])
         while e >= 0 {
             let entry = entries[e]
-            if Int(entry.keyCount) == n {
-                let stored = keys + Int(entry.keyStart)
-                var j = 0
-                while j < n, stored[j] == k[j] { j += 1 }
-                if j == n { return e }
+            if entry.prefix == prefix && Int(entry.keyCount) == n
+                && (n <= 8 || ByteWords.equal(keys + (Int(entry.keyStart) &+ 8), k + 8, count: n &- 8))
+            {
+                return e
             }
             e = Int(entry.next)
         }
@@ -972,39 +991,46 @@ private struct JSONScanner {
         return ByteRange(start, i)
     }
 
-    /// Whether any of 8 bytes is `"`, `\` or below 0x20 (SWAR; exact for "any").
-    @inline(__always)
-    static func special(_ w: UInt64) -> Bool {
-        ByteWords.zeroBytes(w ^ ByteWords.broadcast(UInt8(ascii: "\""))) | ByteWords.zeroBytes(w ^ ByteWords.broadcast(UInt8(ascii: "\\")))
-            | ByteWords.below0x20(w) != 0
-    }
-
     /// A string after its opening quote; returns its decoded range and moves past the closing
     /// quote.
+    @inline(__always)
     mutating func string() throws(JSONScanFailure) -> ByteRange {
         let start = i
-        while true {
-            if i + 8 <= end {
-                // Safe: 8 bytes from i are inside the line.
-                let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
-                if !Self.special(w) {
-                    i += 8
-                    continue
-                }
-            }
-            guard i < end else { throw JSONScanFailure(.truncated) }
-            let stop = min(i + 8, end)
-            while i < stop {
-                let c = p[i]
-                if c == UInt8(ascii: "\"") {
-                    i += 1
-                    return ByteRange(start, i - 1)
-                }
-                if c == UInt8(ascii: "\\") { return try escapedString(start: start) }
-                if c < 0x20 { throw JSONScanFailure(c == 0 ? .binaryGarbage : .badJSON) }
-                i += 1
-            }
+        let j = Self.stop(p, i, end)
+        guard j < end else {
+            i = end
+            throw JSONScanFailure(.truncated)
         }
+        let c = p[j]
+        if c == UInt8(ascii: "\"") {
+            i = j &+ 1
+            return ByteRange(start, j)
+        }
+        i = j
+        if c == UInt8(ascii: "\\") { return try escapedString(start: start) }
+        throw JSONScanFailure(c == 0 ? .binaryGarbage : .badJSON)
+    }
+
+    /// The index of the first `"`, `\` or control byte in `p[i..<n]`, or `n`: sixteen bytes at
+    /// a time while they last, then eight (an exact "any" mask whose lowest flag is a true
+    /// stop), then one.
+    @inline(__always)
+    static func stop(_ p: UnsafeMutablePointer<UInt8>, _ i: Int, _ n: Int) -> Int {
+        var i = veil_scan16_json_string(p, i, n)
+        if i &+ 16 <= n { return i }
+        let quotes = ByteWords.broadcast(UInt8(ascii: "\"")), backslashes = ByteWords.broadcast(UInt8(ascii: "\\"))
+        while i &+ 8 <= n {
+            let w = ByteWords.load(p, i)
+            let m = ByteWords.zeroBytes(w ^ quotes) | ByteWords.zeroBytes(w ^ backslashes) | ByteWords.below0x20(w)
+            if m != 0 { return i &+ ByteWords.lowestByte(m) }
+            i &+= 8
+        }
+        while i < n {
+            let c = p[i]
+            if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c < 0x20 { return i }
+            i &+= 1
+        }
+        return n
     }
 
     /// The rest of a string from its first backslash at `i`, un-escaped in place.

@@ -190,10 +190,25 @@ public enum Timestamp {
     public static func parseDateAndTime(
         date: UnsafeBufferPointer<UInt8>, time: UnsafeBufferPointer<UInt8>
     ) -> Int64? {
+        guard let days = parseW3CDate(date), let seconds = parseW3CTime(time) else { return nil }
+        return days * secondsPerDay + seconds
+    }
+
+    /// The day count since 1970-01-01 of a W3C `date` field (`2000-10-10`), nil when it is not
+    /// a valid date in that form.
+    public static func parseW3CDate(_ date: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard date.count == 10, date[4] == UInt8(ascii: "-"), date[7] == UInt8(ascii: "-"),
             let year = fourDigits(date, 0), let month = twoDigits(date, 5),
             let day = twoDigits(date, 8), isValidDate(year: year, month: month, day: day)
         else { return nil }
+        return daysFromCivil(year: year, month: month, day: day)
+    }
+
+    /// The seconds since midnight of a W3C `time` field (`13:55:36`, optionally with a `.fff`
+    /// fraction, which is ignored; a leap second counts as :59), nil when it is not a valid
+    /// time in that form.
+    @inline(__always)
+    public static func parseW3CTime(_ time: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard time.count >= 8, time[2] == UInt8(ascii: ":"), time[5] == UInt8(ascii: ":"),
             let hour = twoDigits(time, 0), let minute = twoDigits(time, 3),
             let second = twoDigits(time, 6), hour <= 23, minute <= 59, second <= 60
@@ -202,8 +217,7 @@ public enum Timestamp {
             guard time[8] == UInt8(ascii: "."), time.count > 9 else { return nil }
             for i in 9..<time.count where time[i] &- UInt8(ascii: "0") > 9 { return nil }
         }
-        return daysFromCivil(year: year, month: month, day: day) * secondsPerDay
-            + Int64(hour * 3600 + minute * 60 + min(second, 59))
+        return Int64(hour * 3600 + minute * 60 + min(second, 59))
     }
 
     // MARK: - Civil dates

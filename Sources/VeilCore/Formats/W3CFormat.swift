@@ -52,6 +52,8 @@ public struct W3CFormat: LogFormat {
     private var columns: [Column] = []
     /// The date of the last `#Date:` directive (`2000-10-10`), empty when none.
     private var directiveDate: [UInt8] = []
+    /// The last `date` column parsed: the lines of a file share a few dates.
+    private var dates = DateCache()
 
     /// Whether a `#Fields:` header has set the column layout.
     public var hasFieldsHeader: Bool { !columns.isEmpty }
@@ -81,9 +83,11 @@ public struct W3CFormat: LogFormat {
             return directive(UnsafeBufferPointer(start: p, count: n))
         }
         if columns.isEmpty { return .reject(.noFieldsHeader) }
+        var dates = self.dates
         let result = columns.withUnsafeBufferPointer { cols in
-            dataLine(p, n, cols, into: &record)
+            dataLine(p, n, cols, into: &record, dates: &dates)
         }
+        self.dates = dates
         if result != .record { record.reset() }
         return result
     }
@@ -91,7 +95,7 @@ public struct W3CFormat: LogFormat {
     /// Splits a data line into the layout's columns and fills the record.
     private func dataLine(
         _ p: UnsafeMutablePointer<UInt8>, _ n: Int, _ cols: UnsafeBufferPointer<Column>,
-        into record: inout LogRecord
+        into record: inout LogRecord, dates: inout DateCache
     ) -> ParseResult {
         var date = ByteRange.empty, time = ByteRange.empty
         var stem = ByteRange.empty, query = ByteRange.empty, uri = ByteRange.empty
@@ -100,6 +104,19 @@ public struct W3CFormat: LogFormat {
         var start = 0
         var j = 0
         while true {
+            // To the next space, tab, other control byte or DEL: eight bytes at a time, then
+            // the byte loop decides (at the stop found, or over the last few bytes).
+            while j &+ 8 <= n {
+                let x = ByteWords.load(p, j)
+                let m =
+                    ByteWords.below0x20(x) | ByteWords.zeroBytes(x ^ Self.spaces)
+                    | ByteWords.zeroBytes(x ^ Self.deletes)
+                if m != 0 {
+                    j &+= ByteWords.lowestByte(m)
+                    break
+                }
+                j &+= 8
+            }
             while j < n {
                 let c = p[j]
                 if c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") { break }
@@ -153,18 +170,16 @@ public struct W3CFormat: LogFormat {
             record.milliseconds = Int16(ms)
         }
         let timeBytes = UnsafeBufferPointer(rebasing: line[Int(time.start)..<timeEnd])
-        let seconds: Int64?
+        let days: Int64?
         if !date.isEmpty {
-            seconds = Timestamp.parseDateAndTime(date: date.slice(line), time: timeBytes)
+            days = dates.days(date.slice(line))
         } else if !directiveDate.isEmpty {
-            seconds = directiveDate.withUnsafeBufferPointer {
-                Timestamp.parseDateAndTime(date: $0, time: timeBytes)
-            }
+            days = directiveDate.withUnsafeBufferPointer { Timestamp.parseW3CDate($0) }
         } else {
             return .reject(.missingField)
         }
-        guard let seconds else { return .reject(.badTimestamp) }
-        record.timestamp = seconds
+        guard let days, let seconds = Timestamp.parseW3CTime(timeBytes) else { return .reject(.badTimestamp) }
+        record.timestamp = days * Timestamp.secondsPerDay + seconds
 
         if let status {
             guard let s = JSONLinesFormat.status(status.slice(line)) else { return .reject(.badStatus) }
@@ -185,16 +200,64 @@ public struct W3CFormat: LogFormat {
         } else {
             record.target = uri
         }
-        for k in Int(record.userAgent.start)..<Int(record.userAgent.end)
-        where p[k] == UInt8(ascii: "+") {
-            p[k] = UInt8(ascii: " ")
-        }
+        Self.plusToSpace(p, Int(record.userAgent.start), Int(record.userAgent.end))
         if !cookie.isEmpty && !cookieName.isEmpty {
             record.cookie = cookieName.withUnsafeBufferPointer {
                 CookieHeader.value(named: $0, in: line, cookie, plusIsSpace: true)
             }
         }
         return .record
+    }
+
+    /// `" "` and DEL in every byte of a word.
+    private static let spaces = ByteWords.broadcast(UInt8(ascii: " "))
+    private static let deletes = ByteWords.broadcast(0x7F)
+
+    /// Turns every `+` in `p[start..<end]` into a space: eight bytes at a time (an exact
+    /// mask of the `+` bytes, each flipped to a space by xor), then one.
+    @inline(__always)
+    static func plusToSpace(_ p: UnsafeMutablePointer<UInt8>, _ start: Int, _ end: Int) {
+        let plus = ByteWords.broadcast(UInt8(ascii: "+"))
+        let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        var k = start
+        while k &+ 8 <= end {
+            let t = ByteWords.load(p, k) ^ plus
+            // The high bit of each byte of `t` that is zero, with no borrow between bytes.
+            let isPlus = ~(((t & low7) &+ low7) | t) & ~low7
+            if isPlus != 0 {
+                let x = ByteWords.load(p, k) ^ ((isPlus &>> 7) &* UInt64(UInt8(ascii: "+") ^ UInt8(ascii: " ")))
+                UnsafeMutableRawPointer(p + k).storeBytes(of: x.littleEndian, as: UInt64.self)
+            }
+            k &+= 8
+        }
+        while k < end {
+            if p[k] == UInt8(ascii: "+") { p[k] = UInt8(ascii: " ") }
+            k &+= 1
+        }
+    }
+
+    /// The day count of the last `date` column parsed (its ten bytes in two words), so that
+    /// the lines of one day parse their date once.
+    struct DateCache {
+        private var head: UInt64 = 0
+        private var tail: UInt16 = 0
+        private var cached: Int64? = nil
+
+        /// `Timestamp.parseW3CDate(date)`, from the cache when `date` is the last one parsed.
+        @inline(__always)
+        mutating func days(_ date: UnsafeBufferPointer<UInt8>) -> Int64? {
+            guard date.count == 10, let base = date.baseAddress else { return nil }
+            let h = ByteWords.load(base, 0)
+            let t = UInt16(truncatingIfNeeded: ByteWords.load32(base, 6) >> 16)
+            if let cached, h == head, t == tail { return cached }
+            let days = Timestamp.parseW3CDate(date)
+            if let days {
+                head = h
+                tail = t
+                cached = days
+            }
+            return days
+        }
     }
 
     // MARK: - Directives

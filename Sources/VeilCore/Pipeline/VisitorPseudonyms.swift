@@ -39,7 +39,7 @@ struct VisitorPseudonyms {
             return try Self.pseudonym(pseudonymizer, epoch: epoch, siteName: defaultSite, r, line, address: address)
         }
         let host = r.site.slice(line)
-        if !host.elementsEqual(lastHost) {
+        if !ByteWords.equal(host, lastHost) {
             lastHost = Array(host)
             // As the state spells it: interned names are Strings (invalid UTF-8 replaced).
             lastName = Array(String(decoding: Self.canonicalSiteName(host), as: UTF8.self).utf8)

@@ -84,4 +84,14 @@ enum ByteWords {
         }
         return true
     }
+
+    /// Whether `bytes` holds exactly the bytes of `array` (`equal` on both; the generic
+    /// `elementsEqual` walks them one iterator step at a time).
+    @inline(__always)
+    static func equal(_ bytes: UnsafeBufferPointer<UInt8>, _ array: [UInt8]) -> Bool {
+        guard bytes.count == array.count else { return false }
+        guard bytes.count > 0, let a = bytes.baseAddress else { return true }
+        // Safe: `array` is not empty, so its buffer has a base address.
+        return array.withUnsafeBytes { equal(UnsafeRawPointer(a), $0.baseAddress!, count: bytes.count) }
+    }
 }

@@ -267,6 +267,77 @@ private let jsonT0: Int64 = 1_700_000_000
         #expect(p.method == "GET")  // the key itself was escaped
     }
 
+    /// A string's end, escape or bad byte is found wherever it lies: the scan takes sixteen
+    /// bytes, then eight, then one at a time, and a stop in any lane of a block must win.
+    @Test func stringStopsAreFoundAtEveryOffset() {
+        let f = JSONLinesFormat(preset: .nginx)
+        let head = Array(#"{"time_iso8601":"2023-11-14T22:13:20Z","http_user_agent":""#.utf8)
+        for length in 0...48 {
+            let plain = (0..<length).map { UInt8(ascii: "a") + UInt8($0 % 26) }
+            // Near the end of the line too: the short tail takes the eight- and one-byte paths.
+            for tail in [Array(#""}"#.utf8), Array(#"","status":200,"body_bytes_sent":"10900"}"#.utf8)] {
+                let ok = parseJSON(f, head + plain + tail)
+                #expect(ok.result == .record, "length \(length)")
+                #expect(ok.raw(ok.record.userAgent) == plain, "length \(length)")
+                for k in 0..<length {
+                    // An escaped quote at k is decoded in place.
+                    var escaped = plain
+                    escaped.replaceSubrange(k..<(k + 1), with: Array(#"\""#.utf8))
+                    let e = parseJSON(f, head + escaped + tail)
+                    var decoded = plain
+                    decoded[k] = UInt8(ascii: "\"")
+                    #expect(e.result == .record, "escape at \(k) of \(length)")
+                    #expect(e.raw(e.record.userAgent) == decoded, "escape at \(k) of \(length)")
+                    // A raw control byte is bad JSON; a NUL is binary garbage.
+                    for (byte, reason) in [(UInt8(0x01), RejectReason.badJSON), (0x1F, .badJSON), (0x09, .badJSON), (0x00, .binaryGarbage)] {
+                        var bad = plain
+                        bad[k] = byte
+                        #expect(parseJSON(f, head + bad + tail).result == .reject(reason), "byte \(byte) at \(k) of \(length)")
+                    }
+                    // Bytes above 0x7F and DEL are string content.
+                    var high = plain
+                    high[k] = k % 2 == 0 ? 0xFF : 0x7F
+                    let h = parseJSON(f, head + high + tail)
+                    #expect(h.result == .record)
+                    #expect(h.raw(h.record.userAgent) == high)
+                }
+                // Cut off inside the string.
+                #expect(parseJSON(f, head + plain).result == .reject(.truncated), "length \(length)")
+            }
+        }
+    }
+
+    /// Keys are told apart by their first eight bytes and length, then the rest: Traefik's
+    /// `request_*` keys share their first eight bytes, and a key near the end of the line has
+    /// fewer than eight bytes after its start.
+    @Test func keysSharingTheirFirstBytesAndKeysAtTheEnd() {
+        let f = JSONLinesFormat(preset: .traefik)
+        let p = parseJSON(
+            f,
+            #"{"request_User-Agenx":"no","request_Referer":"https://a.example/","request_User-Agent":"ua","#
+                + #""request_X-Forwarded-Fox":"no","request_X-Forwarded-For":"203.0.113.1","DownstreamStatus":200,"#
+                + #""StartUTC":"2023-11-14T22:13:20Z"}"#)
+        #expect(p.result == .record)
+        #expect(p.userAgent == "ua")
+        #expect(p.referrer == "https://a.example/")
+        #expect(p.forwardedFor == "203.0.113.1")
+        #expect(p.record.status == 200)
+        #expect(p.record.timestamp == jsonT0)
+        // The last key of the line, with a short value: fewer than eight bytes from its start.
+        let caddy = JSONLinesFormat(preset: .caddy)
+        let end = parseJSON(caddy, #"{"status":204,"ts":7}"#)
+        #expect(end.result == .record)
+        #expect(end.record.timestamp == 7)
+        #expect(end.record.status == 204)
+        let short = parseJSON(caddy, #"{"ts":7,"status":204}"#)
+        #expect(short.result == .record)
+        #expect(short.record.status == 204)
+        // Same first bytes and length as a mapped key, one byte different further on.
+        let other = parseJSON(caddy, #"{"ts":7,"statut":204}"#)
+        #expect(other.result == .record)
+        #expect(other.record.status == 0)
+    }
+
     @Test func invalidUTF8IsKeptAsBytes() {
         var bytes = Array(#"{"ts":1700000000,"request":{"headers":{"User-Agent":[""#.utf8)
         bytes += [0x41, 0xFF, 0xFE, 0xC3]

@@ -218,4 +218,77 @@ private let w3cT0: Int64 = 1_700_000_000
         #expect(p.record.status == 599)
         #expect(p.record.bytes == 0)
     }
+
+    /// `+` becomes a space in the user agent wherever it lies (eight bytes at a time, then
+    /// one), and no other byte changes, inside or outside the range.
+    @Test func plusToSpaceMatchesAByteLoop() {
+        let alphabet: [UInt8] = [UInt8(ascii: "+"), UInt8(ascii: "*"), UInt8(ascii: ","), 0xAB, 0x2B | 0x80, 0x00, 0xFF, UInt8(ascii: "a")]
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for length in 0...40 {
+            for start in 0..<9 {
+                for _ in 0..<4 {
+                    var bytes = (0..<(start + length + 9)).map { _ -> UInt8 in
+                        seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                        return alphabet[Int(seed >> 61)]
+                    }
+                    var expected = bytes
+                    for k in start..<(start + length) where expected[k] == UInt8(ascii: "+") {
+                        expected[k] = UInt8(ascii: " ")
+                    }
+                    bytes.withUnsafeMutableBufferPointer { W3CFormat.plusToSpace($0.baseAddress!, start, start + length) }
+                    #expect(bytes == expected, "start \(start) length \(length)")
+                }
+            }
+        }
+    }
+
+    /// Every control byte and DEL in a field rejects the line wherever it lies (the field scan
+    /// takes eight bytes at a time); bytes above 0x7F do not; a tab separates as a space does.
+    @Test func controlBytesAreFoundAtEveryOffset() {
+        var f = W3CFormat()
+        feedHeader(&f, ["#Fields: date time c-ip cs-method cs-uri-stem sc-status cs(User-Agent)"])
+        let line = Array("2023-11-14 22:13:20 198.51.100.23 GET /a/long/path/to/scan/page.html 200 Mozilla/5.0+(X11)".utf8)
+        let good = parseW3C(&f, line)
+        #expect(good.result == .record)
+        #expect(good.record.timestamp == w3cT0)
+        for k in line.indices where line[k] != UInt8(ascii: " ") {
+            for byte: UInt8 in [0x00, 0x01, 0x0A, 0x1F, 0x7F] {
+                var bad = line
+                bad[k] = byte
+                #expect(parseW3C(&f, bad).result == .reject(.binaryGarbage), "byte \(byte) at \(k)")
+            }
+            var high = line
+            high[k] = 0xC3
+            #expect(parseW3C(&f, high).result != .reject(.binaryGarbage), "0xC3 at \(k)")
+        }
+        var tabs = line
+        for k in tabs.indices where tabs[k] == UInt8(ascii: " ") { tabs[k] = UInt8(ascii: "\t") }
+        let t = parseW3C(&f, tabs)
+        #expect(t.result == .record)
+        #expect(t.record.timestamp == w3cT0)
+        #expect(t.text(t.record.target) == "/a/long/path/to/scan/page.html")
+        #expect(t.text(t.record.userAgent) == "Mozilla/5.0 (X11)")
+    }
+
+    /// The parsed date is remembered between lines: each line still gets its own date, a bad
+    /// date after a good one is rejected, and the good one serves again after it.
+    @Test func datesFollowEachLine() {
+        var f = W3CFormat()
+        feedHeader(&f, ["#Fields: date time c-ip cs-method cs-uri-stem sc-status"])
+        let cases: [(date: String, days: Int64?)] = [
+            ("2023-11-14", 19675), ("2023-11-14", 19675), ("2023-11-15", 19676), ("2023-12-14", 19705),
+            ("2023-11-14", 19675), ("2023-02-30", nil), ("2023-11-14", 19675), ("2024-02-29", 19782),
+            ("2023-02-29", nil), ("2023-11-1x", nil), ("2023-11-14", 19675),
+        ]
+        for (date, days) in cases {
+            let p = parseW3C(&f, "\(date) 22:13:20 198.51.100.23 GET / 200")
+            if let days {
+                #expect(p.result == .record, "\(date)")
+                #expect(p.record.timestamp == days * 86_400 + 80_000, "\(date)")
+            } else {
+                #expect(p.result == .reject(.badTimestamp), "\(date)")
+            }
+        }
+        #expect(Int64(19675) * 86_400 + 80_000 == w3cT0)
+    }
 }
