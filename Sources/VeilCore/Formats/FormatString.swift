@@ -86,42 +86,69 @@ public struct CompiledFormat: Sendable {
         self.suffixStart = suffixStart
         self.suffixCount = suffixCount
         self.capturedFields = capturedFields
-        combinedTail = Self.combinedTail(steps, literals, suffixStart: Int(suffixStart), suffixCount: Int(suffixCount))
+        combinedShape = Self.combinedShape(steps, literals, suffixStart: Int(suffixStart), suffixCount: Int(suffixCount))
     }
 
     /// For a format of the combined family — `%h %l %u %t "%r" %>s %b "%{Referer}i"
     /// "%{User-Agent}i"` followed by zero or more `"…"` fields that are skipped, a cookie or
-    /// X-Forwarded-For — the kinds of those extra fields; nil for any other format.
+    /// X-Forwarded-For, or NCSA common (`%h %l %u %t "%r" %>s %b`), either of them optionally
+    /// after `%v:%p ` (Apache's `vhost_combined`) — its shape; nil for any other format.
     /// `TextFormat` parses such lines without running the steps.
-    let combinedTail: [FieldKind]?
+    let combinedShape: CombinedShape?
 
-    private static func combinedTail(
+    /// The shape of a combined-family format (see `combinedShape`).
+    struct CombinedShape: Equatable, Sendable {
+        /// The line starts with `%v:%p ` (site, `:`, port): `vhost_combined`.
+        var vhost = false
+        /// The line ends after `%b`: no referrer, user agent or extra fields (NCSA common).
+        var common = false
+        /// The kinds of the quoted fields after the user agent.
+        var tail: [FieldKind] = []
+    }
+
+    private static func combinedShape(
         _ steps: [FormatStep], _ literals: [UInt8], suffixStart: Int, suffixCount: Int
-    ) -> [FieldKind]? {
-        let head: [(prefix: String, kind: FieldKind, scan: ScanMode)] = [
-            ("", .address, .untilStop), (" ", .skip, .untilStop), (" ", .user, .untilStop),
-            (" [", .timeCLF, .untilStop), ("] \"", .request, .quoted), ("\" ", .status, .untilStop),
-            (" ", .bytes, .untilStop), (" \"", .referrer, .quoted), ("\" \"", .userAgent, .quoted),
-        ]
-        guard steps.count >= head.count,
-            Array(literals[suffixStart..<suffixStart + suffixCount]) == [UInt8(ascii: "\"")]
-        else { return nil }
+    ) -> CombinedShape? {
         func prefix(_ s: FormatStep) -> [UInt8] {
             Array(literals[Int(s.prefixStart)..<Int(s.prefixStart + s.prefixCount)])
         }
-        for (step, want) in zip(steps, head) {
-            guard prefix(step) == Array(want.prefix.utf8), step.kind == want.kind, step.scan == want.scan,
-                step.skipBytes == 0
-            else { return nil }
+        func matches(_ step: FormatStep, _ want: (prefix: String, kind: FieldKind, scan: ScanMode)) -> Bool {
+            prefix(step) == Array(want.prefix.utf8) && step.kind == want.kind && step.scan == want.scan
+                && step.skipBytes == 0
         }
-        var tail: [FieldKind] = []
-        for step in steps[head.count...] {
+        var shape = CombinedShape()
+        var rest = steps[...]
+        if rest.count > 2, matches(rest[0], ("", .site, .untilStop)), matches(rest[1], (":", .skip, .untilStop)),
+            rest[0].stop1 == UInt8(ascii: ":"), rest[0].stop2 == UInt8(ascii: ":"),
+            rest[1].stop1 == 0x20, rest[1].stop2 == 0x20
+        {
+            shape.vhost = true
+            rest = rest.dropFirst(2)
+        }
+        let head: [(prefix: String, kind: FieldKind, scan: ScanMode)] = [
+            (shape.vhost ? " " : "", .address, .untilStop), (" ", .skip, .untilStop), (" ", .user, .untilStop),
+            (" [", .timeCLF, .untilStop), ("] \"", .request, .quoted), ("\" ", .status, .untilStop),
+            (" ", .bytes, .untilStop),
+        ]
+        guard rest.count >= head.count, zip(rest, head).allSatisfy({ matches($0, $1) }) else { return nil }
+        rest = rest.dropFirst(head.count)
+        let suffix = Array(literals[suffixStart..<suffixStart + suffixCount])
+        if rest.isEmpty {
+            // `%b` last, ending at a space, a tab or the end of the line.
+            guard suffix.isEmpty, let last = steps.last, last.stop1 == 0x20, last.stop2 == 0x09 else { return nil }
+            shape.common = true
+            return shape
+        }
+        guard suffix == [UInt8(ascii: "\"")], rest.count >= 2, matches(rest[rest.startIndex], (" \"", .referrer, .quoted)),
+            matches(rest[rest.startIndex + 1], ("\" \"", .userAgent, .quoted))
+        else { return nil }
+        for step in rest.dropFirst(2) {
             guard prefix(step) == Array("\" \"".utf8), step.scan == .quoted,
                 [.skip, .cookie, .forwardedFor].contains(step.kind)
             else { return nil }
-            tail.append(step.kind)
+            shape.tail.append(step.kind)
         }
-        return steps.last?.isFinalQuoted == true ? tail : nil
+        return steps.last?.isFinalQuoted == true ? shape : nil
     }
 }
 

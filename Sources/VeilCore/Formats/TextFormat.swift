@@ -49,8 +49,9 @@ import CByteScan
 /// - An empty line, or one of only spaces and tabs, is `.skip`.
 ///
 /// Formats of the combined family (`combined`, `combined_cookie`, `combined_xff`,
-/// `combined_cookie_xff`, and `combined` with more quoted fields skipped) parse plain lines —
-/// no escapes, no stray quotes, no trailing text — without running the steps, with the same
+/// `combined_cookie_xff`, `combined` with more quoted fields skipped, `common`, and either of
+/// `combined` and `common` after `%v:%p `, as `vhost_combined`) parse plain lines — no
+/// escapes, no stray quotes, no trailing text — without running the steps, with the same
 /// outcome; every other line runs them (`usesCombinedFastPath`).
 ///
 /// Not thread-safe: use one `TextFormat` per pipeline (it holds a timestamp cache).
@@ -154,9 +155,10 @@ public struct TextFormat: LogFormat {
         }
         var cache = self.cache
         let compiled = self.compiled
-        if usesCombinedFastPath, let tail = compiled.combinedTail {
-            let done = tail.withUnsafeBufferPointer {
-                Self.runCombined(tail: $0, line: p, count: n, record: &record, cache: &cache)
+        if usesCombinedFastPath, let shape = compiled.combinedShape {
+            let done = shape.tail.withUnsafeBufferPointer {
+                Self.runCombined(
+                    vhost: shape.vhost, common: shape.common, tail: $0, line: p, count: n, record: &record, cache: &cache)
             }
             if done {
                 self.cache = cache
@@ -365,22 +367,37 @@ public struct TextFormat: LogFormat {
 
     // MARK: The combined family
 
-    /// Parses a line of a combined-family format (`CompiledFormat.combinedTail`) into `record`
-    /// without running the steps, when the line is plain: every unquoted field non-empty and
-    /// free of control bytes, the time 26 bytes, no backslash in a quoted field, each field's
-    /// first `"` the one that closes it, and nothing after the last field. The record is then
-    /// the one `run` makes. Otherwise it returns false with `record` untouched (the time cache
-    /// may have learnt a time), and the caller runs the steps, which report errors, undo
-    /// escapes and take the slower rules.
+    /// Parses a line of a combined-family format (`CompiledFormat.combinedShape`) into
+    /// `record` without running the steps, when the line is plain: every unquoted field
+    /// non-empty and free of control bytes, the site free of spaces, the time 26 bytes, no
+    /// backslash in a quoted field, each field's first `"` the one that closes it, and nothing
+    /// after the last field. The record is then the one `run` makes. Otherwise it returns
+    /// false with `record` untouched (the time cache may have learnt a time), and the caller
+    /// runs the steps, which report errors, undo escapes and take the slower rules.
+    /// - Parameters:
+    ///   - vhost: the line starts with `%v:%p ` (`vhost_combined`).
+    ///   - common: the line ends after `%b` (NCSA common); `tail` is then empty.
+    ///   - tail: the kinds of the quoted fields after the user agent.
     @inline(__always)
     static func runCombined(
-        tail: UnsafeBufferPointer<FieldKind>, line p: UnsafeMutablePointer<UInt8>, count n: Int,
-        record: inout LogRecord, cache: inout CLFTimestampCache
+        vhost: Bool, common: Bool, tail: UnsafeBufferPointer<FieldKind>, line p: UnsafeMutablePointer<UInt8>,
+        count n: Int, record: inout LogRecord, cache: inout CLFTimestampCache
     ) -> Bool {
         let space = UInt8(ascii: " "), quote = UInt8(ascii: "\"")
+        // %v:%p then a space: the site up to its first `:`, the port up to the space.
+        var a = 0
+        var site = ByteRange.empty
+        if vhost {
+            let colon = scanSite(p, n)
+            guard colon > 0 else { return false }
+            let port = scanUnquoted(p, colon &+ 1, n)
+            guard port > colon &+ 1 else { return false }
+            site = dashIsEmpty(p, ByteRange(0, colon))
+            a = port &+ 1
+        }
         // %h %l %u: up to a space.
-        let (h, plainAddress) = scanAddress(p, n)
-        guard h > 0 else { return false }
+        let (h, plainAddress) = scanAddress(p, a, n)
+        guard h > a else { return false }
         let l = scanUnquoted(p, h &+ 1, n)
         guard l > h &+ 1 else { return false }
         let u = scanUnquoted(p, l &+ 1, n)
@@ -398,10 +415,10 @@ public struct TextFormat: LogFormat {
         // %>s: three digits, 100...599.
         let s = rq &+ 2
         guard s &+ 4 <= n, p[s &+ 3] == space, let status = statusCode(p, s) else { return false }
-        // %b: `-` or 1...18 digits, then ` "`.
+        // %b: `-` or 1...18 digits, then ` "` (common: the end of the line).
         let b = s &+ 4
-        let be = scanUnquoted(p, b, n)
-        guard be > b, be &+ 2 <= n, p[be &+ 1] == quote else { return false }
+        let be = common ? n : scanUnquoted(p, b, n)
+        guard be > b, common || (be &+ 2 <= n && p[be &+ 1] == quote) else { return false }
         var bytes: Int64 = 0
         if !isDash(p, ByteRange(b, be)) {
             guard let v = digits(p, b, be) else { return false }
@@ -409,27 +426,31 @@ public struct TextFormat: LogFormat {
         }
         // "%{Referer}i" "%{User-Agent}i" and the tail: each closed by `" "`, the last by `"`
         // at the end of the line.
-        var start = be &+ 2
-        var close = scanQuoted(p, start, n)
-        let referrer = ByteRange(start, close)
+        var referrer = ByteRange.empty
         var fields = (userAgent: ByteRange.empty, cookie: ByteRange.empty, forwardedFor: ByteRange.empty)
-        for k in -1..<tail.count {
-            guard close >= 0, close &+ 2 < n, p[close &+ 1] == space, p[close &+ 2] == quote else { return false }
-            start = close &+ 3
-            close = scanQuoted(p, start, n)
-            let range = dashIsEmpty(p, ByteRange(start, close))
-            if k < 0 {
-                fields.userAgent = range
-            } else if tail[k] == .cookie {
-                fields.cookie = range
-            } else if tail[k] == .forwardedFor {
-                fields.forwardedFor = range
+        if !common {
+            var start = be &+ 2
+            var close = scanQuoted(p, start, n)
+            referrer = ByteRange(start, close)
+            for k in -1..<tail.count {
+                guard close >= 0, close &+ 2 < n, p[close &+ 1] == space, p[close &+ 2] == quote else { return false }
+                start = close &+ 3
+                close = scanQuoted(p, start, n)
+                let range = dashIsEmpty(p, ByteRange(start, close))
+                if k < 0 {
+                    fields.userAgent = range
+                } else if tail[k] == .cookie {
+                    fields.cookie = range
+                } else if tail[k] == .forwardedFor {
+                    fields.forwardedFor = range
+                }
             }
+            guard close >= 0, close &+ 1 == n else { return false }
         }
-        guard close >= 0, close &+ 1 == n else { return false }
 
         let line = UnsafeBufferPointer(start: UnsafePointer(p), count: n)
-        let address = ByteRange(0, h)
+        let address = ByteRange(a, h)
+        record.site = site
         record.clientAddress =
             isDash(p, address) ? .empty : plainAddress ? address : HostPort.address(in: line, address)
         record.user = dashIsEmpty(p, ByteRange(l &+ 1, u))
@@ -466,13 +487,36 @@ public struct TextFormat: LogFormat {
         return -1
     }
 
-    /// `scanUnquoted` from the start of the line, and whether the bytes before the space are
+    /// The index of the first `:` from the start of the line (the end of a `vhost_combined`
+    /// site); -1 when a space, a byte below 0x20 or the end of the line comes first.
+    @inline(__always)
+    private static func scanSite(_ p: UnsafeMutablePointer<UInt8>, _ n: Int) -> Int {
+        let colons = ByteWords.broadcast(UInt8(ascii: ":"))
+        var i = 0
+        while i &+ 8 <= n {
+            let x = ByteWords.load(p, i)
+            let m = ByteWords.zeroBytes(x ^ colons) | ByteWords.zeroBytes(x ^ 0x2020_2020_2020_2020) | ByteWords.below0x20(x)
+            if m != 0 {
+                let at = i &+ ByteWords.lowestByte(m)
+                return p[at] == UInt8(ascii: ":") ? at : -1
+            }
+            i &+= 8
+        }
+        while i < n {
+            if p[i] == UInt8(ascii: ":") { return i }
+            if p[i] <= 0x20 { return -1 }
+            i &+= 1
+        }
+        return -1
+    }
+
+    /// `scanUnquoted` from `from`, and whether the bytes before the space are
     /// free of `:` and `[` (an address without brackets or port, which `HostPort` would
     /// return unchanged).
     @inline(__always)
-    private static func scanAddress(_ p: UnsafeMutablePointer<UInt8>, _ n: Int) -> (end: Int, plain: Bool) {
+    private static func scanAddress(_ p: UnsafeMutablePointer<UInt8>, _ from: Int, _ n: Int) -> (end: Int, plain: Bool) {
         let colons = ByteWords.broadcast(UInt8(ascii: ":")), brackets = ByteWords.broadcast(UInt8(ascii: "["))
-        var i = 0
+        var i = from
         while i &+ 8 <= n {
             let x = ByteWords.load(p, i)
             let special = ByteWords.zeroBytes(x ^ colons) | ByteWords.zeroBytes(x ^ brackets)
