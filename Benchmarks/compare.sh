@@ -14,6 +14,10 @@
 #                    visitors and the same traffic per day, for 10x as many days) or `lines`
 #                    (the same visitors and days, 10x the requests per visitor)
 #   --no-long        skip the 10x run
+#   --no-formats     skip the other log formats (by default each of common, vhost_combined,
+#                    json-caddy, json-nginx, json-traefik and w3c is generated with half the
+#                    reference's lines, the same traffic shape, and timed like the reference:
+#                    zstd -dc, veil inspect, veil run on one thread and on all cores)
 #   --veil PATH      the veil binary to measure (default: build it with `swift build -c release
 #                    --static-swift-stdlib`, the README's build, in the root package); veil-fixtures is taken from the same directory when
 #                    it is there, else built
@@ -36,13 +40,14 @@ lines=2000000
 runs=3
 short=0
 long=1
+formats=1
 long_shape=days
 veil=""
 build_path="$root/.build"
 work=""
 install=1
 
-usage() { sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() { echo "compare.sh: $*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -52,6 +57,7 @@ while [ $# -gt 0 ]; do
         --short) short=1; shift ;;
         --long-shape) long_shape="${2:?--long-shape needs days or lines}"; shift 2 ;;
         --no-long) long=0; shift ;;
+        --no-formats) formats=0; shift ;;
         --veil) veil="${2:?--veil needs a path}"; shift 2 ;;
         --build-path) build_path="${2:?--build-path needs a directory}"; shift 2 ;;
         --work) work="${2:?--work needs a directory}"; shift 2 ;;
@@ -305,6 +311,50 @@ if [ "$threads_flag" = 1 ]; then
     if diff -q -x manifest.json "$work/rollups-veilN" "$work/rollups-veilR" >/dev/null; then same=yes; fi
     echo
     echo "Rollup CSVs identical to the one-file run's: $same (the manifests differ: they list the inputs)."
+fi
+
+# MARK: - Other formats
+
+if [ "$formats" = 1 ]; then
+    format_lines=$(( lines / 2 ))
+    format_visitors=$(( format_lines / 20 ))
+    other_formats=(common vhost_combined json-caddy json-nginx json-traefik w3c)
+    echo
+    echo "Generating $format_lines lines ($format_visitors visitors, 1 day) of each of ${other_formats[*]}, zstd -3 ..."
+    for f in "${other_formats[@]}"; do
+        "$fixtures" generate --format "$f" --seed 1 --lines "$format_lines" --visitors "$format_visitors" --days 1 \
+            --output - | zstd -3 -q -f -o "$work/$f.log.zst"
+        zstd -dc -q "$work/$f.log.zst" >/dev/null   # warm the page cache
+    done
+    for ((r = 1; r <= runs; r++)); do
+        for f in "${other_formats[@]}"; do
+            measure "zstd-$f" zstd -dc -q "$work/$f.log.zst" -o /dev/null
+            measure "inspect-$f" "$veil" inspect "$work/$f.log.zst" --quiet
+            veil_run "run1-$f" "$work/$f.log.zst" "${single_args[@]}"
+            if [ "$threads_flag" = 1 ]; then veil_run "runN-$f" "$work/$f.log.zst"; fi
+        done
+    done
+    echo
+    echo "## Other log formats ($format_lines lines each, the reference's traffic shape; wall seconds, × that file's zstd -dc)"
+    echo
+    if [ "$threads_flag" = 1 ]; then
+        echo "| format          | MB raw | zstd -dc (s) |   inspect    | run, 1 thread | run, $(nproc) threads |"
+        echo "|-----------------|-------:|-------------:|-------------:|--------------:|--------------:|"
+    else
+        echo "| format          | MB raw | zstd -dc (s) |   inspect    | run, 1 thread |"
+        echo "|-----------------|-------:|-------------:|-------------:|--------------:|"
+    fi
+    for f in "${other_formats[@]}"; do
+        raw=$(zstd -dc -q "$work/$f.log.zst" | wc -c)
+        z=$(median_col "zstd-$f" 1)
+        cells=("inspect-$f" "run1-$f")
+        if [ "$threads_flag" = 1 ]; then cells+=("runN-$f"); fi
+        row=$(awk -v f="$f" -v raw="$raw" -v z="$z" 'BEGIN { printf "| %-15s | %6.0f | %12.2f |", f, raw / 1e6, z / 1e6 }')
+        for c in "${cells[@]}"; do
+            row+=$(awk -v us="$(median_col "$c" 1)" -v z="$z" 'BEGIN { printf " %5.2f (%4.2f×) |", us / 1e6, us / z }')
+        done
+        echo "$row"
+    done
 fi
 
 # MARK: - 10x run
