@@ -1,6 +1,7 @@
-// Sixteen-byte scans for the text and JSON parsers, inlined into Swift: SSE2 compares and a byte mask,
-// which Swift's SIMD types do not lower to. Header only; without SSE2 the scans take no block
-// and the Swift caller scans the bytes itself.
+// Byte scans for the text, JSON and W3C parsers, inlined into Swift: SSE2 compares and a byte
+// mask, which Swift's SIMD types do not lower to. Header only; without SSE2 the sixteen-byte
+// scans take no block (the Swift caller scans the bytes itself) and the field-stop mask is
+// built byte by byte.
 #ifndef VEIL_CBYTESCAN_H
 #define VEIL_CBYTESCAN_H
 
@@ -47,6 +48,40 @@ static inline ptrdiff_t veil_scan16_json_string(const uint8_t *p, ptrdiff_t i, p
     }
 #endif
     return i;
+}
+
+/// A mask of the bytes of p[0..<min(count, 64)) that end an unquoted field: bit k is set when
+/// p[k] is a space or below (tab, other control bytes, NUL) or DEL. Reads only those bytes (a
+/// block shorter than 64 bytes is copied first).
+static inline uint64_t veil_field_stops64(const uint8_t *p, ptrdiff_t count) {
+    if (count <= 0) return 0;
+    uint8_t tail[64];
+    const uint8_t *q = p;
+    uint64_t valid = ~(uint64_t)0;
+    if (count < 64) {
+        for (ptrdiff_t k = 0; k < count; k++) tail[k] = p[k];
+        for (ptrdiff_t k = count; k < 64; k++) tail[k] = 0x41;
+        q = tail;
+        valid = ((uint64_t)1 << count) - 1;
+    }
+#if defined(__SSE2__)
+    const __m128i space = _mm_set1_epi8(0x20);
+    const __m128i del = _mm_set1_epi8(0x7F);
+    uint64_t m = 0;
+    for (int b = 0; b < 4; b++) {
+        const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(q + 16 * b));
+        // v <= 0x20 (unsigned) exactly where min(v, 0x20) == v.
+        const __m128i stop = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, space), v), _mm_cmpeq_epi8(v, del));
+        m |= (uint64_t)(uint32_t)_mm_movemask_epi8(stop) << (16 * b);
+    }
+    return m & valid;
+#else
+    uint64_t m = 0;
+    for (int k = 0; k < 64; k++) {
+        if (q[k] <= 0x20 || q[k] == 0x7F) m |= (uint64_t)1 << k;
+    }
+    return m & valid;
+#endif
 }
 
 #endif

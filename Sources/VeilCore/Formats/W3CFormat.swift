@@ -1,3 +1,5 @@
+import CByteScan
+
 /// W3C extended log format, as IIS writes it.
 ///
 /// Directive lines start with `#`. `#Fields:` names the columns of the data lines that follow
@@ -102,27 +104,23 @@ public struct W3CFormat: LogFormat {
         var status: ByteRange? = nil, bytes = ByteRange.empty, cookie = ByteRange.empty
         var field = 0
         var start = 0
-        var j = 0
+        // The field ends (spaces, tabs, control bytes, DEL) of 64 bytes at a time, as a mask
+        // taken in order: a field ends at the next set bit.
+        var block = 0
+        var stops = veil_field_stops64(p, n)
         while true {
-            // To the next space, tab, other control byte or DEL: eight bytes at a time, then
-            // the byte loop decides (at the stop found, or over the last few bytes).
-            while j &+ 8 <= n {
-                let x = ByteWords.load(p, j)
-                let m =
-                    ByteWords.below0x20(x) | ByteWords.zeroBytes(x ^ Self.spaces)
-                    | ByteWords.zeroBytes(x ^ Self.deletes)
-                if m != 0 {
-                    j &+= ByteWords.lowestByte(m)
+            var j = n
+            while true {
+                if stops != 0 {
+                    j = block &+ stops.trailingZeroBitCount
+                    stops &= stops &- 1
                     break
                 }
-                j &+= 8
+                block &+= 64
+                if block >= n { break }
+                stops = veil_field_stops64(p + block, n &- block)
             }
-            while j < n {
-                let c = p[j]
-                if c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") { break }
-                if c < 0x20 || c == 0x7F { return .reject(.binaryGarbage) }
-                j += 1
-            }
+            if j < n && p[j] != UInt8(ascii: " ") && p[j] != UInt8(ascii: "\t") { return .reject(.binaryGarbage) }
             guard field < cols.count else { return .reject(.literalMismatch) }
             let r =
                 j - start == 1 && p[start] == UInt8(ascii: "-") ? ByteRange.empty : ByteRange(start, j)
@@ -147,8 +145,7 @@ public struct W3CFormat: LogFormat {
             }
             field += 1
             if j >= n { break }
-            j += 1
-            start = j
+            start = j &+ 1
         }
         if field < cols.count { return .reject(.truncated) }
 
@@ -208,10 +205,6 @@ public struct W3CFormat: LogFormat {
         }
         return .record
     }
-
-    /// `" "` and DEL in every byte of a word.
-    private static let spaces = ByteWords.broadcast(UInt8(ascii: " "))
-    private static let deletes = ByteWords.broadcast(0x7F)
 
     /// Turns every `+` in `p[start..<end]` into a space: eight bytes at a time (an exact
     /// mask of the `+` bytes, each flipped to a space by xor), then one.

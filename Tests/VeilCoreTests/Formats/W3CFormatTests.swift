@@ -247,7 +247,11 @@ private let w3cT0: Int64 = 1_700_000_000
     @Test func controlBytesAreFoundAtEveryOffset() {
         var f = W3CFormat()
         feedHeader(&f, ["#Fields: date time c-ip cs-method cs-uri-stem sc-status cs(User-Agent)"])
-        let line = Array("2023-11-14 22:13:20 198.51.100.23 GET /a/long/path/to/scan/page.html 200 Mozilla/5.0+(X11)".utf8)
+        // Longer than two 64-byte blocks, with fields across both block ends.
+        let line = Array(
+            ("2023-11-14 22:13:20 198.51.100.23 GET /a/long/path/to/scan/page.html 200 "
+                + "Mozilla/5.0+(X11;+Linux+x86_64;+rv:121.0)+Gecko/20100101+Firefox/121.0+and+some+more+bytes").utf8)
+        #expect(line.count > 128)
         let good = parseW3C(&f, line)
         #expect(good.result == .record)
         #expect(good.record.timestamp == w3cT0)
@@ -267,7 +271,7 @@ private let w3cT0: Int64 = 1_700_000_000
         #expect(t.result == .record)
         #expect(t.record.timestamp == w3cT0)
         #expect(t.text(t.record.target) == "/a/long/path/to/scan/page.html")
-        #expect(t.text(t.record.userAgent) == "Mozilla/5.0 (X11)")
+        #expect(t.text(t.record.userAgent) == "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0 and some more bytes")
     }
 
     /// The parsed date is remembered between lines: each line still gets its own date, a bad
