@@ -1,7 +1,7 @@
 // Byte scans for the text, JSON and W3C parsers, inlined into Swift: SSE2 compares and a byte
 // mask, which Swift's SIMD types do not lower to. Header only; without SSE2 the sixteen-byte
 // scans take no block (the Swift caller scans the bytes itself) and the field-stop mask is
-// built byte by byte.
+// built from 64-bit words.
 #ifndef VEIL_CBYTESCAN_H
 #define VEIL_CBYTESCAN_H
 
@@ -50,6 +50,25 @@ static inline ptrdiff_t veil_scan16_json_string(const uint8_t *p, ptrdiff_t i, p
     return i;
 }
 
+/// `veil_field_stops64` on 64 readable bytes, eight at a time in a 64-bit word (exact per-byte
+/// compares without carries between bytes, then the eight flags gathered by a multiply): the
+/// portable form, used where SSE2 is not available.
+static inline uint64_t veil_field_stops64_words(const uint8_t *q) {
+    const uint64_t low7 = 0x7F7F7F7F7F7F7F7FULL, high = 0x8080808080808080ULL;
+    uint64_t m = 0;
+    for (int w = 0; w < 8; w++) {
+        uint64_t x = 0;
+        for (int k = 0; k < 8; k++) x |= (uint64_t)q[8 * w + k] << (8 * k);
+        // Bytes below 0x21: (b & 0x7F) + 0x5F has its high bit clear and b is below 0x80.
+        const uint64_t below = ~(((x & low7) + 0x5F5F5F5F5F5F5F5FULL) | x) & high;
+        // DEL: the bytes of x ^ 0x7F… that are zero.
+        const uint64_t t = x ^ low7;
+        const uint64_t del = ~(((t & low7) + low7) | t) & high;
+        m |= (((below | del) >> 7) * 0x0102040810204080ULL) >> 56 << (8 * w);
+    }
+    return m;
+}
+
 /// A mask of the bytes of p[0..<min(count, 64)) that end an unquoted field: bit k is set when
 /// p[k] is a space or below (tab, other control bytes, NUL) or DEL. Reads only those bytes (a
 /// block shorter than 64 bytes is copied first).
@@ -76,11 +95,7 @@ static inline uint64_t veil_field_stops64(const uint8_t *p, ptrdiff_t count) {
     }
     return m & valid;
 #else
-    uint64_t m = 0;
-    for (int k = 0; k < 64; k++) {
-        if (q[k] <= 0x20 || q[k] == 0x7F) m |= (uint64_t)1 << k;
-    }
-    return m & valid;
+    return veil_field_stops64_words(q) & valid;
 #endif
 }
 

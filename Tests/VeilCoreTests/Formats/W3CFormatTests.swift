@@ -1,3 +1,4 @@
+import CByteScan
 import Testing
 
 @testable import VeilCore
@@ -294,5 +295,31 @@ private let w3cT0: Int64 = 1_700_000_000
             }
         }
         #expect(Int64(19675) * 86_400 + 80_000 == w3cT0)
+    }
+
+    /// The field-stop mask, SSE2 and portable, against a byte loop: every byte value near the
+    /// edges (NUL, tab, 0x1F, space, `!`, `~`, DEL, 0x80, 0xA0, 0xFF) in every lane, and every
+    /// block length from 0 to 64 (bytes past the length never count).
+    @Test func fieldStopMasksMatchAByteLoop() {
+        let alphabet: [UInt8] = [0x00, 0x09, 0x1F, 0x20, 0x21, 0x41, 0x7E, 0x7F, 0x80, 0xA0, 0xFF]
+        var seed: UInt64 = 0x2545_F491_4F6C_DD1D
+        for round in 0..<600 {
+            var block = (0..<64).map { _ -> UInt8 in
+                seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                return alphabet[Int((seed >> 33) % UInt64(alphabet.count))]
+            }
+            if round < alphabet.count { block = Array(repeating: alphabet[round], count: 64) }
+            func reference(_ count: Int) -> UInt64 {
+                var m: UInt64 = 0
+                for k in 0..<min(count, 64) where block[k] <= 0x20 || block[k] == 0x7F { m |= 1 << UInt64(k) }
+                return m
+            }
+            block.withUnsafeBufferPointer { b in
+                #expect(veil_field_stops64_words(b.baseAddress!) == reference(64), "round \(round)")
+                for count in [0, 1, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, round % 65] {
+                    #expect(veil_field_stops64(b.baseAddress!, count) == reference(count), "round \(round), \(count) bytes")
+                }
+            }
+        }
     }
 }
