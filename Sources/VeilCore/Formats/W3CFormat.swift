@@ -44,6 +44,9 @@ public struct W3CFormat: LogFormat {
     enum Column: UInt8 {
         case other, date, time, clientIP, username, method, uriStem, uriQuery, uri, version
         case status, bytes, host, userAgent, referrer, cookie, forwardedFor
+
+        /// How many kinds there are (raw values 0..<count).
+        static let count = 17
     }
 
     public var name: String { "w3c" }
@@ -54,6 +57,8 @@ public struct W3CFormat: LogFormat {
     private var columns: [Column] = []
     /// The date of the last `#Date:` directive (`2000-10-10`), empty when none.
     private var directiveDate: [UInt8] = []
+    /// Whether the layout has an `sc-status` column (a `-` there is a bad status, not none).
+    private var hasStatusColumn = false
     /// The last `date` column parsed: the lines of a file share a few dates.
     private var dates = DateCache()
 
@@ -99,9 +104,21 @@ public struct W3CFormat: LogFormat {
         _ p: UnsafeMutablePointer<UInt8>, _ n: Int, _ cols: UnsafeBufferPointer<Column>,
         into record: inout LogRecord, dates: inout DateCache
     ) -> ParseResult {
-        var date = ByteRange.empty, time = ByteRange.empty
-        var stem = ByteRange.empty, query = ByteRange.empty, uri = ByteRange.empty
-        var status: ByteRange? = nil, bytes = ByteRange.empty, cookie = ByteRange.empty
+        withUnsafeTemporaryAllocation(of: ByteRange.self, capacity: Column.count) { fields in
+            // Safe: the allocation holds `Column.count` ranges.
+            let ranges = fields.baseAddress!
+            ranges.initialize(repeating: .empty, count: Column.count)
+            defer { ranges.deinitialize(count: Column.count) }
+            return dataLine(p, n, cols, ranges, into: &record, dates: &dates)
+        }
+    }
+
+    /// `dataLine` with room for each column kind's range at `ranges[kind.rawValue]`.
+    @inline(__always)
+    private func dataLine(
+        _ p: UnsafeMutablePointer<UInt8>, _ n: Int, _ cols: UnsafeBufferPointer<Column>,
+        _ ranges: UnsafeMutablePointer<ByteRange>, into record: inout LogRecord, dates: inout DateCache
+    ) -> ParseResult {
         var field = 0
         var start = 0
         // The field ends (spaces, tabs, control bytes, DEL) of 64 bytes at a time, as a mask
@@ -124,30 +141,26 @@ public struct W3CFormat: LogFormat {
             guard field < cols.count else { return .reject(.literalMismatch) }
             let r =
                 j - start == 1 && p[start] == UInt8(ascii: "-") ? ByteRange.empty : ByteRange(start, j)
-            switch cols[field] {
-            case .other: break
-            case .date: date = r
-            case .time: time = r
-            case .clientIP: record.clientAddress = r
-            case .username: record.user = r
-            case .method: record.method = r
-            case .uriStem: stem = r
-            case .uriQuery: query = r
-            case .uri: uri = r
-            case .version: record.protocolVersion = r
-            case .status: status = r
-            case .bytes: bytes = r
-            case .host: record.site = r
-            case .userAgent: record.userAgent = r
-            case .referrer: record.referrer = r
-            case .cookie: cookie = r
-            case .forwardedFor: record.forwardedFor = r
-            }
+            // Each column kind's range in its slot (the last column of a kind wins): a store
+            // per field, no branch on the kind.
+            ranges[Int(cols[field].rawValue)] = r
             field += 1
             if j >= n { break }
             start = j &+ 1
         }
         if field < cols.count { return .reject(.truncated) }
+        func range(_ c: Column) -> ByteRange { ranges[Int(c.rawValue)] }
+        let date = range(.date), time = range(.time), stem = range(.uriStem), query = range(.uriQuery)
+        let uri = range(.uri), bytes = range(.bytes), cookie = range(.cookie)
+        let status: ByteRange? = hasStatusColumn ? range(.status) : nil
+        record.clientAddress = range(.clientIP)
+        record.user = range(.username)
+        record.method = range(.method)
+        record.protocolVersion = range(.version)
+        record.site = range(.host)
+        record.userAgent = range(.userAgent)
+        record.referrer = range(.referrer)
+        record.forwardedFor = range(.forwardedFor)
 
         let line = UnsafeBufferPointer(start: UnsafePointer(p), count: n)
         // Time, with an optional fraction giving milliseconds.
@@ -270,6 +283,7 @@ public struct W3CFormat: LogFormat {
                 }
                 if i > s { columns.append(Self.column(UnsafeBufferPointer(rebasing: line[s..<i]))) }
             }
+            hasStatusColumn = columns.contains(.status)
             return columns.isEmpty ? .reject(.noFieldsHeader) : .skip
         }
         if let rest = Self.afterPrefix("#date:", line) {

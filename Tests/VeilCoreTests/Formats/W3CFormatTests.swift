@@ -322,4 +322,23 @@ private let w3cT0: Int64 = 1_700_000_000
             }
         }
     }
+
+    /// Whether a status is required follows the current layout: without `sc-status` a line
+    /// has none (0); with it, `-` is a bad status; the last column of a kind wins.
+    @Test func statusAndRepeatedColumnsFollowTheLayout() {
+        var f = W3CFormat()
+        feedHeader(&f, ["#Fields: date time c-ip cs-uri-stem"])
+        let none = parseW3C(&f, "2023-11-14 22:13:20 192.0.2.1 /a")
+        #expect(none.result == .record)
+        #expect(none.record.status == 0)
+        feedHeader(&f, ["#Fields: date time c-ip cs-uri-stem sc-status"])
+        #expect(parseW3C(&f, "2023-11-14 22:13:20 192.0.2.1 /a -").result == .reject(.badStatus))
+        #expect(parseW3C(&f, "2023-11-14 22:13:20 192.0.2.1 /a 404").record.status == 404)
+        feedHeader(&f, ["#Fields: date time c-ip cs-uri-stem c-ip"])
+        let twice = parseW3C(&f, "2023-11-14 22:13:20 192.0.2.1 /a 198.51.100.2")
+        #expect(twice.result == .record)
+        #expect(twice.record.status == 0)
+        #expect(twice.text(twice.record.clientAddress) == "198.51.100.2")
+        #expect(twice.text(twice.record.target) == "/a")
+    }
 }
