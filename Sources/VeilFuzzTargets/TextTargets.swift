@@ -40,11 +40,20 @@ enum TextTargets {
         combinedFastPath(input)
     }
 
+    /// `common` after `%v:%p`: the one fast-path shape no preset has.
+    static let vhostCommon: CompiledFormat = compile([#"%v:%p %h %l %u %t "%r" %>s %b"#]) { s throws(VeilError) in
+        try CompiledFormat.apache(s)
+    }[0]
+
     /// The combined family's fast path against the steps: same result, record, bytes and
     /// unterminated-quote flag on every line.
     private static func combinedFastPath(_ input: UnsafeBufferPointer<UInt8>) {
-        for name in ["combined", "combined_cookie", "combined_cookie_xff"] {
-            guard var fast = TextFormat.preset(name) else { continue }
+        let formats = ["combined", "combined_cookie", "combined_cookie_xff", "common", "vhost_combined"].compactMap {
+            TextFormat.preset($0)
+        } + [TextFormat(vhostCommon)]
+        for format in formats {
+            let name = format.name
+            var fast = format
             var steps = fast
             steps.usesCombinedFastPath = false
             for line in FuzzInput.lines(input) {

@@ -156,9 +156,13 @@ public struct TextFormat: LogFormat {
         var cache = self.cache
         let compiled = self.compiled
         if usesCombinedFastPath, let shape = compiled.combinedShape {
+            // The combined formats (the usual case) inline a copy with the vhost and common
+            // branches folded away; the others call one that keeps them.
             let done = shape.tail.withUnsafeBufferPointer {
-                Self.runCombined(
-                    vhost: shape.vhost, common: shape.common, tail: $0, line: p, count: n, record: &record, cache: &cache)
+                !shape.vhost && !shape.common
+                    ? Self.runCombined(vhost: false, common: false, tail: $0, line: p, count: n, record: &record, cache: &cache)
+                    : Self.runCombinedVariant(
+                        vhost: shape.vhost, common: shape.common, tail: $0, line: p, count: n, record: &record, cache: &cache)
             }
             if done {
                 self.cache = cache
@@ -366,6 +370,16 @@ public struct TextFormat: LogFormat {
     }
 
     // MARK: The combined family
+
+    /// `runCombined` for the vhost and common shapes, kept out of `parse` so that the plain
+    /// combined formats' inlined copy stays as small as it was.
+    @inline(never)
+    static func runCombinedVariant(
+        vhost: Bool, common: Bool, tail: UnsafeBufferPointer<FieldKind>, line p: UnsafeMutablePointer<UInt8>,
+        count n: Int, record: inout LogRecord, cache: inout CLFTimestampCache
+    ) -> Bool {
+        runCombined(vhost: vhost, common: common, tail: tail, line: p, count: n, record: &record, cache: &cache)
+    }
 
     /// Parses a line of a combined-family format (`CompiledFormat.combinedShape`) into
     /// `record` without running the steps, when the line is plain: every unquoted field
