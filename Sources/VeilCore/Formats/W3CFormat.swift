@@ -41,12 +41,13 @@ import CByteScan
 /// A `#Fields:` line naming no field clears the layout and is rejected as `.noFieldsHeader`.
 public struct W3CFormat: LogFormat {
     /// A column veil reads; `other` is kept only to count fields.
-    enum Column: UInt8 {
+    enum Column: UInt8, CaseIterable {
         case other, date, time, clientIP, username, method, uriStem, uriQuery, uri, version
         case status, bytes, host, userAgent, referrer, cookie, forwardedFor
 
-        /// How many kinds there are (raw values 0..<count).
-        static let count = 17
+        /// How many kinds there are: raw values are 0..<count (cases in order, none given a
+        /// value), so each kind has a slot in `dataLine`'s ranges.
+        static let count = allCases.count
     }
 
     public var name: String { "w3c" }

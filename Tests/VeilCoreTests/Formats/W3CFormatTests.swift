@@ -326,6 +326,8 @@ private let w3cT0: Int64 = 1_700_000_000
     /// Whether a status is required follows the current layout: without `sc-status` a line
     /// has none (0); with it, `-` is a bad status; the last column of a kind wins.
     @Test func statusAndRepeatedColumnsFollowTheLayout() {
+        // Each column kind has its own slot: raw values are exactly 0..<count.
+        #expect(W3CFormat.Column.allCases.map(\.rawValue) == Array(0..<UInt8(W3CFormat.Column.count)))
         var f = W3CFormat()
         feedHeader(&f, ["#Fields: date time c-ip cs-uri-stem"])
         let none = parseW3C(&f, "2023-11-14 22:13:20 192.0.2.1 /a")
