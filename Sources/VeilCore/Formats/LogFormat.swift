@@ -62,8 +62,13 @@ public protocol LogFormat: SendableMetatype {
     /// True when the last `.record` was kept by a tolerance rule (for example a final quoted
     /// field that runs to the end of the line): counted and reported, not rejected.
     var lastRecordWasRepaired: Bool { get }
+    /// True when a line parses the same whatever lines came before it, so a copy of the format
+    /// may parse some of a file's lines elsewhere (`PipelinedAggregator`); false when earlier
+    /// lines change how later ones parse (W3C's `#Fields` directives).
+    static var parsesLinesAlone: Bool { get }
 }
 
 extension LogFormat {
     public var lastRecordWasRepaired: Bool { false }
+    public static var parsesLinesAlone: Bool { true }
 }

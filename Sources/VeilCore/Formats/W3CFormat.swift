@@ -40,6 +40,9 @@ import CByteScan
 /// `.badTimestamp`; `sc-status` not 100...599 → `.badStatus`; `sc-bytes` not digits → `.badBytes`.
 /// A `#Fields:` line naming no field clears the layout and is rejected as `.noFieldsHeader`.
 public struct W3CFormat: LogFormat {
+    /// A line's columns are those of the last `#Fields` directive before it.
+    public static var parsesLinesAlone: Bool { false }
+
     /// A column veil reads; `other` is kept only to count fields.
     enum Column: UInt8, CaseIterable {
         case other, date, time, clientIP, username, method, uriStem, uriQuery, uri, version

@@ -157,6 +157,7 @@ public enum Ingest {
         _ tally: inout Tally, _ sink: inout S
     ) throws(VeilError) {
         var record = LogRecord()
+        if F.parsesLinesAlone { sink.willReadLines(format: format, from: tally.from, until: tally.until) }
         for (i, line) in sample.enumerated() {
             guard var copy = line else {
                 tally.reject(.lineTooLong, line: i + 1)
@@ -169,11 +170,16 @@ public enum Ingest {
         while let item = try reader.next() {
             switch item {
             case .line(let buf):
-                try one(&format, buf, reader.lineNumber, &record, &tally, &sink)
+                if sink.takesNextLineUnparsed() {
+                    try sink.consumeUnparsed(UnsafeBufferPointer(buf), lineNumber: reader.lineNumber)
+                } else {
+                    try one(&format, buf, reader.lineNumber, &record, &tally, &sink)
+                }
             case .tooLong:
                 tally.reject(.lineTooLong, line: reader.lineNumber)
             }
         }
+        if let aside = try sink.didReadLines() { tally.absorb(aside.tally) }
     }
 
     @inline(__always)
@@ -214,6 +220,12 @@ public struct IngestProgress: Sendable {
         guard let total = totalBytes, bytesIn > 0, seconds > 0 else { return nil }
         return Double(total - bytesIn) / (Double(bytesIn) / seconds)
     }
+}
+
+/// The counts of the lines a sink parsed itself (`RecordSink.consumeUnparsed`), for the
+/// caller to add to its own.
+public struct LineCounts {
+    var tally: Tally
 }
 
 /// Counters kept while reading one file.

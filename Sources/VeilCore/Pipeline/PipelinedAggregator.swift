@@ -9,7 +9,10 @@ import Foundation
 /// as if it had consumed the records itself. Records travel in batches that hold a copy of
 /// their lines; at most `queueDepth` batches are in flight. When the reading thread is the
 /// slower of the two, it leaves the pseudonyms of part of the visitors to the aggregating
-/// thread (`PseudonymShare`: each visitor always on the same side, so no HMAC is done twice).
+/// thread (`PseudonymShare`: each visitor always on the same side, so no HMAC is done twice),
+/// and when that is not enough (long JSON lines: parsing them is most of the work), part of the
+/// lines go over unparsed, parsed there by a copy of the input's format (`AsideParser`; not for
+/// W3C, whose lines parse by the directives before them), still consumed in input order.
 public struct PipelinedAggregator: RecordSink {
     /// Records per batch handed to the aggregating thread.
     static let batchSize = 2048
@@ -22,6 +25,12 @@ public struct PipelinedAggregator: RecordSink {
     private var front: VisitorPseudonyms
     private var batch = RecordBatch()
     private var share: PseudonymShare
+    /// Parses the lines handed over unparsed, on the aggregating thread (set by
+    /// `willReadLines`; each batch carries it over).
+    private var asideParser: (any AsideParsing)?
+    /// Lines read, for picking those handed over unparsed.
+    private var linesSeen = 0
+    private var finished = false
 
     /// The aggregating thread's side: the aggregator and the first error it hit.
     private final class Back: @unchecked Sendable {
@@ -92,21 +101,56 @@ public struct PipelinedAggregator: RecordSink {
         if batch.isFull { try flush() }
     }
 
+    public mutating func willReadLines<F: LogFormat>(format: F, from: Int64?, until: Int64?) {
+        asideParser = AsideParser(format: format, from: from, until: until)
+        share.parsesAside = true
+    }
+
+    @inline(__always)
+    public mutating func takesNextLineUnparsed() -> Bool {
+        let aside = share.asideLines
+        guard aside > 0, share.parsesAside else { return false }
+        linesSeen &+= 1
+        return linesSeen & (PseudonymShare.lineParts - 1) < aside
+    }
+
+    public mutating func consumeUnparsed(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int) throws(VeilError) {
+        batch.appendUnparsed(line: line, lineNumber: lineNumber)
+        if batch.isFull { try flush() }
+    }
+
+    /// Waits for the aggregating thread to finish every record and line handed over, and
+    /// returns the counts of the lines it parsed.
+    public mutating func didReadLines() throws(VeilError) -> LineCounts? {
+        guard let asideParser else { return nil }
+        try drain()
+        return LineCounts(tally: asideParser.tally)
+    }
+
     /// Hands the remaining records over, waits for the aggregating thread and returns its
     /// aggregator.
     /// - Throws: the first error the aggregating thread hit.
     public mutating func finish() throws(VeilError) -> Aggregator {
-        precondition(!lifeline.joined, "PipelinedAggregator.finish called twice")
-        if let error = back.error { throw error }
-        try flush()
-        queue.close()
-        lifeline.join()
-        if let error = back.error { throw error }
+        precondition(!finished, "PipelinedAggregator.finish called twice")
+        finished = true
+        try drain()
         return back.aggregator
+    }
+
+    /// Hands the remaining records over and waits for the aggregating thread to end.
+    private mutating func drain() throws(VeilError) {
+        if !lifeline.joined {
+            if let error = back.error { throw error }
+            try flush()
+            queue.close()
+            lifeline.join()
+        }
+        if let error = back.error { throw error }
     }
 
     private mutating func flush() throws(VeilError) {
         guard batch.count > 0 else { return }
+        batch.parser = asideParser
         guard let waiting = queue.putCounting(batch) else {
             throw back.error ?? VeilError(.io, "the aggregating thread stopped")
         }
@@ -116,7 +160,7 @@ public struct PipelinedAggregator: RecordSink {
 }
 
 /// Records with copies of their lines and their visitor pseudonyms (nil: computed by the
-/// aggregator), in input order.
+/// aggregator), and lines handed over unparsed (with their line numbers), in input order.
 ///
 /// Storage is allocated once, for `PipelinedAggregator.batchSize` records, and kept while the
 /// batch is recycled: appending a record is a few stores and one copy of its line, with no
@@ -128,13 +172,18 @@ final class RecordBatch: @unchecked Sendable {
     /// Per record: where its line starts in `bytes`, and its length.
     private let spans: UnsafeMutablePointer<(start: Int, count: Int)>
     private let pseudonyms: UnsafeMutablePointer<Pseudonym?>
+    /// Per record: 0 when parsed, else the line number of a line handed over unparsed.
+    private let lineNumbers: UnsafeMutablePointer<Int>
     private let lines = ByteScratch(capacity: PipelinedAggregator.batchSize * 512)
     private(set) var count = 0
+    /// Parses the unparsed lines (set when the batch is handed over with any).
+    var parser: (any AsideParsing)?
 
     init() {
         records = .allocate(capacity: capacity)
         spans = .allocate(capacity: capacity)
         pseudonyms = .allocate(capacity: capacity)
+        lineNumbers = .allocate(capacity: capacity)
     }
 
     deinit {
@@ -142,6 +191,7 @@ final class RecordBatch: @unchecked Sendable {
         records.deallocate()
         spans.deallocate()
         pseudonyms.deallocate()
+        lineNumbers.deallocate()
     }
 
     var isFull: Bool { count == capacity }
@@ -153,6 +203,19 @@ final class RecordBatch: @unchecked Sendable {
         lines.append(UnsafeRawBufferPointer(line))
         (records + count).initialize(to: record)
         (pseudonyms + count).initialize(to: pseudonym)
+        lineNumbers[count] = 0
+        count += 1
+    }
+
+    /// Appends a line the aggregating thread parses (`parser`).
+    func appendUnparsed(line: UnsafeBufferPointer<UInt8>, lineNumber: Int) {
+        precondition(count < capacity, "RecordBatch is full")
+        precondition(lineNumber > 0, "line numbers start at 1")
+        spans[count] = (lines.count, line.count)
+        lines.append(UnsafeRawBufferPointer(line))
+        (records + count).initialize(to: LogRecord())
+        (pseudonyms + count).initialize(to: nil)
+        lineNumbers[count] = lineNumber
         count += 1
     }
 
@@ -162,13 +225,48 @@ final class RecordBatch: @unchecked Sendable {
         lines.removeAll()
     }
 
-    /// Feeds every record to `aggregator`, in order.
+    /// Feeds every record to `aggregator`, in order, parsing the unparsed lines first.
     func consume(into aggregator: inout Aggregator) throws(VeilError) {
         let bytes = lines.base.assumingMemoryBound(to: UInt8.self)
         for i in 0..<count {
+            let line = UnsafeMutableBufferPointer(start: bytes + spans[i].start, count: spans[i].count)
+            if lineNumbers[i] != 0 {
+                guard let parser else { preconditionFailure("an unparsed line without a parser") }
+                try parser.parse(line, lineNumber: lineNumbers[i], into: &aggregator)
+                continue
+            }
             var record = records[i]
-            let line = UnsafeBufferPointer(start: bytes + spans[i].start, count: spans[i].count)
-            try aggregator.consume(&record, line: line, pseudonym: pseudonyms[i])
+            try aggregator.consume(&record, line: UnsafeBufferPointer(line), pseudonym: pseudonyms[i])
         }
+    }
+}
+
+/// Parses lines on the aggregating thread of a `PipelinedAggregator`, for the reading thread.
+protocol AsideParsing: AnyObject {
+    /// Parses `line` (which it may rewrite in place) and hands its record to `aggregator`,
+    /// counting it as the reading thread counts the lines it parses.
+    func parse(_ line: UnsafeMutableBufferPointer<UInt8>, lineNumber: Int, into aggregator: inout Aggregator)
+        throws(VeilError)
+    /// The counts of the lines parsed so far.
+    var tally: Tally { get }
+}
+
+/// `AsideParsing` with a copy of the input's format (a format whose lines parse alone: its
+/// state is caches only).
+final class AsideParser<F: LogFormat>: AsideParsing {
+    private var format: F
+    private(set) var tally: Tally
+    private var record = LogRecord()
+
+    init(format: F, from: Int64?, until: Int64?) {
+        precondition(F.parsesLinesAlone, "lines of \(F.self) do not parse alone")
+        self.format = format
+        tally = Tally(from: from, until: until)
+    }
+
+    func parse(_ line: UnsafeMutableBufferPointer<UInt8>, lineNumber: Int, into aggregator: inout Aggregator)
+        throws(VeilError)
+    {
+        try Ingest.one(&format, line, lineNumber, &record, &tally, &aggregator)
     }
 }

@@ -21,8 +21,19 @@ struct PseudonymShare {
     /// on the other side (one HMAC each, on their next request).
     static let step = 8
 
+    /// Lines are split by their position in parts of `lineParts`: of every `lineParts` lines
+    /// read, the first `asideLines` go to the aggregating thread unparsed.
+    static let lineParts = 32
+
     /// Parts `0..<frontParts` get their pseudonym on the reading thread.
     private(set) var frontParts: Int
+    /// Of every `lineParts` lines, how many the reading thread hands over unparsed: more than
+    /// 0 only once every pseudonym is on the aggregating thread (`frontParts == 0`) and the
+    /// reading thread is still the slower one, and only when `parsesAside`.
+    private(set) var asideLines: Int
+    /// Whether the input's lines may be parsed on the aggregating thread (its format's lines
+    /// parse alone).
+    var parsesAside = false
     /// Whether `handedOver(waiting:)` moves the split (tests pin it).
     let adapts: Bool
     /// Signals in a row: negative while the reading thread is the slower one, positive while the
@@ -33,9 +44,13 @@ struct PseudonymShare {
     ///   - frontParts: The parts the reading thread starts with (default: all of them, the
     ///     cheaper place per pseudonym: the aggregating thread's caches are busy with state).
     ///   - adapts: Whether the split follows the load.
-    init(frontParts: Int = PseudonymShare.parts, adapts: Bool = true) {
+    ///   - asideLines: Of every `lineParts` lines, those handed over unparsed to start with
+    ///     (when `parsesAside`).
+    init(frontParts: Int = PseudonymShare.parts, asideLines: Int = 0, adapts: Bool = true) {
         precondition((0...Self.parts).contains(frontParts), "frontParts out of range")
+        precondition((0...Self.lineParts).contains(asideLines), "asideLines out of range")
         self.frontParts = frontParts
+        self.asideLines = asideLines
         self.adapts = adapts
     }
 
@@ -49,10 +64,11 @@ struct PseudonymShare {
     /// were waiting for it at that moment.
     ///
     /// None waiting: the aggregating thread keeps up and the reading thread is the slower one,
-    /// so it hands over more visitors. Two or more: the aggregating thread is behind, so the
-    /// reading thread takes visitors back. One is neither. It takes `run` signals in a row to
-    /// move the split by `step` parts, so a queue that wavers does not move visitors between
-    /// the two caches at every batch.
+    /// so it hands over more visitors, and once they are all over, more unparsed lines. Two or
+    /// more: the aggregating thread is behind, so the reading thread takes unparsed lines back
+    /// first, then visitors. One is neither. It takes `run` signals in a row to move the split
+    /// by `step` parts (or one line in `lineParts`), so a queue that wavers does not move
+    /// visitors between the two caches at every batch.
     mutating func handedOver(waiting: Int) {
         guard adapts else { return }
         if waiting == 0 {
@@ -63,10 +79,18 @@ struct PseudonymShare {
             return
         }
         if pressure <= -Self.run {
-            frontParts = max(0, frontParts - Self.step)
+            if frontParts > 0 {
+                frontParts = max(0, frontParts - Self.step)
+            } else if parsesAside {
+                asideLines = min(Self.lineParts, asideLines + 1)
+            }
             pressure = 0
         } else if pressure >= Self.run {
-            frontParts = min(Self.parts, frontParts + Self.step)
+            if asideLines > 0 {
+                asideLines -= 1
+            } else {
+                frontParts = min(Self.parts, frontParts + Self.step)
+            }
             pressure = 0
         }
     }

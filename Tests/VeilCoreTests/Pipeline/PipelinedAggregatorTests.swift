@@ -14,23 +14,49 @@ struct PipelinedAggregatorTests {
         aggregation: AggregationConfiguration = AggregationConfiguration(), back: Pseudonymizer? = nil,
         front: Pseudonymizer? = nil, share: PseudonymShare = PseudonymShare()
     ) throws -> AggregateState {
+        try pipelinedWithReport(
+            ws, path: path, ingest: ingest, aggregation: aggregation, back: back, front: front, share: share
+        ).state
+    }
+
+    /// `pipelined`, and the input's report.
+    static func pipelinedWithReport(
+        _ ws: StateTestWorkspace, path: String, ingest: IngestConfiguration,
+        aggregation: AggregationConfiguration = AggregationConfiguration(), back: Pseudonymizer? = nil,
+        front: Pseudonymizer? = nil, share: PseudonymShare = PseudonymShare()
+    ) throws -> (state: AggregateState, report: FileReport) {
         let aggregator = try Aggregator(configuration: aggregation, pseudonymizer: back ?? ws.pseudonymizer())
         var pipeline = PipelinedAggregator(
             aggregator: aggregator, pseudonymizer: front ?? ws.pseudonymizer(), share: share)
         let report = try Ingest.run(path: path, configuration: ingest, sink: &pipeline)
         var done = try pipeline.finish()
         done.addInput(report)
-        return done.finish()
+        return (done.finish(), report)
     }
 
     static func plain(
         _ ws: StateTestWorkspace, path: String, ingest: IngestConfiguration,
         aggregation: AggregationConfiguration = AggregationConfiguration()
     ) throws -> AggregateState {
+        try plainWithReport(ws, path: path, ingest: ingest, aggregation: aggregation).state
+    }
+
+    /// `plain`, and the input's report.
+    static func plainWithReport(
+        _ ws: StateTestWorkspace, path: String, ingest: IngestConfiguration,
+        aggregation: AggregationConfiguration = AggregationConfiguration()
+    ) throws -> (state: AggregateState, report: FileReport) {
         var aggregator = try Aggregator(configuration: aggregation, pseudonymizer: ws.pseudonymizer())
         let report = try Ingest.run(path: path, configuration: ingest, sink: &aggregator)
         aggregator.addInput(report)
-        return aggregator.finish()
+        return (aggregator.finish(), report)
+    }
+
+    /// A report without its timing (`seconds`), which differs from run to run.
+    static func timeless(_ report: FileReport) -> FileReport {
+        var r = report
+        r.seconds = 0
+        return r
     }
 
     static func write(_ ws: StateTestWorkspace, _ lines: [[UInt8]], name: String) throws -> String {
@@ -90,6 +116,72 @@ struct PipelinedAggregatorTests {
         }
     }
 
+    @Test("lines parsed on the aggregating thread, pinned at 1, 7, 16 and 32 of 32: the same state and report, rejects, repairs and the time window included")
+    func linesParsedAside() throws {
+        let ws = try StateTestWorkspace()
+        let good = StateTestLog(seed: 0xA51D, visitors: 600).lines
+        #expect(good.count > 3 * PipelinedAggregator.batchSize, "the input spans several batches")
+        // Every kind of line the parsers count apart, spread through the file: rejects (their
+        // first line numbers are reported), a final quote left open (kept, reported as
+        // repaired), blank lines (skipped), and records outside the window.
+        var lines: [String] = []
+        for (i, line) in good.enumerated() {
+            lines.append(line)
+            switch i % 53 {
+            case 5: lines.append("not a log line \(i)")
+            case 11: lines.append(String(line.prefix(line.count / 2)))
+            case 17: lines.append(String(line.dropLast()))
+            case 23: lines.append("   ")
+            case 29: lines.append(line.replacingOccurrences(of: "HTTP/1.1\" 200", with: "HTTP/1.1\" 999"))
+            default: break
+            }
+        }
+        let path = try Self.write(ws, lines.map { Array($0.utf8) }, name: "aside.log")
+        var ingest = StateTestKit.combined
+        ingest.from = StateTestKit.time(2026, 11, 28, 19)
+        ingest.until = StateTestKit.time(2026, 11, 29, 2)
+        let plain = try Self.plainWithReport(ws, path: path, ingest: ingest)
+        #expect(plain.report.rejected > 100 && plain.report.rejects.count >= 2)
+        #expect(plain.report.repaired.first?.count ?? 0 > 50)
+        #expect(plain.report.skipped > 50 && plain.report.outsideWindow > 100)
+        for aside in [1, 7, 16, 32] {
+            let piped = try Self.pipelinedWithReport(
+                ws, path: path, ingest: ingest, share: PseudonymShare(frontParts: 0, asideLines: aside, adapts: false))
+            #expect(StateCodec.encode(piped.state) == StateCodec.encode(plain.state), "aside \(aside)")
+            #expect(Self.timeless(piped.report) == Self.timeless(plain.report), "aside \(aside)")
+        }
+    }
+
+    @Test("W3C lines are never parsed on the aggregating thread: their columns come from the #Fields before them")
+    func w3cLinesStayOnTheReadingThread() throws {
+        let ws = try StateTestWorkspace()
+        // Two layouts that put the status and the path in each other's column: a line parsed by
+        // a parser that missed the second #Fields would be rejected or misread.
+        var lines = ["#Software: Microsoft Internet Information Services 10.0"]
+        for block in 0..<8 {
+            let swapped = block % 2 == 1
+            lines.append(
+                swapped
+                    ? "#Fields: date time c-ip cs(User-Agent) sc-status cs-method cs-uri-stem"
+                    : "#Fields: date time cs-uri-stem cs-method sc-status c-ip cs(User-Agent)")
+            for i in 0..<1_500 {
+                let ip = StateTestKit.address(i % 700), page = "/p/\(i % 40)", agent = "Mozilla/5.0+(X11;+Linux+x86_64)"
+                let time = "2026-11-28 \(10 + block):\(i % 60 < 10 ? "0" : "")\(i % 60):00"
+                lines.append(
+                    swapped ? "\(time) \(ip) \(agent) 200 GET \(page)" : "\(time) \(page) GET 200 \(ip) \(agent)")
+            }
+        }
+        let path = try Self.write(ws, lines.map { Array($0.utf8) }, name: "fields.log")
+        var ingest = IngestConfiguration()
+        ingest.format = .named("w3c")
+        let plain = try Self.plainWithReport(ws, path: path, ingest: ingest)
+        #expect(plain.report.rejected == 0 && plain.report.records == 8 * 1_500)
+        let piped = try Self.pipelinedWithReport(
+            ws, path: path, ingest: ingest, share: PseudonymShare(frontParts: 0, asideLines: 32, adapts: false))
+        #expect(StateCodec.encode(piped.state) == StateCodec.encode(plain.state))
+        #expect(Self.timeless(piped.report) == Self.timeless(plain.report))
+    }
+
     @Test("the split follows the queue: moved only by a run of signals one way, a step at a time, within 0...256")
     func shareSteering() {
         var share = PseudonymShare()
@@ -107,6 +199,20 @@ struct PipelinedAggregatorTests {
         #expect(share.frontParts == 3 * PseudonymShare.step)
         for _ in 0..<(PseudonymShare.run * 1_000) { share.handedOver(waiting: 4) }
         #expect(share.frontParts == 256)
+        // Lines go over unparsed only when the format allows it, and only once every visitor is
+        // over; they come back first.
+        #expect(share.asideLines == 0)
+        for _ in 0..<(PseudonymShare.run * 1_000) { share.handedOver(waiting: 0) }
+        #expect(share.frontParts == 0 && share.asideLines == 0, "the format's lines do not parse alone")
+        share.parsesAside = true
+        for _ in 0..<(PseudonymShare.run * 3) { share.handedOver(waiting: 0) }
+        #expect(share.frontParts == 0 && share.asideLines == 3)
+        for _ in 0..<(PseudonymShare.run * 1_000) { share.handedOver(waiting: 0) }
+        #expect(share.asideLines == PseudonymShare.lineParts)
+        for _ in 0..<(PseudonymShare.run * (PseudonymShare.lineParts - 1)) { share.handedOver(waiting: 2) }
+        #expect(share.frontParts == 0 && share.asideLines == 1)
+        for _ in 0..<(PseudonymShare.run * 2) { share.handedOver(waiting: 3) }
+        #expect(share.frontParts == PseudonymShare.step && share.asideLines == 0)
         // Pinned: nothing moves it.
         var pinned = PseudonymShare(frontParts: 40, adapts: false)
         for _ in 0..<100 { pinned.handedOver(waiting: 0) }
