@@ -16,7 +16,8 @@ public protocol RecordSink: SendableMetatype {
     /// bytes are valid only during the call.
     mutating func consumeUnparsed(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int) throws(VeilError)
     /// Called after the input's last line: waits until every line handed over unparsed is done,
-    /// and returns their counts, which the caller adds to its own (nil: none were handed over).
+    /// and returns their counts, which the caller adds to its own (nil: the sink parses no lines
+    /// itself).
     mutating func didReadLines() throws(VeilError) -> LineCounts?
 }
 
