@@ -217,6 +217,39 @@ private let jsonT0: Int64 = 1_700_000_000
         #expect(p.record.timestamp == jsonT0)
     }
 
+    @Test("fields sharing a slot (address or ip:port, cookie or Cookie header): the key that wins decides how the value is read, in either order")
+    func sharedSlotsFollowTheWinningKey() {
+        // Slots: one per record field, two shared; the scanner keeps 18.
+        let slots = JSONLinesFormat.Field.allCases.map(\.slot)
+        #expect(Set(slots) == Set(0..<18))
+        let shared = Dictionary(grouping: JSONLinesFormat.Field.allCases, by: \.slot).values.filter { $0.count > 1 }
+        #expect(Set(shared.map { Set($0) }) == [[.clientAddress, .clientAddressAndPort], [.cookie, .cookieHeader]])
+        let traefik = JSONLinesFormat(preset: .traefik, cookieName: "uid")
+        let tail = #""DownstreamStatus":200,"time":"2023-11-14T22:13:20Z""#
+        // ClientHost (an address) wins over ClientAddr (ip:port) before or after it.
+        for line in [
+            #"{"ClientAddr":"[2001:db8::5]:443","ClientHost":"2001:db8::7","# + tail + "}",
+            #"{"ClientHost":"2001:db8::7","ClientAddr":"[2001:db8::5]:443","# + tail + "}",
+        ] {
+            let p = parseJSON(traefik, line)
+            #expect(p.result == .record)
+            #expect(p.client == "2001:db8::7", "\(line)")
+        }
+        // ClientAddr alone: its port is dropped.
+        #expect(parseJSON(traefik, #"{"ClientAddr":"192.0.2.9:8443","# + tail + "}").client == "192.0.2.9")
+        // nginx: cookie_uid (a value) wins over http_cookie (a header) in either order; the
+        // header alone gives its uid cookie.
+        let nginx = JSONLinesFormat(preset: .nginx, cookieName: "uid")
+        let head = #""msec":"1700000000.000","status":200,"#
+        for line in [
+            "{" + head + #""http_cookie":"a=1; uid=fromheader","cookie_uid":"direct"}"#,
+            "{" + head + #""cookie_uid":"direct","http_cookie":"a=1; uid=fromheader"}"#,
+        ] {
+            #expect(parseJSON(nginx, line).cookie == "direct", "\(line)")
+        }
+        #expect(parseJSON(nginx, "{" + head + #""http_cookie":"a=1; uid=fromheader"}"#).cookie == "fromheader")
+    }
+
     // MARK: - auto
 
     @Test func autoParsesEveryPresetLikeThePreset() {
