@@ -99,4 +99,77 @@ static inline uint64_t veil_field_stops64(const uint8_t *p, ptrdiff_t count) {
 #endif
 }
 
+/// The exact per-byte flags of eight bytes in `x` (byte k in bits 8k...8k+7) gathered into the
+/// low eight bits: bit k set when byte k has its high bit set in `flags`.
+static inline uint64_t veil_gather8(uint64_t flags) {
+    return ((flags >> 7) * 0x0102040810204080ULL) >> 56;
+}
+
+/// The quotes of 64 readable bytes at `q`: bit k is set when q[k] is `"`. Bit k of
+/// `*backslashes` is set when q[k] is `\` (on SSE2, the flags of the four 16-byte parts are
+/// or-ed into the low 16 bits: zero exactly when no byte is `\`).
+static inline uint64_t veil_quotes64(const uint8_t *q, uint64_t *backslashes) {
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+    uint64_t mq = 0;
+    __m128i bs = _mm_setzero_si128();
+    for (int b = 0; b < 4; b++) {
+        const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(q + 16 * b));
+        mq |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)) << (16 * b);
+        bs = _mm_or_si128(bs, _mm_cmpeq_epi8(v, backslash));
+    }
+    *backslashes = (uint64_t)(uint32_t)_mm_movemask_epi8(bs);
+    return mq;
+#else
+    const uint64_t low7 = 0x7F7F7F7F7F7F7F7FULL, high = 0x8080808080808080ULL;
+    uint64_t mq = 0, mb = 0;
+    for (int w = 0; w < 8; w++) {
+        uint64_t x = 0;
+        for (int k = 0; k < 8; k++) x |= (uint64_t)q[8 * w + k] << (8 * k);
+        // Byte k of t is zero exactly where ~(((t & low7) + low7) | t) has its high bit set.
+        const uint64_t tq = x ^ 0x2222222222222222ULL, tb = x ^ 0x5C5C5C5C5C5C5C5CULL;
+        mq |= veil_gather8(~(((tq & low7) + low7) | tq) & high) << (8 * w);
+        mb |= veil_gather8(~(((tb & low7) + low7) | tb) & high) << (8 * w);
+    }
+    *backslashes = mb;
+    return mq;
+#endif
+}
+
+/// The masks of the first 64 bytes of a combined-family line (64 readable bytes at `q`): bit
+/// k of the result is set when q[k] is a space, of `*address` when it is `:` or `[`, of
+/// `*controls` when it is below 0x20 (tab and NUL included). The portable form compares eight
+/// bytes at a time in 64-bit words, exactly per byte.
+static inline uint64_t veil_head_masks64(const uint8_t *q, uint64_t *address, uint64_t *controls) {
+#if defined(__SSE2__)
+    const __m128i space = _mm_set1_epi8(' '), colon = _mm_set1_epi8(':'), bracket = _mm_set1_epi8('[');
+    const __m128i control = _mm_set1_epi8(0x1F);
+    uint64_t ms = 0, ma = 0, mc = 0;
+    for (int b = 0; b < 4; b++) {
+        const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(q + 16 * b));
+        const int shift = 16 * b;
+        ms |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, space)) << shift;
+        ma |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, colon), _mm_cmpeq_epi8(v, bracket))) << shift;
+        // v <= 0x1F (unsigned) exactly where min(v, 0x1F) == v.
+        mc |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, control), v)) << shift;
+    }
+    *address = ma; *controls = mc;
+    return ms;
+#else
+    const uint64_t low7 = 0x7F7F7F7F7F7F7F7FULL, high = 0x8080808080808080ULL;
+    uint64_t ms = 0, ma = 0, mc = 0;
+    for (int w = 0; w < 8; w++) {
+        uint64_t x = 0;
+        for (int k = 0; k < 8; k++) x |= (uint64_t)q[8 * w + k] << (8 * k);
+        const uint64_t ts = x ^ 0x2020202020202020ULL, tc = x ^ 0x3A3A3A3A3A3A3A3AULL, tb = x ^ 0x5B5B5B5B5B5B5B5BULL;
+        ms |= veil_gather8(~(((ts & low7) + low7) | ts) & high) << (8 * w);
+        ma |= veil_gather8((~(((tc & low7) + low7) | tc) | ~(((tb & low7) + low7) | tb)) & high) << (8 * w);
+        // Bytes below 0x20: (b & 0x7F) + 0x60 has its high bit clear and b is below 0x80.
+        mc |= veil_gather8(~(((x & low7) + 0x6060606060606060ULL) | x) & high) << (8 * w);
+    }
+    *address = ma; *controls = mc;
+    return ms;
+#endif
+}
+
 #endif

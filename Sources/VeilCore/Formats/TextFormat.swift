@@ -160,7 +160,8 @@ public struct TextFormat: LogFormat {
             // branches folded away; the others call one that keeps them.
             let done = shape.tail.withUnsafeBufferPointer {
                 !shape.vhost && !shape.common
-                    ? Self.runCombined(vhost: false, common: false, tail: $0, line: p, count: n, record: &record, cache: &cache)
+                    ? Self.runCombinedMasked(tail: $0, line: p, count: n, record: &record, cache: &cache)
+                        || Self.runCombined(vhost: false, common: false, tail: $0, line: p, count: n, record: &record, cache: &cache)
                     : Self.runCombinedVariant(
                         vhost: shape.vhost, common: shape.common, tail: $0, line: p, count: n, record: &record, cache: &cache)
             }
@@ -433,11 +434,7 @@ public struct TextFormat: LogFormat {
         let b = s &+ 4
         let be = common ? n : scanUnquoted(p, b, n)
         guard be > b, common || (be &+ 2 <= n && p[be &+ 1] == quote) else { return false }
-        var bytes: Int64 = 0
-        if !isDash(p, ByteRange(b, be)) {
-            guard let v = digits(p, b, be) else { return false }
-            bytes = v
-        }
+        guard let bytes = byteCount(p, b, be) else { return false }
         // "%{Referer}i" "%{User-Agent}i" and the tail: each closed by `" "`, the last by `"`
         // at the end of the line.
         var referrer = ByteRange.empty
@@ -450,6 +447,7 @@ public struct TextFormat: LogFormat {
                 guard close >= 0, close &+ 2 < n, p[close &+ 1] == space, p[close &+ 2] == quote else { return false }
                 start = close &+ 3
                 close = scanQuoted(p, start, n)
+                guard close >= 0 else { return false }
                 let range = dashIsEmpty(p, ByteRange(start, close))
                 if k < 0 {
                     fields.userAgent = range
@@ -462,21 +460,154 @@ public struct TextFormat: LogFormat {
             guard close >= 0, close &+ 1 == n else { return false }
         }
 
-        let line = UnsafeBufferPointer(start: UnsafePointer(p), count: n)
-        let address = ByteRange(a, h)
+        store(
+            p, n, site: site, address: ByteRange(a, h), plainAddress: plainAddress, user: ByteRange(l &+ 1, u),
+            time: time, request: ByteRange(r, rq), status: status, bytes: bytes, referrer: referrer,
+            userAgent: fields.userAgent, cookie: fields.cookie, forwardedFor: fields.forwardedFor, into: &record)
+        return true
+    }
+
+    /// Fills `record` from the fields of a combined-family line that `runCombined` or
+    /// `runCombinedMasked` found: a `-` address, user, request or referrer is empty; an address
+    /// that may hold brackets or a port goes through `HostPort`.
+    @inline(__always)
+    private static func store(
+        _ p: UnsafeMutablePointer<UInt8>, _ n: Int, site: ByteRange, address: ByteRange, plainAddress: Bool,
+        user: ByteRange, time: Int64, request: ByteRange, status: UInt16, bytes: Int64, referrer: ByteRange,
+        userAgent: ByteRange, cookie: ByteRange, forwardedFor: ByteRange, into record: inout LogRecord
+    ) {
         record.site = site
         record.clientAddress =
-            isDash(p, address) ? .empty : plainAddress ? address : HostPort.address(in: line, address)
-        record.user = dashIsEmpty(p, ByteRange(l &+ 1, u))
+            isDash(p, address)
+            ? .empty
+            : plainAddress ? address : HostPort.address(in: UnsafeBufferPointer(start: UnsafePointer(p), count: n), address)
+        record.user = dashIsEmpty(p, user)
         record.timestamp = time
-        if !isDash(p, ByteRange(r, rq)) { splitRequest(p, r, rq, &record) }
+        if !isDash(p, request) { splitRequest(p, Int(request.start), Int(request.end), &record) }
         record.status = status
         record.bytes = bytes
         record.referrer = dashIsEmpty(p, referrer)
-        record.userAgent = fields.userAgent
-        record.cookie = fields.cookie
-        record.forwardedFor = fields.forwardedFor
-        return true
+        record.userAgent = userAgent
+        record.cookie = cookie
+        record.forwardedFor = forwardedFor
+    }
+
+    /// Appends the positions of the set bits of `quotes` (a block's quote mask; bit k is byte
+    /// `base + k`) to `q[count...]` in order. The first four are written whatever the block
+    /// holds, without a branch (a slot past the count is overwritten later or unused); more,
+    /// rarely, one by one.
+    /// - Returns: false when the line has more than `limit` quotes.
+    @inline(__always)
+    private static func gatherQuotes(
+        _ quotes: UInt64, _ base: Int, into q: UnsafeMutablePointer<Int>, count: inout Int, limit: Int
+    ) -> Bool {
+        var m = quotes
+        var k = count
+        for _ in 0..<4 {
+            q[k] = base &+ m.trailingZeroBitCount
+            k &+= m == 0 ? 0 : 1
+            m &= m &- 1
+        }
+        while m != 0 {
+            guard k < limit else { return false }
+            q[k] = base &+ m.trailingZeroBitCount
+            k &+= 1
+            m &= m &- 1
+        }
+        count = k
+        return k <= limit
+    }
+
+    /// The most quoted fields after `%b` a line may have for `runCombinedMasked` (the
+    /// referrer, the user agent and six more).
+    static let maskedFieldLimit = 8
+
+    /// `runCombined` for a plain `combined` line (no `%v:%p`, not `common`) of 64 to 1,024
+    /// bytes, from masks of 64 bytes at a time instead of a scan per field: the quotes and
+    /// backslashes of the whole line, and the spaces, `:`, `[` and control bytes of its first
+    /// 64 bytes. It takes the lines whose quotes are exactly the fields' own (two per quoted
+    /// field, the first right after the time), with no `\` anywhere, `%h %l %u` in the first
+    /// 64 bytes and no control byte before the third space: every such line that
+    /// `runCombined` takes, with the same record. It returns false otherwise (`record`
+    /// untouched; the time cache may have learnt a time), and the caller runs `runCombined`. A
+    /// field's end then costs no loop exit, so no mispredicted branch per field.
+    @inline(__always)
+    static func runCombinedMasked(
+        tail: UnsafeBufferPointer<FieldKind>, line p: UnsafeMutablePointer<UInt8>, count n: Int,
+        record: inout LogRecord, cache: inout CLFTimestampCache
+    ) -> Bool {
+        // Two quotes for the request and for each field after `%b`.
+        let expected = 2 &* (3 &+ tail.count)
+        guard n >= 64, n <= 1024, tail.count &+ 2 <= maskedFieldLimit else { return false }
+        return withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 &* maskedFieldLimit &+ 2 &+ 4) { buffer in
+            // Safe: the allocation holds 2 * maskedFieldLimit + 6 slots: `expected` plus the
+            // four that one block's unrolled gathering may write at and past the count.
+            let q = buffer.baseAddress!
+            var count = 0
+            var address: UInt64 = 0, controls: UInt64 = 0, backslashes: UInt64 = 0, more: UInt64 = 0
+            let spaces = veil_head_masks64(p, &address, &controls)
+            guard gatherQuotes(veil_quotes64(p, &backslashes), 0, into: q, count: &count, limit: expected) else {
+                return false
+            }
+            var base = 64
+            while base < n {
+                // The last block is the line's last 64 bytes, its quotes shifted down to start
+                // at `base`: no byte after the line is read.
+                let shift = base &+ 64 > n ? UInt64(base &+ 64 &- n) : 0
+                let quotes = veil_quotes64(p + (base &- Int(shift)), &more) &>> shift
+                backslashes |= more
+                guard gatherQuotes(quotes, base, into: q, count: &count, limit: expected) else { return false }
+                base &+= 64
+            }
+            guard backslashes == 0, count == expected else { return false }
+            // %h %l %u: the first three spaces, no control byte before the third.
+            var s = spaces
+            let h = s.trailingZeroBitCount
+            s &= s &- 1
+            let l = s.trailingZeroBitCount
+            s &= s &- 1
+            let u = s.trailingZeroBitCount
+            guard u < 64, h > 0, l > h &+ 1, u > l &+ 1 else { return false }
+            let before = (1 &<< UInt64(u)) &- 1
+            guard controls & before == 0 else { return false }
+            let plainAddress = address & ((1 &<< UInt64(h)) &- 1) == 0
+            // ` [` time `] "`: the first quote opens the request.
+            let space = UInt8(ascii: " ")
+            let t = u &+ 2
+            guard q[0] == t &+ 28, p[u &+ 1] == UInt8(ascii: "["), p[t &+ 26] == UInt8(ascii: "]"),
+                p[t &+ 27] == space, let time = cache.parse(UnsafeBufferPointer(start: p + t, count: 26))
+            else { return false }
+            // `" %>s %b "`: the status's three bytes and spaces, then `-` or digits up to the
+            // space before the referrer's quote.
+            let rq = q[1], s0 = rq &+ 2, b = s0 &+ 4, be = q[2] &- 1
+            guard p[rq &+ 1] == space, be > b, p[s0 &+ 3] == space, p[be] == space,
+                let status = statusCode(p, s0)
+            else { return false }
+            guard let bytes = byteCount(p, b, be) else { return false }
+            // Each quoted field closed by `" "` up to the last, which ends the line.
+            var fields = (userAgent: ByteRange.empty, cookie: ByteRange.empty, forwardedFor: ByteRange.empty)
+            var i = 3
+            while i &+ 1 < expected {
+                guard p[q[i] &+ 1] == space, q[i &+ 1] == q[i] &+ 2 else { return false }
+                let range = dashIsEmpty(p, ByteRange(q[i &+ 1] &+ 1, q[i &+ 2]))
+                let k = (i &- 5) &>> 1
+                if i == 3 {
+                    fields.userAgent = range
+                } else if tail[k] == .cookie {
+                    fields.cookie = range
+                } else if tail[k] == .forwardedFor {
+                    fields.forwardedFor = range
+                }
+                i &+= 2
+            }
+            guard q[expected &- 1] == n &- 1 else { return false }
+            store(
+                p, n, site: .empty, address: ByteRange(0, h), plainAddress: plainAddress, user: ByteRange(l &+ 1, u),
+                time: time, request: ByteRange(t &+ 29, rq), status: status, bytes: bytes,
+                referrer: ByteRange(q[2] &+ 1, q[3]), userAgent: fields.userAgent, cookie: fields.cookie,
+                forwardedFor: fields.forwardedFor, into: &record)
+            return true
+        }
     }
 
     /// The index of the first space from `i`; -1 when a byte below 0x20 (tab included) or the
@@ -568,9 +699,15 @@ public struct TextFormat: LogFormat {
         r.end &- r.start == 1 && p[Int(r.start)] == UInt8(ascii: "-")
     }
 
+    /// `r`, or empty when it is `-`; `r.start` must lie in the line (a byte follows every
+    /// field of the fast paths). Arithmetic, no branch: fields such as the referrer and the
+    /// cookie are `-` on some lines and not on others.
     @inline(__always)
     private static func dashIsEmpty(_ p: UnsafeMutablePointer<UInt8>, _ r: ByteRange) -> ByteRange {
-        isDash(p, r) ? .empty : r
+        let other = (r.end &- r.start) ^ 1 | Int32(p[Int(r.start)] ^ UInt8(ascii: "-"))
+        // All ones unless `other` is zero (it is never negative: a length and a byte).
+        let keep = (other | (0 &- other)) &>> 31
+        return ByteRange(start: r.start & keep, end: r.end & keep)
     }
 
     // MARK: Quoted fields
@@ -647,6 +784,32 @@ public struct TextFormat: LogFormat {
         let c = p[start + 2] &- UInt8(ascii: "0")
         guard a >= 1, a <= 5, b <= 9, c <= 9 else { return nil }
         return UInt16(a) * 100 + UInt16(b) * 10 + UInt16(c)
+    }
+
+    /// A `%b` field of the fast paths, `[start, end)` with `end >= 8`: `-` is 0, 1...18 ASCII
+    /// digits their number, anything else nil. Up to eight digits are checked and converted
+    /// in one 64-bit word (the eight bytes that end at `end`, the field's in the high ones)
+    /// without a branch on the digits or on the dash, as sizes and dashes vary line by line.
+    @inline(__always)
+    private static func byteCount(_ p: UnsafeMutablePointer<UInt8>, _ start: Int, _ end: Int) -> Int64? {
+        let count = end &- start
+        guard count >= 1, count <= 8, end >= 8 else {
+            return isDash(p, ByteRange(start, end)) ? 0 : digits(p, start, end)
+        }
+        let field = ~UInt64(0) &<< (UInt64(8 &- count) &* 8)
+        // Digit values where the bytes are digits; the bytes before the field are zeros,
+        // which stand for leading zeros below.
+        let d = (ByteWords.load(p, end &- 8) ^ 0x3030_3030_3030_3030) & field
+        // A byte is a digit exactly when its value above is below 10: no high nibble, and no
+        // carry into it when 6 is added.
+        let bad = (d | (d &+ 0x0606_0606_0606_0606)) & 0xF0F0_F0F0_F0F0_F0F0
+        // The digits pairwise, then by fours, then all eight (the first digit is the highest).
+        var v = (d &* 10 &+ (d &>> 8)) & 0x00FF_00FF_00FF_00FF
+        v = (v &* 100 &+ (v &>> 16)) & 0x0000_FFFF_0000_FFFF
+        v = (v &* 10_000 &+ (v &>> 32)) & 0xFFFF_FFFF
+        let dash = (count ^ 1) | Int(p[start] ^ UInt8(ascii: "-")) == 0
+        let ok = bad == 0 || dash
+        return ok ? (dash ? 0 : Int64(v)) : nil
     }
 
     /// 1...18 ASCII digits as a number.

@@ -197,4 +197,151 @@ import Testing
             expectSame("vhost_combined", Array(("shop.example.net:443 " + request.line).utf8), request.line)
         }
     }
+
+    /// Runs the mask scan alone on `line` for `format` (a plain combined preset); when it takes
+    /// the line, `runCombined` must take it too, with the same record and bytes.
+    /// - Returns: whether the mask scan took the line.
+    @discardableResult
+    func expectMaskedAgrees(_ format: String, _ line: [UInt8], _ note: @autoclosure () -> String) -> Bool {
+        let shape = Self.parser(format).compiled.combinedShape!
+        var a = line, b = line
+        var ra = LogRecord(), rb = LogRecord()
+        var cacheA = CLFTimestampCache(), cacheB = CLFTimestampCache()
+        let masked = shape.tail.withUnsafeBufferPointer { tail in
+            a.withUnsafeMutableBufferPointer { p in
+                TextFormat.runCombinedMasked(tail: tail, line: p.baseAddress!, count: p.count, record: &ra, cache: &cacheA)
+            }
+        }
+        let scanned = shape.tail.withUnsafeBufferPointer { tail in
+            b.withUnsafeMutableBufferPointer { p in
+                TextFormat.runCombined(
+                    vhost: false, common: false, tail: tail, line: p.baseAddress!, count: p.count, record: &rb,
+                    cache: &cacheB)
+            }
+        }
+        if masked {
+            #expect(scanned, "\(note())")
+            #expect(ra == rb, "\(note())")
+        } else {
+            #expect(ra == LogRecord(), "a declined line leaves the record alone: \(note())")
+        }
+        #expect(a == b, "\(note())")
+        return masked
+    }
+
+    @Test("the mask scan takes plain lines of 64 to 1,024 bytes, at every length across a block edge, and gives runCombined's record")
+    func maskedTakesPlainLines() {
+        let head = #"203.0.113.9 - - [28/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200 512 "-" ""#
+        for format in ["combined", "combined_cookie", "combined_cookie_xff"] {
+            let tail = format == "combined" ? "" : format == "combined_cookie" ? #" "c0ffee""# : #" "c0ffee" "198.51.100.1""#
+            var taken: [Int] = []
+            for agent in 0..<300 {
+                let line = Array((head + String(repeating: "a", count: agent) + "\"" + tail).utf8)
+                if expectMaskedAgrees(format, line, "\(format), \(line.count) bytes") { taken.append(line.count) }
+                expectSame(format, line, "\(format), \(line.count) bytes")
+            }
+            #expect(taken.first == max(64, head.utf8.count + 1 + tail.utf8.count), "\(format)")
+            #expect(taken.count == 300 - max(0, 64 - (head.utf8.count + 1 + tail.utf8.count)), "\(format)")
+        }
+        // Control bytes inside quoted fields, which runCombined allows too.
+        let controls = "192.0.2.1 - - [28/Nov/2026:10:00:00 +0000] \"GET /a\u{1} HTTP/1.1\" 200 1 \"-\" \"Mozilla/5.0\t(X11)\" \"c\u{0}\""
+        #expect(expectMaskedAgrees("combined_cookie", Array(controls.utf8), controls))
+        for request in StateTestLog(seed: 7, visitors: 200).requests {
+            #expect(expectMaskedAgrees("combined", Array(request.line.utf8), request.line))
+            let cookie = Array((request.line + #" "id-\#(request.ip)""#).utf8)
+            #expect(expectMaskedAgrees("combined_cookie", cookie, request.line))
+        }
+    }
+
+    @Test("the mask scan declines what it cannot vouch for and runCombined still takes it",
+          arguments: [
+            // A quote in an unquoted field: not the request's opening quote first.
+            #"192.0.2.1 - "bob" [28/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200 1 "-" "Mozilla/5.0 (X11)" "c""#,
+            // A backslash outside the quoted fields (where runCombined allows it).
+            #"192.0.2.1 - us\er [28/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200 1 "-" "Mozilla/5.0 (X11)" "c""#,
+            // `%h %l %u` past the first 64 bytes.
+            #"2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff - a-very-long-user-name-for-this [28/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "UA" "c""#,
+            // Over 1,024 bytes.
+            #"192.0.2.1 - - [28/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200 1 "-" ""# + String(repeating: "u", count: 1_000) + #"" "c""#,
+            // Under 64 bytes.
+            #"1.2.3.4 - - [28/Nov/2026:10:00:00 +0000] "-" 200 1 "-" "" """#,
+          ])
+    func maskedDeclines(_ line: String) {
+        #expect(!expectMaskedAgrees("combined_cookie", Array(line.utf8), line))
+        var record = LogRecord()
+        var bytes = Array(line.utf8)
+        let shape = Self.parser("combined_cookie").compiled.combinedShape!
+        var cache = CLFTimestampCache()
+        let scanned = shape.tail.withUnsafeBufferPointer { tail in
+            bytes.withUnsafeMutableBufferPointer { p in
+                TextFormat.runCombined(
+                    vhost: false, common: false, tail: tail, line: p.baseAddress!, count: p.count, record: &record,
+                    cache: &cache)
+            }
+        }
+        #expect(scanned)
+        expectSame("combined_cookie", Array(line.utf8), line)
+    }
+
+    @Test("20,000 mutated lines through the mask scan: whenever it takes one, runCombined takes it alike")
+    func maskedMutated() {
+        var rng = StateTestRNG(seed: 21)
+        let alphabet: [UInt8] = Array(#" "\[]-:/+x0959aZ"#.utf8) + [0x00, 0x09, 0x0D, 0x16, 0x7F, 0xC3, 0xFF, 0x5C]
+        let lines = [Self.valid[0], Self.valid[8], Self.valid[1]].map { Array($0.utf8) }
+        var taken = 0
+        for n in 0..<20_000 {
+            var line = lines[n % lines.count]
+            for _ in 0..<Int(rng.next() % 2) + 1 {
+                let at = Int(rng.next() % UInt64(line.count))
+                let b = alphabet[Int(rng.next() % UInt64(alphabet.count))]
+                switch rng.next() % 3 {
+                case 0: line[at] = b
+                case 1: line.insert(b, at: at)
+                default: line.remove(at: at)
+                }
+            }
+            for format in ["combined_cookie", "combined_cookie_xff"] {
+                if expectMaskedAgrees(format, line, "line \(n): \(String(decoding: line, as: UTF8.self).debugDescription)") {
+                    taken += 1
+                }
+            }
+        }
+        // Many mutations leave a line plain (a letter for a letter), so the scan is exercised.
+        #expect(taken > 2_000)
+    }
+
+    @Test("a %b field of every length from 1 to 20, digits or one byte off at each place, reads as the steps read it")
+    func byteCounts() {
+        // The bytes around the digits (`/`, `:`), letters, a dash, a space and high bytes.
+        let strays: [UInt8] = [0x2F, 0x3A, 0x2D, 0x41, 0x20, 0x00, 0x80, 0xC9, 0xFF, 0x36 ^ 0x80]
+        for format in ["combined_cookie", "common"] {
+            for count in 1...20 {
+                let digits = (0..<count).map { UInt8(ascii: "1") + UInt8($0 % 9) }
+                var fields = [digits, Array(repeating: UInt8(ascii: "-"), count: count)]
+                for at in 0..<count {
+                    for stray in strays {
+                        var field = digits
+                        field[at] = stray
+                        fields.append(field)
+                    }
+                }
+                for field in fields {
+                    let head = Array(#"192.0.2.1 - - [28/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200 "#.utf8)
+                    let end = format == "common" ? [] : Array(#" "-" "Mozilla/5.0 (X11; Linux x86_64)" "c""#.utf8)
+                    let line = head + field + end
+                    expectSame(format, line, "\(format) %b \(field)")
+                    if format == "combined_cookie" { expectMaskedAgrees(format, line, "%b \(field)") }
+                }
+            }
+        }
+        // The values themselves, through the mask scan.
+        for (field, value) in [("0", 0), ("7", 7), ("-", 0), ("10", 10), ("99999999", 99_999_999), ("123456789", 123_456_789), ("00000042", 42)] {
+            let line = #"192.0.2.1 - - [28/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200 \#(field) "-" "Mozilla/5.0 (X11)" "c""#
+            var bytes = Array(line.utf8)
+            var record = LogRecord()
+            var parser = Self.parser("combined_cookie")
+            #expect(bytes.withUnsafeMutableBufferPointer { parser.parse($0, into: &record) } == .record)
+            #expect(record.bytes == Int64(value), "\(field)")
+        }
+    }
 }
