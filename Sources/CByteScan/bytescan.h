@@ -137,37 +137,39 @@ static inline uint64_t veil_quotes64(const uint8_t *q, uint64_t *backslashes) {
 }
 
 /// The masks of the first 64 bytes of a combined-family line (64 readable bytes at `q`): bit
-/// k of the result is set when q[k] is a space, of `*address` when it is `:` or `[`, of
-/// `*controls` when it is below 0x20 (tab and NUL included). The portable form compares eight
-/// bytes at a time in 64-bit words, exactly per byte.
-static inline uint64_t veil_head_masks64(const uint8_t *q, uint64_t *address, uint64_t *controls) {
+/// k of the result is set when q[k] is a space, of `*colons` when it is `:`, of `*brackets`
+/// when it is `[`, of `*controls` when it is below 0x20 (tab and NUL included). The portable
+/// form compares eight bytes at a time in 64-bit words, exactly per byte.
+static inline uint64_t veil_head_masks64(const uint8_t *q, uint64_t *colons, uint64_t *brackets, uint64_t *controls) {
 #if defined(__SSE2__)
     const __m128i space = _mm_set1_epi8(' '), colon = _mm_set1_epi8(':'), bracket = _mm_set1_epi8('[');
     const __m128i control = _mm_set1_epi8(0x1F);
-    uint64_t ms = 0, ma = 0, mc = 0;
+    uint64_t ms = 0, mo = 0, mb = 0, mc = 0;
     for (int b = 0; b < 4; b++) {
         const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(q + 16 * b));
         const int shift = 16 * b;
         ms |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, space)) << shift;
-        ma |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, colon), _mm_cmpeq_epi8(v, bracket))) << shift;
+        mo |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, colon)) << shift;
+        mb |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, bracket)) << shift;
         // v <= 0x1F (unsigned) exactly where min(v, 0x1F) == v.
         mc |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, control), v)) << shift;
     }
-    *address = ma; *controls = mc;
+    *colons = mo; *brackets = mb; *controls = mc;
     return ms;
 #else
     const uint64_t low7 = 0x7F7F7F7F7F7F7F7FULL, high = 0x8080808080808080ULL;
-    uint64_t ms = 0, ma = 0, mc = 0;
+    uint64_t ms = 0, mo = 0, mb = 0, mc = 0;
     for (int w = 0; w < 8; w++) {
         uint64_t x = 0;
         for (int k = 0; k < 8; k++) x |= (uint64_t)q[8 * w + k] << (8 * k);
         const uint64_t ts = x ^ 0x2020202020202020ULL, tc = x ^ 0x3A3A3A3A3A3A3A3AULL, tb = x ^ 0x5B5B5B5B5B5B5B5BULL;
         ms |= veil_gather8(~(((ts & low7) + low7) | ts) & high) << (8 * w);
-        ma |= veil_gather8((~(((tc & low7) + low7) | tc) | ~(((tb & low7) + low7) | tb)) & high) << (8 * w);
+        mo |= veil_gather8(~(((tc & low7) + low7) | tc) & high) << (8 * w);
+        mb |= veil_gather8(~(((tb & low7) + low7) | tb) & high) << (8 * w);
         // Bytes below 0x20: (b & 0x7F) + 0x60 has its high bit clear and b is below 0x80.
         mc |= veil_gather8(~(((x & low7) + 0x6060606060606060ULL) | x) & high) << (8 * w);
     }
-    *address = ma; *controls = mc;
+    *colons = mo; *brackets = mb; *controls = mc;
     return ms;
 #endif
 }

@@ -160,7 +160,7 @@ public struct TextFormat: LogFormat {
             // branches folded away; the others call one that keeps them.
             let done = shape.tail.withUnsafeBufferPointer {
                 !shape.vhost && !shape.common
-                    ? Self.runCombinedMasked(tail: $0, line: p, count: n, record: &record, cache: &cache)
+                    ? Self.runCombinedMasked(vhost: false, tail: $0, line: p, count: n, record: &record, cache: &cache)
                         || Self.runCombined(vhost: false, common: false, tail: $0, line: p, count: n, record: &record, cache: &cache)
                     : Self.runCombinedVariant(
                         vhost: shape.vhost, common: shape.common, tail: $0, line: p, count: n, record: &record, cache: &cache)
@@ -379,7 +379,10 @@ public struct TextFormat: LogFormat {
         vhost: Bool, common: Bool, tail: UnsafeBufferPointer<FieldKind>, line p: UnsafeMutablePointer<UInt8>,
         count n: Int, record: inout LogRecord, cache: inout CLFTimestampCache
     ) -> Bool {
-        runCombined(vhost: vhost, common: common, tail: tail, line: p, count: n, record: &record, cache: &cache)
+        // NCSA common lines are short, with one quoted field: scanning them field by field
+        // measured faster than their masks.
+        (!common && runCombinedMasked(vhost: vhost, tail: tail, line: p, count: n, record: &record, cache: &cache))
+            || runCombined(vhost: vhost, common: common, tail: tail, line: p, count: n, record: &record, cache: &cache)
     }
 
     /// Parses a line of a combined-family format (`CompiledFormat.combinedShape`) into
@@ -522,19 +525,23 @@ public struct TextFormat: LogFormat {
     /// referrer, the user agent and six more).
     static let maskedFieldLimit = 8
 
-    /// `runCombined` for a plain `combined` line (no `%v:%p`, not `common`) of 64 to 1,024
-    /// bytes, from masks of 64 bytes at a time instead of a scan per field: the quotes and
-    /// backslashes of the whole line, and the spaces, `:`, `[` and control bytes of its first
-    /// 64 bytes. It takes the lines whose quotes are exactly the fields' own (two per quoted
-    /// field, the first right after the time), with no `\` anywhere, `%h %l %u` in the first
-    /// 64 bytes and no control byte before the third space: every such line that
-    /// `runCombined` takes, with the same record. It returns false otherwise (`record`
-    /// untouched; the time cache may have learnt a time), and the caller runs `runCombined`. A
-    /// field's end then costs no loop exit, so no mispredicted branch per field.
+    /// `runCombined` for a line of 64 to 1,024 bytes that does not end after `%b` (not NCSA
+    /// common, whose short lines scan faster field by field), from masks of 64 bytes at a time instead
+    /// of a scan per field: the quotes and backslashes of the whole line, and the spaces, `:`,
+    /// `[` and control bytes of its first 64 bytes. It takes the lines whose quotes are exactly
+    /// the fields' own (two per quoted field, the first right after the time), with no `\`
+    /// anywhere, `%v:%p %h %l %u` in the first 64 bytes and no control byte before the time:
+    /// every such line that `runCombined` takes, with the same record. It returns false
+    /// otherwise (`record` untouched; the time cache may have learnt a time), and the caller
+    /// runs `runCombined`. A field's end then costs no loop exit, so no mispredicted branch
+    /// per field.
+    /// - Parameters:
+    ///   - vhost: the line starts with `%v:%p ` (`vhost_combined`).
+    ///   - tail: the kinds of the quoted fields after the user agent.
     @inline(__always)
     static func runCombinedMasked(
-        tail: UnsafeBufferPointer<FieldKind>, line p: UnsafeMutablePointer<UInt8>, count n: Int,
-        record: inout LogRecord, cache: inout CLFTimestampCache
+        vhost: Bool, tail: UnsafeBufferPointer<FieldKind>, line p: UnsafeMutablePointer<UInt8>,
+        count n: Int, record: inout LogRecord, cache: inout CLFTimestampCache
     ) -> Bool {
         // Two quotes for the request and for each field after `%b`.
         let expected = 2 &* (3 &+ tail.count)
@@ -544,8 +551,9 @@ public struct TextFormat: LogFormat {
             // four that one block's unrolled gathering may write at and past the count.
             let q = buffer.baseAddress!
             var count = 0
-            var address: UInt64 = 0, controls: UInt64 = 0, backslashes: UInt64 = 0, more: UInt64 = 0
-            let spaces = veil_head_masks64(p, &address, &controls)
+            var colons: UInt64 = 0, brackets: UInt64 = 0, controls: UInt64 = 0
+            var backslashes: UInt64 = 0, more: UInt64 = 0
+            let spaces = veil_head_masks64(p, &colons, &brackets, &controls)
             guard gatherQuotes(veil_quotes64(p, &backslashes), 0, into: q, count: &count, limit: expected) else {
                 return false
             }
@@ -560,17 +568,26 @@ public struct TextFormat: LogFormat {
                 base &+= 64
             }
             guard backslashes == 0, count == expected else { return false }
-            // %h %l %u: the first three spaces, no control byte before the third.
             var s = spaces
+            // %v:%p then a space: the site up to its first `:` (before any space), a port.
+            var a = 0
+            var site = ByteRange.empty
+            if vhost {
+                let colon = colons.trailingZeroBitCount, port = s.trailingZeroBitCount
+                guard colon > 0, port > colon &+ 1, port < 64 else { return false }
+                site = dashIsEmpty(p, ByteRange(0, colon))
+                a = port &+ 1
+                s &= s &- 1
+            }
+            // %h %l %u: the next three spaces, no control byte before the third.
             let h = s.trailingZeroBitCount
             s &= s &- 1
             let l = s.trailingZeroBitCount
             s &= s &- 1
             let u = s.trailingZeroBitCount
-            guard u < 64, h > 0, l > h &+ 1, u > l &+ 1 else { return false }
-            let before = (1 &<< UInt64(u)) &- 1
-            guard controls & before == 0 else { return false }
-            let plainAddress = address & ((1 &<< UInt64(h)) &- 1) == 0
+            guard u < 64, h > a, l > h &+ 1, u > l &+ 1 else { return false }
+            guard controls & ((1 &<< UInt64(u)) &- 1) == 0 else { return false }
+            let plainAddress = (colons | brackets) & ((1 &<< UInt64(h)) &- (1 &<< UInt64(a))) == 0
             // ` [` time `] "`: the first quote opens the request.
             let space = UInt8(ascii: " ")
             let t = u &+ 2
@@ -580,7 +597,7 @@ public struct TextFormat: LogFormat {
             // `" %>s %b "`: the status's three bytes and spaces, then `-` or digits up to the
             // space before the referrer's quote.
             let rq = q[1], s0 = rq &+ 2, b = s0 &+ 4, be = q[2] &- 1
-            guard p[rq &+ 1] == space, be > b, p[s0 &+ 3] == space, p[be] == space,
+            guard be > b, p[rq &+ 1] == space, p[s0 &+ 3] == space, p[be] == space,
                 let status = statusCode(p, s0)
             else { return false }
             guard let bytes = byteCount(p, b, be) else { return false }
@@ -602,7 +619,7 @@ public struct TextFormat: LogFormat {
             }
             guard q[expected &- 1] == n &- 1 else { return false }
             store(
-                p, n, site: .empty, address: ByteRange(0, h), plainAddress: plainAddress, user: ByteRange(l &+ 1, u),
+                p, n, site: site, address: ByteRange(a, h), plainAddress: plainAddress, user: ByteRange(l &+ 1, u),
                 time: time, request: ByteRange(t &+ 29, rq), status: status, bytes: bytes,
                 referrer: ByteRange(q[2] &+ 1, q[3]), userAgent: fields.userAgent, cookie: fields.cookie,
                 forwardedFor: fields.forwardedFor, into: &record)
