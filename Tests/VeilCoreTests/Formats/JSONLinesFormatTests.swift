@@ -77,6 +77,29 @@ private let jsonT0: Int64 = 1_700_000_000
         #expect(p.record.event == .request)
     }
 
+    @Test("numbers of 1 to 20 digits, whole or with a fraction, end at the first byte that is not a digit")
+    func numberEnds() {
+        for count in 1...20 {
+            let digits = String((0..<count).map { Character(String(($0 % 9) + 1)) })
+            for fraction in ["", ".5", "." + digits] {
+                let number = digits + fraction
+                // Skipped numbers (duration), then one read as a value (size), before a separator.
+                for end in [",", "}", " ,", "\t,"] {
+                    let size = String(digits.prefix(18))
+                    let line = #"{"ts":1700000000.25,"duration":\#(number)\#(end == "}" ? "}" : end + #""size":\#(size),"status":200}"#)"#
+                    let p = parseJSON(JSONLinesFormat(preset: .caddy), line)
+                    #expect(p.result == .record, "\(line)")
+                    if end != "}" { #expect(p.record.bytes == Int64(size)!, "\(line)") }
+                }
+                // A byte right after the digits that cannot follow a number.
+                for stray in ["a", "/", ":", "-", "\"", "\u{7F}", "\u{FF}"] {
+                    let line = #"{"ts":1700000000.25,"duration":\#(number)\#(stray),"status":200}"#
+                    #expect(parseJSON(JSONLinesFormat(preset: .caddy), line).result != .record, "\(line.debugDescription)")
+                }
+            }
+        }
+    }
+
     @Test func caddyCookieNameExtractsOneCookie() {
         let p = parseJSON(JSONLinesFormat(preset: .caddy, cookieName: "uid"), Self.caddyLine)
         #expect(p.result == .record)
