@@ -123,6 +123,20 @@ import Testing
         }
     }
 
+    /// Replaces, inserts or deletes a random byte of `line` (one of `alphabet`) `times` times,
+    /// stopping early if the line empties.
+    static func mutate(_ line: inout [UInt8], times: Int, alphabet: [UInt8], rng: inout StateTestRNG) {
+        for _ in 0..<times where !line.isEmpty {
+            let at = Int(rng.next() % UInt64(line.count))
+            let b = alphabet[Int(rng.next() % UInt64(alphabet.count))]
+            switch rng.next() % 3 {
+            case 0: line[at] = b
+            case 1: line.insert(b, at: at)
+            default: line.remove(at: at)
+            }
+        }
+    }
+
     @Test("20,000 mutated lines: bytes replaced, inserted or deleted with structural and control bytes",
           arguments: ["combined", "combined_cookie", "common", "vhost_combined"])
     func mutated(_ format: String) {
@@ -131,16 +145,7 @@ import Testing
         let lines = Self.lines(format)
         for n in 0..<20_000 {
             var line = Array(lines[n % 4].utf8)
-            for _ in 0..<Int(rng.next() % 3) + 1 {
-                let at = Int(rng.next() % UInt64(line.count))
-                let b = alphabet[Int(rng.next() % UInt64(alphabet.count))]
-                switch rng.next() % 3 {
-                case 0: line[at] = b
-                case 1: line.insert(b, at: at)
-                default: line.remove(at: at)
-                }
-                if line.isEmpty { break }
-            }
+            Self.mutate(&line, times: Int(rng.next() % 3) + 1, alphabet: alphabet, rng: &rng)
             expectSame(format, line, "line \(n): \(String(decoding: line, as: UTF8.self).debugDescription)")
         }
     }
@@ -310,15 +315,7 @@ import Testing
                 taken += 1
             }
             var line = lines[n % lines.count]
-            for _ in 0..<Int(rng.next() % 2) + 1 {
-                let at = Int(rng.next() % UInt64(line.count))
-                let b = alphabet[Int(rng.next() % UInt64(alphabet.count))]
-                switch rng.next() % 3 {
-                case 0: line[at] = b
-                case 1: line.insert(b, at: at)
-                default: line.remove(at: at)
-                }
-            }
+            Self.mutate(&line, times: Int(rng.next() % 2) + 1, alphabet: alphabet, rng: &rng)
             for format in ["combined_cookie", "combined_cookie_xff"] {
                 if expectMaskedAgrees(format, line, "line \(n): \(String(decoding: line, as: UTF8.self).debugDescription)") {
                     taken += 1
