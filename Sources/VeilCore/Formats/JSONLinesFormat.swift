@@ -985,14 +985,14 @@ private struct JSONScanner {
         if p[i] == UInt8(ascii: "0") {
             i += 1
         } else if p[i] &- UInt8(ascii: "1") <= 8 {
-            i = Self.digitsEnd(p, i &+ 1, end)
+            i = ByteWords.digitsEnd(p, from: i &+ 1, to: end)
         } else {
             throw unexpected()
         }
         if i < end, p[i] == UInt8(ascii: ".") {
             i += 1
             guard i < end, p[i] &- UInt8(ascii: "0") <= 9 else { throw unexpected() }
-            i = Self.digitsEnd(p, i &+ 1, end)
+            i = ByteWords.digitsEnd(p, from: i &+ 1, to: end)
         }
         if i < end, p[i] | 0x20 == UInt8(ascii: "e") {
             i += 1
@@ -1001,25 +1001,6 @@ private struct JSONScanner {
             while i < end, p[i] &- UInt8(ascii: "0") <= 9 { i += 1 }
         }
         return ByteRange(start, i)
-    }
-
-    /// The index of the first byte from `i` that is not an ASCII digit, or `end`: eight bytes at
-    /// a time while eight remain (timestamps and durations run to 10-16 digits), without a
-    /// branch per digit.
-    @inline(__always)
-    static func digitsEnd(_ p: UnsafeMutablePointer<UInt8>, _ i: Int, _ end: Int) -> Int {
-        var i = i
-        while i &+ 8 <= end {
-            // A byte is a digit exactly when, xor 0x30, it is below 10: no high nibble, and none
-            // after adding 6. A carry only runs upward, out of a non-digit, so the lowest
-            // flagged byte is the first non-digit.
-            let t = ByteWords.load(p, i) ^ 0x3030_3030_3030_3030
-            let stop = (t | (t &+ 0x0606_0606_0606_0606)) & 0xF0F0_F0F0_F0F0_F0F0
-            if stop != 0 { return i &+ ByteWords.lowestByte(stop) }
-            i &+= 8
-        }
-        while i < end, p[i] &- UInt8(ascii: "0") <= 9 { i &+= 1 }
-        return i
     }
 
     /// A string after its opening quote; returns its decoded range and moves past the closing

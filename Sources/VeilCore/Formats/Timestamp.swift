@@ -156,26 +156,23 @@ public enum Timestamp {
         seconds: Int64, milliseconds: Int16
     )? {
         let n = p.count
-        var i = 0
-        var value: Int64 = 0
-        while i < n, p[i] &- UInt8(ascii: "0") <= 9 {
-            value = value &* 10 &+ Int64(p[i] &- UInt8(ascii: "0"))
-            i += 1
-        }
-        let intDigits = i
+        guard let base = p.baseAddress else { return nil }
+        // The digits' extents first, then their values over known counts: no loop that ends
+        // at a data-dependent digit.
+        let intDigits = ByteWords.digitsEnd(base, from: 0, to: n)
         guard intDigits >= 1, intDigits <= 18 else { return nil }
+        var value: Int64 = 0
+        for k in 0..<intDigits { value = value &* 10 &+ Int64(p[k] &- UInt8(ascii: "0")) }
         var millis = 0
-        if i < n {
-            guard p[i] == UInt8(ascii: ".") else { return nil }
-            i += 1
-            let fractionStart = i
-            while i < n, p[i] &- UInt8(ascii: "0") <= 9 {
-                if i - fractionStart < 3 { millis = millis * 10 + Int(p[i] &- UInt8(ascii: "0")) }
-                i += 1
+        if intDigits < n {
+            guard p[intDigits] == UInt8(ascii: ".") else { return nil }
+            let fractionStart = intDigits &+ 1
+            let digits = ByteWords.digitsEnd(base, from: fractionStart, to: n) &- fractionStart
+            guard fractionStart &+ digits == n, digits >= 1 else { return nil }
+            // The first three fraction digits, zeros after a shorter fraction.
+            for k in 0..<3 {
+                millis = millis &* 10 &+ (k < digits ? Int(p[fractionStart &+ k] &- UInt8(ascii: "0")) : 0)
             }
-            let digits = i - fractionStart
-            guard i == n, digits >= 1 else { return nil }
-            if digits == 1 { millis *= 100 } else if digits == 2 { millis *= 10 }
         }
         if intDigits >= 13 {
             return (value / 1000, Int16(value % 1000))

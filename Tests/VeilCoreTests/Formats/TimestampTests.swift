@@ -135,6 +135,9 @@ private func withBytes<R>(_ s: String, _ body: (UnsafeBufferPointer<UInt8>) -> R
         ("1700000000123.9", 1_700_000_000, 123),
         ("0", 0, 0),
         ("2147483648", 2_147_483_648, 0),
+        ("1700000000.05", 1_700_000_000, 50),
+        ("1700000000.123456789", 1_700_000_000, 123),  // a fraction longer than a word
+        ("000000000000000042", 0, 42),  // 18 digits: milliseconds
     ])
     func epochValid(_ text: String, _ seconds: Int64, _ millis: Int16) {
         let r = withBytes(text) { Timestamp.parseEpoch($0) }
@@ -142,7 +145,10 @@ private func withBytes<R>(_ s: String, _ body: (UnsafeBufferPointer<UInt8>) -> R
         #expect(r?.milliseconds == millis)
     }
 
-    @Test(arguments: ["", "abc", "-1", "1.", ".5", "1.7e9", "17x", "1234567890123456789", "1 2"])
+    @Test(arguments: [
+        "", "abc", "-1", "1.", ".5", "1.7e9", "17x", "1234567890123456789", "1 2", "1700000000x",
+        "1700000000.12345678x", "17000000001234567890", "1700000000:", "1700000000.1/",
+    ])
     func epochInvalid(_ text: String) {
         #expect(withBytes(text) { Timestamp.parseEpoch($0) } == nil)
     }
