@@ -50,21 +50,41 @@ static inline ptrdiff_t veil_scan16_json_string(const uint8_t *p, ptrdiff_t i, p
     return i;
 }
 
+/// The eight bytes at `q` as a 64-bit word, q[0] in the low bits, whatever the byte order.
+static inline uint64_t veil_word(const uint8_t *q) {
+    uint64_t x = 0;
+    for (int k = 0; k < 8; k++) x |= (uint64_t)q[k] << (8 * k);
+    return x;
+}
+
+/// The bytes of `x` equal to `c`, exactly (no borrow between bytes): the high bit of each.
+/// Byte k of t = x ^ c… is zero exactly when ((t & 0x7F…) + 0x7F…) | t has its high bit clear.
+static inline uint64_t veil_equal_bytes(uint64_t x, uint8_t c) {
+    const uint64_t low7 = 0x7F7F7F7F7F7F7F7FULL, t = x ^ (0x0101010101010101ULL * c);
+    return ~(((t & low7) + low7) | t) & 0x8080808080808080ULL;
+}
+
+/// The bytes of `x` below `n` (1...128), exactly: the high bit of each. (b & 0x7F) + 0x80 - n
+/// has its high bit clear exactly when b & 0x7F is below n, and b is below 0x80.
+static inline uint64_t veil_bytes_below(uint64_t x, uint8_t n) {
+    const uint64_t low7 = 0x7F7F7F7F7F7F7F7FULL;
+    return ~(((x & low7) + 0x0101010101010101ULL * (uint8_t)(0x80 - n)) | x) & 0x8080808080808080ULL;
+}
+
+/// The exact per-byte flags of eight bytes (the high bit of byte k) gathered into the low
+/// eight bits by a multiply: bit k set when byte k is flagged.
+static inline uint64_t veil_gather8(uint64_t flags) {
+    return ((flags >> 7) * 0x0102040810204080ULL) >> 56;
+}
+
 /// `veil_field_stops64` on 64 readable bytes, eight at a time in a 64-bit word (exact per-byte
 /// compares without carries between bytes, then the eight flags gathered by a multiply): the
 /// portable form, used where SSE2 is not available.
 static inline uint64_t veil_field_stops64_words(const uint8_t *q) {
-    const uint64_t low7 = 0x7F7F7F7F7F7F7F7FULL, high = 0x8080808080808080ULL;
     uint64_t m = 0;
     for (int w = 0; w < 8; w++) {
-        uint64_t x = 0;
-        for (int k = 0; k < 8; k++) x |= (uint64_t)q[8 * w + k] << (8 * k);
-        // Bytes below 0x21: (b & 0x7F) + 0x5F has its high bit clear and b is below 0x80.
-        const uint64_t below = ~(((x & low7) + 0x5F5F5F5F5F5F5F5FULL) | x) & high;
-        // DEL: the bytes of x ^ 0x7F… that are zero.
-        const uint64_t t = x ^ low7;
-        const uint64_t del = ~(((t & low7) + low7) | t) & high;
-        m |= (((below | del) >> 7) * 0x0102040810204080ULL) >> 56 << (8 * w);
+        const uint64_t x = veil_word(q + 8 * w);
+        m |= veil_gather8(veil_bytes_below(x, 0x21) | veil_equal_bytes(x, 0x7F)) << (8 * w);
     }
     return m;
 }
@@ -99,12 +119,6 @@ static inline uint64_t veil_field_stops64(const uint8_t *p, ptrdiff_t count) {
 #endif
 }
 
-/// The exact per-byte flags of eight bytes in `x` (byte k in bits 8k...8k+7) gathered into the
-/// low eight bits: bit k set when byte k has its high bit set in `flags`.
-static inline uint64_t veil_gather8(uint64_t flags) {
-    return ((flags >> 7) * 0x0102040810204080ULL) >> 56;
-}
-
 /// The quotes of 64 readable bytes at `q`: bit k is set when q[k] is `"`. Bit k of
 /// `*backslashes` is set when q[k] is `\` (on SSE2, the flags of the four 16-byte parts are
 /// or-ed into the low 16 bits: zero exactly when no byte is `\`).
@@ -121,15 +135,11 @@ static inline uint64_t veil_quotes64(const uint8_t *q, uint64_t *backslashes) {
     *backslashes = (uint64_t)(uint32_t)_mm_movemask_epi8(bs);
     return mq;
 #else
-    const uint64_t low7 = 0x7F7F7F7F7F7F7F7FULL, high = 0x8080808080808080ULL;
     uint64_t mq = 0, mb = 0;
     for (int w = 0; w < 8; w++) {
-        uint64_t x = 0;
-        for (int k = 0; k < 8; k++) x |= (uint64_t)q[8 * w + k] << (8 * k);
-        // Byte k of t is zero exactly where ~(((t & low7) + low7) | t) has its high bit set.
-        const uint64_t tq = x ^ 0x2222222222222222ULL, tb = x ^ 0x5C5C5C5C5C5C5C5CULL;
-        mq |= veil_gather8(~(((tq & low7) + low7) | tq) & high) << (8 * w);
-        mb |= veil_gather8(~(((tb & low7) + low7) | tb) & high) << (8 * w);
+        const uint64_t x = veil_word(q + 8 * w);
+        mq |= veil_gather8(veil_equal_bytes(x, '"')) << (8 * w);
+        mb |= veil_gather8(veil_equal_bytes(x, '\\')) << (8 * w);
     }
     *backslashes = mb;
     return mq;
@@ -157,17 +167,13 @@ static inline uint64_t veil_head_masks64(const uint8_t *q, uint64_t *colons, uin
     *colons = mo; *brackets = mb; *controls = mc;
     return ms;
 #else
-    const uint64_t low7 = 0x7F7F7F7F7F7F7F7FULL, high = 0x8080808080808080ULL;
     uint64_t ms = 0, mo = 0, mb = 0, mc = 0;
     for (int w = 0; w < 8; w++) {
-        uint64_t x = 0;
-        for (int k = 0; k < 8; k++) x |= (uint64_t)q[8 * w + k] << (8 * k);
-        const uint64_t ts = x ^ 0x2020202020202020ULL, tc = x ^ 0x3A3A3A3A3A3A3A3AULL, tb = x ^ 0x5B5B5B5B5B5B5B5BULL;
-        ms |= veil_gather8(~(((ts & low7) + low7) | ts) & high) << (8 * w);
-        mo |= veil_gather8(~(((tc & low7) + low7) | tc) & high) << (8 * w);
-        mb |= veil_gather8(~(((tb & low7) + low7) | tb) & high) << (8 * w);
-        // Bytes below 0x20: (b & 0x7F) + 0x60 has its high bit clear and b is below 0x80.
-        mc |= veil_gather8(~(((x & low7) + 0x6060606060606060ULL) | x) & high) << (8 * w);
+        const uint64_t x = veil_word(q + 8 * w);
+        ms |= veil_gather8(veil_equal_bytes(x, ' ')) << (8 * w);
+        mo |= veil_gather8(veil_equal_bytes(x, ':')) << (8 * w);
+        mb |= veil_gather8(veil_equal_bytes(x, '[')) << (8 * w);
+        mc |= veil_gather8(veil_bytes_below(x, 0x20)) << (8 * w);
     }
     *colons = mo; *brackets = mb; *controls = mc;
     return ms;

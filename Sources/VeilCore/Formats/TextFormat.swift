@@ -574,7 +574,7 @@ public struct TextFormat: LogFormat {
             var site = ByteRange.empty
             if vhost {
                 let colon = colons.trailingZeroBitCount, port = s.trailingZeroBitCount
-                guard colon > 0, port > colon &+ 1, port < 64 else { return false }
+                guard colon > 0, port > colon &+ 1 else { return false }
                 site = dashIsEmpty(p, ByteRange(0, colon))
                 a = port &+ 1
                 s &= s &- 1
@@ -817,9 +817,7 @@ public struct TextFormat: LogFormat {
         // Digit values where the bytes are digits; the bytes before the field are zeros,
         // which stand for leading zeros below.
         let d = (ByteWords.load(p, end &- 8) ^ 0x3030_3030_3030_3030) & field
-        // A byte is a digit exactly when its value above is below 10: no high nibble, and no
-        // carry into it when 6 is added.
-        let bad = (d | (d &+ 0x0606_0606_0606_0606)) & 0xF0F0_F0F0_F0F0_F0F0
+        let bad = ByteWords.nonDigits(d)
         // The digits pairwise, then by fours, then all eight (the first digit is the highest).
         var v = (d &* 10 &+ (d &>> 8)) & 0x00FF_00FF_00FF_00FF
         v = (v &* 100 &+ (v &>> 16)) & 0x0000_FFFF_0000_FFFF

@@ -54,6 +54,15 @@ enum ByteWords {
         return n
     }
 
+    /// The bytes of `t` (eight bytes xor 0x30 each) that were not ASCII digits, flagged in
+    /// their high nibbles: a byte was a digit exactly when its value here is below 10, with no
+    /// high nibble, and none after adding 6. A carry only runs upward, out of a non-digit, so
+    /// the lowest flagged byte is exact, and "none flagged" is exact.
+    @inline(__always)
+    static func nonDigits(_ t: UInt64) -> UInt64 {
+        (t | (t &+ 0x0606_0606_0606_0606)) & 0xF0F0_F0F0_F0F0_F0F0
+    }
+
     /// The index of the first byte of `p[i..<end]` that is not an ASCII digit, or `end`: eight
     /// bytes at a time while eight remain (timestamps and durations run to 10-16 digits),
     /// without a branch per digit.
@@ -61,11 +70,7 @@ enum ByteWords {
     static func digitsEnd(_ p: UnsafeRawPointer, from i: Int, to end: Int) -> Int {
         var i = i
         while i &+ 8 <= end {
-            // A byte is a digit exactly when, xor 0x30, it is below 10: no high nibble, and none
-            // after adding 6. A carry only runs upward, out of a non-digit, so the lowest
-            // flagged byte is the first non-digit.
-            let t = load(p, i) ^ 0x3030_3030_3030_3030
-            let stop = (t | (t &+ 0x0606_0606_0606_0606)) & 0xF0F0_F0F0_F0F0_F0F0
+            let stop = nonDigits(load(p, i) ^ 0x3030_3030_3030_3030)
             if stop != 0 { return i &+ lowestByte(stop) }
             i &+= 8
         }
