@@ -288,7 +288,8 @@ public struct Aggregator: RecordSink {
             configuration.recordsContributions
             ? state.addContributions(
                 site: site, pseudonym: p, day: day, path: path, referrer: ref == Self.noReferrer ? nil : ref,
-                browser: dims.browser, os: dims.os, device: dims.device, visitorHint: visitor) : 0
+                browser: dims.browser, os: dims.os, device: dims.device, visitorHint: visitor)
+            : countedCells(visitor, day: day, agent: ua, referrer: ref)
         count(.pages, site, day, path, p, known: known)
         let cells = agentCells(ua, site: site, day: day)
         count(cell: cells.browser, .browsers, p, known: known)
@@ -357,6 +358,21 @@ public struct Aggregator: RecordSink {
         _ table: ContributionTable, _ site: UInt32, _ day: Int64, _ dim: UInt32, _ p: Pseudonym, known: UInt8
     ) {
         count(cell: state.cell(CellKey(table: table.tableID, site: Int(site), bucket: day, dimension: Int(dim))), table, p, known: known)
+    }
+
+    /// Without contribution records: the `known` bits of the cells the visitor's summary
+    /// notes as counted already (`VisitorSummary.countedCells`): the browser, OS and device
+    /// cells when the day and user-agent class are the last pageview's, the referrer's when
+    /// the visitor came from it earlier that day.
+    @inline(__always)
+    private mutating func countedCells(_ visitor: Int, day: Int64, agent: Int, referrer: UInt32) -> UInt8 {
+        guard day >= 0, day < 0xFFFF else { return 0 }
+        let (agentKnown, referrerKnown) = state.visitors[visitor].countedCells(
+            day: Int(truncatingIfNeeded: day), agent: agent, referrer: referrer)
+        let agentBits: UInt8 =
+            1 << UInt8(ContributionTable.browsers.rawValue) | 1 << UInt8(ContributionTable.operatingSystems.rawValue)
+            | 1 << UInt8(ContributionTable.devices.rawValue)
+        return (agentKnown ? agentBits : 0) | (referrerKnown ? 1 << UInt8(ContributionTable.referrers.rawValue) : 0)
     }
 
     /// `count` in cell `i` of `table`.

@@ -23,6 +23,10 @@ public struct VisitorSummary: Sendable, Equatable {
     /// one, and reading it then costs no second memory access. `pageviews == 0` marks a
     /// summary with no visit at all (a real visit has at least one pageview).
     private var latest: Visit
+    /// Which dimension cells of the aggregation that holds this summary already counted the
+    /// visitor (see `countedCells`): not part of the summary's value, never written to a
+    /// state file, and ignored by `==`.
+    private var counted: UInt64 = 0
 
     private static let none = Visit(start: 0, end: 0, pageviews: 0, entry: 0)
 
@@ -35,6 +39,39 @@ public struct VisitorSummary: Sendable, Equatable {
         earlier = []
         latest = Self.none
         self.visits = visits
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.earlier == b.earlier && a.latest == b.latest
+    }
+
+    /// Notes a pageview of this visitor on local day `day` with user-agent class `agent` and
+    /// referrer dimension `referrer` (`UInt32.max`: none), and says which of those the
+    /// visitor's previous pageviews already brought to the same day's cells.
+    ///
+    /// The note holds the day of the last pageview, its user-agent class and the last
+    /// referrer seen that day: a visitor's pageviews mostly repeat all three (one browser,
+    /// and the site's own pages as referrers), so the browser, OS, device and referrer
+    /// sketches of that day had the visitor inserted already — and a sketch depends only on
+    /// the set inserted, so skipping the insert changes nothing. The cells may have been
+    /// sealed since (their sketches merge with the new cells' at the end): still a union
+    /// with the visitor in it.
+    /// - Parameters:
+    ///   - day: the local day bucket, in 0..<65,535.
+    ///   - agent: the user-agent class index; from 65,535 on it is never noted.
+    /// - Returns: whether the agent's cells (browser, OS, device) and the referrer's cell of
+    ///   `day` already counted the visitor.
+    @inline(__always)
+    mutating func countedCells(day: Int, agent: Int, referrer: UInt32) -> (agent: Bool, referrer: Bool) {
+        let note = counted
+        let d = UInt64(truncatingIfNeeded: day &+ 1) & 0xFFFF
+        let a = UInt64(truncatingIfNeeded: min(agent, 0xFFFF))
+        let sameDay = note & 0xFFFF == d
+        let agentKnown = sameDay && a != 0xFFFF && (note >> 16) & 0xFFFF == a
+        let referrerKnown = sameDay && referrer != .max && note >> 32 == UInt64(referrer)
+        let kept = referrer != .max ? UInt64(referrer) : (sameDay ? note >> 32 : UInt64(UInt32.max))
+        counted = d | a << 16 | kept << 32
+        return (agentKnown, referrerKnown)
     }
 
     /// Every visit, in time order (a new array: loops over many summaries use `forEachVisit`).

@@ -41,6 +41,51 @@ struct ContributionRecordsOffTests {
         #expect(on.cells[pages].visitors.cardinality() > 0, "the comparison covers page sketches")
     }
 
+    /// Without records, a pageview skips the browser, OS, device and referrer sketch inserts
+    /// its visitor's summary notes as done (the same day and user-agent class as the last
+    /// pageview; a referrer already seen that day). Visitors known by a cookie switch user
+    /// agents and referrers within a local day and across its midnight (in the same key epoch,
+    /// so with the same pseudonyms), where every note is stale — another class, another day, a
+    /// referrer of the day before — and the insert must happen.
+    @Test("skipped sketch inserts never lose a visitor when the agent, referrer or day changes")
+    func notedCellsStayExact() throws {
+        let ws = try StateTestWorkspace()
+        var cookie = IngestConfiguration()
+        cookie.format = .named("combined_cookie")
+        let (firefox, chrome) = (StateTestKit.firefox, StateTestKit.chrome)
+        let (a, b) = ("https://a.example.net/x", "https://b.example.org/y")
+        // Local days (Berlin) change at 23:00Z, within the key epoch of the UTC day.
+        func line(_ visitor: String, _ minute: Int, _ agent: String, _ referrer: String?) -> String {
+            let t = StateTestKit.time(2026, 11, 28, 22, 0) + Int64(minute) * 60
+            return "198.51.100.7 - - [\(StateTestKit.clf(t))] \"GET /p/\(minute) HTTP/1.1\" 200 512 "
+                + "\"\(referrer ?? "-")\" \"\(agent)\" \"\(visitor)\""
+        }
+        let lines = [
+            line("one", 50, firefox, a), line("one", 52, chrome, nil),  // another class, same day
+            line("one", 54, firefox, a),  // the first class again: noted before, not now
+            line("two", 55, firefox, a),
+            line("one", 65, firefox, nil),  // the next local day, the same class
+            line("one", 67, firefox, a),  // a referrer of the day before, after none this day
+            line("two", 66, firefox, a),  // the same class and referrer, the next day
+            line("one", 69, firefox, b), line("one", 71, firefox, b), line("three", 72, chrome, b),
+        ]
+        var configuration = AggregationConfiguration()
+        configuration.timeZone = "Europe/Berlin"
+        var off = configuration
+        off.recordsContributions = false
+        let on = try ws.aggregate(lines, name: "on.log", aggregation: configuration, ingest: cookie).state
+        let without = try ws.aggregate(lines, name: "off.log", aggregation: off, ingest: cookie).state
+        #expect(without.omitsContributions)
+        #expect(without.cellKeys == on.cellKeys)
+        for (i, key) in on.cellKeys.enumerated() {
+            #expect(without.cells[i] == on.cells[i], "cell \(key)")
+        }
+        let browsers = on.cellKeys.indices.filter { on.cellKeys[$0].table == .browsers }
+        #expect(Set(browsers.map { on.cellKeys[$0].bucket }).count == 2, "browser cells on two local days")
+        let referrers = on.cellKeys.indices.filter { on.cellKeys[$0].table == .referrers }
+        #expect(referrers.map { on.cells[$0].visitors.cardinality() }.max() == 2, "visitors share a referrer's cell")
+    }
+
     @Test("a state without records is not written, and names the file")
     func notWritten() throws {
         let ws = try StateTestWorkspace()
