@@ -1,3 +1,5 @@
+import CByteScan
+
 /// Eight bytes at a time (SWAR): the word loads and byte masks the hot-path scanners share.
 ///
 /// A mask has the high bit set in each byte that matches. Bytes above the lowest match may be
@@ -82,31 +84,12 @@ enum ByteWords {
     @inline(__always)
     static func lowestByte(_ mask: UInt64) -> Int { mask.trailingZeroBitCount &>> 3 }
 
-    /// Whether `count` bytes at `a` and `b` are equal: word compares, the last word overlapping
-    /// (short keys compare inline, without a call to `memcmp`).
+    /// Whether `count` bytes at `a` and `b` are equal (`veil_same_bytes`: blocks of 16 bytes
+    /// or-ed and tested once, the last ones overlapping, inline without a call to `memcmp`;
+    /// branches on the size of `count`, not on where the bytes differ).
     @inline(__always)
     static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Bool {
-        var i = 0
-        while i + 8 <= count {
-            if a.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                != b.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            {
-                return false
-            }
-            i += 8
-        }
-        if i < count && count >= 8 {
-            // The last eight bytes, overlapping the words compared: no byte loop.
-            return a.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
-                == b.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
-        }
-        while i < count {
-            if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) {
-                return false
-            }
-            i += 1
-        }
-        return true
+        veil_same_bytes(a, b, count) != 0
     }
 
     /// Whether `bytes` holds exactly the bytes of `array` (`equal` on both; the generic
