@@ -8,10 +8,12 @@ import Darwin
 ///
 /// Open addressing with linear probing over a power-of-two slot array kept at most 3/4 full,
 /// like `ByteKeyedTable`, but a record keeps everything a lookup reads in one run of bytes: the
-/// key's hash, the pseudonym, the key's length and the key itself. A hit in a cache larger than
-/// the CPU's caches (one epoch's visitors: ~100 bytes of key each) reads one slot and one record
-/// — two cache misses where a table with a separate entry array takes three. The cache sits on
-/// every request's path, so this is worth its own type.
+/// pseudonym, the key's length and the key itself. A record of up to 64 bytes (a key of up to
+/// 40: IP+UA keys, which hold a user-agent number, and cookie ids of 32 characters) starts a
+/// new cache line rather than straddle two, so a hit in a cache larger than the CPU's caches
+/// (one epoch's visitors) reads one slot and one line of records — two cache misses where a
+/// table with a separate entry array takes three. The cache sits on every request's path, so
+/// this is worth its own type.
 ///
 /// Each slot holds the top 32 bits of the key's hash over the record's offset (in 8-byte units,
 /// plus one; 0 = empty), so probing past other keys touches only the slot array. Records are
@@ -21,8 +23,9 @@ import Darwin
 /// The keys are raw identifiers (cookie ids, addresses, user agents): the storage is zeroed when
 /// the cache is cleared and when it is freed.
 final class PseudonymCache {
-    /// Record header: hash (8 bytes), pseudonym (16), key length (4), padding (4).
-    private static let headerSize = 32
+    /// Record header: pseudonym (16 bytes), key length (4), the low 32 bits of the key's hash
+    /// (4; the slot holds the high 32).
+    private static let headerSize = 24
     private static let tagMask: UInt64 = 0xFFFF_FFFF_0000_0000
     /// The smallest record area (bytes).
     private static let minimumRecordCapacity = 1024
@@ -58,7 +61,7 @@ final class PseudonymCache {
         slots = .allocate(capacity: n)
         slots.initialize(repeating: 0, count: n)
         recordCapacity = max(max(initialCapacity, 8) * 128, Self.minimumRecordCapacity)
-        records = .allocate(byteCount: recordCapacity, alignment: 8)
+        records = .allocate(byteCount: recordCapacity, alignment: 64)
     }
 
     deinit {
@@ -79,12 +82,11 @@ final class PseudonymCache {
             if s == 0 { return nil }
             if s & Self.tagMask == tag {
                 let r = records + Int(truncatingIfNeeded: (s & 0xFFFF_FFFF) &- 1) &<< 3
-                if r.load(as: UInt64.self) == hash
-                    && Int(r.load(fromByteOffset: 24, as: UInt32.self)) == key.count
-                    && (key.isEmpty || memcmp(r + Self.headerSize, key.baseAddress!, key.count) == 0)
+                if Int(r.load(fromByteOffset: 16, as: UInt32.self)) == key.count
+                    && r.load(fromByteOffset: 20, as: UInt32.self) == UInt32(truncatingIfNeeded: hash)
+                    && (key.isEmpty || ByteWords.equal(r + Self.headerSize, key.baseAddress!, count: key.count))
                 {
-                    return Pseudonym(
-                        hi: r.load(fromByteOffset: 8, as: UInt64.self), lo: r.load(fromByteOffset: 16, as: UInt64.self))
+                    return Pseudonym(hi: r.load(as: UInt64.self), lo: r.load(fromByteOffset: 8, as: UInt64.self))
                 }
             }
             i = (i &+ 1) & mask
@@ -97,17 +99,19 @@ final class PseudonymCache {
         precondition(key.count <= Int(UInt32.max), "PseudonymCache: key too long")
         if (count + 1) * 4 > slotCount * 3 { growSlots() }
         let size = Self.headerSize + (key.count + 7) & ~7
-        if used + size > recordCapacity { growRecords(to: used + size) }
-        precondition(used >> 3 < Int(UInt32.max), "PseudonymCache: record area full")
-        let r = records + used
-        r.storeBytes(of: hash, as: UInt64.self)
-        r.storeBytes(of: pseudonym.hi, toByteOffset: 8, as: UInt64.self)
-        r.storeBytes(of: pseudonym.lo, toByteOffset: 16, as: UInt64.self)
-        r.storeBytes(of: UInt32(key.count), toByteOffset: 24, as: UInt32.self)
-        r.storeBytes(of: 0, toByteOffset: 28, as: UInt32.self)
+        // A record that fits in a cache line starts a new one rather than straddle two: a hit
+        // then reads one line of records, not two.
+        let at = size <= 64 && used & 63 + size > 64 ? (used + 63) & ~63 : used
+        if at + size > recordCapacity { growRecords(to: at + size) }
+        precondition(at >> 3 < Int(UInt32.max), "PseudonymCache: record area full")
+        let r = records + at
+        r.storeBytes(of: pseudonym.hi, as: UInt64.self)
+        r.storeBytes(of: pseudonym.lo, toByteOffset: 8, as: UInt64.self)
+        r.storeBytes(of: UInt32(key.count), toByteOffset: 16, as: UInt32.self)
+        r.storeBytes(of: UInt32(truncatingIfNeeded: hash), toByteOffset: 20, as: UInt32.self)
         if let base = key.baseAddress { (r + Self.headerSize).copyMemory(from: base, byteCount: key.count) }
-        place(offset: used, hash: hash)
-        used += size
+        place(offset: at, hash: hash)
+        used = at + size
         count += 1
         keyByteCount += key.count
     }
@@ -133,10 +137,24 @@ final class PseudonymCache {
         }
         records.deallocate()
         recordCapacity = max(min(recordCapacity, 2 * used), Self.minimumRecordCapacity)
-        records = .allocate(byteCount: recordCapacity, alignment: 8)
+        records = .allocate(byteCount: recordCapacity, alignment: 64)
         used = 0
         count = 0
         keyByteCount = 0
+    }
+
+    /// The number of records of up to 64 bytes that straddle two 64-byte lines of the record
+    /// area (none should: see `insert`), and the number of records. For tests.
+    var recordLines: (crossing: Int, records: Int) {
+        var crossing = 0, records = 0
+        for i in 0..<slotCount where slots[i] != 0 {
+            let offset = Int(truncatingIfNeeded: (slots[i] & 0xFFFF_FFFF) &- 1) &<< 3
+            let size = Self.headerSize + (Int((self.records + offset).load(fromByteOffset: 16, as: UInt32.self)) + 7) & ~7
+            let address = Int(bitPattern: self.records + offset)
+            if size <= 64 && address & 63 + size > 64 { crossing += 1 }
+            records += 1
+        }
+        return (crossing, records)
     }
 
     // MARK: - Internals
@@ -158,23 +176,24 @@ final class PseudonymCache {
 
     @inline(never)
     private func growSlots() {
-        slots.deallocate()
+        let old = slots, oldCount = slotCount
         slotCount *= 2
         slots = .allocate(capacity: slotCount)
         slots.initialize(repeating: 0, count: slotCount)
-        var offset = 0
-        while offset < used {
-            let r = records + offset
-            place(offset: offset, hash: r.load(as: UInt64.self))
-            offset += Self.headerSize + (Int(r.load(fromByteOffset: 24, as: UInt32.self)) + 7) & ~7
+        // Every record from the old slots (records may have gaps between them, see `insert`).
+        for i in 0..<oldCount where old[i] != 0 {
+            let offset = Int(truncatingIfNeeded: (old[i] & 0xFFFF_FFFF) &- 1) &<< 3
+            let low = (records + offset).load(fromByteOffset: 20, as: UInt32.self)
+            place(offset: offset, hash: old[i] & Self.tagMask | UInt64(low))
         }
+        old.deallocate()
     }
 
     @inline(never)
     private func growRecords(to needed: Int) {
         var capacity = recordCapacity * 2
         while capacity < needed { capacity *= 2 }
-        let bigger = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
+        let bigger = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
         bigger.copyMemory(from: records, byteCount: used)
         memset(records, 0, used)
         records.deallocate()

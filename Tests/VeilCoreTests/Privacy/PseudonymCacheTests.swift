@@ -35,6 +35,11 @@ struct PseudonymCacheTests {
         #expect(find(cache, Array(keys[7].dropLast())) == nil)
         insert(cache, [], pseudonym(-1))
         #expect(find(cache, []) == pseudonym(-1))
+        // A record of up to 64 bytes (a key of up to 40) lies in one 64-byte line: a hit reads
+        // one line of records.
+        let lines = cache.recordLines
+        #expect(lines.records == keys.count + 1)
+        #expect(lines.crossing == 0)
     }
 
     @Test("keys whose hashes collide, in full or modulo the slot count, are told apart")
