@@ -81,7 +81,7 @@ final class PseudonymCache {
             let s = slots[i]
             if s == 0 { return nil }
             if s & Self.tagMask == tag {
-                let r = records + Int(truncatingIfNeeded: (s & 0xFFFF_FFFF) &- 1) &<< 3
+                let r = records + Self.recordOffset(s)
                 if Int(r.load(fromByteOffset: 16, as: UInt32.self)) == key.count
                     && r.load(fromByteOffset: 20, as: UInt32.self) == UInt32(truncatingIfNeeded: hash)
                     && (key.isEmpty || ByteWords.equal(r + Self.headerSize, key.baseAddress!, count: key.count))
@@ -98,7 +98,7 @@ final class PseudonymCache {
         assert(find(key, hash: hash) == nil, "PseudonymCache.insert: key already present")
         precondition(key.count <= Int(UInt32.max), "PseudonymCache: key too long")
         if (count + 1) * 4 > slotCount * 3 { growSlots() }
-        let size = Self.headerSize + (key.count + 7) & ~7
+        let size = Self.recordSize(keyLength: key.count)
         // A record that fits in a cache line starts a new one rather than straddle two: a hit
         // then reads one line of records, not two.
         let at = size <= 64 && used & 63 + size > 64 ? (used + 63) & ~63 : used
@@ -148,8 +148,8 @@ final class PseudonymCache {
     var recordLines: (crossing: Int, records: Int) {
         var crossing = 0, records = 0
         for i in 0..<slotCount where slots[i] != 0 {
-            let offset = Int(truncatingIfNeeded: (slots[i] & 0xFFFF_FFFF) &- 1) &<< 3
-            let size = Self.headerSize + (Int((self.records + offset).load(fromByteOffset: 16, as: UInt32.self)) + 7) & ~7
+            let offset = Self.recordOffset(slots[i])
+            let size = Self.recordSize(keyLength: Int((self.records + offset).load(fromByteOffset: 16, as: UInt32.self)))
             let address = Int(bitPattern: self.records + offset)
             if size <= 64 && address & 63 + size > 64 { crossing += 1 }
             records += 1
@@ -158,6 +158,18 @@ final class PseudonymCache {
     }
 
     // MARK: - Internals
+
+    /// The byte offset of the record a non-empty slot points to.
+    @inline(__always)
+    private static func recordOffset(_ slot: UInt64) -> Int {
+        Int(truncatingIfNeeded: (slot & 0xFFFF_FFFF) &- 1) &<< 3
+    }
+
+    /// The bytes a record takes: the header and the key, padded to 8.
+    @inline(__always)
+    private static func recordSize(keyLength: Int) -> Int {
+        headerSize + (keyLength + 7) & ~7
+    }
 
     /// The smallest slot count (a power of two, at least 16) that holds `entries` at most
     /// 3/4 full.
@@ -182,7 +194,7 @@ final class PseudonymCache {
         slots.initialize(repeating: 0, count: slotCount)
         // Every record from the old slots (records may have gaps between them, see `insert`).
         for i in 0..<oldCount where old[i] != 0 {
-            let offset = Int(truncatingIfNeeded: (old[i] & 0xFFFF_FFFF) &- 1) &<< 3
+            let offset = Self.recordOffset(old[i])
             let low = (records + offset).load(fromByteOffset: 20, as: UInt32.self)
             place(offset: offset, hash: old[i] & Self.tagMask | UInt64(low))
         }
