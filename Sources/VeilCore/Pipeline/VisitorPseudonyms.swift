@@ -36,37 +36,39 @@ struct VisitorPseudonyms {
         }
         let address = Self.clientAddress(r, line, trustForwardedFor: trustForwardedFor)
         if r.site.isEmpty {
-            return try Self.pseudonym(pseudonymizer, epoch: epoch, siteName: defaultSite, r, line, address: address)
+            Self.startPseudonym(pseudonymizer, epoch: epoch, siteName: defaultSite, r, line, address: address)
+        } else {
+            let host = r.site.slice(line)
+            if !ByteWords.equal(host, lastHost) {
+                lastHost = Array(host)
+                // As the state spells it: interned names are Strings (invalid UTF-8 replaced).
+                lastName = Array(String(decoding: Self.canonicalSiteName(host), as: UTF8.self).utf8)
+            }
+            Self.startPseudonym(pseudonymizer, epoch: epoch, siteName: lastName, r, line, address: address)
         }
-        let host = r.site.slice(line)
-        if !ByteWords.equal(host, lastHost) {
-            lastHost = Array(host)
-            // As the state spells it: interned names are Strings (invalid UTF-8 replaced).
-            lastName = Array(String(decoding: Self.canonicalSiteName(host), as: UTF8.self).utf8)
-        }
-        return try Self.pseudonym(pseudonymizer, epoch: epoch, siteName: lastName, r, line, address: address)
+        return try pseudonymizer.finishVisitor()
     }
 
-    /// The visitor pseudonym of `r` on the site named `siteName`; with `userAgentNumber`, the
-    /// caller's number for the record's user agent (see `Pseudonymizer.visitor(…userAgentNumber:)`).
+    /// Starts the lookup of the visitor pseudonym of `r` on the site named `siteName` (see
+    /// `Pseudonymizer.startVisitor`); with `userAgentNumber`, the caller's number for the
+    /// record's user agent (see `Pseudonymizer.visitor(…userAgentNumber:)`), in which case
+    /// `line` must stay valid until the lookup is finished.
     @inline(__always)
-    static func pseudonym(
+    static func startPseudonym(
         _ pseudonymizer: Pseudonymizer, epoch: EpochID, siteName: [UInt8], _ r: LogRecord,
         _ line: UnsafeBufferPointer<UInt8>, address: ByteRange, userAgentNumber: UInt64? = nil
-    ) throws(VeilError) -> Pseudonym {
-        let named: Result<Pseudonym, VeilError> = siteName.withUnsafeBytes { name in
-            Result { () throws(VeilError) -> Pseudonym in
-                let cookie = r.cookie.isEmpty ? nil : UnsafeRawBufferPointer(r.cookie.slice(line))
-                let ip = UnsafeRawBufferPointer(address.slice(line))
-                let agent = UnsafeRawBufferPointer(r.userAgent.slice(line))
-                guard let number = userAgentNumber else {
-                    return try pseudonymizer.visitor(epoch: epoch, site: name, cookie: cookie, ip: ip, userAgent: agent)
-                }
-                return try pseudonymizer.visitor(
-                    epoch: epoch, site: name, cookie: cookie, ip: ip, userAgent: agent, userAgentNumber: number)
+    ) {
+        siteName.withUnsafeBytes { name in
+            let cookie = r.cookie.isEmpty ? nil : UnsafeRawBufferPointer(r.cookie.slice(line))
+            let ip = UnsafeRawBufferPointer(address.slice(line))
+            let agent = UnsafeRawBufferPointer(r.userAgent.slice(line))
+            guard let number = userAgentNumber else {
+                pseudonymizer.startVisitor(epoch: epoch, site: name, cookie: cookie, ip: ip, userAgent: agent)
+                return
             }
+            pseudonymizer.startVisitor(
+                epoch: epoch, site: name, cookie: cookie, ip: ip, userAgent: agent, userAgentNumber: number)
         }
-        return try named.get()
     }
 
     /// The client address range: the left-most X-Forwarded-For entry when trusted and present.

@@ -1,3 +1,4 @@
+import CByteScan
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -91,6 +92,13 @@ final class PseudonymCache {
             }
             i = (i &+ 1) & mask
         }
+    }
+
+    /// Starts loading the slot a lookup of a key whose hash is `hash` reads first, so that a
+    /// `find` a little later (after other work) does not wait for memory. Only a hint.
+    @inline(__always)
+    func prefetch(hash: UInt64) {
+        veil_prefetch(slots + (Int(truncatingIfNeeded: hash) & (slotCount &- 1)))
     }
 
     /// Caches `pseudonym` for `key`, which must not be cached already.

@@ -126,6 +126,11 @@ public final class Pseudonymizer {
     private var lastMAC: KeyedHMAC?
     /// The newest epoch a pseudonym was computed for.
     private var newestEpoch: EpochID?
+    /// The epoch and the message hash of the lookup `startVisitor` began.
+    private var pendingEpoch = EpochID(granularity: .day, containing: 0)
+    private var pendingHash: UInt64 = 0
+    /// Between `startVisitor` and `finishVisitor` (checked in debug builds).
+    private var lookupStarted = false
 
     /// Creates a pseudonymizer reading keys from `keyStore`.
     ///
@@ -171,10 +176,21 @@ public final class Pseudonymizer {
         epoch: EpochID, site: UnsafeRawBufferPointer, cookie: UnsafeRawBufferPointer?,
         ip: UnsafeRawBufferPointer, userAgent: UnsafeRawBufferPointer
     ) throws(VeilError) -> Pseudonym {
-        try visitor(epoch: epoch, site: site, cookie: cookie) {
+        startVisitor(epoch: epoch, site: site, cookie: cookie, ip: ip, userAgent: userAgent)
+        return try finishVisitor()
+    }
+
+    /// The first half of `visitor(epoch:site:cookie:ip:userAgent:)`, for a caller with other
+    /// work to do before it needs the pseudonym (see `startVisitor(…userAgentNumber:)`).
+    public func startVisitor(
+        epoch: EpochID, site: UnsafeRawBufferPointer, cookie: UnsafeRawBufferPointer?,
+        ip: UnsafeRawBufferPointer, userAgent: UnsafeRawBufferPointer
+    ) {
+        writeVisitorKey(epoch: epoch, site: site, cookie: cookie) {
             appendWrittenAddress(ip)
             appendField(userAgent)
         }
+        startLookup(epoch)
     }
 
     /// `visitor(epoch:site:cookie:ip:userAgent:)` for a caller that numbers the user agents it
@@ -185,13 +201,45 @@ public final class Pseudonymizer {
         epoch: EpochID, site: UnsafeRawBufferPointer, cookie: UnsafeRawBufferPointer?,
         ip: UnsafeRawBufferPointer, userAgent: UnsafeRawBufferPointer, userAgentNumber: UInt64
     ) throws(VeilError) -> Pseudonym {
-        try visitor(epoch: epoch, site: site, cookie: cookie) {
+        startVisitor(epoch: epoch, site: site, cookie: cookie, ip: ip, userAgent: userAgent, userAgentNumber: userAgentNumber)
+        return try finishVisitor()
+    }
+
+    /// The first half of `visitor(…userAgentNumber:)`, for a caller with other work to do
+    /// before it needs the pseudonym: writes the cache key and starts loading the cache slot a
+    /// lookup reads first (one epoch's visitors take more memory than the CPU's caches hold, so
+    /// that load mostly waits on memory; meanwhile the caller works on). `finishVisitor()`
+    /// gives the pseudonym. No other call on this pseudonymiser may come between the two, and
+    /// `userAgent` must stay valid until then (a cache miss reads it).
+    public func startVisitor(
+        epoch: EpochID, site: UnsafeRawBufferPointer, cookie: UnsafeRawBufferPointer?,
+        ip: UnsafeRawBufferPointer, userAgent: UnsafeRawBufferPointer, userAgentNumber: UInt64
+    ) {
+        writeVisitorKey(epoch: epoch, site: site, cookie: cookie) {
             appendWrittenAddress(ip)
             // A length no user agent has (and the key's length) tell the number apart.
             appendLength(Int(UInt32.max))
             withUnsafeBytes(of: userAgentNumber) { message.append($0) }
             numberedUserAgent = userAgent
         }
+        startLookup(epoch)
+    }
+
+    /// Hashes the message and starts loading the cache slot its lookup reads first.
+    @inline(__always)
+    private func startLookup(_ epoch: EpochID) {
+        lookupStarted = true
+        pendingEpoch = epoch
+        pendingHash = cache.hash(message.bytes)
+        cache.prefetch(hash: pendingHash)
+    }
+
+    /// The pseudonym the last `startVisitor` began.
+    /// - Throws: as `visitor(epoch:site:cookie:ip:userAgent:)`.
+    public func finishVisitor() throws(VeilError) -> Pseudonym {
+        assert(lookupStarted, "Pseudonymizer.finishVisitor without startVisitor")
+        lookupStarted = false
+        return try finish(pendingEpoch, hash: pendingHash)
     }
 
     /// The visitor pseudonym of a request whose client address is already parsed (for
@@ -212,6 +260,15 @@ public final class Pseudonymizer {
     private func visitor(
         epoch: EpochID, site: UnsafeRawBufferPointer, cookie: UnsafeRawBufferPointer?, appendIPUA: () -> Void
     ) throws(VeilError) -> Pseudonym {
+        writeVisitorKey(epoch: epoch, site: site, cookie: cookie, appendIPUA: appendIPUA)
+        return try finish(epoch)
+    }
+
+    /// Writes a visitor's cache key.
+    @inline(__always)
+    private func writeVisitorKey(
+        epoch: EpochID, site: UnsafeRawBufferPointer, cookie: UnsafeRawBufferPointer?, appendIPUA: () -> Void
+    ) {
         if let cookie, !cookie.isEmpty {
             begin(epoch, .cookie, site: site)
             appendField(cookie)
@@ -219,7 +276,6 @@ public final class Pseudonymizer {
             begin(epoch, .ipua, site: site)
             appendIPUA()
         }
-        return try finish(epoch)
     }
 
     /// The recipient pseudonym of an e-mail event: PRF(`veil/v1/recipient`, site, recipient).
@@ -320,6 +376,7 @@ public final class Pseudonymizer {
     /// Starts a cache key: the number of the context (epoch, domain, site).
     @inline(__always)
     private func begin(_ epoch: EpochID, _ domain: Domain, site: UnsafeRawBufferPointer) {
+        assert(!lookupStarted, "Pseudonymizer: a key written between startVisitor and finishVisitor")
         self.domain = domain
         let c = context(domain)
         if !c.matches(epoch, site: site) { enter(c, epoch, domain, site: site) }
@@ -434,9 +491,13 @@ public final class Pseudonymizer {
 
     /// Looks the message up in the cache, computing and caching the PRF on a miss.
     private func finish(_ epoch: EpochID) throws(VeilError) -> Pseudonym {
-        let bytes = message.bytes
-        let hash = cache.hash(bytes)
-        if let pseudonym = cache.find(bytes, hash: hash) { return pseudonym }
+        try finish(epoch, hash: cache.hash(message.bytes))
+    }
+
+    /// `finish(_:)` with the message's hash.
+    @inline(__always)
+    private func finish(_ epoch: EpochID, hash: UInt64) throws(VeilError) -> Pseudonym {
+        if let pseudonym = cache.find(message.bytes, hash: hash) { return pseudonym }
         return try miss(epoch, hash: hash)
     }
 

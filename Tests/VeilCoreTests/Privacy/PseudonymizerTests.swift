@@ -346,6 +346,55 @@ struct PseudonymizerTests {
         #expect(p.hmacCount == before + 1)
     }
 
+    @Test("a lookup in two halves (startVisitor, other work, finishVisitor): the PRF, one HMAC per key, while the cache grows")
+    func lookupInTwoHalves() throws {
+        let temp = PrivacyTempDirectory()
+        let p = Pseudonymizer(keyStore: try store(in: temp))
+        // Work between the halves: another pseudonymiser's lookups (its own cache and scratch).
+        let other = Pseudonymizer(keyStore: p.keyStore)
+        let key = try p.keyStore.key(for: day, create: true)
+        let site = Array("example.com".utf8)
+        let agent = Array("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36".utf8)
+        // Cookie ids, addresses with the user agent, and addresses with its number: 3,000 keys,
+        // past several doublings of the cache's slots.
+        let keys: [(cookie: [UInt8]?, ip: [UInt8], numbered: Bool)] = (0..<3000).map { i in
+            let ip = Array("10.\(i / 256 % 256).\(i % 256).\(i % 7)".utf8)
+            switch i % 3 {
+            case 0: return (Array("c-\(i)".utf8), ip, false)
+            case 1: return (nil, ip, false)
+            default: return (nil, ip, true)
+            }
+        }
+        for round in 0..<2 {
+            for (i, k) in keys.enumerated() {
+                let got: Pseudonym = try site.withUnsafeBytes { s in
+                    try k.ip.withUnsafeBytes { ip in
+                        try agent.withUnsafeBytes { ua in
+                            try (k.cookie ?? []).withUnsafeBytes { c in
+                                let cookie = k.cookie == nil ? nil : c
+                                if k.numbered {
+                                    p.startVisitor(epoch: day, site: s, cookie: cookie, ip: ip, userAgent: ua, userAgentNumber: 42)
+                                } else {
+                                    p.startVisitor(epoch: day, site: s, cookie: cookie, ip: ip, userAgent: ua)
+                                }
+                                _ = try other.visitor(epoch: day, site: "example.org", cookie: "x\(i % 10)", ip: "192.0.2.1", userAgent: "x")
+                                return try p.finishVisitor()
+                            }
+                        }
+                    }
+                }
+                let expected =
+                    k.cookie.map { Pseudonymizer.prf(key: key, domain: "veil/v1/cookie", fields: [site, $0]) }
+                    ?? Pseudonymizer.prf(
+                        key: key, domain: "veil/v1/ipua",
+                        fields: [site, [1] + IPAddress(String(decoding: k.ip, as: UTF8.self))!.withUnsafeBytes { Array($0) }, agent])
+                #expect(got == expected, "round \(round), key \(i)")
+            }
+            #expect(p.hmacCount == keys.count, "round \(round): one HMAC per key, then cache hits")
+        }
+        #expect(other.hmacCount == 10)
+    }
+
     @Test("recipients: e-mail addresses trimmed and lower-cased, tokens case-sensitive")
     func recipients() throws {
         let temp = PrivacyTempDirectory()
