@@ -7,15 +7,19 @@ import Testing
 /// second one) must give the state one `Aggregator` gives on its own, byte for byte.
 @Suite("Two-thread pipeline: the same state as one aggregator")
 struct PipelinedAggregatorTests {
+    /// Records per batch in these tests: small, so that small inputs span many batches.
+    static let batchSize = 1024
+
     /// Aggregates the file at `path` through the pipeline; the back end gets `back` as its
     /// pseudonymiser (default: one of `ws`).
     static func pipelined(
         _ ws: StateTestWorkspace, path: String, ingest: IngestConfiguration,
         aggregation: AggregationConfiguration = AggregationConfiguration(), back: Pseudonymizer? = nil,
-        front: Pseudonymizer? = nil, share: PseudonymShare = PseudonymShare()
+        front: Pseudonymizer? = nil, share: PseudonymShare = PseudonymShare(), batchSize: Int = PipelinedAggregatorTests.batchSize
     ) throws -> AggregateState {
         try pipelinedWithReport(
-            ws, path: path, ingest: ingest, aggregation: aggregation, back: back, front: front, share: share
+            ws, path: path, ingest: ingest, aggregation: aggregation, back: back, front: front, share: share,
+            batchSize: batchSize
         ).state
     }
 
@@ -23,11 +27,11 @@ struct PipelinedAggregatorTests {
     static func pipelinedWithReport(
         _ ws: StateTestWorkspace, path: String, ingest: IngestConfiguration,
         aggregation: AggregationConfiguration = AggregationConfiguration(), back: Pseudonymizer? = nil,
-        front: Pseudonymizer? = nil, share: PseudonymShare = PseudonymShare()
+        front: Pseudonymizer? = nil, share: PseudonymShare = PseudonymShare(), batchSize: Int = PipelinedAggregatorTests.batchSize
     ) throws -> (state: AggregateState, report: FileReport) {
         let aggregator = try Aggregator(configuration: aggregation, pseudonymizer: back ?? ws.pseudonymizer())
         var pipeline = PipelinedAggregator(
-            aggregator: aggregator, pseudonymizer: front ?? ws.pseudonymizer(), share: share)
+            aggregator: aggregator, pseudonymizer: front ?? ws.pseudonymizer(), share: share, batchSize: batchSize)
         let report = try Ingest.run(path: path, configuration: ingest, sink: &pipeline)
         var done = try pipeline.finish()
         done.addInput(report)
@@ -79,12 +83,16 @@ struct PipelinedAggregatorTests {
                 "198.51.100.\(i % 200) - - [\(stamp)] \"GET /t/open.gif?m=spring&r=tok\(i % 70) HTTP/1.1\" 200 43 \"-\" \"\(StateTestKit.chrome)\"",
                 at: (i * 37) % lines.count)
         }
-        #expect(lines.count > 3 * PipelinedAggregator.batchSize, "the input spans several batches")
+        #expect(lines.count > 3 * Self.batchSize, "the input spans several batches")
+        #expect(lines.count > 2 * PipelinedAggregator.batchSize, "the input spans several batches of the default size")
         let path = try ws.write(lines, name: "day.log")
         let plain = try Self.plain(ws, path: path, ingest: StateTestKit.combined)
         let piped = try Self.pipelined(ws, path: path, ingest: StateTestKit.combined)
         #expect(plain.visitorCount > 100 && plain.recipientCount > 10)
         #expect(StateCodec.encode(piped) == StateCodec.encode(plain))
+        let pipedByDefault = try Self.pipelined(
+            ws, path: path, ingest: StateTestKit.combined, batchSize: PipelinedAggregator.batchSize)
+        #expect(StateCodec.encode(pipedByDefault) == StateCodec.encode(plain))
     }
 
     @Test("visitor pseudonyms split between the two threads, pinned at 0, 1, 100, 255 and 256 of 256 parts: the same state")
@@ -120,7 +128,7 @@ struct PipelinedAggregatorTests {
     func linesParsedAside() throws {
         let ws = try StateTestWorkspace()
         let good = StateTestLog(seed: 0xA51D, visitors: 600).lines
-        #expect(good.count > 3 * PipelinedAggregator.batchSize, "the input spans several batches")
+        #expect(good.count > 3 * Self.batchSize, "the input spans several batches")
         // Every kind of line the parsers count apart, spread through the file: rejects (their
         // first line numbers are reported), a final quote left open (kept, reported as
         // repaired), blank lines (skipped), and records outside the window.
@@ -256,7 +264,7 @@ struct PipelinedAggregatorTests {
         let ws = try StateTestWorkspace()
         let stamp = StateTestKit.clf(StateTestKit.time(2026, 11, 28, 12))
         // ~3 KB lines: a full batch holds six times the 512 bytes per line it starts with.
-        let lines = (0..<(2 * PipelinedAggregator.batchSize + 100)).map { i in
+        let lines = (0..<(2 * Self.batchSize + 100)).map { i in
             let agent = "Mozilla/5.0 (X11; Linux x86_64) " + String(repeating: "Extension/\(i % 50) ", count: 250)
             return "192.0.2.\(i % 250) - - [\(stamp)] \"GET /page/\(i % 300) HTTP/1.1\" 200 \(i) \"-\" \"\(agent)\""
         }
