@@ -248,23 +248,15 @@ public final class Pseudonymizer {
         epoch: EpochID, site: UnsafeRawBufferPointer, cookie: UnsafeRawBufferPointer?,
         address: IPAddress, userAgent: UnsafeRawBufferPointer
     ) throws(VeilError) -> Pseudonym {
-        try visitor(epoch: epoch, site: site, cookie: cookie) {
+        writeVisitorKey(epoch: epoch, site: site, cookie: cookie) {
             appendAddressField(address)
             appendField(userAgent)
         }
-    }
-
-    /// The two visitor messages; `appendIPUA` writes the address and user-agent fields of an
-    /// IP+UA message.
-    @inline(__always)
-    private func visitor(
-        epoch: EpochID, site: UnsafeRawBufferPointer, cookie: UnsafeRawBufferPointer?, appendIPUA: () -> Void
-    ) throws(VeilError) -> Pseudonym {
-        writeVisitorKey(epoch: epoch, site: site, cookie: cookie, appendIPUA: appendIPUA)
         return try finish(epoch)
     }
 
-    /// Writes a visitor's cache key.
+    /// Writes a visitor's cache key, of one of the two visitor messages; `appendIPUA` writes
+    /// the address and user-agent fields of an IP+UA message.
     @inline(__always)
     private func writeVisitorKey(
         epoch: EpochID, site: UnsafeRawBufferPointer, cookie: UnsafeRawBufferPointer?, appendIPUA: () -> Void
