@@ -6,7 +6,9 @@ import VeilCore
 /// The first input byte sets the sizes: bits 0-1 the line limit (1, 8, 64, 4096 bytes), bits
 /// 2-3 the line reader's read size (1, 3, 7, 64), bits 4-5 the source's block size (16, 17,
 /// 64, 4096), bit 6 `nextChunk()` instead of `next()`. The rest is the file. For a plain file
-/// the lines must be exactly those of a byte-wise reference split.
+/// the lines must be exactly those of a byte-wise reference split; for a zstd file, read in
+/// place (in the decoder's window) they must be those read through the copying buffer, up to
+/// the same error.
 enum LinesTarget {
     /// Stop after this many decompressed bytes: a small frame may expand a thousandfold.
     static let outputLimit = 1 << 20
@@ -33,6 +35,7 @@ enum LinesTarget {
             return produced > outputLimit ? 0 : n
         }
         var items: [Item] = []
+        var failure: VeilError?
         do throws(VeilError) {
             if chunked {
                 while let chunk = try reader.nextChunk() {
@@ -57,14 +60,46 @@ enum LinesTarget {
                 if items.count > file.count + outputLimit { preconditionFailure("the line reader does not stop") }
             }
         } catch {
-            return
+            failure = error
         }
+        if source.compression == .zstd && produced <= outputLimit {
+            let inPlace = read(file, maxLineLength: maxLineLength, blockSize: blockSize)
+            precondition(
+                inPlace.items == items,
+                "read in place: \(inPlace.items.count) items, through the buffer \(items.count)")
+            precondition(
+                inPlace.failure?.message == failure?.message && inPlace.failure?.byteOffset == failure?.byteOffset,
+                "read in place: \(String(describing: inPlace.failure)), through the buffer \(String(describing: failure))")
+        }
+        if failure != nil { return }
         if source.compression == .plain {
             let expected = reference(file, maxLineLength: maxLineLength)
             precondition(
                 items == expected,
                 "LineReader gave \(items.count) items, the reference split \(expected.count)")
         }
+    }
+
+    /// The items of `file` read in place (a zstd source's window), and the error that ended
+    /// them if one did.
+    static func read(_ file: UnsafeBufferPointer<UInt8>, maxLineLength: Int, blockSize: Int)
+        -> (items: [Item], failure: VeilError?)
+    {
+        var items: [Item] = []
+        do throws(VeilError) {
+            let source = try ByteSource(bytes: Array(file), name: "fuzz.log", blockSize: blockSize)
+            let reader = LineReader(source: source, maxLineLength: maxLineLength)
+            precondition(reader.linesAreReadOnly, "a zstd source is read in place")
+            while let item = try reader.next() {
+                switch item {
+                case .line(let bytes): items.append(.line(Array(bytes)))
+                case .tooLong: items.append(.tooLong)
+                }
+            }
+        } catch {
+            return (items, error)
+        }
+        return (items, nil)
     }
 
     enum Item: Equatable {

@@ -277,6 +277,82 @@ struct IngestCLITests {
         }
     }
 
+    /// Lines whose parser rewrites bytes: escaped quotes and `\xHH` in combined lines, string
+    /// escapes in JSON, `+` for spaces and the `?` before the query in W3C.
+    enum RewrittenLines: String, CaseIterable, Sendable {
+        case combined, json, w3c
+
+        var format: String { self == .json ? "json-nginx" : rawValue }
+
+        func text(lines: Int) -> String {
+            func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+            var text = self == .w3c ? "#Version: 1.0\n#Fields: date time c-ip cs-method cs-uri-stem cs-uri-query sc-status sc-bytes cs(User-Agent) cs(Referer)\n" : ""
+            for i in 0..<lines {
+                let time = "10:\(two((i / 60) % 60)):\(two(i % 60))"
+                let address = "203.0.113.\(i % 200 + 1)"
+                switch self {
+                case .combined:
+                    let agent =
+                        i % 3 == 0
+                        ? #"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) \"quoted\" Gecko/20100101 Firefox/128.0"#
+                        : #"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 \\ \x41"#
+                    text += "\(address) - - [28/Nov/2026:\(time) +0000] "
+                    text += #""GET /docs/\#(i % 50)?q=\"a\" HTTP/1.1" 200 \#(i) "https://www.example.com/from/\"x\"" "\#(agent)""#
+                case .json:
+                    let agent = i % 3 == 0 ? #"Mozilla/5.0 (X11; Linux x86_64) \"quoted\" Firefox/128.0"# : #"Mozilla\/5.0 (Windows NT 10.0) Chrome\/126.0 \u00e9"#
+                    text += #"{"time_iso8601":"2026-11-28T\#(time)+00:00","remote_addr":"\#(address)","request":"GET \/docs\/\#(i % 50)?a=1\u0026b=2 HTTP\/1.1","status":"200","body_bytes_sent":"\#(i)","http_referer":"https:\/\/www.example.com\/from","http_user_agent":"\#(agent)","host":"www.example.com"}"#
+                case .w3c:
+                    let agent = i % 3 == 0 ? "Mozilla/5.0+(X11;+Linux+x86_64)+Firefox/128.0" : "Mozilla/5.0+(Windows+NT+10.0)+Chrome/126.0"
+                    text += "2026-11-28 \(time) \(address) GET /docs/\(i % 50) a=\(i % 7) 200 \(i) \(agent) https://www.example.com/from"
+                }
+                text += "\n"
+            }
+            return text
+        }
+    }
+
+    /// A zstd input is parsed where the decoder wrote it, and later blocks copy from those
+    /// bytes: a line whose parser rewrites bytes must be parsed as a copy, or the lines after it
+    /// decode wrong. Without a frame checksum (`--no-check`) nothing else would notice.
+    @Test(
+        "lines a parser rewrites give the same figures and rollups from zstd as from the plain file",
+        arguments: RewrittenLines.allCases, [["-q", "-c"], ["-q", "-c", "--no-check"]])
+    func rewrittenLinesFromZstd(_ lines: RewrittenLines, _ zstdArguments: [String]) throws {
+        let dir = try CLI.tempDir()
+        defer { CLI.remove(dir) }
+        let plain = Array(lines.text(lines: 4000).utf8)
+        let log = dir + "/rewritten.log"
+        try CLI.write(plain, to: log)
+        let compressed = try CLI.run(try CLI.tool("zstd"), zstdArguments, stdin: plain)
+        try #require(compressed.status == 0, "zstd failed: \(compressed)")
+        let zst = dir + "/rewritten.log.zst"
+        try CLI.write(compressed.stdout, to: zst)
+
+        let format = ["--format", lines.format]
+        let reference = try inspect(log, format)
+        #expect(reference.records == 4000 && reference.rejected == 0, "\(reference)")
+        let fromZstd = try inspect(zst, format)
+        #expect(fromZstd.figures == reference.figures)
+
+        let keys = dir + "/keys"
+        try #require(try CLI.veil(["keys", "init", "--keys", keys]).status == 0)
+        var rollups: [[String: [UInt8]]] = []
+        for (name, path) in [("plain", log), ("zstd", zst)] {
+            for threads in ["1", "2"] {
+                let out = dir + "/out-\(name)-\(threads)"
+                let r = try CLI.veil(
+                    ["run", path, "--threads", threads, "--keys", keys, "-o", out, "--quiet"] + format)
+                try #require(r.status == 0, "\(name), \(threads) threads: veil run failed: \(r)")
+                rollups.append(try CLI.csvFiles(in: out))
+            }
+        }
+        #expect(rollups[0].count >= 5)
+        for (i, other) in rollups.enumerated().dropFirst() {
+            let same = other == rollups[0]
+            #expect(same, "run \(i) (zstd: \(i >= 2), threads: \(i % 2 + 1)) differs from the plain file's one-thread run")
+        }
+    }
+
     // MARK: 3. Truncated and corrupt compressed input
 
     enum Damage: String, CaseIterable, Sendable {

@@ -416,9 +416,25 @@ public struct JSONLinesFormat: LogFormat, Sendable {
     public func parse(_ line: UnsafeMutableBufferPointer<UInt8>, into record: inout LogRecord)
         -> ParseResult
     {
+        // Never nil: the line may be rewritten.
+        parse(line.baseAddress, line.count, writable: true, into: &record)!
+    }
+
+    /// Parses one line without writing to it; nil for a line with a string escape (`\"`,
+    /// `\u0026`, ...) to undo, which only `parse(_:into:)` un-escapes.
+    public func parseReadOnly(_ line: UnsafeBufferPointer<UInt8>, into record: inout LogRecord)
+        -> ParseResult?
+    {
+        // Safe: with `writable: false` nothing is written through the pointer.
+        parse(UnsafeMutablePointer(mutating: line.baseAddress), line.count, writable: false, into: &record)
+    }
+
+    @inline(__always)
+    private func parse(
+        _ line: UnsafeMutablePointer<UInt8>?, _ count: Int, writable: Bool, into record: inout LogRecord
+    ) -> ParseResult? {
         record.reset()
-        guard let base = line.baseAddress else { return .skip }
-        let count = line.count
+        guard let base = line else { return .skip }
         var start = 0
         while start < count, JSONScanner.isSpace(base[start]) { start += 1 }
         if start == count { return .skip }
@@ -429,7 +445,7 @@ public struct JSONLinesFormat: LogFormat, Sendable {
                     // Safe: the arrays are never empty (the builder starts each with a sentinel
                     // or the root's buckets), so the base addresses exist.
                     var s = JSONScanner(
-                        p: base, end: count, i: start, keys: keys.baseAddress!,
+                        p: base, end: count, i: start, writable: writable, keys: keys.baseAddress!,
                         entries: entries.baseAddress!, buckets: buckets.baseAddress!)
                     do throws(JSONScanFailure) {
                         try s.document()
@@ -443,9 +459,11 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         let s: JSONScanner
         switch scanned {
         case .success(let scanner): s = scanner
-        case .failure(let fail): return .reject(fail.reason)
+        case .failure(let fail):
+            guard let reason = fail.reason else { return nil }
+            return .reject(reason)
         }
-        return finish(s, UnsafeBufferPointer(line), into: &record)
+        return finish(s, UnsafeBufferPointer(start: base, count: count), into: &record)
     }
 
     /// Turns the captured ranges into record fields, decoding numbers and times.
@@ -751,8 +769,10 @@ public struct JSONLinesFormat: LogFormat, Sendable {
 
 /// Why a line was rejected, thrown inside the scanner (typed throws: no allocation).
 private struct JSONScanFailure: Error {
-    var reason: RejectReason
-    init(_ reason: RejectReason) { self.reason = reason }
+    /// Why the line is rejected; nil when a string has escapes to undo in a line that must
+    /// not be written to (the caller parses a copy).
+    var reason: RejectReason?
+    init(_ reason: RejectReason?) { self.reason = reason }
 }
 
 /// One pass over one line: validates the JSON, un-escapes strings in place and captures the
@@ -761,6 +781,8 @@ private struct JSONScanner {
     let p: UnsafeMutablePointer<UInt8>
     let end: Int
     var i: Int
+    /// Whether string escapes may be undone in place; if not, the first one ends the scan.
+    let writable: Bool
     let keys: UnsafePointer<UInt8>
     let entries: UnsafePointer<JSONLinesFormat.Entry>
     let buckets: UnsafePointer<Int32>
@@ -782,12 +804,13 @@ private struct JSONScanner {
     static let maxDepth = 64
 
     init(
-        p: UnsafeMutablePointer<UInt8>, end: Int, i: Int, keys: UnsafePointer<UInt8>,
+        p: UnsafeMutablePointer<UInt8>, end: Int, i: Int, writable: Bool, keys: UnsafePointer<UInt8>,
         entries: UnsafePointer<JSONLinesFormat.Entry>, buckets: UnsafePointer<Int32>
     ) {
         self.p = p
         self.end = end
         self.i = i
+        self.writable = writable
         self.keys = keys
         self.entries = entries
         self.buckets = buckets
@@ -1019,7 +1042,10 @@ private struct JSONScanner {
             return ByteRange(start, j)
         }
         i = j
-        if c == UInt8(ascii: "\\") { return try escapedString(start: start) }
+        if c == UInt8(ascii: "\\") {
+            guard writable else { throw JSONScanFailure(nil) }
+            return try escapedString(start: start)
+        }
         throw JSONScanFailure(c == 0 ? .binaryGarbage : .badJSON)
     }
 

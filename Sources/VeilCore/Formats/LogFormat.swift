@@ -49,8 +49,11 @@ public enum ParseResult: Sendable, Equatable {
 /// A log format: turns one line's bytes into a `LogRecord` of byte ranges.
 ///
 /// Implementations must not allocate per line. The line excludes its terminator (`\n` or
-/// `\r\n`). A parser may rewrite bytes inside the line in place (for example to undo `\"` or
-/// JSON escapes, which only ever shrink), so ranges it returns point at unescaped bytes.
+/// `\r\n`). `parse(_:into:)` may rewrite bytes inside the line in place (for example to undo
+/// `\"` or JSON escapes, which only ever shrink), so ranges it returns point at unescaped bytes.
+/// A line read in place from a decoder's window (a zstd input, `LineReader.linesAreReadOnly`)
+/// must not be written to: it goes to `parseReadOnly(_:into:)` first, and to `parse(_:into:)`
+/// as a copy only when that declines.
 /// A format's type is used on the parsing threads (`SendableMetatype`); each thread parses
 /// with its own copy of the value.
 public protocol LogFormat: SendableMetatype {
@@ -59,6 +62,11 @@ public protocol LogFormat: SendableMetatype {
     /// Parses one line into `record`. `record` is reset by the parser.
     mutating func parse(_ line: UnsafeMutableBufferPointer<UInt8>, into record: inout LogRecord)
         -> ParseResult
+    /// Parses one line without writing to it, or returns nil when this line needs rewriting
+    /// (then `record` and what the format reports are unspecified until the caller parses a
+    /// copy with `parse(_:into:)`). The default declines every line.
+    mutating func parseReadOnly(_ line: UnsafeBufferPointer<UInt8>, into record: inout LogRecord)
+        -> ParseResult?
     /// True when the last `.record` was kept by a tolerance rule (for example a final quoted
     /// field that runs to the end of the line): counted and reported, not rejected.
     var lastRecordWasRepaired: Bool { get }
@@ -69,6 +77,12 @@ public protocol LogFormat: SendableMetatype {
 }
 
 extension LogFormat {
+    @inline(__always)
+    public mutating func parseReadOnly(_ line: UnsafeBufferPointer<UInt8>, into record: inout LogRecord)
+        -> ParseResult?
+    {
+        nil
+    }
     public var lastRecordWasRepaired: Bool { false }
     public static var parsesLinesAlone: Bool { true }
 }

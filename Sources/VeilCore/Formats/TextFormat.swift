@@ -144,10 +144,26 @@ public struct TextFormat: LogFormat {
     public mutating func parse(
         _ line: UnsafeMutableBufferPointer<UInt8>, into record: inout LogRecord
     ) -> ParseResult {
+        // Never nil: the line may be rewritten.
+        parse(line.baseAddress, line.count, writable: true, into: &record)!
+    }
+
+    /// Parses one line without writing to it; nil for a line with an escaped quoted field
+    /// (`\"`, `\\`, `\xHH`), which only `parse(_:into:)` un-escapes.
+    public mutating func parseReadOnly(
+        _ line: UnsafeBufferPointer<UInt8>, into record: inout LogRecord
+    ) -> ParseResult? {
+        // Safe: with `writable: false` nothing is written through the pointer.
+        parse(UnsafeMutablePointer(mutating: line.baseAddress), line.count, writable: false, into: &record)
+    }
+
+    @inline(__always)
+    private mutating func parse(
+        _ line: UnsafeMutablePointer<UInt8>?, _ n: Int, writable: Bool, into record: inout LogRecord
+    ) -> ParseResult? {
         record.reset()
         lastRecordHadUnterminatedQuote = false
-        guard let p = line.baseAddress, line.count > 0 else { return .skip }
-        let n = line.count
+        guard let p = line, n > 0 else { return .skip }
         if p[0] == 0x20 || p[0] == 0x09 {
             var i = 0
             while i < n && (p[i] == 0x20 || p[i] == 0x09) { i += 1 }
@@ -176,7 +192,7 @@ public struct TextFormat: LogFormat {
             compiled.literals.withUnsafeBufferPointer { lits in
                 Self.run(
                     steps: steps, literals: lits, suffixStart: Int(compiled.suffixStart),
-                    suffixCount: Int(compiled.suffixCount), line: p, count: n,
+                    suffixCount: Int(compiled.suffixCount), line: p, count: n, writable: writable,
                     record: &record, cache: &cache, tolerate: tolerate,
                     unterminated: &unterminated)
             }
@@ -189,14 +205,15 @@ public struct TextFormat: LogFormat {
         return result
     }
 
-    /// Runs the program over one line.
+    /// Runs the program over one line; nil when a quoted field has escapes to undo and the
+    /// line is not `writable`.
     @inline(__always)
     private static func run(
         steps: UnsafeBufferPointer<FormatStep>, literals lits: UnsafeBufferPointer<UInt8>,
         suffixStart: Int, suffixCount: Int, line p: UnsafeMutablePointer<UInt8>, count n: Int,
-        record: inout LogRecord, cache: inout CLFTimestampCache, tolerate: Bool,
+        writable: Bool, record: inout LogRecord, cache: inout CLFTimestampCache, tolerate: Bool,
         unterminated: inout Bool
-    ) -> ParseResult {
+    ) -> ParseResult? {
         var pos = 0
         for step in steps {
             // Literal prefix.
@@ -271,7 +288,12 @@ public struct TextFormat: LogFormat {
                         return .reject(.unbalancedQuote)
                     }
                 }
-                end = escaped ? unescape(p, start, min(close, n)) : close
+                if escaped {
+                    guard writable else { return nil }
+                    end = unescape(p, start, min(close, n))
+                } else {
+                    end = close
+                }
                 pos = close
             case .optionalQuestionMark:
                 end = pos < n && p[pos] == UInt8(ascii: "?") ? pos + 1 : pos

@@ -11,8 +11,11 @@
 ///
 /// The compression (plain, gzip, zstd) is detected from the first bytes, never from the file
 /// name. Raw bytes are read with `read(2)` into one buffer of `blockSize` bytes that is reused for
-/// the whole input, and decompressed straight into the caller's buffer, so memory stays bounded
-/// whatever the expansion ratio. Not thread-safe: one source belongs to one pipeline.
+/// the whole input (it grows to hold one zstd block when `blockSize` is smaller), so memory stays
+/// bounded whatever the expansion ratio. Plain and gzip bytes are handed out by
+/// `read(into:)`, into the caller's buffer. A zstd input is decoded into a window of its own
+/// (`ZstdWindow`), which a `LineReader` reads lines from in place (`extendLines`), or which
+/// `read(into:)` copies out of. Not thread-safe: one source belongs to one pipeline.
 public final class ByteSource {
     /// The input as the user named it (`-` for standard input); used in every error.
     public let path: String
@@ -44,7 +47,7 @@ public final class ByteSource {
 
     private var origin: Origin
     /// The one raw buffer, `blockSize` bytes, reused for the whole input.
-    private let raw: UnsafeMutableRawBufferPointer
+    private var raw: UnsafeMutableRawBufferPointer
     /// Raw bytes not yet consumed are `raw[rawStart..<rawEnd]`.
     private var rawStart = 0
     private var rawEnd = 0
@@ -58,8 +61,13 @@ public final class ByteSource {
     private var finished = false
     /// The first error thrown by `read(into:)`; later calls throw it again.
     private var failure: VeilError?
-    /// The decompressor, nil for plain input.
+    /// The gzip decompressor, nil for other inputs.
     private var decoder: (any Decompressor)?
+    /// The zstd decoder, nil for other inputs.
+    private var window: ZstdWindow?
+    /// Decoded zstd bytes not yet copied out by `read(into:)`: offsets from `window.base`.
+    private var pendingStart = 0
+    private var pendingEnd = 0
 
     /// Opens a file, or standard input for "-". Reads the first block to detect compression.
     ///
@@ -133,9 +141,9 @@ public final class ByteSource {
         compressedBytesRead = Int64(rawEnd)
         compression = Compression.detect(prefix: UnsafeRawBufferPointer(rebasing: raw[..<rawEnd]))
         switch compression {
-        case .plain: decoder = nil
+        case .plain: break
         case .gzip: decoder = GzipDecoder(name: path)
-        case .zstd: decoder = try ZstdDecoder(name: path)
+        case .zstd: window = try ZstdWindow(name: path)
         }
     }
 
@@ -148,23 +156,128 @@ public final class ByteSource {
     /// - Throws: `VeilError.Code.io` if reading fails, `VeilError.Code.corruptInput` if the
     ///   compressed data is truncated or corrupt (naming `path` and the compressed byte offset).
     ///   Once it has thrown, every later call throws the same error.
-    /// - Complexity: O(`buffer.count`) plus the raw reads it needs; no allocation.
+    /// - Complexity: O(`buffer.count`) plus the raw reads and decoding it needs; no allocation
+    ///   after the first call (a zstd input allocates its window at each frame that needs a larger one).
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(VeilError) -> Int {
         precondition(buffer.count > 0, "read(into:) needs a non-empty buffer")
-        if let failure { throw failure }
-        if firstBlockPending {
-            firstBlockPending = false
-            if rawEnd > 0 { rawObserver?(UnsafeRawBufferPointer(rebasing: raw[..<rawEnd])) }
-        }
+        try beginReading()
         do {
             let count =
-                try decoder == nil ? readPlain(into: buffer) : readDecompressed(into: buffer)
+                try window != nil
+                ? readZstd(into: buffer)
+                : decoder == nil ? readPlain(into: buffer) : readDecompressed(into: buffer)
             bytesProduced += Int64(count)
             return count
         } catch {
             failure = error
             throw error
         }
+    }
+
+    /// True for a zstd input, whose lines a `LineReader` reads where they were decoded
+    /// (`extendLines`) instead of through `read(into:)`.
+    public var decodesInPlace: Bool { window != nil }
+
+    /// Decodes more of a zstd input in place, after the last `tail` bytes it produced.
+    ///
+    /// The bytes live in the decoder's window, which later blocks copy from: the caller must
+    /// not write into them. They stay valid until the next call, which keeps the last `tail`
+    /// of them (moved, possibly) right before the new ones. Do not mix with `read(into:)`.
+    ///
+    /// - Parameters:
+    ///   - tail: how many of the bytes produced last the caller still needs (at most `carry`).
+    ///   - carry: the longest tail the caller will ask to keep; the same on every call.
+    /// - Returns: the window's start, the tail's offset from it and how many new bytes follow
+    ///   the tail; 0 new bytes only at the end of the input.
+    /// - Throws: like `read(into:)`.
+    func extendLines(keeping tail: Int, carry: Int) throws(VeilError)
+        -> (base: UnsafeMutablePointer<UInt8>?, tailStart: Int, produced: Int)
+    {
+        try beginReading()
+        guard let window, !finished else { return (nil, 0, 0) }
+        do {
+            window.reserveCarry(carry)
+            let step = try window.extend(keeping: tail, from: self)
+            if step.produced == 0 { finished = true }
+            bytesProduced += Int64(step.produced)
+            return (window.base, step.tailStart, step.produced)
+        } catch {
+            failure = error
+            throw error
+        }
+    }
+
+    /// Throws an earlier failure again; shows the first block to `rawObserver` once.
+    private func beginReading() throws(VeilError) {
+        if let failure { throw failure }
+        if firstBlockPending {
+            firstBlockPending = false
+            if rawEnd > 0 { rawObserver?(UnsafeRawBufferPointer(rebasing: raw[..<rawEnd])) }
+        }
+    }
+
+    /// Copies decoded zstd bytes out of the window.
+    private func readZstd(into buffer: UnsafeMutableRawBufferPointer) throws(VeilError) -> Int {
+        guard let window, !finished else { return 0 }
+        if pendingStart == pendingEnd {
+            let step = try window.extend(keeping: 0, from: self)
+            if step.produced == 0 {
+                finished = true
+                return 0
+            }
+            pendingStart = step.tailStart
+            pendingEnd = step.tailStart + step.produced
+        }
+        let count = min(buffer.count, pendingEnd - pendingStart)
+        // Safe: the pending range lies in the window; the buffers do not overlap.
+        buffer.baseAddress!.copyMemory(from: window.base! + pendingStart, byteCount: count)
+        pendingStart += count
+        return count
+    }
+
+    // MARK: - Raw bytes, for the zstd window
+
+    /// The compressed offset of the first unconsumed raw byte.
+    var rawPosition: Int64 { rawBase + Int64(rawStart) }
+
+    /// The unconsumed raw bytes: at least `count` of them, unless the input ends first (then
+    /// all that is left). Grows the raw buffer when `count` exceeds it.
+    func rawBytes(atLeast count: Int) throws(VeilError) -> UnsafeRawBufferPointer {
+        while rawEnd - rawStart < count {
+            if count > raw.count {
+                let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 16)
+                // Safe: the unconsumed bytes fit the larger buffer.
+                grown.baseAddress!.copyMemory(
+                    from: raw.baseAddress! + rawStart, byteCount: rawEnd - rawStart)
+                raw.deallocate()
+                raw = grown
+                rawBase += Int64(rawStart)
+                rawEnd -= rawStart
+                rawStart = 0
+            }
+            guard try refill() else { break }
+        }
+        return UnsafeRawBufferPointer(rebasing: raw[rawStart..<rawEnd])
+    }
+
+    /// Marks `count` raw bytes (at most those `rawBytes` returned) consumed.
+    func consumeRaw(_ count: Int) {
+        rawStart += count
+    }
+
+    /// Consumes `count` raw bytes, reading past the buffer as needed; false when the input
+    /// ends first.
+    func skipRaw(_ count: Int64) throws(VeilError) -> Bool {
+        var left = count
+        while left > 0 {
+            if rawStart == rawEnd {
+                guard try refill() else { return false }
+            }
+            let step = Int(min(left, Int64(rawEnd - rawStart)))
+            rawStart += step
+            left -= Int64(step)
+        }
+        return true
     }
 
     /// Copies raw bytes to the caller.
@@ -179,7 +292,7 @@ public final class ByteSource {
         return count
     }
 
-    /// Runs the decompressor until it produces bytes or the input ends.
+    /// Runs the gzip decompressor until it produces bytes or the input ends.
     private func readDecompressed(into buffer: UnsafeMutableRawBufferPointer) throws(VeilError)
         -> Int
     {

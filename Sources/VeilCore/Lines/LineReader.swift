@@ -12,11 +12,17 @@ import Darwin
 /// front of the buffer, which keeps its capacity. A line longer than `maxLineLength` bytes
 /// (terminator excluded) is not buffered: its bytes are skipped up to the next newline and it
 /// is reported once as `.tooLong`, with its line number, and reading goes on.
+///
+/// A zstd `ByteSource` is read in place: lines are cut where the decoder wrote them, in its
+/// window, and the unfinished last line is carried in front of the window when the decoder
+/// wraps around (`ByteSource.extendLines`). Those lines are the decoder's history and must not
+/// be written to: `linesAreReadOnly` says so, and `writableCopy(of:)` gives a copy a parser may
+/// rewrite.
 public final class LineReader {
     /// What `next()` produced.
     public enum Item {
         /// A line, without its terminator. The bytes are valid until the next call to `next()`
-        /// and may be rewritten in place by a parser.
+        /// and may be rewritten in place by a parser unless `linesAreReadOnly`.
         case line(UnsafeMutableBufferPointer<UInt8>)
         /// A line longer than the limit was skipped.
         case tooLong
@@ -33,8 +39,20 @@ public final class LineReader {
     /// Lines skipped for being longer than `maxLineLength`.
     public private(set) var tooLongCount: Int = 0
 
+    /// True when lines lie in a decoder's window (a zstd source): a parser must not write
+    /// into them, only into a `writableCopy(of:)`.
+    public var linesAreReadOnly: Bool { inPlace != nil }
+
+    /// Where bytes come from: `fill` into the reader's own buffer, or a source that decodes
+    /// in place (`inPlace`), whose window `buffer` then points into.
     private let fill: Fill
-    private let buffer: UnsafeMutableRawBufferPointer
+    private let inPlace: ByteSource?
+    /// Called after every read of new bytes (progress reports).
+    private let afterRead: (() -> Void)?
+    /// The reader's own buffer (`fill` mode), or the scratch line of `writableCopy(of:)`.
+    private let owned: UnsafeMutableRawBufferPointer
+    /// The bytes lines are cut from: `owned`, or the decoder's window.
+    private var buffer: UnsafeMutablePointer<UInt8>
     private let readSize: Int
     /// Unconsumed data is `buffer[start..<end]`; `buffer[start..<scanned]` holds no newline.
     private var start = 0
@@ -56,18 +74,50 @@ public final class LineReader {
         self.maxLineLength = maxLineLength
         self.readSize = readSize
         self.fill = fill
+        self.inPlace = nil
+        self.afterRead = nil
         // Room for a whole maximal line (plus CR LF) and a full read after it.
-        buffer = .allocate(byteCount: maxLineLength + 2 + readSize, alignment: 16)
+        owned = .allocate(byteCount: maxLineLength + 2 + readSize, alignment: 16)
+        buffer = owned.baseAddress!.assumingMemoryBound(to: UInt8.self)
     }
 
-    /// Reads lines from a `ByteSource`.
-    public convenience init(source: ByteSource, maxLineLength: Int = 64 * 1024) {
-        self.init(maxLineLength: maxLineLength) { (b: UnsafeMutableRawBufferPointer) throws(VeilError) -> Int in
+    /// Reads lines from a `ByteSource`: in place when it decodes in place (zstd), through
+    /// `read(into:)` otherwise.
+    ///
+    /// - Parameter afterRead: called after every read of new bytes (for progress reports).
+    public init(source: ByteSource, maxLineLength: Int = 64 * 1024, afterRead: (() -> Void)? = nil) {
+        precondition(maxLineLength > 0)
+        self.maxLineLength = maxLineLength
+        self.afterRead = afterRead
+        self.fill = { (b: UnsafeMutableRawBufferPointer) throws(VeilError) -> Int in
             try source.read(into: b)
         }
+        if source.decodesInPlace {
+            inPlace = source
+            readSize = 0
+            // The scratch line of `writableCopy(of:)`.
+            owned = .allocate(byteCount: maxLineLength + 2, alignment: 16)
+        } else {
+            inPlace = nil
+            readSize = 256 * 1024
+            owned = .allocate(byteCount: maxLineLength + 2 + readSize, alignment: 16)
+        }
+        buffer = owned.baseAddress!.assumingMemoryBound(to: UInt8.self)
     }
 
-    deinit { buffer.deallocate() }
+    deinit { owned.deallocate() }
+
+    /// A copy of `line` (a line `next()` returned) that may be rewritten, valid until the next
+    /// call to `next()`: for a parser that rewrites bytes when `linesAreReadOnly`.
+    public func writableCopy(of line: UnsafeMutableBufferPointer<UInt8>) -> UnsafeMutableBufferPointer<UInt8> {
+        precondition(line.count <= maxLineLength + 2 && inPlace != nil)
+        let p = owned.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        if let source = line.baseAddress, line.count > 0 {
+            // Safe: the scratch holds a maximal line; the window and the scratch do not overlap.
+            p.update(from: source, count: line.count)
+        }
+        return UnsafeMutableBufferPointer(start: p, count: line.count)
+    }
 
     /// Returns the next line, `.tooLong` for a skipped over-long line, or `nil` at the end.
     /// - Throws: whatever the byte source throws (a corrupt compressed stream).
@@ -98,13 +148,11 @@ public final class LineReader {
             scanned = end
             if discarding {
                 // Drop what was scanned; keep looking for the newline that ends the long line.
-                base += Int64(end)
-                start = 0; scanned = 0; end = 0
+                start = end
             } else if end - start > maxLineLength + 1 {
                 discarding = true
                 discardStart = base + Int64(start)
-                base += Int64(end)
-                start = 0; scanned = 0; end = 0
+                start = end
             }
             if atEOF {
                 if discarding {
@@ -154,8 +202,7 @@ public final class LineReader {
                     scanned = start
                     return .tooLong
                 }
-                base += Int64(end)
-                start = 0; scanned = 0; end = 0
+                start = end; scanned = end
             } else if scanned < end, let nl = findLastNewline(from: scanned, to: end) {
                 let chunkStart = start
                 start = nl + 1
@@ -165,8 +212,7 @@ public final class LineReader {
                 scanned = end
                 if end - start > maxLineLength + 1 {
                     discarding = true
-                    base += Int64(end)
-                    start = 0; scanned = 0; end = 0
+                    start = end
                 }
             }
             if atEOF {
@@ -196,33 +242,49 @@ public final class LineReader {
 
     @inline(never)
     private func refill() throws(VeilError) {
+        if let inPlace {
+            let tail = end - start
+            let step = try inPlace.extendLines(keeping: tail, carry: maxLineLength + 2)
+            if step.produced == 0 {
+                atEOF = true
+            } else {
+                // The tail may have moved (the window wrapped or grew): positions follow it.
+                let tailStart = step.tailStart
+                base += Int64(start - tailStart)
+                scanned += tailStart - start
+                buffer = step.base!
+                start = tailStart
+                end = tailStart + tail + step.produced
+            }
+            afterRead?()
+            return
+        }
         if start > 0 {
             let n = end - start
             if n > 0 {
                 // Safe: both ranges lie inside `buffer`; memmove allows overlap.
-                memmove(buffer.baseAddress!, buffer.baseAddress! + start, n)
+                memmove(buffer, buffer + start, n)
             }
             base += Int64(start)
             scanned -= start
             end = n
             start = 0
         }
-        let room = min(readSize, buffer.count - end)
-        let got = try fill(UnsafeMutableRawBufferPointer(rebasing: buffer[end..<(end + room)]))
+        let room = min(readSize, owned.count - end)
+        let got = try fill(UnsafeMutableRawBufferPointer(start: buffer + end, count: room))
         if got == 0 { atEOF = true } else { end += got }
+        afterRead?()
     }
 
     @inline(__always)
     private func findNewline(from: Int, to: Int) -> Int? {
         // Safe: from..<to lies inside `buffer`.
-        guard let p = memchr(buffer.baseAddress! + from, 0x0A, to - from) else { return nil }
-        return UnsafeRawPointer(p) - UnsafeRawPointer(buffer.baseAddress!)
+        guard let p = memchr(buffer + from, 0x0A, to - from) else { return nil }
+        return UnsafeRawPointer(p) - UnsafeRawPointer(buffer)
     }
 
     @inline(__always)
     private func slice(_ s: Int, _ e: Int) -> UnsafeMutableBufferPointer<UInt8> {
-        // Safe: the buffer is raw bytes, viewed as UInt8 for the line's lifetime only.
-        let p = (buffer.baseAddress! + s).assumingMemoryBound(to: UInt8.self)
-        return UnsafeMutableBufferPointer(start: p, count: e - s)
+        UnsafeMutableBufferPointer(start: buffer + s, count: e - s)
     }
 }

@@ -64,8 +64,7 @@ public enum Ingest {
         let reader: LineReader
         if let progress = configuration.progress {
             var next = started + 0.25
-            reader = LineReader(maxLineLength: configuration.maxLineLength) { (b: UnsafeMutableRawBufferPointer) throws(VeilError) -> Int in
-                let n = try source.read(into: b)
+            reader = LineReader(source: source, maxLineLength: configuration.maxLineLength) {
                 let now = monotonicSeconds()
                 if now >= next {
                     next = now + 0.25
@@ -73,7 +72,6 @@ public enum Ingest {
                         file: path, bytesIn: source.compressedBytesRead, totalBytes: source.totalBytes,
                         bytesOut: source.bytesProduced, seconds: now - started))
                 }
-                return n
             }
         } else {
             reader = LineReader(source: source, maxLineLength: configuration.maxLineLength)
@@ -167,11 +165,20 @@ public enum Ingest {
                 try one(&format, buf, i + 1, &record, &tally, &sink)
             }
         }
+        let readOnly = reader.linesAreReadOnly
         while let item = try reader.next() {
             switch item {
             case .line(let buf):
                 if sink.takesNextLineUnparsed() {
                     try sink.consumeUnparsed(UnsafeBufferPointer(buf), lineNumber: reader.lineNumber)
+                } else if readOnly {
+                    // The line lies in the decoder's window: parsed where it is unless the
+                    // parser has bytes to rewrite, then as a copy.
+                    if let result = format.parseReadOnly(UnsafeBufferPointer(buf), into: &record) {
+                        try counted(result, &format, buf, reader.lineNumber, &record, &tally, &sink)
+                    } else {
+                        try one(&format, reader.writableCopy(of: buf), reader.lineNumber, &record, &tally, &sink)
+                    }
                 } else {
                     try one(&format, buf, reader.lineNumber, &record, &tally, &sink)
                 }
@@ -187,7 +194,16 @@ public enum Ingest {
         _ format: inout F, _ buf: UnsafeMutableBufferPointer<UInt8>, _ lineNumber: Int,
         _ record: inout LogRecord, _ tally: inout Tally, _ sink: inout S
     ) throws(VeilError) {
-        switch format.parse(buf, into: &record) {
+        try counted(format.parse(buf, into: &record), &format, buf, lineNumber, &record, &tally, &sink)
+    }
+
+    /// Counts a parsed line and hands its record to `sink`.
+    @inline(__always)
+    static func counted<F: LogFormat, S: RecordSink>(
+        _ result: ParseResult, _ format: inout F, _ buf: UnsafeMutableBufferPointer<UInt8>, _ lineNumber: Int,
+        _ record: inout LogRecord, _ tally: inout Tally, _ sink: inout S
+    ) throws(VeilError) {
+        switch result {
         case .record:
             let t = record.timestamp
             if let from = tally.from, t < from { tally.outsideWindow += 1; return }

@@ -38,7 +38,7 @@ private let logText = syntheticLog(lines: 3000, seed: 1)
 private let shortText = syntheticLog(lines: 300, seed: 2)
 
 /// A temporary directory, removed by `remove()`.
-private struct TempDir {
+struct TempDir {
     let url: URL
 
     init() throws {
@@ -57,10 +57,11 @@ private struct TempDir {
     }
 }
 
-/// Compresses `bytes` with the real command-line tool (`gzip -c -n` or `zstd -q -c`).
-private func compress(_ bytes: [UInt8], with compression: Compression, in dir: TempDir) throws
-    -> [UInt8]
-{
+/// Compresses `bytes` with the real command-line tool (`gzip -c -n` or `zstd -q -c`, with
+/// `zstdOptions` such as `--zstd=wlog=10`).
+func compress(
+    _ bytes: [UInt8], with compression: Compression, in dir: TempDir, zstdOptions: [String] = []
+) throws -> [UInt8] {
     guard compression != .plain else { return bytes }
     let input = try dir.write(bytes, to: "in-\(UUID().uuidString)")
     let output = dir.url.appendingPathComponent("out-\(UUID().uuidString)")
@@ -69,7 +70,7 @@ private func compress(_ bytes: [UInt8], with compression: Compression, in dir: T
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments =
-        compression == .gzip ? ["gzip", "-c", "-n", input] : ["zstd", "-q", "-c", input]
+        compression == .gzip ? ["gzip", "-c", "-n", input] : ["zstd", "-q", "-c"] + zstdOptions + [input]
     process.standardOutput = handle
     try process.run()
     process.waitUntilExit()

@@ -156,3 +156,113 @@ private func corpus(seed: UInt64, count: Int, maxLen: Int) -> [UInt8] {
         #expect(lines == referenceSplit(bytes, max: max))
     }
 }
+
+/// A zstd source is read in place, in the decoder's window: lines that cross the window's wrap,
+/// a frame boundary (where the window may be reallocated for a larger one) or are longer than
+/// the limit give the same lines and offsets as the plain bytes read through a buffer.
+@Suite struct LineReaderInPlaceTests {
+    /// The lines, offsets and over-long count of `path` read in place.
+    private func readInPlace(_ path: String, max: Int) throws -> (
+        lines: [[UInt8]?], offsets: [Int64], tooLong: Int, readOnly: Bool
+    ) {
+        let reader = LineReader(source: try ByteSource(path: path), maxLineLength: max)
+        var lines: [[UInt8]?] = []
+        var offsets: [Int64] = []
+        while let item = try reader.next() {
+            switch item {
+            case .line(let l): lines.append(Array(l))
+            case .tooLong: lines.append(nil)
+            }
+            offsets.append(reader.lineOffset)
+            #expect(reader.lineNumber == lines.count)
+        }
+        return (lines, offsets, reader.tooLongCount, reader.linesAreReadOnly)
+    }
+
+    /// Varied lines, a few over the limit, one longer than the whole ring (256 KiB) and a last
+    /// line without a newline.
+    private func text() -> [UInt8] {
+        var bytes = corpus(seed: 5, count: 6000, maxLen: 400)
+        bytes += [UInt8](repeating: 0x7A, count: 700_000) + [0x0A]
+        bytes += corpus(seed: 6, count: 6000, maxLen: 400)
+        bytes += Array("tail without newline".utf8)
+        return bytes
+    }
+
+    /// Windows of 1 KiB (the ring of 256 KiB wraps every 256 KiB) and of 4 MiB (one ring for
+    /// the whole input).
+    @Test(arguments: [10, 22])
+    func linesCrossingTheWrapComeOutWhole(windowLog: Int) throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let bytes = text()
+        let file = try compress(bytes, with: .zstd, in: dir, zstdOptions: ["-1", "--zstd=wlog=\(windowLog)"])
+        let path = try dir.write(file, to: "in-place.zst")
+        let max = 300
+        let got = try readInPlace(path, max: max)
+        let reference = try split(bytes, chunk: 1 << 20, max: max)
+        #expect(got.readOnly)
+        #expect(got.lines.count == reference.lines.count)
+        #expect(got.lines == referenceSplit(bytes, max: max))
+        #expect(got.offsets == reference.offsets)
+        #expect(got.tooLong == reference.tooLong)
+        #expect(got.tooLong > 1)
+    }
+
+    /// Three frames split in the middle of lines: a small window, a skippable frame, then a
+    /// window larger than the ring so far (a new ring takes over, carrying the unfinished line).
+    @Test func framesOfGrowingWindowsCarryTheLineBetweenThem() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let bytes = text()
+        let cuts = [bytes.count / 3 + 17, 2 * bytes.count / 3 + 5]
+        #expect(bytes[cuts[0] - 1] != 0x0A && bytes[cuts[1] - 1] != 0x0A, "the cuts fall inside lines")
+        let file =
+            try compress(Array(bytes[..<cuts[0]]), with: .zstd, in: dir, zstdOptions: ["-1", "--zstd=wlog=10"])
+            + [0x50, 0x2A, 0x4D, 0x18, 3, 0, 0, 0, 1, 2, 3]  // a skippable frame of 3 bytes
+            + compress(Array(bytes[cuts[0]..<cuts[1]]), with: .zstd, in: dir, zstdOptions: ["-1", "--zstd=wlog=12"])
+            + compress(Array(bytes[cuts[1]...]), with: .zstd, in: dir, zstdOptions: ["-1", "--zstd=wlog=23"])
+        let path = try dir.write(file, to: "frames.zst")
+        let max = 300
+        let got = try readInPlace(path, max: max)
+        #expect(got.lines == referenceSplit(bytes, max: max))
+        #expect(got.offsets == (try split(bytes, chunk: 1 << 20, max: max)).offsets)
+    }
+
+    /// `writableCopy(of:)` holds the line's bytes and writing into it leaves the window alone:
+    /// the rest of the input still decodes (its frame checksum checks every byte).
+    @Test func writableCopyLeavesTheWindowAlone() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let bytes = corpus(seed: 7, count: 4000, maxLen: 200)
+        let path = try dir.write(try compress(bytes, with: .zstd, in: dir), to: "copy.zst")
+        let reader = LineReader(source: try ByteSource(path: path), maxLineLength: 300)
+        var lines: [[UInt8]?] = []
+        while let item = try reader.next() {
+            guard case .line(let l) = item else { continue }
+            let copy = reader.writableCopy(of: l)
+            #expect(Array(copy) == Array(l))
+            #expect(copy.baseAddress != l.baseAddress)
+            lines.append(Array(l))
+            for k in copy.indices { copy[k] = 0x21 }
+        }
+        #expect(lines == referenceSplit(bytes, max: 300))
+    }
+
+    /// Plain and gzip sources are read through the reader's own buffer, which parsers may write.
+    @Test func plainAndGzipLinesAreWritable() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let bytes = corpus(seed: 8, count: 100, maxLen: 100)
+        for compression in [Compression.plain, .gzip] {
+            let path = try dir.write(try compress(bytes, with: compression, in: dir), to: "w-\(compression)")
+            let reader = LineReader(source: try ByteSource(path: path), maxLineLength: 300)
+            #expect(!reader.linesAreReadOnly)
+            var lines: [[UInt8]?] = []
+            while let item = try reader.next() {
+                if case .line(let l) = item { lines.append(Array(l)) } else { lines.append(nil) }
+            }
+            #expect(lines == referenceSplit(bytes, max: 300))
+        }
+    }
+}
