@@ -62,7 +62,7 @@ enum LinesTarget {
         } catch {
             failure = error
         }
-        if source.compression == .zstd && produced <= outputLimit {
+        if source.compression == .zstd && !chunked && produced <= outputLimit {
             let inPlace = read(file, maxLineLength: maxLineLength, blockSize: blockSize)
             precondition(
                 inPlace.items == items,
