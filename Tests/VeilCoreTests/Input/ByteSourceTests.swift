@@ -515,6 +515,56 @@ private struct FNV1a {
         }
     }
 
+    /// Where each part of a one-frame zstd file starts, as the frame format lays it out: the
+    /// frame header, each block's 3-byte header and its content, the checksum.
+    private func zstdPartStarts(_ file: [UInt8]) -> (starts: Set<Int64>, contents: [Range<Int>]) {
+        let descriptor = file[4]
+        let singleSegment = descriptor & 0x20 != 0
+        let dictionaryBytes = [0, 1, 2, 4][Int(descriptor & 3)]
+        let contentSizeBytes = [singleSegment ? 1 : 0, 2, 4, 8][Int(descriptor >> 6)]
+        var offset = 5 + (singleSegment ? 0 : 1) + dictionaryBytes + contentSizeBytes
+        var starts: Set<Int64> = [0]
+        var contents: [Range<Int>] = []
+        while true {
+            starts.insert(Int64(offset))
+            let header = Int(file[offset]) | Int(file[offset + 1]) << 8 | Int(file[offset + 2]) << 16
+            let last = header & 1 != 0, type = header >> 1 & 3, size = header >> 3
+            offset += 3
+            starts.insert(Int64(offset))
+            let length = type == 1 ? 1 : size  // an RLE block holds one byte
+            if type == 2 { contents.append(offset..<offset + length) }
+            offset += length
+            if last { break }
+        }
+        if descriptor & 4 != 0 { starts.insert(Int64(offset)) }
+        return (starts, contents)
+    }
+
+    /// Damage inside a compressed block is reported at the compressed offset of the frame part
+    /// zstd found it in (that block, a later one, or the checksum), never in between.
+    @Test func corruptZstdNamesTheOffsetOfAFramePart() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let text = logText + logText.reversed()  // several blocks of 128 KiB
+        let file = try compress(text, with: .zstd, in: dir)
+        let layout = zstdPartStarts(file)
+        try #require(layout.contents.count >= 3, "expected several compressed blocks")
+        var reported = 0
+        for (k, block) in layout.contents.enumerated() {
+            var bad = file
+            for i in stride(from: block.lowerBound + block.count / 2, to: block.lowerBound + block.count / 2 + 24, by: 3) {
+                bad[i] ^= 0x5a
+            }
+            let error = try #require(readError(path: try dir.write(bad, to: "bad-\(k).zst")))
+            #expect(error.code == .corruptInput)
+            let offset = try #require(error.byteOffset)
+            #expect(layout.starts.contains(offset), "offset \(offset) is not the start of a frame part")
+            #expect(offset >= Int64(block.lowerBound), "reported before the damaged block")
+            if offset == Int64(block.lowerBound) { reported += 1 }
+        }
+        #expect(reported > 0, "no damage was found in the block that holds it")
+    }
+
     @Test func errorIsRepeatedAfterFailure() throws {
         let dir = try TempDir()
         defer { dir.remove() }
