@@ -33,6 +33,12 @@ private func split(_ bytes: [UInt8], chunk: Int, max: Int) throws -> (lines: [[U
         pos += n
         return n
     }
+    return try collect(reader)
+}
+
+/// Every line of `reader` (nil for an over-long one), the offsets `lineOffset` gave, and the
+/// over-long count; checks the line numbers on the way.
+private func collect(_ reader: LineReader) throws -> (lines: [[UInt8]?], offsets: [Int64], tooLong: Int) {
     var lines: [[UInt8]?] = []
     var offsets: [Int64] = []
     while let item = try reader.next() {
@@ -166,17 +172,8 @@ private func corpus(seed: UInt64, count: Int, maxLen: Int) -> [UInt8] {
         lines: [[UInt8]?], offsets: [Int64], tooLong: Int, readOnly: Bool
     ) {
         let reader = LineReader(source: try ByteSource(path: path), maxLineLength: max)
-        var lines: [[UInt8]?] = []
-        var offsets: [Int64] = []
-        while let item = try reader.next() {
-            switch item {
-            case .line(let l): lines.append(Array(l))
-            case .tooLong: lines.append(nil)
-            }
-            offsets.append(reader.lineOffset)
-            #expect(reader.lineNumber == lines.count)
-        }
-        return (lines, offsets, reader.tooLongCount, reader.linesAreReadOnly)
+        let got = try collect(reader)
+        return (got.lines, got.offsets, got.tooLong, reader.linesAreReadOnly)
     }
 
     /// Varied lines, a few over the limit, one longer than the whole ring (256 KiB) and a last
