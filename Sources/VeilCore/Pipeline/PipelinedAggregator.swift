@@ -247,8 +247,15 @@ final class RecordBatch: @unchecked Sendable {
     func consume(into aggregator: inout Aggregator) throws(VeilError) {
         let bytes = lines.base.assumingMemoryBound(to: UInt8.self)
         for i in 0..<count {
-            // Starts loading the line `prefetchDistance` records ahead, one hint per 64 bytes.
+            // Starts loading the record and the line `prefetchDistance` records ahead, one hint
+            // per 64 bytes.
             if i &+ Self.prefetchDistance < count {
+                let record = UnsafeRawPointer(records + (i &+ Self.prefetchDistance))
+                var r = 0
+                while r < MemoryLayout<LogRecord>.stride {
+                    veil_prefetch(record + r)
+                    r &+= 64
+                }
                 let ahead = spans[i &+ Self.prefetchDistance]
                 var o = 0
                 while o < ahead.count {
