@@ -238,30 +238,43 @@ final class RecordBatch: @unchecked Sendable {
         lines.removeAll()
     }
 
-    /// How many records ahead `consume` starts loading a line's bytes. The lines were copied
-    /// into the batch on the reading thread's core and are not in this core's caches; a record
-    /// reads its user agent, target and referrer within a few hundred instructions.
+    /// How many records ahead `consume` starts loading a record. The batch was filled on the
+    /// reading thread's core, so none of it is in this core's caches; a record's line (its
+    /// user agent, target and referrer) and its entries in the batch's arrays are read within a
+    /// few hundred instructions of each other.
     static let prefetchDistance = 4
+
+    /// Starts loading the `count` bytes at `p`, one hint per 64 bytes.
+    @inline(__always)
+    private static func prefetch(_ p: UnsafeRawPointer, count: Int) {
+        var o = 0
+        while o < count {
+            veil_prefetch(p + o)
+            o &+= 64
+        }
+    }
+
+    /// Starts loading record `i`: its entries in the batch's arrays and its line.
+    @inline(__always)
+    private func prefetch(record i: Int, bytes: UnsafeMutablePointer<UInt8>) {
+        veil_prefetch(pseudonyms + i)
+        veil_prefetch(lineNumbers + i)
+        Self.prefetch(records + i, count: MemoryLayout<LogRecord>.stride)
+        Self.prefetch(bytes + spans[i].start, count: spans[i].count)
+    }
 
     /// Feeds every record to `aggregator`, in order, parsing the unparsed lines first.
     func consume(into aggregator: inout Aggregator) throws(VeilError) {
         let bytes = lines.base.assumingMemoryBound(to: UInt8.self)
+        let distance = Self.prefetchDistance
+        for i in 0..<min(distance, count) { prefetch(record: i, bytes: bytes) }
         for i in 0..<count {
-            // Starts loading the record and the line `prefetchDistance` records ahead, one hint
-            // per 64 bytes.
-            if i &+ Self.prefetchDistance < count {
-                let record = UnsafeRawPointer(records + (i &+ Self.prefetchDistance))
-                var r = 0
-                while r < MemoryLayout<LogRecord>.stride {
-                    veil_prefetch(record + r)
-                    r &+= 64
-                }
-                let ahead = spans[i &+ Self.prefetchDistance]
-                var o = 0
-                while o < ahead.count {
-                    veil_prefetch(bytes + (ahead.start &+ o))
-                    o &+= 64
-                }
+            // The record `distance` ahead (and its span one distance further: finding its line
+            // reads it).
+            let ahead = i &+ distance
+            if ahead < count {
+                if ahead &+ distance < count { veil_prefetch(spans + (ahead &+ distance)) }
+                prefetch(record: ahead, bytes: bytes)
             }
             let line = UnsafeMutableBufferPointer(start: bytes + spans[i].start, count: spans[i].count)
             if lineNumbers[i] != 0 {
