@@ -242,7 +242,7 @@ final class RecordBatch: @unchecked Sendable {
     /// reading thread's core, so none of it is in this core's caches; a record's line (its
     /// user agent, target and referrer) and its entries in the batch's arrays are read within a
     /// few hundred instructions of each other.
-    static let prefetchDistance = 4
+    private static let prefetchDistance = 4
 
     /// Starts loading the `count` bytes at `p`, one hint per 64 bytes.
     @inline(__always)
