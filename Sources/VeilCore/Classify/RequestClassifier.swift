@@ -175,18 +175,11 @@ public struct RequestClassifier: Sendable {
     }
 
     func hasAssetExtension(_ target: UnsafeBufferPointer<UInt8>, parts: RequestTarget) -> Bool {
-        var dot = -1
-        var i = parts.pathEnd - 1
-        while i >= parts.pathStart {
-            let b = target[i]
-            if b == UInt8(ascii: "/") { break }
-            if b == UInt8(ascii: ".") {
-                dot = i
-                break
-            }
-            i -= 1
-        }
-        guard dot >= 0 else { return false }
+        // The extension starts after the last `.` of the last segment.
+        guard let base = target.baseAddress else { return false }
+        let dot = ByteWords.lastOf(
+            UInt8(ascii: "."), UInt8(ascii: "/"), in: base, from: parts.pathStart, to: parts.pathEnd)
+        guard dot >= 0, target[dot] == UInt8(ascii: ".") else { return false }
         let start = dot + 1
         let length = parts.pathEnd - start
         guard length > 0, length <= Self.maxExtensionLength else { return false }

@@ -26,10 +26,10 @@ struct RequestTarget: Sendable, Equatable {
         pathStart = start
         pathEnd = i
         if i < n && target[i] == UInt8(ascii: "?") {
-            var j = i + 1
-            while j < n, target[j] != UInt8(ascii: "#") { j += 1 }
             queryStart = i + 1
-            queryEnd = j
+            // Safe: `i < n`, so the buffer has a base address.
+            queryEnd = ByteWords.firstOf(
+                UInt8(ascii: "#"), UInt8(ascii: "#"), in: target.baseAddress!, from: i + 1, to: n)
         } else {
             queryStart = i
             queryEnd = i

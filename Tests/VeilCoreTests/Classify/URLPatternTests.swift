@@ -181,4 +181,26 @@ struct URLPatternTests {
             }
         }
     }
+
+    @Test("the query ends at the first # after the ? at any offset (eight bytes at a time)")
+    func queryEndAtEveryOffset() {
+        let filler: [UInt8] = [0x61, 0x22, 0x24, 0x3D, 0x26, 0x80, 0xFF, 0x00, 0x3F]
+        for length in 2...40 {
+            for at in 2..<length {
+                var target = (0..<length).map { filler[($0 &* 5 &+ length) % filler.count] }
+                target[0] = UInt8(ascii: "/")
+                target[1] = UInt8(ascii: "?")
+                target[at] = UInt8(ascii: "#")
+                if at + 2 < length { target[at + 2] = UInt8(ascii: "#") }
+                let parts = target.withUnsafeBufferPointer { RequestTarget($0) }
+                #expect(parts.queryStart == 2 && parts.queryEnd == at, "length \(length), # at \(at)")
+            }
+            // No `#`: the query runs to the end.
+            var target = (0..<length).map { filler[($0 &* 5 &+ length) % filler.count] }
+            target[0] = UInt8(ascii: "/")
+            target[1] = UInt8(ascii: "?")
+            let parts = target.withUnsafeBufferPointer { RequestTarget($0) }
+            #expect(parts.queryEnd == length, "length \(length), no #")
+        }
+    }
 }
