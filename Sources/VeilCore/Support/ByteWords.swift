@@ -80,24 +80,15 @@ enum ByteWords {
         return i
     }
 
-    /// The bytes of `x` that are zero, exactly: no byte is flagged falsely (what a scan from
-    /// the end needs, whose match is the highest flagged byte).
-    @inline(__always)
-    static func exactZeroBytes(_ x: UInt64) -> UInt64 {
-        // A byte's low seven bits plus 0x7F carry into its high bit unless they are all zero;
-        // no carry leaves the byte.
-        ~(((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | x | 0x7F7F_7F7F_7F7F_7F7F)
-    }
-
     /// The index of the last byte equal to `a` or `b` in `p[start..<end]`, or -1: eight bytes
-    /// at a time from the end, then one.
+    /// at a time from the end, then one. A scan from the end takes the highest flagged byte, so
+    /// it uses the exact masks of `veil_equal_bytes`, not the borrowing ones above.
     @inline(__always)
     static func lastOf(_ a: UInt8, _ b: UInt8, in p: UnsafeRawPointer, from start: Int, to end: Int) -> Int {
-        let wa = broadcast(a), wb = broadcast(b)
         var i = end
         while i &- 8 >= start {
             let x = load(p, i &- 8)
-            let m = exactZeroBytes(x ^ wa) | exactZeroBytes(x ^ wb)
+            let m = veil_equal_bytes(x, a) | veil_equal_bytes(x, b)
             if m != 0 { return i &- 8 &+ (63 &- m.leadingZeroBitCount) &>> 3 }
             i &-= 8
         }
