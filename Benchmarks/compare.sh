@@ -6,6 +6,9 @@
 #   Benchmarks/compare.sh                 # 2M lines, median of 3 runs, plus the 10x memory run
 #   Benchmarks/compare.sh --short         # CI: 200k lines, 1 run, no 10x run
 #
+# The floor is `zstd -dc` as DESIGN.md names it (the zstd command line's defaults); the table
+# also times `zstd -dc --no-asyncio`, the command line's one-thread decoder, where zstd has it.
+#
 # Options:
 #   --lines N        lines of the reference workload (default 2000000)
 #   --runs R         timed runs per tool; the table shows medians (default 3)
@@ -28,6 +31,11 @@
 # The workload is deterministic: `veil-fixtures generate --format combined_cookie --seed 1
 # --lines N --visitors N/20 --days 1`, compressed with `zstd -3`. Exit status: 0 when every
 # tool ran (performance targets are reported, not enforced), 1 on an error, 2 on bad usage.
+#
+# The tools run one after another in each round, the rounds one after another. The table's
+# "× zstd" is the ratio of the medians; the ratio lines also give the median and range of each
+# round's own ratio, which a slow spell of a shared machine moves less (it slows the tools of
+# one round alike).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -89,6 +97,10 @@ fi
 command -v zstd >/dev/null || die "zstd is missing (apt-get install zstd)"
 [ -x /usr/bin/time ] || die "GNU time is missing at /usr/bin/time (apt-get install time)"
 have_goaccess=1
+# zstd's command line decompresses and writes on two threads by default where it has
+# asynchronous I/O (`--[no-]asyncio`, as in zstd 1.5.4); `--no-asyncio` gives the one-thread decoder's time as well.
+have_noasync=0
+if zstd -H 2>&1 | grep -q -- '--\[no-\]asyncio'; then have_noasync=1; fi
 command -v goaccess >/dev/null || { have_goaccess=0; echo "compare.sh: goaccess is missing (apt-get install goaccess); its row is skipped" >&2; }
 
 if [ -z "$veil" ]; then
@@ -165,6 +177,15 @@ median_col() {
     cut -d' ' -f"$2" "$work/$1.samples" | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
 
+# round_ratios A B: A's time over B's in each round (the tools run one after another in a
+# round, so a slow spell of the machine weighs on both): "median (min–max)" of those ratios.
+round_ratios() {
+    paste -d' ' <(cut -d' ' -f1 "$work/$1.samples") <(cut -d' ' -f1 "$work/$2.samples") \
+        | awk '{ print $1 / $2 }' | sort -g \
+        | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+            printf "%.2f× (%.2f–%.2f×)", m, v[1], v[NR] }'
+}
+
 # generate FILE LINES VISITORS DAYS: the deterministic workload, compressed with zstd -3.
 generate() {
     "$fixtures" generate --format combined_cookie --seed 1 --lines "$2" --visitors "$3" --days "$4" --output - \
@@ -210,6 +231,7 @@ echo "Measuring ($runs run(s) each, interleaved) ..."
 zstd -dc -q "$ref" >/dev/null   # warm the page cache
 for ((r = 1; r <= runs; r++)); do
     measure zstd zstd -dc -q "$ref" -o /dev/null
+    if [ "$have_noasync" = 1 ]; then measure zstd1 zstd -dc -q --no-asyncio "$ref" -o /dev/null; fi
     # The first stages alone, on one thread: decompress, split, parse, count rejects.
     measure inspect "$veil" inspect "$ref" --quiet
     veil_run veil1 "$ref" "${single_args[@]}"
@@ -251,12 +273,16 @@ echo
 echo "| tool                       |  wall (s) |      lines/s |     MB/s | RSS (MiB) | × zstd  |"
 echo "|----------------------------|----------:|-------------:|---------:|----------:|--------:|"
 fmt_row "zstd -dc > /dev/null" zstd
+if [ "$have_noasync" = 1 ]; then fmt_row "zstd -dc --no-asyncio" zstd1; fi
 fmt_row "veil inspect (parse only)" inspect
 fmt_row "$single_label" veil1
 if [ "$threads_flag" = 1 ]; then fmt_row "veil run ($(nproc) threads)" veilN; fi
 if [ "$have_goaccess" = 1 ]; then fmt_row "GoAccess (COMBINED, CSV)" goaccess; fi
 echo
 echo "MB/s counts uncompressed bytes (GoAccess reads the decompressed file; zstd and veil the .zst)."
+if [ "$have_noasync" = 1 ]; then
+    echo "zstd -dc decompresses and writes on two threads (its default asynchronous I/O); --no-asyncio is its one-thread decoder."
+fi
 # Where the single-thread time goes, by stage: what zstd alone takes, what inspect adds (split
 # and parse), and what run adds to inspect (classify, pseudonymise, aggregate, release, CSV).
 inspect_us=$(median_col inspect 1)
@@ -274,10 +300,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo
 echo "Ratios (targets from DESIGN.md):"
 r1=$(ratio "$veil1_us" "$zstd_us")
-echo "- $single_label / zstd time: ${r1}×  (target ≤ 3×: $(verdict "$r1" '<=' 3))"
+echo "- $single_label / zstd time: ${r1}×  (target ≤ 3×: $(verdict "$r1" '<=' 3)); round by round $(round_ratios veil1 zstd)"
 if [ "$threads_flag" = 1 ]; then
     rN=$(ratio "$veilN_us" "$zstd_us")
-    echo "- veil run (all cores) / zstd time: ${rN}×  (target ≤ 1.5×: $(verdict "$rN" '<=' 1.5))"
+    echo "- veil run (all cores) / zstd time: ${rN}×  (target ≤ 1.5×: $(verdict "$rN" '<=' 1.5)); round by round $(round_ratios veilN zstd)"
 fi
 if [ "$have_goaccess" = 1 ]; then
     goaccess_us=$(median_col goaccess 1)
@@ -286,6 +312,13 @@ if [ "$have_goaccess" = 1 ]; then
     if [ "$threads_flag" = 1 ]; then
         gN=$(ratio "$goaccess_us" "$veilN_us")
         echo "- GoAccess time / veil run (all cores) time: ${gN}×  (target ≥ 50×: $(verdict "$gN" '>=' 50))"
+    fi
+fi
+if [ "$have_noasync" = 1 ]; then
+    zstd1_us=$(median_col zstd1 1)
+    echo "- not targets: $single_label / zstd -dc --no-asyncio time: $(ratio "$veil1_us" "$zstd1_us")×; round by round $(round_ratios veil1 zstd1)"
+    if [ "$threads_flag" = 1 ]; then
+        echo "  veil run (all cores) / zstd -dc --no-asyncio time: $(ratio "$veilN_us" "$zstd1_us")×; round by round $(round_ratios veilN zstd1)"
     fi
 fi
 rss1=$(awk -v k="$veil1_kib" 'BEGIN { printf "%.1f", k / 1024 }')
