@@ -97,11 +97,13 @@ fi
 command -v zstd >/dev/null || die "zstd is missing (apt-get install zstd)"
 [ -x /usr/bin/time ] || die "GNU time is missing at /usr/bin/time (apt-get install time)"
 have_goaccess=1
-# zstd's command line decompresses and writes on two threads by default where it has
-# asynchronous I/O (`--[no-]asyncio`, as in zstd 1.5.4); `--no-asyncio` gives the one-thread decoder's time as well.
-have_noasync=0
-if zstd -H 2>&1 | grep -q -- '--\[no-\]asyncio'; then have_noasync=1; fi
 command -v goaccess >/dev/null || { have_goaccess=0; echo "compare.sh: goaccess is missing (apt-get install goaccess); its row is skipped" >&2; }
+# zstd's command line decompresses and writes on two threads by default where it has
+# asynchronous I/O (`--[no-]asyncio`, as in zstd 1.5.4); `--no-asyncio` times its one-thread
+# decoder as well. (The help is captured first, as with veil's below.)
+have_noasync=0
+zstd_help="$(zstd -H 2>&1 || true)"
+if grep -q -- '--\[no-\]asyncio' <<<"$zstd_help"; then have_noasync=1; fi
 
 if [ -z "$veil" ]; then
     echo "Building veil and veil-fixtures (swift build ${build_flags[*]}, scratch path $build_path) ..."
