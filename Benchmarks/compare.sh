@@ -174,18 +174,24 @@ measure() {
     echo "$(( (t1 - t0) / 1000 )) $(tail -1 "$work/$name.rss")" >>"$work/$name.samples"
 }
 
+# median: the median of the numbers on standard input, one per line.
+median() {
+    sort -g | awk '{ v[NR] = $1 } END { printf "%.10g\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
 # median_col NAME COL: the median of column COL (1 = microseconds, 2 = KiB) of NAME's samples.
 median_col() {
-    cut -d' ' -f"$2" "$work/$1.samples" | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+    cut -d' ' -f"$2" "$work/$1.samples" | median
 }
 
 # round_ratios A B: A's time over B's in each round (the tools run one after another in a
 # round, so a slow spell of the machine weighs on both): "median (min–max)" of those ratios.
 round_ratios() {
-    paste -d' ' <(cut -d' ' -f1 "$work/$1.samples") <(cut -d' ' -f1 "$work/$2.samples") \
-        | awk '{ print $1 / $2 }' | sort -g \
-        | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-            printf "%.2f× (%.2f–%.2f×)", m, v[1], v[NR] }'
+    local ratios
+    ratios="$(paste -d' ' <(cut -d' ' -f1 "$work/$1.samples") <(cut -d' ' -f1 "$work/$2.samples") \
+        | awk '{ print $1 / $2 }' | sort -g)"
+    awk -v m="$(median <<<"$ratios")" -v lo="$(head -n 1 <<<"$ratios")" -v hi="$(tail -n 1 <<<"$ratios")" \
+        'BEGIN { printf "%.2f× (%.2f–%.2f×)", m, lo, hi }'
 }
 
 # generate FILE LINES VISITORS DAYS: the deterministic workload, compressed with zstd -3.
