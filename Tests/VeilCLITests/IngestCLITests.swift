@@ -512,6 +512,48 @@ struct IngestCLITests {
         #expect(!CLI.exists(dir + "/out") && !CLI.exists(dir + "/s.veilstate"), "bad usage wrote output")
     }
 
+    @Test("an input --format auto does not recognise fails the run (exit 1) without its content; --skip-bad-files goes on")
+    func unrecognisedInput() throws {
+        let dir = try CLI.tempDir()
+        defer { CLI.remove(dir) }
+        let g = try CLI.generate(format: "combined", lines: 500, in: dir)
+        let keys = dir + "/keys"
+        try #require(try CLI.veil(["keys", "init", "--keys", keys]).status == 0)
+        // Not a log, but full of identifiers.
+        let notes = dir + "/notes.txt"
+        let secrets = ["192.0.2.77", "f00dcafe1234", "someone@example.com"]
+        try CLI.write(
+            Array((0..<40).map { "user \(secrets[2]) at \(secrets[0]) token \(secrets[1])-\($0)\n" }.joined().utf8), to: notes)
+
+        func expectUnrecognised(_ r: ProcessResult, _ what: String) {
+            #expect(r.status == 1, "\(what): \(r)")
+            #expect(r.stderrText.contains(notes) && r.stderrText.contains("format not recognised"), "\(what): \(r.stderrText)")
+            #expect(r.stderrText.contains("--format"), "\(what): the message says how to go on: \(r.stderrText)")
+            for s in secrets { #expect(!r.stderrText.contains(s) && !r.stdoutText.contains(s), "\(what): prints '\(s)'") }
+        }
+        expectUnrecognised(try CLI.veil(["inspect", notes]), "inspect")
+        expectUnrecognised(try CLI.veil(["run", notes, "--keys", keys, "-o", dir + "/fresh"]), "run")
+        expectUnrecognised(try CLI.veil(["run", g.log, notes, "--keys", keys, "-o", dir + "/fresh"]), "run good+unrecognised")
+        expectUnrecognised(
+            try CLI.veil(["aggregate", notes, "--keys", keys, "-o", dir + "/s.veilstate"]), "aggregate")
+        #expect(!CLI.exists(dir + "/fresh") && !CLI.exists(dir + "/s.veilstate"), "a failed run wrote output")
+
+        // --skip-bad-files reports it and publishes what the good input alone gives.
+        let alone = try CLI.veil(["run", g.log, "--keys", keys, "-o", dir + "/alone", "--quiet"])
+        try #require(alone.status == 0, "\(alone)")
+        let skipped = try CLI.veil(["run", g.log, notes, "--skip-bad-files", "--keys", keys, "-o", dir + "/skipped"])
+        #expect(skipped.status == 0, "\(skipped)")
+        #expect(skipped.stderrText.contains(notes) && skipped.stderrText.contains("format not recognised"), "\(skipped.stderrText)")
+        let expected = try CLI.csvFiles(in: dir + "/alone")
+        #expect(!expected.isEmpty)
+        #expect(try CLI.csvFiles(in: dir + "/skipped") == expected, "--skip-bad-files: rollups differ from the good input's")
+
+        // Named explicitly, the input is read and its lines rejected as that format.
+        let named = try CLI.veil(["inspect", "--format", "combined", notes])
+        #expect(named.status == 0, "\(named)")
+        #expect(named.stdoutText.contains("rejected     40"), "\(named.stdoutText)")
+    }
+
     @Test("every kind of bad usage exits 2 with a message and does nothing (no output, no key store)")
     func badUsageExitsTwo() throws {
         let dir = try CLI.tempDir()

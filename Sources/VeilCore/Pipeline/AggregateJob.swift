@@ -12,7 +12,8 @@ import Darwin
 public struct AggregateJob: Sendable {
     public var ingest: IngestConfiguration
     public var aggregation: AggregationConfiguration
-    /// Go on past an input that cannot be read or decompressed, reporting it.
+    /// Go on past an input that cannot be read or decompressed, or whose format `--format auto`
+    /// does not recognise, reporting it.
     public var skipBadFiles = false
     /// Threads per input: 1; 2 (`PipelinedAggregator`: the calling thread reads, parses and
     /// computes visitor pseudonyms, a second one aggregates); or more (`ParallelIngest`: the
@@ -259,9 +260,10 @@ public struct AggregateJob: Sendable {
         try Aggregator(configuration: aggregation, pseudonymizer: pseudonymizer).finish()
     }
 
-    /// Whether `skipBadFiles` goes on past `error`: an input that cannot be read or decompressed.
+    /// Whether `skipBadFiles` goes on past `error`: an input that cannot be read or
+    /// decompressed, or whose format cannot be detected.
     static func isSkippable(_ error: VeilError) -> Bool {
-        error.code == .corruptInput || error.code == .io
+        error.code == .corruptInput || error.code == .io || error.code == .unrecognisedFormat
     }
 
     /// The report of a skipped input, under its recorded name.

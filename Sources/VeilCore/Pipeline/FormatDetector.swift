@@ -1,12 +1,25 @@
 /// Picks a log format from the first lines of a file.
 ///
-/// Lines starting with `#Software`, `#Version`, `#Date` or `#Fields` mean W3C extended; lines
-/// starting with `{` mean JSON lines (access-log presets first, then the SendGrid and Mailgun
-/// e-mail presets, the first to parse the most lines winning); otherwise every text preset is
-/// tried on the sample and the one that parses the most lines wins, the more specific preset
-/// first on a tie (a combined line with a cookie field also parses as plain combined, since
-/// text after the last field is allowed).
+/// A first line that is a W3C directive (`#Software:`, `#Version:`, `#Date:`, `#Fields:`, …)
+/// means W3C extended; a first line starting with `{` means JSON lines (access-log presets
+/// first, then the SendGrid and Mailgun e-mail presets, the first to parse the most lines
+/// winning); otherwise every text preset is tried on the sample and the one that parses the
+/// most lines wins, the more specific preset first on a tie (a combined line with a cookie
+/// field also parses as plain combined, since text after the last field is allowed).
+///
+/// A sample of which no format parses a single line is not recognised
+/// (`Detection.recognised`): reading it as the least bad guess would reject every line and
+/// publish empty tables as if the input had no traffic.
 public enum FormatDetector {
+    /// The directives of W3C extended log files (the W3C draft's and those IIS writes).
+    static let w3cDirectives = ["Software", "Version", "Date", "Fields", "Remark", "Start-Date", "End-Date"]
+        .map { Array("#\($0):".utf8) }
+
+    /// What the detector tries, for messages.
+    static let triedFormats =
+        "W3C extended, JSON lines (Caddy, Traefik, nginx, SendGrid, Mailgun) and the text formats "
+        + textCandidates.joined(separator: ", ")
+
     /// Text presets from the most to the least specific.
     static let textCandidates = [
         "vhost_combined", "combined_cookie_xff", "combined_cookie", "combined_xff", "combined", "common",
@@ -17,16 +30,24 @@ public enum FormatDetector {
         public var format: AnyLogFormat
         public var parsed: Int
         public var sampled: Int
+        /// False when the sample has lines, none of them parses in any format and they are
+        /// not W3C (whose directives name the format even before a data line).
+        public var recognised: Bool
+    }
+
+    /// Whether `line` starts with a W3C directive's name and colon.
+    static func isW3CDirective(_ line: [UInt8]) -> Bool {
+        w3cDirectives.contains { line.starts(with: $0) }
     }
 
     /// Detects a format from sample lines (each without its terminator).
     public static func detect(_ lines: [[UInt8]]) -> Detection {
         let sample = lines.filter { !$0.isEmpty }
         let first = sample.first ?? []
-        if first.first == UInt8(ascii: "#") || first.starts(with: Array("#Fields".utf8)) {
+        if isW3CDirective(first) {
             var f = W3CFormat()
             let n = count(&f, sample)
-            return Detection(format: .w3c(f), parsed: n, sampled: sample.count)
+            return Detection(format: .w3c(f), parsed: n, sampled: sample.count, recognised: true)
         }
         if first.first == UInt8(ascii: "{") {
             var best: (AnyLogFormat, Int)? = nil
@@ -37,7 +58,7 @@ public enum FormatDetector {
                 let n = count(&f, sample)
                 if best == nil || n > best!.1 { best = (.json(candidate), n) }
             }
-            return Detection(format: best!.0, parsed: best!.1, sampled: sample.count)
+            return Detection(format: best!.0, parsed: best!.1, sampled: sample.count, recognised: best!.1 > 0)
         }
         var best: (name: String, parsed: Int)? = nil
         for name in textCandidates {
@@ -48,7 +69,9 @@ public enum FormatDetector {
         var name = best!.name
         // One extra quoted field parses the same as a cookie or as X-Forwarded-For: look at it.
         if name == "combined_cookie" && extraFieldHoldsAddresses(sample) { name = "combined_xff" }
-        return Detection(format: .text(TextFormat.preset(name)!), parsed: best!.parsed, sampled: sample.count)
+        return Detection(
+            format: .text(TextFormat.preset(name)!), parsed: best!.parsed, sampled: sample.count,
+            recognised: best!.parsed > 0 || sample.isEmpty)
     }
 
     /// True when most sample lines' extra quoted field is an address list (X-Forwarded-For).

@@ -90,7 +90,16 @@ public enum Ingest {
                 case .tooLong: sample.append(nil)
                 }
             }
-            format = FormatDetector.detect(sample.compactMap { $0 }).format
+            let detection = FormatDetector.detect(sample.compactMap { $0 })
+            guard detection.recognised else {
+                // Named by line numbers only: the lines themselves may hold identifiers.
+                throw VeilError(
+                    .unrecognisedFormat,
+                    "format not recognised: none of lines 1–\(sample.count) parses as \(FormatDetector.triedFormats); "
+                        + "name the format with --format (apache:'…' or nginx:'…' for a custom layout)",
+                    file: path, line: 1, byteOffset: 0)
+            }
+            format = detection.format
             detected = true
         } else {
             format = try configuration.format.makeFormat()

@@ -17,6 +17,8 @@ public struct VeilError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let badInput = Code("bad-input")
         /// A format string or format name is invalid.
         public static let badFormat = Code("bad-format")
+        /// `--format auto` found no format that parses any of an input's first lines.
+        public static let unrecognisedFormat = Code("unrecognised-format")
         /// Usage error: a bad flag value or combination.
         public static let usage = Code("usage")
         /// A key store problem: missing key, shredded epoch, loose permissions.

@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+
+@testable import VeilCore
+
+/// `--format auto`: which format the first lines of an input are read as, and when they are
+/// not a log veil can read at all.
+@Suite("Format detection from an input's first lines")
+struct FormatDetectorTests {
+    static let request = #"[28/Nov/2026:10:00:00 +0000] "GET /pricing?utm_source=mail HTTP/1.1" 200 5123"#
+    static let agent = #""https://www.example.org/" "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0""#
+
+    static func lines(_ make: (Int) -> String, count: Int = 20) -> [[UInt8]] {
+        (0..<count).map { Array(make($0).utf8) }
+    }
+
+    /// Line `i` of a log in text preset `name`.
+    static func textLine(_ name: String, _ i: Int) -> String {
+        let common = "192.0.2.\(i + 1) - - \(request)"
+        switch name {
+        case "common": return common
+        case "combined": return "\(common) \(agent)"
+        case "vhost_combined": return "shop.example:443 \(common) \(agent)"
+        case "combined_cookie": return "\(common) \(agent) \"c\(i)f00dfeedbeef\""
+        case "combined_xff": return "\(common) \(agent) \"198.51.100.\(i + 1), 10.0.0.1\""
+        default: return "?"
+        }
+    }
+
+    @Test(
+        "each text preset is detected as itself, the more specific first",
+        arguments: ["common", "combined", "vhost_combined", "combined_cookie", "combined_xff"])
+    func textPresets(_ name: String) {
+        let d = FormatDetector.detect(Self.lines { Self.textLine(name, $0) })
+        #expect(d.format.name == name)
+        #expect(d.recognised)
+        #expect(d.parsed == 20 && d.sampled == 20)
+    }
+
+    @Test("a W3C extended log is detected by its directives, even before its first data line")
+    func w3c() {
+        let header = [
+            "#Software: Microsoft Internet Information Services 10.0", "#Version: 1.0", "#Date: 2026-11-28 10:00:00",
+            "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken",
+        ].map { Array($0.utf8) }
+        let data = Self.lines({ i in
+            "2026-11-28 10:00:\(10 + i) 203.0.113.5 GET /index.html - 443 - 192.0.2.\(i + 1) Mozilla/5.0+(X11;+Linux+x86_64) - 200 0 0 12"
+        })
+        let full = FormatDetector.detect(header + data)
+        #expect(full.format.name.hasPrefix("w3c") && full.recognised && full.parsed == 20)
+        let only = FormatDetector.detect(header)
+        #expect(only.format.name.hasPrefix("w3c"))
+        #expect(only.recognised, "directives alone name the format")
+        #expect(only.parsed == 0)
+        // IIS starts with #Software; a file may also start with #Fields.
+        #expect(FormatDetector.detect([header[3]] + data).recognised)
+    }
+
+    @Test("text that is not a log is not recognised, whichever format comes closest")
+    func notALog() {
+        let markdown = ["# Release notes", "", "Version 2 reads logs faster.", "## Fixes", "- a bug"].map { Array($0.utf8) }
+        let passwd = Self.lines({ i in "user\(i):x:\(1000 + i):\(1000 + i):User \(i):/home/user\(i):/bin/sh" })
+        let otherJSON = Self.lines({ i in #"{"level":"info","msg":"job \#(i) done","worker":\#(i)}"# })
+        let csv = Self.lines({ i in "2026-11-28T10:00:\(10 + i)Z,192.0.2.\(i + 1),GET,/,200" })
+        for (what, sample) in [("markdown", markdown), ("passwd", passwd), ("other JSON lines", otherJSON), ("CSV", csv)] {
+            let d = FormatDetector.detect(sample)
+            #expect(!d.recognised, "\(what) detected as \(d.format.name)")
+            #expect(d.parsed == 0, "\(what)")
+        }
+        // A '#' heading is not a W3C directive.
+        #expect(!FormatDetector.detect(markdown).format.name.hasPrefix("w3c"))
+    }
+
+    @Test("one parsed line makes a sample recognised (the rest are rejected line by line); no lines, nothing to detect")
+    func recognisedThresholds() {
+        var sample = Self.lines({ i in "junk line \(i)" })
+        #expect(!FormatDetector.detect(sample).recognised)
+        sample[7] = Array("192.0.2.9 - - \(Self.request) \(Self.agent)".utf8)
+        let d = FormatDetector.detect(sample)
+        #expect(d.recognised && d.parsed == 1 && d.format.name == "combined")
+        #expect(FormatDetector.detect([]).recognised)
+        #expect(FormatDetector.detect([[], []]).recognised, "blank lines only")
+    }
+
+    @Test("an unrecognised input is an error naming the file, its first line and byte offset, never a line's content")
+    func ingestError() throws {
+        let ws = try StateTestWorkspace()
+        // Lines holding identifiers (an address, a cookie-like token, an e-mail address).
+        let lines = (0..<30).map { i in "session 5f3c9a\(i)e7d1 from 192.0.2.\(i + 1) for someone\(i)@example.com" }
+        let path = try ws.write(lines, name: "notes.txt")
+        var sink = DiscardingSink()
+        var auto = IngestConfiguration()
+        auto.format = .auto
+        do {
+            _ = try Ingest.run(path: path, configuration: auto, sink: &sink)
+            Issue.record("an unrecognised input was read")
+        } catch {
+            #expect(error.code == .unrecognisedFormat)
+            #expect(error.file == path && error.line == 1 && error.byteOffset == 0)
+            #expect(error.description.contains("format not recognised"), "\(error)")
+            #expect(error.description.contains("lines 1–30"), "\(error)")
+            #expect(error.description.contains("--format"), "\(error)")
+            for identifier in ["192.0.2.", "5f3c9a", "@example.com", "session"] {
+                #expect(!error.description.contains(identifier), "the message holds '\(identifier)': \(error)")
+            }
+            #expect(AggregateJob.isSkippable(error), "--skip-bad-files goes on past it")
+        }
+        // Named explicitly, the same input is read and every line rejected, as asked.
+        var combined = IngestConfiguration()
+        combined.format = .named("combined")
+        let report = try Ingest.run(path: path, configuration: combined, sink: &sink)
+        #expect(report.lines == 30 && report.records == 0 && report.rejected == 30)
+    }
+}
