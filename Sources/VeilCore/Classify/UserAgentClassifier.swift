@@ -17,8 +17,12 @@
 ///    - `bot` ending a word, i.e. not followed by an ASCII letter (`Googlebot/`, `FooBot`,
 ///      `Pingdom.com_bot_`), except the word `Cubot` (a phone maker whose model names appear
 ///      in Android user agents). `bot` followed by letters (`Botswana`, `Bottle`) is no mark;
-///    - `+http` (the `+http://…` info link that crawlers put in their user agent and browsers
-///      never do).
+///    - a URL, `http://` or `https://` (the `+http://…` info link crawlers put in their user
+///      agent, as do feed fetchers, monitors and HTTP libraries; browsers never do), and
+///      `+http`;
+///    - an e-mail address (a contact for the operator: `help@moz.com`), i.e. an `@` between an
+///      ASCII letter or digit and a domain with a dot;
+///    - `subscriber` (feed fetchers report how many subscribers a feed has: `5 subscribers`).
 /// 4. **Apple Mail Privacy Protection.** A user agent that is exactly `Mozilla/5.0` (nothing
 ///    before or after, case-sensitive) → mail proxy `apple-mpp`. Apple's proxy fetches remote
 ///    images with this bare string; no browser sends it. This is a heuristic: any other client
@@ -76,7 +80,7 @@ public struct UserAgentClassifier: Sendable {
             default: return .bot(name)
             }
         }
-        if Self.hasBotWord(ua) { return .bot(.otherBot) }
+        if Self.hasBotWord(ua) || Self.hasEmailAddress(ua) { return .bot(.otherBot) }
         if Self.isBareMozilla(ua) { return .mailProxy(.appleMPP) }
 
         return Self.person(ua)
@@ -274,15 +278,36 @@ public struct UserAgentClassifier: Sendable {
         AgentRule("slurp", .otherBot),
         AgentRule("scan", .otherBot),
         AgentRule("+http", .otherBot),
+        AgentRule("http://", .otherBot),
+        AgentRule("https://", .otherBot),
+        AgentRule("subscriber", .otherBot),
     ]
 
     // MARK: - Generic bot marks
 
     private static let botWord = ByteNeedle("bot")
 
+    /// Rule 3, the e-mail part: an `@` with an ASCII letter or digit before it and, after it,
+    /// a domain: letters, digits or `-`, then `.` and a letter (`help@moz.com`).
+    static func hasEmailAddress(_ ua: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 1
+        while i < ua.count {
+            defer { i += 1 }
+            guard ua[i] == UInt8(ascii: "@") else { continue }
+            let before = ua[i - 1]
+            guard ClassifyBytes.isLetter(before) || ClassifyBytes.isDigit(before) else { continue }
+            var j = i + 1
+            while j < ua.count, ClassifyBytes.isLetter(ua[j]) || ClassifyBytes.isDigit(ua[j]) || ua[j] == UInt8(ascii: "-") {
+                j += 1
+            }
+            if j > i + 1, j + 1 < ua.count, ua[j] == UInt8(ascii: "."), ClassifyBytes.isLetter(ua[j + 1]) { return true }
+        }
+        return false
+    }
+
     /// Rule 3, the `bot` part: `bot` ending a word (not followed by an ASCII letter), unless
-    /// the word is `Cubot`. (`crawl`, `spider`, `slurp`, `scan`, `+http` are the last entries
-    /// of the named-agent list.)
+    /// the word is `Cubot`. (`crawl`, `spider`, `slurp`, `scan`, the URL marks and
+    /// `subscriber` are the last entries of the named-agent list.)
     static func hasBotWord(_ ua: UnsafeBufferPointer<UInt8>) -> Bool {
         var from = 0
         while let i = botWord.firstIndex(in: ua, from: from) {

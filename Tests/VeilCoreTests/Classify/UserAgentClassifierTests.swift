@@ -337,6 +337,13 @@ private let userAgentTable: [ClassifyUACase] = [
     .bot("Mozilla/5.0 (compatible; Example-Scanner/1.0)", .otherBot),
     .bot("Mozilla/5.0 (compatible; example-fetch/1.0; +https://example.com/about)", .otherBot),
     .bot("Mozilla/5.0 (compatible; example_bot_v2)", .otherBot),
+    // Feed fetchers and other agents that carry a URL, a contact address or a subscriber count.
+    .bot("ExampleFeedParser/4.2 +http://feeds.example.com/", .otherBot),
+    .bot("Example Tiny Reader/1.11 (http://reader.example.org/)", .otherBot),
+    .bot("ExampleFeeds/1.0 (https://www.example.net)", .otherBot),
+    .bot("Mozilla/5.0 (compatible; ExampleIndex/1.0; help@example.com)", .otherBot),
+    .bot("Mozilla/5.0 (compatible; reader.example.com; 12 subscribers)", .otherBot),
+    .bot("ExampleReader feed-id:1234 - 5 subscribers", .otherBot),
 
     // MARK: Mail image proxies
     .proxy(
@@ -517,6 +524,16 @@ struct UserAgentClassifierTests {
             ("Example Slurp", true, "slurp"),
             ("Scanner", true, "scan inside a word"),
             ("x (+https://example.com)", true, "+http info link"),
+            ("x (http://example.com/about)", true, "a URL"),
+            ("x/1.0 (HTTPS://EXAMPLE.COM)", true, "a URL, upper case"),
+            ("x/1.0; ops@example.org", true, "an e-mail address"),
+            ("x/1.0; ops@ex-ample.org)", true, "an e-mail address, a hyphen in the domain"),
+            ("x/1.0 (1 subscriber)", true, "a subscriber count"),
+            ("x/1.0 (a @ b.c)", false, "an @ between spaces is no address"),
+            ("x/1.0 (a@b)", false, "an @ without a domain's dot"),
+            ("x/1.0 (a@b.)", false, "a dot ending the agent"),
+            ("x/1.0 (@example.com)", false, "nothing before the @"),
+            ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) http/2 Chrome/120.0", false, "http without ://"),
             ("Mozilla/5.0 (X11; Linux x86_64) Firefox/121.0", false, "a browser"),
         ]
         for (ua, isBot, reason) in rows {
