@@ -3,9 +3,10 @@
 /// A first line that is a W3C directive (`#Software:`, `#Version:`, `#Date:`, `#Fields:`, …)
 /// means W3C extended; a first line starting with `{` means JSON lines (access-log presets
 /// first, then the SendGrid and Mailgun e-mail presets, the first to parse the most lines
-/// winning); otherwise every text preset is tried on the sample and the one that parses the
-/// most lines wins, the more specific preset first on a tie (a combined line with a cookie
-/// field also parses as plain combined, since text after the last field is allowed).
+/// winning); otherwise every text preset is tried on the sample and the most specific one
+/// that parses about 90% as many lines as the best wins (a combined line with a cookie
+/// field also parses as plain combined, and a combined line as common, since text after the
+/// last field is allowed: see `preferSpecific`).
 ///
 /// A sample of which no format parses a single line is not recognised
 /// (`Detection.recognised`): reading it as the least bad guess would reject every line and
@@ -60,18 +61,32 @@ public enum FormatDetector {
             }
             return Detection(format: best!.0, parsed: best!.1, sampled: sample.count, recognised: best!.1 > 0)
         }
-        var best: (name: String, parsed: Int)? = nil
-        for name in textCandidates {
-            guard var f = TextFormat.preset(name) else { continue }
-            let n = count(&f, sample)
-            if best == nil || n > best!.parsed { best = (name, n) }
+        let counts = textCandidates.map { name -> (name: String, parsed: Int) in
+            guard var f = TextFormat.preset(name) else { return (name, 0) }
+            return (name, count(&f, sample))
         }
-        var name = best!.name
+        let chosen = preferSpecific(counts)
+        var name = chosen.name
         // One extra quoted field parses the same as a cookie or as X-Forwarded-For: look at it.
         if name == "combined_cookie" && extraFieldHoldsAddresses(sample) { name = "combined_xff" }
         return Detection(
-            format: .text(TextFormat.preset(name)!), parsed: best!.parsed, sampled: sample.count,
-            recognised: best!.parsed > 0 || sample.isEmpty)
+            format: .text(TextFormat.preset(name)!), parsed: chosen.parsed, sampled: sample.count,
+            recognised: chosen.parsed > 0 || sample.isEmpty)
+    }
+
+    /// Of candidates in order from the most to the least specific, with the sample lines each
+    /// parsed: the most specific that parsed some, and at least as many as the best one did
+    /// less a tenth of them (at least one line less: a short sample counts too).
+    ///
+    /// A less specific format parses every line a more specific one does (text after its last
+    /// field is allowed), plus lines that lack the extra fields: a combined log with one line
+    /// cut short after its size field parses one line more as `common`. Reading the whole file
+    /// as `common` would drop every line's user agent and referrer (and count every request as
+    /// a bot's, for want of a user agent); reading it as `combined` rejects that one line.
+    static func preferSpecific(_ counts: [(name: String, parsed: Int)]) -> (name: String, parsed: Int) {
+        let best = counts.map(\.parsed).max() ?? 0
+        let least = best - max(1, best / 10)
+        return counts.first { $0.parsed > 0 && $0.parsed >= least } ?? counts[0]
     }
 
     /// True when most sample lines' extra quoted field is an address list (X-Forwarded-For).

@@ -37,6 +37,36 @@ struct FormatDetectorTests {
         #expect(d.parsed == 20 && d.sampled == 20)
     }
 
+    @Test("a few lines that lack the extra fields do not make the whole file the poorer format")
+    func mostlySpecific() {
+        // 63 combined lines and one cut short after its size: `common` parses all 64, but
+        // reading them as `common` would drop 63 user agents and referrers.
+        var sample = Self.lines({ Self.textLine("combined", $0) }, count: 64)
+        sample[40] = Array(Self.textLine("common", 40).utf8)
+        let d = FormatDetector.detect(sample)
+        #expect(d.format.name == "combined" && d.parsed == 63)
+        // Cookie fields on 58 of 64 lines: still the cookie format.
+        var cookies = Self.lines({ Self.textLine("combined_cookie", $0) }, count: 64)
+        for i in stride(from: 0, to: 60, by: 10) { cookies[i] = Array(Self.textLine("combined", i).utf8) }
+        #expect(FormatDetector.detect(cookies).format.name == "combined_cookie")
+        // Half of them: the format that parses them all.
+        var half = Self.lines({ Self.textLine("combined", $0) }, count: 64)
+        for i in stride(from: 0, to: 64, by: 2) { half[i] = Array(Self.textLine("common", i).utf8) }
+        #expect(FormatDetector.detect(half).format.name == "common")
+        // A short file: 8 combined lines and one without the user agent.
+        var short = Self.lines({ Self.textLine("combined", $0) }, count: 9)
+        short[8] = Array(Self.textLine("common", 8).utf8)
+        #expect(FormatDetector.detect(short).format.name == "combined")
+        // The rule itself: the first (most specific) that parsed some lines and at most a tenth
+        // of the best's count fewer (at least one), ties to the first.
+        #expect(FormatDetector.preferSpecific([("a", 58), ("b", 64), ("c", 64)]).name == "a")
+        #expect(FormatDetector.preferSpecific([("a", 57), ("b", 64), ("c", 64)]).name == "b")
+        #expect(FormatDetector.preferSpecific([("a", 9), ("b", 10), ("c", 10)]).name == "a")
+        #expect(FormatDetector.preferSpecific([("a", 8), ("b", 10), ("c", 10)]).name == "b")
+        #expect(FormatDetector.preferSpecific([("a", 0), ("b", 1)]).name == "b", "none parsed is never chosen")
+        #expect(FormatDetector.preferSpecific([("a", 0), ("b", 0)]).name == "a")
+    }
+
     @Test("a W3C extended log is detected by its directives, even before its first data line")
     func w3c() {
         let header = [
