@@ -8,6 +8,8 @@ import Darwin
 ///
 /// Separators: a line ends at `\n` (0x0A); a `\r` (0x0D) right before the `\n` is dropped, so
 /// both LF and CRLF files give the same lines. A last line without a terminator is still a line.
+/// A UTF-8 byte order mark (EF BB BF) that starts the stream, as some Windows servers write
+/// (IIS with UTF-8 logs), is not part of the first line (its offset counts it).
 /// Bytes already scanned for a newline are never scanned again; the unread tail moves to the
 /// front of the buffer, which keeps its capacity. A line longer than `maxLineLength` bytes
 /// (terminator excluded) is not buffered: its bytes are skipped up to the next newline and it
@@ -64,6 +66,8 @@ public final class LineReader {
     /// True while skipping the rest of an over-long line.
     private var discarding = false
     private var discardStart: Int64 = 0
+    /// Whether the start of the stream was checked for a byte order mark.
+    private var checkedByteOrderMark = false
 
     /// - Parameters:
     ///   - maxLineLength: longest accepted line in bytes, terminator excluded (default 64 KiB).
@@ -256,6 +260,7 @@ public final class LineReader {
                 start = tailStart
                 end = tailStart + tail + step.produced
             }
+            if !checkedByteOrderMark { skipByteOrderMark() }
             afterRead?()
             return
         }
@@ -273,7 +278,28 @@ public final class LineReader {
         let room = min(readSize, owned.count - end)
         let got = try fill(UnsafeMutableRawBufferPointer(start: buffer + end, count: room))
         if got == 0 { atEOF = true } else { end += got }
+        if !checkedByteOrderMark { skipByteOrderMark() }
         afterRead?()
+    }
+
+    /// Skips a UTF-8 byte order mark at the start of the stream, once three bytes have been read
+    /// (or the stream ended) and before any line was cut.
+    @inline(never)
+    private func skipByteOrderMark() {
+        guard base + Int64(start) == 0 else {
+            // A line was cut already: the first line was shorter than a mark.
+            checkedByteOrderMark = true
+            return
+        }
+        guard end - start >= 3 else {
+            if atEOF { checkedByteOrderMark = true }
+            return
+        }
+        checkedByteOrderMark = true
+        if buffer[start] == 0xEF && buffer[start + 1] == 0xBB && buffer[start + 2] == 0xBF {
+            start += 3
+            scanned = max(scanned, start)
+        }
     }
 
     @inline(__always)

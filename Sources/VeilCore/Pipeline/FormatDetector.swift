@@ -18,7 +18,7 @@ public enum FormatDetector {
 
     /// What the detector tries, for messages.
     static let triedFormats =
-        "W3C extended, JSON lines (Caddy, Traefik, nginx, SendGrid, Mailgun) and the text formats "
+        "W3C extended, JSON lines (Caddy, Traefik, nginx, SendGrid, Mailgun) or any of the text formats "
         + textCandidates.joined(separator: ", ")
 
     /// Text presets from the most to the least specific.

@@ -95,7 +95,7 @@ public enum Ingest {
                 // Named by line numbers only: the lines themselves may hold identifiers.
                 throw VeilError(
                     .unrecognisedFormat,
-                    "format not recognised: none of lines 1–\(sample.count) parses as \(FormatDetector.triedFormats); "
+                    "format not recognised: \(sample.count == 1 ? "line 1 does not parse" : "none of lines 1–\(sample.count) parses") as \(FormatDetector.triedFormats); "
                         + "name the format with --format (apache:'…' or nginx:'…' for a custom layout)",
                     file: path, line: 1, byteOffset: 0)
             }

@@ -110,6 +110,22 @@ private func corpus(seed: UInt64, count: Int, maxLen: Int) -> [UInt8] {
         #expect(try split([], chunk: 1, max: 10).lines.isEmpty)
     }
 
+    /// A UTF-8 byte order mark starting the stream is not part of the first line, whatever
+    /// the reads' sizes (one byte at a time too); offsets still count it. Anywhere else, or
+    /// after a first line shorter than a mark, the bytes are the line's.
+    @Test(arguments: [1, 2, 3, 4, 4096])
+    func byteOrderMarkStartingTheStreamIsSkipped(chunk: Int) throws {
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        let got = try split(bom + Array("#Fields: a b\r\nx y\n".utf8) + bom + Array("z\n".utf8), chunk: chunk, max: 100)
+        #expect(got.lines == [Array("#Fields: a b".utf8), Array("x y".utf8), bom + Array("z".utf8)])
+        #expect(got.offsets == [3, 17, 21])
+        #expect(try split(bom, chunk: chunk, max: 100).lines.isEmpty, "a mark alone is no line")
+        #expect(try split(bom + [0x0A], chunk: chunk, max: 100).lines == [[]])
+        #expect(try split([0xEF, 0xBB], chunk: chunk, max: 100).lines == [[0xEF, 0xBB]], "two bytes of a mark are a line")
+        let late = try split(Array("a\n".utf8) + bom + Array("b\n".utf8), chunk: chunk, max: 100)
+        #expect(late.lines == [Array("a".utf8), bom + Array("b".utf8)])
+    }
+
     @Test func errorsFromTheSourcePropagate() throws {
         var calls = 0
         let reader = LineReader(maxLineLength: 100, readSize: 8) { (b: UnsafeMutableRawBufferPointer) throws(VeilError) -> Int in
@@ -125,6 +141,23 @@ private func corpus(seed: UInt64, count: Int, maxLen: Int) -> [UInt8] {
 /// Chunk mode (used by the parallel reader): the chunks, split at `\n` by the caller, give the
 /// same lines as the byte-level reference, whatever the source's chunk size.
 @Suite struct LineReaderChunkTests {
+    @Test(arguments: [1, 3, 4096])
+    func byteOrderMarkStartingTheStreamIsSkipped(chunk: Int) throws {
+        let bytes: [UInt8] = [0xEF, 0xBB, 0xBF] + Array("a b\nc\n".utf8)
+        var pos = 0
+        let reader = LineReader(maxLineLength: 100, readSize: 4096) { (b: UnsafeMutableRawBufferPointer) throws(VeilError) -> Int in
+            let n = Swift.min(chunk, b.count, bytes.count - pos)
+            for k in 0..<n { b[k] = bytes[pos + k] }
+            pos += n
+            return n
+        }
+        var got: [UInt8] = []
+        while let item = try reader.nextChunk() {
+            if case .lines(let buf, _) = item { got += Array(buf) }
+        }
+        #expect(got == Array("a b\nc\n".utf8))
+    }
+
     @Test(arguments: [1, 3, 64, 4096, 1 << 20])
     func chunksSplitLikeTheReference(chunk: Int) throws {
         var bytes = corpus(seed: 3, count: 800, maxLen: 300)
@@ -224,6 +257,18 @@ private func corpus(seed: UInt64, count: Int, maxLen: Int) -> [UInt8] {
         let got = try readInPlace(path, max: max)
         #expect(got.lines == referenceSplit(bytes, max: max))
         #expect(got.offsets == (try split(bytes, chunk: 1 << 20, max: max)).offsets)
+    }
+
+    /// A byte order mark starting a zstd stream is skipped in place too.
+    @Test func byteOrderMarkInPlace() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let bytes = corpus(seed: 9, count: 500, maxLen: 200)
+        let path = try dir.write(try compress([0xEF, 0xBB, 0xBF] + bytes, with: .zstd, in: dir), to: "bom.zst")
+        let got = try readInPlace(path, max: 300)
+        #expect(got.readOnly)
+        #expect(got.lines == referenceSplit(bytes, max: 300))
+        #expect(got.offsets == (try split(bytes, chunk: 1 << 20, max: 300)).offsets.map { $0 + 3 })
     }
 
     /// `writableCopy(of:)` holds the line's bytes and writing into it leaves the window alone:

@@ -112,6 +112,28 @@ struct FormatDetectorTests {
         #expect(FormatDetector.detect([[], []]).recognised, "blank lines only")
     }
 
+    @Test("a UTF-8 byte order mark before the first line does not hide the format (IIS writes one)")
+    func byteOrderMark() throws {
+        let ws = try StateTestWorkspace()
+        let w3c = [
+            "#Software: Microsoft Internet Information Services 10.0", "#Version: 1.0",
+            "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken",
+            "2026-11-28 10:00:01 203.0.113.5 GET /index.html - 443 - 192.0.2.1 Mozilla/5.0+(X11;+Linux+x86_64) - 200 0 0 12",
+        ]
+        let json = [#"{"ts":1795860001.5,"request":{"client_ip":"192.0.2.1","method":"GET","uri":"/","host":"a.example"},"status":200,"size":5}"#]
+        for (name, lines, format) in [("iis.log", w3c, "w3c"), ("caddy.log", json, "json-caddy")] {
+            let path = try ws.write(lines, name: name)
+            let body = try Data(contentsOf: URL(fileURLWithPath: path))
+            try (Data([0xEF, 0xBB, 0xBF]) + body).write(to: URL(fileURLWithPath: path))
+            var sink = DiscardingSink()
+            var auto = IngestConfiguration()
+            auto.format = .auto
+            let report = try Ingest.run(path: path, configuration: auto, sink: &sink)
+            #expect(report.format.hasPrefix(format), "\(name): \(report.format)")
+            #expect(report.records == 1 && report.rejected == 0, "\(name): \(report)")
+        }
+    }
+
     @Test("an unrecognised input is an error naming the file, its first line and byte offset, never a line's content")
     func ingestError() throws {
         let ws = try StateTestWorkspace()
