@@ -1,12 +1,13 @@
 /// Picks a log format from the first lines of a file.
 ///
 /// A first line that is a W3C directive (`#Software:`, `#Version:`, `#Date:`, `#Fields:`, …)
-/// means W3C extended; a first line starting with `{` means JSON lines (access-log presets
-/// first, then the SendGrid and Mailgun e-mail presets, the first to parse the most lines
-/// winning); otherwise every text preset is tried on the sample and the most specific one
-/// that parses about 90% as many lines as the best wins (a combined line with a cookie
-/// field also parses as plain combined, and a combined line as common, since text after the
-/// last field is allowed: see `preferSpecific`).
+/// means W3C extended; a first line starting with `{` (after blanks) means JSON lines
+/// (access-log presets first, then the SendGrid and Mailgun e-mail presets, the first to parse
+/// the most lines winning); otherwise every text preset is tried on the sample and the most
+/// specific one that parses about 90% as many lines as the best wins (a combined line with a
+/// cookie field also parses as plain combined, and a combined line as common, since text after
+/// the last field is allowed: see `preferSpecific`). One extra quoted field is a cookie unless
+/// it holds addresses or is empty on every line (`extraFieldHoldsAddresses`).
 ///
 /// A sample of which no format parses a single line is not recognised
 /// (`Detection.recognised`): reading it as the least bad guess would reject every line and
@@ -50,7 +51,7 @@ public enum FormatDetector {
             let n = count(&f, sample)
             return Detection(format: .w3c(f), parsed: n, sampled: sample.count, recognised: true)
         }
-        if first.first == UInt8(ascii: "{") {
+        if first.first(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }) == UInt8(ascii: "{") {
             var best: (AnyLogFormat, Int)? = nil
             let candidates = [JSONLinesFormat.Preset.caddy, .traefik, .nginx, .auto].map { JSONLinesFormat(preset: $0) }
                 + JSONLinesFormat.EmailPreset.allCases.map { JSONLinesFormat(emailPreset: $0) }
@@ -89,7 +90,11 @@ public enum FormatDetector {
         return counts.first { $0.parsed > 0 && $0.parsed >= least } ?? counts[0]
     }
 
-    /// True when most sample lines' extra quoted field is an address list (X-Forwarded-For).
+    /// True when most sample lines' extra quoted field is an address list (X-Forwarded-For),
+    /// or when no line has a value there (`"-"` everywhere): nginx's default `main` format
+    /// ends with `"$http_x_forwarded_for"`, and a cookie field read as one is left alone
+    /// (no address), where a forwarded-for list read as cookies would make visitors of
+    /// proxy chains.
     static func extraFieldHoldsAddresses(_ lines: [[UInt8]]) -> Bool {
         guard var f = TextFormat.preset("combined_cookie") else { return false }
         var record = LogRecord()
@@ -105,7 +110,7 @@ public enum FormatDetector {
                 }
             }
         }
-        return present > 0 && addresses * 2 > present
+        return present == 0 || addresses * 2 > present
     }
 
     private static func count<F: LogFormat>(_ format: inout F, _ lines: [[UInt8]]) -> Int {

@@ -67,6 +67,26 @@ struct FormatDetectorTests {
         #expect(FormatDetector.preferSpecific([("a", 0), ("b", 0)]).name == "a")
     }
 
+    @Test("one extra quoted field: a cookie when it has ids, X-Forwarded-For when it has addresses or nothing")
+    func extraField() {
+        let cookies = Self.lines { Self.textLine("combined_cookie", $0) }
+        #expect(FormatDetector.detect(cookies).format.name == "combined_cookie")
+        let forwarded = Self.lines { Self.textLine("combined_xff", $0) }
+        #expect(FormatDetector.detect(forwarded).format.name == "combined_xff")
+        // nginx's default `main` format: "$http_x_forwarded_for" last, "-" without a proxy.
+        let nginxMain = Self.lines { "\(Self.textLine("combined", $0)) \"-\"" }
+        #expect(FormatDetector.detect(nginxMain).format.name == "combined_xff")
+    }
+
+    @Test("JSON lines are detected with blanks before the first brace")
+    func jsonWithBlanks() {
+        let line = #"{"ts":1795860001.5,"request":{"client_ip":"192.0.2.1","method":"GET","uri":"/","host":"a.example"},"status":200,"size":5}"#
+        for prefix in ["", " ", "\t  "] {
+            let d = FormatDetector.detect([Array((prefix + line).utf8)])
+            #expect(d.format.name == "json-caddy" && d.parsed == 1, "prefix \(prefix.utf8.count) blanks")
+        }
+    }
+
     @Test("a W3C extended log is detected by its directives, even before its first data line")
     func w3c() {
         let header = [
