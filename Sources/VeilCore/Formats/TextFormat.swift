@@ -424,11 +424,12 @@ public struct TextFormat: LogFormat {
         count n: Int, record: inout LogRecord, cache: inout CLFTimestampCache
     ) -> Bool {
         let space = UInt8(ascii: " "), quote = UInt8(ascii: "\"")
-        // %v:%p then a space: the site up to its first `:`, the port up to the space.
+        // %v:%p then a space: the site up to its first `:` (after the `]` of an IPv6 literal),
+        // the port up to the space.
         var a = 0
         var site = ByteRange.empty
         if vhost {
-            let colon = scanSite(p, n)
+            let colon = n > 0 && p[0] == UInt8(ascii: "[") ? scanBracketedSite(p, n) : scanSite(p, n)
             guard colon > 0 else { return false }
             let port = scanUnquoted(p, colon &+ 1, n)
             guard port > colon &+ 1 else { return false }
@@ -596,7 +597,8 @@ public struct TextFormat: LogFormat {
             var site = ByteRange.empty
             if vhost {
                 let colon = colons.trailingZeroBitCount, port = s.trailingZeroBitCount
-                guard colon > 0, port > colon &+ 1 else { return false }
+                // An IPv6 literal (`[2001:db8::1]:443`) takes `runCombined`'s bracket scan.
+                guard colon > 0, port > colon &+ 1, brackets & 1 == 0 else { return false }
                 site = dashIsEmpty(p, ByteRange(0, colon))
                 a = port &+ 1
                 s &= s &- 1
@@ -692,6 +694,19 @@ public struct TextFormat: LogFormat {
             i &+= 1
         }
         return -1
+    }
+
+    /// The index of the `:` right after the `]` of a site that is a bracketed IPv6 literal
+    /// (`[2001:db8::1]:443`, `p[0]` is `[`); -1 when a space, a byte below 0x20 or the end of
+    /// the line comes before the `]`, or no `:` follows it.
+    @inline(never)
+    private static func scanBracketedSite(_ p: UnsafeMutablePointer<UInt8>, _ n: Int) -> Int {
+        var i = 1
+        while i < n, p[i] != UInt8(ascii: "]") {
+            if p[i] <= 0x20 { return -1 }
+            i &+= 1
+        }
+        return i &+ 1 < n && p[i &+ 1] == UInt8(ascii: ":") ? i &+ 1 : -1
     }
 
     /// `scanUnquoted` from `from`, and whether the bytes before the space are

@@ -81,15 +81,18 @@ struct VisitorPseudonyms {
         return r.clientAddress
     }
 
-    /// A host field as a site name: host names are case-insensitive, and a port, if logged, is
-    /// kept out of the site name.
+    /// A host field as a site name: host names are case-insensitive, a port, if logged, is
+    /// kept out of the site name, and so is the dot that ends a fully qualified name
+    /// (`www.example.com.` is `www.example.com`).
     static func canonicalSiteName(_ bytes: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         var name = Array(bytes).map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }
-        if let colon = name.lastIndex(of: UInt8(ascii: ":")), !name.contains(UInt8(ascii: "]")) || name[colon - 1] == UInt8(ascii: "]") {
-            if name[(colon + 1)...].allSatisfy({ $0 >= 48 && $0 <= 57 }) && name.filter({ $0 == UInt8(ascii: ":") }).count == 1 {
-                name.removeSubrange(colon...)
-            }
+        if let colon = name.lastIndex(of: UInt8(ascii: ":")), colon > 0, name[(colon + 1)...].allSatisfy({ $0 >= 48 && $0 <= 57 }) {
+            // `host:port`, or `[IPv6 literal]:port`; a bare IPv6 address keeps its last group.
+            let bracketed = name[colon - 1] == UInt8(ascii: "]")
+            let single = name.firstIndex(of: UInt8(ascii: ":")) == colon && !name.contains(UInt8(ascii: "]"))
+            if bracketed || single { name.removeSubrange(colon...) }
         }
+        if name.count > 1 && name.last == UInt8(ascii: ".") { name.removeLast() }
         return name
     }
 }
