@@ -235,6 +235,10 @@ public struct TextFormat: LogFormat {
             case .untilStop:
                 var i = start &+ Int(step.skipBytes)
                 if i > n { return .reject(.truncated) }
+                // A site that is a bracketed IPv6 literal holds colons: `[2001:db8::1]:443`.
+                if step.kind == .site, i < n, p[i] == UInt8(ascii: "["), case let close = Self.closingBracket(p, i, n), close > 0 {
+                    i = close
+                }
                 let s1 = step.stop1, s2 = step.stop2
                 let w1 = ByteWords.broadcast(s1), w2 = ByteWords.broadcast(s2)
                 while i < n {
@@ -697,16 +701,23 @@ public struct TextFormat: LogFormat {
     }
 
     /// The index of the `:` right after the `]` of a site that is a bracketed IPv6 literal
-    /// (`[2001:db8::1]:443`, `p[0]` is `[`); -1 when a space, a byte below 0x20 or the end of
-    /// the line comes before the `]`, or no `:` follows it.
+    /// (`[2001:db8::1]:443`, `p[0]` is `[`); -1 when there is no `]` (see `closingBracket`)
+    /// or no `:` follows it.
     @inline(never)
     private static func scanBracketedSite(_ p: UnsafeMutablePointer<UInt8>, _ n: Int) -> Int {
-        var i = 1
+        let i = closingBracket(p, 0, n)
+        return i >= 0 && i &+ 1 < n && p[i &+ 1] == UInt8(ascii: ":") ? i &+ 1 : -1
+    }
+
+    /// The index of the `]` that closes the `[` at `open`; -1 when a space, a byte below 0x20
+    /// or the end of the line comes first.
+    private static func closingBracket(_ p: UnsafeMutablePointer<UInt8>, _ open: Int, _ n: Int) -> Int {
+        var i = open &+ 1
         while i < n, p[i] != UInt8(ascii: "]") {
             if p[i] <= 0x20 { return -1 }
             i &+= 1
         }
-        return i &+ 1 < n && p[i &+ 1] == UInt8(ascii: ":") ? i &+ 1 : -1
+        return i < n ? i : -1
     }
 
     /// `scanUnquoted` from `from`, and whether the bytes before the space are
