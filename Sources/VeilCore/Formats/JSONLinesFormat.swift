@@ -486,7 +486,14 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         let status = s.range(.status), bytes = s.range(.bytes), requestLine = s.range(.requestLine)
         if !event.isEmpty {
             guard let kind = Self.eventKind(event.slice(line)) else {
+                // An event of another kind: skipped. The recipient's range stays in the record,
+                // every other field empty: `--format auto` counts such a skip for a preset only
+                // when the line names a recipient where the preset looks for one, so that a
+                // Mailgun export whose first lines are all `accepted` events is not taken for
+                // SendGrid's.
+                let recipient = record.recipient
                 record.reset()
+                record.recipient = recipient
                 return .skip
             }
             record.event = kind

@@ -27,7 +27,8 @@ public enum FormatDetector {
         "vhost_combined", "combined_cookie_xff", "combined_cookie", "combined_xff", "combined", "common",
     ]
 
-    /// The detected format and how many of the sample lines it parsed.
+    /// The detected format and how many of the sample lines it parsed (into a record, or, for
+    /// an e-mail export, as an event of a kind veil does not count).
     public struct Detection {
         public var format: AnyLogFormat
         public var parsed: Int
@@ -57,7 +58,7 @@ public enum FormatDetector {
                 + JSONLinesFormat.EmailPreset.allCases.map { JSONLinesFormat(emailPreset: $0) }
             for candidate in candidates {
                 var f = candidate
-                let n = count(&f, sample)
+                let n = count(&f, sample) { !$0.recipient.isEmpty }
                 if best == nil || n > best!.1 { best = (.json(candidate), n) }
             }
             return Detection(format: best!.0, parsed: best!.1, sampled: sample.count, recognised: best!.1 > 0)
@@ -113,13 +114,18 @@ public enum FormatDetector {
         return present == 0 || addresses * 2 > present
     }
 
-    private static func count<F: LogFormat>(_ format: inout F, _ lines: [[UInt8]]) -> Int {
+    /// The lines `format` parses into records, and the lines it skips when `ownSkip` says the
+    /// skipped line is the format's own (an e-mail export's `processed` or `accepted` events,
+    /// which can fill a whole sample before the first open).
+    private static func count<F: LogFormat>(
+        _ format: inout F, _ lines: [[UInt8]], ownSkip: (LogRecord) -> Bool = { _ in false }
+    ) -> Int {
         var record = LogRecord()
         var n = 0
         for line in lines {
             var copy = line
             let r = copy.withUnsafeMutableBufferPointer { format.parse($0, into: &record) }
-            if r == .record { n += 1 }
+            if r == .record || (r == .skip && ownSkip(record)) { n += 1 }
         }
         return n
     }

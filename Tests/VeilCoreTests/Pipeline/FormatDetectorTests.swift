@@ -78,6 +78,23 @@ struct FormatDetectorTests {
         #expect(FormatDetector.detect(nginxMain).format.name == "combined_xff")
     }
 
+    @Test("an e-mail export whose sample holds only events veil skips is still told apart")
+    func emailExportsOfSkippedEvents() {
+        // SendGrid and Mailgun both skip events of other kinds; only the line's recipient key
+        // (`email` or `recipient`) says whose export it is.
+        let sendgrid = (0..<70).map { Array(EmailTestKit.sendgrid($0 % 2 == 0 ? "processed" : "deferred", at: Int64($0)).utf8) }
+        let d1 = FormatDetector.detect(sendgrid)
+        #expect(d1.format.name == "json-sendgrid" && d1.recognised && d1.parsed == 70)
+        for webhook in [false, true] {
+            let mailgun = (0..<70).map { Array(EmailTestKit.mailgun("accepted", at: Int64($0), webhook: webhook).utf8) }
+            let d2 = FormatDetector.detect(mailgun)
+            #expect(d2.format.name == "json-mailgun" && d2.recognised && d2.parsed == 70, "webhook: \(webhook)")
+        }
+        // Events of other kinds without a recipient key are no evidence for either.
+        let bare = (0..<10).map { Array(#"{"event":"processed","timestamp":\#(1795860000 + $0)}"#.utf8) }
+        #expect(!FormatDetector.detect(bare).recognised)
+    }
+
     @Test("JSON lines are detected with blanks before the first brace")
     func jsonWithBlanks() {
         let line = #"{"ts":1795860001.5,"request":{"client_ip":"192.0.2.1","method":"GET","uri":"/","host":"a.example"},"status":200,"size":5}"#
