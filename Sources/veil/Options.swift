@@ -121,7 +121,9 @@ struct AggregationOptions: ParsableArguments {
     @Flag(name: .long, help: "Take the client address from the left-most X-Forwarded-For entry when present.")
     var trustForwardedFor = false
 
-    @Flag(name: .long, help: "Go on past inputs that cannot be read or decompressed, or whose format is not recognised, and report them.")
+    @Flag(
+        name: .long,
+        help: "Go on past inputs that cannot be read or decompressed, or whose format is not recognised, and report them.")
     var skipBadFiles = false
 
     @Flag(name: .long, help: "Fail with exit status 3 when any line was rejected.")

@@ -297,10 +297,13 @@ public struct UserAgentClassifier: Sendable {
             let before = ua[i - 1]
             guard ClassifyBytes.isLetter(before) || ClassifyBytes.isDigit(before) else { continue }
             var j = i + 1
-            while j < ua.count, ClassifyBytes.isLetter(ua[j]) || ClassifyBytes.isDigit(ua[j]) || ua[j] == UInt8(ascii: "-") {
-                j += 1
+            func isDomainByte(_ b: UInt8) -> Bool {
+                ClassifyBytes.isLetter(b) || ClassifyBytes.isDigit(b) || b == UInt8(ascii: "-")
             }
-            if j > i + 1, j + 1 < ua.count, ua[j] == UInt8(ascii: "."), ClassifyBytes.isLetter(ua[j + 1]) { return true }
+            while j < ua.count, isDomainByte(ua[j]) { j += 1 }
+            if j > i + 1, j + 1 < ua.count, ua[j] == UInt8(ascii: "."), ClassifyBytes.isLetter(ua[j + 1]) {
+                return true
+            }
         }
         return false
     }

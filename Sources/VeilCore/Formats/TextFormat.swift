@@ -236,8 +236,9 @@ public struct TextFormat: LogFormat {
                 var i = start &+ Int(step.skipBytes)
                 if i > n { return .reject(.truncated) }
                 // A site that is a bracketed IPv6 literal holds colons: `[2001:db8::1]:443`.
-                if step.kind == .site, i < n, p[i] == UInt8(ascii: "["), case let close = Self.closingBracket(p, i, n), close > 0 {
-                    i = close
+                if step.kind == .site, i < n, p[i] == UInt8(ascii: "[") {
+                    let close = Self.closingBracket(p, i, n)
+                    if close > 0 { i = close }
                 }
                 let s1 = step.stop1, s2 = step.stop2
                 let w1 = ByteWords.broadcast(s1), w2 = ByteWords.broadcast(s2)

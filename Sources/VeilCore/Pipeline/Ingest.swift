@@ -93,9 +93,10 @@ public enum Ingest {
             let detection = FormatDetector.detect(sample.compactMap { $0 })
             guard detection.recognised else {
                 // Named by line numbers only: the lines themselves may hold identifiers.
+                let lines = sample.count == 1 ? "line 1 does not parse" : "none of lines 1–\(sample.count) parses"
                 throw VeilError(
                     .unrecognisedFormat,
-                    "format not recognised: \(sample.count == 1 ? "line 1 does not parse" : "none of lines 1–\(sample.count) parses") as \(FormatDetector.triedFormats); "
+                    "format not recognised: \(lines) as \(FormatDetector.triedFormats); "
                         + "name the format with --format (apache:'…' or nginx:'…' for a custom layout)",
                     file: path, line: 1, byteOffset: 0)
             }

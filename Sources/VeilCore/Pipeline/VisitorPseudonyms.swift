@@ -86,7 +86,9 @@ struct VisitorPseudonyms {
     /// (`www.example.com.` is `www.example.com`).
     static func canonicalSiteName(_ bytes: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         var name = Array(bytes).map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }
-        if let colon = name.lastIndex(of: UInt8(ascii: ":")), colon > 0, name[(colon + 1)...].allSatisfy({ $0 >= 48 && $0 <= 57 }) {
+        if let colon = name.lastIndex(of: UInt8(ascii: ":")), colon > 0,
+            name[(colon + 1)...].allSatisfy({ $0 >= 48 && $0 <= 57 })
+        {
             // `host:port`, or `[IPv6 literal]:port`; a bare IPv6 address keeps its last group.
             let bracketed = name[colon - 1] == UInt8(ascii: "]")
             let single = name.firstIndex(of: UInt8(ascii: ":")) == colon && !name.contains(UInt8(ascii: "]"))
