@@ -20,8 +20,8 @@
 ///    - a URL, `http://` or `https://` (the `+http://…` info link crawlers put in their user
 ///      agent, as do feed fetchers, monitors and HTTP libraries; browsers never do), and
 ///      `+http`;
-///    - an e-mail address (a contact for the operator: `help@moz.com`), i.e. an `@` between an
-///      ASCII letter or digit and a domain with a dot;
+///    - an e-mail address (a contact for the operator: `help@moz.com`), as paths' e-mail
+///      segments are recognised (`URLRedactor.isEmail`);
 ///    - `subscriber` (feed fetchers report how many subscribers a feed has: `5 subscribers`).
 /// 4. **Apple Mail Privacy Protection.** A user agent that is exactly `Mozilla/5.0` (nothing
 ///    before or after, case-sensitive) → mail proxy `apple-mpp`. Apple's proxy fetches remote
@@ -287,23 +287,26 @@ public struct UserAgentClassifier: Sendable {
 
     private static let botWord = ByteNeedle("bot")
 
-    /// Rule 3, the e-mail part: an `@` with an ASCII letter or digit before it and, after it,
-    /// a domain: letters, digits or `-`, then `.` and a letter (`help@moz.com`).
+    /// Rule 3, the e-mail part: a word of the user agent (between spaces, `;`, `,`, brackets
+    /// or parentheses) that is an e-mail address by the test paths are redacted with
+    /// (`URLRedactor.isEmail`: `help@moz.com`).
     static func hasEmailAddress(_ ua: UnsafeBufferPointer<UInt8>) -> Bool {
-        var i = 1
-        while i < ua.count {
-            defer { i += 1 }
-            guard ua[i] == UInt8(ascii: "@") else { continue }
-            let before = ua[i - 1]
-            guard ClassifyBytes.isLetter(before) || ClassifyBytes.isDigit(before) else { continue }
-            var j = i + 1
-            func isDomainByte(_ b: UInt8) -> Bool {
-                ClassifyBytes.isLetter(b) || ClassifyBytes.isDigit(b) || b == UInt8(ascii: "-")
+        func ends(_ b: UInt8) -> Bool {
+            b <= 0x20 || b == UInt8(ascii: ";") || b == UInt8(ascii: ",") || b == UInt8(ascii: "(")
+                || b == UInt8(ascii: ")") || b == UInt8(ascii: "<") || b == UInt8(ascii: ">")
+        }
+        var wordStart = 0
+        var hasAt = false
+        for i in 0...ua.count {
+            if i < ua.count && !ends(ua[i]) {
+                hasAt = hasAt || ua[i] == UInt8(ascii: "@")
+                continue
             }
-            while j < ua.count, isDomainByte(ua[j]) { j += 1 }
-            if j > i + 1, j + 1 < ua.count, ua[j] == UInt8(ascii: "."), ClassifyBytes.isLetter(ua[j + 1]) {
+            if hasAt, URLRedactor.isEmail(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: ua[wordStart..<i]))) {
                 return true
             }
+            wordStart = i + 1
+            hasAt = false
         }
         return false
     }
