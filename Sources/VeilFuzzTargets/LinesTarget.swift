@@ -69,7 +69,8 @@ enum LinesTarget {
                 "read in place: \(inPlace.items.count) items, through the buffer \(items.count)")
             precondition(
                 inPlace.failure?.message == failure?.message && inPlace.failure?.byteOffset == failure?.byteOffset,
-                "read in place: \(String(describing: inPlace.failure)), through the buffer \(String(describing: failure))")
+                "read in place: \(String(describing: inPlace.failure)), through the buffer \(String(describing: failure))"
+            )
         }
         if failure != nil { return }
         if source.compression == .plain {

@@ -48,9 +48,10 @@ enum TextTargets {
     /// The combined family's fast path against the steps: same result, record, bytes and
     /// unterminated-quote flag on every line.
     private static func combinedFastPath(_ input: UnsafeBufferPointer<UInt8>) {
-        let formats = ["combined", "combined_cookie", "combined_cookie_xff", "common", "vhost_combined"].compactMap {
-            TextFormat.preset($0)
-        } + [TextFormat(vhostCommon)]
+        let formats =
+            ["combined", "combined_cookie", "combined_cookie_xff", "common", "vhost_combined"].compactMap {
+                TextFormat.preset($0)
+            } + [TextFormat(vhostCommon)]
         for format in formats {
             let name = format.name
             var fast = format
@@ -64,7 +65,9 @@ enum TextTargets {
                 precondition(resultA == resultB, "\(name): fast path \(resultA), steps \(resultB)")
                 precondition(resultA != .record || ra == rb, "\(name): fast path record differs")
                 precondition(a == b, "\(name): fast path bytes differ")
-                precondition(fast.lastRecordHadUnterminatedQuote == steps.lastRecordHadUnterminatedQuote, "\(name): flag differs")
+                precondition(
+                    fast.lastRecordHadUnterminatedQuote == steps.lastRecordHadUnterminatedQuote, "\(name): flag differs"
+                )
             }
         }
     }

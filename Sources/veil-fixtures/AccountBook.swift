@@ -134,7 +134,9 @@ struct AccountBook {
             out += [13, 10]
         }
         let spellings: [(String, String)] = [("true", "false"), ("yes", "no"), ("1", "0"), ("Y", "")]
-        row(["account_id", "display_name", "cookie_id", "email", "recipient_token", "marketing_opt_out", "restricted"].map { Array($0.utf8) })
+        row(
+            ["account_id", "display_name", "cookie_id", "email", "recipient_token", "marketing_opt_out", "restricted"]
+                .map { Array($0.utf8) })
         for (n, a) in accounts.enumerated() {
             let (yes, no) = spellings[n % spellings.count]
             var name = "Customer \(n + 1)"

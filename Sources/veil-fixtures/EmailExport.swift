@@ -159,9 +159,10 @@ struct EmailExportGenerator {
                     message += 1
                     let visitor = population.visitors[population.subscribers[rcp.subscriber].visitor]
                     var list: [Event] = []
-                    func add(_ t: Int64, _ kind: Kind, address: Int = -1, agent: Int = -1, link: Int = -1,
-                             actor: Actor = .none, machine: String = "")
-                    {
+                    func add(
+                        _ t: Int64, _ kind: Kind, address: Int = -1, agent: Int = -1, link: Int = -1,
+                        actor: Actor = .none, machine: String = ""
+                    ) {
                         guard t < dayEnd else { return }
                         list.append(
                             Event(
@@ -176,45 +177,54 @@ struct EmailExportGenerator {
                     let links = campaigns[c].links.count
                     switch rcp.scanner {
                     case .agent, .network:
-                        var t = delivered + Int64(rcp.scanner == .agent ? world.inRange(120, 300) : world.inRange(300, 600))
+                        var t =
+                            delivered + Int64(rcp.scanner == .agent ? world.inRange(120, 300) : world.inRange(300, 600))
                         // Mailgun names the gateway that says who it is (`generic`), not the other.
                         let hint = rcp.scanner == .agent ? "generic" : ""
                         add(t, .open, address: rcp.scannerAddress, agent: rcp.scannerAgent, actor: .bot, machine: hint)
                         for l in 0..<links {
                             t += Int64(world.inRange(20, 40))
-                            add(t, .click, address: rcp.scannerAddress, agent: rcp.scannerAgent, link: l,
+                            add(
+                                t, .click, address: rcp.scannerAddress, agent: rcp.scannerAgent, link: l,
                                 actor: .scanner(rcp.scanner), machine: hint)
                         }
                     case .burst:
                         var t = delivered + Int64(world.inRange(60, 90))
                         for l in 0..<links {
-                            add(t, .click, address: rcp.scannerAddress, agent: rcp.scannerAgent, link: l,
+                            add(
+                                t, .click, address: rcp.scannerAddress, agent: rcp.scannerAgent, link: l,
                                 actor: .scanner(.burst))
                             t += Int64(world.inRange(0, 2))
                         }
                     case .delivery:
-                        add(delivered + Int64(world.inRange(1, 8)), .click, address: rcp.scannerAddress,
+                        add(
+                            delivered + Int64(world.inRange(1, 8)), .click, address: rcp.scannerAddress,
                             agent: rcp.scannerAgent, link: world.below(links), actor: .scanner(.delivery))
                     case .none: break
                     }
                     if rcp.mailbox == .apple {
-                        add(delivered + Int64(world.inRange(5, 300)), .open,
+                        add(
+                            delivered + Int64(world.inRange(5, 300)), .open,
                             address: appleAddresses[world.below(appleAddresses.count)], agent: appleAgent,
                             actor: .proxy, machine: "apple")
                     }
                     var clickFrom: Int64? = nil
                     if rcp.mailbox == .apple {
-                        if world.chance(perMillion: 200_000) { clickFrom = delivered + Int64(world.inRange(1200, 21_600)) }
+                        if world.chance(perMillion: 200_000) {
+                            clickFrom = delivered + Int64(world.inRange(1200, 21_600))
+                        }
                     } else if world.chance(perMillion: 500_000) {
                         let read = delivered + Int64(world.inRange(900, 28_800))
                         let again = world.chance(perMillion: 300_000) ? read + Int64(world.inRange(3600, 10_800)) : nil
                         for t in [read] + (again.map { [$0] } ?? []) {
                             switch rcp.mailbox {
                             case .gmail:
-                                add(t, .open, address: gmailProxy.addresses[world.below(gmailProxy.addresses.count)],
+                                add(
+                                    t, .open, address: gmailProxy.addresses[world.below(gmailProxy.addresses.count)],
                                     agent: gmailProxy.userAgent, actor: .proxy, machine: "gmail")
                             case .yahoo:
-                                add(t, .open, address: yahooProxy.addresses[world.below(yahooProxy.addresses.count)],
+                                add(
+                                    t, .open, address: yahooProxy.addresses[world.below(yahooProxy.addresses.count)],
                                     agent: yahooProxy.userAgent, actor: .proxy)
                             default:
                                 add(t, .open, address: visitor.address, agent: visitor.userAgent, actor: .human)
@@ -223,10 +233,12 @@ struct EmailExportGenerator {
                         if world.chance(perMillion: 400_000) { clickFrom = read + Int64(world.inRange(30, 600)) }
                     }
                     if let first = clickFrom {
-                        add(first, .click, address: visitor.address, agent: visitor.userAgent, link: world.below(links),
+                        add(
+                            first, .click, address: visitor.address, agent: visitor.userAgent, link: world.below(links),
                             actor: .human)
                         if world.chance(perMillion: 250_000) {
-                            add(first + Int64(world.inRange(60, 900)), .click, address: visitor.address,
+                            add(
+                                first + Int64(world.inRange(60, 900)), .click, address: visitor.address,
                                 agent: visitor.userAgent, link: world.below(links), actor: .human)
                         }
                     }
@@ -350,7 +362,8 @@ struct EmailLineRenderer {
     }
 
     mutating func render(
-        _ e: EmailExportGenerator.Event, _ rng: inout Xoshiro256StarStar, into out: inout [UInt8], ids: inout Set<[UInt8]>
+        _ e: EmailExportGenerator.Event, _ rng: inout Xoshiro256StarStar, into out: inout [UInt8],
+        ids: inout Set<[UInt8]>
     ) {
         let r = recipients[e.recipient]
         let campaign = Vocabulary.campaigns[e.campaign].name
@@ -363,7 +376,8 @@ struct EmailLineRenderer {
             ids.insert(Array("recipient\t".utf8) + subscribers[r.subscriber].recipient)
         }
         let seconds = e.micros / 1_000_000
-        let messageID = "\(String(e.message, radix: 16)).\(String(UInt64(bitPattern: Int64(e.recipient) &* 0x9E37_79B9), radix: 16))"
+        let messageID =
+            "\(String(e.message, radix: 16)).\(String(UInt64(bitPattern: Int64(e.recipient) &* 0x9E37_79B9), radix: 16))"
         var j = JSONLine()
         switch shape {
         case .sendgrid:
@@ -379,7 +393,8 @@ struct EmailLineRenderer {
                 j.string("url", url)
                 j.raw("url_offset", "{\"index\":\(e.link),\"type\":\"html\"}")
             }
-            if e.kind == .open { j.raw("sg_machine_open", e.machine == "apple" ? "true" : "false") }  // SendGrid flags Apple only
+            // SendGrid flags Apple only.
+            if e.kind == .open { j.raw("sg_machine_open", e.machine == "apple" ? "true" : "false") }
             if e.kind == .delivered { j.string("response", "250 OK") }
             j.string("sg_event_id", Self.token(&rng, 22))
             j.string("sg_message_id", "\(messageID).filter0001.\(e.message).0")
@@ -395,7 +410,9 @@ struct EmailLineRenderer {
             d.raw("timestamp", "\(seconds).\(String(repeating: "0", count: 6 - String(micros).count))\(micros)")
             d.string("id", Self.token(&rng, 22))
             d.string("recipient", address)
-            d.string("recipient-domain", String(decoding: address.split(separator: UInt8(ascii: "@")).last ?? [], as: UTF8.self).lowercased())
+            d.string(
+                "recipient-domain",
+                String(decoding: address.split(separator: UInt8(ascii: "@")).last ?? [], as: UTF8.self).lowercased())
             if e.kind == .open || e.kind == .click {
                 d.string("ip", addresses[e.address])
                 var ci = JSONLine()
@@ -535,36 +552,47 @@ struct EmailTruth {
         var rows: [JSONValue] = []
         for (d, day) in cells.enumerated() {
             let key = UTCCalendar.dayKey((options.start / 86_400 + Int64(d)) * 86_400)
-            for c in Vocabulary.campaigns.indices.sorted(by: { Vocabulary.campaigns[$0].name < Vocabulary.campaigns[$1].name }) {
+            for c in Vocabulary.campaigns.indices.sorted(by: {
+                Vocabulary.campaigns[$0].name < Vocabulary.campaigns[$1].name
+            }) {
                 let t = day[c]
                 guard !t.recipients.isEmpty else { continue }
                 let links = Vocabulary.campaigns[c].links
-                rows.append(.object([
-                    ("day", .string(key)),
-                    ("campaign", .string(Vocabulary.campaigns[c].name)),
-                    ("recipients", .int(t.recipients.count)),
-                    ("delivered", .int(t.delivered)),
-                    ("human_opens", .int(t.humanOpens)),
-                    ("proxy_opens", .int(t.proxyOpens)),
-                    ("bot_opens", .int(t.botOpens)),
-                    ("unique_openers", .int(t.openers.count)),
-                    ("clicks", .int(t.clicks)),
-                    ("scanner_clicks", .int(t.scanner.values.reduce(0, +))),
-                    ("scanner_clicks_by_rule", .object(EmailExportGenerator.Scanner.allCases.dropFirst().map {
-                        ($0.label, .int(t.scanner[$0.label] ?? 0))
-                    })),
-                    ("unique_clickers", .int(t.clickers.count)),
-                    ("links", .array(links.indices.filter { t.links[$0] != nil }.sorted { links[$0] < links[$1] }.map { l in
-                        let x = t.links[l]!
-                        return .object([
-                            ("link", .string(links[l])),
-                            ("label", .string(renderer.linkLabel(c, l))),
-                            ("clicks", .int(x.clicks)),
-                            ("scanner_clicks", .int(x.scannerClicks)),
-                            ("unique_clickers", .int(x.clickers.count)),
-                        ])
-                    })),
-                ]))
+                rows.append(
+                    .object([
+                        ("day", .string(key)),
+                        ("campaign", .string(Vocabulary.campaigns[c].name)),
+                        ("recipients", .int(t.recipients.count)),
+                        ("delivered", .int(t.delivered)),
+                        ("human_opens", .int(t.humanOpens)),
+                        ("proxy_opens", .int(t.proxyOpens)),
+                        ("bot_opens", .int(t.botOpens)),
+                        ("unique_openers", .int(t.openers.count)),
+                        ("clicks", .int(t.clicks)),
+                        ("scanner_clicks", .int(t.scanner.values.reduce(0, +))),
+                        (
+                            "scanner_clicks_by_rule",
+                            .object(
+                                EmailExportGenerator.Scanner.allCases.dropFirst().map {
+                                    ($0.label, .int(t.scanner[$0.label] ?? 0))
+                                })
+                        ),
+                        ("unique_clickers", .int(t.clickers.count)),
+                        (
+                            "links",
+                            .array(
+                                links.indices.filter { t.links[$0] != nil }.sorted { links[$0] < links[$1] }.map { l in
+                                    let x = t.links[l]!
+                                    return .object([
+                                        ("link", .string(links[l])),
+                                        ("label", .string(renderer.linkLabel(c, l))),
+                                        ("clicks", .int(x.clicks)),
+                                        ("scanner_clicks", .int(x.scannerClicks)),
+                                        ("unique_clickers", .int(x.clickers.count)),
+                                    ])
+                                })
+                        ),
+                    ]))
             }
         }
         func share(_ ppm: Int) -> JSONValue {
@@ -576,44 +604,86 @@ struct EmailTruth {
         return .object([
             ("generator", .string("veil-fixtures")),
             ("truth_version", .int(1)),
-            ("options", .object([
-                ("format", .string(shape.rawValue)),
-                ("lines", .int(options.lines)),
-                ("seed", .string(String(options.seed))),
-                ("visitors", .int(options.visitorCount)),
-                ("start", .string(UTCCalendar.isoKey(options.start))),
-                ("days", .int(options.days)),
-                ("link_host", .string(options.sites[0])),
-                ("malformed_share", share(options.malformedPPM)),
-                ("scanner_share", share(options.scannerPPM)),
-            ])),
-            ("definitions", .object([
-                ("site", .string("exports carry no site: veil counts them under --site (default 'default')")),
-                ("day", .string("UTC day of the event's timestamp; every event of a message falls on the day it was sent")),
-                ("recipients", .string("distinct subscribers with any delivered, open or click event")),
-                ("human_opens", .string("opens by the subscriber's own browser")),
-                ("proxy_opens", .string("opens by GoogleImageProxy, YahooMailProxy or Apple Mail Privacy Protection (Mozilla/5.0)")),
-                ("bot_opens", .string("pixel fetches by security scanners (agent and network kinds)")),
-                ("unique_openers", .string("distinct subscribers with a human or proxy open")),
-                ("clicks", .string("clicks by the subscriber's own browser")),
-                ("scanner_clicks", .string("clicks by security scanners; scanner_clicks_by_rule names the one rule that catches each kind: agent (user agent 'Barracuda Sentinel (EE)'), network (\(EmailExportGenerator.scannerNetwork), to be given as --scanner-network), burst (every link within 0-2 s of each other, 60-90 s after delivery), delivery (one link 1-8 s after delivery)")),
-                ("unique_clickers", .string("distinct subscribers with a human click")),
-                ("links", .string("per link: human clicks, scanner clicks, distinct human clickers; label = the link as veil shows it (host, path, utm_ parameters)")),
-                ("events", .string("well-formed lines by event: processed/accepted lines are events veil skips")),
-                ("malformed", .string("extra lines: a copy of the next event line cut short (truncated), or 24-200 random bytes starting with NUL (binary-garbage)")),
-            ])),
-            ("log", .object([
-                ("physical_lines", .int(physicalLines)),
-                ("events", .int(events)),
-                ("malformed", .object([
-                    ("truncated", .int(malformed.truncated)), ("binary-garbage", .int(malformed.garbage)),
-                    ("total", .int(malformed.truncated + malformed.garbage)),
-                ])),
-                ("malformed_lines", .array(malformedLines.map { .object([("line", .int($0.0)), ("kind", .string($0.1))]) })),
-            ])),
-            ("events", .object([
-                ("other", .int(kinds[0])), ("delivered", .int(kinds[1])), ("open", .int(kinds[2])), ("click", .int(kinds[3])),
-            ])),
+            (
+                "options",
+                .object([
+                    ("format", .string(shape.rawValue)),
+                    ("lines", .int(options.lines)),
+                    ("seed", .string(String(options.seed))),
+                    ("visitors", .int(options.visitorCount)),
+                    ("start", .string(UTCCalendar.isoKey(options.start))),
+                    ("days", .int(options.days)),
+                    ("link_host", .string(options.sites[0])),
+                    ("malformed_share", share(options.malformedPPM)),
+                    ("scanner_share", share(options.scannerPPM)),
+                ])
+            ),
+            (
+                "definitions",
+                .object([
+                    ("site", .string("exports carry no site: veil counts them under --site (default 'default')")),
+                    (
+                        "day",
+                        .string(
+                            "UTC day of the event's timestamp; every event of a message falls on the day it was sent")
+                    ),
+                    ("recipients", .string("distinct subscribers with any delivered, open or click event")),
+                    ("human_opens", .string("opens by the subscriber's own browser")),
+                    (
+                        "proxy_opens",
+                        .string(
+                            "opens by GoogleImageProxy, YahooMailProxy or Apple Mail Privacy Protection (Mozilla/5.0)")
+                    ),
+                    ("bot_opens", .string("pixel fetches by security scanners (agent and network kinds)")),
+                    ("unique_openers", .string("distinct subscribers with a human or proxy open")),
+                    ("clicks", .string("clicks by the subscriber's own browser")),
+                    (
+                        "scanner_clicks",
+                        .string(
+                            "clicks by security scanners; scanner_clicks_by_rule names the one rule that catches each kind: agent (user agent 'Barracuda Sentinel (EE)'), network (\(EmailExportGenerator.scannerNetwork), to be given as --scanner-network), burst (every link within 0-2 s of each other, 60-90 s after delivery), delivery (one link 1-8 s after delivery)"
+                        )
+                    ),
+                    ("unique_clickers", .string("distinct subscribers with a human click")),
+                    (
+                        "links",
+                        .string(
+                            "per link: human clicks, scanner clicks, distinct human clickers; label = the link as veil shows it (host, path, utm_ parameters)"
+                        )
+                    ),
+                    ("events", .string("well-formed lines by event: processed/accepted lines are events veil skips")),
+                    (
+                        "malformed",
+                        .string(
+                            "extra lines: a copy of the next event line cut short (truncated), or 24-200 random bytes starting with NUL (binary-garbage)"
+                        )
+                    ),
+                ])
+            ),
+            (
+                "log",
+                .object([
+                    ("physical_lines", .int(physicalLines)),
+                    ("events", .int(events)),
+                    (
+                        "malformed",
+                        .object([
+                            ("truncated", .int(malformed.truncated)), ("binary-garbage", .int(malformed.garbage)),
+                            ("total", .int(malformed.truncated + malformed.garbage)),
+                        ])
+                    ),
+                    (
+                        "malformed_lines",
+                        .array(malformedLines.map { .object([("line", .int($0.0)), ("kind", .string($0.1))]) })
+                    ),
+                ])
+            ),
+            (
+                "events",
+                .object([
+                    ("other", .int(kinds[0])), ("delivered", .int(kinds[1])), ("open", .int(kinds[2])),
+                    ("click", .int(kinds[3])),
+                ])
+            ),
             ("campaigns", .array(rows)),
         ])
     }

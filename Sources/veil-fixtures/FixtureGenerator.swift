@@ -95,7 +95,8 @@ struct FixtureGenerator {
             truth.record(
                 r, identity: identity, bot: bot, proxy: proxy, pageview: pageview, userAgentVisible: format.hasUserAgent
             )
-            accountBook.record(r, cookieIdentity: identity.map { $0 >> 63 == 1 } ?? false, pageview: pageview, proxy: proxy)
+            accountBook.record(
+                r, cookieIdentity: identity.map { $0 >> 63 == 1 } ?? false, pageview: pageview, proxy: proxy)
             try sink.flushIfNeeded()
         }
         try sink.finish()

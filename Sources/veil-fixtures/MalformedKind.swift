@@ -25,7 +25,8 @@ enum MalformedKind: Int, CaseIterable, Sendable {
             "a well-formed line whose month is 'Xyz' (CLF) or whose month digit is 'X' (ISO/W3C dates; "
                 + "Caddy's numeric ts becomes such a string)"
         case .badStatus: "a well-formed line whose status is '2x0' (a JSON string in JSON formats)"
-        case .unbalancedQuote: "a well-formed line whose first quoted field lost its closing '\"' (w3c has no quotes: bad-status instead)"
+        case .unbalancedQuote:
+            "a well-formed line whose first quoted field lost its closing '\"' (w3c has no quotes: bad-status instead)"
         case .truncated:
             "a line cut inside its request target (after at least one byte of it); nothing follows"
         case .binaryGarbage: "24-200 random bytes starting with NUL, with more NULs, no CR or LF"

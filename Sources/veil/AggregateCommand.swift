@@ -23,12 +23,15 @@ func runAggregation(
     job.threads = aggregation.threadCount
     if output.quiet || output.json { job.ingest.progress = nil }
     // One pseudonymiser (and its cache) per parsing thread, kept across inputs.
-    let pseudonymizers = (0..<max(1, job.threads)).map { _ in Pseudonymizer(keyStore: keyStore, createKeys: createKeys) }
+    let pseudonymizers = (0..<max(1, job.threads)).map { _ in Pseudonymizer(keyStore: keyStore, createKeys: createKeys)
+    }
     var done = 0
     let progress = { (report: FileReport) in
         done += 1
         if !output.quiet {
-            Terminal.progress("[\(done)/\(paths.count)] \(report.file): \(grouped(report.records)) records, \(String(format: "%.0f", Double(report.lines) / max(report.seconds, 1e-9))) lines/s")
+            Terminal.progress(
+                "[\(done)/\(paths.count)] \(report.file): \(grouped(report.records)) records, \(String(format: "%.0f", Double(report.lines) / max(report.seconds, 1e-9))) lines/s"
+            )
         }
     }
     if let inputName { job.inputNames = [paths[0]: inputName] }
@@ -36,7 +39,8 @@ func runAggregation(
     Terminal.clearProgress()
     if !output.quiet {
         for r in result.reports where r.rejected > 0 {
-            Terminal.note("\(r.file): \(grouped(r.rejected)) of \(grouped(r.lines)) lines rejected: \(rejectSummary(r))")
+            Terminal.note(
+                "\(r.file): \(grouped(r.rejected)) of \(grouped(r.lines)) lines rejected: \(rejectSummary(r))")
         }
         for r in result.skipped {
             Terminal.note("skipped bad input: \(r.error ?? r.file)")
@@ -45,7 +49,8 @@ func runAggregation(
     if aggregation.strict {
         let rejected = result.reports.reduce(0) { $0 + $1.rejected }
         if rejected > 0 {
-            throw VeilError(.rejectedLines, "\(grouped(rejected)) input lines were rejected (--strict); nothing was written")
+            throw VeilError(
+                .rejectedLines, "\(grouped(rejected)) input lines were rejected (--strict); nothing was written")
         }
     }
     return result
@@ -82,7 +87,9 @@ struct AggregateCommand: ParsableCommand {
     @Option(name: .long, help: "Key store directory (created by `veil keys init`).")
     var keys: String
 
-    @Flag(name: .long, help: "Never create a key: a missing epoch key is an error naming the epoch (see `veil keys ensure`).")
+    @Flag(
+        name: .long,
+        help: "Never create a key: a missing epoch key is an error naming the epoch (see `veil keys ensure`).")
     var noNewKeys = false
 
     @Option(

@@ -52,20 +52,24 @@ struct InspectCommand: ParsableCommand {
         s += "  format       \(r.format)\(r.formatDetected ? " (detected)" : "")\n"
         s += "  lines        \(grouped(r.lines))\n"
         s += "  records      \(grouped(r.records))\n"
-        if r.skipped > 0 { s += "  skipped      \(grouped(r.skipped)) (directives, blank lines, e-mail events of other kinds)\n" }
+        if r.skipped > 0 {
+            s += "  skipped      \(grouped(r.skipped)) (directives, blank lines, e-mail events of other kinds)\n"
+        }
         if r.outsideWindow > 0 { s += "  outside      \(grouped(r.outsideWindow)) (--from/--until)\n" }
         s += "  rejected     \(grouped(r.rejected))\(r.rejected > 0 ? ": " + rejectSummary(r) : "")\n"
         for t in r.repaired {
-            s += "  kept         \(grouped(t.count)) \(t.reason) (lines \(t.firstLines.map(String.init).joined(separator: ", "))\(t.count > t.firstLines.count ? ", …" : ""))\n"
+            s +=
+                "  kept         \(grouped(t.count)) \(t.reason) (lines \(t.firstLines.map(String.init).joined(separator: ", "))\(t.count > t.firstLines.count ? ", …" : ""))\n"
         }
         if let a = r.firstTimestamp, let b = r.lastTimestamp { s += "  time range   \(a) … \(b)\n" }
-        s += "  e-mail       \(grouped(email.opens)) opens, \(grouped(email.clicks)) clicks, \(grouped(email.delivered)) delivered\n"
+        s +=
+            "  e-mail       \(grouped(email.opens)) opens, \(grouped(email.clicks)) clicks, \(grouped(email.delivered)) delivered\n"
         let secs = max(r.seconds, 1e-9)
-        s += "  throughput   \(String(format: "%.3f", r.seconds)) s, \(grouped(Int(Double(r.lines) / secs))) lines/s, \(String(format: "%.1f", Double(r.bytesOut) / secs / 1e6)) MB/s"
+        s +=
+            "  throughput   \(String(format: "%.3f", r.seconds)) s, \(grouped(Int(Double(r.lines) / secs))) lines/s, \(String(format: "%.1f", Double(r.bytesOut) / secs / 1e6)) MB/s"
         return s
     }
 }
-
 
 /// One input's `veil inspect --json` object: the file report's members plus `email_events`
 /// (`opens`, `clicks`, `delivered`).

@@ -9,7 +9,8 @@ struct AuditOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("Append-only audit log (default: $VEIL_AUDIT_LOG, else audit.log in the key store).", valueName: "file"))
+        help: ArgumentHelp(
+            "Append-only audit log (default: $VEIL_AUDIT_LOG, else audit.log in the key store).", valueName: "file"))
     var auditLog: String?
 
     var keyStorePath: String { keys ?? defaultKeyStorePath() }
@@ -180,7 +181,8 @@ struct ForgetCommand: ParsableCommand {
                     let o = f.outcome
                     Terminal.note(
                         "\(f.path): removed \(o.visitorSummaries) visitor and \(o.recipientSummaries) recipient summaries"
-                            + (o.unlinkableEpochs.isEmpty ? "" : "; \(o.unlinkableEpochs.count) epoch(s) already unlinkable (keys shredded)"))
+                            + (o.unlinkableEpochs.isEmpty
+                                ? "" : "; \(o.unlinkableEpochs.count) epoch(s) already unlinkable (keys shredded)"))
                 }
                 Terminal.note("erasure recorded as audit record \(s.audit.seq)")
             }
@@ -211,7 +213,9 @@ struct AuditCommand: ParsableCommand {
                     throw VeilError(.state, "audit log broken at record \(p.position): \(p.message)", file: log.path)
                 }
                 if !out.quiet {
-                    print("\(log.path): \(v.records) record\(v.records == 1 ? "" : "s"), chain intact" + (v.last.map { "; last \($0.hash)" } ?? ""))
+                    print(
+                        "\(log.path): \(v.records) record\(v.records == 1 ? "" : "s"), chain intact"
+                            + (v.last.map { "; last \($0.hash)" } ?? ""))
                 }
             }
         }
@@ -252,15 +256,23 @@ struct PruneCommand: ParsableCommand {
             let expired = scan.expired
             let gone = dryRun ? [] : try Retention.delete(scan)
             if out.json {
-                print(jsonString(PruneSummary(dryRun: dryRun, expired: expired.map(\.path), deleted: gone, kept: scan.states.filter { !$0.expired }.map(\.path), notStates: scan.unreadable)))
+                print(
+                    jsonString(
+                        PruneSummary(
+                            dryRun: dryRun, expired: expired.map(\.path), deleted: gone,
+                            kept: scan.states.filter { !$0.expired }.map(\.path), notStates: scan.unreadable)))
                 return
             }
             if out.quiet { return }
             for f in expired {
-                print("\(dryRun ? "would delete" : "deleted") \(f.path) (data up to \(ISOTime.string(seconds: f.dataEnd)))")
+                print(
+                    "\(dryRun ? "would delete" : "deleted") \(f.path) (data up to \(ISOTime.string(seconds: f.dataEnd)))"
+                )
             }
             for f in scan.unreadable { Terminal.note("kept \(f): not a readable veil state file") }
-            Terminal.note("\(expired.count) of \(scan.states.count) state file\(scan.states.count == 1 ? "" : "s") older than \(olderThan)\(dryRun ? " (dry run: nothing deleted)" : " deleted")")
+            Terminal.note(
+                "\(expired.count) of \(scan.states.count) state file\(scan.states.count == 1 ? "" : "s") older than \(olderThan)\(dryRun ? " (dry run: nothing deleted)" : " deleted")"
+            )
         }
     }
 }

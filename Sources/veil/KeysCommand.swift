@@ -65,7 +65,9 @@ struct KeysCommand: ParsableCommand {
         @Option(name: .long, help: "End of the range, UTC, exclusive.")
         var until: String
 
-        @Flag(name: .long, help: "Create nothing: fail naming the epochs of the range that have no key (for a read-only copy).")
+        @Flag(
+            name: .long,
+            help: "Create nothing: fail naming the epochs of the range that have no key (for a read-only copy).")
         var check = false
 
         @Flag(name: .long, help: "Print JSON.")
@@ -86,21 +88,29 @@ struct KeysCommand: ParsableCommand {
                 let created = epochs.filter(\.created).count
                 if json {
                     struct E: Encodable { var epoch: String; var created: Bool }
-                    struct Summary: Encodable { var keyStore: String; var created: Int; var existing: Int; var epochs: [E] }
-                    print(jsonString(Summary(
-                        keyStore: store.path, created: created, existing: epochs.count - created,
-                        epochs: epochs.map { E(epoch: $0.epoch.description, created: $0.created) })))
+                    struct Summary: Encodable {
+                        var keyStore: String; var created: Int; var existing: Int; var epochs: [E]
+                    }
+                    print(
+                        jsonString(
+                            Summary(
+                                keyStore: store.path, created: created, existing: epochs.count - created,
+                                epochs: epochs.map { E(epoch: $0.epoch.description, created: $0.created) })))
                 } else {
-                    let span = epochs.count == 1
+                    let span =
+                        epochs.count == 1
                         ? "\(epochs[0].epoch)" : "\(epochs[0].epoch) … \(epochs[epochs.count - 1].epoch)"
-                    print("\(span): created \(created) key\(created == 1 ? "" : "s"), \(epochs.count - created) already existed (key store \(store.path))")
+                    print(
+                        "\(span): created \(created) key\(created == 1 ? "" : "s"), \(epochs.count - created) already existed (key store \(store.path))"
+                    )
                 }
             }
         }
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "List epochs and whether their keys exist.")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List epochs and whether their keys exist.")
 
         @OptionGroup var options: KeyOptions
 
@@ -112,15 +122,21 @@ struct KeysCommand: ParsableCommand {
                 let store = try KeyStore.open(path: options.path)
                 let entries = try store.list()
                 if json {
-                    struct E: Encodable { var epoch: String; var status: String; var created: String?; var shredded: String? }
-                    print(jsonString(entries.map {
-                        E(epoch: $0.epoch.description, status: $0.status.rawValue,
-                          created: $0.created.map(ISOTime.string), shredded: $0.shredded.map(ISOTime.string))
-                    }))
+                    struct E: Encodable {
+                        var epoch: String; var status: String; var created: String?; var shredded: String?
+                    }
+                    print(
+                        jsonString(
+                            entries.map {
+                                E(
+                                    epoch: $0.epoch.description, status: $0.status.rawValue,
+                                    created: $0.created.map(ISOTime.string), shredded: $0.shredded.map(ISOTime.string))
+                            }))
                 } else {
                     print("key store \(store.path), one key per \(store.granularity.rawValue)")
                     for e in entries {
-                        let when = e.status == .shredded
+                        let when =
+                            e.status == .shredded
                             ? "shredded \(e.shredded.map(ISOTime.string) ?? "")"
                             : "created \(e.created.map(ISOTime.string) ?? "")"
                         print("  \(e.epoch)  \(e.status.rawValue)  \(when)")
@@ -131,7 +147,8 @@ struct KeysCommand: ParsableCommand {
     }
 
     struct Rotate: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "rotate", abstract: "Create the key of the current epoch now.")
+        static let configuration = CommandConfiguration(
+            commandName: "rotate", abstract: "Create the key of the current epoch now.")
 
         @OptionGroup var options: KeyOptions
 
@@ -163,7 +180,9 @@ struct KeysCommand: ParsableCommand {
                 if gone.isEmpty {
                     print("no keys older than \(olderThan)")
                 } else {
-                    print("shredded \(gone.count) key\(gone.count == 1 ? "" : "s"); these epochs can no longer be linked:")
+                    print(
+                        "shredded \(gone.count) key\(gone.count == 1 ? "" : "s"); these epochs can no longer be linked:"
+                    )
                     for e in gone { print("  \(e)") }
                 }
             }

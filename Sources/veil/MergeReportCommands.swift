@@ -40,12 +40,19 @@ struct MergeCommand: ParsableCommand {
             try StateCodec.write(merged, to: output)
             keepUntilExit(merged)
             if out.json {
-                struct Summary: Encodable { var states: [String]; var output: String; var inputs: Int; var visitorSummaries: Int; var cells: Int }
-                print(jsonString(Summary(
-                    states: states, output: output, inputs: merged.inputs.count, visitorSummaries: merged.visitorCount,
-                    cells: merged.cellCount)))
+                struct Summary: Encodable {
+                    var states: [String]; var output: String; var inputs: Int; var visitorSummaries: Int; var cells: Int
+                }
+                print(
+                    jsonString(
+                        Summary(
+                            states: states, output: output, inputs: merged.inputs.count,
+                            visitorSummaries: merged.visitorCount,
+                            cells: merged.cellCount)))
             } else if !out.quiet {
-                Terminal.note("merged \(states.count) states (\(merged.inputs.count) inputs, \(grouped(merged.visitorCount)) visitor summaries) → \(output)")
+                Terminal.note(
+                    "merged \(states.count) states (\(merged.inputs.count) inputs, \(grouped(merged.visitorCount)) visitor summaries) → \(output)"
+                )
             }
         }
     }
@@ -80,28 +87,56 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Directory for the CSV rollups and manifest.json.")
     var output: String
 
-    @Option(name: .long, help: "Publish a row only with at least this many distinct visitors (default 10; not with --dp-epsilon).")
+    @Option(
+        name: .long,
+        help: "Publish a row only with at least this many distinct visitors (default 10; not with --dp-epsilon).")
     var k: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Release with differential privacy, spending this ε (a decimal, e.g. 1 or 0.5) per key epoch.", valueName: "epsilon"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Release with differential privacy, spending this ε (a decimal, e.g. 1 or 0.5) per key epoch.",
+            valueName: "epsilon"))
     var dpEpsilon: String?
 
-    @Option(name: .long, help: ArgumentHelp("δ of the release: the chance allowed of publishing a row that one visitor alone made (default 1e-6).", valueName: "delta"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "δ of the release: the chance allowed of publishing a row that one visitor alone made (default 1e-6).",
+            valueName: "delta"))
     var dpDelta: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Rows of each table one visitor may count in (1-\(ContributionStore.maxPartitions), default 5).", valueName: "n"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Rows of each table one visitor may count in (1-\(ContributionStore.maxPartitions), default 5).",
+            valueName: "n"))
     var dpL0: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Most one visitor adds to one row (1-\(ContributionStore.countCap), default 1: rows count visitors).", valueName: "n"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Most one visitor adds to one row (1-\(ContributionStore.countCap), default 1: rows count visitors).",
+            valueName: "n"))
     var dpLinf: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Most ε any key epoch may spend over all releases (default 1).", valueName: "epsilon"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Most ε any key epoch may spend over all releases (default 1).", valueName: "epsilon"))
     var dpBudget: String?
 
-    @Option(name: .long, help: ArgumentHelp("Tables to release, comma-separated (default all: \(DPTable.allCases.map(\.rawValue).joined(separator: ","))); ε and δ are split over them.", valueName: "list"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Tables to release, comma-separated (default all: \(DPTable.allCases.map(\.rawValue).joined(separator: ","))); ε and δ are split over them.",
+            valueName: "list"))
     var dpTables: String?
 
-    @Option(name: .long, help: "Key store of the states' pseudonyms (needed with --dp-epsilon: the noise key is derived from it and it holds the budget ledger).")
+    @Option(
+        name: .long,
+        help:
+            "Key store of the states' pseudonyms (needed with --dp-epsilon: the noise key is derived from it and it holds the budget ledger)."
+    )
     var keys: String?
 
     @OptionGroup var out: OutputOptions
@@ -117,9 +152,12 @@ struct ReportCommand: ParsableCommand {
             if let flag = dpOnly.first(where: { $0.1 }) { throw ValidationError("\(flag.0) needs --dp-epsilon") }
             return
         }
-        if k != nil { throw ValidationError("--k does not apply with --dp-epsilon: rows are selected by their noisy count") }
+        if k != nil {
+            throw ValidationError("--k does not apply with --dp-epsilon: rows are selected by their noisy count")
+        }
         guard keys != nil else {
-            throw ValidationError("--dp-epsilon needs --keys DIR: the key store the states were made with (noise key and budget ledger)")
+            throw ValidationError(
+                "--dp-epsilon needs --keys DIR: the key store the states were made with (noise key and budget ledger)")
         }
         do { _ = try dpParameters() } catch let e as VeilError { throw ValidationError(e.message) }
         _ = try budget()
@@ -129,7 +167,8 @@ struct ReportCommand: ParsableCommand {
     func dpParameters() throws -> DPParameters {
         guard let text = dpEpsilon, let epsilon = PrivacyAmount(text), epsilon.units > 0 else {
             throw ValidationError(
-                "--dp-epsilon must be a decimal above 0 and at most \(PrivacyAmount.maximum) with at most 9 decimals (e.g. 1 or 0.5)")
+                "--dp-epsilon must be a decimal above 0 and at most \(PrivacyAmount.maximum) with at most 9 decimals (e.g. 1 or 0.5)"
+            )
         }
         var p = DPParameters(epsilon: epsilon)
         if let dpDelta { p.delta = dpDelta }
@@ -141,7 +180,8 @@ struct ReportCommand: ParsableCommand {
                 let trimmed = name.trimmingCharacters(in: .whitespaces)
                 guard let t = DPTable(rawValue: trimmed) else {
                     throw ValidationError(
-                        "--dp-tables: unknown table '\(trimmed)' (choose from \(DPTable.allCases.map(\.rawValue).joined(separator: ", ")))")
+                        "--dp-tables: unknown table '\(trimmed)' (choose from \(DPTable.allCases.map(\.rawValue).joined(separator: ", ")))"
+                    )
                 }
                 p.tables.append(t)
             }
@@ -178,7 +218,8 @@ struct ReportCommand: ParsableCommand {
                     Terminal.note(
                         "\(summary.tables.count) differentially private tables, \(grouped(rows)) rows → \(output)/ (ε = \(parameters.epsilon), δ = \(parameters.delta); release \(summary.releaseID)"
                             + (summary.charged ? "" : ", already in the ledger: not charged again")
-                            + (tightest.map { "; budget left for \($0.epoch): \($0.remaining) of \(budget)" } ?? "") + ")")
+                            + (tightest.map { "; budget left for \($0.epoch): \($0.remaining) of \(budget)" } ?? "")
+                            + ")")
                 }
                 return
             }
@@ -193,7 +234,9 @@ struct ReportCommand: ParsableCommand {
             } else if !out.quiet {
                 let rows = summary.tables.reduce(0) { $0 + $1.rows }
                 let suppressed = summary.tables.reduce(0) { $0 + $1.suppressed }
-                Terminal.note("\(summary.tables.count) tables, \(grouped(rows)) rows (\(grouped(suppressed)) below k=\(k) suppressed) → \(output)/")
+                Terminal.note(
+                    "\(summary.tables.count) tables, \(grouped(rows)) rows (\(grouped(suppressed)) below k=\(k) suppressed) → \(output)/"
+                )
             }
         }
     }
@@ -224,6 +267,8 @@ struct DPReleaseSummary: Encodable {
         budget = s.budget.description
         charged = s.charged
         tables = s.tables.map { Table(name: $0.name, rows: $0.rows) }
-        epochs = s.epochs.map { Epoch(epoch: $0.epoch, spent: $0.spent.description, remaining: $0.remaining.description) }
+        epochs = s.epochs.map {
+            Epoch(epoch: $0.epoch, spent: $0.spent.description, remaining: $0.remaining.description)
+        }
     }
 }

@@ -112,7 +112,9 @@ struct AggregationOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: "Threads (default: all cores); several inputs are read side by side when that is estimated to be faster. Output is the same for any value.")
+        help:
+            "Threads (default: all cores); several inputs are read side by side when that is estimated to be faster. Output is the same for any value."
+    )
     var threads: Int?
 
     /// `--threads`, or all cores.
@@ -123,7 +125,9 @@ struct AggregationOptions: ParsableArguments {
 
     @Flag(
         name: .long,
-        help: "Go on past inputs that cannot be read or decompressed, or whose format is not recognised, and report them.")
+        help:
+            "Go on past inputs that cannot be read or decompressed, or whose format is not recognised, and report them."
+    )
     var skipBadFiles = false
 
     @Flag(name: .long, help: "Fail with exit status 3 when any line was rejected.")
@@ -134,10 +138,18 @@ struct AggregationOptions: ParsableArguments {
     /// Checks every option before a command does anything (bad values are usage errors, exit 2).
     func validate() throws { _ = try configuration() }
 
-    @Option(name: .long, help: ArgumentHelp("User-agent substring of a security scanner or link checker (repeatable; added to the built-in list).", valueName: "text"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "User-agent substring of a security scanner or link checker (repeatable; added to the built-in list).",
+            valueName: "text"))
     var scannerAgent: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Address range only scanners click from, e.g. 192.0.2.0/24 (repeatable; added to the built-in list).", valueName: "cidr"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Address range only scanners click from, e.g. 192.0.2.0/24 (repeatable; added to the built-in list).",
+            valueName: "cidr"))
     var scannerNetwork: [String] = []
 
     @Flag(name: .long, help: "Use only the --scanner-agent and --scanner-network rules given, not the built-in lists.")
@@ -222,8 +234,10 @@ func defaultKeyStorePath() -> String {
 
 /// Prints the rejects of a file report (counts and line numbers only).
 func rejectSummary(_ r: FileReport) -> String {
-    r.rejects.map { "\($0.reason) \(grouped($0.count)) (lines \($0.firstLines.map(String.init).joined(separator: ", "))\($0.count > $0.firstLines.count ? ", …" : ""))" }
-        .joined(separator: "; ")
+    r.rejects.map {
+        "\($0.reason) \(grouped($0.count)) (lines \($0.firstLines.map(String.init).joined(separator: ", "))\($0.count > $0.firstLines.count ? ", …" : ""))"
+    }
+    .joined(separator: "; ")
 }
 
 /// Encodes a value as sorted, pretty JSON.

@@ -55,7 +55,10 @@ struct RunCommand: ParsableCommand {
             }
             try store.checkNotInside(output)
             if let state, AtomicDirectory.isInside(state, output) {
-                throw VeilError(.usage, "--state must not be inside the rollup directory: pseudonymous data never sits with anonymous rollups")
+                throw VeilError(
+                    .usage,
+                    "--state must not be inside the rollup directory: pseudonymous data never sits with anonymous rollups"
+                )
             }
             let lock = try OutputLock(for: output)
             let stateLock = try state.map { p throws(VeilError) in try OutputLock(for: p) }
@@ -99,9 +102,14 @@ struct RunCommand: ParsableCommand {
 func memoryFileSystemNote(_ result: AggregateJob.Result) -> String? {
     guard let sealed = result.sealed, sealed.inMemoryFileSystem else { return nil }
     let iso = ISO8601DateFormatter()
-    let times = result.reports.flatMap { [$0.firstTimestamp, $0.lastTimestamp] }.compactMap { $0.flatMap(iso.date(from:)) }
-    guard let first = times.min(), let last = times.max(), last.timeIntervalSince(first) >= 7 * 86_400 else { return nil }
-    return "note: \(sealed.directory) is on a memory file system (tmpfs or ramfs): the \(megabytes(sealed.bytes)) of past days' summaries kept there took memory; for inputs of many days set TMPDIR to a directory on disk"
+    let times = result.reports.flatMap { [$0.firstTimestamp, $0.lastTimestamp] }.compactMap {
+        $0.flatMap(iso.date(from:))
+    }
+    guard let first = times.min(), let last = times.max(), last.timeIntervalSince(first) >= 7 * 86_400 else {
+        return nil
+    }
+    return
+        "note: \(sealed.directory) is on a memory file system (tmpfs or ramfs): the \(megabytes(sealed.bytes)) of past days' summaries kept there took memory; for inputs of many days set TMPDIR to a directory on disk"
 }
 
 struct ReleaseSummary: Encodable {

@@ -60,8 +60,11 @@ struct CrashSafetyTests {
             let delay = Double.random(in: 0...(seconds * 1.1), using: &rng)
             if try runAndKill(["report", state, "-o", out, "--k", k, "--quiet"], after: delay) { kills += 1 }
             let now = try snapshot(out)
-            #expect(now == versions[0] || now == versions[1], "after a kill at \(delay) s the rollups are one whole version")
-            let manifest = try JSONSerialization.jsonObject(with: Data(CLI.read(out + "/manifest.json"))) as? [String: Any]
+            #expect(
+                now == versions[0] || now == versions[1], "after a kill at \(delay) s the rollups are one whole version"
+            )
+            let manifest =
+                try JSONSerialization.jsonObject(with: Data(CLI.read(out + "/manifest.json"))) as? [String: Any]
             #expect(manifest?["classification"] as? String == "anonymous")
         }
         #expect(kills >= 10, "most runs should be killed while running (\(kills) of 40)")
@@ -119,11 +122,16 @@ struct CrashSafetyTests {
         var kills = 0
         for i in 0..<30 {
             let k = i % 2 == 0 ? "2" : "3"
-            if try runAndKill(["report", state, "-o", out, "--k", k, "--quiet"], after: Double.random(in: 0...(seconds * 1.1), using: &rng)) {
+            if try runAndKill(
+                ["report", state, "-o", out, "--k", k, "--quiet"],
+                after: Double.random(in: 0...(seconds * 1.1), using: &rng))
+            {
                 kills += 1
             }
             for (name, bytes) in try mounted(out) {
-                #expect(bytes == versions[0][name] || bytes == versions[1][name], "\(name) is one whole version after a kill")
+                #expect(
+                    bytes == versions[0][name] || bytes == versions[1][name],
+                    "\(name) is one whole version after a kill")
             }
         }
         #expect(kills >= 5, "most runs should be killed while running (\(kills) of 30)")
@@ -162,7 +170,8 @@ struct CrashSafetyTests {
         defer { CLI.remove(dir) }
         chmod(dir, 0o755)
         guard (try? CLI.write(binary, to: dir + "/veil")) != nil, chmod(dir + "/veil", 0o755) == 0 else { return false }
-        let r = try? CLI.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", dir + "/veil", "--version"])
+        let r = try? CLI.run(
+            "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", dir + "/veil", "--version"])
         return r?.status == 0
     }()
 
@@ -170,7 +179,9 @@ struct CrashSafetyTests {
     /// parent is not writable for them. The lock goes inside the mount point, as the files do.
     @Test(
         "an output directory that is a mount point is written by a user who cannot write its parent; the lock is inside it",
-        .enabled(if: CLI.canMountTmpfs && canRunAsNobody, "needs root with CAP_SYS_ADMIN, setpriv, and a temporary directory where nobody can run veil"))
+        .enabled(
+            if: CLI.canMountTmpfs && canRunAsNobody,
+            "needs root with CAP_SYS_ADMIN, setpriv, and a temporary directory where nobody can run veil"))
     func mountPointOfAnotherUser() throws {
         let dir = try CLI.tempDir(prefix: "veil-volume")
         defer { CLI.remove(dir) }
@@ -189,13 +200,17 @@ struct CrashSafetyTests {
         try #require(CLI.mountTmpfs(out))
         defer { CLI.unmount(out) }
         #expect(chown(out, 65534, 65534) == 0)
-        let asNobody = ["--reuid=65534", "--regid=65534", "--clear-groups", binary, "report", state, "-o", out, "--k", "2", "--quiet"]
+        let asNobody = [
+            "--reuid=65534", "--regid=65534", "--clear-groups", binary, "report", state, "-o", out, "--k", "2",
+            "--quiet",
+        ]
         for _ in 0..<2 {
             let r = try CLI.run("/usr/bin/setpriv", asNobody)
             #expect(r.status == 0, "\(r)")
             #expect(try snapshot(out) == expected)
         }
-        #expect(!CLI.exists(dir + "/.volume.lock") && !CLI.exists(out + "/.volume.lock"), "the lock goes with its holder")
+        #expect(
+            !CLI.exists(dir + "/.volume.lock") && !CLI.exists(out + "/.volume.lock"), "the lock goes with its holder")
         // While another process holds the lock inside the mount point, a writer fails clearly.
         let fd = open(out + "/.volume.lock", O_RDWR | O_CREAT, 0o600)
         try #require(fd >= 0)
@@ -213,7 +228,9 @@ struct CrashSafetyTests {
         let log = try CLI.generate(format: "combined", lines: 2000, seed: 2, in: dir)
         #expect(try CLI.veil(["keys", "init", "--keys", dir + "/keys"]).status == 0)
         for k in ["2", "3"] {
-            let r = try CLI.veil(["run", log.log, "-o", dir + "/rollups/", "--keys", dir + "/keys", "--k", k, "--quiet"])
+            let r = try CLI.veil([
+                "run", log.log, "-o", dir + "/rollups/", "--keys", dir + "/keys", "--k", k, "--quiet",
+            ])
             #expect(r.status == 0, "\(r)")
             // The operator's permissions on the directory survive its replacement.
             chmod(dir + "/rollups", 0o750)
@@ -242,7 +259,9 @@ struct CrashSafetyTests {
         }
         for i in 0..<20 {
             let log = i % 2 == 0 ? a.log : b.log
-            _ = try runAndKill(["aggregate", log, "-o", state, "--keys", keys, "--quiet"], after: Double.random(in: 0...(seconds * 1.1)))
+            _ = try runAndKill(
+                ["aggregate", log, "-o", state, "--keys", keys, "--quiet"],
+                after: Double.random(in: 0...(seconds * 1.1)))
             let now = try CLI.read(state)
             #expect(now == versions[0] || now == versions[1])
         }
@@ -255,7 +274,9 @@ struct CrashSafetyTests {
         #expect(try CLI.veil(["keys", "init", "--keys", dir + "/keys"]).status == 0)
         for (i, seed) in [21, 22].enumerated() {
             let log = try CLI.generate(format: "combined", lines: 2_000, seed: UInt64(seed), in: dir, name: "log\(i)")
-            #expect(try CLI.veil(["aggregate", log.log, "-o", dir + "/s\(i).veilstate", "--keys", dir + "/keys", "--quiet"]).status == 0)
+            #expect(
+                try CLI.veil(["aggregate", log.log, "-o", dir + "/s\(i).veilstate", "--keys", dir + "/keys", "--quiet"])
+                    .status == 0)
         }
         let out = dir + "/all.veilstate"
         // Another writer holds the lock (flock(1) on the lock file veil uses, held by the process
@@ -267,11 +288,14 @@ struct CrashSafetyTests {
         try holder.run()
         defer { if holder.isRunning { holder.terminate() } }
         var waited = 0.0
-        while !CLI.exists(dir + "/.all.veilstate.lock") && waited < 10 { Thread.sleep(forTimeInterval: 0.05); waited += 0.05 }
+        while !CLI.exists(dir + "/.all.veilstate.lock") && waited < 10 {
+            Thread.sleep(forTimeInterval: 0.05); waited += 0.05
+        }
         Thread.sleep(forTimeInterval: 0.2)
         let refused = try CLI.veil(["merge", dir + "/s0.veilstate", dir + "/s1.veilstate", "-o", out])
         #expect(refused.status == 1, "\(refused)")
-        #expect(String(decoding: refused.stderr, as: UTF8.self).contains("another veil process is writing"), "\(refused)")
+        #expect(
+            String(decoding: refused.stderr, as: UTF8.self).contains("another veil process is writing"), "\(refused)")
         #expect(!CLI.exists(out))
         holder.terminate()
         holder.waitUntilExit()
@@ -306,7 +330,8 @@ struct CrashSafetyTests {
         let loser: String = results.first(where: { $0.0 == 1 }).map { $0.1 } ?? ""
         #expect(loser.contains("another veil process is writing"), "\(loser)")
         if command == "run" {
-            let manifest = try JSONSerialization.jsonObject(with: Data(CLI.read(out + "/manifest.json"))) as? [String: Any]
+            let manifest =
+                try JSONSerialization.jsonObject(with: Data(CLI.read(out + "/manifest.json"))) as? [String: Any]
             #expect(manifest?["classification"] as? String == "anonymous")
         } else {
             // The winner's state is whole: it reports.
@@ -332,8 +357,10 @@ struct CrashSafetyTests {
         #expect(CLI.list(elsewhere) == ["precious.txt"])
 
         // A state path that is a symlink to a file: the link is replaced, its target untouched.
-        try FileManager.default.createSymbolicLink(atPath: dir + "/s.veilstate", withDestinationPath: elsewhere + "/precious.txt")
-        #expect(try CLI.veil(["aggregate", log.log, "-o", dir + "/s.veilstate", "--keys", keys, "--quiet"]).status == 0)
+        try FileManager.default.createSymbolicLink(
+            atPath: dir + "/s.veilstate", withDestinationPath: elsewhere + "/precious.txt")
+        #expect(
+            try CLI.veil(["aggregate", log.log, "-o", dir + "/s.veilstate", "--keys", keys, "--quiet"]).status == 0)
         #expect(try CLI.read(elsewhere + "/precious.txt") == Array("precious".utf8))
         let attrs = try FileManager.default.attributesOfItem(atPath: dir + "/s.veilstate")
         #expect(attrs[.type] as? FileAttributeType == .typeRegular)
@@ -341,7 +368,8 @@ struct CrashSafetyTests {
         // A key file replaced by a symlink is refused.
         let keyFile = try #require(CLI.list(keys).first { $0.hasSuffix(".key") })
         try FileManager.default.removeItem(atPath: keys + "/" + keyFile)
-        try FileManager.default.createSymbolicLink(atPath: keys + "/" + keyFile, withDestinationPath: elsewhere + "/precious.txt")
+        try FileManager.default.createSymbolicLink(
+            atPath: keys + "/" + keyFile, withDestinationPath: elsewhere + "/precious.txt")
         let k = try CLI.veil(["aggregate", log.log, "-o", dir + "/t.veilstate", "--keys", keys, "--quiet"])
         #expect(k.status == 1, "\(k)")
         #expect(try CLI.read(elsewhere + "/precious.txt") == Array("precious".utf8))

@@ -50,9 +50,17 @@ private struct DPFixture {
 
 /// Data rows of a CSV file without quoted fields, as dictionaries.
 private func simpleCSV(_ path: String) throws -> [[String: String]] {
-    let lines = String(decoding: try CLI.read(path), as: UTF8.self).components(separatedBy: "\r\n").filter { !$0.isEmpty }
-    guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map(String.init) else { return [] }
-    return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(header, $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init))) }
+    let lines = String(decoding: try CLI.read(path), as: UTF8.self).components(separatedBy: "\r\n").filter {
+        !$0.isEmpty
+    }
+    guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map(String.init) else {
+        return []
+    }
+    return lines.dropFirst().map {
+        Dictionary(
+            uniqueKeysWithValues: zip(
+                header, $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)))
+    }
 }
 
 @Suite("DP release from the command line")
@@ -65,10 +73,12 @@ struct DPCLITests {
         let r1 = try f.report("r1", args), r2 = try f.report("r2", args)
         #expect(r1.status == 0 && r2.status == 0, "\(r1)\n\(r2)")
         let files = CLI.list(f.dir + "/r1")
-        #expect(files == [
-            "browsers.csv", "devices.csv", "entry_pages.csv", "manifest.json", "operating_systems.csv", "pages.csv", "referrers.csv",
-            "traffic_daily.csv",
-        ])
+        #expect(
+            files == [
+                "browsers.csv", "devices.csv", "entry_pages.csv", "manifest.json", "operating_systems.csv", "pages.csv",
+                "referrers.csv",
+                "traffic_daily.csv",
+            ])
         #expect(files == CLI.list(f.dir + "/r2"))
         for name in files {
             #expect(try CLI.read(f.dir + "/r1/" + name) == (try CLI.read(f.dir + "/r2/" + name)), "\(name) differs")
@@ -133,7 +143,8 @@ struct DPCLITests {
         #expect(again.stderrText.contains("not charged again"), "\(again)")
         #expect(try CLI.read(f.ledger) == before)
         // And the rest of the budget can be spent.
-        let rest = try f.report("d", ["--dp-epsilon", "0.4", "--dp-tables", "traffic_daily", "--dp-budget", "1", "--json"])
+        let rest = try f.report(
+            "d", ["--dp-epsilon", "0.4", "--dp-tables", "traffic_daily", "--dp-budget", "1", "--json"])
         #expect(rest.status == 0, "\(rest)")
         #expect(((try jsonObject(rest.stdout))["epochs"] as? [[String: Any]])?.first?["remaining"] as? String == "0")
         #expect(try f.ledgerLines().count == 2)
@@ -143,10 +154,14 @@ struct DPCLITests {
         "bad differential privacy flags are usage errors (exit 2) and write nothing",
         arguments: [
             ["--dp-epsilon", "0"], ["--dp-epsilon", "-1"], ["--dp-epsilon", "abc"], ["--dp-epsilon", "1e-3"],
-            ["--dp-epsilon", "1", "--dp-delta", "0"], ["--dp-epsilon", "1", "--dp-delta", "1"], ["--dp-epsilon", "1", "--dp-delta", "2"],
-            ["--dp-epsilon", "1", "--dp-l0", "0"], ["--dp-epsilon", "1", "--dp-l0", "9"], ["--dp-epsilon", "1", "--dp-linf", "0"],
-            ["--dp-epsilon", "1", "--dp-linf", "256"], ["--dp-epsilon", "1", "--dp-budget", "0"], ["--dp-epsilon", "1", "--dp-tables", "pages,nope"],
-            ["--dp-epsilon", "1", "--dp-tables", "pages,pages"], ["--dp-epsilon", "1", "--k", "5"], ["--dp-epsilon", "1", "NO-KEYS"],
+            ["--dp-epsilon", "1", "--dp-delta", "0"], ["--dp-epsilon", "1", "--dp-delta", "1"],
+            ["--dp-epsilon", "1", "--dp-delta", "2"],
+            ["--dp-epsilon", "1", "--dp-l0", "0"], ["--dp-epsilon", "1", "--dp-l0", "9"],
+            ["--dp-epsilon", "1", "--dp-linf", "0"],
+            ["--dp-epsilon", "1", "--dp-linf", "256"], ["--dp-epsilon", "1", "--dp-budget", "0"],
+            ["--dp-epsilon", "1", "--dp-tables", "pages,nope"],
+            ["--dp-epsilon", "1", "--dp-tables", "pages,pages"], ["--dp-epsilon", "1", "--k", "5"],
+            ["--dp-epsilon", "1", "NO-KEYS"],
             ["--dp-delta", "1e-6"], ["--dp-budget", "2"],
         ])
     func badUsage(_ flags: [String]) throws {
@@ -189,7 +204,9 @@ struct DPCLITests {
             #expect(r.status == 0, "\(name): \(r)")
             try CLI.write(r.stdout, to: "\(f.dir)/\(name).stdout")
             try CLI.write(r.stderr, to: "\(f.dir)/\(name).stderr")
-            files += ["\(f.dir)/\(name).stdout", "\(f.dir)/\(name).stderr"] + CLI.list(f.dir + "/" + name).map { "\(f.dir)/\(name)/\($0)" }
+            files +=
+                ["\(f.dir)/\(name).stdout", "\(f.dir)/\(name).stderr"]
+                + CLI.list(f.dir + "/" + name).map { "\(f.dir)/\(name)/\($0)" }
         }
         files.append(f.ledger)
         let pages = try simpleCSV(f.dir + "/loose/pages.csv")
@@ -256,7 +273,8 @@ private let leakProgram = #"""
     """#
 
 private func leakSearch(identifiers: String, files: [String]) throws -> (needles: Int, found: [String]) {
-    let r = try CLI.run(try CLI.tool("python3", package: "python3"), ["-c", leakProgram, identifiers] + files, timeout: 300)
+    let r = try CLI.run(
+        try CLI.tool("python3", package: "python3"), ["-c", leakProgram, identifiers] + files, timeout: 300)
     guard r.status == 0 else { throw CLITestError("leak search failed: \(r)") }
     var needles = 0
     var found: [String] = []

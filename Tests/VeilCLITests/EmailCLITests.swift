@@ -70,7 +70,9 @@ private struct ExportTruth {
     }
 
     func total(_ key: String) -> Int { rows.reduce(0) { $0 + ($1.values[key] ?? 0) } }
-    func scanner(_ rules: [String]) -> Int { rows.reduce(0) { r, row in r + rules.reduce(0) { $0 + (row.scannerByRule[$1] ?? 0) } } }
+    func scanner(_ rules: [String]) -> Int {
+        rows.reduce(0) { r, row in r + rules.reduce(0) { $0 + (row.scannerByRule[$1] ?? 0) } }
+    }
 }
 
 private let scannerNetwork = "192.0.2.224/28"
@@ -106,7 +108,9 @@ struct EmailCLITests {
             let row = got[0]
             let siteName = format == "json-caddy" ? site["site"] as? String : "default"
             #expect(row["site"] == siteName && row["date"] == "2026-11-28", "\(row)")
-            #expect(int(row, "human_opens") == truth("human_opens") && int(row, "proxy_opens") == truth("proxy_opens"), "\(name): \(row)")
+            #expect(
+                int(row, "human_opens") == truth("human_opens") && int(row, "proxy_opens") == truth("proxy_opens"),
+                "\(name): \(row)")
             #expect(int(row, "bot_opens") == 0 && row["delivered"] == "")
             #expect(close(int(row, "unique_openers"), truth("unique_openers")), "\(name): \(row)")
             #expect(int(row, "clicks") == truth("clicks") && int(row, "scanner_clicks") == 0, "\(name): \(row)")
@@ -139,10 +143,12 @@ struct EmailCLITests {
         let g = try CLI.generate(format: format, lines: 9_000, seed: 62, extra: ["--days", "2"], in: dir)
         let truth = try ExportTruth(g)
         #expect(Set(truth.rows.map(\.day)) == ["2026-11-28", "2026-11-29"])
-        #expect(truth.scanner(["agent"]) > 0 && truth.scanner(["network"]) > 0 && truth.scanner(["burst"]) > 0
+        #expect(
+            truth.scanner(["agent"]) > 0 && truth.scanner(["network"]) > 0 && truth.scanner(["burst"]) > 0
                 && truth.scanner(["delivery"]) > 0, "the export lacks a scanner kind")
-        try veil(["run", g.log, "-o", dir + "/out", "--k", "2", "--quiet", "--scanner-network", scannerNetwork],
-                 env: ["VEIL_KEYS": dir + "/keys"])
+        try veil(
+            ["run", g.log, "-o", dir + "/out", "--k", "2", "--quiet", "--scanner-network", scannerNetwork],
+            env: ["VEIL_KEYS": dir + "/keys"])
         let rows = try csvRows(dir + "/out/campaigns.csv")
         let links = try csvRows(dir + "/out/campaign_links.csv")
         #expect(rows.count == truth.rows.count)
@@ -158,15 +164,21 @@ struct EmailCLITests {
             }
             for l in t.links where l.clickers >= 2 {
                 let r = links.first { $0["date"] == t.day && $0["campaign"] == t.campaign && $0["link"] == l.label }
-                #expect(r.map { int($0, "clicks") } == l.clicks && r.map { int($0, "unique_clickers") } == l.clickers,
-                        "\(t.day) \(t.campaign) \(l.label): \(String(describing: r))")
+                #expect(
+                    r.map { int($0, "clicks") } == l.clicks && r.map { int($0, "unique_clickers") } == l.clickers,
+                    "\(t.day) \(t.campaign) \(l.label): \(String(describing: r))")
             }
         }
         let inspect = try veil(["inspect", g.log, "--json"])
-        let report = try #require((try JSONSerialization.jsonObject(with: Data(inspect.stdout)) as? [[String: Any]])?.first)
+        let report = try #require(
+            (try JSONSerialization.jsonObject(with: Data(inspect.stdout)) as? [[String: Any]])?.first)
         #expect(report["format"] as? String == format && report["format_detected"] as? Bool == true)
-        #expect(report["email_events"] as? [String: Int]
-                == ["opens": truth.events["open"]!, "clicks": truth.events["click"]!, "delivered": truth.events["delivered"]!])
+        #expect(
+            report["email_events"] as? [String: Int]
+                == [
+                    "opens": truth.events["open"]!, "clicks": truth.events["click"]!,
+                    "delivered": truth.events["delivered"]!,
+                ])
         #expect(report["rejected"] as? Int == truth.malformed && report["skipped"] as? Int == truth.events["other"])
         #expect(report["lines"] as? Int == truth.physicalLines)
     }
@@ -185,10 +197,19 @@ struct EmailCLITests {
         let variants: [(args: [String], scanners: [String])] = [
             ([], ["agent", "burst", "delivery"]),
             (["--scanner-network", scannerNetwork], ["agent", "network", "burst", "delivery"]),
-            (["--scanner-network", scannerNetwork, "--scanner-burst-links", "0", "--scanner-delivery-seconds", "-1"], ["agent", "network"]),
+            (
+                [
+                    "--scanner-network", scannerNetwork, "--scanner-burst-links", "0", "--scanner-delivery-seconds",
+                    "-1",
+                ], ["agent", "network"]
+            ),
             (["--no-default-scanner-rules", "--scanner-network", scannerNetwork], ["network", "burst", "delivery"]),
-            (["--no-default-scanner-rules", "--scanner-agent", "barracuda", "--scanner-burst-links", "0",
-              "--scanner-delivery-seconds", "-1"], ["agent"]),
+            (
+                [
+                    "--no-default-scanner-rules", "--scanner-agent", "barracuda", "--scanner-burst-links", "0",
+                    "--scanner-delivery-seconds", "-1",
+                ], ["agent"]
+            ),
             (["--scanner-burst-seconds", "-1", "--scanner-delivery-seconds", "-1"], ["agent"]),
         ]
         let keys = dir + "/keys"
@@ -224,9 +245,13 @@ struct EmailCLITests {
         let net = ["--scanner-network", scannerNetwork]
         try veil(["run", g.log, "-o", dir + "/whole", "--k", "2", "--keys", keys, "--quiet"] + net)
         for s in 0..<3 {
-            try veil(["aggregate", "\(dir)/part\(s).jsonl", "-o", "\(dir)/p\(s).veilstate", "--keys", keys, "--quiet"] + net)
+            try veil(
+                ["aggregate", "\(dir)/part\(s).jsonl", "-o", "\(dir)/p\(s).veilstate", "--keys", keys, "--quiet"] + net)
         }
-        try veil(["merge", dir + "/p2.veilstate", dir + "/p0.veilstate", dir + "/p1.veilstate", "-o", dir + "/m.veilstate", "--quiet"])
+        try veil([
+            "merge", dir + "/p2.veilstate", dir + "/p0.veilstate", dir + "/p1.veilstate", "-o", dir + "/m.veilstate",
+            "--quiet",
+        ])
         try veil(["report", dir + "/m.veilstate", "-o", dir + "/merged", "--k", "2", "--quiet"])
         try veil(["run", g.log, "-o", dir + "/threads", "--k", "2", "--keys", keys, "--quiet", "--threads", "3"] + net)
         let whole = try CLI.csvFiles(in: dir + "/whole"), merged = try CLI.csvFiles(in: dir + "/merged")
@@ -245,9 +270,13 @@ struct EmailCLITests {
         let together = try csvRows(dir + "/whole/campaigns.csv").reduce(0) { $0 + int($1, "scanner_clicks") }
         #expect(alone < together, "no burst or delivery was split across shards: the test proves nothing")
         // A state made with other timing rules does not merge.
-        try veil(["aggregate", dir + "/part0.jsonl", "-o", dir + "/other.veilstate", "--keys", keys, "--quiet",
-                  "--scanner-burst-seconds", "2"])
-        let refused = try CLI.veil(["merge", dir + "/other.veilstate", dir + "/p1.veilstate", "-o", dir + "/x.veilstate"])
+        try veil([
+            "aggregate", dir + "/part0.jsonl", "-o", dir + "/other.veilstate", "--keys", keys, "--quiet",
+            "--scanner-burst-seconds", "2",
+        ])
+        let refused = try CLI.veil([
+            "merge", dir + "/other.veilstate", dir + "/p1.veilstate", "-o", dir + "/x.veilstate",
+        ])
         #expect(refused.status == 1 && refused.stderrText.contains("scanner timing"), "\(refused)")
     }
 
@@ -259,9 +288,14 @@ struct EmailCLITests {
         let g = try CLI.generate(format: "json-sendgrid", lines: 3_000, seed: 65, in: dir)
         let keys = dir + "/keys"
         try veil(["keys", "init", "--keys", keys])
-        try veil(["run", g.log, "-o", dir + "/preset", "--k", "2", "--keys", keys, "--quiet", "--format", "json-sendgrid"])
-        let mapping = "event=event,timestamp=timestamp,recipient=email,campaign=category,url=url,ip=ip,user_agent=useragent,automation=sg_machine_open"
-        let r = try veil(["run", g.log, "-o", dir + "/mapped", "--k", "2", "--keys", keys, "--json", "--email-fields", mapping])
+        try veil([
+            "run", g.log, "-o", dir + "/preset", "--k", "2", "--keys", keys, "--quiet", "--format", "json-sendgrid",
+        ])
+        let mapping =
+            "event=event,timestamp=timestamp,recipient=email,campaign=category,url=url,ip=ip,user_agent=useragent,automation=sg_machine_open"
+        let r = try veil([
+            "run", g.log, "-o", dir + "/mapped", "--k", "2", "--keys", keys, "--json", "--email-fields", mapping,
+        ])
         #expect(r.stdoutText.contains("\"json-email\""), "the report names the mapped format")
         let a = try CLI.csvFiles(in: dir + "/preset"), b = try CLI.csvFiles(in: dir + "/mapped")
         #expect(a["campaigns.csv"] == b["campaigns.csv"] && a["campaign_links.csv"] == b["campaign_links.csv"])
@@ -279,7 +313,8 @@ struct EmailCLITests {
     func noIdentifierLeaks() throws {
         let dir = try CLI.tempDir()
         defer { CLI.remove(dir) }
-        let log = try CLI.generate(format: "combined_cookie_xff", lines: 8_000, seed: 66, extra: ["--email-share", "0.15"], in: dir)
+        let log = try CLI.generate(
+            format: "combined_cookie_xff", lines: 8_000, seed: 66, extra: ["--email-share", "0.15"], in: dir)
         let sg = try CLI.generate(format: "json-sendgrid", lines: 4_000, seed: 67, in: dir)
         let mg = try CLI.generate(format: "json-mailgun", lines: 4_000, seed: 68, in: dir)
         var ids: [UInt8] = []
@@ -287,7 +322,9 @@ struct EmailCLITests {
         try CLI.write(ids, to: dir + "/all.ids")
         let list = try [log, sg, mg].flatMap { try $0.identifierList() }
         let kinds = Set(list.map(\.kind))
-        for kind in ["ip", "ua", "recipient", "email", "cookie"] { #expect(kinds.contains(kind), "no \(kind) identifiers") }
+        for kind in ["ip", "ua", "recipient", "email", "cookie"] {
+            #expect(kinds.contains(kind), "no \(kind) identifiers")
+        }
         #expect(list.contains { $0.kind == "email" && $0.value != $0.value.lowercased() }, "no mixed-case address")
 
         let env = ["VEIL_KEYS": dir + "/keys"]
@@ -314,7 +351,9 @@ struct EmailCLITests {
             #expect(names.count == 15, "\(rollup): \(names)")
             files += names.map { "\(dir)/\(rollup)/\($0)" }
         }
-        #expect(try csvRows(dir + "/k10/campaigns.csv").count == 4, "k=10 should publish every campaign: the search is too easy")
+        #expect(
+            try csvRows(dir + "/k10/campaigns.csv").count == 4,
+            "k=10 should publish every campaign: the search is too easy")
         #expect(try csvRows(dir + "/k10/campaign_links.csv").count >= 4)
         #expect(try csvRows(dir + "/k2/campaign_links.csv").count >= 8)
 
@@ -322,7 +361,8 @@ struct EmailCLITests {
         #expect(search.identifiers == Set(list.map { "\($0.kind)\t\($0.value)" }).count && search.skippedShort == 0)
         #expect(
             search.hits.isEmpty,
-            "identifiers found in veil's output:\n\(search.hits.prefix(20).map { "\($0.file): \($0.identifier) as \($0.needle)" }.joined(separator: "\n"))")
+            "identifiers found in veil's output:\n\(search.hits.prefix(20).map { "\($0.file): \($0.identifier) as \($0.needle)" }.joined(separator: "\n"))"
+        )
 
         // Positive control: the raw exports and independently made digests are found.
         let email = try #require(list.first { $0.kind == "email" && $0.value != $0.value.lowercased() }).value
@@ -335,12 +375,16 @@ struct EmailCLITests {
             }
         }
         try CLI.write(digests, to: dir + "/control.digests")
-        let control = try EmailLeakSearch(identifiers: dir + "/all.ids", files: [sg.log, log.log, dir + "/control.digests"])
+        let control = try EmailLeakSearch(
+            identifiers: dir + "/all.ids", files: [sg.log, log.log, dir + "/control.digests"])
         let found = Set(control.hits.map { $0.identifier.split(separator: " ")[0] })
-        for kind in ["email", "recipient", "ip", "ua"] { #expect(found.contains(Substring(kind)), "control: no \(kind) found") }
+        for kind in ["email", "recipient", "ip", "ua"] {
+            #expect(found.contains(Substring(kind)), "control: no \(kind) found")
+        }
         let hashHits = control.hits.filter { $0.file.hasSuffix(".digests") }.map(\.identifier)
         for algo in ["md5", "sha1", "sha256"] {
-            #expect(hashHits.contains("\(algo) of email \(email)"), "control: \(algo) of lower-cased \(email) not found")
+            #expect(
+                hashHits.contains("\(algo) of email \(email)"), "control: \(algo) of lower-cased \(email) not found")
             #expect(hashHits.contains("\(algo) of recipient \(token)"), "control: \(algo) of \(token) not found")
         }
     }
@@ -351,7 +395,8 @@ struct EmailCLITests {
         let dir = try CLI.tempDir()
         defer { CLI.remove(dir) }
         let sg = try CLI.generate(format: "json-sendgrid", lines: 3_000, seed: 69, in: dir)
-        let log = try CLI.generate(format: "combined", lines: 6_000, seed: 69, extra: ["--email-share", "0.15"], in: dir)
+        let log = try CLI.generate(
+            format: "combined", lines: 6_000, seed: 69, extra: ["--email-share", "0.15"], in: dir)
         let env = ["VEIL_KEYS": dir + "/keys"]
         try veil(["run", sg.log, log.log, "-o", dir + "/a", "--k", "2", "--quiet"], env: env)
         try veil(["run", log.log, "-o", dir + "/b", "--quiet"], env: env)
@@ -362,16 +407,18 @@ struct EmailCLITests {
     }
 
     /// Bad e-mail options are usage errors (exit 2) that say what is wrong, before any input is read.
-    @Test("bad e-mail options exit 2", arguments: [
-        (["--email-open-pattern", "/o.gif?m={campaign}"], "{recipient}"),
-        (["--email-click-pattern", "c/{campaign}?r={recipient}"], "start with '/'"),
-        (["--scanner-network", "192.0.2.0/40"], "prefix length"),
-        (["--scanner-agent", "x"], "at least two"),
-        (["--scanner-burst-links", "1"], "burst links"),
-        (["--scanner-delivery-seconds", "100000"], "delivery seconds"),
-        (["--format", "combined", "--email-fields", "event=e,timestamp=t,recipient=r"], "--email-fields"),
-        (["--email-fields", "event=e,timestamp=t"], "recipient"),
-    ])
+    @Test(
+        "bad e-mail options exit 2",
+        arguments: [
+            (["--email-open-pattern", "/o.gif?m={campaign}"], "{recipient}"),
+            (["--email-click-pattern", "c/{campaign}?r={recipient}"], "start with '/'"),
+            (["--scanner-network", "192.0.2.0/40"], "prefix length"),
+            (["--scanner-agent", "x"], "at least two"),
+            (["--scanner-burst-links", "1"], "burst links"),
+            (["--scanner-delivery-seconds", "100000"], "delivery seconds"),
+            (["--format", "combined", "--email-fields", "event=e,timestamp=t,recipient=r"], "--email-fields"),
+            (["--email-fields", "event=e,timestamp=t"], "recipient"),
+        ])
     func badOptions(args: [String], message: String) throws {
         let dir = try CLI.tempDir()
         defer { CLI.remove(dir) }
@@ -395,13 +442,17 @@ struct EmailCLITests {
             f.locale = Locale(identifier: "en_US")
             return f.string(from: NSNumber(value: n))!
         }
-        #expect(r.stdoutText.contains(
-            "e-mail       \(grouped(t.events["open"]!)) opens, \(grouped(t.events["click"]!)) clicks, \(grouped(t.events["delivered"]!)) delivered"),
+        #expect(
+            r.stdoutText.contains(
+                "e-mail       \(grouped(t.events["open"]!)) opens, \(grouped(t.events["click"]!)) clicks, \(grouped(t.events["delivered"]!)) delivered"
+            ),
             "\(r.stdoutText)")
         // A custom pattern finds nothing in a log without such URLs, and says so.
         let log = try CLI.generate(format: "combined", lines: 500, seed: 70, in: dir)
-        let none = try veil(["inspect", log.log, "--email-open-pattern", "/px/{campaign}/{recipient}.gif",
-                             "--email-click-pattern", "/go/{campaign}?r={recipient}"])
+        let none = try veil([
+            "inspect", log.log, "--email-open-pattern", "/px/{campaign}/{recipient}.gif",
+            "--email-click-pattern", "/go/{campaign}?r={recipient}",
+        ])
         #expect(none.stdoutText.contains("e-mail       0 opens, 0 clicks, 0 delivered"), "\(none.stdoutText)")
     }
 }

@@ -71,7 +71,10 @@ import Testing
 
         var args = ["inspect", "--json", base + ".log"]
         if format == "nginx-custom" {
-            args += ["--format", #"nginx:$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$cookie_uid""#]
+            args += [
+                "--format",
+                #"nginx:$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$cookie_uid""#,
+            ]
         }
         let r = try CLI.veil(args)
         #expect(r.status == 0, "\(r)")
@@ -92,7 +95,8 @@ import Testing
         defer { CLI.remove(dir) }
         // ~20k lines (several 1 MiB blocks), malformed lines and one over-long line.
         let log = try CLI.generate(
-            format: "combined_cookie", lines: 20_000, extra: ["--days", "2", "--malformed-share", "0.02", "--long-line"],
+            format: "combined_cookie", lines: 20_000,
+            extra: ["--days", "2", "--malformed-share", "0.02", "--long-line"],
             in: dir)
         let keys = dir + "/keys"
         #expect(try CLI.veil(["keys", "init", "--keys", keys]).status == 0)
@@ -142,7 +146,8 @@ import Testing
         for i in 0..<5 {
             let g = try CLI.generate(
                 format: "combined_cookie", lines: 4_000, seed: UInt64(10 + i),
-                extra: ["--start", "2026-11-2\(i + 1)T00:00:00Z", "--malformed-share", "0.02"], in: dir, name: "day\(i)")
+                extra: ["--start", "2026-11-2\(i + 1)T00:00:00Z", "--malformed-share", "0.02"], in: dir, name: "day\(i)"
+            )
             logs.append(g.log)
         }
         // Two of them gzip-compressed (the plan weighs compressed inputs by 10).
@@ -186,17 +191,25 @@ import Testing
         ]
         for (name, threads, cap) in runs {
             let r = try CLI.veil(
-                ["run", log.log, "--keys", keys, "-o", dir + "/" + name, "--threads", String(threads), "--quiet", "--k", "2"] + cap)
+                [
+                    "run", log.log, "--keys", keys, "-o", dir + "/" + name, "--threads", String(threads), "--quiet",
+                    "--k", "2",
+                ] + cap)
             #expect(r.status == 0, "\(r)")
         }
         // Standard input, 3 threads: named `-` in the manifest, so only the tables are compared.
         let stdin = try CLI.veil(
-            ["run", "-", "--keys", keys, "-o", dir + "/stdin3", "--threads", "3", "--quiet", "--k", "2", "--max-paths", "20"],
+            [
+                "run", "-", "--keys", keys, "-o", dir + "/stdin3", "--threads", "3", "--quiet", "--k", "2",
+                "--max-paths", "20",
+            ],
             stdin: Array(try Data(contentsOf: URL(fileURLWithPath: log.log))))
         #expect(stdin.status == 0, "\(stdin)")
         // The cap was reached: more than 20 paths are published without it, at most 20 with it.
         func paths(_ name: String) throws -> Set<Substring> {
-            let rows = try String(contentsOfFile: dir + "/" + name + "/pages.csv", encoding: .utf8).split(whereSeparator: \.isNewline).dropFirst()
+            let rows = try String(contentsOfFile: dir + "/" + name + "/pages.csv", encoding: .utf8).split(
+                whereSeparator: \.isNewline
+            ).dropFirst()
             return Set(rows.map { $0.split(separator: ",")[2] }).subtracting(["(other)"])
         }
         #expect(try paths("uncapped").count > 20)

@@ -27,7 +27,9 @@ struct HostileInputTests {
             let inputs = aggregate["inputs"] as? [[String: Any]] ?? []
             var out: [String: Int] = [:]
             for i in inputs {
-                for r in i["rejects"] as? [[String: Any]] ?? [] { out[r["reason"] as! String, default: 0] += r["count"] as! Int }
+                for r in i["rejects"] as? [[String: Any]] ?? [] {
+                    out[r["reason"] as! String, default: 0] += r["count"] as! Int
+                }
             }
             return out
         }
@@ -36,7 +38,8 @@ struct HostileInputTests {
     func run(_ input: String, in dir: String, _ extra: [String] = []) throws -> Run {
         if !CLI.exists(dir + "/keys") { #expect(try CLI.veil(["keys", "init", "--keys", dir + "/keys"]).status == 0) }
         let out = dir + "/rollups-\(UInt32.random(in: 0...UInt32.max))"
-        let r = try CLI.veil(["run", input, "-o", out, "--keys", dir + "/keys", "--json", "--threads", "2"] + extra, timeout: 300)
+        let r = try CLI.veil(
+            ["run", input, "-o", out, "--keys", dir + "/keys", "--json", "--threads", "2"] + extra, timeout: 300)
         let summary = (try? JSONSerialization.jsonObject(with: Data(r.stdout))) as? [String: Any] ?? [:]
         return Run(result: r, summary: summary)
     }
@@ -63,7 +66,10 @@ struct HostileInputTests {
             """
         let r = try CLI.run(
             try CLI.tool("python3"),
-            ["-c", script, try CLI.binary("veil"), "run", dir + "/small.log", "-o", dir + "/out", "--keys", dir + "/keys", "--json"])
+            [
+                "-c", script, try CLI.binary("veil"), "run", dir + "/small.log", "-o", dir + "/out", "--keys",
+                dir + "/keys", "--json",
+            ])
         #expect(r.status == 0, "\(r)")
         let summary = try #require((try? JSONSerialization.jsonObject(with: Data(r.stdout))) as? [String: Any])
         let peak = try #require(summary["peak_rss_bytes"] as? Int)
@@ -76,7 +82,8 @@ struct HostileInputTests {
         var good: [UInt8] = []
         for i in 0..<500 { good += Self.line(i) + [0x0A] }
         try CLI.write(good, to: dir + "/good.part")
-        try shell("cd \(dir) && (cat good.part; head -c 1073741824 /dev/zero | tr '\\000' x) | zstd -q -3 > huge.log.zst")
+        try shell(
+            "cd \(dir) && (cat good.part; head -c 1073741824 /dev/zero | tr '\\000' x) | zstd -q -3 > huge.log.zst")
         let r = try run(dir + "/huge.log.zst", in: dir)
         #expect(r.result.status == 0, "\(r.result)")
         #expect(r.lines == 501 && r.records == 500 && r.rejected == 1, "\(r.result)")
@@ -137,7 +144,9 @@ struct HostileInputTests {
         #expect(daily.contains(",2026-11-28,102,"), "\(daily)")
 
         // --strict turns the reject into exit 3 and writes nothing.
-        let strict = try CLI.veil(["run", dir + "/hostile.log", "-o", dir + "/strict", "--keys", dir + "/keys", "--strict"])
+        let strict = try CLI.veil([
+            "run", dir + "/hostile.log", "-o", dir + "/strict", "--keys", dir + "/keys", "--strict",
+        ])
         #expect(strict.status == 3 && !CLI.exists(dir + "/strict"), "\(strict)")
     }
 
@@ -161,7 +170,10 @@ struct HostileInputTests {
         let pages = String(decoding: try CLI.read(out + "/pages.csv"), as: UTF8.self)
         #expect(pages.contains("(other)"), "paths past --max-paths count as (other)")
         let state = dir + "/wide.veilstate"
-        #expect(try CLI.veil(["aggregate", dir + "/wide.log", "-o", state, "--keys", dir + "/keys", "--max-paths", "1000", "--quiet"]).status == 0)
+        #expect(
+            try CLI.veil([
+                "aggregate", dir + "/wide.log", "-o", state, "--keys", dir + "/keys", "--max-paths", "1000", "--quiet",
+            ]).status == 0)
         // The state keeps at most the capped number of distinct paths and referrers, not one per line.
         let size = try CLI.read(state).count
         #expect(size < 8 << 20, "state size \(size)")

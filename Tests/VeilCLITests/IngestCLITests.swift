@@ -286,7 +286,10 @@ struct IngestCLITests {
 
         func text(lines: Int) -> String {
             func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-            var text = self == .w3c ? "#Version: 1.0\n#Fields: date time c-ip cs-method cs-uri-stem cs-uri-query sc-status sc-bytes cs(User-Agent) cs(Referer)\n" : ""
+            var text =
+                self == .w3c
+                ? "#Version: 1.0\n#Fields: date time c-ip cs-method cs-uri-stem cs-uri-query sc-status sc-bytes cs(User-Agent) cs(Referer)\n"
+                : ""
             for i in 0..<lines {
                 let time = "10:\(two((i / 60) % 60)):\(two(i % 60))"
                 let address = "203.0.113.\(i % 200 + 1)"
@@ -297,13 +300,21 @@ struct IngestCLITests {
                         ? #"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) \"quoted\" Gecko/20100101 Firefox/128.0"#
                         : #"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 \\ \x41"#
                     text += "\(address) - - [28/Nov/2026:\(time) +0000] "
-                    text += #""GET /docs/\#(i % 50)?q=\"a\" HTTP/1.1" 200 \#(i) "https://www.example.com/from/\"x\"" "\#(agent)""#
+                    text +=
+                        #""GET /docs/\#(i % 50)?q=\"a\" HTTP/1.1" 200 \#(i) "https://www.example.com/from/\"x\"" "\#(agent)""#
                 case .json:
-                    let agent = i % 3 == 0 ? #"Mozilla/5.0 (X11; Linux x86_64) \"quoted\" Firefox/128.0"# : #"Mozilla\/5.0 (Windows NT 10.0) Chrome\/126.0 \u00e9"#
-                    text += #"{"time_iso8601":"2026-11-28T\#(time)+00:00","remote_addr":"\#(address)","request":"GET \/docs\/\#(i % 50)?a=1\u0026b=2 HTTP\/1.1","status":"200","body_bytes_sent":"\#(i)","http_referer":"https:\/\/www.example.com\/from","http_user_agent":"\#(agent)","host":"www.example.com"}"#
+                    let agent =
+                        i % 3 == 0
+                        ? #"Mozilla/5.0 (X11; Linux x86_64) \"quoted\" Firefox/128.0"#
+                        : #"Mozilla\/5.0 (Windows NT 10.0) Chrome\/126.0 \u00e9"#
+                    text +=
+                        #"{"time_iso8601":"2026-11-28T\#(time)+00:00","remote_addr":"\#(address)","request":"GET \/docs\/\#(i % 50)?a=1\u0026b=2 HTTP\/1.1","status":"200","body_bytes_sent":"\#(i)","http_referer":"https:\/\/www.example.com\/from","http_user_agent":"\#(agent)","host":"www.example.com"}"#
                 case .w3c:
-                    let agent = i % 3 == 0 ? "Mozilla/5.0+(X11;+Linux+x86_64)+Firefox/128.0" : "Mozilla/5.0+(Windows+NT+10.0)+Chrome/126.0"
-                    text += "2026-11-28 \(time) \(address) GET /docs/\(i % 50) a=\(i % 7) 200 \(i) \(agent) https://www.example.com/from"
+                    let agent =
+                        i % 3 == 0
+                        ? "Mozilla/5.0+(X11;+Linux+x86_64)+Firefox/128.0" : "Mozilla/5.0+(Windows+NT+10.0)+Chrome/126.0"
+                    text +=
+                        "2026-11-28 \(time) \(address) GET /docs/\(i % 50) a=\(i % 7) 200 \(i) \(agent) https://www.example.com/from"
                 }
                 text += "\n"
             }
@@ -349,7 +360,8 @@ struct IngestCLITests {
         #expect(rollups[0].count >= 5)
         for (i, other) in rollups.enumerated().dropFirst() {
             let same = other == rollups[0]
-            #expect(same, "run \(i) (zstd: \(i >= 2), threads: \(i % 2 + 1)) differs from the plain file's one-thread run")
+            #expect(
+                same, "run \(i) (zstd: \(i >= 2), threads: \(i % 2 + 1)) differs from the plain file's one-thread run")
         }
     }
 
@@ -512,7 +524,9 @@ struct IngestCLITests {
         #expect(!CLI.exists(dir + "/out") && !CLI.exists(dir + "/s.veilstate"), "bad usage wrote output")
     }
 
-    @Test("an input --format auto does not recognise fails the run (exit 1) without its content; --skip-bad-files goes on")
+    @Test(
+        "an input --format auto does not recognise fails the run (exit 1) without its content; --skip-bad-files goes on"
+    )
     func unrecognisedInput() throws {
         let dir = try CLI.tempDir()
         defer { CLI.remove(dir) }
@@ -523,17 +537,23 @@ struct IngestCLITests {
         let notes = dir + "/notes.txt"
         let secrets = ["192.0.2.77", "f00dcafe1234", "someone@example.com"]
         try CLI.write(
-            Array((0..<40).map { "user \(secrets[2]) at \(secrets[0]) token \(secrets[1])-\($0)\n" }.joined().utf8), to: notes)
+            Array((0..<40).map { "user \(secrets[2]) at \(secrets[0]) token \(secrets[1])-\($0)\n" }.joined().utf8),
+            to: notes)
 
         func expectUnrecognised(_ r: ProcessResult, _ what: String) {
             #expect(r.status == 1, "\(what): \(r)")
-            #expect(r.stderrText.contains(notes) && r.stderrText.contains("format not recognised"), "\(what): \(r.stderrText)")
+            #expect(
+                r.stderrText.contains(notes) && r.stderrText.contains("format not recognised"),
+                "\(what): \(r.stderrText)")
             #expect(r.stderrText.contains("--format"), "\(what): the message says how to go on: \(r.stderrText)")
-            for s in secrets { #expect(!r.stderrText.contains(s) && !r.stdoutText.contains(s), "\(what): prints '\(s)'") }
+            for s in secrets {
+                #expect(!r.stderrText.contains(s) && !r.stdoutText.contains(s), "\(what): prints '\(s)'")
+            }
         }
         expectUnrecognised(try CLI.veil(["inspect", notes]), "inspect")
         expectUnrecognised(try CLI.veil(["run", notes, "--keys", keys, "-o", dir + "/fresh"]), "run")
-        expectUnrecognised(try CLI.veil(["run", g.log, notes, "--keys", keys, "-o", dir + "/fresh"]), "run good+unrecognised")
+        expectUnrecognised(
+            try CLI.veil(["run", g.log, notes, "--keys", keys, "-o", dir + "/fresh"]), "run good+unrecognised")
         expectUnrecognised(
             try CLI.veil(["aggregate", notes, "--keys", keys, "-o", dir + "/s.veilstate"]), "aggregate")
         #expect(!CLI.exists(dir + "/fresh") && !CLI.exists(dir + "/s.veilstate"), "a failed run wrote output")
@@ -543,10 +563,14 @@ struct IngestCLITests {
         try #require(alone.status == 0, "\(alone)")
         let skipped = try CLI.veil(["run", g.log, notes, "--skip-bad-files", "--keys", keys, "-o", dir + "/skipped"])
         #expect(skipped.status == 0, "\(skipped)")
-        #expect(skipped.stderrText.contains(notes) && skipped.stderrText.contains("format not recognised"), "\(skipped.stderrText)")
+        #expect(
+            skipped.stderrText.contains(notes) && skipped.stderrText.contains("format not recognised"),
+            "\(skipped.stderrText)")
         let expected = try CLI.csvFiles(in: dir + "/alone")
         #expect(!expected.isEmpty)
-        #expect(try CLI.csvFiles(in: dir + "/skipped") == expected, "--skip-bad-files: rollups differ from the good input's")
+        #expect(
+            try CLI.csvFiles(in: dir + "/skipped") == expected, "--skip-bad-files: rollups differ from the good input's"
+        )
 
         // Named explicitly, the input is read and its lines rejected as that format.
         let named = try CLI.veil(["inspect", "--format", "combined", notes])

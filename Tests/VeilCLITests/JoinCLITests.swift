@@ -56,7 +56,9 @@ struct JoinCLITests {
         let initKeys = try CLI.veil(["keys", "init", "--keys", keys])
         guard initKeys.status == 0 else { throw CLITestError("keys init: \(initKeys)") }
         let state = dir + "/all.veilstate"
-        let agg = try CLI.veil(["aggregate", log.log, "-o", state, "--keys", keys, "--site", "www.example.com", "--quiet"])
+        let agg = try CLI.veil([
+            "aggregate", log.log, "-o", state, "--keys", keys, "--site", "www.example.com", "--quiet",
+        ])
         guard agg.status == 0 else { throw CLITestError("aggregate: \(agg)") }
         return World(dir: dir, log: log, accounts: accounts, truth: truth, keys: keys, state: state)
     }
@@ -157,7 +159,8 @@ struct JoinCLITests {
         let w = try Self.makeWorld(lines: 3000)
         defer { CLI.remove(w.dir) }
         for i in 1...4 {
-            let r = try join(w, ["--purpose", "audit test \(i)", "--purpose-kind", "service"], output: w.dir + "/j\(i)")
+            let r = try join(
+                w, ["--purpose", "audit test \(i)", "--purpose-kind", "service"], output: w.dir + "/j\(i)")
             #expect(r.status == 0, "\(r)")
         }
         let verify = { try CLI.veil(["audit", "verify", "--audit-log", w.audit]) }
@@ -165,7 +168,8 @@ struct JoinCLITests {
         #expect(ok.status == 0 && ok.stdoutText.contains("4 records, chain intact"), "\(ok)")
 
         let original = try CLI.read(w.audit)
-        var lines = String(decoding: original, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var lines = String(decoding: original, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            .map(String.init)
         #expect(lines.count == 5 && lines[4].isEmpty)
 
         // Edit record 2's purpose.
@@ -239,7 +243,8 @@ struct JoinCLITests {
             campaignsBefore.map { String($0.split(separator: ",")[0]) }.first { webAccounts.contains($0) })
 
         let f = try CLI.veil([
-            "forget", w.state, "--identities", w.accounts, "--account", target, "--keys", w.keys, "--audit-log", w.audit,
+            "forget", w.state, "--identities", w.accounts, "--account", target, "--keys", w.keys, "--audit-log",
+            w.audit,
             "--reason", "erasure request 88",
         ])
         #expect(f.status == 0, "\(f)")
@@ -270,7 +275,8 @@ struct JoinCLITests {
         try CLI.write(Array("not a directory".utf8), to: w.dir + "/plainfile")
         let out = w.dir + "/personal"
         let r = try CLI.veil([
-            "join", w.state, "--identities", w.accounts, "--keys", w.keys, "--audit-log", w.dir + "/plainfile/audit.log",
+            "join", w.state, "--identities", w.accounts, "--keys", w.keys, "--audit-log",
+            w.dir + "/plainfile/audit.log",
             "--purpose", "support", "--purpose-kind", "service", "-o", out,
         ])
         #expect(r.status == 1, "\(r)")
@@ -317,7 +323,9 @@ struct JoinCLITests {
             format: "combined", lines: 500, seed: 3,
             extra: ["--start", ISO8601DateFormatter().string(from: Date()).prefix(10) + "T00:00:00Z"], in: w.dir,
             name: "fresh")
-        #expect(try CLI.veil(["aggregate", fresh.log, "-o", states + "/fresh.veilstate", "--keys", w.keys, "--quiet"]).status == 0)
+        #expect(
+            try CLI.veil(["aggregate", fresh.log, "-o", states + "/fresh.veilstate", "--keys", w.keys, "--quiet"])
+                .status == 0)
         #expect(try CLI.veil(["report", states + "/old.veilstate", "-o", states + "/rollups", "--quiet"]).status == 0)
         try CLI.write(Array("notes".utf8), to: states + "/notes.veilstate")
 

@@ -29,14 +29,18 @@ struct KeysEnsureCLITests {
         let keys = dir + "/keys"
         try veil(["keys", "init", "--keys", keys])
 
-        let first = try veil(["keys", "ensure", "--keys", keys, "--from", "2026-11-27", "--until", "2026-11-29T12:00:00Z"])
+        let first = try veil([
+            "keys", "ensure", "--keys", keys, "--from", "2026-11-27", "--until", "2026-11-29T12:00:00Z",
+        ])
         #expect(first.stdoutText.contains("d-2026-11-27 … d-2026-11-29: created 3 keys, 0 already existed"), "\(first)")
         #expect(keyFiles(keys) == ["d-2026-11-27.key", "d-2026-11-28.key", "d-2026-11-29.key"])
         for name in keyFiles(keys) { #expect(try CLI.mode(keys + "/" + name) == 0o600) }
         let before = try keyFiles(keys).map { try CLI.read(keys + "/" + $0) }
 
         // Again, overlapping: only the new day is created; existing keys are untouched.
-        let second = try veil(["keys", "ensure", "--keys", keys, "--from", "2026-11-28", "--until", "2026-12-01", "--json"])
+        let second = try veil([
+            "keys", "ensure", "--keys", keys, "--from", "2026-11-28", "--until", "2026-12-01", "--json",
+        ])
         let json = try #require(
             try JSONSerialization.jsonObject(with: Data(second.stdout)) as? [String: Any], "\(second)")
         #expect(json["created"] as? Int == 1)
@@ -44,19 +48,27 @@ struct KeysEnsureCLITests {
         let epochs = try #require(json["epochs"] as? [[String: Any]])
         #expect(epochs.map { $0["epoch"] as? String } == ["d-2026-11-28", "d-2026-11-29", "d-2026-11-30"])
         #expect(epochs.map { $0["created"] as? Bool } == [false, false, true])
-        let after = try ["d-2026-11-27.key", "d-2026-11-28.key", "d-2026-11-29.key"].map { try CLI.read(keys + "/" + $0) }
+        let after = try ["d-2026-11-27.key", "d-2026-11-28.key", "d-2026-11-29.key"].map {
+            try CLI.read(keys + "/" + $0)
+        }
         #expect(after == before, "ensure must never replace an existing key")
         #expect(keyFiles(keys).count == 4)
 
         // --check creates nothing and names what is missing.
-        let check = try CLI.veil(["keys", "ensure", "--check", "--keys", keys, "--from", "2026-11-29", "--until", "2026-12-03"])
+        let check = try CLI.veil([
+            "keys", "ensure", "--check", "--keys", keys, "--from", "2026-11-29", "--until", "2026-12-03",
+        ])
         #expect(check.status == 1, "\(check)")
-        #expect(check.stderrText.contains("no key for 2 epochs") && check.stderrText.contains("d-2026-12-01, d-2026-12-02"), "\(check)")
+        #expect(
+            check.stderrText.contains("no key for 2 epochs") && check.stderrText.contains("d-2026-12-01, d-2026-12-02"),
+            "\(check)")
         #expect(keyFiles(keys).count == 4, "--check created a key")
         try veil(["keys", "ensure", "--check", "--keys", keys, "--from", "2026-11-27", "--until", "2026-12-01"])
 
         // Bad ranges are usage errors.
-        let backwards = try CLI.veil(["keys", "ensure", "--keys", keys, "--from", "2026-11-29", "--until", "2026-11-28"])
+        let backwards = try CLI.veil([
+            "keys", "ensure", "--keys", keys, "--from", "2026-11-29", "--until", "2026-11-28",
+        ])
         #expect(backwards.status == 2, "\(backwards)")
         let garbage = try CLI.veil(["keys", "ensure", "--keys", keys, "--from", "yesterday", "--until", "2026-11-28"])
         #expect(garbage.status == 2, "\(garbage)")
@@ -101,7 +113,8 @@ struct KeysEnsureCLITests {
         let missing = try CLI.veil(["aggregate", g.log, "-o", dir + "/a.veilstate", "--keys", keys, "--no-new-keys"])
         #expect(missing.status == 1, "\(missing)")
         #expect(missing.stderrText.contains("no key for epoch d-2026-11-28"), "\(missing)")
-        #expect(missing.stderrText.contains("veil keys ensure"), "the error should say how to create the key: \(missing)")
+        #expect(
+            missing.stderrText.contains("veil keys ensure"), "the error should say how to create the key: \(missing)")
         #expect(!CLI.exists(dir + "/a.veilstate"))
         #expect(keyFiles(keys).isEmpty, "--no-new-keys created a key")
 
@@ -135,8 +148,10 @@ struct KeysEnsureCLITests {
         // Relative name, as `veil run shard.log` from that directory would record it.
         try veil(["aggregate", "shard.log", "-o", "direct.veilstate", "--keys", keys, "--quiet"], cwd: dir)
         let streamed = try veil(
-            ["aggregate", "-", "--input-name", "shard.log", "-o", dir + "/streamed.veilstate", "--keys", keys,
-             "--no-new-keys", "--json", "--threads", "2"],
+            [
+                "aggregate", "-", "--input-name", "shard.log", "-o", dir + "/streamed.veilstate", "--keys", keys,
+                "--no-new-keys", "--json", "--threads", "2",
+            ],
             stdin: try CLI.read(g.log))
         #expect(try CLI.read(dir + "/direct.veilstate") == CLI.read(dir + "/streamed.veilstate"))
         #expect(streamed.stdoutText.contains("\"file\" : \"shard.log\""), "\(streamed)")
@@ -149,10 +164,13 @@ struct KeysEnsureCLITests {
         #expect(try CLI.read(dir + "/r1/manifest.json") == CLI.read(dir + "/r2/manifest.json"))
 
         // Without --input-name, standard input is recorded as "-".
-        try veil(["aggregate", "-", "-o", dir + "/dash.veilstate", "--keys", keys, "--quiet"], stdin: try CLI.read(g.log))
+        try veil(
+            ["aggregate", "-", "-o", dir + "/dash.veilstate", "--keys", keys, "--quiet"], stdin: try CLI.read(g.log))
         #expect(try CLI.read(dir + "/dash.veilstate") != CLI.read(dir + "/direct.veilstate"))
 
-        let two = try CLI.veil(["aggregate", g.log, g.log, "--input-name", "x", "-o", dir + "/x.veilstate", "--keys", keys])
+        let two = try CLI.veil([
+            "aggregate", g.log, g.log, "--input-name", "x", "-o", dir + "/x.veilstate", "--keys", keys,
+        ])
         #expect(two.status == 2, "\(two)")
         let empty = try CLI.veil(["aggregate", g.log, "--input-name", "", "-o", dir + "/x.veilstate", "--keys", keys])
         #expect(empty.status == 2, "\(empty)")

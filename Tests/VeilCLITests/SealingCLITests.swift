@@ -6,7 +6,9 @@ import Testing
 
 @Suite("veil run over many days: summaries of past days leave memory, rollups do not change")
 struct SealingCLITests {
-    @Test("4 days, 2 sites, e-mail, Europe/Berlin: the same rollups with and without --state; the state is aggregate's; the temporary directory is left empty")
+    @Test(
+        "4 days, 2 sites, e-mail, Europe/Berlin: the same rollups with and without --state; the state is aggregate's; the temporary directory is left empty"
+    )
     func sameRollups() throws {
         let dir = try CLI.tempDir()
         defer { CLI.remove(dir) }
@@ -17,17 +19,24 @@ struct SealingCLITests {
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
         let env = ["VEIL_KEYS": dir + "/keys", "TMPDIR": tmp]
 
-        let sealed = try CLI.veil(["run", g.log, "--k", "3", "--tz", "Europe/Berlin", "-o", dir + "/sealed", "--json"], env: env)
+        let sealed = try CLI.veil(
+            ["run", g.log, "--k", "3", "--tz", "Europe/Berlin", "-o", dir + "/sealed", "--json"], env: env)
         #expect(sealed.status == 0, "\(sealed)")
         let kept = try CLI.veil(
-            ["run", g.log, "--k", "3", "--tz", "Europe/Berlin", "-o", dir + "/kept", "--state", dir + "/all.veilstate", "--json"],
+            [
+                "run", g.log, "--k", "3", "--tz", "Europe/Berlin", "-o", dir + "/kept", "--state",
+                dir + "/all.veilstate", "--json",
+            ],
             env: env)
         #expect(kept.status == 0, "\(kept)")
 
         // `--state` keeps the per-visitor records a noisy release needs: its state is the one
         // `veil aggregate` writes, byte for byte (the run without it keeps none).
         let aggregated = try CLI.veil(
-            ["aggregate", g.log, "--tz", "Europe/Berlin", "-o", dir + "/aggregated.veilstate", "--keys", dir + "/keys", "--quiet"],
+            [
+                "aggregate", g.log, "--tz", "Europe/Berlin", "-o", dir + "/aggregated.veilstate", "--keys",
+                dir + "/keys", "--quiet",
+            ],
             env: env)
         #expect(aggregated.status == 0, "\(aggregated)")
         #expect(try CLI.read(dir + "/all.veilstate") == CLI.read(dir + "/aggregated.veilstate"))
@@ -67,20 +76,25 @@ struct SealingCLITests {
         defer { CLI.remove(shm) }
         let disk = dir + "/tmp"
         try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
-        let long = try CLI.generate(format: "combined", lines: 8_000, seed: 79, extra: ["--days", "8"], in: dir, name: "long")
-        let short = try CLI.generate(format: "combined", lines: 4_000, seed: 80, extra: ["--days", "2"], in: dir, name: "short")
+        let long = try CLI.generate(
+            format: "combined", lines: 8_000, seed: 79, extra: ["--days", "8"], in: dir, name: "long")
+        let short = try CLI.generate(
+            format: "combined", lines: 4_000, seed: 80, extra: ["--days", "2"], in: dir, name: "short")
         let diskIsMemory = ["tmpfs", "ramfs"].contains(try type(disk))
         for (name, log, tmp, expected) in [
-            ("long-shm", long.log, shm, true), ("short-shm", short.log, shm, false), ("long-disk", long.log, disk, diskIsMemory),
+            ("long-shm", long.log, shm, true), ("short-shm", short.log, shm, false),
+            ("long-disk", long.log, disk, diskIsMemory),
         ] {
-            let r = try CLI.veil(["run", log, "-o", dir + "/" + name], env: ["VEIL_KEYS": dir + "/keys", "TMPDIR": tmp])
+            let r = try CLI.veil(
+                ["run", log, "-o", dir + "/" + name], env: ["VEIL_KEYS": dir + "/keys", "TMPDIR": tmp])
             #expect(r.status == 0, "\(name): \(r)")
             let stderr = String(decoding: r.stderr, as: UTF8.self)
             #expect(stderr.contains("memory file system") == expected, "\(name): \(stderr)")
             if expected { #expect(stderr.contains(tmp) && stderr.contains("TMPDIR"), "\(name): \(stderr)") }
         }
         // --quiet keeps it quiet.
-        let quiet = try CLI.veil(["run", long.log, "-o", dir + "/quiet", "--quiet"], env: ["VEIL_KEYS": dir + "/keys", "TMPDIR": shm])
+        let quiet = try CLI.veil(
+            ["run", long.log, "-o", dir + "/quiet", "--quiet"], env: ["VEIL_KEYS": dir + "/keys", "TMPDIR": shm])
         #expect(quiet.status == 0 && quiet.stderr.isEmpty, "\(quiet)")
     }
 

@@ -346,7 +346,9 @@ final class AggregatorState {
             for i in 0..<(bounds.count - 1) {
                 var r = LogRecord()
                 let line = UnsafeMutableBufferPointer(rebasing: all[bounds[i]..<(bounds[i + 1] - 1)])
-                guard format.parse(line, into: &r) == .record else { fail("combined_cookie line \(i + 1) did not parse") }
+                guard format.parse(line, into: &r) == .record else {
+                    fail("combined_cookie line \(i + 1) did not parse")
+                }
                 records.append(r)
             }
         }
@@ -388,7 +390,9 @@ final class PipelineState {
     var aggregator: Aggregator
     var day = 0
 
-    private init(directory: TemporaryDirectory, keyStore: KeyStore, blocks: [[UInt8]], files: [String]) throws(VeilError) {
+    private init(directory: TemporaryDirectory, keyStore: KeyStore, blocks: [[UInt8]], files: [String])
+        throws(VeilError)
+    {
         self.directory = directory
         self.keyStore = keyStore
         self.blocks = blocks
@@ -405,7 +409,9 @@ final class PipelineState {
         var files: [String] = []
         for (day, block) in blocks.enumerated() {
             let file = directory.path + "/access-\(day).log.zst"
-            guard FileManager.default.createFile(atPath: file, contents: Data(block)) else { fail("cannot write \(file)") }
+            guard FileManager.default.createFile(atPath: file, contents: Data(block)) else {
+                fail("cannot write \(file)")
+            }
             files.append(file)
         }
         do {
@@ -415,7 +421,9 @@ final class PipelineState {
             var sink = DiscardingSink()
             let report = try Ingest.run(path: files[0], configuration: IngestConfiguration(), sink: &sink)
             if report.records != linesPerIteration || report.rejected != 0 {
-                fail("Ingest.run read \(report.records) records, \(report.rejected) rejected, of \(linesPerIteration) lines")
+                fail(
+                    "Ingest.run read \(report.records) records, \(report.rejected) rejected, of \(linesPerIteration) lines"
+                )
             }
             return state
         } catch {

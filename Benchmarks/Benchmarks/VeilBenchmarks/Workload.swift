@@ -77,7 +77,8 @@ struct Workload {
         for i in 0..<visitors {
             let address: String
             if i % 5 == 4 {
-                address = "2001:db8:\(String(i / 256, radix: 16)):\(String(i % 256, radix: 16))::\(String(rng.next() % 0xffff + 1, radix: 16))"
+                address =
+                    "2001:db8:\(String(i / 256, radix: 16)):\(String(i % 256, radix: 16))::\(String(rng.next() % 0xffff + 1, radix: 16))"
             } else {
                 let n = Int(rng.next() % UInt64(prefixes.count * 254))
                 address = prefixes[n / 254] + String(n % 254 + 1)
@@ -89,7 +90,8 @@ struct Workload {
             } else {
                 ua = Int(rng.next() % UInt64(Self.botAgents.lowerBound))
             }
-            let cookie = (rng.next() % 10 < 7 && !Self.botAgents.contains(ua))
+            let cookie =
+                (rng.next() % 10 < 7 && !Self.botAgents.contains(ua))
                 ? hex(rng.next()) + hex(rng.next()) : ""
             result.append(Visitor(address: address, userAgent: ua, cookie: cookie))
         }
@@ -203,20 +205,30 @@ struct Workload {
             let target = r.query.isEmpty ? r.path : r.path + "?" + r.query
             switch format {
             case .combined, .combinedCookie:
-                put("\(v.address) - - [\(c.clf)] \"\(r.method) \(target) HTTP/1.1\" \(r.status) \(r.bytes == 0 ? "-" : String(r.bytes)) \"\(r.referrer.isEmpty ? "-" : r.referrer)\" \"")
+                put(
+                    "\(v.address) - - [\(c.clf)] \"\(r.method) \(target) HTTP/1.1\" \(r.status) \(r.bytes == 0 ? "-" : String(r.bytes)) \"\(r.referrer.isEmpty ? "-" : r.referrer)\" \""
+                )
                 bytes.append(contentsOf: uaText[v.userAgent])
                 put("\"")
                 if format == .combinedCookie { put(" \"\(v.cookie.isEmpty ? "-" : v.cookie)\"") }
             case .caddy:
                 let millis = r.millis == 0 ? "" : "." + pad(r.millis, 3)
-                put("{\"level\":\"info\",\"ts\":\(r.time)\(millis),\"logger\":\"http.log.access\",\"msg\":\"handled request\",\"request\":{\"remote_ip\":\"\(v.address)\",\"remote_port\":\"\(40_000 + r.visitor)\",\"client_ip\":\"\(v.address)\",\"proto\":\"HTTP/2.0\",\"method\":\"\(r.method)\",\"host\":\"\(Self.sites[r.site])\",\"uri\":\"\(target)\",\"headers\":{\"User-Agent\":[\"")
+                put(
+                    "{\"level\":\"info\",\"ts\":\(r.time)\(millis),\"logger\":\"http.log.access\",\"msg\":\"handled request\",\"request\":{\"remote_ip\":\"\(v.address)\",\"remote_port\":\"\(40_000 + r.visitor)\",\"client_ip\":\"\(v.address)\",\"proto\":\"HTTP/2.0\",\"method\":\"\(r.method)\",\"host\":\"\(Self.sites[r.site])\",\"uri\":\"\(target)\",\"headers\":{\"User-Agent\":[\""
+                )
                 bytes.append(contentsOf: uaText[v.userAgent])
                 if !r.referrer.isEmpty { put("\"],\"Referer\":[\"\(r.referrer)") }
-                put("\"],\"Accept-Encoding\":[\"gzip, deflate, br\"]}},\"bytes_read\":0,\"user_id\":\"\",\"duration\":0.00\(1_000 + r.visitor % 9_000),\"size\":\(r.bytes),\"status\":\(r.status),\"resp_headers\":{\"Server\":[\"Caddy\"]}}")
+                put(
+                    "\"],\"Accept-Encoding\":[\"gzip, deflate, br\"]}},\"bytes_read\":0,\"user_id\":\"\",\"duration\":0.00\(1_000 + r.visitor % 9_000),\"size\":\(r.bytes),\"status\":\(r.status),\"resp_headers\":{\"Server\":[\"Caddy\"]}}"
+                )
             case .w3c:
-                put("\(c.date) \(c.time) W3SVC1 192.0.2.254 \(r.method) \(r.path) \(r.query.isEmpty ? "-" : r.query) 443 - \(v.address) ")
+                put(
+                    "\(c.date) \(c.time) W3SVC1 192.0.2.254 \(r.method) \(r.path) \(r.query.isEmpty ? "-" : r.query) 443 - \(v.address) "
+                )
                 bytes.append(contentsOf: uaW3C[v.userAgent])
-                put(" \(r.referrer.isEmpty ? "-" : r.referrer) \(Self.sites[r.site]) \(r.status) 0 0 \(r.bytes) \(15 + r.visitor % 300)")
+                put(
+                    " \(r.referrer.isEmpty ? "-" : r.referrer) \(Self.sites[r.site]) \(r.status) 0 0 \(r.bytes) \(15 + r.visitor % 300)"
+                )
             }
             end()
         }

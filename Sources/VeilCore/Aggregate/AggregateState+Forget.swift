@@ -19,7 +19,9 @@ extension AggregateState {
             (visitorTable, visitors) = Self.dropping(moved, visitorKeys, visitors, minimumCapacity: 1024)
         }
         if !goneRecipients.isEmpty {
-            let moved = recipientKeys.map { goneRecipients.contains(VisitorKey(site: $0.site, pseudonym: $0.pseudonym)) }
+            let moved = recipientKeys.map {
+                goneRecipients.contains(VisitorKey(site: $0.site, pseudonym: $0.pseudonym))
+            }
             removed.recipients = moved.reduce(0) { $0 + ($1 ? 1 : 0) }
             (recipientTable, recipients) = Self.dropping(moved, recipientKeys, recipients, minimumCapacity: 64)
         }

@@ -102,7 +102,9 @@ extension AggregateState {
     /// cells that late records made again since are joined exactly.
     /// - Returns: whether any cell was sealed (cell indices then changed).
     @discardableResult
-    mutating func sealCells(_ past: (CellKey) -> Bool, into sealed: SealedSummaries, input: Int = -1) throws(VeilError) -> Bool {
+    mutating func sealCells(_ past: (CellKey) -> Bool, into sealed: SealedSummaries, input: Int = -1) throws(VeilError)
+        -> Bool
+    {
         var selection = StateCodec.Selection()
         selection.cells = cellKeys.map(past)
         guard selection.cells.contains(true) else { return false }

@@ -184,7 +184,8 @@ public struct AggregateState: Sendable {
         guard self.sites.count + newSites <= CellKey.maxSites, self.dims.count + newDims <= CellKey.maxDimension else {
             throw VeilError(
                 .state,
-                "the merged state would have more than \(CellKey.maxSites) sites or \(CellKey.maxDimension) distinct values")
+                "the merged state would have more than \(CellKey.maxSites) sites or \(CellKey.maxDimension) distinct values"
+            )
         }
         inputs = (inputs + other.inputs).sorted()
         epochs.formUnion(other.epochs)
@@ -198,7 +199,8 @@ public struct AggregateState: Sendable {
 
         for (j, k) in other.cellKeys.enumerated() {
             let key = CellKey(
-                table: k.table, site: Int(siteMap[k.site]), bucket: k.bucket, dimension: k.table.hasDimension ? Int(dimMap[k.dimension]) : 0)
+                table: k.table, site: Int(siteMap[k.site]), bucket: k.bucket,
+                dimension: k.table.hasDimension ? Int(dimMap[k.dimension]) : 0)
             let i = cell(key)
             cells[i].merge(other.cells[j])
         }

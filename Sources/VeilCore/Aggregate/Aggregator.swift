@@ -145,7 +145,8 @@ public struct Aggregator: RecordSink {
         }
         try configuration.emailTiming.validate()
         emailPatterns = try EmailPatterns(configuration: configuration.email)
-        scannerRules = try ScannerRules(agents: configuration.email.scannerAgents, networks: configuration.email.scannerNetworks)
+        scannerRules = try ScannerRules(
+            agents: configuration.email.scannerAgents, networks: configuration.email.scannerNetworks)
         self.configuration = configuration
         self.pseudonymizer = pseudonymizer
         granularity = pseudonymizer.keyStore.granularity
@@ -165,9 +166,10 @@ public struct Aggregator: RecordSink {
 
     /// Records an input's report in the state (its fingerprint makes merges refuse duplicates).
     public mutating func addInput(_ report: FileReport) {
-        state.inputs.append(InputRecord(
-            fingerprint: report.fingerprint, name: report.file, bytes: report.bytesIn,
-            lines: Int64(report.lines), records: Int64(report.records), rejected: Int64(report.rejected)))
+        state.inputs.append(
+            InputRecord(
+                fingerprint: report.fingerprint, name: report.file, bytes: report.bytesIn,
+                lines: Int64(report.lines), records: Int64(report.records), rejected: Int64(report.rejected)))
         state.inputs.sort()
     }
 
@@ -201,7 +203,9 @@ public struct Aggregator: RecordSink {
     /// `consume(_:line:)` with the request's visitor pseudonym computed ahead (by
     /// `VisitorPseudonyms`, on another thread), or nil to compute it here.
     @inline(__always)
-    mutating func consume(_ r: inout LogRecord, line: UnsafeBufferPointer<UInt8>, pseudonym ahead: Pseudonym?) throws(VeilError) {
+    mutating func consume(_ r: inout LogRecord, line: UnsafeBufferPointer<UInt8>, pseudonym ahead: Pseudonym?)
+        throws(VeilError)
+    {
         let t = r.timestamp
         guard t >= 0, t < Int64(CellKey.maxBucket - 1) * 3600 else {
             state.outOfRange += 1
@@ -319,7 +323,8 @@ public struct Aggregator: RecordSink {
         let hourLimit = EpochCalendar.floorDiv(limit, 3600)
         foldHours { $0.bucket < hourLimit }
         let sealedCells = try state.sealCells(
-            { $0.table == .trafficHour ? $0.bucket < hourLimit : $0.bucket < dayLimit }, into: sealed, input: sealedInput)
+            { $0.table == .trafficHour ? $0.bucket < hourLimit : $0.bucket < dayLimit }, into: sealed,
+            input: sealedInput)
         if sealedCells {
             // Cell indices changed.
             cachedSite = .max
@@ -363,7 +368,9 @@ public struct Aggregator: RecordSink {
     private mutating func count(
         _ table: ContributionTable, _ site: UInt32, _ day: Int64, _ dim: UInt32, _ p: Pseudonym, known: UInt8
     ) {
-        count(cell: state.cell(CellKey(table: table.tableID, site: Int(site), bucket: day, dimension: Int(dim))), table, p, known: known)
+        count(
+            cell: state.cell(CellKey(table: table.tableID, site: Int(site), bucket: day, dimension: Int(dim))), table,
+            p, known: known)
     }
 
     /// Without contribution records: the `known` bits of the cells the visitor's summary
@@ -400,7 +407,8 @@ public struct Aggregator: RecordSink {
 
     @inline(never)
     private mutating func newStatusCell(_ status: UInt16, slot: Int, site: UInt32, day: Int64) -> Int {
-        let i = state.cell(CellKey(table: .statusCodes, site: Int(site), bucket: day, dimension: Int(statusDim(status))))
+        let i = state.cell(
+            CellKey(table: .statusCodes, site: Int(site), bucket: day, dimension: Int(statusDim(status))))
         // Past 2^32 cells the index does not fit: such a cell is looked up every time.
         if i <= 0xFFFF_FFFF { statusCells[slot] = UInt64(status) << 32 | UInt64(i) }
         return i
@@ -422,7 +430,8 @@ public struct Aggregator: RecordSink {
         let dims = uaDims[ua]
         var cells = AgentCells()
         cells.stamp = cellsStamp
-        cells.browser = state.cell(CellKey(table: .browsers, site: Int(site), bucket: day, dimension: Int(dims.browser)))
+        cells.browser = state.cell(
+            CellKey(table: .browsers, site: Int(site), bucket: day, dimension: Int(dims.browser)))
         cells.os = state.cell(CellKey(table: .operatingSystems, site: Int(site), bucket: day, dimension: Int(dims.os)))
         cells.device = state.cell(CellKey(table: .devices, site: Int(site), bucket: day, dimension: Int(dims.device)))
         agentCells[ua] = cells
@@ -510,7 +519,8 @@ public struct Aggregator: RecordSink {
             idx = uaClasses.count
             uaClasses.append(cls)
             let browser = cls.browserMajor > 0 ? "\(cls.browser.label) \(cls.browserMajor)" : cls.browser.label
-            uaDims.append((state.dims.intern(browser), state.dims.intern(cls.os.label), state.dims.intern(cls.device.label)))
+            uaDims.append(
+                (state.dims.intern(browser), state.dims.intern(cls.os.label), state.dims.intern(cls.device.label)))
         }
         uaNumber = uaGeneration | UInt64(truncatingIfNeeded: uaCache.insert(key, hash: hash, value: UInt32(idx)))
         return idx
@@ -641,7 +651,8 @@ public struct Aggregator: RecordSink {
         /// Whether the parts agree with one aggregator reading everything, under the caps of
         /// `configuration`.
         func agrees(with configuration: AggregationConfiguration) -> Bool {
-            !reached && CappedKind.allCases.allSatisfy { labels[$0.rawValue].count <= Aggregator.cap($0, configuration) }
+            !reached
+                && CappedKind.allCases.allSatisfy { labels[$0.rawValue].count <= Aggregator.cap($0, configuration) }
         }
     }
 

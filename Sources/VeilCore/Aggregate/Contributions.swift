@@ -111,7 +111,9 @@ public struct ContributionStore: Sendable {
     }
 
     static func unpack(_ word: UInt64) -> ContributionEntry {
-        ContributionEntry(day: UInt32(truncatingIfNeeded: word >> 32), dim: UInt32(truncatingIfNeeded: word >> 8) & 0xFF_FFFF, count: UInt8(truncatingIfNeeded: word))
+        ContributionEntry(
+            day: UInt32(truncatingIfNeeded: word >> 32), dim: UInt32(truncatingIfNeeded: word >> 8) & 0xFF_FFFF,
+            count: UInt8(truncatingIfNeeded: word))
     }
 
     /// The head of the further records of visitor `v` in `table`.
@@ -124,7 +126,8 @@ public struct ContributionStore: Sendable {
     @inline(__always)
     mutating func setHead(_ v: Int, _ table: Int, _ value: UInt32) {
         let i = v &* Self.stride &+ Self.tableCount &+ table >> 1
-        slots[i] = table & 1 == 0
+        slots[i] =
+            table & 1 == 0
             ? slots[i] & 0xFFFF_FFFF_0000_0000 | UInt64(value)
             : slots[i] & 0x0000_0000_FFFF_FFFF | UInt64(value) << 32
     }
@@ -256,7 +259,8 @@ public struct ContributionStore: Sendable {
             setHead(v, table, 0)
             return
         }
-        slots[v * Self.stride + table] = Self.pack(day: first.day, dim: first.dim, count: UInt8(min(first.count, Self.countCap)))
+        slots[v * Self.stride + table] = Self.pack(
+            day: first.day, dim: first.dim, count: UInt8(min(first.count, Self.countCap)))
         var reuse = head(v, table)
         var previous: Int? = nil
         var newHead: UInt32 = 0
@@ -349,7 +353,9 @@ extension AggregateState {
     /// rank is smaller, else it is dropped. Walks the list in place: no allocation (this runs
     /// for every pageview of a page beyond a visitor's kept ones).
     @inline(never)
-    mutating func addRankedContribution(_ v: Int, _ table: ContributionTable, _ day: UInt32, _ dim: UInt32, _ p: Pseudonym) {
+    mutating func addRankedContribution(
+        _ v: Int, _ table: ContributionTable, _ day: UInt32, _ dim: UInt32, _ p: Pseudonym
+    ) {
         let t = table.rawValue
         let first = contributions.slots[v * ContributionStore.stride + t]
         guard first != 0 else { return }
@@ -447,7 +453,9 @@ extension AggregateState {
     /// - Returns: whether the visitor had records.
     @discardableResult
     public mutating func removeContributions(site: UInt32, pseudonym: Pseudonym) -> Bool {
-        guard let v = contributions.visitorTable.find(VisitorKey(site: site, pseudonym: pseudonym)) else { return false }
+        guard let v = contributions.visitorTable.find(VisitorKey(site: site, pseudonym: pseudonym)) else {
+            return false
+        }
         let had = contributions.hasRecords(v)
         contributions.clear(v)
         return had

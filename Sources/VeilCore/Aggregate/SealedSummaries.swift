@@ -54,7 +54,8 @@ public final class SealedSummaries: @unchecked Sendable {
     /// Creates the file and unlinks it at once. Called with the lock held.
     private func openFile() throws(VeilError) -> Int32 {
         if fd >= 0 { return fd }
-        var template = Array((directory.hasSuffix("/") ? directory : directory + "/").utf8CString.dropLast())
+        var template =
+            Array((directory.hasSuffix("/") ? directory : directory + "/").utf8CString.dropLast())
             + Array("veil-sealed-XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard made >= 0 else {
@@ -202,7 +203,8 @@ public final class SealedSummaries: @unchecked Sendable {
             guard n > 0 else {
                 let reason = n < 0 ? String(cString: strerror(errno)) : "it is shorter than written"
                 throw VeilError(
-                    .io, "cannot read the summaries of past days back from a temporary file: \(reason)", file: directory)
+                    .io, "cannot read the summaries of past days back from a temporary file: \(reason)", file: directory
+                )
             }
             done += n
         }

@@ -63,8 +63,11 @@ public enum StateCodec {
         let whole = selection == nil
         // Room for the usual sizes reserved up front: growing by doubling would hold the old
         // and the new buffer at once (pages reserved but never written take no memory).
-        func count(_ n: Int, _ selected: (Int) -> Bool) -> Int { selection == nil ? n : (0..<n).reduce(0) { $0 + (selected($1) ? 1 : 0) } }
-        let estimate = 64 * count(s.visitors.count, visitor) + 160 * count(s.recipients.count, recipient)
+        func count(_ n: Int, _ selected: (Int) -> Bool) -> Int {
+            selection == nil ? n : (0..<n).reduce(0) { $0 + (selected($1) ? 1 : 0) }
+        }
+        let estimate =
+            64 * count(s.visitors.count, visitor) + 160 * count(s.recipients.count, recipient)
             + 128 * count(s.contributions.visitorKeys.count, contributor) + 512 * count(s.cells.count, cell)
         var w = BinaryWriter(capacity: (1 << 16) + estimate)
         w.writeRawBytes(magic)
@@ -118,8 +121,11 @@ public enum StateCodec {
 
         let cells = s.cellKeys.enumerated().compactMap { (j, k) in
             cell(j)
-                ? (CellKey(table: k.table, site: Int(siteRank[k.site]), bucket: k.bucket,
-                           dimension: k.table.hasDimension ? Int(dimRank[k.dimension]) : 0), j)
+                ? (
+                    CellKey(
+                        table: k.table, site: Int(siteRank[k.site]), bucket: k.bucket,
+                        dimension: k.table.hasDimension ? Int(dimRank[k.dimension]) : 0), j
+                )
                 : nil
         }.sorted { $0.0 < $1.0 }
         w.writeVarUInt(UInt64(cells.count))
@@ -129,8 +135,10 @@ public enum StateCodec {
             w.writeVarUInt(UInt64(k.site))
             w.writeVarInt(k.bucket)
             w.writeVarUInt(UInt64(k.dimension))
-            for v in [c.requests, c.pageviews, c.bytes, c.statusClasses.0, c.statusClasses.1,
-                      c.statusClasses.2, c.statusClasses.3, c.statusClasses.4, c.botRequests] {
+            for v in [
+                c.requests, c.pageviews, c.bytes, c.statusClasses.0, c.statusClasses.1,
+                c.statusClasses.2, c.statusClasses.3, c.statusClasses.4, c.botRequests,
+            ] {
                 w.writeVarUInt(UInt64(v))
             }
             c.visitors.encode(into: &w)
@@ -156,7 +164,11 @@ public enum StateCodec {
 
         let recipients = s.recipientKeys.enumerated().compactMap { (j, k) in
             recipient(j)
-                ? (RecipientKey(site: siteRank[Int(k.site)], campaign: dimRank[Int(k.campaign)], day: k.day, pseudonym: k.pseudonym), j)
+                ? (
+                    RecipientKey(
+                        site: siteRank[Int(k.site)], campaign: dimRank[Int(k.campaign)], day: k.day,
+                        pseudonym: k.pseudonym), j
+                )
                 : nil
         }.sorted { a, b in
             let x = a.0, y = b.0
@@ -202,7 +214,8 @@ public enum StateCodec {
         }
 
         let contributors = s.contributions.visitorKeys.enumerated().compactMap { (v, k) in
-            contributor(v) && s.contributions.hasRecords(v) ? (VisitorKey(site: siteRank[Int(k.site)], pseudonym: k.pseudonym), v) : nil
+            contributor(v) && s.contributions.hasRecords(v)
+                ? (VisitorKey(site: siteRank[Int(k.site)], pseudonym: k.pseudonym), v) : nil
         }.sorted { $0.0 < $1.0 }
         w.writeVarUInt(UInt64(contributors.count))
         var records: [(day: UInt32, dim: UInt32, count: UInt8)] = []
@@ -259,7 +272,8 @@ public enum StateCodec {
         var tail = BinaryReader(bytes[bodyEnd...], file: file, baseOffset: Int64(bodyEnd))
         let stored = try tail.readUInt32()
         guard CRC32C.checksum(bytes[0..<bodyEnd]) == stored else {
-            throw VeilError(.state, "checksum mismatch: the state file is corrupt", file: file, byteOffset: Int64(bodyEnd))
+            throw VeilError(
+                .state, "checksum mismatch: the state file is corrupt", file: file, byteOffset: Int64(bodyEnd))
         }
         r = BinaryReader(bytes[0..<bodyEnd], file: file)
         try r.skip(count: magic.count + 2)
@@ -281,10 +295,12 @@ public enum StateCodec {
         s.outOfRange = try readInt64(&r, "out-of-range record count")
         for _ in 0..<(try r.readCount()) { s.epochs.insert(try r.readString()) }
         for _ in 0..<(try r.readCount()) {
-            s.inputs.append(InputRecord(
-                fingerprint: try r.readString(), name: try r.readString(),
-                bytes: try readInt64(&r, "input byte count"), lines: try readInt64(&r, "input line count"),
-                records: try readInt64(&r, "input record count"), rejected: try readInt64(&r, "input reject count")))
+            s.inputs.append(
+                InputRecord(
+                    fingerprint: try r.readString(), name: try r.readString(),
+                    bytes: try readInt64(&r, "input byte count"), lines: try readInt64(&r, "input line count"),
+                    records: try readInt64(&r, "input record count"), rejected: try readInt64(&r, "input reject count"))
+            )
         }
         let siteCount = try r.readCount()
         for _ in 0..<siteCount { _ = s.sites.intern(try r.readString()) }
@@ -305,7 +321,7 @@ public enum StateCodec {
             let bucket = try r.readVarInt()
             let dim = try r.readVarUInt()
             guard site < UInt64(siteCount), bucket >= 0, bucket < CellKey.maxBucket,
-                  table.hasDimension ? dim < UInt64(dimCount) : dim == 0
+                table.hasDimension ? dim < UInt64(dimCount) : dim == 0
             else { throw r.error("cell key out of range", at: at) }
             let key = CellKey(table: table, site: Int(site), bucket: bucket, dimension: Int(dim))
             guard s.cellTable.find(key) == nil else { throw r.error("duplicate cell", at: at) }
@@ -339,7 +355,7 @@ public enum StateCodec {
                 let pv = try r.readVarUInt()
                 let entry = try r.readVarUInt()
                 guard start >= 0, start < Int64(CellKey.maxBucket) * 3600, len < 1 << 40, pv >= 1,
-                      pv <= UInt64(UInt32.max), entry < UInt64(dimCount)
+                    pv <= UInt64(UInt32.max), entry < UInt64(dimCount)
                 else {
                     throw r.error("visit out of range")
                 }
@@ -392,8 +408,9 @@ public enum StateCodec {
                 throw r.error("recipient key out of range", at: at)
             }
             if let q = previous {
-                guard (q.site, q.campaign, q.day) < (site, campaign, day)
-                    || ((q.site, q.campaign, q.day) == (site, campaign, day) && q.p < p)
+                guard
+                    (q.site, q.campaign, q.day) < (site, campaign, day)
+                        || ((q.site, q.campaign, q.day) == (site, campaign, day) && q.p < p)
                 else { throw r.error("recipients not in canonical order", at: at) }
             }
             previous = (site, campaign, day, p)
@@ -407,18 +424,24 @@ public enum StateCodec {
                 sum.firstOpen = try time(r.offset)
                 let spanAt = r.offset
                 let span = try r.readVarUInt()
-                guard span < UInt64(maxTime) - UInt64(sum.firstOpen) else { throw r.error("open times out of range", at: spanAt) }
+                guard span < UInt64(maxTime) - UInt64(sum.firstOpen) else {
+                    throw r.error("open times out of range", at: spanAt)
+                }
                 sum.lastOpen = sum.firstOpen + Int64(span)
             }
             let records = try r.readCount(minimumElementSize: 4)
-            guard records <= RecipientSummary.maxClickRecords else { throw r.error("too many click records", at: r.offset) }
+            guard records <= RecipientSummary.maxClickRecords else {
+                throw r.error("too many click records", at: r.offset)
+            }
             var last: RecipientSummary.ClickRecord? = nil
             for _ in 0..<records {
                 let recordAt = r.offset
                 let t: Int64
                 if let l = last {
                     let d = try r.readVarUInt()
-                    guard d < UInt64(maxTime) - UInt64(l.time) else { throw r.error("click time out of range", at: recordAt) }
+                    guard d < UInt64(maxTime) - UInt64(l.time) else {
+                        throw r.error("click time out of range", at: recordAt)
+                    }
                     t = l.time + Int64(d)
                 } else {
                     t = try time(recordAt)
@@ -454,7 +477,8 @@ public enum StateCodec {
                 let extraAt = r.offset
                 let link = try r.readVarUInt()
                 guard link < UInt64(dimCount) else { throw r.error("click link out of range", at: extraAt) }
-                let e = RecipientSummary.ExtraClicks(link: UInt32(link), automated: try flag(), count: try count32("click count"))
+                let e = RecipientSummary.ExtraClicks(
+                    link: UInt32(link), automated: try flag(), count: try count32("click count"))
                 guard e.count >= 1 else { throw r.error("empty click record", at: extraAt) }
                 if let l = lastExtra {
                     guard (l.link, l.automated ? 1 : 0) < (e.link, e.automated ? 1 : 0) else {
@@ -485,7 +509,8 @@ public enum StateCodec {
             let at = r.offset
             let site = try r.readVarUInt()
             guard site < UInt64(siteCount) else { throw r.error("contribution site out of range", at: at) }
-            let key = VisitorKey(site: UInt32(site), pseudonym: Pseudonym(hi: try r.readUInt64(), lo: try r.readUInt64()))
+            let key = VisitorKey(
+                site: UInt32(site), pseudonym: Pseudonym(hi: try r.readUInt64(), lo: try r.readUInt64()))
             if let q = previous {
                 guard q < key else { throw r.error("contribution records not in canonical order", at: at) }
             }

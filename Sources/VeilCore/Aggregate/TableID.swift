@@ -113,7 +113,8 @@ extension Int64 {
     static let maxDimension = 1 << 24
 
     @inline(__always) init(table: TableID, site: Int, bucket: Int64, dimension: Int) {
-        raw = UInt64(table.rawValue) << 59 | UInt64(site) << 44 | UInt64(bucket & 0xF_FFFF) << 24
+        raw =
+            UInt64(table.rawValue) << 59 | UInt64(site) << 44 | UInt64(bucket & 0xF_FFFF) << 24
             | UInt64(dimension)
     }
 

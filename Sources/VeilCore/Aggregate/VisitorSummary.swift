@@ -149,7 +149,8 @@ public struct VisitorSummary: Sendable, Equatable {
         // The whole list in `earlier` for the insertion, then the last one back (the array
         // keeps its capacity, so this allocates only when it grows, as `append` does).
         if latest.pageviews > 0 { earlier.append(latest) }
-        Self.insert(Visit(start: time, end: time, pageviews: 1, entry: path), into: &earlier, timeout: timeout, isLess: isLess)
+        Self.insert(
+            Visit(start: time, end: time, pageviews: 1, entry: path), into: &earlier, timeout: timeout, isLess: isLess)
         latest = earlier.removeLast()
     }
 
@@ -164,7 +165,8 @@ public struct VisitorSummary: Sendable, Equatable {
     /// before and/or after it when within the timeout. The visits were already coalesced, so
     /// nothing further can join. Allocates only when the array grows, as `append` does.
     @inline(never)
-    private static func insert(_ v: Visit, into visits: inout [Visit], timeout: Int64, isLess: (UInt32, UInt32) -> Bool) {
+    private static func insert(_ v: Visit, into visits: inout [Visit], timeout: Int64, isLess: (UInt32, UInt32) -> Bool)
+    {
         // i: the first visit starting after v (visits are sorted by start).
         var lo = 0
         var hi = visits.count

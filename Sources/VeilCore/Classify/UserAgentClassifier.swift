@@ -57,7 +57,9 @@ public struct UserAgentClassifier: Sendable {
     /// classifier (building the tables costs about a millisecond).
     private static let shared: (agents: ByteNeedleSet, names: [BotName]) = {
         let rules = agentRules
-        return (ByteNeedleSet(rules.map { (text: $0.token, anchor: $0.anchored ? .start : .anywhere) }), rules.map(\.name))
+        return (
+            ByteNeedleSet(rules.map { (text: $0.token, anchor: $0.anchored ? .start : .anywhere) }), rules.map(\.name)
+        )
     }()
 
     public init() {

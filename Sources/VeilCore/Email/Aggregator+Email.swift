@@ -21,7 +21,8 @@ extension Aggregator {
         guard method.isEmpty || head || Self.isMethod(method, "GET") else { return }
         guard let m = emailPatterns.match(r.target.slice(line), offset: r.target.start) else { return }
         func count(
-            recipient: UnsafeBufferPointer<UInt8>, campaign: UnsafeBufferPointer<UInt8>, link: UnsafeBufferPointer<UInt8>
+            recipient: UnsafeBufferPointer<UInt8>, campaign: UnsafeBufferPointer<UInt8>,
+            link: UnsafeBufferPointer<UInt8>
         ) throws(VeilError) {
             try emailEvent(
                 m.kind, site: site, day: day, time: time, campaign: campaign, recipient: recipient,
@@ -90,8 +91,9 @@ extension Aggregator {
         if kind == .open {
             state.recipients[i].addOpen(time: time, kind: proxy ? .proxy : (automated ? .bot : .human))
         } else {
-            state.addClick(i, time: time, link: linkID(link ?? UnsafeBufferPointer(start: nil, count: 0), isName: linkIsName),
-                           automated: automated || proxy)
+            state.addClick(
+                i, time: time, link: linkID(link ?? UnsafeBufferPointer(start: nil, count: 0), isName: linkIsName),
+                automated: automated || proxy)
         }
     }
 
@@ -119,7 +121,9 @@ extension Aggregator {
         return true
     }
 
-    private mutating func recipientPseudonym(site: UInt32, token: UnsafeBufferPointer<UInt8>) throws(VeilError) -> Pseudonym {
+    private mutating func recipientPseudonym(site: UInt32, token: UnsafeBufferPointer<UInt8>) throws(VeilError)
+        -> Pseudonym
+    {
         let pseudonymizer = self.pseudonymizer
         let epoch = self.epoch
         let result: Result<Pseudonym, VeilError> = siteName(site).withUnsafeBytes { name in

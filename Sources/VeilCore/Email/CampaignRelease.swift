@@ -130,7 +130,8 @@ extension Release {
         }
 
         // campaigns: fold per (site, day).
-        var campaigns = ReleasedTable(name: "campaigns", header: Self.campaignColumns, rows: [], thresholdOn: "recipients")
+        var campaigns = ReleasedTable(
+            name: "campaigns", header: Self.campaignColumns, rows: [], thresholdOn: "recipients")
         var i = 0
         while i < order.count {
             let first = order[i]

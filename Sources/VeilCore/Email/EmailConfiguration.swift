@@ -45,7 +45,9 @@ public struct EmailConfiguration: Sendable, Equatable {
     public func validate() throws(VeilError) {
         _ = try EmailPatterns(configuration: self)
         _ = try ScannerRules(agents: scannerAgents, networks: scannerNetworks)
-        guard maxCampaigns >= 1, maxLinks >= 1 else { throw VeilError(.usage, "campaign and link caps must be positive") }
+        guard maxCampaigns >= 1, maxLinks >= 1 else {
+            throw VeilError(.usage, "campaign and link caps must be positive")
+        }
     }
 }
 
@@ -83,7 +85,8 @@ public struct EmailTimingRules: Sendable, Equatable {
         else {
             throw VeilError(
                 .usage,
-                "scanner timing rules: burst seconds and delivery seconds must be in -1...86400, burst links 0 (off) or 2...1000")
+                "scanner timing rules: burst seconds and delivery seconds must be in -1...86400, burst links 0 (off) or 2...1000"
+            )
         }
     }
 

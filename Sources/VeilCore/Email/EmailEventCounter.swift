@@ -34,7 +34,8 @@ public struct EmailEventCounter: RecordSink {
             guard r.status < 400, patterns.mayMatch(target) else { return }
             let m = r.method.slice(line)
             let getOrHead =
-                m.isEmpty || (m.count == 3 && m[0] == UInt8(ascii: "G") && m[1] == UInt8(ascii: "E") && m[2] == UInt8(ascii: "T"))
+                m.isEmpty
+                || (m.count == 3 && m[0] == UInt8(ascii: "G") && m[1] == UInt8(ascii: "E") && m[2] == UInt8(ascii: "T"))
                 || (m.count == 4 && m[0] == UInt8(ascii: "H") && m[1] == UInt8(ascii: "E") && m[2] == UInt8(ascii: "A")
                     && m[3] == UInt8(ascii: "D"))
             guard getOrHead, let hit = patterns.match(target, offset: r.target.start) else { return }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The e-mail open and click patterns of an `EmailConfiguration`, compiled, with the cheap
@@ -60,13 +60,15 @@ struct EmailPatterns: Sendable {
                 guard let campaign = pattern.captureIndex(named: "campaign"),
                     let recipient = pattern.captureIndex(named: "recipient")
                 else {
-                    throw VeilError(.usage, "e-mail \(what) pattern \"\(source)\" needs the captures {campaign} and {recipient}")
+                    throw VeilError(
+                        .usage, "e-mail \(what) pattern \"\(source)\" needs the captures {campaign} and {recipient}")
                 }
                 let link = pattern.captureIndex(named: "link") ?? -1
                 if kind == .open && link >= 0 {
                     throw VeilError(.usage, "e-mail open pattern \"\(source)\": only click patterns have a {link}")
                 }
-                entries.append(Entry(pattern: pattern, kind: kind, campaign: campaign, recipient: recipient, link: link))
+                entries.append(
+                    Entry(pattern: pattern, kind: kind, campaign: campaign, recipient: recipient, link: link))
                 for b in source.utf8 {
                     if b == UInt8(ascii: "{") || b == UInt8(ascii: "*") || b == UInt8(ascii: "?") { break }
                     bytes.append(b)

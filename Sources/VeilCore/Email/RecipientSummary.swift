@@ -140,15 +140,17 @@ public struct RecipientSummary: Sendable, Equatable {
         }
     }
 
-    private mutating func addExtra(_ link: UInt32, _ automated: Bool, _ count: UInt32, isLess: (UInt32, UInt32) -> Bool) {
+    private mutating func addExtra(_ link: UInt32, _ automated: Bool, _ count: UInt32, isLess: (UInt32, UInt32) -> Bool)
+    {
         if let i = extraClicks.firstIndex(where: { $0.link == link && $0.automated == automated }) {
             extraClicks[i].count.addSaturating(count)
             return
         }
         let e = ExtraClicks(link: link, automated: automated, count: count)
-        let i = extraClicks.firstIndex {
-            $0.link != link ? isLess(link, $0.link) : (!automated && $0.automated)
-        } ?? extraClicks.count
+        let i =
+            extraClicks.firstIndex {
+                $0.link != link ? isLess(link, $0.link) : (!automated && $0.automated)
+            } ?? extraClicks.count
         extraClicks.insert(e, at: i)
     }
 

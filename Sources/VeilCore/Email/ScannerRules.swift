@@ -57,7 +57,8 @@ struct ScannerRules: Sendable {
     static func parseNetwork(_ text: String) throws(VeilError) -> Network {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count <= 2, let address = IPAddress(String(parts[0])) else {
-            throw VeilError(.usage, "scanner network \"\(text)\": expected an address range such as 192.0.2.0/24 or 2001:db8::/32")
+            throw VeilError(
+                .usage, "scanner network \"\(text)\": expected an address range such as 192.0.2.0/24 or 2001:db8::/32")
         }
         let v4 = String(parts[0]).contains(".") && !String(parts[0]).contains(":")
         let maxBits = v4 ? 32 : 128

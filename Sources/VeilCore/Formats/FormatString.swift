@@ -86,7 +86,8 @@ public struct CompiledFormat: Sendable {
         self.suffixStart = suffixStart
         self.suffixCount = suffixCount
         self.capturedFields = capturedFields
-        combinedShape = Self.combinedShape(steps, literals, suffixStart: Int(suffixStart), suffixCount: Int(suffixCount))
+        combinedShape = Self.combinedShape(
+            steps, literals, suffixStart: Int(suffixStart), suffixCount: Int(suffixCount))
     }
 
     /// For a format of the combined family — `%h %l %u %t "%r" %>s %b "%{Referer}i"
@@ -139,7 +140,8 @@ public struct CompiledFormat: Sendable {
             shape.common = true
             return shape
         }
-        guard suffix == [UInt8(ascii: "\"")], rest.count >= 2, matches(rest[rest.startIndex], (" \"", .referrer, .quoted)),
+        guard suffix == [UInt8(ascii: "\"")], rest.count >= 2,
+            matches(rest[rest.startIndex], (" \"", .referrer, .quoted)),
             matches(rest[rest.startIndex + 1], ("\" \"", .userAgent, .quoted))
         else { return nil }
         for step in rest.dropFirst(2) {

@@ -207,7 +207,8 @@ public struct JSONLinesFormat: LogFormat, Sendable {
             guard parts.count == 2, let field = Self.emailFieldNames.first(where: { $0.name == name })?.field else {
                 throw VeilError(
                     .usage,
-                    "--email-fields: '\(item)' is not FIELD=KEY.PATH with FIELD one of \(Self.emailFieldNames.map(\.name).joined(separator: ", "))")
+                    "--email-fields: '\(item)' is not FIELD=KEY.PATH with FIELD one of \(Self.emailFieldNames.map(\.name).joined(separator: ", "))"
+                )
             }
             let path = parts[1].trimmingASCIISpaces()
             guard !path.isEmpty else { throw VeilError(.usage, "--email-fields: \(name) has an empty key path") }
@@ -726,7 +727,9 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         /// The entry for `key` under `node`, created when missing.
         private mutating func entry(node: Int32, key: [UInt8]) -> Int {
             // Safe: a key path component is never empty (`split`).
-            let prefix = key.withUnsafeBufferPointer { JSONLinesFormat.prefix($0.baseAddress!, $0.count, readable: false) }
+            let prefix = key.withUnsafeBufferPointer {
+                JSONLinesFormat.prefix($0.baseAddress!, $0.count, readable: false)
+            }
             let b = Int(node) * JSONLinesFormat.bucketsPerNode + JSONLinesFormat.bucket(prefix: prefix, key.count)
             var e = buckets[b]
             while e >= 0 {

@@ -177,9 +177,11 @@ public struct TextFormat: LogFormat {
             let done = shape.tail.withUnsafeBufferPointer {
                 !shape.vhost && !shape.common
                     ? Self.runCombinedMasked(vhost: false, tail: $0, line: p, count: n, record: &record, cache: &cache)
-                        || Self.runCombined(vhost: false, common: false, tail: $0, line: p, count: n, record: &record, cache: &cache)
+                        || Self.runCombined(
+                            vhost: false, common: false, tail: $0, line: p, count: n, record: &record, cache: &cache)
                     : Self.runCombinedVariant(
-                        vhost: shape.vhost, common: shape.common, tail: $0, line: p, count: n, record: &record, cache: &cache)
+                        vhost: shape.vhost, common: shape.common, tail: $0, line: p, count: n, record: &record,
+                        cache: &cache)
             }
             if done {
                 self.cache = cache
@@ -511,7 +513,8 @@ public struct TextFormat: LogFormat {
         record.clientAddress =
             isDash(p, address)
             ? .empty
-            : plainAddress ? address : HostPort.address(in: UnsafeBufferPointer(start: UnsafePointer(p), count: n), address)
+            : plainAddress
+                ? address : HostPort.address(in: UnsafeBufferPointer(start: UnsafePointer(p), count: n), address)
         record.user = dashIsEmpty(p, user)
         record.timestamp = time
         if !isDash(p, request) { splitRequest(p, Int(request.start), Int(request.end), &record) }
@@ -686,7 +689,9 @@ public struct TextFormat: LogFormat {
         var i = 0
         while i &+ 8 <= n {
             let x = ByteWords.load(p, i)
-            let m = ByteWords.zeroBytes(x ^ colons) | ByteWords.zeroBytes(x ^ 0x2020_2020_2020_2020) | ByteWords.below0x20(x)
+            let m =
+                ByteWords.zeroBytes(x ^ colons) | ByteWords.zeroBytes(x ^ 0x2020_2020_2020_2020)
+                | ByteWords.below0x20(x)
             if m != 0 {
                 let at = i &+ ByteWords.lowestByte(m)
                 return p[at] == UInt8(ascii: ":") ? at : -1
@@ -725,7 +730,8 @@ public struct TextFormat: LogFormat {
     /// free of `:` and `[` (an address without brackets or port, which `HostPort` would
     /// return unchanged).
     @inline(__always)
-    private static func scanAddress(_ p: UnsafeMutablePointer<UInt8>, _ from: Int, _ n: Int) -> (end: Int, plain: Bool) {
+    private static func scanAddress(_ p: UnsafeMutablePointer<UInt8>, _ from: Int, _ n: Int) -> (end: Int, plain: Bool)
+    {
         let colons = ByteWords.broadcast(UInt8(ascii: ":")), brackets = ByteWords.broadcast(UInt8(ascii: "["))
         var i = from
         while i &+ 8 <= n {

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One record appended to the audit log.
@@ -81,7 +81,8 @@ public struct AuditLog: Sendable {
             throw VeilError(.io, "the audit log is not a regular file", file: path)
         }
         let existing = try Self.readAll(fd, path)
-        let check = verify(bytes: existing, head: try? AtomicFile.read(headPath), headRequired: existed && !existing.isEmpty)
+        let check = verify(
+            bytes: existing, head: try? AtomicFile.read(headPath), headRequired: existed && !existing.isEmpty)
         if let problem = check.problem {
             throw VeilError(
                 .state,
@@ -158,7 +159,9 @@ public struct AuditLog: Sendable {
                 return result
             }
             guard link == prev else {
-                result.problem = (position, "it does not link to record \(position - 1) (that record was changed or replaced)")
+                result.problem = (
+                    position, "it does not link to record \(position - 1) (that record was changed or replaced)"
+                )
                 return result
             }
             prev = hash
@@ -173,7 +176,10 @@ public struct AuditLog: Sendable {
             return result
         }
         if seq > result.records {
-            result.problem = (result.records + 1, "record \(result.records + 1) is missing: the head file says the log has \(seq) records")
+            result.problem = (
+                result.records + 1,
+                "record \(result.records + 1) is missing: the head file says the log has \(seq) records"
+            )
         } else if seq < result.records {
             result.problem = (seq + 1, "records after \(seq) were added without updating the head file")
         } else if hash != result.last?.hash {
@@ -185,7 +191,8 @@ public struct AuditLog: Sendable {
     /// JSON with sorted keys and no escaped slashes: the bytes a record's hash covers.
     static func canonical(_ object: [String: Any]) throws(VeilError) -> [UInt8] {
         do {
-            return Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            return Array(
+                try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
         } catch {
             throw VeilError(.state, "cannot encode an audit record")
         }

@@ -83,7 +83,8 @@ public struct CSVReader {
                     let crlf = b == 0x0D && position + 1 < bytes.count && bytes[position + 1] == 0x0A
                     guard b == 0x2C || b == 0x0A || crlf else {
                         throw VeilError(
-                            .badInput, "text after the closing quote of a field (a field with quotes must be quoted whole)",
+                            .badInput,
+                            "text after the closing quote of a field (a field with quotes must be quoted whole)",
                             file: file, line: line, byteOffset: Int64(position))
                     }
                 }

@@ -20,7 +20,8 @@ public enum Erasure {
     ) throws(VeilError) -> Outcome {
         let accounts = identities.accounts.filter { $0.accountID == account }
         guard !accounts.isEmpty else {
-            throw VeilError(.usage, "the account given with --account is not in the identity table", file: identities.file)
+            throw VeilError(
+                .usage, "the account given with --account is not in the identity table", file: identities.file)
         }
         var outcome = Outcome()
         let shredded = Set((try keyStore.list()).filter { $0.status == .shredded }.map(\.epoch))

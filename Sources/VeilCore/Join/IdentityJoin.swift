@@ -95,7 +95,8 @@ public enum IdentityJoin {
         if let only = configuration.account {
             considered = considered.filter { $0.accountID == only }
             guard !considered.isEmpty else {
-                throw VeilError(.usage, "the account given with --account is not in the identity table", file: identities.file)
+                throw VeilError(
+                    .usage, "the account given with --account is not in the identity table", file: identities.file)
             }
         }
         result.accountsConsidered = considered.count
@@ -139,7 +140,8 @@ public enum IdentityJoin {
             guard let owners = links.recipients[VisitorKey(site: key.site, pseudonym: key.pseudonym)] else { continue }
             let s = state.recipients[i]
             let opens = Int64(s.humanOpens) + Int64(s.proxyOpens)
-            let clicks = s.clicks.reduce(Int64(0)) { $0 + ($1.automated ? 0 : Int64($1.count)) }
+            let clicks =
+                s.clicks.reduce(Int64(0)) { $0 + ($1.automated ? 0 : Int64($1.count)) }
                 + s.extraClicks.reduce(Int64(0)) { $0 + ($1.automated ? 0 : Int64($1.count)) }
             guard opens > 0 || clicks > 0 else { continue }
             for a in owners {
@@ -159,7 +161,8 @@ public enum IdentityJoin {
             less($0.account, $1.account) ?? less($0.site, $1.site) ?? ($0.day < $1.day)
         }
         result.campaigns = campaigns.values.sorted {
-            less($0.account, $1.account) ?? less($0.site, $1.site) ?? ($0.day != $1.day ? $0.day < $1.day : less($0.campaign, $1.campaign) ?? false)
+            less($0.account, $1.account) ?? less($0.site, $1.site)
+                ?? ($0.day != $1.day ? $0.day < $1.day : less($0.campaign, $1.campaign) ?? false)
         }
         result.accountsMatched = Set(result.activity.map(\.account) + result.campaigns.map(\.account)).count
         return result
@@ -167,7 +170,9 @@ public enum IdentityJoin {
 
     /// A state's epoch ids, parsed and in order, each with a usable key.
     /// - Throws: `VeilError(.key)` naming the first epoch whose key is missing or shredded.
-    static func checkedEpochs(_ ids: some Sequence<String>, keyStore: KeyStore, purpose: String) throws(VeilError) -> [EpochID] {
+    static func checkedEpochs(_ ids: some Sequence<String>, keyStore: KeyStore, purpose: String) throws(VeilError)
+        -> [EpochID]
+    {
         var epochs: [EpochID] = []
         for text in ids.sorted() {
             guard let e = EpochID(text) else {
@@ -176,13 +181,15 @@ public enum IdentityJoin {
             guard e.granularity == keyStore.granularity else {
                 throw VeilError(
                     .key,
-                    "the state's pseudonyms use \(e.granularity.rawValue) keys, the key store \(keyStore.path) has \(keyStore.granularity.rawValue) keys")
+                    "the state's pseudonyms use \(e.granularity.rawValue) keys, the key store \(keyStore.path) has \(keyStore.granularity.rawValue) keys"
+                )
             }
             do {
                 _ = try keyStore.key(for: e, create: false)
             } catch {
                 throw VeilError(
-                    .key, "the key of epoch \(e) cannot be used (\(error.message)); its data cannot be \(purpose), nothing was written",
+                    .key,
+                    "the key of epoch \(e) cannot be used (\(error.message)); its data cannot be \(purpose), nothing was written",
                     file: keyStore.path)
             }
             epochs.append(e)

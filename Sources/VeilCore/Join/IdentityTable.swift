@@ -28,7 +28,9 @@ public struct IdentityTable: Sendable {
     public let file: String
 
     /// Recognised column names.
-    public static let columns = ["account_id", "cookie_id", "email", "recipient_token", "marketing_opt_out", "restricted"]
+    public static let columns = [
+        "account_id", "cookie_id", "email", "recipient_token", "marketing_opt_out", "restricted",
+    ]
 
     /// Reads and parses an identity table.
     public static func read(_ path: String) throws(VeilError) -> IdentityTable {
@@ -43,7 +45,8 @@ public struct IdentityTable: Sendable {
         fingerprint = Hasher256.fingerprint(of: bytes)
         var reader = CSVReader(bytes: bytes, file: file)
         guard let header = try reader.next() else {
-            throw VeilError(.badInput, "the identity table is empty (it needs a header row with account_id)", file: file)
+            throw VeilError(
+                .badInput, "the identity table is empty (it needs a header row with account_id)", file: file)
         }
         var index: [String: Int] = [:]
         for (i, raw) in header.fields.enumerated() {
@@ -53,7 +56,8 @@ public struct IdentityTable: Sendable {
             let key = name.trimmingASCIISpaces().lowercased()
             if Self.columns.contains(key) {
                 guard index[key] == nil else {
-                    throw VeilError(.badInput, "column \(key) appears twice in the header", file: file, line: header.line)
+                    throw VeilError(
+                        .badInput, "column \(key) appears twice in the header", file: file, line: header.line)
                 }
                 index[key] = i
             }

@@ -129,7 +129,8 @@ public struct ForgetJob {
         for path in statePaths {
             let bytes = try AtomicFile.read(path)
             var state = try StateCodec.decode(bytes, file: path)
-            let outcome = try Erasure.forget(account: account, identities: identities, state: &state, keyStore: keyStore)
+            let outcome = try Erasure.forget(
+                account: account, identities: identities, state: &state, keyStore: keyStore)
             files.append((path, outcome))
             records.append([
                 "name": path, "sha256_before": Hasher256.fingerprint(of: bytes),

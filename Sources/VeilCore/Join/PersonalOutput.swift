@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Writes the personal output of a join: a new directory (0700) holding `activity.csv`,
@@ -11,7 +11,9 @@ import Glibc
 /// into place, so a failed join leaves nothing. The destination must not exist or be an empty
 /// directory, and never an anonymous rollup directory or inside one.
 public enum PersonalOutput {
-    public static let activityColumns = ["account_id", "site", "date", "pageviews", "visits", "first_seen", "last_seen"]
+    public static let activityColumns = [
+        "account_id", "site", "date", "pageviews", "visits", "first_seen", "last_seen",
+    ]
     public static let campaignColumns = ["account_id", "site", "date", "campaign", "opens", "clicks"]
 
     /// Refuses a destination that exists and is not an empty directory, or that is or lies in
@@ -25,15 +27,20 @@ public enum PersonalOutput {
         var st = stat()
         guard lstat(dir, &st) == 0 else { return }
         guard st.st_mode & S_IFMT == S_IFDIR else {
-            throw VeilError(.usage, "the output exists and is not a directory (personal output needs a new directory)", file: dir)
+            throw VeilError(
+                .usage, "the output exists and is not a directory (personal output needs a new directory)", file: dir)
         }
         if classification(of: dir) == "anonymous" {
-            throw VeilError(.usage, "this is an anonymous rollup directory; personal output needs its own directory", file: dir)
+            throw VeilError(
+                .usage, "this is an anonymous rollup directory; personal output needs its own directory", file: dir)
         }
         // A volume's `lost+found`, veil's own work entries and the output's lock do not count.
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: dir))?.filter { !AtomicDirectory.isTolerated($0, in: dir) }
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: dir))?.filter {
+            !AtomicDirectory.isTolerated($0, in: dir)
+        }
         guard entries?.isEmpty ?? false else {
-            throw VeilError(.usage, "the output directory is not empty (personal output needs a new directory)", file: dir)
+            throw VeilError(
+                .usage, "the output directory is not empty (personal output needs a new directory)", file: dir)
         }
     }
 
@@ -56,9 +63,13 @@ public enum PersonalOutput {
         }
         var campaigns = CSVWriter(header: campaignColumns)
         for c in r.campaigns {
-            campaigns.append([c.account, c.site, ISOTime.date(days: c.day), c.campaign, String(c.opens), String(c.clicks)])
+            campaigns.append([
+                c.account, c.site, ISOTime.date(days: c.day), c.campaign, String(c.opens), String(c.clicks),
+            ])
         }
-        return [("activity.csv", activity.text, r.activity.count), ("campaigns.csv", campaigns.text, r.campaigns.count)]
+        return [
+            ("activity.csv", activity.text, r.activity.count), ("campaigns.csv", campaigns.text, r.campaigns.count),
+        ]
     }
 
     /// Writes the files and `manifest` into `dir` (new or empty; made 0700), all at once.
@@ -68,16 +79,19 @@ public enum PersonalOutput {
         var files: [String: Any] = [:]
         let csv = csvFiles(r)
         for f in csv {
-            files[f.name] = [
-                "rows": f.rows, "columns": f.name == "activity.csv" ? activityColumns : campaignColumns,
-            ] as [String: Any]
+            files[f.name] =
+                [
+                    "rows": f.rows, "columns": f.name == "activity.csv" ? activityColumns : campaignColumns,
+                ] as [String: Any]
         }
         m["files"] = files
         m["classification"] = "personal"
         guard
-            let json = try? JSONSerialization.data(withJSONObject: m, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+            let json = try? JSONSerialization.data(
+                withJSONObject: m, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
         else { throw VeilError(.state, "cannot encode the manifest") }
-        try AtomicDirectory.replace(dir, mode: 0o700, keepMode: false, owned: { _ in false }) { (tmp) throws(VeilError) in
+        try AtomicDirectory.replace(dir, mode: 0o700, keepMode: false, owned: { _ in false }) {
+            (tmp) throws(VeilError) in
             for f in csv { try AtomicFile.writeUnpublished(f.text, to: tmp + "/" + f.name, mode: 0o600) }
             try AtomicFile.writeUnpublished(Array(json) + [0x0A], to: tmp + "/manifest.json", mode: 0o600)
         }

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `veil prune`: deletes pseudonymous state files whose data is past its retention. Anonymous

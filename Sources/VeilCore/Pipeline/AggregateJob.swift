@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Aggregates a list of inputs into one state, one after another or several side by side
@@ -294,7 +294,8 @@ extension FileReport {
     public static func failed(_ path: String, _ error: VeilError) -> FileReport {
         FileReport(
             file: path, compression: "", format: "", formatDetected: false, lines: 0, records: 0,
-            skipped: 0, outsideWindow: 0, rejected: 0, rejects: [], repaired: [], firstTimestamp: nil, lastTimestamp: nil,
+            skipped: 0, outsideWindow: 0, rejected: 0, rejects: [], repaired: [], firstTimestamp: nil,
+            lastTimestamp: nil,
             bytesIn: 0, bytesOut: 0, seconds: 0, fingerprint: "", error: error.description)
     }
 }

@@ -14,9 +14,10 @@ public enum FormatChoice: Sendable, Equatable, CustomStringConvertible {
     case emailFields(base: JSONLinesFormat.EmailPreset?, spec: String)
 
     /// The names `--format` accepts.
-    public static let names: [String] = TextFormat.presetNames + [
-        "w3c", "json", "json-caddy", "json-nginx", "json-traefik", "json-sendgrid", "json-mailgun",
-    ]
+    public static let names: [String] =
+        TextFormat.presetNames + [
+            "w3c", "json", "json-caddy", "json-nginx", "json-traefik", "json-sendgrid", "json-mailgun",
+        ]
 
     /// Parses a `--format` value: a name, `auto`, `apache:STRING` or `nginx:STRING`.
     public init(parsing value: String) throws(VeilError) {

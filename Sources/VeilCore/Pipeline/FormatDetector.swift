@@ -54,7 +54,8 @@ public enum FormatDetector {
         }
         if first.first(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }) == UInt8(ascii: "{") {
             var best: (AnyLogFormat, Int)? = nil
-            let candidates = [JSONLinesFormat.Preset.caddy, .traefik, .nginx, .auto].map { JSONLinesFormat(preset: $0) }
+            let candidates =
+                [JSONLinesFormat.Preset.caddy, .traefik, .nginx, .auto].map { JSONLinesFormat(preset: $0) }
                 + JSONLinesFormat.EmailPreset.allCases.map { JSONLinesFormat(emailPreset: $0) }
             for candidate in candidates {
                 var f = candidate

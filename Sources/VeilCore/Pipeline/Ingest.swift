@@ -2,9 +2,9 @@ import Crypto
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Options for reading logs.
@@ -68,9 +68,10 @@ public enum Ingest {
                 let now = monotonicSeconds()
                 if now >= next {
                     next = now + 0.25
-                    progress(IngestProgress(
-                        file: path, bytesIn: source.compressedBytesRead, totalBytes: source.totalBytes,
-                        bytesOut: source.bytesProduced, seconds: now - started))
+                    progress(
+                        IngestProgress(
+                            file: path, bytesIn: source.compressedBytesRead, totalBytes: source.totalBytes,
+                            bytesOut: source.bytesProduced, seconds: now - started))
                 }
             }
         } else {
@@ -131,9 +132,12 @@ public enum Ingest {
             outsideWindow: tally.outsideWindow,
             rejected: tally.rejected,
             rejects: tally.rejectList(),
-            repaired: tally.repairedCount == 0 ? [] : [
-                FileReport.Rejects(reason: "unterminated-final-quote", count: tally.repairedCount, firstLines: tally.repairedLines)
-            ],
+            repaired: tally.repairedCount == 0
+                ? []
+                : [
+                    FileReport.Rejects(
+                        reason: "unterminated-final-quote", count: tally.repairedCount, firstLines: tally.repairedLines)
+                ],
             firstTimestamp: tally.records > 0 ? ISOTime.string(seconds: tally.minTime) : nil,
             lastTimestamp: tally.records > 0 ? ISOTime.string(seconds: tally.maxTime) : nil,
             bytesIn: source.compressedBytesRead,
@@ -171,7 +175,8 @@ public enum Ingest {
                 tally.reject(.lineTooLong, line: i + 1)
                 continue
             }
-            try copy.withUnsafeMutableBufferPointer { (buf: inout UnsafeMutableBufferPointer<UInt8>) throws(VeilError) in
+            try copy.withUnsafeMutableBufferPointer {
+                (buf: inout UnsafeMutableBufferPointer<UInt8>) throws(VeilError) in
                 try one(&format, buf, i + 1, &record, &tally, &sink)
             }
         }
@@ -312,7 +317,8 @@ struct Tally {
     func rejectList() -> [FileReport.Rejects] {
         RejectReason.allCases.compactMap { r in
             let i = Int(r.rawValue)
-            return counts[i] == 0 ? nil : FileReport.Rejects(reason: r.label, count: counts[i], firstLines: firstLines[i])
+            return counts[i] == 0
+                ? nil : FileReport.Rejects(reason: r.label, count: counts[i], firstLines: firstLines[i])
         }
     }
 }

@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// How a job's inputs share its threads: one after another, each read with every thread, or
@@ -106,7 +106,9 @@ struct InputSchedule: Equatable {
                 let tail = Array(byWork.suffix(tailCount))
                 let time = free.max()! + tail.reduce(0) { $0 + weights[$1] } / allThreads
                 if time < best?.time ?? .infinity {
-                    best = (InputSchedule(concurrency: c, order: Array(side), threadsPerReader: shares, tail: tail), time)
+                    best = (
+                        InputSchedule(concurrency: c, order: Array(side), threadsPerReader: shares, tail: tail), time
+                    )
                 }
             }
         }
@@ -349,9 +351,11 @@ private final class InputBoard: @unchecked Sendable {
                 bytesIn += c.bytesIn
                 bytesOut += c.bytesOut
             }
-            ingest(IngestProgress(
-                file: "\(done) of \(results.count) inputs", bytesIn: bytesIn, totalBytes: totalBytes, bytesOut: bytesOut,
-                seconds: now - started))
+            ingest(
+                IngestProgress(
+                    file: "\(done) of \(results.count) inputs", bytesIn: bytesIn, totalBytes: totalBytes,
+                    bytesOut: bytesOut,
+                    seconds: now - started))
         }
     }
 }

@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A run of whole lines handed from the reading thread to a parsing thread.
@@ -151,9 +151,12 @@ final class ParserSlot<F: LogFormat, S: RecordSink>: @unchecked Sendable {
 
     /// Splits a block into lines (dropping `\r` before `\n`) and parses them.
     /// - Returns: the number of lines.
-    private func parse(_ block: inout LineBlock, _ record: inout LogRecord, _ tally: inout Tally) throws(VeilError) -> Int {
+    private func parse(_ block: inout LineBlock, _ record: inout LogRecord, _ tally: inout Tally) throws(VeilError)
+        -> Int
+    {
         let max = maxLineLength
-        return try block.bytes.withUnsafeMutableBufferPointer { (all: inout UnsafeMutableBufferPointer<UInt8>) throws(VeilError) -> Int in
+        return try block.bytes.withUnsafeMutableBufferPointer {
+            (all: inout UnsafeMutableBufferPointer<UInt8>) throws(VeilError) -> Int in
             guard let base = all.baseAddress else { return 0 }
             let n = all.count
             var pos = 0

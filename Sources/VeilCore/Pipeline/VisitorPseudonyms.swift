@@ -73,9 +73,11 @@ struct VisitorPseudonyms {
 
     /// The client address range: the left-most X-Forwarded-For entry when trusted and present.
     @inline(__always)
-    static func clientAddress(_ r: LogRecord, _ line: UnsafeBufferPointer<UInt8>, trustForwardedFor: Bool) -> ByteRange {
+    static func clientAddress(_ r: LogRecord, _ line: UnsafeBufferPointer<UInt8>, trustForwardedFor: Bool) -> ByteRange
+    {
         if trustForwardedFor, !r.forwardedFor.isEmpty,
-           let first = IPAddress.firstClientRange(inForwardedFor: r.forwardedFor.slice(line)) {
+            let first = IPAddress.firstClientRange(inForwardedFor: r.forwardedFor.slice(line))
+        {
             return ByteRange(Int(r.forwardedFor.start) + first.lowerBound, Int(r.forwardedFor.start) + first.upperBound)
         }
         return r.clientAddress

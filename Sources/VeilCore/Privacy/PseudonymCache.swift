@@ -1,8 +1,9 @@
 import CByteScan
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The pseudonymiser's cache: PRF message → pseudonym, one flat record per entry.
@@ -157,7 +158,8 @@ final class PseudonymCache {
         var crossing = 0, records = 0
         for i in 0..<slotCount where slots[i] != 0 {
             let offset = Self.recordOffset(slots[i])
-            let size = Self.recordSize(keyLength: Int((self.records + offset).load(fromByteOffset: 16, as: UInt32.self)))
+            let size = Self.recordSize(
+                keyLength: Int((self.records + offset).load(fromByteOffset: 16, as: UInt32.self)))
             let address = Int(bitPattern: self.records + offset)
             if size <= 64 && address & 63 + size > 64 { crossing += 1 }
             records += 1

@@ -201,7 +201,8 @@ public final class Pseudonymizer {
         epoch: EpochID, site: UnsafeRawBufferPointer, cookie: UnsafeRawBufferPointer?,
         ip: UnsafeRawBufferPointer, userAgent: UnsafeRawBufferPointer, userAgentNumber: UInt64
     ) throws(VeilError) -> Pseudonym {
-        startVisitor(epoch: epoch, site: site, cookie: cookie, ip: ip, userAgent: userAgent, userAgentNumber: userAgentNumber)
+        startVisitor(
+            epoch: epoch, site: site, cookie: cookie, ip: ip, userAgent: userAgent, userAgentNumber: userAgentNumber)
         return try finishVisitor()
     }
 

@@ -22,8 +22,9 @@ public struct CSVWriter {
     /// One field, neutralised and quoted as needed.
     public static func escape(_ field: String) -> String {
         var f = field
-        if let c = f.utf8.first, c == UInt8(ascii: "=") || c == UInt8(ascii: "+") || c == UInt8(ascii: "-")
-            || c == UInt8(ascii: "@") || c == 0x09 || c == 0x0D
+        if let c = f.utf8.first,
+            c == UInt8(ascii: "=") || c == UInt8(ascii: "+") || c == UInt8(ascii: "-")
+                || c == UInt8(ascii: "@") || c == 0x09 || c == 0x0D
         {
             f = "'" + f
         }
@@ -38,4 +39,3 @@ public struct CSVWriter {
         return f
     }
 }
-

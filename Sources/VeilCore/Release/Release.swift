@@ -45,7 +45,9 @@ public struct Release {
     /// Visit summaries read by the last `tables()`: distinct (site, visitor pseudonym) pairs.
     public private(set) var visitorSummaries = 0
 
-    public init(state: AggregateState, configuration: ReleaseConfiguration, sealed: SealedSummaries? = nil) throws(VeilError) {
+    public init(state: AggregateState, configuration: ReleaseConfiguration, sealed: SealedSummaries? = nil)
+        throws(VeilError)
+    {
         guard configuration.k >= 1 else { throw VeilError(.usage, "k must be at least 1") }
         self.state = state
         self.sealed = sealed
@@ -60,7 +62,8 @@ public struct Release {
     public mutating func tables() throws(VeilError) -> [ReleasedTable] {
         // The e-mail tables read nothing the others write: with a spare thread, they are built
         // meanwhile, from a copy of this release (its arrays are shared, read-only).
-        let campaigns = threads > 1 && (!state.recipientKeys.isEmpty || sealed?.recipientDays.isEmpty == false)
+        let campaigns =
+            threads > 1 && (!state.recipientKeys.isEmpty || sealed?.recipientDays.isEmpty == false)
             ? CampaignTables(self) : nil
         var byTable = [[Int]](repeating: [], count: TableID.allCases.count)
         for (i, key) in state.cellKeys.enumerated() { byTable[Int(key.table.rawValue)].append(i) }
@@ -76,8 +79,10 @@ public struct Release {
         out.append(entryPages(visits.entries))
         out.append(dimension(.notFound, byTable, name: "not_found", columns: ["path"], metrics: .requests))
         out.append(dimension(.referrers, byTable, name: "referrers", columns: ["referrer_host"], metrics: .pageviews))
-        out.append(dimension(.browsers, byTable, name: "browsers", columns: ["browser", "version"], metrics: .pageviews))
-        out.append(dimension(.operatingSystems, byTable, name: "operating_systems", columns: ["os"], metrics: .pageviews))
+        out.append(
+            dimension(.browsers, byTable, name: "browsers", columns: ["browser", "version"], metrics: .pageviews))
+        out.append(
+            dimension(.operatingSystems, byTable, name: "operating_systems", columns: ["os"], metrics: .pageviews))
         out.append(dimension(.devices, byTable, name: "devices", columns: ["device"], metrics: .pageviews))
         out.append(dimension(.statusCodes, byTable, name: "status_codes", columns: ["status"], metrics: .requests))
         if let campaigns { out += try campaigns.wait() } else { out += try campaignTablesOfParts() }
@@ -165,7 +170,9 @@ public struct Release {
                 for row in t.rows { rows.append((row[0], row[1], rows.count, row)) }
                 out[i].suppressed += t.suppressed
                 out[i].folded += t.folded
-                if let n = t.smallestPublishedCount { out[i].smallestPublishedCount = min(out[i].smallestPublishedCount ?? n, n) }
+                if let n = t.smallestPublishedCount {
+                    out[i].smallestPublishedCount = min(out[i].smallestPublishedCount ?? n, n)
+                }
             }
             // By site and day, as one part's rows are; within a (site, day), in their order.
             rows.sort { a, b in
@@ -246,7 +253,8 @@ public struct Release {
             let base = pass.summaries
             for (j, partKey) in part.visitorKeys.enumerated() {
                 let visitor = UInt32(truncatingIfNeeded: base + j)
-                let key = map.map { VisitorKey(site: $0.sites[Int(partKey.site)], pseudonym: partKey.pseudonym) } ?? partKey
+                let key =
+                    map.map { VisitorKey(site: $0.sites[Int(partKey.site)], pseudonym: partKey.pseudonym) } ?? partKey
                 part.visitors[j].forEachVisit { partVisit in
                     var v = partVisit
                     if let map { v.entry = map.dims[Int(v.entry)] }
@@ -281,17 +289,22 @@ public struct Release {
     }
 
     func trafficRow(site: Int, period: String, _ c: Cell, visitors: UInt64, _ v: VisitCount) -> [String] {
-        [state.sites.string(UInt32(site)), period, String(c.requests), String(c.pageviews), String(visitors),
-         String(v.visits), String(v.bounces), Self.rate(v.bounces, v.visits), String(c.bytes),
-         String(c.statusClasses.0), String(c.statusClasses.1), String(c.statusClasses.2),
-         String(c.statusClasses.3), String(c.statusClasses.4), String(c.botRequests)]
+        [
+            state.sites.string(UInt32(site)), period, String(c.requests), String(c.pageviews), String(visitors),
+            String(v.visits), String(v.bounces), Self.rate(v.bounces, v.visits), String(c.bytes),
+            String(c.statusClasses.0), String(c.statusClasses.1), String(c.statusClasses.2),
+            String(c.statusClasses.3), String(c.statusClasses.4), String(c.botRequests),
+        ]
     }
 
-    func traffic(_ table: TableID, _ byTable: [[Int]], _ visits: [SiteBucket: VisitCount], name: String, period: String) -> ReleasedTable {
+    func traffic(_ table: TableID, _ byTable: [[Int]], _ visits: [SiteBucket: VisitCount], name: String, period: String)
+        -> ReleasedTable
+    {
         let range: EpochGranularity = table == .trafficHour ? .hour : .day
         var t = ReleasedTable(
             name: name,
-            header: ["site", period] + Self.trafficMetrics.map { $0 == "VISITORS" ? visitorsColumn(covering: range) : $0 },
+            header: ["site", period]
+                + Self.trafficMetrics.map { $0 == "VISITORS" ? visitorsColumn(covering: range) : $0 },
             rows: [], thresholdOn: "clients")
         let order = byTable[Int(table.rawValue)].sorted { sortKey(state.cellKeys[$0]) < sortKey(state.cellKeys[$1]) }
         for i in order {
@@ -300,21 +313,27 @@ public struct Release {
             let n = c.allClients
             guard n >= k else { t.suppressed += 1; continue }
             t.smallestPublishedCount = min(t.smallestPublishedCount ?? n, n)
-            let label = table == .trafficHour
+            let label =
+                table == .trafficHour
                 ? ISOTime.localHour(utcSeconds: key.bucket * 3600, offset: buckets.offset(at: key.bucket * 3600))
                 : ISOTime.date(days: key.bucket)
-            t.rows.append(trafficRow(site: key.site, period: label, c, visitors: c.visitors.cardinality(),
-                                     visits[SiteBucket(site: key.site, bucket: key.bucket)] ?? VisitCount()))
+            t.rows.append(
+                trafficRow(
+                    site: key.site, period: label, c, visitors: c.visitors.cardinality(),
+                    visits[SiteBucket(site: key.site, bucket: key.bucket)] ?? VisitCount()))
         }
         return t
     }
 
     /// Weekly or monthly traffic from the daily cells.
-    func rollUp(_ byTable: [[Int]], _ visits: [SiteBucket: VisitCount], name: String, period: String, range: EpochGranularity) -> ReleasedTable {
+    func rollUp(
+        _ byTable: [[Int]], _ visits: [SiteBucket: VisitCount], name: String, period: String, range: EpochGranularity
+    ) -> ReleasedTable {
         var groups: [SiteBucket: (cell: Cell, visitorSum: UInt64, visits: VisitCount)] = [:]
         for i in byTable[Int(TableID.trafficDay.rawValue)] {
             let key = state.cellKeys[i]
-            let g = SiteBucket(site: key.site, bucket: range == .week ? Self.weekStart(key.bucket) : Self.monthIndex(key.bucket))
+            let g = SiteBucket(
+                site: key.site, bucket: range == .week ? Self.weekStart(key.bucket) : Self.monthIndex(key.bucket))
             var e = groups[g] ?? (Cell(), 0, VisitCount())
             e.cell.merge(state.cells[i])
             e.visitorSum += state.cells[i].visitors.cardinality()
@@ -326,7 +345,8 @@ public struct Release {
         let distinct = granularity.covers(range)
         var t = ReleasedTable(
             name: name,
-            header: ["site", period] + Self.trafficMetrics.map { $0 == "VISITORS" ? visitorsColumn(covering: range) : $0 },
+            header: ["site", period]
+                + Self.trafficMetrics.map { $0 == "VISITORS" ? visitorsColumn(covering: range) : $0 },
             rows: [], thresholdOn: "clients")
         // By site name, then period: site ids depend on the order inputs and threads saw the sites.
         for g in groups.keys.sorted(by: { sortKey(site: $0.site, $0.bucket) < sortKey(site: $1.site, $1.bucket) }) {
@@ -335,8 +355,10 @@ public struct Release {
             guard n >= k else { t.suppressed += 1; continue }
             t.smallestPublishedCount = min(t.smallestPublishedCount ?? n, n)
             let label = range == .week ? ISOTime.date(days: g.bucket) : Self.monthLabel(g.bucket)
-            t.rows.append(trafficRow(site: g.site, period: label, e.cell,
-                                     visitors: distinct ? e.cell.visitors.cardinality() : e.visitorSum, e.visits))
+            t.rows.append(
+                trafficRow(
+                    site: g.site, period: label, e.cell,
+                    visitors: distinct ? e.cell.visitors.cardinality() : e.visitorSum, e.visits))
         }
         return t
     }
@@ -345,11 +367,14 @@ public struct Release {
 
     enum MainMetric { case pageviews, requests }
 
-    func dimension(_ table: TableID, _ byTable: [[Int]], name: String, columns: [String], metrics: MainMetric) -> ReleasedTable {
+    func dimension(_ table: TableID, _ byTable: [[Int]], name: String, columns: [String], metrics: MainMetric)
+        -> ReleasedTable
+    {
         let clientsThreshold = table.countsAllClients
         var header = ["site", "date"] + columns
         header += metrics == .pageviews ? ["pageviews", visitorsColumn(covering: .day)] : ["requests", "bot_requests"]
-        var t = ReleasedTable(name: name, header: header, rows: [], thresholdOn: clientsThreshold ? "clients" : "visitors")
+        var t = ReleasedTable(
+            name: name, header: header, rows: [], thresholdOn: clientsThreshold ? "clients" : "visitors")
         let otherDim = Int(state.dims.intern(otherLabel, readOnly: true) ?? UInt32.max)
 
         // Group cells by (site, day).
@@ -380,7 +405,9 @@ public struct Release {
                 }
             }
             t.suppressed += folded
-            published.sort { $0.main != $1.main ? $0.main > $1.main : state.dims.isLess(UInt32($0.dim), UInt32($1.dim)) }
+            published.sort {
+                $0.main != $1.main ? $0.main > $1.main : state.dims.isLess(UInt32($0.dim), UInt32($1.dim))
+            }
             if hasOther {
                 let n = clientsThreshold ? other.allClients : other.visitors.cardinality()
                 if n >= k {
@@ -404,7 +431,8 @@ public struct Release {
                 } else {
                     row.append(value)
                 }
-                row += metrics == .pageviews
+                row +=
+                    metrics == .pageviews
                     ? [String(p.cell.pageviews), String(p.cell.visitors.cardinality())]
                     : [String(p.cell.requests), String(p.cell.botRequests)]
                 t.rows.append(row)
@@ -417,7 +445,9 @@ public struct Release {
 
     func entryPages(_ entries: [(key: EntryKey, entry: Entry)]) -> ReleasedTable {
         var groups: [SiteBucket: [Int]] = [:]
-        for (i, e) in entries.enumerated() { groups[SiteBucket(site: e.key.site, bucket: e.key.day), default: []].append(i) }
+        for (i, e) in entries.enumerated() {
+            groups[SiteBucket(site: e.key.site, bucket: e.key.day), default: []].append(i)
+        }
 
         var t = ReleasedTable(
             name: "entry_pages",
@@ -447,7 +477,9 @@ public struct Release {
                 }
             }
             t.suppressed += folded
-            published.sort { $0.visits != $1.visits ? $0.visits > $1.visits : state.dims.isLess(UInt32($0.dim), UInt32($1.dim)) }
+            published.sort {
+                $0.visits != $1.visits ? $0.visits > $1.visits : state.dims.isLess(UInt32($0.dim), UInt32($1.dim))
+            }
             if hasOther {
                 otherVisitors.sort()
                 var distinct = 0
@@ -509,7 +541,7 @@ extension EpochGranularity {
     func covers(_ range: EpochGranularity) -> Bool {
         switch (self, range) {
         case (.hour, .hour), (.day, .hour), (.day, .day), (.week, .hour), (.week, .day), (.week, .week),
-             (.month, .hour), (.month, .day), (.month, .month):
+            (.month, .hour), (.month, .day), (.month, .month):
             true
         default:
             false

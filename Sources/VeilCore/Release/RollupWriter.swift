@@ -17,12 +17,15 @@ public enum RollupWriter {
     /// Releases `state` (with the summaries in `sealed`, if any) into `directory` (created if
     /// missing).
     public static func write(
-        _ state: AggregateState, sealed: SealedSummaries? = nil, to directory: String, configuration: ReleaseConfiguration
+        _ state: AggregateState, sealed: SealedSummaries? = nil, to directory: String,
+        configuration: ReleaseConfiguration
     ) throws(VeilError) -> Summary {
         var release = try Release(state: state, configuration: configuration, sealed: sealed)
         let tables = try release.tables()
         if PersonalOutput.classification(of: directory) == "personal" {
-            throw VeilError(.usage, "this is a personal-data directory (veil join output); anonymous rollups need their own", file: directory)
+            throw VeilError(
+                .usage, "this is a personal-data directory (veil join output); anonymous rollups need their own",
+                file: directory)
         }
         // The whole directory is replaced at once: readers see all old files or all new ones.
         let names = Set(tables.map(\.fileName) + ["manifest.json"])
@@ -70,12 +73,13 @@ public enum RollupWriter {
             "key_epoch_granularity": .string(s.configuration.epochGranularity),
             "key_epochs": .strings(s.epochs.sorted()),
             "records_out_of_range": .int(s.outOfRange),
-            "inputs": .array(s.inputs.sorted().map {
-                .object([
-                    "fingerprint": .string($0.fingerprint), "name": .string($0.name), "bytes": .int($0.bytes),
-                    "lines": .int($0.lines), "records": .int($0.records), "rejected": .int($0.rejected),
-                ])
-            }),
+            "inputs": .array(
+                s.inputs.sorted().map {
+                    .object([
+                        "fingerprint": .string($0.fingerprint), "name": .string($0.name), "bytes": .int($0.bytes),
+                        "lines": .int($0.lines), "records": .int($0.records), "rejected": .int($0.rejected),
+                    ])
+                }),
             "tables": .object(tableInfo),
         ])
     }

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Crash-safe replacement of a whole output directory: the new files are written into a hidden
@@ -87,7 +87,9 @@ public enum AtomicDirectory {
         try build(tmp)
         AtomicFile.syncDirectory(tmp)
         if !exists {
-            guard rename(tmp, dir) == 0 else { throw AtomicFile.ioError("cannot move the new directory into place", dir) }
+            guard rename(tmp, dir) == 0 else {
+                throw AtomicFile.ioError("cannot move the new directory into place", dir)
+            }
             done = true
             AtomicFile.syncDirectory(parent)
             return
@@ -231,7 +233,8 @@ public enum AtomicDirectory {
         defer { if !marked { removeTree(tmp) } }
         try build(tmp)
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? []).sorted()
-        try AtomicFile.writeUnpublished(Array(names.joined(separator: "\n").utf8) + [0x0A], to: tmp + "/" + namesFile, mode: 0o600)
+        try AtomicFile.writeUnpublished(
+            Array(names.joined(separator: "\n").utf8) + [0x0A], to: tmp + "/" + namesFile, mode: 0o600)
         AtomicFile.syncDirectory(tmp)
         let ready = dir + "/." + name + ".ready-" + tag
         guard rename(tmp, ready) == 0 else { throw AtomicFile.ioError("cannot mark the new files complete", tmp) }
@@ -397,7 +400,8 @@ public final class OutputLock {
                 close(fd)
                 if busy {
                     throw VeilError(
-                        .io, "another veil process is writing this output right now (lock \(path)); nothing was written",
+                        .io,
+                        "another veil process is writing this output right now (lock \(path)); nothing was written",
                         file: output)
                 }
                 throw AtomicFile.ioError("cannot lock", path)

@@ -83,7 +83,8 @@ public struct ByteKeyedTable<Value> {
                             let length = entries[i].length
                             if length == key.count && entries[i].hash == hash
                                 && (length == 0
-                                    || ByteWords.equal(arena.baseAddress! + entries[i].start, key.baseAddress!, count: length))
+                                    || ByteWords.equal(
+                                        arena.baseAddress! + entries[i].start, key.baseAddress!, count: length))
                             {
                                 return i
                             }

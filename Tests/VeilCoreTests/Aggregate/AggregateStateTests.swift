@@ -152,7 +152,9 @@ enum StateTestKit {
     /// Visits of every visitor as (start, end, pageviews, entry path), sorted.
     static func visits(_ s: AggregateState) -> [[StateTestVisit]] {
         s.visitors.map { v in
-            v.visits.map { StateTestVisit(start: $0.start, end: $0.end, pageviews: $0.pageviews, entry: s.dims.string($0.entry)) }
+            v.visits.map {
+                StateTestVisit(start: $0.start, end: $0.end, pageviews: $0.pageviews, entry: s.dims.string($0.entry))
+            }
         }.sorted { ($0.first?.start ?? 0, $0.count) < ($1.first?.start ?? 0, $1.count) }
     }
 }
@@ -243,13 +245,16 @@ final class StateTestWorkspace {
         ingest: IngestConfiguration = StateTestKit.combined, pseudonymizer: Pseudonymizer? = nil
     ) throws -> (state: AggregateState, report: FileReport) {
         let path = try write(lines, name: name)
-        var aggregator = try Aggregator(configuration: aggregation, pseudonymizer: pseudonymizer ?? self.pseudonymizer())
+        var aggregator = try Aggregator(
+            configuration: aggregation, pseudonymizer: pseudonymizer ?? self.pseudonymizer())
         let report = try Ingest.run(path: path, configuration: ingest, sink: &aggregator)
         aggregator.addInput(report)
         return (aggregator.finish(), report)
     }
 
-    func aggregate(_ requests: [StateTestRequest], name: String, aggregation: AggregationConfiguration = AggregationConfiguration())
+    func aggregate(
+        _ requests: [StateTestRequest], name: String, aggregation: AggregationConfiguration = AggregationConfiguration()
+    )
         throws -> AggregateState
     {
         try aggregate(requests.map(\.line), name: name, aggregation: aggregation).state
@@ -281,7 +286,8 @@ struct StateTestLog {
         var out: [StateTestRequest] = []
         for v in 0..<visitors {
             let isBot = v % 11 == 10
-            let ua = isBot ? StateTestKit.botAgents[v % 2] : StateTestKit.humanAgents[v % StateTestKit.humanAgents.count]
+            let ua =
+                isBot ? StateTestKit.botAgents[v % 2] : StateTestKit.humanAgents[v % StateTestKit.humanAgents.count]
             let ip = StateTestKit.address(v)
             let sessions = rng.int(1...4)
             for _ in 0..<sessions {
@@ -289,8 +295,10 @@ struct StateTestLog {
                 let pageviews = rng.int(1...6)
                 for p in 0..<pageviews {
                     // Zipf-like page choice: a few pages get most visitors.
-                    let path = Self.paths[min(rng.int(Self.paths.count), rng.int(Self.paths.count), rng.int(Self.paths.count))]
-                    var r = StateTestRequest(ip: ip, userAgent: ua, time: t, path: path, bytes: rng.int(200...40_000), isBot: isBot)
+                    let path = Self.paths[
+                        min(rng.int(Self.paths.count), rng.int(Self.paths.count), rng.int(Self.paths.count))]
+                    var r = StateTestRequest(
+                        ip: ip, userAgent: ua, time: t, path: path, bytes: rng.int(200...40_000), isBot: isBot)
                     if rng.chance(10) { r.status = 304 }
                     if p == 0, rng.chance(60) {
                         let ref = Self.referrers[rng.int(Self.referrers.count)]
@@ -307,13 +315,22 @@ struct StateTestLog {
                         out.append(twin)
                     }
                     if rng.chance(40) {
-                        out.append(StateTestRequest(ip: ip, userAgent: ua, time: t + 1, kind: .asset, path: "/static/app.js", bytes: 90_000, isBot: isBot))
+                        out.append(
+                            StateTestRequest(
+                                ip: ip, userAgent: ua, time: t + 1, kind: .asset, path: "/static/app.js", bytes: 90_000,
+                                isBot: isBot))
                     }
                     if rng.chance(5) {
-                        out.append(StateTestRequest(ip: ip, userAgent: ua, time: t + 2, kind: .notFound, path: "/missing", status: 404, bytes: 0, isBot: isBot))
+                        out.append(
+                            StateTestRequest(
+                                ip: ip, userAgent: ua, time: t + 2, kind: .notFound, path: "/missing", status: 404,
+                                bytes: 0, isBot: isBot))
                     }
                     if rng.chance(5) {
-                        out.append(StateTestRequest(ip: ip, userAgent: ua, time: t + 3, kind: .post, path: "/api/form", status: 201, bytes: 17, isBot: isBot))
+                        out.append(
+                            StateTestRequest(
+                                ip: ip, userAgent: ua, time: t + 3, kind: .post, path: "/api/form", status: 201,
+                                bytes: 17, isBot: isBot))
                     }
                     // Mostly within the 30-minute timeout, sometimes beyond it.
                     t += Int64(rng.chance(12) ? rng.int(1801...3600) : rng.int(5...1500))
@@ -321,7 +338,8 @@ struct StateTestLog {
             }
         }
         // Time order, as a server writes it (stable for equal times).
-        requests = out.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
+        requests = out.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(
+            \.element)
     }
 
     var lines: [String] { requests.map(\.line) }
@@ -346,8 +364,9 @@ struct StateTestLog {
 struct AggregateStateTests {
     // MARK: Merge properties
 
-    @Test("merge is commutative and associative, and the shards' merge equals the whole (contiguous and interleaved)",
-          arguments: ["contiguous", "round-robin"])
+    @Test(
+        "merge is commutative and associative, and the shards' merge equals the whole (contiguous and interleaved)",
+        arguments: ["contiguous", "round-robin"])
     func mergeProperties(sharding: String) throws {
         let ws = try StateTestWorkspace()
         let log = StateTestLog(seed: 0x5EED_0001)
@@ -378,7 +397,8 @@ struct AggregateStateTests {
         for order in [[a, c, b], [b, a, c], [b, c, a], [c, a, b], [c, b, a]] {
             #expect(StateCodec.encode(try AggregateState.merged(order)) == reference)
         }
-        #expect(abc1.inputs.map(\.name).sorted() == ["part0.log", "part1.log", "part2.log"].map { ws.directory + "/" + $0 })
+        #expect(
+            abc1.inputs.map(\.name).sorted() == ["part0.log", "part1.log", "part2.log"].map { ws.directory + "/" + $0 })
 
         // Aggregating the whole equals merging the parts: state bytes and released tables.
         let eqBytes = StateTestKit.encodeIgnoringInputs(whole) == StateTestKit.encodeIgnoringInputs(abc1)
@@ -389,7 +409,8 @@ struct AggregateStateTests {
         }
 
         // An empty state is the identity of merge.
-        let empty = try Aggregator(configuration: AggregationConfiguration(), pseudonymizer: ws.pseudonymizer()).finish()
+        let empty = try Aggregator(configuration: AggregationConfiguration(), pseudonymizer: ws.pseudonymizer())
+            .finish()
         #expect(StateCodec.encode(try StateTestKit.merged(abc1, empty)) == reference)
         #expect(StateCodec.encode(try StateTestKit.merged(empty, abc1)) == reference)
     }
@@ -468,10 +489,13 @@ struct AggregateStateTests {
         let p0 = Self.pageview(0, "/start"), p20 = Self.pageview(20 * 60, "/two")
         let p45 = Self.pageview(45 * 60, "/three"), p120 = Self.pageview(120 * 60, "/late")
         let whole = try ws.aggregate([p0, p20, p45, p120], name: "whole.log").state
-        let expected = [[
-            StateTestVisit(start: Self.visitStart, end: Self.visitStart + 45 * 60, pageviews: 3, entry: "/start"),
-            StateTestVisit(start: Self.visitStart + 120 * 60, end: Self.visitStart + 120 * 60, pageviews: 1, entry: "/late"),
-        ]]
+        let expected = [
+            [
+                StateTestVisit(start: Self.visitStart, end: Self.visitStart + 45 * 60, pageviews: 3, entry: "/start"),
+                StateTestVisit(
+                    start: Self.visitStart + 120 * 60, end: Self.visitStart + 120 * 60, pageviews: 1, entry: "/late"),
+            ]
+        ]
         #expect(StateTestKit.visits(whole) == expected)
 
         let a = try ws.aggregate([p0, p45], name: "a.log").state
@@ -536,22 +560,36 @@ struct AggregateStateTests {
         #expect(s.epochs == ["d-2026-11-28", "d-2026-11-29"])
         #expect(s.visitorCount == 2, "one person, two pseudonyms: one per daily key")
         #expect(Set(s.visitorKeys.map(\.pseudonym)).count == 2)
-        #expect(StateTestKit.visits(s) == [
-            [StateTestVisit(start: before, end: before, pageviews: 1, entry: "/late-night")],
-            [StateTestVisit(start: after, end: after, pageviews: 1, entry: "/late-night")],
-        ])
+        #expect(
+            StateTestKit.visits(s) == [
+                [StateTestVisit(start: before, end: before, pageviews: 1, entry: "/late-night")],
+                [StateTestVisit(start: after, end: after, pageviews: 1, entry: "/late-night")],
+            ])
         let days = try StateTestKit.table(StateTestKit.release(s, k: 1), "traffic_daily")
-        #expect(days.rows.map { [days.value($0, "date"), days.value($0, "visitors"), days.value($0, "visits"), days.value($0, "bounces")] }
-            == [["2026-11-28", "1", "1", "1"], ["2026-11-29", "1", "1", "1"]])
+        #expect(
+            days.rows.map {
+                [
+                    days.value($0, "date"), days.value($0, "visitors"), days.value($0, "visits"),
+                    days.value($0, "bounces"),
+                ]
+            }
+                == [["2026-11-28", "1", "1", "1"], ["2026-11-29", "1", "1", "1"]])
 
         let weekly = try StateTestWorkspace(granularity: .week)  // 28 and 29 Nov 2026: Saturday, Sunday
         let w = try weekly.aggregate(lines, name: "midnight.log").state
         #expect(w.epochs == ["w-2026-W48"])
-        #expect(StateTestKit.visits(w) == [[StateTestVisit(start: before, end: after, pageviews: 2, entry: "/late-night")]])
+        #expect(
+            StateTestKit.visits(w) == [[StateTestVisit(start: before, end: after, pageviews: 2, entry: "/late-night")]])
         let wdays = try StateTestKit.table(StateTestKit.release(w, k: 1), "traffic_daily")
         // The visit counts on the day it started; the visitor is seen on both days.
-        #expect(wdays.rows.map { [wdays.value($0, "date"), wdays.value($0, "visitors"), wdays.value($0, "visits"), wdays.value($0, "bounces")] }
-            == [["2026-11-28", "1", "1", "0"], ["2026-11-29", "1", "0", "0"]])
+        #expect(
+            wdays.rows.map {
+                [
+                    wdays.value($0, "date"), wdays.value($0, "visitors"), wdays.value($0, "visits"),
+                    wdays.value($0, "bounces"),
+                ]
+            }
+                == [["2026-11-28", "1", "1", "0"], ["2026-11-29", "1", "0", "0"]])
     }
 
     // MARK: State codec
@@ -577,7 +615,9 @@ struct AggregateStateTests {
 
         // A decoded state merges like the original.
         let more = try ws.aggregate(StateTestLog(seed: 0xC0DED, visitors: 20).lines, name: "more.log").state
-        #expect(StateCodec.encode(try StateTestKit.merged(decoded, more)) == StateCodec.encode(try StateTestKit.merged(s, more)))
+        #expect(
+            StateCodec.encode(try StateTestKit.merged(decoded, more))
+                == StateCodec.encode(try StateTestKit.merged(s, more)))
     }
 
     /// Decodes every single-bit corruption of `bytes` at `positions`; returns the positions that
@@ -602,7 +642,8 @@ struct AggregateStateTests {
     func everyBitFlipOfASmallState() throws {
         let ws = try StateTestWorkspace()
         let s = try ws.aggregate(
-            [Self.pageview(0, "/a"), Self.pageview(60, "/b", ip: "2001:db8::1")], name: "small.log").state
+            [Self.pageview(0, "/a"), Self.pageview(60, "/b", ip: "2001:db8::1")], name: "small.log"
+        ).state
         let bytes = StateCodec.encode(s)
         #expect(bytes.count < 4096, "the small state is \(bytes.count) bytes")
         let failures = Self.bitFlipsNotRejected(bytes, positions: Array(0..<bytes.count * 8))
@@ -667,7 +708,8 @@ struct AggregateStateTests {
             let e = #expect(throws: VeilError.self, "\(label)") { try StateCodec.decode(data, file: "foreign") }
             #expect(e?.code == .state, "\(label)")
         }
-        let notState = try #require(#expect(throws: VeilError.self) { try StateCodec.decode(Array("hello".utf8), file: "f") })
+        let notState = try #require(
+            #expect(throws: VeilError.self) { try StateCodec.decode(Array("hello".utf8), file: "f") })
         #expect(notState.message.contains("not a veil state file"))
     }
 
@@ -757,7 +799,9 @@ struct AggregateStateTests {
             exit(AggregateStateTests.decodeStatus(AggregateStateTests.craftedState(inputBytes: .max)))
         }
         await #expect(processExitsWith: .success, "visit start + length overflows") {
-            exit(AggregateStateTests.decodeStatus(AggregateStateTests.craftedState(visitStart: .max - 10, visitLength: 100)))
+            exit(
+                AggregateStateTests.decodeStatus(
+                    AggregateStateTests.craftedState(visitStart: .max - 10, visitLength: 100)))
         }
     }
 
@@ -777,12 +821,18 @@ struct AggregateStateTests {
         let paths = [s.dims.intern("/a"), s.dims.intern("/b")]
         let day = StateTestKit.time(2026, 11, 28) / 86_400
         s.epochs = ["d-2026-11-28"]
-        s.inputs = [InputRecord(
-            fingerprint: "sha256:" + String(repeating: otherInput ? "cd" : "ab", count: 32), name: "x.log",
-            bytes: 100, lines: 2, records: 2, rejected: 0)]
-        for (n, p) in [Pseudonym(hi: 0x1111_2222_3333_4444, lo: 0x5555_6666_7777_8888), Pseudonym(hi: 9, lo: 0xF00D_0000_0000_0001)].enumerated() {
+        s.inputs = [
+            InputRecord(
+                fingerprint: "sha256:" + String(repeating: otherInput ? "cd" : "ab", count: 32), name: "x.log",
+                bytes: 100, lines: 2, records: 2, rejected: 0)
+        ]
+        for (n, p) in [
+            Pseudonym(hi: 0x1111_2222_3333_4444, lo: 0x5555_6666_7777_8888),
+            Pseudonym(hi: 9, lo: 0xF00D_0000_0000_0001),
+        ].enumerated() {
             for table in [TableID.trafficDay, .pages] {
-                let i = s.cell(CellKey(table: table, site: Int(site), bucket: day, dimension: table == .pages ? Int(paths[n]) : 0))
+                let i = s.cell(
+                    CellKey(table: table, site: Int(site), bucket: day, dimension: table == .pages ? Int(paths[n]) : 0))
                 s.cells[i].requests += 1
                 s.cells[i].pageviews += 1
                 s.cells[i].countStatus(200)
@@ -815,8 +865,9 @@ struct AggregateStateTests {
         #expect(report.firstTimestamp == "2026-11-28T12:00:00Z")
         #expect(report.lastTimestamp == "2026-11-28T13:59:59Z")
         let hourly = try StateTestKit.table(StateTestKit.release(s, k: 1), "traffic_hourly")
-        #expect(hourly.rows.map { [hourly.value($0, "hour"), hourly.value($0, "requests")] }
-            == [["2026-11-28T12:00:00Z", "2"], ["2026-11-28T13:00:00Z", "1"]])
+        #expect(
+            hourly.rows.map { [hourly.value($0, "hour"), hourly.value($0, "requests")] }
+                == [["2026-11-28T12:00:00Z", "2"], ["2026-11-28T13:00:00Z", "1"]])
         #expect(s.inputs.first?.records == 3)
 
         // Only --from, only --until.
@@ -832,7 +883,9 @@ struct AggregateStateTests {
     @Test("America/New_York puts 2026-11-28T03:00Z on day 2026-11-27; an unknown zone is a usage error")
     func timeZoneDays() throws {
         let ws = try StateTestWorkspace()
-        let line = StateTestRequest(ip: "192.0.2.33", userAgent: StateTestKit.iphone, time: StateTestKit.time(2026, 11, 28, 3), path: "/tz").line
+        let line = StateTestRequest(
+            ip: "192.0.2.33", userAgent: StateTestKit.iphone, time: StateTestKit.time(2026, 11, 28, 3), path: "/tz"
+        ).line
         var ny = AggregationConfiguration()
         ny.timeZone = "America/New_York"
         let s = try ws.aggregate([line], name: "ny.log", aggregation: ny).state
@@ -872,7 +925,9 @@ struct AggregateStateTests {
             let v = rng.int(50)
             let t = start + Int64(i) * 7  // 9.7 hours: crosses midnight
             let ua = v % 7 == 6 ? StateTestKit.googlebot : StateTestKit.humanAgents[v % StateTestKit.humanAgents.count]
-            requests.append(StateTestRequest(ip: StateTestKit.address(v), userAgent: ua, time: t, path: StateTestLog.paths[rng.int(12)]))
+            requests.append(
+                StateTestRequest(
+                    ip: StateTestKit.address(v), userAgent: ua, time: t, path: StateTestLog.paths[rng.int(12)]))
             pairs.insert("\(t / 86_400)/\(v)")
         }
         let p = ws.pseudonymizer()
@@ -896,13 +951,18 @@ struct AggregateStateTests {
         let t = StateTestKit.time(2026, 11, 28, 10)
         // `/b?x=1` and `/b?x=2` redact to the same path `/b`; both referrers of two.example
         // keep the same host. Each distinct raw form misses the per-line caches on its own.
-        let forms = [("/a", "https://one.example/"), ("/b?x=1", "https://two.example/p?q=1"), ("/b?x=2", "https://two.example/p?q=2")]
+        let forms = [
+            ("/a", "https://one.example/"), ("/b?x=1", "https://two.example/p?q=1"),
+            ("/b?x=2", "https://two.example/p?q=2"),
+        ]
         var requests: [StateTestRequest] = []
         for v in 0..<6 {
             for (i, (path, referrer)) in forms.enumerated() {
-                requests.append(StateTestRequest(
-                    ip: StateTestKit.address(v), userAgent: StateTestKit.firefox, time: t + Int64(60 * i), path: path,
-                    referrer: referrer))
+                requests.append(
+                    StateTestRequest(
+                        ip: StateTestKit.address(v), userAgent: StateTestKit.firefox, time: t + Int64(60 * i),
+                        path: path,
+                        referrer: referrer))
             }
         }
         let s = try ws.aggregate(requests, name: "caps.log", aggregation: c)
@@ -919,7 +979,9 @@ struct AggregateStateTests {
         #expect(s.dims.intern("two.example", readOnly: true) == nil)
     }
 
-    @Test("aggregators of parts of one input agree with one aggregator exactly when no cap was reached, alone or together")
+    @Test(
+        "aggregators of parts of one input agree with one aggregator exactly when no cap was reached, alone or together"
+    )
     func capsAgree() throws {
         let ws = try StateTestWorkspace()
         var c = AggregationConfiguration()
@@ -929,7 +991,9 @@ struct AggregateStateTests {
         func part(_ paths: [String]) throws -> Aggregator {
             n += 1
             let lines = paths.enumerated().map { i, path in
-                StateTestRequest(ip: StateTestKit.address(i), userAgent: StateTestKit.firefox, time: t + Int64(i), path: path).line
+                StateTestRequest(
+                    ip: StateTestKit.address(i), userAgent: StateTestKit.firefox, time: t + Int64(i), path: path
+                ).line
             }
             let file = try ws.write(lines, name: "part\(n).log")
             var aggregator = try Aggregator(configuration: c, pseudonymizer: ws.pseudonymizer())
@@ -938,11 +1002,14 @@ struct AggregateStateTests {
         }
         #expect(Aggregator.capsAgree([try part(["/a", "/b"]), try part(["/b", "/c", "/a"])]), "3 paths in all")
         #expect(!Aggregator.capsAgree([try part(["/a", "/b"]), try part(["/c", "/d"])]), "4 paths in all")
-        #expect(!Aggregator.capsAgree([try part(["/a", "/b", "/c", "/d"]), try part(["/a"])]), "one part reached the cap")
+        #expect(
+            !Aggregator.capsAgree([try part(["/a", "/b", "/c", "/d"]), try part(["/a"])]), "one part reached the cap")
         #expect(Aggregator.capsAgree([try part(["/a", "/b", "/c", "/d"])]), "one part alone is in order")
     }
 
-    @Test("the caps hold for a job's state across its inputs: a later input's new values count as (other) once the earlier ones filled a cap", arguments: [1, 2, 3])
+    @Test(
+        "the caps hold for a job's state across its inputs: a later input's new values count as (other) once the earlier ones filled a cap",
+        arguments: [1, 2, 3])
     func capsAcrossInputs(threads: Int) throws {
         let ws = try StateTestWorkspace()
         var c = AggregationConfiguration()
@@ -950,11 +1017,15 @@ struct AggregateStateTests {
         let t = StateTestKit.time(2026, 11, 28, 10)
         func lines(_ paths: [String], from: Int) -> [String] {
             paths.enumerated().map { i, path in
-                StateTestRequest(ip: StateTestKit.address(from + i), userAgent: StateTestKit.firefox, time: t + Int64(from + i), path: path).line
+                StateTestRequest(
+                    ip: StateTestKit.address(from + i), userAgent: StateTestKit.firefox, time: t + Int64(from + i),
+                    path: path
+                ).line
             }
         }
         // Three inputs: the values kept apart add up from one input to the next.
-        let first = lines(["/a"], from: 0), middle = lines(["/b", "/a"], from: 5), last = lines(["/c", "/d", "/e"], from: 10)
+        let first = lines(["/a"], from: 0), middle = lines(["/b", "/a"], from: 5),
+            last = lines(["/c", "/d", "/e"], from: 10)
         let files = [
             try ws.write(first, name: "first.log"), try ws.write(middle, name: "middle.log"),
             try ws.write(last, name: "last.log"),
@@ -1009,14 +1080,16 @@ struct AggregateStateTests {
                 case .trafficHour: guard key.bucket == hour else { return 12 }
                 case .trafficDay:
                     guard key.bucket == day, daySites.insert(key.site).inserted else { return 13 }
-                case .pages, .browsers, .operatingSystems, .devices, .statusCodes: guard key.bucket == day else { return 14 }
+                case .pages, .browsers, .operatingSystems, .devices, .statusCodes:
+                    guard key.bucket == day else { return 14 }
                 case .notFound, .referrers: return 15
                 }
                 requests[key.table, default: 0] += s.cells[j].requests
             }
             guard requests.count == 7, requests.values.allSatisfy({ $0 == Int64(n) }) else { return 16 }
             guard daySites.count > CellKey.maxSites / 2, daySites.allSatisfy({ $0 < s.sites.count }) else { return 17 }
-            guard s.cells.map(\.pageviews).reduce(0, +) == Int64(n) * 6 else { return 18 }  // traffic ×2, pages, browsers, os, devices
+            // Traffic ×2, pages, browsers, os, devices.
+            guard s.cells.map(\.pageviews).reduce(0, +) == Int64(n) * 6 else { return 18 }
             return 0
         } catch {
             return 20

@@ -32,7 +32,8 @@ struct CachedCellsTests {
             let ip = StateTestKit.address(rng.int(300))
             let path = "/page\(rng.int(5))"
             lines.append(
-                "\(site):443 \(ip) - - [\(StateTestKit.clf(t))] \"GET \(path) HTTP/1.1\" \(status) 100 \"-\" \"\(agents[agent])\"")
+                "\(site):443 \(ip) - - [\(StateTestKit.clf(t))] \"GET \(path) HTTP/1.1\" \(status) 100 \"-\" \"\(agents[agent])\""
+            )
             let day = t / 86_400
             expectedStatus["\(site) \(day) \(status)", default: 0] += 1
             let human = agent < StateTestKit.humanAgents.count
@@ -51,7 +52,8 @@ struct CachedCellsTests {
         var status: [String: Int64] = [:]
         var browsers: [String: Int64] = [:], systems: [String: Int64] = [:], devices: [String: Int64] = [:]
         for (i, key) in state.cellKeys.enumerated() {
-            let name = "\(state.sites.string(UInt32(key.site))) \(key.bucket) \(state.dims.string(UInt32(key.dimension)))"
+            let name =
+                "\(state.sites.string(UInt32(key.site))) \(key.bucket) \(state.dims.string(UInt32(key.dimension)))"
             switch key.table {
             case .statusCodes: status[name] = state.cells[i].requests
             case .browsers: browsers[name] = state.cells[i].pageviews
@@ -81,8 +83,9 @@ struct CachedCellsTests {
         #expect(devices == expectedDevices)
     }
 
-    @Test("traffic day cells (counts and sketches) equal those of each local day's records, in zones with whole-hour, DST and half-hour offsets",
-          arguments: ["UTC", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu"])
+    @Test(
+        "traffic day cells (counts and sketches) equal those of each local day's records, in zones with whole-hour, DST and half-hour offsets",
+        arguments: ["UTC", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu"])
     func dayCellsPerZone(zone: String) throws {
         let ws = try StateTestWorkspace()
         var rng = StateTestRNG(seed: 0xDA75)
@@ -94,14 +97,17 @@ struct CachedCellsTests {
             let epoch = EpochID(granularity: .day, containing: StateTestKit.time(2026, 10, 1) + Int64(day) * 86_400)
             let file = ws.store.path + "/" + epoch.description + ".key"
             let bytes = (0..<KeyStore.keyByteCount).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-            #expect(FileManager.default.createFile(atPath: file, contents: Data(bytes), attributes: [.posixPermissions: 0o600]))
+            #expect(
+                FileManager.default.createFile(
+                    atPath: file, contents: Data(bytes), attributes: [.posixPermissions: 0o600]))
         }
         var requests: [StateTestRequest] = []
         for n in 0..<4000 {
             let bot = n % 9 == 4
             var r = StateTestRequest(
                 ip: StateTestKit.address(rng.int(400)),
-                userAgent: bot ? StateTestKit.googlebot : StateTestKit.humanAgents[rng.int(StateTestKit.humanAgents.count)],
+                userAgent: bot
+                    ? StateTestKit.googlebot : StateTestKit.humanAgents[rng.int(StateTestKit.humanAgents.count)],
                 time: start + Int64(n) * 27 - Int64(rng.chance(10) ? rng.int(0...5000) : 0),
                 path: "/p\(rng.int(6))", status: [200, 200, 304, 404, 500, 302][rng.int(6)], isBot: bot)
             r.bytes = rng.int(1...9000)
@@ -110,22 +116,32 @@ struct CachedCellsTests {
         var aggregation = AggregationConfiguration()
         aggregation.timeZone = zone
         var aggregator = try Aggregator(configuration: aggregation, pseudonymizer: ws.pseudonymizer())
-        _ = try Ingest.run(path: try ws.write(requests.map(\.line), name: "days.log"), configuration: StateTestKit.combined, sink: &aggregator)
+        _ = try Ingest.run(
+            path: try ws.write(requests.map(\.line), name: "days.log"), configuration: StateTestKit.combined,
+            sink: &aggregator)
         var state = aggregator.finish()
 
-        struct Day { var requests: Int64 = 0, bytes: Int64 = 0, bots: Int64 = 0, errors: Int64 = 0; var people = Set<UInt64>(), others = Set<UInt64>() }
+        struct Day {
+            var requests: Int64 = 0, bytes: Int64 = 0, bots: Int64 = 0, errors: Int64 = 0;
+            var people = Set<UInt64>(), others = Set<UInt64>()
+        }
         var expected: [Int64: Day] = [:]
         let keys = ws.pseudonymizer()
         for r in requests {
             let local = r.time + Int64(tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(r.time))))
             let day = ISOTime.floorDiv(local, 86_400)
             let p = try keys.visitor(
-                epoch: EpochID(granularity: .day, containing: r.time), site: "default", cookie: nil, ip: r.ip, userAgent: r.userAgent)
+                epoch: EpochID(granularity: .day, containing: r.time), site: "default", cookie: nil, ip: r.ip,
+                userAgent: r.userAgent)
             expected[day, default: Day()].requests += 1
             expected[day, default: Day()].bytes += Int64(r.bytes)
             if r.isBot { expected[day, default: Day()].bots += 1 }
             if r.status >= 400 { expected[day, default: Day()].errors += 1 }
-            if r.isBot { expected[day, default: Day()].others.insert(p.lo) } else { expected[day, default: Day()].people.insert(p.lo) }
+            if r.isBot {
+                expected[day, default: Day()].others.insert(p.lo)
+            } else {
+                expected[day, default: Day()].people.insert(p.lo)
+            }
         }
         #expect(expected.count >= 2, "the log spans local days")
         let site = try #require(state.sites.intern("default", readOnly: true))

@@ -16,9 +16,11 @@ struct CompactTests {
         var requests: [StateTestRequest] = []
         for i in 0..<9_000 {
             let v = rng.int(90)
-            requests.append(StateTestRequest(
-                ip: StateTestKit.address(v), userAgent: StateTestKit.humanAgents[v % StateTestKit.humanAgents.count],
-                time: start + Int64(i) * 9, path: "/guide/" + Self.word(rng.int(2_400))))
+            requests.append(
+                StateTestRequest(
+                    ip: StateTestKit.address(v),
+                    userAgent: StateTestKit.humanAgents[v % StateTestKit.humanAgents.count],
+                    time: start + Int64(i) * 9, path: "/guide/" + Self.word(rng.int(2_400))))
         }
         let path = try ws.write(requests.map(\.line), name: "items.log")
         var aggregator = try Aggregator(configuration: AggregationConfiguration(), pseudonymizer: ws.pseudonymizer())
@@ -69,9 +71,15 @@ struct CompactTests {
     @Test("a state with fewer cells than a thread's share is compacted on the calling thread alone")
     func smallStates() throws {
         let ws = try StateTestWorkspace()
-        let lines = (0..<40).map { StateTestRequest(ip: StateTestKit.address($0), userAgent: StateTestKit.firefox, time: StateTestKit.time(2026, 11, 28, 12) + Int64($0), path: "/p\($0 % 7)").line }
+        let lines = (0..<40).map {
+            StateTestRequest(
+                ip: StateTestKit.address($0), userAgent: StateTestKit.firefox,
+                time: StateTestKit.time(2026, 11, 28, 12) + Int64($0), path: "/p\($0 % 7)"
+            ).line
+        }
         var aggregator = try Aggregator(configuration: AggregationConfiguration(), pseudonymizer: ws.pseudonymizer())
-        _ = try Ingest.run(path: try ws.write(lines, name: "small.log"), configuration: StateTestKit.combined, sink: &aggregator)
+        _ = try Ingest.run(
+            path: try ws.write(lines, name: "small.log"), configuration: StateTestKit.combined, sink: &aggregator)
         var s = aggregator.state
         #expect(s.cellCount < 4 * 64)
         s.compact(threads: 4)

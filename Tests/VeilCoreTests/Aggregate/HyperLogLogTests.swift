@@ -232,8 +232,7 @@ import Testing
         ((9000, 12000, 30000), 500),  // dense
         ((10, 20000, 3000), 5),  // mixed
     ])
-    func mergeIsCommutativeAssociativeAndEqualsTheUnionSketch(sizes: (Int, Int, Int), overlap: Int)
-    {
+    func mergeIsCommutativeAssociativeAndEqualsTheUnionSketch(sizes: (Int, Int, Int), overlap: Int) {
         let sets = Self.threeSets(sizes, overlap: overlap)
         let (a, b, c) = (Self.sketch(sets[0]), Self.sketch(sets[1]), Self.sketch(sets[2]))
 

@@ -8,7 +8,9 @@ import Testing
 /// sketches of the exact sets of clients the cell saw.
 @Suite("Recently counted clients: a skipped sketch insert never loses a client")
 struct RecentClientsTests {
-    @Test("clients interleaved over hours, days and status codes: every cell's sketches are those of its exact client sets")
+    @Test(
+        "clients interleaved over hours, days and status codes: every cell's sketches are those of its exact client sets"
+    )
     func exactSketches() throws {
         let ws = try StateTestWorkspace()
         var rng = StateTestRNG(seed: 0x4EC3)
@@ -18,7 +20,8 @@ struct RecentClientsTests {
         var requests: [StateTestRequest] = []
         for n in 0..<5000 {
             let bot = n % 7 == 3
-            let agent = bot ? StateTestKit.botAgents[n % 2] : StateTestKit.humanAgents[n % StateTestKit.humanAgents.count]
+            let agent =
+                bot ? StateTestKit.botAgents[n % 2] : StateTestKit.humanAgents[n % StateTestKit.humanAgents.count]
             // Addresses of 0..<750 are distinct; the agent keeps the others apart (IP+UA).
             let ip = StateTestKit.address(n % 750)
             for _ in 0..<rng.int(1...6) {
@@ -49,12 +52,15 @@ struct RecentClientsTests {
             var cells = [
                 CellKey(table: .trafficHour, site: Int(site), bucket: r.time / 3600, dimension: 0),
                 CellKey(table: .trafficDay, site: Int(site), bucket: day, dimension: 0),
-                CellKey(table: .statusCodes, site: Int(site), bucket: day,
-                        dimension: Int(try #require(state.dims.intern(String(r.status), readOnly: true)))),
+                CellKey(
+                    table: .statusCodes, site: Int(site), bucket: day,
+                    dimension: Int(try #require(state.dims.intern(String(r.status), readOnly: true)))),
             ]
             if r.status == 404 {
-                cells.append(CellKey(table: .notFound, site: Int(site), bucket: day,
-                                     dimension: Int(try #require(state.dims.intern(r.path, readOnly: true)))))
+                cells.append(
+                    CellKey(
+                        table: .notFound, site: Int(site), bucket: day,
+                        dimension: Int(try #require(state.dims.intern(r.path, readOnly: true)))))
             }
             for key in cells {
                 if r.isBot {

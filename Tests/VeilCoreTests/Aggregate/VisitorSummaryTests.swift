@@ -61,9 +61,11 @@ struct VisitorSummaryTests {
         s.add(time: 6_000, path: 5, timeout: 1800) { $0 < $1 }  // a visit in between
         #expect(s.visits.map(\.start) == [1_000, 6_000, 10_000])
         s.add(time: 4_300, path: 6, timeout: 1800) { $0 < $1 }  // bridges the first two
-        #expect(s.visits == [
-            Visit(start: 1_000, end: 6_000, pageviews: 4, entry: 3), Visit(start: 10_000, end: 10_000, pageviews: 1, entry: 1),
-        ])
+        #expect(
+            s.visits == [
+                Visit(start: 1_000, end: 6_000, pageviews: 4, entry: 3),
+                Visit(start: 10_000, end: 10_000, pageviews: 1, entry: 1),
+            ])
         // The same visits, however the summary was built, are equal (the state encodes them alike).
         #expect(s == VisitorSummary(visits: s.visits))
         var t = VisitorSummary(visits: s.visits)
@@ -82,6 +84,10 @@ struct VisitorSummaryTests {
         let later = s.addInOrder(time: 200, path: 1, timeout: 1800)
         let next = s.addInOrder(time: 5000, path: 2, timeout: 1800)
         #expect(later && next)
-        #expect(s.visits == [Visit(start: 100, end: 200, pageviews: 2, entry: 5), Visit(start: 5000, end: 5000, pageviews: 1, entry: 2)])
+        #expect(
+            s.visits == [
+                Visit(start: 100, end: 200, pageviews: 2, entry: 5),
+                Visit(start: 5000, end: 5000, pageviews: 1, entry: 2),
+            ])
     }
 }

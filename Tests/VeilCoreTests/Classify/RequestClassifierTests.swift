@@ -178,7 +178,8 @@ struct RequestClassifierTests {
         let classifier = try RequestClassifier(
             configuration: RequestClassificationConfiguration(beaconPatterns: beacons, clickPatterns: ["/c/*", "/r/*"]))
         let targets = [
-            "/", "", "*", "/t/open.gif", "/t/open.gif?c=1", "/pixel", "/pixel.png", "/o/c9/tok.gif", "/c/x", "/c/a/b", "/r/",
+            "/", "", "*", "/t/open.gif", "/t/open.gif?c=1", "/pixel", "/pixel.png", "/o/c9/tok.gif", "/c/x", "/c/a/b",
+            "/r/",
             "/r", "/blog/a", "/xabc/open.gif", "/x/open.gif", "/camp/o.gif", "https://h.example/t/open.gif",
             "https://h.example", "/?q=1", "//t/open.gif", "/T/open.gif", "/\u{e9}t\u{e9}",
         ]

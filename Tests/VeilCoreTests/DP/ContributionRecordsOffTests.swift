@@ -8,7 +8,9 @@ import Testing
 /// state made that way can neither be written nor released with noise.
 @Suite("Aggregation without contribution records")
 struct ContributionRecordsOffTests {
-    static func aggregateBoth(_ ws: StateTestWorkspace, _ lines: [String]) throws -> (on: AggregateState, off: AggregateState) {
+    static func aggregateBoth(_ ws: StateTestWorkspace, _ lines: [String]) throws -> (
+        on: AggregateState, off: AggregateState
+    ) {
         var off = AggregationConfiguration()
         off.recordsContributions = false
         let withRecords = try ws.aggregate(lines, name: "on.log").state

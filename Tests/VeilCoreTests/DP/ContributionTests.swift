@@ -6,14 +6,17 @@ import Testing
 /// A visitor that hits `pages` distinct pages `hits` times in all (round robin), every 6 s from
 /// 2026-11-28T00:10Z (one UTC day, one key epoch, one visit), with a referrer from one of
 /// `referrers` hosts on every 10th hit.
-func heavyVisitorLines(hits: Int = 10_000, pages: Int = 500, referrers: Int = 50, ip: String = "203.0.113.77") -> [String] {
+func heavyVisitorLines(hits: Int = 10_000, pages: Int = 500, referrers: Int = 50, ip: String = "203.0.113.77")
+    -> [String]
+{
     let letters = Array("ghjkmnpqrstuvwxyz")  // no hex digits: never redacted as a token
     func name(_ i: Int) -> String {
         String([letters[i / (17 * 17) % 17], letters[i / 17 % 17], letters[i % 17]])
     }
     let start = StateTestKit.time(2026, 11, 28, 0, 10)
     return (0..<hits).map { i in
-        var r = StateTestRequest(ip: ip, userAgent: StateTestKit.firefox, time: start + Int64(i) * 6, path: "/h/" + name(i % pages))
+        var r = StateTestRequest(
+            ip: ip, userAgent: StateTestKit.firefox, time: start + Int64(i) * 6, path: "/h/" + name(i % pages))
         if i % 10 == 0 {
             r.referrer = "https://ref-\(name(i / 10 % referrers)).example.net/x"
         }
@@ -61,7 +64,9 @@ struct ContributionTests {
         #expect(with.contributions.visitorCount == without.contributions.visitorCount + 1)
 
         // Unbounded, the visitor is in 500 page rows and 50 referrer rows.
-        let pageCells = with.cellKeys.filter { $0.table == .pages && with.dims.string(UInt32($0.dimension)).hasPrefix("/h/") }
+        let pageCells = with.cellKeys.filter {
+            $0.table == .pages && with.dims.string(UInt32($0.dimension)).hasPrefix("/h/")
+        }
         #expect(pageCells.count == 500)
 
         let a = try Self.bounded(without, l0: l0, lInf: lInf)
@@ -101,7 +106,11 @@ struct ContributionTests {
         var t = start
         for i in 0..<30 {
             for _ in 0..<(i == 0 ? 300 : 3) {
-                lines.append(StateTestRequest(ip: "192.0.2.200", userAgent: StateTestKit.chrome, time: t, path: "/p/page\(String(UnicodeScalar(97 + i % 26)!))\(i / 26)").line)
+                lines.append(
+                    StateTestRequest(
+                        ip: "192.0.2.200", userAgent: StateTestKit.chrome, time: t,
+                        path: "/p/page\(String(UnicodeScalar(97 + i % 26)!))\(i / 26)"
+                    ).line)
                 t += 7
             }
         }
@@ -129,7 +138,9 @@ struct ContributionTests {
         let day = UInt32(start / 86_400)
         let all = s.cellKeys.filter { $0.table == .pages }.map { UInt32($0.dimension) }
         #expect(all.count == 30)
-        var keyed = all.map { (dim: $0, key: s.contributionKey(key.pseudonym, ContributionTable.pages.rawValue, day, $0)) }
+        var keyed = all.map {
+            (dim: $0, key: s.contributionKey(key.pseudonym, ContributionTable.pages.rawValue, day, $0))
+        }
         keyed.sort { s.isLess($0.key, $1.key) }
         #expect(Set(kept.map(\.dim)) == Set(keyed.prefix(8).map(\.dim)))
         let hot = try #require(s.dims.intern("/p/pagea0", readOnly: true))
@@ -165,8 +176,11 @@ struct ContributionTests {
         let whole = try ws.aggregate(lines, name: "whole.log").state
         // Lines repeat (same-second twins), so the parts record no input: merge would refuse two.
         let parts = try lines.enumerated().map { (n, line) in
-            var aggregator = try Aggregator(configuration: AggregationConfiguration(), pseudonymizer: ws.pseudonymizer())
-            _ = try Ingest.run(path: try ws.write([line], name: "line\(n).log"), configuration: StateTestKit.combined, sink: &aggregator)
+            var aggregator = try Aggregator(
+                configuration: AggregationConfiguration(), pseudonymizer: ws.pseudonymizer())
+            _ = try Ingest.run(
+                path: try ws.write([line], name: "line\(n).log"), configuration: StateTestKit.combined,
+                sink: &aggregator)
             return aggregator.finish()
         }
         let merged = try AggregateState.merged(parts)
@@ -200,7 +214,9 @@ struct ContributionTests {
     @Test("decode(encode(s)) keeps the records; a decoded state releases the same bounded counts")
     func codecRoundTrip() throws {
         let ws = try StateTestWorkspace()
-        let s = try ws.aggregate(StateTestLog(seed: 0xC0DE).lines + heavyVisitorLines(hits: 2000, pages: 40), name: "d.log").state
+        let s = try ws.aggregate(
+            StateTestLog(seed: 0xC0DE).lines + heavyVisitorLines(hits: 2000, pages: 40), name: "d.log"
+        ).state
         let bytes = StateCodec.encode(s)
         let d = try StateCodec.decode(bytes, file: "d")
         #expect(StateCodec.encode(d) == bytes)
@@ -217,9 +233,10 @@ struct ContributionTests {
         let without = try ws.aggregate(base, name: "a.log").state
         var with = try ws.aggregate(base + heavyVisitorLines(hits: 500, pages: 30), name: "b.log").state
         let pages = ContributionTable.pages.rawValue
-        let v = try #require(with.contributions.visitorKeys.indices.first { v in
-            with.contributions.records(v, pages).contains { with.dims.string($0.dim).hasPrefix("/h/") }
-        })
+        let v = try #require(
+            with.contributions.visitorKeys.indices.first { v in
+                with.contributions.records(v, pages).contains { with.dims.string($0.dim).hasPrefix("/h/") }
+            })
         let key = with.contributions.visitorKeys[v]
         let first = with.removeContributions(site: key.site, pseudonym: key.pseudonym)
         let second = with.removeContributions(site: key.site, pseudonym: key.pseudonym)
@@ -298,7 +315,10 @@ struct ContributionTests {
         let s = try StateCodec.decode(bytes, file: "crafted")
         #expect(s.contributions.visitorCount == 1)
         let pages = s.contributions.records(0, ContributionTable.pages.rawValue).sorted { $0.dim < $1.dim }
-        #expect(pages.map { [$0.day, $0.dim, UInt32($0.count)] } == [[UInt32(Self.day), 0, 1], [UInt32(Self.day), 1, 255]])
+        #expect(
+            pages.map { [$0.day, $0.dim, UInt32($0.count)] } == [
+                [UInt32(Self.day), 0, 1], [UInt32(Self.day), 1, 255],
+            ])
         #expect(StateCodec.encode(s) == bytes, "the crafted section is canonical")
     }
 
@@ -306,7 +326,8 @@ struct ContributionTests {
         "malformed contribution sections are state errors",
         arguments: [
             "nine records", "count 0", "records out of order", "duplicate record", "dim out of range",
-            "visitors out of order", "duplicate visitor", "visitor without records", "site out of range", "day out of range",
+            "visitors out of order", "duplicate visitor", "visitor without records", "site out of range",
+            "day out of range",
         ])
     func malformedSections(_ reason: String) {
         let d = Self.day

@@ -5,7 +5,9 @@ import Testing
 
 @Suite("DP: release, partition selection, parameters")
 struct DPReleaseTests {
-    static func parameters(_ epsilon: String, delta: Double = 1e-6, l0: Int = 5, lInf: Int = 1, tables: [DPTable] = DPTable.allCases) -> DPParameters {
+    static func parameters(
+        _ epsilon: String, delta: Double = 1e-6, l0: Int = 5, lInf: Int = 1, tables: [DPTable] = DPTable.allCases
+    ) -> DPParameters {
         var p = DPParameters(epsilon: PrivacyAmount(epsilon)!)
         p.delta = delta
         p.l0 = l0
@@ -25,7 +27,9 @@ struct DPReleaseTests {
     @Test("a one-visitor partition is published at the rate δ allows (10^5 releases, end to end, within 3σ)")
     func singleVisitorPartitionRateEndToEnd() throws {
         let ws = try StateTestWorkspace()
-        let line = StateTestRequest(ip: "192.0.2.9", userAgent: StateTestKit.firefox, time: StateTestKit.time(2026, 11, 28, 12), path: "/lonely").line
+        let line = StateTestRequest(
+            ip: "192.0.2.9", userAgent: StateTestKit.firefox, time: StateTestKit.time(2026, 11, 28, 12), path: "/lonely"
+        ).line
         let s = try ws.aggregate([line], name: "one.log").state
         // ε = 1 and δ = 0.05 with L0 = 5 on one table: δ' ≈ 0.0102, large enough to measure.
         var release = try DPRelease(state: s, parameters: Self.parameters("1", delta: 0.05, l0: 5, tables: [.pages]))
@@ -43,7 +47,9 @@ struct DPReleaseTests {
                 published += 1
             }
         }
-        #expect(DPStats.withinSigmas(published, n: trials, p: p, sigmas: 3), "\(published) of \(trials) published; exact p = \(p)")
+        #expect(
+            DPStats.withinSigmas(published, n: trials, p: p, sigmas: 3),
+            "\(published) of \(trials) published; exact p = \(p)")
         let sd = (Double(trials) * m.partitionDelta * (1 - m.partitionDelta)).squareRoot()
         #expect(Double(published) <= Double(trials) * m.partitionDelta + 3 * sd, "above the δ' rate: \(published)")
     }
@@ -51,7 +57,8 @@ struct DPReleaseTests {
     @Test("the same at L0 = 1 and δ = 0.01, on the mechanism alone (10^5 release ids, within 3σ)")
     func singleVisitorPartitionRateMechanism() throws {
         let release = try DPRelease(
-            state: AggregateState(configuration: StateConfiguration()), parameters: Self.parameters("1", delta: 0.01, l0: 1, tables: [.referrers]))
+            state: AggregateState(configuration: StateConfiguration()),
+            parameters: Self.parameters("1", delta: 0.01, l0: 1, tables: [.referrers]))
         let m = release.mechanisms[0]
         #expect(m.scale == 1)
         #expect(abs(m.partitionDelta - 0.01) < 1e-15)
@@ -61,16 +68,22 @@ struct DPReleaseTests {
         let label = DPPartitionLabel(site: "example.com", date: "2026-11-28", value: "news.example.org")
         var published = 0
         for i in 0..<100_000 {
-            if DPRelease.noisyValue(1, mechanism: m, label: label, noiseKey: Self.key, releaseID: "r\(i)") != nil { published += 1 }
+            if DPRelease.noisyValue(1, mechanism: m, label: label, noiseKey: Self.key, releaseID: "r\(i)") != nil {
+                published += 1
+            }
         }
         #expect(DPStats.withinSigmas(published, n: 100_000, p: p, sigmas: 3), "\(published); exact p = \(p)")
     }
 
     @Test(
         "τ is the least integer whose one-visitor tail is at most δ', and never below Google's continuous threshold",
-        arguments: [("1", 1e-6, 5, 1, 7), ("0.1", 1e-6, 1, 1, 1), ("2.5", 1e-9, 8, 3, 2), ("8", 1e-5, 1, 1, 1), ("1", 0.3, 2, 1, 1)])
+        arguments: [
+            ("1", 1e-6, 5, 1, 7), ("0.1", 1e-6, 1, 1, 1), ("2.5", 1e-9, 8, 3, 2), ("8", 1e-5, 1, 1, 1),
+            ("1", 0.3, 2, 1, 1),
+        ])
     func thresholdIsMinimal(epsilon: String, delta: Double, l0: Int, lInf: Int, tables: Int) throws {
-        let p = Self.parameters(epsilon, delta: delta, l0: l0, lInf: lInf, tables: Array(DPTable.allCases.suffix(tables)))
+        let p = Self.parameters(
+            epsilon, delta: delta, l0: l0, lInf: lInf, tables: Array(DPTable.allCases.suffix(tables)))
         let release = try DPRelease(state: AggregateState(configuration: StateConfiguration()), parameters: p)
         for m in release.mechanisms {
             let k = m.threshold - Int64(lInf)
@@ -120,19 +133,29 @@ struct DPReleaseTests {
         // Other release ids: other noise (at scale 35, forty draws are not all alike).
         let m = try DPRelease(state: s, parameters: Self.parameters("1")).mechanisms[1]
         let label = DPPartitionLabel(site: "default", date: "2026-11-28", value: "/")
-        let values = (0..<40).map { i in DPRelease.noisyValue(10_000, mechanism: m, label: label, noiseKey: Self.key, releaseID: "other-\(i)") }
+        let values = (0..<40).map { i in
+            DPRelease.noisyValue(10_000, mechanism: m, label: label, noiseKey: Self.key, releaseID: "other-\(i)")
+        }
         #expect(Set(values).count > 20, "\(values)")
         #expect(values.allSatisfy { $0 != nil && abs($0! - 10_000) < 1_000 })
-        #expect(DPRelease.noisyValue(10_000, mechanism: m, label: label, noiseKey: Self.key, releaseID: "other-0") == values[0])
+        #expect(
+            DPRelease.noisyValue(10_000, mechanism: m, label: label, noiseKey: Self.key, releaseID: "other-0")
+                == values[0])
 
         // The release id follows the state and the parameters, and the key.
         #expect(DPKeys.releaseID(state: s, parameters: p, noiseKey: Self.key) == id)
-        #expect(DPKeys.releaseID(state: s, parameters: Self.parameters("20", delta: 1e-3, l0: 3, tables: [.trafficDaily, .pages, .devices]), noiseKey: Self.key) != id)
+        #expect(
+            DPKeys.releaseID(
+                state: s,
+                parameters: Self.parameters("20", delta: 1e-3, l0: 3, tables: [.trafficDaily, .pages, .devices]),
+                noiseKey: Self.key) != id)
         #expect(DPKeys.releaseID(state: s, parameters: p, noiseKey: DPNoiseKey(bytes: dpTestSeed(1))) != id)
         var erased = s
         let k = try #require(erased.contributions.visitorKeys.first)
         erased.removeContributions(site: k.site, pseudonym: k.pseudonym)
-        #expect(DPKeys.releaseID(state: erased, parameters: p, noiseKey: Self.key) != id, "an erasure must give fresh noise")
+        #expect(
+            DPKeys.releaseID(state: erased, parameters: p, noiseKey: Self.key) != id, "an erasure must give fresh noise"
+        )
     }
 
     @Test("with L∞ > 1 the value column is capped pageviews (visits for entry pages); browsers split name and version")
@@ -164,7 +187,9 @@ struct DPReleaseTests {
         #expect(e?.code == .state)
         #expect(e?.message.contains("--max-paths") == true, "\(e?.message ?? "")")
         // Without the tables that hold paths it is fine.
-        #expect(throws: Never.self) { _ = try DPRelease(state: s, parameters: Self.parameters("1", tables: [.trafficDaily, .devices])) }
+        #expect(throws: Never.self) {
+            _ = try DPRelease(state: s, parameters: Self.parameters("1", tables: [.trafficDaily, .devices]))
+        }
     }
 
     @Test(
@@ -172,7 +197,8 @@ struct DPReleaseTests {
         arguments: [
             ("epsilon 0", "0", 1e-6, 5, 1, 1), ("delta 0", "1", 0, 5, 1, 1), ("delta 1", "1", 1, 5, 1, 1),
             ("delta negative", "1", -0.1, 5, 1, 1), ("delta NaN", "1", .nan, 5, 1, 1), ("l0 0", "1", 1e-6, 0, 1, 1),
-            ("l0 above 8", "1", 1e-6, 9, 1, 1), ("linf 0", "1", 1e-6, 5, 0, 1), ("linf above 255", "1", 1e-6, 5, 256, 1),
+            ("l0 above 8", "1", 1e-6, 9, 1, 1), ("linf 0", "1", 1e-6, 5, 0, 1),
+            ("linf above 255", "1", 1e-6, 5, 256, 1),
             ("no table", "1", 1e-6, 5, 1, 0), ("a table twice", "1", 1e-6, 5, 1, 2),
         ])
     func badParameters(_ reason: String, epsilon: String, delta: Double, l0: Int, lInf: Int, tables: Int) {
@@ -196,7 +222,9 @@ struct DPReleaseTests {
         #expect(PrivacyAmount(a.description) == a)
     }
 
-    @Test("not privacy amounts", arguments: ["", ".", "-1", "+1", "1e-3", "0.0000000001", "1,5", "abc", "1.2.3", "1001", " 1", "inf"])
+    @Test(
+        "not privacy amounts",
+        arguments: ["", ".", "-1", "+1", "1e-3", "0.0000000001", "1,5", "abc", "1.2.3", "1001", " 1", "inf"])
     func notAmounts(text: String) {
         #expect(PrivacyAmount(text) == nil, "\(text)")
     }

@@ -78,7 +78,9 @@ struct DiscreteLaplaceTests {
             let k = Int(min(n, 10))
             if k < 2 { continue }
             let expected = Double(draws) / Double(k)
-            let chi2 = counts.prefix(k).reduce(0.0) { $0 + (Double($1) - expected) * (Double($1) - expected) / expected }
+            let chi2 = counts.prefix(k).reduce(0.0) {
+                $0 + (Double($1) - expected) * (Double($1) - expected) / expected
+            }
             #expect(DPStats.chiSquarePValue(chi2, df: k - 1) > 1e-4, "n = \(n): \(counts)")
         }
     }
@@ -108,7 +110,9 @@ struct DiscreteLaplaceTests {
     func samplerHasNoFloatingPoint() throws {
         var url = URL(fileURLWithPath: #filePath)
         for _ in 0..<4 { url.deleteLastPathComponent() }
-        let source = try String(contentsOf: url.appendingPathComponent("Sources/VeilCore/Release/DP/DiscreteLaplace.swift"), encoding: .utf8)
+        let source = try String(
+            contentsOf: url.appendingPathComponent("Sources/VeilCore/Release/DP/DiscreteLaplace.swift"), encoding: .utf8
+        )
         let code = source.split(separator: "\n").map { line -> Substring in
             guard let c = line.range(of: "//") else { return line }
             return line[..<c.lowerBound]

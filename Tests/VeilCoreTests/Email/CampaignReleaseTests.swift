@@ -39,7 +39,8 @@ struct CampaignReleaseTests {
         #expect(c.suppressed == 2 && c.folded == 2 && c.smallestPublishedCount == 6)
         #expect(c.thresholdOn == "recipients")
         let a = try #require(c.rows.first)
-        #expect(c.value(a, "clicks") == "10" && c.value(a, "scanner_clicks") == "1" && c.value(a, "unique_clickers") == "6")
+        #expect(
+            c.value(a, "clicks") == "10" && c.value(a, "scanner_clicks") == "1" && c.value(a, "unique_clickers") == "6")
         #expect(c.value(a, "click_to_open_rate") == "0.5000" && c.value(a, "delivered") == "")
     }
 
@@ -53,7 +54,9 @@ struct CampaignReleaseTests {
     @Test("k = 13: A is suppressed too; all three fold into an (other) of 18")
     func allFold() throws {
         let (c, _) = try Self.tables(k: 13)
-        #expect(c.rows.count == 1 && c.value(c.rows[0], "campaign") == "(other)" && c.value(c.rows[0], "unique_openers") == "18")
+        #expect(
+            c.rows.count == 1 && c.value(c.rows[0], "campaign") == "(other)"
+                && c.value(c.rows[0], "unique_openers") == "18")
         #expect(c.suppressed == 3 && c.folded == 3)
         let (d, l) = try Self.tables(k: 19)
         #expect(d.rows.isEmpty && d.suppressed == 3 && d.folded == 0 && l.rows.isEmpty)
@@ -65,7 +68,8 @@ struct CampaignReleaseTests {
         #expect(l.rows.map { l.value($0, "link") } == ["x", "(other)"])
         #expect(l.rows.allSatisfy { l.value($0, "campaign") == "A" })
         #expect(l.value(l.rows[0], "clicks") == "6" && l.value(l.rows[0], "unique_clickers") == "6")
-        #expect(l.value(l.rows[1], "clicks") == "4" && l.value(l.rows[1], "unique_clickers") == "3", "r2 clicked y and z")
+        #expect(
+            l.value(l.rows[1], "clicks") == "4" && l.value(l.rows[1], "unique_clickers") == "3", "r2 clicked y and z")
         #expect(l.suppressed == 3 && l.folded == 3)
         let (_, l5) = try Self.tables(k: 5)
         #expect(l5.rows.map { l5.value($0, "link") } == ["x"] && l5.suppressed == 3 && l5.folded == 0)
@@ -82,14 +86,19 @@ struct CampaignReleaseTests {
     @Test("deliveries, by day; a campaign with deliveries only is a row")
     func deliveries() throws {
         let ws = try StateTestWorkspace()
-        let s = try K.aggregate(ws, [
-            K.sendgrid("delivered", email: "a@example.com"), K.sendgrid("delivered", email: "b@example.com"),
-            K.sendgrid("delivered", email: "A@example.com ", at: 60), K.sendgrid("delivered", email: "c@example.com", at: 86_400),
-            K.sendgrid("open", email: "b@example.com", at: 3600),
-        ], format: "json-sendgrid")
+        let s = try K.aggregate(
+            ws,
+            [
+                K.sendgrid("delivered", email: "a@example.com"), K.sendgrid("delivered", email: "b@example.com"),
+                K.sendgrid("delivered", email: "A@example.com ", at: 60),
+                K.sendgrid("delivered", email: "c@example.com", at: 86_400),
+                K.sendgrid("open", email: "b@example.com", at: 3600),
+            ], format: "json-sendgrid")
         let rows = try K.campaignRows(s)
         #expect(rows.map { $0["date"]! } == ["2026-11-28", "2026-11-29"])
-        #expect(rows[0]["delivered"] == "3" && rows[0]["unique_openers"] == "1" && rows[0]["click_to_open_rate"] == "0.0000")
+        #expect(
+            rows[0]["delivered"] == "3" && rows[0]["unique_openers"] == "1" && rows[0]["click_to_open_rate"] == "0.0000"
+        )
         #expect(rows[1]["delivered"] == "1" && rows[1]["unique_openers"] == "0" && rows[1]["click_to_open_rate"] == "")
         // k counts distinct recipients: a (twice, in two spellings) and b on the first day.
         #expect(try K.campaignRows(s, k: 2).map { $0["date"]! } == ["2026-11-28"])

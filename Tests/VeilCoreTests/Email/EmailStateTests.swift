@@ -16,7 +16,9 @@ struct EmailTestLog {
         var out: [(Int64, String)] = []
         let campaigns = ["spring-sale", "weekly-digest", "winback"]
         let links = ["hero", "cta", "footer"]
-        let agents = [EmailTestKit.chrome, StateTestKit.iphone, EmailTestKit.gmailProxy, EmailTestKit.appleMPP, StateTestKit.curl]
+        let agents = [
+            EmailTestKit.chrome, StateTestKit.iphone, EmailTestKit.gmailProxy, EmailTestKit.appleMPP, StateTestKit.curl,
+        ]
         for r in 0..<recipients {
             let token = "r\(r)-" + String(rng.next() % 1_000_000, radix: 36)
             let ip = StateTestKit.address(r)
@@ -30,21 +32,29 @@ struct EmailTestLog {
                     // A scanner: every link within two seconds, from an ordinary browser.
                     var t = sent + Int64(rng.int(5...60))
                     for l in links.prefix(rng.int(2...3)) {
-                        out.append((t, Self.line("/c/\(c)/\(l)?r=\(token)", t, "198.18.0.\(r % 250 + 1)", EmailTestKit.chrome)))
+                        out.append(
+                            (t, Self.line("/c/\(c)/\(l)?r=\(token)", t, "198.18.0.\(r % 250 + 1)", EmailTestKit.chrome))
+                        )
                         t += Int64(rng.int(0...1))
                     }
                 }
                 for _ in 0..<rng.int(0...2) {
                     let t = sent + Int64(rng.int(600...30_000))
-                    out.append((t, Self.line("/c/\(c)/\(links[rng.int(links.count)])?r=\(token)", t, ip, agents[rng.int(2)])))
+                    out.append(
+                        (t, Self.line("/c/\(c)/\(links[rng.int(links.count)])?r=\(token)", t, ip, agents[rng.int(2)])))
                 }
             }
         }
         // A heavy clicker: 100 clicks a minute apart, some by a scanner agent.
         for i in 0..<100 {
             let t = start + 7200 + Int64(i * 60)
-            out.append((t, Self.line("/c/spring-sale/\(links[i % 3])?r=heavy", t, "192.0.2.99",
-                                     i % 7 == 0 ? EmailTestKit.barracuda : EmailTestKit.chrome)))
+            out.append(
+                (
+                    t,
+                    Self.line(
+                        "/c/spring-sale/\(links[i % 3])?r=heavy", t, "192.0.2.99",
+                        i % 7 == 0 ? EmailTestKit.barracuda : EmailTestKit.chrome)
+                ))
         }
         // Page traffic, so e-mail lines are a minority as in real logs.
         for r in StateTestLog(seed: seed ^ 0xABCD, visitors: 40).requests { out.append((r.time, r.line)) }
@@ -64,7 +74,9 @@ struct EmailTestLog {
 
 @Suite("E-mail: recipient summaries merge, encode and release deterministically")
 struct EmailStateTests {
-    @Test("merge is commutative and associative, and shards merged equal the whole", arguments: ["contiguous", "round-robin"])
+    @Test(
+        "merge is commutative and associative, and shards merged equal the whole",
+        arguments: ["contiguous", "round-robin"])
     func mergeProperties(sharding: String) throws {
         let ws = try StateTestWorkspace()
         let log = EmailTestLog(seed: 0xE3A1)
@@ -89,14 +101,18 @@ struct EmailStateTests {
         for order in [[c, b, a], [b, c, a], [c, a, b]] {
             #expect(StateCodec.encode(try AggregateState.merged(order)) == StateCodec.encode(abc))
         }
-        #expect(StateTestKit.encodeIgnoringInputs(whole) == StateTestKit.encodeIgnoringInputs(abc), "whole != merged \(sharding) shards")
+        #expect(
+            StateTestKit.encodeIgnoringInputs(whole) == StateTestKit.encodeIgnoringInputs(abc),
+            "whole != merged \(sharding) shards")
         for k in [1, 2, 5] {
             #expect(try StateTestKit.release(whole, k: k) == StateTestKit.release(abc, k: k), "k = \(k)")
         }
         if sharding == "round-robin" {
             // Each shard alone sees bursts broken up; only the merge sees them whole.
             let partScanners = try parts.map { try EmailTestKit.total($0, "scanner_clicks") }
-            #expect(partScanners.reduce(0, +) < wholeScanners, "sharding did not split any burst: \(partScanners) vs \(wholeScanners)")
+            #expect(
+                partScanners.reduce(0, +) < wholeScanners,
+                "sharding did not split any burst: \(partScanners) vs \(wholeScanners)")
         }
     }
 
@@ -134,7 +150,8 @@ struct EmailStateTests {
             let a = $0.split(separator: " "), b = $1.split(separator: " ")
             return (Int(a[0])!, a[1], a[2]) < (Int(b[0])!, b[1], b[2])
         }
-        #expect(whole.clicks.map { "\($0.time) \(s.dims.string($0.link)) \($0.automated)" } == Array(sortedKeys.prefix(64)))
+        #expect(
+            whole.clicks.map { "\($0.time) \(s.dims.string($0.link)) \($0.automated)" } == Array(sortedKeys.prefix(64)))
     }
 
     @Test("decode(encode(s)) re-encodes to the same bytes; the timing rules travel with the state")
@@ -156,7 +173,9 @@ struct EmailStateTests {
         let ws = try StateTestWorkspace()
         let lines = [EmailTestKit.click()]
         let a = try EmailTestKit.aggregate(ws, lines, name: "a.log")
-        let b = try EmailTestKit.aggregate(ws, lines + [EmailTestKit.open()], name: "b.log") { $0.emailTiming.burstSeconds = 3 }
+        let b = try EmailTestKit.aggregate(ws, lines + [EmailTestKit.open()], name: "b.log") {
+            $0.emailTiming.burstSeconds = 3
+        }
         var m = a
         let e = #expect(throws: VeilError.self) { try m.merge(b) }
         #expect(e?.code == .state && e?.message.contains("scanner timing") == true, "\(e?.message ?? "")")
@@ -165,9 +184,12 @@ struct EmailStateTests {
     @Test("a delivery in an export and a click in a log, merged, meet the delivery rule")
     func deliveryAcrossSources() throws {
         let ws = try StateTestWorkspace()
-        let export = try EmailTestKit.aggregate(ws, [EmailTestKit.sendgrid("delivered", email: "Jane@Example.com")], format: "json-sendgrid", name: "x.json")
+        let export = try EmailTestKit.aggregate(
+            ws, [EmailTestKit.sendgrid("delivered", email: "Jane@Example.com")], format: "json-sendgrid", name: "x.json"
+        )
         // The log's recipient is the same address, percent-encoded and in another case.
-        let log = try EmailTestKit.aggregate(ws, [EmailTestKit.click("c1", "hero", "JANE%40example.com", at: 4)], name: "a.log")
+        let log = try EmailTestKit.aggregate(
+            ws, [EmailTestKit.click("c1", "hero", "JANE%40example.com", at: 4)], name: "a.log")
         #expect(try EmailTestKit.split(log) == EmailTestKit.Split(clicks: 1), "alone, the click is a person's")
         let merged = try StateTestKit.merged(log, export)
         #expect(try EmailTestKit.split(merged) == EmailTestKit.Split(scanner: 1))
@@ -214,15 +236,20 @@ struct EmailStateTests {
         let day: Int32 = 20_785
         let t = Int64(day) * 86_400 + 3600
         s.epochs = ["d-2026-11-28"]
-        s.inputs = [InputRecord(
-            fingerprint: "sha256:" + String(repeating: otherInput ? "cd" : "ab", count: 32), name: "x.log",
-            bytes: 100, lines: 2, records: 2, rejected: 0)]
+        s.inputs = [
+            InputRecord(
+                fingerprint: "sha256:" + String(repeating: otherInput ? "cd" : "ab", count: 32), name: "x.log",
+                bytes: 100, lines: 2, records: 2, rejected: 0)
+        ]
         for n in 0..<2 {
-            let i = s.recipient(RecipientKey(site: site, campaign: campaign, day: day, pseudonym: Pseudonym(hi: UInt64(n), lo: 7)))
+            let i = s.recipient(
+                RecipientKey(site: site, campaign: campaign, day: day, pseudonym: Pseudonym(hi: UInt64(n), lo: 7)))
             s.recipients[i].addDelivered(time: t)
             s.recipients[i].addOpen(time: t + 5, kind: .proxy)
             s.recipients[i].addOpen(time: t + 900, kind: .human)
-            for c in 0..<(n == 0 ? 3 : 70) { s.addClick(i, time: t + Int64(c * 2), link: links[c % 2], automated: c % 5 == 0) }
+            for c in 0..<(n == 0 ? 3 : 70) {
+                s.addClick(i, time: t + Int64(c * 2), link: links[c % 2], automated: c % 5 == 0)
+            }
         }
         return s
     }

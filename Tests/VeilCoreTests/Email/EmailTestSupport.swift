@@ -21,13 +21,17 @@ enum EmailTestKit {
         "\(ip) - - [\(StateTestKit.clf(t0 + offset))] \"\(method) \(target) HTTP/1.1\" \(status) 43 \"-\" \"\(ua)\""
     }
 
-    static func open(_ campaign: String = "c1", _ token: String = "tok-A", at offset: Int64 = 0, ip: String = "192.0.2.7",
-                     ua: String = chrome, method: String = "GET", status: Int = 200) -> String {
+    static func open(
+        _ campaign: String = "c1", _ token: String = "tok-A", at offset: Int64 = 0, ip: String = "192.0.2.7",
+        ua: String = chrome, method: String = "GET", status: Int = 200
+    ) -> String {
         line("/t/open.gif?m=\(campaign)&r=\(token)", at: offset, ip: ip, ua: ua, method: method, status: status)
     }
 
-    static func click(_ campaign: String = "c1", _ link: String = "hero", _ token: String = "tok-A", at offset: Int64 = 0,
-                      ip: String = "192.0.2.7", ua: String = chrome, method: String = "GET", status: Int = 302) -> String {
+    static func click(
+        _ campaign: String = "c1", _ link: String = "hero", _ token: String = "tok-A", at offset: Int64 = 0,
+        ip: String = "192.0.2.7", ua: String = chrome, method: String = "GET", status: Int = 302
+    ) -> String {
         line("/c/\(campaign)/\(link)?r=\(token)", at: offset, ip: ip, ua: ua, method: method, status: status)
     }
 
@@ -48,11 +52,14 @@ enum EmailTestKit {
         ua: String = chrome, bot: String = "", campaign: String = "c1", webhook: Bool = false
     ) -> String {
         var d = "{\"event\":\"\(event)\",\"timestamp\":\(t0 + offset).250000,\"recipient\":\"\(recipient)\""
-        d += ",\"ip\":\"192.0.2.7\",\"client-info\":{\"client-type\":\"browser\",\"user-agent\":\"\(ua)\",\"bot\":\"\(bot)\"}"
+        d +=
+            ",\"ip\":\"192.0.2.7\",\"client-info\":{\"client-type\":\"browser\",\"user-agent\":\"\(ua)\",\"bot\":\"\(bot)\"}"
         d += ",\"tags\":[\"\(campaign)\",\"newsletter\"],\"user-variables\":{\"campaign\":\"\(campaign)\"}"
         if let url { d += ",\"url\":\"\(url)\"" }
         d += ",\"message\":{\"headers\":{\"message-id\":\"1.abc@mg.example.net\"}}}"
-        return webhook ? "{\"signature\":{\"timestamp\":\"\(t0)\",\"token\":\"abc\",\"signature\":\"00ff\"},\"event-data\":\(d)}" : d
+        return webhook
+            ? "{\"signature\":{\"timestamp\":\"\(t0)\",\"token\":\"abc\",\"signature\":\"00ff\"},\"event-data\":\(d)}"
+            : d
     }
 
     static func ingest(_ format: String) -> IngestConfiguration {
@@ -97,7 +104,8 @@ enum EmailTestKit {
         let t = try StateTestKit.table(try StateTestKit.release(s, k: k), "campaign_links")
         var out: [String: [String: String]] = [:]
         for row in t.rows {
-            out[t.value(row, "campaign") + " " + t.value(row, "link")] = Dictionary(uniqueKeysWithValues: zip(t.header, row))
+            out[t.value(row, "campaign") + " " + t.value(row, "link")] = Dictionary(
+                uniqueKeysWithValues: zip(t.header, row))
         }
         return out
     }
@@ -105,13 +113,16 @@ enum EmailTestKit {
     /// Human opens, proxy opens, bot opens, human clicks and scanner clicks of one campaign.
     struct Split: Equatable, CustomStringConvertible, Sendable {
         var human = 0, proxy = 0, bot = 0, clicks = 0, scanner = 0
-        var description: String { "opens human \(human) proxy \(proxy) bot \(bot), clicks human \(clicks) scanner \(scanner)" }
+        var description: String {
+            "opens human \(human) proxy \(proxy) bot \(bot), clicks human \(clicks) scanner \(scanner)"
+        }
     }
 
     static func split(_ s: AggregateState, campaign: String = "c1") throws -> Split {
         guard let r = try campaigns(s)[campaign] else { return Split() }
         func n(_ c: String) -> Int { Int(r[c] ?? "") ?? -1 }
-        return Split(human: n("human_opens"), proxy: n("proxy_opens"), bot: n("bot_opens"), clicks: n("clicks"),
-                     scanner: n("scanner_clicks"))
+        return Split(
+            human: n("human_opens"), proxy: n("proxy_opens"), bot: n("bot_opens"), clicks: n("clicks"),
+            scanner: n("scanner_clicks"))
     }
 }

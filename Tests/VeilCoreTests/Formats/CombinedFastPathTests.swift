@@ -11,11 +11,16 @@ import Testing
         #expect(TextFormat.preset("combined")?.compiled.combinedShape == Shape())
         #expect(TextFormat.preset("combined_cookie")?.compiled.combinedShape == Shape(tail: [.cookie]))
         #expect(TextFormat.preset("combined_xff")?.compiled.combinedShape == Shape(tail: [.forwardedFor]))
-        #expect(TextFormat.preset("combined_cookie_xff")?.compiled.combinedShape == Shape(tail: [.cookie, .forwardedFor]))
-        #expect(try TextFormat(apache: #"%a %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" "%{Accept}i""#).compiled.combinedShape == Shape(tail: [.skip]))
+        #expect(
+            TextFormat.preset("combined_cookie_xff")?.compiled.combinedShape == Shape(tail: [.cookie, .forwardedFor]))
+        #expect(
+            try TextFormat(apache: #"%a %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" "%{Accept}i""#).compiled
+                .combinedShape == Shape(tail: [.skip]))
         #expect(TextFormat.preset("common")?.compiled.combinedShape == Shape(common: true))
         #expect(TextFormat.preset("vhost_combined")?.compiled.combinedShape == Shape(vhost: true))
-        #expect(try TextFormat(apache: #"%v:%p %h %l %u %t "%r" %>s %b"#).compiled.combinedShape == Shape(vhost: true, common: true))
+        #expect(
+            try TextFormat(apache: #"%v:%p %h %l %u %t "%r" %>s %b"#).compiled.combinedShape
+                == Shape(vhost: true, common: true))
         for other in [
             #"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" %D"#,
             #"%h %l %u %t "%r" %>s %b %D "%{Referer}i" "%{User-Agent}i""#,
@@ -74,7 +79,8 @@ import Testing
     /// they do not belong.
     static let vhostHeads = [
         "www.example.com:443 ", "-:80 ", ":443 ", "www.example.com: ", "www example.com:80 ", "www.example.com\t:80 ",
-        "[::1]:80 ", "a:b:c ", "www.example.com:443  ", "www.example.com:4\u{0}43 ", "a-much-longer-virtual-host-name.example.org:8443 ",
+        "[::1]:80 ", "a:b:c ", "www.example.com:443  ", "www.example.com:4\u{0}43 ",
+        "a-much-longer-virtual-host-name.example.org:8443 ",
     ]
 
     /// The lines to try for a format: its family's lines, with `%v:%p ` heads for the vhost
@@ -82,7 +88,8 @@ import Testing
     static func lines(_ format: String) -> [String] {
         switch format {
         case "common": validCommon
-        case "vhost_combined": vhostHeads.map { $0 + plainCombined } + valid.map { vhostHeads[0] + $0 } + [plainCombined]
+        case "vhost_combined":
+            vhostHeads.map { $0 + plainCombined } + valid.map { vhostHeads[0] + $0 } + [plainCombined]
         case "vhost_common": validCommon.map { vhostHeads[0] + $0 } + vhostHeads.map { $0 + validCommon[0] }
         default: valid
         }
@@ -112,8 +119,12 @@ import Testing
         #expect(fast.unterminatedQuoteCount == steps.unterminatedQuoteCount, "\(note())")
     }
 
-    @Test("hand-picked lines: plain, dashes, IPv6 with port, escapes, stray quotes, trailing text, bad fields",
-          arguments: ["combined", "combined_cookie", "combined_cookie_xff", "combined_xff", "common", "vhost_combined", "vhost_common"])
+    @Test(
+        "hand-picked lines: plain, dashes, IPv6 with port, escapes, stray quotes, trailing text, bad fields",
+        arguments: [
+            "combined", "combined_cookie", "combined_cookie_xff", "combined_xff", "common", "vhost_combined",
+            "vhost_common",
+        ])
     func handPicked(_ format: String) {
         for line in Self.lines(format) {
             expectSame(format, Array(line.utf8), line)
@@ -137,11 +148,14 @@ import Testing
         }
     }
 
-    @Test("20,000 mutated lines: bytes replaced, inserted or deleted with structural and control bytes",
-          arguments: ["combined", "combined_cookie", "common", "vhost_combined"])
+    @Test(
+        "20,000 mutated lines: bytes replaced, inserted or deleted with structural and control bytes",
+        arguments: ["combined", "combined_cookie", "common", "vhost_combined"])
     func mutated(_ format: String) {
-        var rng = StateTestRNG(seed: format == "combined" ? 11 : format == "combined_cookie" ? 12 : UInt64(format.utf8.count))
-        let alphabet: [UInt8] = Array(#" "\[]-:/+x0959aZ"#.utf8) + [0x00, 0x09, 0x0D, 0x16, 0x7F, 0xC3, 0xFF, 0x5C, 0x5C]
+        var rng = StateTestRNG(
+            seed: format == "combined" ? 11 : format == "combined_cookie" ? 12 : UInt64(format.utf8.count))
+        let alphabet: [UInt8] =
+            Array(#" "\[]-:/+x0959aZ"#.utf8) + [0x00, 0x09, 0x0D, 0x16, 0x7F, 0xC3, 0xFF, 0x5C, 0x5C]
         let lines = Self.lines(format)
         for n in 0..<20_000 {
             var line = Array(lines[n % 4].utf8)
@@ -156,8 +170,9 @@ import Testing
     func neverReadsPastTheLine(_ fastPath: Bool) {
         for format in ["combined", "combined_cookie", "common"] {
             for length in 0..<80 {
-                let line = Array((#"192.0.2.1 - - [28/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" ""#
-                    + String(repeating: "a", count: length)).utf8)
+                let line = Array(
+                    (#"192.0.2.1 - - [28/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" ""#
+                        + String(repeating: "a", count: length)).utf8)
                 var outcomes: [String] = []
                 for after in [UInt8(ascii: "\""), UInt8(ascii: " "), UInt8(ascii: "\\"), 0] {
                     var buffer = line + [after, after, UInt8(ascii: " "), after]
@@ -180,7 +195,8 @@ import Testing
         for (format, line) in [
             ("combined_cookie", Self.valid[0]), ("common", Self.validCommon[0]),
             ("vhost_combined", Self.vhostHeads[0] + Self.plainCombined),
-            ("vhost_common", Self.vhostHeads[0] + Self.validCommon[0]), ("vhost_combined", "-:80 " + Self.plainCombined),
+            ("vhost_common", Self.vhostHeads[0] + Self.validCommon[0]),
+            ("vhost_combined", "-:80 " + Self.plainCombined),
         ] {
             let fast = Self.parser(format)
             let shape = fast.compiled.combinedShape!
@@ -236,7 +252,9 @@ import Testing
         return masked
     }
 
-    @Test("the mask scan takes plain lines of 64 to 1,024 bytes, at every length across a block edge, and gives runCombined's record")
+    @Test(
+        "the mask scan takes plain lines of 64 to 1,024 bytes, at every length across a block edge, and gives runCombined's record"
+    )
     func maskedTakesPlainLines() {
         for format in ["combined", "combined_cookie", "combined_cookie_xff", "vhost_combined"] {
             let site = format.hasPrefix("vhost") ? "www.example.com:443 " : ""
@@ -249,7 +267,9 @@ import Testing
             var taken: [Int] = []
             for extra in 0..<300 {
                 let target = "/a" + String(repeating: "b", count: extra)
-                let line = Array((site + #"203.0.113.9 - - [28/Nov/2026:10:00:00 +0000] "GET \#(target) HTTP/1.1" 200 512"# + end).utf8)
+                let line = Array(
+                    (site + #"203.0.113.9 - - [28/Nov/2026:10:00:00 +0000] "GET \#(target) HTTP/1.1" 200 512"# + end)
+                        .utf8)
                 if expectMaskedAgrees(format, line, "\(format), \(line.count) bytes") { taken.append(line.count) }
                 expectSame(format, line, "\(format), \(line.count) bytes")
             }
@@ -258,7 +278,8 @@ import Testing
             #expect(taken.first == 64 || (taken.first! > 64 && taken.count == 300), "\(format)")
         }
         // Control bytes inside quoted fields, which runCombined allows too.
-        let controls = "192.0.2.1 - - [28/Nov/2026:10:00:00 +0000] \"GET /a\u{1} HTTP/1.1\" 200 1 \"-\" \"Mozilla/5.0\t(X11)\" \"c\u{0}\""
+        let controls =
+            "192.0.2.1 - - [28/Nov/2026:10:00:00 +0000] \"GET /a\u{1} HTTP/1.1\" 200 1 \"-\" \"Mozilla/5.0\t(X11)\" \"c\u{0}\""
         #expect(expectMaskedAgrees("combined_cookie", Array(controls.utf8), controls))
         for request in StateTestLog(seed: 7, visitors: 200).requests {
             #expect(expectMaskedAgrees("combined", Array(request.line.utf8), request.line))
@@ -267,8 +288,9 @@ import Testing
         }
     }
 
-    @Test("the mask scan declines what it cannot vouch for and runCombined still takes it",
-          arguments: [
+    @Test(
+        "the mask scan declines what it cannot vouch for and runCombined still takes it",
+        arguments: [
             // A quote in an unquoted field: not the request's opening quote first.
             #"192.0.2.1 - "bob" [28/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200 1 "-" "Mozilla/5.0 (X11)" "c""#,
             // A backslash outside the quoted fields (where runCombined allows it).
@@ -276,10 +298,11 @@ import Testing
             // `%h %l %u` past the first 64 bytes.
             #"2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff - a-very-long-user-name-for-this [28/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "UA" "c""#,
             // Over 1,024 bytes.
-            #"192.0.2.1 - - [28/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200 1 "-" ""# + String(repeating: "u", count: 1_000) + #"" "c""#,
+            #"192.0.2.1 - - [28/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200 1 "-" ""#
+                + String(repeating: "u", count: 1_000) + #"" "c""#,
             // Under 64 bytes.
             #"1.2.3.4 - - [28/Nov/2026:10:00:00 +0000] "-" 200 1 "-" "" """#,
-          ])
+        ])
     func maskedDeclines(_ line: String) {
         #expect(!expectMaskedAgrees("combined_cookie", Array(line.utf8), line))
         var record = LogRecord()
@@ -302,7 +325,10 @@ import Testing
         var rng = StateTestRNG(seed: 21)
         let alphabet: [UInt8] = Array(#" "\[]-:/+x0959aZ"#.utf8) + [0x00, 0x09, 0x0D, 0x16, 0x7F, 0xC3, 0xFF, 0x5C]
         let lines = [Self.valid[0], Self.valid[8], Self.valid[1]].map { Array($0.utf8) }
-        let others = [("vhost_combined", Self.vhostHeads[0] + Self.plainCombined), ("vhost_combined", Self.vhostHeads[10] + Self.valid[0])]
+        let others = [
+            ("vhost_combined", Self.vhostHeads[0] + Self.plainCombined),
+            ("vhost_combined", Self.vhostHeads[10] + Self.valid[0]),
+        ]
         var taken = 0
         for n in 0..<20_000 {
             let (other, otherLine) = others[n % others.count]
@@ -311,13 +337,17 @@ import Testing
                 let at = Int(rng.next() % UInt64(mutated.count))
                 mutated[at] = alphabet[Int(rng.next() % UInt64(alphabet.count))]
             }
-            if expectMaskedAgrees(other, mutated, "\(other) line \(n): \(String(decoding: mutated, as: UTF8.self).debugDescription)") {
+            if expectMaskedAgrees(
+                other, mutated, "\(other) line \(n): \(String(decoding: mutated, as: UTF8.self).debugDescription)")
+            {
                 taken += 1
             }
             var line = lines[n % lines.count]
             Self.mutate(&line, times: Int(rng.next() % 2) + 1, alphabet: alphabet, rng: &rng)
             for format in ["combined_cookie", "combined_cookie_xff"] {
-                if expectMaskedAgrees(format, line, "line \(n): \(String(decoding: line, as: UTF8.self).debugDescription)") {
+                if expectMaskedAgrees(
+                    format, line, "line \(n): \(String(decoding: line, as: UTF8.self).debugDescription)")
+                {
                     taken += 1
                 }
             }
@@ -351,8 +381,12 @@ import Testing
             }
         }
         // The values themselves, through the mask scan.
-        for (field, value) in [("0", 0), ("7", 7), ("-", 0), ("10", 10), ("99999999", 99_999_999), ("123456789", 123_456_789), ("00000042", 42)] {
-            let line = #"192.0.2.1 - - [28/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200 \#(field) "-" "Mozilla/5.0 (X11)" "c""#
+        for (field, value) in [
+            ("0", 0), ("7", 7), ("-", 0), ("10", 10), ("99999999", 99_999_999), ("123456789", 123_456_789),
+            ("00000042", 42),
+        ] {
+            let line =
+                #"192.0.2.1 - - [28/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200 \#(field) "-" "Mozilla/5.0 (X11)" "c""#
             var bytes = Array(line.utf8)
             var record = LogRecord()
             var parser = Self.parser("combined_cookie")

@@ -86,7 +86,8 @@ private let jsonT0: Int64 = 1_700_000_000
                 // Skipped numbers (duration), then one read as a value (size), before a separator.
                 for end in [",", "}", " ,", "\t,"] {
                     let size = String(digits.prefix(18))
-                    let line = #"{"ts":1700000000.25,"duration":\#(number)\#(end == "}" ? "}" : end + #""size":\#(size),"status":200}"#)"#
+                    let line =
+                        #"{"ts":1700000000.25,"duration":\#(number)\#(end == "}" ? "}" : end + #""size":\#(size),"status":200}"#)"#
                     let p = parseJSON(JSONLinesFormat(preset: .caddy), line)
                     #expect(p.result == .record, "\(line)")
                     if end != "}" { #expect(p.record.bytes == Int64(size)!, "\(line)") }
@@ -94,7 +95,8 @@ private let jsonT0: Int64 = 1_700_000_000
                 // A byte right after the digits that cannot follow a number.
                 for stray in ["a", "/", ":", "-", "\"", "\u{7F}", "\u{FF}"] {
                     let line = #"{"ts":1700000000.25,"duration":\#(number)\#(stray),"status":200}"#
-                    #expect(parseJSON(JSONLinesFormat(preset: .caddy), line).result != .record, "\(line.debugDescription)")
+                    #expect(
+                        parseJSON(JSONLinesFormat(preset: .caddy), line).result != .record, "\(line.debugDescription)")
                 }
             }
         }
@@ -240,7 +242,9 @@ private let jsonT0: Int64 = 1_700_000_000
         #expect(p.record.timestamp == jsonT0)
     }
 
-    @Test("fields sharing a slot (address or ip:port, cookie or Cookie header): the key that wins decides how the value is read, in either order")
+    @Test(
+        "fields sharing a slot (address or ip:port, cookie or Cookie header): the key that wins decides how the value is read, in either order"
+    )
     func sharedSlotsFollowTheWinningKey() {
         // Slots: one per record field, two shared; the scanner keeps 18.
         let slots = JSONLinesFormat.Field.allCases.map(\.slot)
@@ -345,10 +349,14 @@ private let jsonT0: Int64 = 1_700_000_000
                     #expect(e.result == .record, "escape at \(k) of \(length)")
                     #expect(e.raw(e.record.userAgent) == decoded, "escape at \(k) of \(length)")
                     // A raw control byte is bad JSON; a NUL is binary garbage.
-                    for (byte, reason) in [(UInt8(0x01), RejectReason.badJSON), (0x1F, .badJSON), (0x09, .badJSON), (0x00, .binaryGarbage)] {
+                    for (byte, reason) in [
+                        (UInt8(0x01), RejectReason.badJSON), (0x1F, .badJSON), (0x09, .badJSON), (0x00, .binaryGarbage),
+                    ] {
                         var bad = plain
                         bad[k] = byte
-                        #expect(parseJSON(f, head + bad + tail).result == .reject(reason), "byte \(byte) at \(k) of \(length)")
+                        #expect(
+                            parseJSON(f, head + bad + tail).result == .reject(reason),
+                            "byte \(byte) at \(k) of \(length)")
                     }
                     // Bytes above 0x7F and DEL are string content.
                     var high = plain

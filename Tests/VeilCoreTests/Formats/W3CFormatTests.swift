@@ -223,7 +223,9 @@ private let w3cT0: Int64 = 1_700_000_000
     /// `+` becomes a space in the user agent wherever it lies (eight bytes at a time, then
     /// one), and no other byte changes, inside or outside the range.
     @Test func plusToSpaceMatchesAByteLoop() {
-        let alphabet: [UInt8] = [UInt8(ascii: "+"), UInt8(ascii: "*"), UInt8(ascii: ","), 0xAB, 0x2B | 0x80, 0x00, 0xFF, UInt8(ascii: "a")]
+        let alphabet: [UInt8] = [
+            UInt8(ascii: "+"), UInt8(ascii: "*"), UInt8(ascii: ","), 0xAB, 0x2B | 0x80, 0x00, 0xFF, UInt8(ascii: "a"),
+        ]
         var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
         for length in 0...40 {
             for start in 0..<9 {
@@ -236,7 +238,9 @@ private let w3cT0: Int64 = 1_700_000_000
                     for k in start..<(start + length) where expected[k] == UInt8(ascii: "+") {
                         expected[k] = UInt8(ascii: " ")
                     }
-                    bytes.withUnsafeMutableBufferPointer { W3CFormat.plusToSpace($0.baseAddress!, start, start + length) }
+                    bytes.withUnsafeMutableBufferPointer {
+                        W3CFormat.plusToSpace($0.baseAddress!, start, start + length)
+                    }
                     #expect(bytes == expected, "start \(start) length \(length)")
                 }
             }
@@ -272,7 +276,9 @@ private let w3cT0: Int64 = 1_700_000_000
         #expect(t.result == .record)
         #expect(t.record.timestamp == w3cT0)
         #expect(t.text(t.record.target) == "/a/long/path/to/scan/page.html")
-        #expect(t.text(t.record.userAgent) == "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0 and some more bytes")
+        #expect(
+            t.text(t.record.userAgent)
+                == "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0 and some more bytes")
     }
 
     /// The parsed date is remembered between lines: each line still gets its own date, a bad
@@ -317,7 +323,8 @@ private let w3cT0: Int64 = 1_700_000_000
             block.withUnsafeBufferPointer { b in
                 #expect(veil_field_stops64_words(b.baseAddress!) == reference(64), "round \(round)")
                 for count in [0, 1, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, round % 65] {
-                    #expect(veil_field_stops64(b.baseAddress!, count) == reference(count), "round \(round), \(count) bytes")
+                    #expect(
+                        veil_field_stops64(b.baseAddress!, count) == reference(count), "round \(round), \(count) bytes")
                 }
             }
         }

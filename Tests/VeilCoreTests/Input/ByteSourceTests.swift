@@ -552,7 +552,9 @@ private struct FNV1a {
         var reported = 0
         for (k, block) in layout.contents.enumerated() {
             var bad = file
-            for i in stride(from: block.lowerBound + block.count / 2, to: block.lowerBound + block.count / 2 + 24, by: 3) {
+            for i in stride(
+                from: block.lowerBound + block.count / 2, to: block.lowerBound + block.count / 2 + 24, by: 3)
+            {
                 bad[i] ^= 0x5a
             }
             let error = try #require(readError(path: try dir.write(bad, to: "bad-\(k).zst")))

@@ -22,7 +22,9 @@ struct AuditLogTests {
     @Test func recordsChainAndVerify() throws {
         try withLog { log, _ in
             var entries: [AuditEntry] = []
-            for i in 1...5 { entries.append(try log.append(["action": "join", "purpose": "p\(i)"], now: 1_800_000_000)) }
+            for i in 1...5 {
+                entries.append(try log.append(["action": "join", "purpose": "p\(i)"], now: 1_800_000_000))
+            }
             #expect(entries.map(\.seq) == [1, 2, 3, 4, 5])
             #expect(Set(entries.map(\.hash)).count == 5)
             let v = try log.verify()

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VeilCore
 
 /// A reference split over bytes: `\n` ends a line, one `\r` before it is dropped, a last line
@@ -25,9 +26,11 @@ private func referenceSplit(_ bytes: [UInt8], max: Int) -> [[UInt8]?] {
 }
 
 /// Feeds `bytes` to a LineReader at most `chunk` bytes per fill call.
-private func split(_ bytes: [UInt8], chunk: Int, max: Int) throws -> (lines: [[UInt8]?], offsets: [Int64], tooLong: Int) {
+private func split(_ bytes: [UInt8], chunk: Int, max: Int) throws -> (lines: [[UInt8]?], offsets: [Int64], tooLong: Int)
+{
     var pos = 0
-    let reader = LineReader(maxLineLength: max, readSize: 4096) { (b: UnsafeMutableRawBufferPointer) throws(VeilError) -> Int in
+    let reader = LineReader(maxLineLength: max, readSize: 4096) {
+        (b: UnsafeMutableRawBufferPointer) throws(VeilError) -> Int in
         let n = Swift.min(chunk, b.count, bytes.count - pos)
         for k in 0..<n { b[k] = bytes[pos + k] }
         pos += n
@@ -121,14 +124,16 @@ private func corpus(seed: UInt64, count: Int, maxLen: Int) -> [UInt8] {
         #expect(got.offsets == [3, 17, 21])
         #expect(try split(bom, chunk: chunk, max: 100).lines.isEmpty, "a mark alone is no line")
         #expect(try split(bom + [0x0A], chunk: chunk, max: 100).lines == [[]])
-        #expect(try split([0xEF, 0xBB], chunk: chunk, max: 100).lines == [[0xEF, 0xBB]], "two bytes of a mark are a line")
+        #expect(
+            try split([0xEF, 0xBB], chunk: chunk, max: 100).lines == [[0xEF, 0xBB]], "two bytes of a mark are a line")
         let late = try split(Array("a\n".utf8) + bom + Array("b\n".utf8), chunk: chunk, max: 100)
         #expect(late.lines == [Array("a".utf8), bom + Array("b".utf8)])
     }
 
     @Test func errorsFromTheSourcePropagate() throws {
         var calls = 0
-        let reader = LineReader(maxLineLength: 100, readSize: 8) { (b: UnsafeMutableRawBufferPointer) throws(VeilError) -> Int in
+        let reader = LineReader(maxLineLength: 100, readSize: 8) {
+            (b: UnsafeMutableRawBufferPointer) throws(VeilError) -> Int in
             calls += 1
             if calls > 1 { throw VeilError(.corruptInput, "corrupt", file: "x.gz", byteOffset: 8) }
             for k in 0..<4 { b[k] = 0x61 }
@@ -145,7 +150,8 @@ private func corpus(seed: UInt64, count: Int, maxLen: Int) -> [UInt8] {
     func byteOrderMarkStartingTheStreamIsSkipped(chunk: Int) throws {
         let bytes: [UInt8] = [0xEF, 0xBB, 0xBF] + Array("a b\nc\n".utf8)
         var pos = 0
-        let reader = LineReader(maxLineLength: 100, readSize: 4096) { (b: UnsafeMutableRawBufferPointer) throws(VeilError) -> Int in
+        let reader = LineReader(maxLineLength: 100, readSize: 4096) {
+            (b: UnsafeMutableRawBufferPointer) throws(VeilError) -> Int in
             let n = Swift.min(chunk, b.count, bytes.count - pos)
             for k in 0..<n { b[k] = bytes[pos + k] }
             pos += n
@@ -165,7 +171,8 @@ private func corpus(seed: UInt64, count: Int, maxLen: Int) -> [UInt8] {
         bytes += Array("tail without newline\r".utf8)
         let max = 200
         var pos = 0
-        let reader = LineReader(maxLineLength: max, readSize: 4096) { (b: UnsafeMutableRawBufferPointer) throws(VeilError) -> Int in
+        let reader = LineReader(maxLineLength: max, readSize: 4096) {
+            (b: UnsafeMutableRawBufferPointer) throws(VeilError) -> Int in
             let n = Swift.min(chunk, b.count, bytes.count - pos)
             for k in 0..<n { b[k] = bytes[pos + k] }
             pos += n

@@ -23,7 +23,9 @@ struct BackgroundFingerprintTests {
         var all: [UInt8] = []
         let background = BackgroundFingerprint()
         // More chunks than the queue holds, so the reading side waits for the hashing one.
-        for size in [0, 1, 55, 56, 63, 64, 65, 1 << 20, 0, 3] + (0..<40).map({ _ in Int.random(in: 0...60_000, using: &rng) }) {
+        for size in [0, 1, 55, 56, 63, 64, 65, 1 << 20, 0, 3]
+            + (0..<40).map({ _ in Int.random(in: 0...60_000, using: &rng) })
+        {
             var word = UInt64.random(in: 0...UInt64.max, using: &rng) | 1
             let chunk = (0..<size).map { _ in
                 word ^= word << 13; word ^= word >> 7; word ^= word << 17
@@ -74,7 +76,9 @@ struct BackgroundFingerprintTests {
         let (path, file) = try Self.log(ws, lines: 20_000)
         for _ in 0..<5 {
             var failing = FailingSink(failAt: 15_000)
-            #expect(throws: VeilError.self) { try Ingest.run(path: path, configuration: Self.ingest(background: true), sink: &failing) }
+            #expect(throws: VeilError.self) {
+                try Ingest.run(path: path, configuration: Self.ingest(background: true), sink: &failing)
+            }
         }
         var sink = DiscardingSink()
         let report = try Ingest.run(path: path, configuration: Self.ingest(background: true), sink: &sink)

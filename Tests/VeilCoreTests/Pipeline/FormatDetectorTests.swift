@@ -8,7 +8,8 @@ import Testing
 @Suite("Format detection from an input's first lines")
 struct FormatDetectorTests {
     static let request = #"[28/Nov/2026:10:00:00 +0000] "GET /pricing?utm_source=mail HTTP/1.1" 200 5123"#
-    static let agent = #""https://www.example.org/" "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0""#
+    static let agent =
+        #""https://www.example.org/" "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0""#
 
     static func lines(_ make: (Int) -> String, count: Int = 20) -> [[UInt8]] {
         (0..<count).map { Array(make($0).utf8) }
@@ -82,7 +83,9 @@ struct FormatDetectorTests {
     func emailExportsOfSkippedEvents() {
         // SendGrid and Mailgun both skip events of other kinds; only the line's recipient key
         // (`email` or `recipient`) says whose export it is.
-        let sendgrid = (0..<70).map { Array(EmailTestKit.sendgrid($0 % 2 == 0 ? "processed" : "deferred", at: Int64($0)).utf8) }
+        let sendgrid = (0..<70).map {
+            Array(EmailTestKit.sendgrid($0 % 2 == 0 ? "processed" : "deferred", at: Int64($0)).utf8)
+        }
         let d1 = FormatDetector.detect(sendgrid)
         #expect(d1.format.name == "json-sendgrid" && d1.recognised && d1.parsed == 70)
         for webhook in [false, true] {
@@ -97,7 +100,8 @@ struct FormatDetectorTests {
 
     @Test("JSON lines are detected with blanks before the first brace")
     func jsonWithBlanks() {
-        let line = #"{"ts":1795860001.5,"request":{"client_ip":"192.0.2.1","method":"GET","uri":"/","host":"a.example"},"status":200,"size":5}"#
+        let line =
+            #"{"ts":1795860001.5,"request":{"client_ip":"192.0.2.1","method":"GET","uri":"/","host":"a.example"},"status":200,"size":5}"#
         for prefix in ["", " ", "\t  "] {
             let d = FormatDetector.detect([Array((prefix + line).utf8)])
             #expect(d.format.name == "json-caddy" && d.parsed == 1, "prefix \(prefix.utf8.count) blanks")
@@ -125,11 +129,15 @@ struct FormatDetectorTests {
 
     @Test("text that is not a log is not recognised, whichever format comes closest")
     func notALog() {
-        let markdown = ["# Release notes", "", "Version 2 reads logs faster.", "## Fixes", "- a bug"].map { Array($0.utf8) }
+        let markdown = ["# Release notes", "", "Version 2 reads logs faster.", "## Fixes", "- a bug"].map {
+            Array($0.utf8)
+        }
         let passwd = Self.lines({ i in "user\(i):x:\(1000 + i):\(1000 + i):User \(i):/home/user\(i):/bin/sh" })
         let otherJSON = Self.lines({ i in #"{"level":"info","msg":"job \#(i) done","worker":\#(i)}"# })
         let csv = Self.lines({ i in "2026-11-28T10:00:\(10 + i)Z,192.0.2.\(i + 1),GET,/,200" })
-        for (what, sample) in [("markdown", markdown), ("passwd", passwd), ("other JSON lines", otherJSON), ("CSV", csv)] {
+        for (what, sample) in [
+            ("markdown", markdown), ("passwd", passwd), ("other JSON lines", otherJSON), ("CSV", csv),
+        ] {
             let d = FormatDetector.detect(sample)
             #expect(!d.recognised, "\(what) detected as \(d.format.name)")
             #expect(d.parsed == 0, "\(what)")
@@ -157,7 +165,9 @@ struct FormatDetectorTests {
             "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken",
             "2026-11-28 10:00:01 203.0.113.5 GET /index.html - 443 - 192.0.2.1 Mozilla/5.0+(X11;+Linux+x86_64) - 200 0 0 12",
         ]
-        let json = [#"{"ts":1795860001.5,"request":{"client_ip":"192.0.2.1","method":"GET","uri":"/","host":"a.example"},"status":200,"size":5}"#]
+        let json = [
+            #"{"ts":1795860001.5,"request":{"client_ip":"192.0.2.1","method":"GET","uri":"/","host":"a.example"},"status":200,"size":5}"#
+        ]
         for (name, lines, format) in [("iis.log", w3c, "w3c"), ("caddy.log", json, "json-caddy")] {
             let path = try ws.write(lines, name: name)
             let body = try Data(contentsOf: URL(fileURLWithPath: path))

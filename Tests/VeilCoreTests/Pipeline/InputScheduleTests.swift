@@ -13,7 +13,8 @@ struct InputScheduleTests {
         let two = InputSchedule.plan(weights: [100, 100], threads: 2)
         #expect(two.concurrency == 2)
         #expect(two.threadsPerReader == [1, 1])
-        #expect(InputSchedule.plan(weights: [300, 100, 100], threads: 2).concurrency == 1, "one input is 60% of the work")
+        #expect(
+            InputSchedule.plan(weights: [300, 100, 100], threads: 2).concurrency == 1, "one input is 60% of the work")
         let night = InputSchedule.plan(weights: [10, 50, 30, 20, 40, 60, 70, 80], threads: 2)
         #expect(night.concurrency == 2)
         #expect(night.order == [7, 6, 5, 1, 4, 2, 3, 0], "largest first")
@@ -27,12 +28,16 @@ struct InputScheduleTests {
         #expect(InputSchedule.plan(weights: [100, 100], threads: 1).concurrency == 1)
     }
 
-    @Test("an input's estimated work: its size, ten times that for gzip and zstd; none for standard input, a directory or a named pipe")
+    @Test(
+        "an input's estimated work: its size, ten times that for gzip and zstd; none for standard input, a directory or a named pipe"
+    )
     func weights() throws {
         let ws = try StateTestWorkspace()
         let plain = try ws.write(Array(repeating: "plain text line", count: 10), name: "plain.log")
         #expect(InputSchedule.weight(plain) == 160)
-        for (name, magic) in [("a.zst", [0x28, 0xB5, 0x2F, 0xFD]), ("a.gz", [0x1F, 0x8B, 0x08, 0x00])] as [(String, [UInt8])] {
+        for (name, magic) in [("a.zst", [0x28, 0xB5, 0x2F, 0xFD]), ("a.gz", [0x1F, 0x8B, 0x08, 0x00])]
+            as [(String, [UInt8])]
+        {
             let path = ws.directory + "/" + name
             try Data(magic + [UInt8](repeating: 7, count: 96)).write(to: URL(fileURLWithPath: path))
             #expect(InputSchedule.weight(path) == 1000, "\(name)")
@@ -101,7 +106,9 @@ struct InputScheduleTests {
         }
     }
 
-    @Test("side by side or one after another: the same state, tables and reports (in memory and sealed)", arguments: [false, true])
+    @Test(
+        "side by side or one after another: the same state, tables and reports (in memory and sealed)",
+        arguments: [false, true])
     func sameOutput(seal: Bool) throws {
         let ws = try StateTestWorkspace()
         let paths = try Self.inputs(ws, count: 5)
@@ -131,14 +138,16 @@ struct InputScheduleTests {
         // zstd's magic number, then bytes that are no frame header: corrupt from the start.
         for n in [1, 3] {
             let bad = ws.directory + "/bad\(n).log.zst"
-            try Data([0x28, 0xB5, 0x2F, 0xFD] + [UInt8](repeating: 0xFF, count: 4000)).write(to: URL(fileURLWithPath: bad))
+            try Data([0x28, 0xB5, 0x2F, 0xFD] + [UInt8](repeating: 0xFF, count: 4000)).write(
+                to: URL(fileURLWithPath: bad))
             paths.insert(bad, at: n)
         }
         #expect(InputSchedule(paths: paths, threads: 2).concurrency == 2)
         let skipped = try Self.run(ws, paths, threads: threads, skipBadFiles: true)
         #expect(skipped.skipped.map(\.file) == [paths[1], paths[3]])
         #expect(skipped.skipped.allSatisfy { $0.error?.contains("zstd") == true }, "\(skipped.skipped.map(\.error))")
-        let good = try Self.run(ws, paths.enumerated().filter { ![1, 3].contains($0.offset) }.map(\.element), threads: 1)
+        let good = try Self.run(
+            ws, paths.enumerated().filter { ![1, 3].contains($0.offset) }.map(\.element), threads: 1)
         #expect(skipped.state.elementsEqual(good.state))
         #expect(skipped.tables == good.tables)
         #expect(skipped.reports == good.reports)
@@ -163,7 +172,8 @@ struct InputScheduleTests {
             _ = try Self.run(ws, paths, threads: threads)
         } throws: { error in
             guard let e = error as? VeilError else { return false }
-            return e.code == .usage && e.message == "'\(copy)' has the same content as '\(paths[0])'; an input is counted once"
+            return e.code == .usage
+                && e.message == "'\(copy)' has the same content as '\(paths[0])'; an input is counted once"
         }
     }
 
@@ -174,10 +184,12 @@ struct InputScheduleTests {
         // Each input alone stays within --max-paths 4; together they hold 6 paths.
         func input(_ paths: [String], name: String, from: Int) throws -> String {
             let lines = (0..<40).map { i in
-                "a.example:443 " + StateTestRequest(
-                    ip: StateTestKit.address(from + i % 10), userAgent: StateTestKit.firefox, time: t + Int64(from * 100 + i),
-                    path: paths[i % paths.count]
-                ).line
+                "a.example:443 "
+                    + StateTestRequest(
+                        ip: StateTestKit.address(from + i % 10), userAgent: StateTestKit.firefox,
+                        time: t + Int64(from * 100 + i),
+                        path: paths[i % paths.count]
+                    ).line
             }
             return try ws.write(lines, name: name)
         }

@@ -15,7 +15,8 @@ struct PipelinedAggregatorTests {
     static func pipelined(
         _ ws: StateTestWorkspace, path: String, ingest: IngestConfiguration,
         aggregation: AggregationConfiguration = AggregationConfiguration(), back: Pseudonymizer? = nil,
-        front: Pseudonymizer? = nil, share: PseudonymShare = PseudonymShare(), batchSize: Int = PipelinedAggregatorTests.batchSize
+        front: Pseudonymizer? = nil, share: PseudonymShare = PseudonymShare(),
+        batchSize: Int = PipelinedAggregatorTests.batchSize
     ) throws -> AggregateState {
         try pipelinedWithReport(
             ws, path: path, ingest: ingest, aggregation: aggregation, back: back, front: front, share: share,
@@ -27,7 +28,8 @@ struct PipelinedAggregatorTests {
     static func pipelinedWithReport(
         _ ws: StateTestWorkspace, path: String, ingest: IngestConfiguration,
         aggregation: AggregationConfiguration = AggregationConfiguration(), back: Pseudonymizer? = nil,
-        front: Pseudonymizer? = nil, share: PseudonymShare = PseudonymShare(), batchSize: Int = PipelinedAggregatorTests.batchSize
+        front: Pseudonymizer? = nil, share: PseudonymShare = PseudonymShare(),
+        batchSize: Int = PipelinedAggregatorTests.batchSize
     ) throws -> (state: AggregateState, report: FileReport) {
         let aggregator = try Aggregator(configuration: aggregation, pseudonymizer: back ?? ws.pseudonymizer())
         var pipeline = PipelinedAggregator(
@@ -72,7 +74,9 @@ struct PipelinedAggregatorTests {
         return path
     }
 
-    @Test("a synthetic day (visits across midnight and two key epochs, bots, assets, 404s, e-mail pixels) in many batches")
+    @Test(
+        "a synthetic day (visits across midnight and two key epochs, bots, assets, 404s, e-mail pixels) in many batches"
+    )
     func syntheticDay() throws {
         let ws = try StateTestWorkspace()
         var lines = StateTestLog(seed: 0x9A1E, visitors: 700).lines
@@ -95,7 +99,9 @@ struct PipelinedAggregatorTests {
         #expect(StateCodec.encode(pipedByDefault) == StateCodec.encode(plain))
     }
 
-    @Test("visitor pseudonyms split between the two threads, pinned at 0, 1, 100, 255 and 256 of 256 parts: the same state")
+    @Test(
+        "visitor pseudonyms split between the two threads, pinned at 0, 1, 100, 255 and 256 of 256 parts: the same state"
+    )
     func pinnedShares() throws {
         let ws = try StateTestWorkspace()
         // Cookie ids on a third of the lines: the split follows the cookie when there is one.
@@ -124,7 +130,9 @@ struct PipelinedAggregatorTests {
         }
     }
 
-    @Test("lines parsed on the aggregating thread, pinned at 1, 7, 16 and 32 of 32: the same state and report, rejects, repairs and the time window included")
+    @Test(
+        "lines parsed on the aggregating thread, pinned at 1, 7, 16 and 32 of 32: the same state and report, rejects, repairs and the time window included"
+    )
     func linesParsedAside() throws {
         let ws = try StateTestWorkspace()
         let good = StateTestLog(seed: 0xA51D, visitors: 600).lines
@@ -302,7 +310,8 @@ struct PipelinedAggregatorTests {
         ]
         var lines: [[UInt8]] = []
         for i in 0..<600 {
-            let rest = " 192.0.2.\(i % 50) - - [\(stamp)] \"GET /p\(i % 7) HTTP/1.1\" 200 10 \"-\" \"\(StateTestKit.firefox)\""
+            let rest =
+                " 192.0.2.\(i % 50) - - [\(stamp)] \"GET /p\(i % 7) HTTP/1.1\" 200 10 \"-\" \"\(StateTestKit.firefox)\""
             lines.append(hosts[i % hosts.count] + Array(rest.utf8))
         }
         let path = try Self.write(ws, lines, name: "hosts.log")
@@ -312,7 +321,8 @@ struct PipelinedAggregatorTests {
         let piped = try Self.pipelined(ws, path: path, ingest: ingest)
         let names = Set((0..<plain.sites.count).map { plain.sites.string(UInt32($0)) })
         let expected: Set<String> = [
-            "www.example.com", "[2001:db8::1]", "shop.example.net", "s\u{FFFD}\u{FFFD}.net", AggregationConfiguration().defaultSite,
+            "www.example.com", "[2001:db8::1]", "shop.example.net", "s\u{FFFD}\u{FFFD}.net",
+            AggregationConfiguration().defaultSite,
         ]
         #expect(names == expected, "a port, the case and a fully qualified name's last dot are not part of a site")
         #expect(StateCodec.encode(piped) == StateCodec.encode(plain))
@@ -335,7 +345,9 @@ struct PipelinedAggregatorTests {
             let stamp = StateTestKit.clf(StateTestKit.time(2026, 11, 28, 12))
             let n = CellKey.maxSites + 40
             let lines = (0..<n).map { i in
-                Array("s\(i).example.com:443 192.0.2.\(i % 7) - - [\(stamp)] \"GET /p HTTP/1.1\" 200 10 \"-\" \"\(StateTestKit.firefox)\"".utf8)
+                Array(
+                    "s\(i).example.com:443 192.0.2.\(i % 7) - - [\(stamp)] \"GET /p HTTP/1.1\" 200 10 \"-\" \"\(StateTestKit.firefox)\""
+                        .utf8)
             }
             let path = try Self.write(ws, lines, name: "vhosts.log")
             var ingest = IngestConfiguration()
@@ -357,7 +369,8 @@ struct PipelinedAggregatorTests {
         var lines = StateTestLog(seed: 0xAB, visitors: 300).lines
         let stamp = StateTestKit.clf(StateTestKit.time(2026, 11, 28, 21))
         for i in stride(from: 0, to: lines.count, by: 3) {
-            lines[i] = "198.51.100.\(i % 200) - - [\(stamp)] \"GET /t/open.gif?m=spring&r=tok\(i) HTTP/1.1\" 200 43 \"-\" \"\(StateTestKit.chrome)\""
+            lines[i] =
+                "198.51.100.\(i % 200) - - [\(stamp)] \"GET /t/open.gif?m=spring&r=tok\(i) HTTP/1.1\" 200 43 \"-\" \"\(StateTestKit.chrome)\""
         }
         let path = try ws.write(lines, name: "part.log")
         let back = ws.pseudonymizer()

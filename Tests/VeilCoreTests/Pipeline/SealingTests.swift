@@ -27,9 +27,18 @@ struct SealingTests {
                 let offset = Int64(d) * 86_400 + Int64(i) * 97
                 let token = "tok\((i * 7 + d * 3) % 60)"
                 let campaign = ["spring", "summer", "autumn"][(i + d) % 3]
-                timed.append((EmailTestKit.t0 + offset, EmailTestKit.open(campaign, token, at: offset, ip: "198.51.100.\(i % 40)")))
+                timed.append(
+                    (
+                        EmailTestKit.t0 + offset,
+                        EmailTestKit.open(campaign, token, at: offset, ip: "198.51.100.\(i % 40)")
+                    ))
                 if i % 3 == 0 {
-                    timed.append((EmailTestKit.t0 + offset + 30, EmailTestKit.click(campaign, "hero\(i % 4)", token, at: offset + 30, ip: "198.51.100.\(i % 40)")))
+                    timed.append(
+                        (
+                            EmailTestKit.t0 + offset + 30,
+                            EmailTestKit.click(
+                                campaign, "hero\(i % 4)", token, at: offset + 30, ip: "198.51.100.\(i % 40)")
+                        ))
                 }
             }
         }
@@ -174,7 +183,8 @@ struct SealingTests {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var state = AggregateState(configuration: StateConfiguration())
         let site = state.sites.intern("example.com")
-        state.addPageview(site: site, pseudonym: Pseudonym(hi: 1, lo: 2), time: K.time(2026, 11, 28, 9), path: state.dims.intern("/"))
+        state.addPageview(
+            site: site, pseudonym: Pseudonym(hi: 1, lo: 2), time: K.time(2026, 11, 28, 9), path: state.dims.intern("/"))
         let sealed = SealedSummaries(configuration: state.configuration, directory: dir)
         try state.seal(epochs: { _ in true }, days: { _ in true }, into: sealed)
         #expect(state.visitorCount == 0)
@@ -197,16 +207,22 @@ struct SealingTests {
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    @Test("the file knows whether it is on a memory file system: /dev/shm (tmpfs) yes, and the test directory as stat -f says")
+    @Test(
+        "the file knows whether it is on a memory file system: /dev/shm (tmpfs) yes, and the test directory as stat -f says"
+    )
     func memoryFileSystem() throws {
         let ws = try StateTestWorkspace()
         let shm = "/dev/shm/veil-sealing-\(UInt64.random(in: 0...UInt64.max))"
         try #require(try Self.fileSystemType("/dev/shm") == "tmpfs", "this test needs /dev/shm on a tmpfs")
         try FileManager.default.createDirectory(atPath: shm, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: shm) }
-        for (dir, expected) in [(shm, true), (ws.directory, ["tmpfs", "ramfs"].contains(try Self.fileSystemType(ws.directory)))] {
+        for (dir, expected) in [
+            (shm, true), (ws.directory, ["tmpfs", "ramfs"].contains(try Self.fileSystemType(ws.directory))),
+        ] {
             var state = AggregateState(configuration: StateConfiguration())
-            state.addPageview(site: state.sites.intern("example.com"), pseudonym: Pseudonym(hi: 5, lo: 6), time: K.time(2026, 11, 28, 9), path: state.dims.intern("/"))
+            state.addPageview(
+                site: state.sites.intern("example.com"), pseudonym: Pseudonym(hi: 5, lo: 6),
+                time: K.time(2026, 11, 28, 9), path: state.dims.intern("/"))
             let sealed = SealedSummaries(configuration: state.configuration, directory: dir)
             #expect(!sealed.inMemoryFileSystem, "no file yet")
             try state.seal(epochs: { _ in true }, days: { _ in true }, into: sealed)
@@ -223,7 +239,8 @@ struct SealingTests {
         var state = whole
         let sealed = SealedSummaries(configuration: state.configuration, directory: ws.directory)
         let day2 = ISOTime.floorDiv(K.time(2026, 11, 29), 86_400)
-        #expect(try state.sealCells({ $0.table == .trafficHour ? $0.bucket < day2 * 24 : $0.bucket < day2 }, into: sealed))
+        #expect(
+            try state.sealCells({ $0.table == .trafficHour ? $0.bucket < day2 * 24 : $0.bucket < day2 }, into: sealed))
         #expect(sealed.hasCells && state.cellCount > 0 && state.cellCount < whole.cellCount)
         // A cell of a sealed day made again (a late record), and one sealed twice.
         try state.sealCells({ $0.table == .trafficDay && $0.bucket == day2 }, into: sealed)
@@ -256,7 +273,9 @@ struct SealingTests {
     @Test("a directory that does not exist: no file until something is sealed, then an error naming it")
     func badDirectory() throws {
         var state = AggregateState(configuration: StateConfiguration())
-        state.addPageview(site: state.sites.intern("example.com"), pseudonym: Pseudonym(hi: 3, lo: 4), time: K.time(2026, 11, 28, 9), path: state.dims.intern("/"))
+        state.addPageview(
+            site: state.sites.intern("example.com"), pseudonym: Pseudonym(hi: 3, lo: 4), time: K.time(2026, 11, 28, 9),
+            path: state.dims.intern("/"))
         let sealed = SealedSummaries(configuration: state.configuration, directory: "/nonexistent/veil-spill")
         #expect(sealed.bytes == 0)
         #expect {

@@ -176,7 +176,9 @@ struct KeyStoreTests {
         #expect(try store.shred(olderThan: 30 * 86400, now: now).isEmpty)
     }
 
-    @Test("a key's temporary copy left by a killed writer is destroyed by the next shred, or the next write of that key; a running writer's is left alone")
+    @Test(
+        "a key's temporary copy left by a killed writer is destroyed by the next shred, or the next write of that key; a running writer's is left alone"
+    )
     func killedWritersTemporaryKeys() throws {
         let temp = PrivacyTempDirectory()
         let store = try KeyStore(path: temp.path + "/keys", now: now)

@@ -20,7 +20,9 @@ struct PseudonymCacheTests {
     func manyKeys() {
         let cache = PseudonymCache(initialCapacity: 4)
         // Lengths 0...300 cycle, so records of every padding (length mod 8) sit side by side.
-        let keys = (0..<20_000).map { i in Array("visitor-\(i)-".utf8) + Array(repeating: UInt8(i % 251), count: i % 290) }
+        let keys = (0..<20_000).map { i in
+            Array("visitor-\(i)-".utf8) + Array(repeating: UInt8(i % 251), count: i % 290)
+        }
         for (i, key) in keys.enumerated() {
             #expect(find(cache, key) == nil)
             insert(cache, key, pseudonym(i))
@@ -45,7 +47,8 @@ struct PseudonymCacheTests {
     @Test("keys whose hashes collide, in full or modulo the slot count, are told apart")
     func collidingHashes() {
         let cache = PseudonymCache(initialCapacity: 8)
-        let keys: [[UInt8]] = [[], [0], [0, 0], [1], Array("ab".utf8), Array("ba".utf8)]
+        let keys: [[UInt8]] =
+            [[], [0], [0, 0], [1], Array("ab".utf8), Array("ba".utf8)]
             + (0..<200).map { Array("k\($0)".utf8) }
         for (i, key) in keys.enumerated() { insert(cache, key, pseudonym(i), hash: 42) }
         for (i, key) in keys.enumerated() { #expect(find(cache, key, hash: 42) == pseudonym(i)) }
@@ -100,7 +103,9 @@ struct PseudonymCacheTests {
         fill(40_000, from: 300_000)
         #expect(cache.count == 40_000)
         var wrong = 0
-        for i in 300_000..<340_000 where find(cache, Array("192.0.2.\(i % 250) ua-\(i)".utf8)) != pseudonym(i) { wrong += 1 }
+        for i in 300_000..<340_000 where find(cache, Array("192.0.2.\(i % 250) ua-\(i)".utf8)) != pseudonym(i) {
+            wrong += 1
+        }
         #expect(wrong == 0)
         #expect(find(cache, Array("192.0.2.0 ua-100000".utf8)) == nil)
         // An empty cache keeps a small area.

@@ -178,11 +178,13 @@ struct PseudonymizerTests {
                 fields: [Array("example.com".utf8), address, Array("Mozilla/5.0".utf8)]) == ipua)
 
         // An address that does not parse is kept as written, after a 0x00 byte.
-        let unparsed = try p.visitor(epoch: day, site: "example.com", cookie: nil, ip: "unknown", userAgent: "Mozilla/5.0")
+        let unparsed = try p.visitor(
+            epoch: day, site: "example.com", cookie: nil, ip: "unknown", userAgent: "Mozilla/5.0")
         #expect(
             Pseudonymizer.prf(
                 key: key, domain: "veil/v1/ipua",
-                fields: [Array("example.com".utf8), [0] + Array("unknown".utf8), Array("Mozilla/5.0".utf8)]) == unparsed)
+                fields: [Array("example.com".utf8), [0] + Array("unknown".utf8), Array("Mozilla/5.0".utf8)]) == unparsed
+        )
 
         let recipient = try p.recipient(epoch: day, site: "example.com", token: " Jane@Example.COM\t")
         #expect(recipient.description == "d3582626f9a43b5ae697540f2474151c")
@@ -194,8 +196,12 @@ struct PseudonymizerTests {
         // Cached values, and values after the cache (and its prefix ids) was cleared, are the same.
         let again = Pseudonymizer(keyStore: p.keyStore, createKeys: false, cacheLimit: 1)
         for _ in 0..<3 {
-            #expect(try again.visitor(epoch: day, site: "example.com", cookie: "abc123", ip: "192.0.2.1", userAgent: "x") == cookie)
-            #expect(try again.visitor(epoch: day, site: "example.com", cookie: nil, ip: "unknown", userAgent: "Mozilla/5.0") == unparsed)
+            #expect(
+                try again.visitor(epoch: day, site: "example.com", cookie: "abc123", ip: "192.0.2.1", userAgent: "x")
+                    == cookie)
+            #expect(
+                try again.visitor(epoch: day, site: "example.com", cookie: nil, ip: "unknown", userAgent: "Mozilla/5.0")
+                    == unparsed)
             #expect(try again.recipient(epoch: day, site: "example.com", token: "jane@example.com") == recipient)
         }
     }
@@ -266,7 +272,9 @@ struct PseudonymizerTests {
         #expect(host != base)
     }
 
-    @Test("IP+UA pseudonyms are the PRF of the parsed address (0x01 + 16 bytes) or, unparsed, of 0x00 + the bytes; each spelling is cached apart")
+    @Test(
+        "IP+UA pseudonyms are the PRF of the parsed address (0x01 + 16 bytes) or, unparsed, of 0x00 + the bytes; each spelling is cached apart"
+    )
     func ipuaMessage() throws {
         let temp = PrivacyTempDirectory()
         let p = Pseudonymizer(keyStore: try store(in: temp))
@@ -299,21 +307,29 @@ struct PseudonymizerTests {
         #expect(viaAddress == expected)
     }
 
-    @Test("a user agent given with its number: the same pseudonyms as given alone, one HMAC per (address, number), numbers never confused with user agents")
+    @Test(
+        "a user agent given with its number: the same pseudonyms as given alone, one HMAC per (address, number), numbers never confused with user agents"
+    )
     func numberedUserAgents() throws {
         let temp = PrivacyTempDirectory()
         let p = Pseudonymizer(keyStore: try store(in: temp))
         let plain = Pseudonymizer(keyStore: p.keyStore)
         let key = try p.keyStore.key(for: day, create: true)
         let site = Array("example.com".utf8)
-        let agents = ["Mozilla/5.0 (X11; Linux x86_64)", "curl/8.5.0", "", String(repeating: "A", count: 300)].map { Array($0.utf8) }
-        let addresses = ["192.0.2.1", "::ffff:192.0.2.1", "2001:db8::7", "client.example.net", "-"].map { Array($0.utf8) }
+        let agents = ["Mozilla/5.0 (X11; Linux x86_64)", "curl/8.5.0", "", String(repeating: "A", count: 300)].map {
+            Array($0.utf8)
+        }
+        let addresses = ["192.0.2.1", "::ffff:192.0.2.1", "2001:db8::7", "client.example.net", "-"].map {
+            Array($0.utf8)
+        }
         func numbered(_ ip: [UInt8], _ ua: [UInt8], cookie: [UInt8]? = nil, number: UInt64) throws -> Pseudonym {
             try site.withUnsafeBytes { s in
                 try ip.withUnsafeBytes { i in
                     try ua.withUnsafeBytes { u in
                         try (cookie ?? []).withUnsafeBytes { c in
-                            try p.visitor(epoch: day, site: s, cookie: cookie == nil ? nil : c, ip: i, userAgent: u, userAgentNumber: number)
+                            try p.visitor(
+                                epoch: day, site: s, cookie: cookie == nil ? nil : c, ip: i, userAgent: u,
+                                userAgentNumber: number)
                         }
                     }
                 }
@@ -322,7 +338,9 @@ struct PseudonymizerTests {
         for round in 0..<2 {
             for (n, ua) in agents.enumerated() {
                 for ip in addresses {
-                    let field = IPAddress(String(decoding: ip, as: UTF8.self)).map { a in [1] + a.withUnsafeBytes { Array($0) } } ?? [0] + ip
+                    let field =
+                        IPAddress(String(decoding: ip, as: UTF8.self)).map { a in [1] + a.withUnsafeBytes { Array($0) }
+                        } ?? [0] + ip
                     let expected = Pseudonymizer.prf(key: key, domain: "veil/v1/ipua", fields: [site, field, ua])
                     #expect(try numbered(ip, ua, number: UInt64(n) << 32 | 7) == expected, "\(n) \(ip)")
                     let alone = try plain.visitor(
@@ -341,12 +359,15 @@ struct PseudonymizerTests {
         // The same user agent given alone is cached under its own key: no number stands for it.
         let before = p.hmacCount
         let alone = try p.visitor(
-            epoch: day, site: "example.com", cookie: nil, ip: "192.0.2.1", userAgent: String(decoding: agents[1], as: UTF8.self))
+            epoch: day, site: "example.com", cookie: nil, ip: "192.0.2.1",
+            userAgent: String(decoding: agents[1], as: UTF8.self))
         #expect(alone == (try numbered(addresses[0], agents[1], number: UInt64(1) << 32 | 7)))
         #expect(p.hmacCount == before + 1)
     }
 
-    @Test("a lookup in two halves (startVisitor, other work, finishVisitor): the PRF, one HMAC per key, while the cache grows")
+    @Test(
+        "a lookup in two halves (startVisitor, other work, finishVisitor): the PRF, one HMAC per key, while the cache grows"
+    )
     func lookupInTwoHalves() throws {
         let temp = PrivacyTempDirectory()
         let p = Pseudonymizer(keyStore: try store(in: temp))
@@ -373,11 +394,14 @@ struct PseudonymizerTests {
                             try (k.cookie ?? []).withUnsafeBytes { c in
                                 let cookie = k.cookie == nil ? nil : c
                                 if k.numbered {
-                                    p.startVisitor(epoch: day, site: s, cookie: cookie, ip: ip, userAgent: ua, userAgentNumber: 42)
+                                    p.startVisitor(
+                                        epoch: day, site: s, cookie: cookie, ip: ip, userAgent: ua, userAgentNumber: 42)
                                 } else {
                                     p.startVisitor(epoch: day, site: s, cookie: cookie, ip: ip, userAgent: ua)
                                 }
-                                _ = try other.visitor(epoch: day, site: "example.org", cookie: "x\(i % 10)", ip: "192.0.2.1", userAgent: "x")
+                                _ = try other.visitor(
+                                    epoch: day, site: "example.org", cookie: "x\(i % 10)", ip: "192.0.2.1",
+                                    userAgent: "x")
                                 return try p.finishVisitor()
                             }
                         }
@@ -387,7 +411,10 @@ struct PseudonymizerTests {
                     k.cookie.map { Pseudonymizer.prf(key: key, domain: "veil/v1/cookie", fields: [site, $0]) }
                     ?? Pseudonymizer.prf(
                         key: key, domain: "veil/v1/ipua",
-                        fields: [site, [1] + IPAddress(String(decoding: k.ip, as: UTF8.self))!.withUnsafeBytes { Array($0) }, agent])
+                        fields: [
+                            site, [1] + IPAddress(String(decoding: k.ip, as: UTF8.self))!.withUnsafeBytes { Array($0) },
+                            agent,
+                        ])
                 #expect(got == expected, "round \(round), key \(i)")
             }
             #expect(p.hmacCount == keys.count, "round \(round): one HMAC per key, then cache hits")
@@ -447,7 +474,9 @@ struct PseudonymizerTests {
         #expect(bytesBound.cachedCount < 10)
     }
 
-    @Test("sites, domains and epochs interleaved, with the cache cleared between them: every pseudonym is the PRF of its own context", arguments: [2, 5, 1 << 20])
+    @Test(
+        "sites, domains and epochs interleaved, with the cache cleared between them: every pseudonym is the PRF of its own context",
+        arguments: [2, 5, 1 << 20])
     func interleavedContexts(cacheLimit: Int) throws {
         let temp = PrivacyTempDirectory()
         let p = Pseudonymizer(keyStore: try store(in: temp), cacheLimit: cacheLimit)
@@ -470,11 +499,25 @@ struct PseudonymizerTests {
                     let i = try p.visitor(epoch: epochs[e], site: site, cookie: nil, ip: ip, userAgent: ua)
                     let r = try p.recipient(epoch: epochs[e], site: site, token: cookie)
                     let address: [UInt8] = [1] + Array(repeating: 0, count: 10) + [0xFF, 0xFF, 192, 0, 2, UInt8(n % 3)]
-                    #expect(v == Pseudonymizer.prf(key: keys[e], domain: "veil/v1/cookie", fields: [s, Array(cookie.utf8)]), "step \(step) \(site) \(n)")
-                    #expect(i == Pseudonymizer.prf(key: keys[e], domain: "veil/v1/ipua", fields: [s, address, Array(ua.utf8)]), "step \(step) \(site) \(n)")
-                    #expect(r == Pseudonymizer.prf(key: keys[e], domain: "veil/v1/recipient", fields: [s, Array(cookie.utf8)]), "step \(step) \(site) \(n)")
+                    #expect(
+                        v
+                            == Pseudonymizer.prf(
+                                key: keys[e], domain: "veil/v1/cookie", fields: [s, Array(cookie.utf8)]),
+                        "step \(step) \(site) \(n)")
+                    #expect(
+                        i
+                            == Pseudonymizer.prf(
+                                key: keys[e], domain: "veil/v1/ipua", fields: [s, address, Array(ua.utf8)]),
+                        "step \(step) \(site) \(n)")
+                    #expect(
+                        r
+                            == Pseudonymizer.prf(
+                                key: keys[e], domain: "veil/v1/recipient", fields: [s, Array(cookie.utf8)]),
+                        "step \(step) \(site) \(n)")
                     #expect(p.cachedCount <= cacheLimit)
-                    hmacs += [("c", v), ("i", i), ("r", r)].filter { seen.insert("\($0.0)\(e)\(site)\(n % 3)").inserted }.count
+                    hmacs +=
+                        [("c", v), ("i", i), ("r", r)].filter { seen.insert("\($0.0)\(e)\(site)\(n % 3)").inserted }
+                        .count
                 }
             }
         }

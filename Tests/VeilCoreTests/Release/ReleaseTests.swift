@@ -23,7 +23,9 @@ struct ReleaseOracle {
         var entry: String
     }
 
-    static func visitor(_ r: StateTestRequest) -> String { "\(ISOTime.floorDiv(r.time, 86_400))|\(r.ip)|\(r.userAgent)" }
+    static func visitor(_ r: StateTestRequest) -> String {
+        "\(ISOTime.floorDiv(r.time, 86_400))|\(r.ip)|\(r.userAgent)"
+    }
 
     /// `part / whole` with four decimals, half up, by long division.
     static func rate(_ part: Int, _ whole: Int) -> String {
@@ -40,7 +42,9 @@ struct ReleaseOracle {
         for r in requests where r.isPageview { byVisitor[Self.visitor(r), default: []].append(r) }
         var out: [VisitSummary] = []
         for (v, views) in byVisitor {
-            let sorted = views.sorted { $0.time != $1.time ? $0.time < $1.time : StateTestKit.byteLess($0.path, $1.path) }
+            let sorted = views.sorted {
+                $0.time != $1.time ? $0.time < $1.time : StateTestKit.byteLess($0.path, $1.path)
+            }
             var current: VisitSummary? = nil
             var end: Int64 = 0
             for p in sorted {
@@ -73,7 +77,8 @@ struct ReleaseOracle {
             let cells = days[day]!
             let date = ISOTime.date(days: day)
             let published = cells.filter { $0.value.visitors.count >= k }.sorted {
-                $0.value.pageviews != $1.value.pageviews ? $0.value.pageviews > $1.value.pageviews : StateTestKit.byteLess($0.key, $1.key)
+                $0.value.pageviews != $1.value.pageviews
+                    ? $0.value.pageviews > $1.value.pageviews : StateTestKit.byteLess($0.key, $1.key)
             }
             for (v, b) in published { rows.append([site, date, v, String(b.pageviews), String(b.visitors.count)]) }
             let rest = cells.filter { $0.value.visitors.count < k }
@@ -81,7 +86,9 @@ struct ReleaseOracle {
             let union = rest.values.reduce(into: Set<String>()) { $0.formUnion($1.visitors) }
             if !rest.isEmpty && union.count >= k {
                 folded += rest.count
-                rows.append([site, date, otherLabel, String(rest.values.map(\.pageviews).reduce(0, +)), String(union.count)])
+                rows.append([
+                    site, date, otherLabel, String(rest.values.map(\.pageviews).reduce(0, +)), String(union.count),
+                ])
             }
         }
         return (rows, suppressed, folded)
@@ -104,10 +111,14 @@ struct ReleaseOracle {
             let entries = days[day]!
             let date = ISOTime.date(days: day)
             let published = entries.filter { $0.value.visitors.count >= k }.sorted {
-                $0.value.visits != $1.value.visits ? $0.value.visits > $1.value.visits : StateTestKit.byteLess($0.key, $1.key)
+                $0.value.visits != $1.value.visits
+                    ? $0.value.visits > $1.value.visits : StateTestKit.byteLess($0.key, $1.key)
             }
             for (path, e) in published {
-                rows.append([site, date, path, String(e.visits), String(e.bounces), Self.rate(e.bounces, e.visits), String(e.visitors.count)])
+                rows.append([
+                    site, date, path, String(e.visits), String(e.bounces), Self.rate(e.bounces, e.visits),
+                    String(e.visitors.count),
+                ])
             }
             let rest = entries.filter { $0.value.visitors.count < k }
             suppressed += rest.count
@@ -152,9 +163,12 @@ struct ReleaseOracle {
             let t = buckets[b]!
             guard t.clients.count >= k else { suppressed += 1; continue }
             let label = hourly ? ISOTime.string(seconds: b * 3600) : ISOTime.date(days: b)
-            rows.append([site, label, String(t.requests), String(t.pageviews), String(t.visitors.count), String(t.visits),
-                         String(t.bounces), Self.rate(t.bounces, t.visits), String(t.bytes)]
-                        + t.status.map(String.init) + [String(t.bots)])
+            rows.append(
+                [
+                    site, label, String(t.requests), String(t.pageviews), String(t.visitors.count), String(t.visits),
+                    String(t.bounces), Self.rate(t.bounces, t.visits), String(t.bytes),
+                ]
+                    + t.status.map(String.init) + [String(t.bots)])
         }
         return (rows, suppressed)
     }
@@ -212,16 +226,20 @@ struct ReleaseTests {
         }
     }
 
-    @Test("every published row has at least k visitors; (other) is published only when it reaches k", arguments: [1, 2, 5, 10, 40])
+    @Test(
+        "every published row has at least k visitors; (other) is published only when it reaches k",
+        arguments: [1, 2, 5, 10, 40])
     func publishedRowsReachK(k: Int) throws {
         let ws = try StateTestWorkspace()
         let log = StateTestLog(seed: 0xBEEF, visitors: 200)
         let state = try ws.aggregate(log.requests, name: "k.log")
         let tables = try StateTestKit.release(state, k: k)
-        #expect(tables.map(\.name) == [
-            "traffic_hourly", "traffic_daily", "traffic_weekly", "traffic_monthly", "pages", "entry_pages", "not_found",
-            "referrers", "browsers", "operating_systems", "devices", "status_codes", "campaigns", "campaign_links",
-        ])
+        #expect(
+            tables.map(\.name) == [
+                "traffic_hourly", "traffic_daily", "traffic_weekly", "traffic_monthly", "pages", "entry_pages",
+                "not_found",
+                "referrers", "browsers", "operating_systems", "devices", "status_codes", "campaigns", "campaign_links",
+            ])
         for name in ["pages", "referrers", "browsers", "operating_systems", "devices", "entry_pages"] {
             let t = try StateTestKit.table(tables, name)
             #expect(t.thresholdOn == "visitors", "\(name)")
@@ -273,14 +291,18 @@ struct ReleaseTests {
 
     /// One pageview each: 12 visitors on /a, 3 on /b, 4 on /c, 5 on /d (all Firefox, all from
     /// www.example.com), 2026-11-28 between 10:00 and 10:24 UTC.
-    static func handBuilt(_ counts: [(String, Int)] = [("/a", 12), ("/b", 3), ("/c", 4), ("/d", 5)]) -> [StateTestRequest] {
+    static func handBuilt(_ counts: [(String, Int)] = [("/a", 12), ("/b", 3), ("/c", 4), ("/d", 5)])
+        -> [StateTestRequest]
+    {
         var out: [StateTestRequest] = []
         var n = 0
         for (path, count) in counts {
             for _ in 0..<count {
-                out.append(StateTestRequest(
-                    ip: StateTestKit.address(n), userAgent: StateTestKit.firefox, time: StateTestKit.time(2026, 11, 28, 10, n),
-                    path: path, referrer: "https://www.example.com/", referrerHost: "www.example.com"))
+                out.append(
+                    StateTestRequest(
+                        ip: StateTestKit.address(n), userAgent: StateTestKit.firefox,
+                        time: StateTestKit.time(2026, 11, 28, 10, n),
+                        path: path, referrer: "https://www.example.com/", referrerHost: "www.example.com"))
                 n += 1
             }
         }
@@ -292,18 +314,20 @@ struct ReleaseTests {
         let ws = try StateTestWorkspace()
         let tables = try StateTestKit.release(try ws.aggregate(Self.handBuilt(), name: "hand.log"), k: 10)
         let pages = try StateTestKit.table(tables, "pages")
-        #expect(pages.rows == [
-            ["default", "2026-11-28", "/a", "12", "12"],
-            ["default", "2026-11-28", "(other)", "12", "12"],
-        ])
+        #expect(
+            pages.rows == [
+                ["default", "2026-11-28", "/a", "12", "12"],
+                ["default", "2026-11-28", "(other)", "12", "12"],
+            ])
         #expect(pages.suppressed == 3)
         #expect(pages.folded == 3)
         #expect(pages.smallestPublishedCount == 12)
         let entries = try StateTestKit.table(tables, "entry_pages")
-        #expect(entries.rows == [
-            ["default", "2026-11-28", "/a", "12", "12", "1.0000", "12"],
-            ["default", "2026-11-28", "(other)", "12", "12", "1.0000", "12"],
-        ])
+        #expect(
+            entries.rows == [
+                ["default", "2026-11-28", "/a", "12", "12", "1.0000", "12"],
+                ["default", "2026-11-28", "(other)", "12", "12", "1.0000", "12"],
+            ])
         #expect(entries.suppressed == 3 && entries.folded == 3)
         let referrers = try StateTestKit.table(tables, "referrers")
         #expect(referrers.rows == [["default", "2026-11-28", "www.example.com", "24", "24"]])
@@ -315,14 +339,21 @@ struct ReleaseTests {
         }
         let daily = try StateTestKit.table(tables, "traffic_daily")
         #expect(daily.rows.count == 1)
-        #expect(daily.rows.first.map { [daily.value($0, "requests"), daily.value($0, "visitors"), daily.value($0, "visits"), daily.value($0, "bounce_rate")] }
-            == ["24", "24", "24", "1.0000"])
+        #expect(
+            daily.rows.first.map {
+                [
+                    daily.value($0, "requests"), daily.value($0, "visitors"), daily.value($0, "visits"),
+                    daily.value($0, "bounce_rate"),
+                ]
+            }
+                == ["24", "24", "24", "1.0000"])
     }
 
     @Test("k = 13: /a suppressed as well, all four fold into an (other) of 24")
     func handBuiltAllFolded() throws {
         let ws = try StateTestWorkspace()
-        let pages = try StateTestKit.table(StateTestKit.release(try ws.aggregate(Self.handBuilt(), name: "hand.log"), k: 13), "pages")
+        let pages = try StateTestKit.table(
+            StateTestKit.release(try ws.aggregate(Self.handBuilt(), name: "hand.log"), k: 13), "pages")
         #expect(pages.rows == [["default", "2026-11-28", "(other)", "24", "24"]])
         #expect(pages.suppressed == 4 && pages.folded == 4)
     }
@@ -359,7 +390,9 @@ struct ReleaseTests {
     func kZero() throws {
         var c = ReleaseConfiguration()
         c.k = 0
-        let e = #expect(throws: VeilError.self) { _ = try Release(state: AggregateState(configuration: StateConfiguration()), configuration: c) }
+        let e = #expect(throws: VeilError.self) {
+            _ = try Release(state: AggregateState(configuration: StateConfiguration()), configuration: c)
+        }
         #expect(e?.code == .usage)
     }
 
@@ -416,21 +449,27 @@ struct ReleaseTests {
 
     // MARK: CSV
 
-    @Test("CSV escaping: comma, quote, CR, LF and CRLF are quoted; quotes doubled", arguments: [
-        ("plain", "plain"), ("", ""), ("a,b", "\"a,b\""), ("say \"hi\"", "\"say \"\"hi\"\"\""), ("\"", "\"\"\"\""),
-        ("line\r\nbreak", "\"line\r\nbreak\""), ("lf\nonly", "\"lf\nonly\""), ("cr\ronly", "\"cr\ronly\""),
-        ("café ünïcode", "café ünïcode"), ("a=b", "a=b"), ("x-1", "x-1"), ("1.0000", "1.0000"), ("/a/b?c=d", "/a/b?c=d"),
-        ("tab\tinside", "tab\tinside"), ("(other)", "(other)"),
-    ])
+    @Test(
+        "CSV escaping: comma, quote, CR, LF and CRLF are quoted; quotes doubled",
+        arguments: [
+            ("plain", "plain"), ("", ""), ("a,b", "\"a,b\""), ("say \"hi\"", "\"say \"\"hi\"\"\""), ("\"", "\"\"\"\""),
+            ("line\r\nbreak", "\"line\r\nbreak\""), ("lf\nonly", "\"lf\nonly\""), ("cr\ronly", "\"cr\ronly\""),
+            ("café ünïcode", "café ünïcode"), ("a=b", "a=b"), ("x-1", "x-1"), ("1.0000", "1.0000"),
+            ("/a/b?c=d", "/a/b?c=d"),
+            ("tab\tinside", "tab\tinside"), ("(other)", "(other)"),
+        ])
     func csvEscaping(field: String, expected: String) {
         #expect(CSVWriter.escape(field) == expected)
     }
 
-    @Test("CSV formula injection: cells starting with = + - @ tab or CR get a leading quote", arguments: [
-        ("=1+2", "'=1+2"), ("+44 20 7946 0000", "'+44 20 7946 0000"), ("-3", "'-3"), ("@SUM(A1)", "'@SUM(A1)"),
-        ("\tindent", "'\tindent"), ("\rcr", "\"'\rcr\""), ("=HYPERLINK(\"http://example.com\",\"x\")", "\"'=HYPERLINK(\"\"http://example.com\"\",\"\"x\"\")\""),
-        ("=a,b", "\"'=a,b\""), ("-", "'-"), ("@", "'@"),
-    ])
+    @Test(
+        "CSV formula injection: cells starting with = + - @ tab or CR get a leading quote",
+        arguments: [
+            ("=1+2", "'=1+2"), ("+44 20 7946 0000", "'+44 20 7946 0000"), ("-3", "'-3"), ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tindent", "'\tindent"), ("\rcr", "\"'\rcr\""),
+            ("=HYPERLINK(\"http://example.com\",\"x\")", "\"'=HYPERLINK(\"\"http://example.com\"\",\"\"x\"\")\""),
+            ("=a,b", "\"'=a,b\""), ("-", "'-"), ("@", "'@"),
+        ])
     func csvFormulaInjection(field: String, expected: String) {
         #expect(CSVWriter.escape(field) == expected)
     }
@@ -472,7 +511,9 @@ struct ReleaseTests {
             }
             i += 1
         }
-        if !field.isEmpty || !record.isEmpty { record.append(String(decoding: field, as: UTF8.self)); records.append(record) }
+        if !field.isEmpty || !record.isEmpty {
+            record.append(String(decoding: field, as: UTF8.self)); records.append(record)
+        }
         return records
     }
 
@@ -492,7 +533,9 @@ struct ReleaseTests {
         #expect(w.text.hasSuffix("\r\n"))
         let parsed = Self.parseCSV(w.text)
         func neutralised(_ f: String) -> String {
-            guard let c = f.utf8.first, [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D].contains(c) else { return f }
+            guard let c = f.utf8.first,
+                [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D].contains(c)
+            else { return f }
             return "'" + f
         }
         #expect(parsed == [header] + rows.map { $0.map(neutralised) })

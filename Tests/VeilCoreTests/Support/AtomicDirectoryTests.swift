@@ -38,7 +38,9 @@ struct AtomicDirectoryTests {
         return p.processIdentifier
     }
 
-    @Test("the new set replaces the old: changed files rewritten, missing ones removed, no work directory left, the directory itself kept")
+    @Test(
+        "the new set replaces the old: changed files rewritten, missing ones removed, no work directory left, the directory itself kept"
+    )
     func replacesFileByFile() throws {
         defer { try? FileManager.default.removeItem(atPath: root) }
         let dir = root + "/out"
@@ -140,7 +142,9 @@ struct AtomicDirectoryTests {
         #expect(FileManager.default.fileExists(atPath: live))
     }
 
-    @Test("mount points are found in /proc/self/mountinfo as well (a bind mount has its parent's device); the output's lock is no foreign file")
+    @Test(
+        "mount points are found in /proc/self/mountinfo as well (a bind mount has its parent's device); the output's lock is no foreign file"
+    )
     func mountPointsAndLocks() throws {
         defer { try? FileManager.default.removeItem(atPath: root) }
         #expect(AtomicDirectory.isListedMountPoint("/proc"))
@@ -162,8 +166,10 @@ struct AtomicDirectoryTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         let parent = getppid()
         let running = "\(parent)-\(try #require(WorkTag.startTime(of: parent)))-2"
-        let names = [".state.veilstate.tmp-\(try deadPID())-0-1", ".state.veilstate.tmp-\(try deadPID())-9",
-                     ".state.veilstate.tmp-\(running)", ".other.veilstate.tmp-\(try deadPID())-0-3"]
+        let names = [
+            ".state.veilstate.tmp-\(try deadPID())-0-1", ".state.veilstate.tmp-\(try deadPID())-9",
+            ".state.veilstate.tmp-\(running)", ".other.veilstate.tmp-\(try deadPID())-0-3",
+        ]
         for name in names { try "partial".write(toFile: root + "/" + name, atomically: false, encoding: .utf8) }
         try AtomicFile.write(Array("whole".utf8), to: root + "/state.veilstate")
         let left = try FileManager.default.contentsOfDirectory(atPath: root).sorted()
@@ -187,7 +193,9 @@ struct AtomicDirectoryTests {
         #expect(!AtomicDirectory.isWorkEntry(".other.tmp-1-2", of: dir))
     }
 
-    @Test("keepMode false applies the mode to an existing directory, replaced whole or in place", arguments: [false, true])
+    @Test(
+        "keepMode false applies the mode to an existing directory, replaced whole or in place",
+        arguments: [false, true])
     func personalModeIsApplied(inPlace: Bool) throws {
         defer { try? FileManager.default.removeItem(atPath: root) }
         let dir = root + "/personal"

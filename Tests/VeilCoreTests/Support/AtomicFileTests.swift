@@ -33,7 +33,9 @@ struct AtomicFileTests {
         #expect(text.hasSuffix("\n"))
     }
 
-    @Test("a file written into an unpublished directory: its bytes and mode, no temporary name; an existing file is left alone")
+    @Test(
+        "a file written into an unpublished directory: its bytes and mode, no temporary name; an existing file is left alone"
+    )
     func unpublished() throws {
         let dir = NSTemporaryDirectory() + "veil-atomicfile-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -51,11 +51,15 @@ struct ByteWordsTests {
         var rng = StateTestRNG(seed: 0x1A57)
         var wrong: [String] = []
         for (a, b) in [(UInt8(ascii: "."), UInt8(ascii: "/")), (UInt8(ascii: "a"), UInt8(ascii: "z")), (0x00, 0xFF)] {
-            let fillers: [UInt8] = [a ^ 1, b ^ 1, 0x00, 0x01, 0x80, 0xFF, 0x7F, UInt8(ascii: "x")].filter { $0 != a && $0 != b }
+            let fillers: [UInt8] = [a ^ 1, b ^ 1, 0x00, 0x01, 0x80, 0xFF, 0x7F, UInt8(ascii: "x")].filter {
+                $0 != a && $0 != b
+            }
             for length in 0...40 {
                 for start in 0..<8 {
                     for _ in 0..<6 {
-                        var bytes = (0..<(start + length + 8)).map { _ in fillers[Int(rng.next() % UInt64(fillers.count))] }
+                        var bytes = (0..<(start + length + 8)).map { _ in
+                            fillers[Int(rng.next() % UInt64(fillers.count))]
+                        }
                         // Zero, one or two wanted bytes inside the range, wanted bytes outside it.
                         for _ in 0..<Int(rng.next() % 3) where length > 0 {
                             bytes[start + Int(rng.next() % UInt64(length))] = rng.next() % 2 == 0 ? a : b
@@ -63,8 +67,12 @@ struct ByteWordsTests {
                         if start > 0 { bytes[start - 1] = a }
                         bytes[start + length] = b
                         let expected = (start..<(start + length)).last { bytes[$0] == a || bytes[$0] == b } ?? -1
-                        let got = bytes.withUnsafeBytes { ByteWords.lastOf(a, b, in: $0.baseAddress!, from: start, to: start + length) }
-                        if got != expected { wrong.append("\(a),\(b) length \(length) start \(start): \(got), expected \(expected)") }
+                        let got = bytes.withUnsafeBytes {
+                            ByteWords.lastOf(a, b, in: $0.baseAddress!, from: start, to: start + length)
+                        }
+                        if got != expected {
+                            wrong.append("\(a),\(b) length \(length) start \(start): \(got), expected \(expected)")
+                        }
                     }
                 }
             }

@@ -32,14 +32,24 @@ struct JSONValueTests {
             (.object(["a": .array([])]), "an empty array inside an object"),
             (.object(["a": .object([:]), "b": .array([.object([:]), .array([])])]), "empty containers, nested"),
             (.object(["k": .null, "t": .bool(true), "f": .bool(false)]), "null and booleans"),
-            (.object(["min": .int(Int64.min), "max": .int(Int64.max), "zero": .int(0), "neg": .int(-42)]), "integers at their limits"),
+            (
+                .object(["min": .int(Int64.min), "max": .int(Int64.max), "zero": .int(0), "neg": .int(-42)]),
+                "integers at their limits"
+            ),
             (.object(["s": .string("a/b \"q\" back\\slash")]), "quotes, backslashes, slashes"),
-            (.object(["s": .string("\u{0}\u{1}\u{8}\t\n\u{b}\u{c}\r\u{1f} \u{7f}")]), "every kind of control byte, and DEL"),
+            (
+                .object(["s": .string("\u{0}\u{1}\u{8}\t\n\u{b}\u{c}\r\u{1f} \u{7f}")]),
+                "every kind of control byte, and DEL"
+            ),
             (.object(["s": .string("é € 😀 \u{2028}")]), "non-ASCII characters"),
-            (.object(["rows": .int(1), "rows_suppressed": .int(2), "rows_folded_into_other": .int(3), "r": .int(4)]),
-             "keys that are prefixes of others, with `_`"),
-            (.object(["z": .array([.object(["y": .strings(["b", "a"]), "x": .int(1)])]), "a": .string("")]),
-             "members sorted at every level, array order kept"),
+            (
+                .object(["rows": .int(1), "rows_suppressed": .int(2), "rows_folded_into_other": .int(3), "r": .int(4)]),
+                "keys that are prefixes of others, with `_`"
+            ),
+            (
+                .object(["z": .array([.object(["y": .strings(["b", "a"]), "x": .int(1)])]), "a": .string("")]),
+                "members sorted at every level, array order kept"
+            ),
         ])
     func matchesFoundation(document: JSONValue, why: String) throws {
         #expect(try document.text == Self.serialized(document), "\(why)")
@@ -61,7 +71,8 @@ struct JSONValueTests {
         #expect(written == (try Self.serialized(value)) + "\n")
         // Parsed by Foundation and written again, it is the same bytes.
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(written.utf8)) as? [String: Any])
-        let again = try JSONSerialization.data(withJSONObject: parsed, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        let again = try JSONSerialization.data(
+            withJSONObject: parsed, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         #expect(String(decoding: again, as: UTF8.self) + "\n" == written)
         #expect((parsed["tables"] as? [String: Any])?.count == tables.count)
         #expect(((parsed["inputs"] as? [[String: Any]])?.first?["name"] as? String)?.hasSuffix("/" + name) == true)

@@ -30,14 +30,18 @@ public enum DPKeys {
             } catch {
                 throw VeilError(
                     .key,
-                    "a differentially private release needs the key of every epoch the state covers (its noise key is derived from them): \(error.message)")
+                    "a differentially private release needs the key of every epoch the state covers (its noise key is derived from them): \(error.message)"
+                )
             }
             ikm += lengthPrefixed(Array(id.utf8))
-            ikm += Array(HMAC<SHA256>.authenticationCode(for: Array("veil/v1/dp-noise-key".utf8), using: key.symmetricKey))
+            ikm += Array(
+                HMAC<SHA256>.authenticationCode(for: Array("veil/v1/dp-noise-key".utf8), using: key.symmetricKey))
         }
-        return DPNoiseKey(HKDF<SHA256>.deriveKey(
-            inputKeyMaterial: SymmetricKey(data: ikm), salt: Array("veil/v1".utf8), info: Array("veil/v1/dp-noise".utf8),
-            outputByteCount: 32))
+        return DPNoiseKey(
+            HKDF<SHA256>.deriveKey(
+                inputKeyMaterial: SymmetricKey(data: ikm), salt: Array("veil/v1".utf8),
+                info: Array("veil/v1/dp-noise".utf8),
+                outputByteCount: 32))
     }
 
     /// The release id of `state` under `parameters` (32 hex digits).

@@ -98,8 +98,14 @@ public enum DPTable: String, CaseIterable, Sendable, Comparable {
     /// Tables veil publishes without differential privacy only, and why.
     public static let notReleased: [(name: String, reason: String)] = [
         ("traffic_hourly", "not covered by contribution bounding; not released under differential privacy"),
-        ("traffic_weekly", "not released under differential privacy (sum the daily rows: post-processing costs no budget)"),
-        ("traffic_monthly", "not released under differential privacy (sum the daily rows: post-processing costs no budget)"),
+        (
+            "traffic_weekly",
+            "not released under differential privacy (sum the daily rows: post-processing costs no budget)"
+        ),
+        (
+            "traffic_monthly",
+            "not released under differential privacy (sum the daily rows: post-processing costs no budget)"
+        ),
         ("not_found", "counts bots and requests, not visitors; not released under differential privacy"),
         ("status_codes", "counts bots and requests, not visitors; not released under differential privacy"),
         ("campaigns", "e-mail recipients are not bounded; not released under differential privacy"),
@@ -132,7 +138,10 @@ public struct DPParameters: Sendable, Equatable {
             throw VeilError(.usage, "--dp-delta must be above 0 and below 1 (e.g. 1e-6)")
         }
         guard l0 >= 1, l0 <= ContributionStore.maxPartitions else {
-            throw VeilError(.usage, "--dp-l0 must be between 1 and \(ContributionStore.maxPartitions) (the partitions a state keeps per visitor)")
+            throw VeilError(
+                .usage,
+                "--dp-l0 must be between 1 and \(ContributionStore.maxPartitions) (the partitions a state keeps per visitor)"
+            )
         }
         guard lInf >= 1, lInf <= ContributionStore.countCap else {
             throw VeilError(.usage, "--dp-linf must be between 1 and \(ContributionStore.countCap)")

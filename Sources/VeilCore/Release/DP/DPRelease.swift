@@ -51,7 +51,8 @@ public struct DPRelease {
         guard !state.omitsContributions else {
             throw VeilError(
                 .state,
-                "the state was aggregated without the per-visitor records that bound what one visitor adds; a differentially private release needs them (aggregate with contribution records on)")
+                "the state was aggregated without the per-visitor records that bound what one visitor adds; a differentially private release needs them (aggregate with contribution records on)"
+            )
         }
         self.state = state
         self.parameters = parameters
@@ -59,7 +60,9 @@ public struct DPRelease {
         granularity = EpochGranularity(rawValue: state.configuration.epochGranularity) ?? .day
         let maxDays = DPTableMechanism.maxLocalDays(
             granularity: state.configuration.epochGranularity, timeZone: state.configuration.timeZone)
-        mechanisms = parameters.orderedTables.map { DPTableMechanism(table: $0, parameters: parameters, maxDays: maxDays) }
+        mechanisms = parameters.orderedTables.map {
+            DPTableMechanism(table: $0, parameters: parameters, maxDays: maxDays)
+        }
         try checkNoCappedValues()
     }
 
@@ -67,21 +70,25 @@ public struct DPRelease {
         if state.sites.intern(otherLabel, readOnly: true) != nil {
             throw VeilError(
                 .state,
-                "the state holds more sites than veil keeps apart (some were folded into \(otherLabel)); a differentially private release needs every site kept apart")
+                "the state holds more sites than veil keeps apart (some were folded into \(otherLabel)); a differentially private release needs every site kept apart"
+            )
         }
         guard let other = state.dims.intern(otherLabel, readOnly: true) else { return }
         let tables = Set(parameters.tables)
         for t in [ContributionTable.pages, .referrers] where tables.contains(t == .pages ? .pages : .referrers) {
-            for v in 0..<state.contributions.visitorKeys.count where state.contributions.records(v, t.rawValue).contains(where: { $0.dim == other }) {
+            for v in 0..<state.contributions.visitorKeys.count
+            where state.contributions.records(v, t.rawValue).contains(where: { $0.dim == other }) {
                 throw VeilError(
                     .state,
-                    "the state folded \(t == .pages ? "paths past --max-paths" : "referrer hosts past the referrer cap") into \(otherLabel); a differentially private release needs every value kept apart (aggregate again with a larger cap)")
+                    "the state folded \(t == .pages ? "paths past --max-paths" : "referrer hosts past the referrer cap") into \(otherLabel); a differentially private release needs every value kept apart (aggregate again with a larger cap)"
+                )
             }
         }
         if tables.contains(.entryPages), state.visitors.contains(where: { $0.visits.contains { $0.entry == other } }) {
             throw VeilError(
                 .state,
-                "the state folded paths past --max-paths into \(otherLabel); a differentially private release needs every value kept apart (aggregate again with a larger --max-paths)")
+                "the state folded paths past --max-paths into \(otherLabel); a differentially private release needs every value kept apart (aggregate again with a larger --max-paths)"
+            )
         }
     }
 
@@ -106,7 +113,9 @@ public struct DPRelease {
                 }
                 var kept = Array(counts)
                 if kept.count > m.l0 {
-                    var keyed = kept.map { (key: state.contributionKey(key.pseudonym, entryTable, $0.key.day, $0.key.dim), item: $0) }
+                    var keyed = kept.map {
+                        (key: state.contributionKey(key.pseudonym, entryTable, $0.key.day, $0.key.dim), item: $0)
+                    }
                     keyed.sort { state.isLess($0.key, $1.key) }
                     kept = keyed.prefix(m.l0).map(\.item)
                 }
@@ -150,7 +159,8 @@ public struct DPRelease {
         _ value: Int64, mechanism m: DPTableMechanism, label: DPPartitionLabel, noiseKey: DPNoiseKey, releaseID: String
     ) -> Int64? {
         let rng = NoiseStream(key: noiseKey, message: seedMessage(releaseID: releaseID, table: m.table, label: label))
-        let noisy = value + DiscreteLaplace.sample(scaleNumerator: m.scaleNumerator, scaleDenominator: m.scaleDenominator, rng)
+        let noisy =
+            value + DiscreteLaplace.sample(scaleNumerator: m.scaleNumerator, scaleDenominator: m.scaleDenominator, rng)
         return noisy >= m.threshold ? max(0, noisy) : nil
     }
 
@@ -182,7 +192,9 @@ public struct DPRelease {
                 }
             }
             rows.sort { a, b in
-                if a.label.site != b.label.site { return a.label.site.utf8.lexicographicallyPrecedes(b.label.site.utf8) }
+                if a.label.site != b.label.site {
+                    return a.label.site.utf8.lexicographicallyPrecedes(b.label.site.utf8)
+                }
                 if a.day != b.day { return a.day < b.day }
                 if a.value != b.value { return a.value > b.value }
                 return a.label.value.utf8.lexicographicallyPrecedes(b.label.value.utf8)

@@ -73,52 +73,60 @@ extension RollupWriter {
     /// Every file name a rollup directory can hold: a DP release may replace a directory of an
     /// earlier release (DP or not), never one holding other files.
     static let rollupFileNames: Set<String> = Set(
-        DPTable.allCases.map { $0.rawValue + ".csv" } + DPTable.notReleased.map { $0.name + ".csv" } + ["manifest.json"])
+        DPTable.allCases.map { $0.rawValue + ".csv" } + DPTable.notReleased.map { $0.name + ".csv" } + ["manifest.json"]
+    )
 
     /// What `AtomicDirectory.replace` would refuse, checked before the ledger is charged: a
     /// symbolic link, a file, a personal-data directory, or files veil did not write.
     static func checkOutputDirectory(_ directory: String) throws(VeilError) {
         if PersonalOutput.classification(of: directory) == "personal" {
-            throw VeilError(.usage, "this is a personal-data directory (veil join output); anonymous rollups need their own", file: directory)
+            throw VeilError(
+                .usage, "this is a personal-data directory (veil join output); anonymous rollups need their own",
+                file: directory)
         }
         try AtomicDirectory.checkReplaceable(directory, owned: { rollupFileNames.contains($0) })
     }
 
     /// `manifest.json` of a DP release. Only what is public or differentially private: no input
     /// fingerprints or line counts, no suppressed-row counts (exact functions of the data).
-    static func dpManifest(_ s: AggregateState, _ tables: [ReleasedTable], _ release: DPRelease, releaseID: String) -> String {
+    static func dpManifest(_ s: AggregateState, _ tables: [ReleasedTable], _ release: DPRelease, releaseID: String)
+        -> String
+    {
         let p = release.parameters
         var tableInfo: [String: Any] = [:]
         var mechanismInfo: [String: Any] = [:]
         for (t, m) in zip(tables, release.mechanisms) {
-            tableInfo[t.name] = [
-                "file": t.fileName,
-                "columns": t.header,
-                "rows": t.rows.count,
-                "rows_suppressed": NSNull(),
-                "rows_folded_into_other": NSNull(),
-                "threshold_on": t.thresholdOn,
-            ] as [String: Any]
-            mechanismInfo[t.name] = [
-                "epsilon": m.epsilon,
-                "delta": m.delta,
-                "l0": m.l0,
-                "linf": m.lInf,
-                "noise_scale": m.scale,
-                "noise_scale_fraction": "\(m.scaleNumerator)/\(m.scaleDenominator)",
-                "noise_variance": m.noiseVariance,
-                "noise_standard_deviation": m.noiseVariance.squareRoot(),
-                "partition_delta": m.partitionDelta,
-                "threshold": m.threshold,
-                "value_column": t.header.last ?? "",
-            ] as [String: Any]
+            tableInfo[t.name] =
+                [
+                    "file": t.fileName,
+                    "columns": t.header,
+                    "rows": t.rows.count,
+                    "rows_suppressed": NSNull(),
+                    "rows_folded_into_other": NSNull(),
+                    "threshold_on": t.thresholdOn,
+                ] as [String: Any]
+            mechanismInfo[t.name] =
+                [
+                    "epsilon": m.epsilon,
+                    "delta": m.delta,
+                    "l0": m.l0,
+                    "linf": m.lInf,
+                    "noise_scale": m.scale,
+                    "noise_scale_fraction": "\(m.scaleNumerator)/\(m.scaleDenominator)",
+                    "noise_variance": m.noiseVariance,
+                    "noise_standard_deviation": m.noiseVariance.squareRoot(),
+                    "partition_delta": m.partitionDelta,
+                    "threshold": m.threshold,
+                    "value_column": t.header.last ?? "",
+                ] as [String: Any]
         }
         var notReleased: [String: String] = [:]
         for (name, reason) in DPTable.notReleased { notReleased[name] = reason }
         for t in DPTable.allCases where !p.tables.contains(t) { notReleased[t.rawValue] = "not selected (--dp-tables)" }
         let dp: [String: Any] = [
             "mechanism": "discrete_laplace",
-            "sampler": "exact, integer arithmetic only (Canonne, Kamath, Steinke 2020, algorithms 1 and 2); ChaCha20 keystream seeded by HMAC-SHA256(noise key, release id, table, site, date, value)",
+            "sampler":
+                "exact, integer arithmetic only (Canonne, Kamath, Steinke 2020, algorithms 1 and 2); ChaCha20 keystream seeded by HMAC-SHA256(noise key, release id, table, site, date, value)",
             "partition_selection": "laplace_thresholding",
             "privacy_unit": "one visitor (keyed pseudonym) within one key epoch",
             "epsilon": p.epsilon.doubleValue,
@@ -127,7 +135,8 @@ extension RollupWriter {
             "l0": p.l0,
             "linf": p.lInf,
             "budget_split": "epsilon and delta are split evenly over the released tables",
-            "contribution_bounding": "per visitor and table, the l0 partitions of smallest keyed rank, each counted at most linf times",
+            "contribution_bounding":
+                "per visitor and table, the l0 partitions of smallest keyed rank, each counted at most linf times",
             "other_row": "none: rows below the threshold are dropped, not folded into (other)",
             "tables": mechanismInfo,
             "tables_not_released": notReleased,
@@ -149,7 +158,8 @@ extension RollupWriter {
             "tables": tableInfo,
         ]
         // Safe: only strings, numbers, null, arrays and dictionaries.
-        let data = try! JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        let data = try! JSONSerialization.data(
+            withJSONObject: root, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 }

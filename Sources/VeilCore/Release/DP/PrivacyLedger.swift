@@ -63,7 +63,8 @@ public struct PrivacyLedger: Sendable {
                 "epsilon": epsilon.description, "delta": delta, "l0": l0, "linf": lInf, "tables": tables,
             ]
             // Safe: only strings, numbers and arrays of strings.
-            let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            let data = try! JSONSerialization.data(
+                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
             return String(decoding: data, as: UTF8.self)
         }
 
@@ -77,7 +78,9 @@ public struct PrivacyLedger: Sendable {
                 let l0 = (object["l0"] as? NSNumber)?.intValue, let lInf = (object["linf"] as? NSNumber)?.intValue,
                 let tables = object["tables"] as? [String]
             else { return nil }
-            self.init(releaseID: id, time: time, epochs: epochs, epsilon: epsilon, delta: delta, l0: l0, lInf: lInf, tables: tables)
+            self.init(
+                releaseID: id, time: time, epochs: epochs, epsilon: epsilon, delta: delta, l0: l0, lInf: lInf,
+                tables: tables)
         }
     }
 
@@ -89,8 +92,9 @@ public struct PrivacyLedger: Sendable {
         public var epochs: [(epoch: String, spent: PrivacyAmount, remaining: PrivacyAmount)]
 
         public static func == (a: Charge, b: Charge) -> Bool {
-            a.charged == b.charged && a.epochs.map { "\($0.epoch) \($0.spent) \($0.remaining)" }
-                == b.epochs.map { "\($0.epoch) \($0.spent) \($0.remaining)" }
+            a.charged == b.charged
+                && a.epochs.map { "\($0.epoch) \($0.spent) \($0.remaining)" }
+                    == b.epochs.map { "\($0.epoch) \($0.spent) \($0.remaining)" }
         }
     }
 
@@ -126,7 +130,10 @@ public struct PrivacyLedger: Sendable {
         var seen = Set<String>()
         var spent: [String: PrivacyAmount] = [:]
         for e in entries where seen.insert(e.releaseID).inserted {
-            for epoch in Set(e.epochs) { spent[epoch, default: PrivacyAmount(units: 0)] = spent[epoch, default: PrivacyAmount(units: 0)] + e.epsilon }
+            for epoch in Set(e.epochs) {
+                spent[epoch, default: PrivacyAmount(units: 0)] =
+                    spent[epoch, default: PrivacyAmount(units: 0)] + e.epsilon
+            }
         }
         return spent
     }
@@ -182,10 +189,12 @@ public struct PrivacyLedger: Sendable {
             rows.append((epoch, now, budget - now))
         }
         if !over.isEmpty {
-            let shown = over.prefix(5).joined(separator: "; ") + (over.count > 5 ? "; and \(over.count - 5) more epochs" : "")
+            let shown =
+                over.prefix(5).joined(separator: "; ") + (over.count > 5 ? "; and \(over.count - 5) more epochs" : "")
             throw VeilError(
                 .privacyBudget,
-                "privacy budget exhausted: this release needs ε = \(entry.epsilon) per key epoch; \(shown); nothing was written (--dp-budget sets the budget per epoch)")
+                "privacy budget exhausted: this release needs ε = \(entry.epsilon) per key epoch; \(shown); nothing was written (--dp-budget sets the budget per epoch)"
+            )
         }
         return Charge(charged: !already, epochs: rows)
     }
