@@ -43,6 +43,8 @@ struct GroundTruth {
         var userAgentPageviews: [[Int]]
         var notFound: [[[UInt8]: Int]]
         var referrerHosts: [[[UInt8]: Int]]
+        /// Pageviews per web campaign label (`GroundTruth.webCampaign(of:)`), per day.
+        var webCampaigns: [[[UInt8]: Int]]
         var visits: [UInt64: Visit] = [:]
         var campaigns: [Campaign]
 
@@ -55,6 +57,7 @@ struct GroundTruth {
             userAgentPageviews = Array(repeating: Array(repeating: 0, count: userAgents), count: days)
             notFound = Array(repeating: [:], count: days)
             referrerHosts = Array(repeating: [:], count: days)
+            webCampaigns = Array(repeating: [:], count: days)
             campaigns = Vocabulary.campaigns.map { Campaign(linkClicks: Array(repeating: 0, count: $0.links.count)) }
         }
 
@@ -109,6 +112,7 @@ struct GroundTruth {
                 pagePageviews[d][r.page] += 1
                 if userAgentVisible { userAgentPageviews[d][r.userAgent] += 1 }
                 if let host = GroundTruth.host(of: r.referrer) { referrerHosts[d][host, default: 0] += 1 }
+                if let label = GroundTruth.webCampaign(of: r.query) { webCampaigns[d][label, default: 0] += 1 }
                 result = countVisit(identity: identity, second: second, hour: h, day: d, page: r.page)
             }
             switch r.email {
@@ -234,6 +238,25 @@ struct GroundTruth {
         let start = colon + 3
         let end = url[start...].firstIndex(of: UInt8(ascii: "/")) ?? url.count
         return Array(url[start..<end])
+    }
+
+    /// The web campaign of a query the generator wrote (plain `name=value` pairs, no escapes):
+    /// `utm_source`, `utm_medium` and `utm_campaign` joined by tabs, `(none)` for a missing one;
+    /// nil when the query has none of them.
+    static func webCampaign(of query: [UInt8]) -> [UInt8]? {
+        var values: [String: [UInt8]] = [:]
+        for pair in query.split(separator: UInt8(ascii: "&")) {
+            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+            let name = String(decoding: parts[0], as: UTF8.self)
+            if ["utm_source", "utm_medium", "utm_campaign"].contains(name), values[name] == nil {
+                values[name] = parts.count > 1 ? Array(parts[1]) : []
+            }
+        }
+        guard !values.isEmpty else { return nil }
+        let tab = [UInt8(ascii: "\t")]
+        let none = Array("(none)".utf8)
+        func value(_ name: String) -> [UInt8] { values[name].flatMap { $0.isEmpty ? nil : $0 } ?? none }
+        return value("utm_source") + tab + value("utm_medium") + tab + value("utm_campaign")
     }
 
     /// Counts one malformed line (1-based physical line number).

@@ -132,6 +132,13 @@ struct TruthReport {
                     "pageviews by the host of their Referer (internal included); absent when the format has no Referer")
             ),
             (
+                "web_campaigns",
+                .string(
+                    "pageviews by utm_source, utm_medium and utm_campaign of their query, joined by tabs ((none) for "
+                        + "a missing one); pageviews without any of the three are not counted; absent when the "
+                        + "format has no Referer")
+            ),
+            (
                 "campaigns",
                 .string(
                     "opens = GET /t/open.gif?m=<campaign>&r=<token> (human or proxy); clicks = GET "
@@ -218,6 +225,13 @@ struct TruthReport {
                     "referrer_hosts",
                     ranked(
                         site.referrerHosts[d].map { ($0.key, $0.value) }, key: "host", value: "pageviews",
+                        limit: Int.max)
+                ))
+            members.append(
+                (
+                    "web_campaigns",
+                    ranked(
+                        site.webCampaigns[d].map { ($0.key, $0.value) }, key: "campaign", value: "pageviews",
                         limit: Int.max)
                 ))
             var family: [String: Int] = [:]

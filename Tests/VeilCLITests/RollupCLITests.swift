@@ -74,6 +74,12 @@ private struct Truth: Decodable {
         var pageviews: Int
     }
 
+    struct WebCampaign: Decodable {
+        /// Source, medium and campaign joined by tabs.
+        var campaign: String
+        var pageviews: Int
+    }
+
     struct Day: Decodable {
         /// `2026-11-28` (UTC).
         var day: String
@@ -83,6 +89,7 @@ private struct Truth: Decodable {
         var templatePageviews: [String: Int]
         var notFound: [NotFound]
         var referrerHosts: [Referrer]?
+        var webCampaigns: [WebCampaign]?
         var devices: [String: Int]?
         var hours: [Hour]
 
@@ -93,6 +100,7 @@ private struct Truth: Decodable {
             case templatePageviews = "template_pageviews"
             case notFound = "not_found"
             case referrerHosts = "referrer_hosts"
+            case webCampaigns = "web_campaigns"
         }
 
         init(from decoder: any Decoder) throws {
@@ -104,6 +112,7 @@ private struct Truth: Decodable {
             templatePageviews = try c.decode([String: Int].self, forKey: .templatePageviews)
             notFound = try c.decode([NotFound].self, forKey: .notFound)
             referrerHosts = try c.decodeIfPresent([Referrer].self, forKey: .referrerHosts)
+            webCampaigns = try c.decodeIfPresent([WebCampaign].self, forKey: .webCampaigns)
             devices = try c.decodeIfPresent([String: Int].self, forKey: .devices)
             hours = try c.decode([Hour].self, forKey: .hours)
         }
@@ -363,6 +372,7 @@ struct RollupCLITests {
         let pages = try CSVTable(out + "/pages.csv")
         let statusCodes = try CSVTable(out + "/status_codes.csv")
         let referrers = try CSVTable(out + "/referrers.csv")
+        let webCampaigns = try CSVTable(out + "/web_campaigns.csv")
         let devices = try CSVTable(out + "/devices.csv")
         let notFound = try CSVTable(out + "/not_found.csv")
 
@@ -373,6 +383,7 @@ struct RollupCLITests {
         var extraBounces = 0
         var comparedPaths = 0
         var comparedNotFound = 0
+        var comparedWebCampaigns = 0
         for site in truth.sites {
             for day in site.days {
                 let where_ = "\(site.site) \(day.day)"
@@ -472,6 +483,15 @@ struct RollupCLITests {
                         #expect(try int(r, "pageviews") == truthHosts[host], "\(where_) referrer \(host)")
                     }
                 }
+                // Web campaigns: published rows equal the truth; page paths keep no campaign tag.
+                if let campaigns = day.webCampaigns {
+                    let truthCampaigns = Dictionary(uniqueKeysWithValues: campaigns.map { ($0.campaign, $0.pageviews) })
+                    for r in webCampaigns.rows(site: site.site, "date", day.day) where r["source"] != "(other)" {
+                        let label = [r["source"] ?? "", r["medium"] ?? "", r["campaign"] ?? ""].joined(separator: "\t")
+                        #expect(try int(r, "pageviews") == truthCampaigns[label], "\(where_) web campaign \(label)")
+                        comparedWebCampaigns += 1
+                    }
+                }
                 if let truthDevices = day.devices {
                     let rows = devices.rows(site: site.site, "date", day.day).filter { $0["device"] != "(other)" }
                     #expect(!rows.isEmpty, "\(where_): no device published")
@@ -502,6 +522,11 @@ struct RollupCLITests {
             "veil has \(extraBounces) more bounces; at most 2 per visit crossing midnight (\(crossing))")
         #expect(comparedPaths >= 10, "too few pages compared with the truth (\(comparedPaths))")
         #expect(comparedNotFound >= 1, "no not_found row compared with the truth")
+        #expect(comparedWebCampaigns >= 2, "too few web campaigns compared with the truth (\(comparedWebCampaigns))")
+        for table in ["pages", "entry_pages"] {
+            let csv = try CLI.read(out + "/" + table + ".csv")
+            #expect(!CLI.contains(csv, Array("utm_".utf8)), "a path in \(table).csv kept a campaign tag")
+        }
 
         // "A day's traffic row sums to the records parsed that day": veil inspect, per UTC day.
         for day in truth.sites[0].days.map(\.day) {
@@ -579,7 +604,7 @@ struct RollupCLITests {
             return try CLI.csvFiles(in: "\(dir)/\(output)")
         }
         let whole = try report(["whole"], "rep-whole")
-        #expect(whole.count == 14)
+        #expect(whole.count == 15)
         #expect((try CSVTable(dir + "/rep-whole/traffic_daily.csv")).rows.count == 4)
         for (states, name) in [
             (["ab_c"], "rep-ab_c"), (["a_bc"], "rep-a_bc"), (["cba"], "rep-cba"),
@@ -645,7 +670,7 @@ struct RollupCLITests {
         }
         for (a, b) in [("r1", "r2"), ("run1", "run2")] {
             let files = CLI.list(dir + "/" + a)
-            #expect(files.count == 15 && files.contains("manifest.json"), "\(files)")
+            #expect(files.count == 16 && files.contains("manifest.json"), "\(files)")
             #expect(files == CLI.list(dir + "/" + b))
             for f in files {
                 #expect(
@@ -706,7 +731,7 @@ struct RollupCLITests {
         }
         for rollup in ["k10", "k2"] + (format == "combined_cookie_xff" ? ["xff"] : []) {
             let names = CLI.list(dir + "/" + rollup)
-            #expect(names.count == 15, "\(rollup): \(names)")
+            #expect(names.count == 16, "\(rollup): \(names)")
             files += names.map { "\(dir)/\(rollup)/\($0)" }
         }
         #expect((try CSVTable(dir + "/k10/pages.csv")).rows.count > 0, "k=10 published no page: the search is too easy")

@@ -118,6 +118,9 @@ def tables(granularity):
         ),
         "not_found": dimension(("path", LABEL), ("requests", COUNT), ("bot_requests", COUNT)),
         "referrers": dimension(("referrer_host", LABEL), ("pageviews", COUNT), ("visitors", COUNT)),
+        "web_campaigns": dimension(
+            ("source", LABEL), ("medium", LABEL), ("campaign", LABEL), ("pageviews", COUNT), ("visitors", COUNT)
+        ),
         "browsers": dimension(
             ("browser", LABEL), ("version", VERSION), ("pageviews", COUNT), ("visitors", COUNT)
         ),

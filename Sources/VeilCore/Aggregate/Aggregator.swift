@@ -12,9 +12,14 @@ public struct AggregationConfiguration: Sendable {
     public var maxPaths = 50_000
     /// Most distinct referrer hosts kept; later new hosts count under `(other)`.
     public var maxReferrers = 20_000
+    /// Most distinct web campaigns (`utm_source`, `utm_medium`, `utm_campaign` together) kept;
+    /// later new ones count under `(other)`.
+    public var maxWebCampaigns = 10_000
     /// Use the left-most address of X-Forwarded-For as the client address when present.
     public var trustForwardedFor = false
-    /// Query parameters kept in redacted paths (`utm_*` by default; `*` ends a prefix).
+    /// Query parameters kept in redacted e-mail link labels (`utm_*` by default; `*` ends a
+    /// prefix), and in page paths but for campaign tags (`utm_*`), which page paths never keep:
+    /// a pageview's campaign tags count in the web campaigns table instead.
     public var queryAllowList = ["utm_*"]
     /// E-mail open and click patterns, scanner rules and caps.
     public var email = EmailConfiguration()
@@ -52,7 +57,10 @@ public struct Aggregator: RecordSink {
     let granularity: EpochGranularity
     let uaClassifier = UserAgentClassifier()
     let requestClassifier = RequestClassifier()
+    /// Redacts e-mail links and names (campaign tags kept as the allow-list says).
     let redactor: URLRedactor
+    /// Redacts page paths (campaign tags dropped).
+    let pathRedactor: URLRedactor
 
     private var buckets: TimeBuckets
     private var epochHour: Int64 = .min
@@ -86,7 +94,9 @@ public struct Aggregator: RecordSink {
     private var uaClasses: [UserAgentClass] = []
     /// Per UA class: dimension ids of browser (+major), OS and device labels.
     private var uaDims: [(browser: UInt32, os: UInt32, device: UInt32)] = []
-    private var targetCache = ByteKeyedTable<UInt32>()
+    /// Per raw request target: its path's dimension id (low 32 bits) and its web campaign's
+    /// (high 32 bits, `noCampaign` when it has no campaign tags).
+    private var targetCache = ByteKeyedTable<UInt64>()
     private var referrerCache = ByteKeyedTable<UInt32>()
     /// Per capped kind, the dimension ids of the values interned (at most the cap); and whether
     /// a value of some kind went to `(other)` for its cap.
@@ -120,6 +130,7 @@ public struct Aggregator: RecordSink {
     /// direct-mapped (see `countClient`); cleared whenever cell indices change.
     private var recentClients = [UInt64](repeating: 0, count: 2 << 12)
     private static let noReferrer = UInt32.max
+    private static let noCampaign = UInt32.max
 
     // E-mail events (see `Email/Aggregator+Email.swift`).
     let emailPatterns: EmailPatterns
@@ -139,7 +150,7 @@ public struct Aggregator: RecordSink {
 
     public init(configuration: AggregationConfiguration, pseudonymizer: Pseudonymizer) throws(VeilError) {
         guard configuration.sessionTimeout >= 1, configuration.maxPaths >= 1, configuration.maxReferrers >= 1,
-            configuration.email.maxCampaigns >= 1, configuration.email.maxLinks >= 1
+            configuration.maxWebCampaigns >= 1, configuration.email.maxCampaigns >= 1, configuration.email.maxLinks >= 1
         else {
             throw VeilError(.usage, "session timeout, path, referrer, campaign and link caps must be positive")
         }
@@ -159,6 +170,7 @@ public struct Aggregator: RecordSink {
         state.omitsContributions = !configuration.recordsContributions
         buckets = try TimeBuckets(zoneIdentifier: configuration.timeZone)
         redactor = URLRedactor(queryAllowList: configuration.queryAllowList)
+        pathRedactor = URLRedactor(queryAllowList: configuration.queryAllowList, keepsCampaignTags: false)
         epoch = EpochID(granularity: granularity, containing: 0)
         defaultSite = state.sites.intern(configuration.defaultSite)
         otherDim = state.dims.intern(otherLabel)
@@ -288,7 +300,7 @@ public struct Aggregator: RecordSink {
         }
 
         guard pageview else { return }
-        let path = pathID(r.target, line)
+        let (path, webCampaign) = pathAndCampaign(r.target, line)
         let dims = uaDims[ua]
         let ref = referrerID(r.referrer, line)
         let visitor = state.addPageview(site: site, pseudonym: p, time: t, path: path)
@@ -306,6 +318,16 @@ public struct Aggregator: RecordSink {
         count(cell: cells.os, .operatingSystems, p, known: known)
         count(cell: cells.device, .devices, p, known: known)
         if ref != Self.noReferrer { count(.referrers, site, day, ref, p, known: known) }
+        if webCampaign != Self.noCampaign { countWebCampaign(site, day, webCampaign, p) }
+    }
+
+    /// Counts a pageview tagged with a web campaign in that campaign's cell.
+    @inline(never)
+    private mutating func countWebCampaign(_ site: UInt32, _ day: Int64, _ campaign: UInt32, _ p: Pseudonym) {
+        let i = state.cell(CellKey(table: .webCampaigns, site: Int(site), bucket: day, dimension: Int(campaign)))
+        state.cells[i].requests += 1
+        state.cells[i].pageviews += 1
+        state.cells[i].visitors.insert(hash: p.lo)
     }
 
     /// Seals the summaries of the key epochs that ended `sealingDelay` before `t`, and the
@@ -528,19 +550,50 @@ public struct Aggregator: RecordSink {
 
     @inline(__always)
     private mutating func pathID(_ range: ByteRange, _ line: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        pathAndCampaign(range, line).path
+    }
+
+    /// The dimension ids of a request target's redacted path and of its web campaign
+    /// (`noCampaign` when the target has no campaign tags).
+    @inline(__always)
+    private mutating func pathAndCampaign(_ range: ByteRange, _ line: UnsafeBufferPointer<UInt8>) -> (
+        path: UInt32, campaign: UInt32
+    ) {
         let key = UnsafeRawBufferPointer(range.slice(line))
         let h = targetCache.hash(key)
-        if let i = targetCache.find(key, hash: h) { return targetCache.value(at: i) }
-        return newPath(key, hash: h)
+        let ids = targetCache.find(key, hash: h).map { targetCache.value(at: $0) } ?? newTarget(key, hash: h)
+        return (UInt32(truncatingIfNeeded: ids), UInt32(truncatingIfNeeded: ids >> 32))
     }
 
     @inline(never)
-    private mutating func newPath(_ key: UnsafeRawBufferPointer, hash: UInt64) -> UInt32 {
+    private mutating func newTarget(_ key: UnsafeRawBufferPointer, hash: UInt64) -> UInt64 {
         if targetCache.count >= 500_000 { targetCache.removeAll() }
-        let redacted = redactor.redact(key.assumingMemoryBound(to: UInt8.self))
-        let id = internCapped(redacted, .paths)
-        targetCache.insert(key, hash: hash, value: id)
-        return id
+        let target = key.assumingMemoryBound(to: UInt8.self)
+        let path = internCapped(pathRedactor.redact(target), .paths)
+        var campaign = Self.noCampaign
+        if let tags = URLRedactor.campaignTags(key) {
+            campaign = internCapped(Self.webCampaignLabel(target, tags, pathRedactor), .webCampaigns)
+        }
+        let ids = UInt64(campaign) << 32 | UInt64(path)
+        targetCache.insert(key, hash: hash, value: ids)
+        return ids
+    }
+
+    /// A web campaign's dimension label: its source, medium and campaign separated by tabs,
+    /// each percent-decoded (`+` is a space), control bytes made spaces, and redacted as
+    /// e-mail campaign names are (`redactedLabel`); `(none)` for a tag the target lacks.
+    static func webCampaignLabel(
+        _ target: UnsafeBufferPointer<UInt8>, _ tags: URLRedactor.CampaignTags, _ redactor: URLRedactor
+    ) -> String {
+        func value(_ range: Range<Int>?) -> String {
+            guard let range else { return "(none)" }
+            var decoded: [UInt8] = []
+            let raw = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: target[range]))
+            URLRedactor.appendDecoded(raw, plusIsSpace: true, to: &decoded)
+            for j in decoded.indices where decoded[j] < 0x20 || decoded[j] == 0x7F { decoded[j] = 0x20 }
+            return decoded.withUnsafeBufferPointer { redactedLabel($0, isName: true, redactor) }
+        }
+        return value(tags.source) + "\t" + value(tags.medium) + "\t" + value(tags.campaign)
     }
 
     @inline(__always)
@@ -599,7 +652,7 @@ public struct Aggregator: RecordSink {
 
     /// The kinds of value with a cap on how many a state keeps apart.
     enum CappedKind: Int, CaseIterable {
-        case paths, referrers, campaigns, links
+        case paths, referrers, campaigns, links, webCampaigns
     }
 
     func cap(_ kind: CappedKind) -> Int { Self.cap(kind, configuration) }
@@ -611,6 +664,7 @@ public struct Aggregator: RecordSink {
         case .referrers: configuration.maxReferrers
         case .campaigns: configuration.email.maxCampaigns
         case .links: configuration.email.maxLinks
+        case .webCampaigns: configuration.maxWebCampaigns
         }
     }
 

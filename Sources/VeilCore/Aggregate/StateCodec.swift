@@ -33,9 +33,13 @@
 /// Everything is sorted by content, so equal states encode to equal bytes.
 public enum StateCodec {
     public static let magic = Array("VEILSTAT".utf8)
-    /// Version 2 added the contribution records (differential privacy); version 1 files are
-    /// not read.
-    public static let version: UInt16 = 2
+    /// Version 2 added the contribution records (differential privacy); version 3 the web
+    /// campaigns table (table id 9), in the same layout, so version 2 files are read too
+    /// (their page paths may keep `utm_*` parameters, which page paths now drop). Version 1
+    /// files are not read.
+    public static let version: UInt16 = 3
+    /// The oldest version `decode` reads.
+    static let oldestReadable: UInt16 = 2
 
     /// Which cells and per-pseudonym summaries of a state to encode, by index; the rest of the
     /// state (epochs, inputs, counters) is left out. How sealing writes one key epoch's visit
@@ -260,7 +264,7 @@ public enum StateCodec {
         var r = BinaryReader(bytes, file: file)
         try r.skip(count: magic.count)
         let v = try r.readUInt16()
-        guard v == version else {
+        guard v >= oldestReadable && v <= version else {
             throw VeilError(
                 .state,
                 v > version
@@ -316,7 +320,9 @@ public enum StateCodec {
         s.cells.reserveCapacity(cellCount)
         for _ in 0..<cellCount {
             let at = r.offset
-            guard let table = TableID(rawValue: try r.readUInt8()) else { throw r.error("unknown table id", at: at) }
+            guard let table = TableID(rawValue: try r.readUInt8()), v >= 3 || table != .webCampaigns else {
+                throw r.error("unknown table id", at: at)
+            }
             let site = try r.readVarUInt()
             let bucket = try r.readVarInt()
             let dim = try r.readVarUInt()

@@ -19,6 +19,9 @@ public enum TableID: UInt8, CaseIterable, Sendable, Comparable {
     case devices = 7
     /// Per site, day and status code: every record.
     case statusCodes = 8
+    /// Per site, day and web campaign (`utm_source`, `utm_medium`, `utm_campaign`): pageviews
+    /// whose target carries campaign tags.
+    case webCampaigns = 9
 
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 

@@ -33,15 +33,23 @@
 public struct URLRedactor: Sendable {
     /// The allow-list as given.
     public let queryAllowList: [String]
+    /// Whether campaign tags (parameters named `utm_` and anything) are kept when the
+    /// allow-list allows them. Page paths drop them (their campaign is counted apart, see
+    /// `campaignTags(_:)`); e-mail link labels keep them.
+    public let keepsCampaignTags: Bool
     private let exactNames: [[UInt8]]
     private let prefixes: [[UInt8]]
 
     /// Creates a redactor keeping the query parameters named in `queryAllowList`.
     ///
-    /// - Parameter queryAllowList: Parameter names, ASCII case-insensitive; an entry ending in
-    ///   `*` allows every name starting with the rest. Default: `utm_*`.
-    public init(queryAllowList: [String] = ["utm_*"]) {
+    /// - Parameters:
+    ///   - queryAllowList: Parameter names, ASCII case-insensitive; an entry ending in `*`
+    ///     allows every name starting with the rest. Default: `utm_*`.
+    ///   - keepsCampaignTags: When false, parameters whose name starts with `utm_` (ASCII
+    ///     case-insensitive, percent-decoded) are dropped whatever the allow-list says.
+    public init(queryAllowList: [String] = ["utm_*"], keepsCampaignTags: Bool = true) {
         self.queryAllowList = queryAllowList
+        self.keepsCampaignTags = keepsCampaignTags
         var exact: [[UInt8]] = []
         var prefixes: [[UInt8]] = []
         for entry in queryAllowList {
@@ -277,6 +285,7 @@ public struct URLRedactor: Sendable {
         defer { scratch.removeSubrange(mark...) }
         return scratch.withUnsafeBytes { all in
             let decoded = UnsafeRawBufferPointer(rebasing: all[mark...])
+            if !keepsCampaignTags && URLRedactor.isCampaignTag(decoded) { return false }
             for exact in exactNames where exact.count == decoded.count {
                 if zip(exact, decoded).allSatisfy({ $0 == URLRedactor.lower($1) }) { return true }
             }
@@ -285,6 +294,85 @@ public struct URLRedactor: Sendable {
             }
             return false
         }
+    }
+
+    /// Whether a decoded parameter name starts with `utm_` (ASCII case-insensitive).
+    static func isCampaignTag(_ name: UnsafeRawBufferPointer) -> Bool {
+        name.count >= 4 && lower(name[0]) == UInt8(ascii: "u") && lower(name[1]) == UInt8(ascii: "t")
+            && lower(name[2]) == UInt8(ascii: "m") && name[3] == UInt8(ascii: "_")
+    }
+
+    // MARK: - Campaign tags
+
+    /// The values of a request target's campaign tags, as written (still percent-encoded):
+    /// byte ranges in `target` of the first `utm_source`, `utm_medium` and `utm_campaign`
+    /// parameters of its query (names ASCII case-insensitive, percent-decoded), nil for a tag
+    /// the query lacks. Nil when it has none of the three (`utm_term` and `utm_content` alone
+    /// make no campaign).
+    ///
+    /// - Complexity: O(n), no allocation.
+    public static func campaignTags(_ target: UnsafeRawBufferPointer) -> CampaignTags? {
+        let end = target.count
+        var i = pathStart(target)
+        while i < end && target[i] != UInt8(ascii: "?") && target[i] != UInt8(ascii: "#") { i += 1 }
+        guard i < end, target[i] == UInt8(ascii: "?") else { return nil }
+        var queryEnd = i + 1
+        while queryEnd < end && target[queryEnd] != UInt8(ascii: "#") { queryEnd += 1 }
+        var tags = CampaignTags()
+        var found = false
+        i += 1
+        while i < queryEnd {
+            var paramEnd = i
+            while paramEnd < queryEnd && target[paramEnd] != UInt8(ascii: "&") { paramEnd += 1 }
+            var equals = i
+            while equals < paramEnd && target[equals] != UInt8(ascii: "=") { equals += 1 }
+            let value = equals < paramEnd ? (equals + 1)..<paramEnd : paramEnd..<paramEnd
+            switch campaignTag(UnsafeRawBufferPointer(rebasing: target[i..<equals])) {
+            case .source?: if tags.source == nil { tags.source = value; found = true }
+            case .medium?: if tags.medium == nil { tags.medium = value; found = true }
+            case .campaign?: if tags.campaign == nil { tags.campaign = value; found = true }
+            case nil: break
+            }
+            i = paramEnd + 1
+        }
+        return found ? tags : nil
+    }
+
+    /// The byte ranges of a target's campaign tag values (see `campaignTags(_:)`).
+    public struct CampaignTags: Sendable, Equatable {
+        public var source: Range<Int>?
+        public var medium: Range<Int>?
+        public var campaign: Range<Int>?
+    }
+
+    private enum CampaignTag { case source, medium, campaign }
+
+    /// Which of the three tags a parameter name (as written) is.
+    private static func campaignTag(_ name: UnsafeRawBufferPointer) -> CampaignTag? {
+        if isName(name, "utm_source") { return .source }
+        if isName(name, "utm_medium") { return .medium }
+        if isName(name, "utm_campaign") { return .campaign }
+        return nil
+    }
+
+    /// Whether `name`, percent-decoded, is `expected` (lower-case ASCII) ASCII
+    /// case-insensitively.
+    private static func isName(_ name: UnsafeRawBufferPointer, _ expected: StaticString) -> Bool {
+        let count = expected.utf8CodeUnitCount
+        var i = 0
+        var n = 0
+        while i < name.count {
+            var b = name[i]
+            if b == UInt8(ascii: "%"), i + 2 < name.count, let h = hex(name[i + 1]), let l = hex(name[i + 2]) {
+                b = h << 4 | l
+                i += 3
+            } else {
+                i += 1
+            }
+            guard n < count, lower(b) == expected.utf8Start[n] else { return false }
+            n += 1
+        }
+        return n == count
     }
 
     /// Where the path starts: after `scheme://authority` for an absolute URL, else 0.
@@ -324,10 +412,16 @@ public struct URLRedactor: Sendable {
     }
 
     /// Appends `bytes` with `%XX` sequences decoded; malformed `%` sequences are kept as is.
-    static func appendDecoded(_ bytes: UnsafeRawBufferPointer, to output: inout [UInt8]) {
+    /// With `plusIsSpace` (query values as forms encode them), `+` is a space.
+    static func appendDecoded(_ bytes: UnsafeRawBufferPointer, plusIsSpace: Bool = false, to output: inout [UInt8]) {
         var i = 0
         while i < bytes.count {
             let b = bytes[i]
+            if plusIsSpace && b == UInt8(ascii: "+") {
+                output.append(0x20)
+                i += 1
+                continue
+            }
             if b == UInt8(ascii: "%") && i + 2 < bytes.count {
                 if let h = hex(bytes[i + 1]), let l = hex(bytes[i + 2]) {
                     output.append(h << 4 | l)

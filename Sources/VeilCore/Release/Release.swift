@@ -80,6 +80,10 @@ public struct Release {
         out.append(dimension(.notFound, byTable, name: "not_found", columns: ["path"], metrics: .requests))
         out.append(dimension(.referrers, byTable, name: "referrers", columns: ["referrer_host"], metrics: .pageviews))
         out.append(
+            dimension(
+                .webCampaigns, byTable, name: "web_campaigns", columns: ["source", "medium", "campaign"],
+                metrics: .pageviews))
+        out.append(
             dimension(.browsers, byTable, name: "browsers", columns: ["browser", "version"], metrics: .pageviews))
         out.append(
             dimension(.operatingSystems, byTable, name: "operating_systems", columns: ["os"], metrics: .pageviews))
@@ -428,6 +432,15 @@ public struct Release {
                     } else {
                         row += [value, ""]
                     }
+                } else if table == .webCampaigns {
+                    // "source\tmedium\tcampaign" → three columns; `(other)` in each for the
+                    // folded row.
+                    var parts =
+                        p.dim == otherDim
+                        ? [otherLabel, otherLabel, otherLabel]
+                        : value.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+                    while parts.count < 3 { parts.append("(none)") }
+                    row += parts
                 } else {
                     row.append(value)
                 }

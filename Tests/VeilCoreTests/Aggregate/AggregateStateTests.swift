@@ -662,6 +662,32 @@ struct AggregateStateTests {
         #expect(failures.isEmpty, "\(failures.prefix(20))")
     }
 
+    @Test("version 2 files are read; one holding a web campaign cell, which version 2 had not, is refused")
+    func readsVersion2() throws {
+        let ws = try StateTestWorkspace()
+        /// `bytes` as version `v`, checksummed again.
+        func asVersion(_ bytes: [UInt8], _ v: UInt16) -> [UInt8] {
+            var b = Array(bytes.dropLast(4))
+            b[8] = UInt8(v & 0xFF)
+            b[9] = UInt8(v >> 8)
+            var w = BinaryWriter()
+            w.writeUInt32(CRC32C.checksum(b))
+            return b + w.bytes
+        }
+        let plain = try ws.aggregate([Self.pageview(0, "/a")], name: "v.log").state
+        let old = asVersion(StateCodec.encode(plain), 2)
+        #expect(old != StateCodec.encode(plain) && StateCodec.version == 3)
+        #expect(StateCodec.encode(try StateCodec.decode(old, file: "old.veilstate")) == StateCodec.encode(plain))
+
+        let tagged = try ws.aggregate([Self.pageview(0, "/a?utm_source=x")], name: "t.log").state
+        #expect(tagged.cellKeys.contains { $0.table == .webCampaigns })
+        let current = StateCodec.encode(tagged)
+        #expect(StateCodec.encode(try StateCodec.decode(current, file: "new.veilstate")) == current)
+        let e = #expect(throws: VeilError.self) { try StateCodec.decode(asVersion(current, 2), file: "t.veilstate") }
+        #expect(e?.code == .state && e?.message.contains("unknown table id") == true, "\(e?.message ?? "")")
+        #expect(e?.file == "t.veilstate" && e?.byteOffset != nil)
+    }
+
     @Test("a newer version, a truncated file and a foreign file are state errors")
     func codecRejectsForeignFiles() throws {
         let ws = try StateTestWorkspace()
@@ -1082,7 +1108,7 @@ struct AggregateStateTests {
                     guard key.bucket == day, daySites.insert(key.site).inserted else { return 13 }
                 case .pages, .browsers, .operatingSystems, .devices, .statusCodes:
                     guard key.bucket == day else { return 14 }
-                case .notFound, .referrers: return 15
+                case .notFound, .referrers, .webCampaigns: return 15
                 }
                 requests[key.table, default: 0] += s.cells[j].requests
             }

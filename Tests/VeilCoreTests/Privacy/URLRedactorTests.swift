@@ -86,6 +86,15 @@ struct URLRedactorTests {
         #expect(URLRedactor(queryAllowList: []).redact("/a?utm_source=x") == "/a")
     }
 
+    @Test("a redactor for page paths drops campaign tags whatever the allow-list says")
+    func pathsDropCampaignTags() {
+        let paths = URLRedactor(queryAllowList: ["utm_*", "page", "*"], keepsCampaignTags: false)
+        #expect(paths.redact("/a?utm_source=x&page=2&UTM_Medium=y&utm%5Fcampaign=z&q=1") == "/a?page=2&q=1")
+        #expect(paths.redact("/a?utm_source=x") == "/a")
+        #expect(paths.redact("/a?utmx=1&utm=2") == "/a?utmx=1&utm=2")
+        #expect(redactor.redact("/a?utm_source=x&page=2") == "/a?utm_source=x", "links keep them")
+    }
+
     @Test("the output buffer is reused: redacting into it replaces its contents")
     func bufferReuse() {
         var output: [UInt8] = []

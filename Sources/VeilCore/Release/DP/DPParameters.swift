@@ -106,6 +106,7 @@ public enum DPTable: String, CaseIterable, Sendable, Comparable {
             "traffic_monthly",
             "not released under differential privacy (sum the daily rows: post-processing costs no budget)"
         ),
+        ("web_campaigns", "not covered by contribution bounding; not released under differential privacy"),
         ("not_found", "counts bots and requests, not visitors; not released under differential privacy"),
         ("status_codes", "counts bots and requests, not visitors; not released under differential privacy"),
         ("campaigns", "e-mail recipients are not bounded; not released under differential privacy"),
