@@ -102,6 +102,7 @@ public final class SealedSummaries: @unchecked Sendable {
     /// Drops the pieces of input `n` (an input that failed half way contributes nothing).
     func discard(input n: Int) {
         lock.withLock {
+            // Safe: every key comes from the dictionary it indexes.
             for e in visitorPieces.keys { visitorPieces[e]!.removeAll { $0.input == n } }
             for d in recipientPieces.keys { recipientPieces[d]!.removeAll { $0.input == n } }
             cellPieces.removeAll { $0.input == n }

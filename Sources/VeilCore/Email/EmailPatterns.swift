@@ -138,30 +138,9 @@ struct EmailPatterns: Sendable {
     }
 
     /// Percent-decodes `bytes` into `output` (replacing its contents): `%XX` with two hex digits
-    /// becomes one byte; anything else, `+` included, is kept.
+    /// becomes one byte; anything else, `+` included, is kept (`URLRedactor.appendDecoded`).
     static func percentDecode(_ bytes: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) {
         output.removeAll(keepingCapacity: true)
-        var i = 0
-        let n = bytes.count
-        while i < n {
-            let b = bytes[i]
-            if b == UInt8(ascii: "%"), i + 2 < n, let h = hex(bytes[i + 1]), let l = hex(bytes[i + 2]) {
-                output.append(h << 4 | l)
-                i += 3
-            } else {
-                output.append(b)
-                i += 1
-            }
-        }
-    }
-
-    @inline(__always)
-    private static func hex(_ b: UInt8) -> UInt8? {
-        switch b {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
-        default: nil
-        }
+        URLRedactor.appendDecoded(UnsafeRawBufferPointer(bytes), to: &output)
     }
 }

@@ -396,7 +396,7 @@ public struct Release {
             var other = Cell()
             var folded = 0
             var hasOther = false
-            for i in groups[g]! {
+            for i in groups[g]! {  // Safe: g is one of groups' keys.
                 let c = state.cells[i]
                 let dim = state.cellKeys[i].dimension
                 let n = clientsThreshold ? c.allClients : c.visitors.cardinality()
@@ -477,7 +477,7 @@ public struct Release {
             var otherVisitors: [UInt32] = []
             var folded = 0
             var hasOther = false
-            for i in groups[g]! {
+            for i in groups[g]! {  // Safe: g is one of groups' keys.
                 let (key, e) = entries[i]
                 if UInt64(e.visitors.count) >= k && key.dim != otherDim {
                     published.append((key.dim, e.visits, e.bounces, e.visitors.count))
