@@ -31,8 +31,8 @@ import CByteScan
 ///
 /// The target is assembled in place: when `cs-uri-query` directly follows `cs-uri-stem` (as in
 /// every IIS layout) and is not `-`, the space between them becomes `?`. When the query column
-/// does not directly follow the stem, the query is dropped (veil drops queries except
-/// `utm_*` anyway).
+/// does not directly follow the stem, the query is dropped, and with it the request's web
+/// campaign tags (`utm_source`, …); page paths keep no query parameter by default.
 ///
 /// Rejects: a data line before any `#Fields:` → `.noFieldsHeader`; fewer fields than the
 /// layout → `.truncated`, more → `.literalMismatch`; a control byte → `.binaryGarbage`; no
