@@ -22,7 +22,11 @@
 ///      `+http`;
 ///    - an e-mail address (a contact for the operator: `help@moz.com`), as paths' e-mail
 ///      segments are recognised (`URLRedactor.isEmail`);
-///    - `subscriber` (feed fetchers report how many subscribers a feed has: `5 subscribers`).
+///    - `subscriber` (feed fetchers report how many subscribers a feed has: `5 subscribers`);
+///    - `validator`, `linkcheck`, `link check`, `sleuth` (link checkers: `Xenu Link Sleuth`,
+///      `eZ Publish Link Validator`), `libfetch` and `portscout` (fetchers no list names);
+///    - `compatible;)`: an empty `(compatible;)` comment, which no browser sends;
+///    - the bare string `Mozilla/4.0` (nothing before or after, case-sensitive).
 /// 4. **Apple Mail Privacy Protection.** A user agent that is exactly `Mozilla/5.0` (nothing
 ///    before or after, case-sensitive) → mail proxy `apple-mpp`. Apple's proxy fetches remote
 ///    images with this bare string; no browser sends it. This is a heuristic: any other client
@@ -82,7 +86,9 @@ public struct UserAgentClassifier: Sendable {
             default: return .bot(name)
             }
         }
-        if Self.hasBotWord(ua) || Self.hasEmailAddress(ua) { return .bot(.otherBot) }
+        if Self.hasBotWord(ua) || Self.hasEmailAddress(ua) || Self.isExactly(ua, "Mozilla/4.0") {
+            return .bot(.otherBot)
+        }
         if Self.isBareMozilla(ua) { return .mailProxy(.appleMPP) }
 
         return Self.person(ua)
@@ -283,6 +289,13 @@ public struct UserAgentClassifier: Sendable {
         AgentRule("http://", .otherBot),
         AgentRule("https://", .otherBot),
         AgentRule("subscriber", .otherBot),
+        AgentRule("validator", .otherBot),
+        AgentRule("linkcheck", .otherBot),
+        AgentRule("link check", .otherBot),
+        AgentRule("sleuth", .otherBot),
+        AgentRule("libfetch", .otherBot),
+        AgentRule("portscout", .otherBot),
+        AgentRule("compatible;)", .otherBot),
     ]
 
     // MARK: - Generic bot marks
@@ -334,10 +347,14 @@ public struct UserAgentClassifier: Sendable {
 
     /// Rule 4: the user agent is exactly `Mozilla/5.0`.
     static func isBareMozilla(_ ua: UnsafeBufferPointer<UInt8>) -> Bool {
-        let bare: StaticString = "Mozilla/5.0"
-        guard ua.count == bare.utf8CodeUnitCount else { return false }
-        return bare.withUTF8Buffer { bare in
-            for k in 0..<bare.count where ua[k] != bare[k] { return false }
+        isExactly(ua, "Mozilla/5.0")
+    }
+
+    /// Whether `ua` is `text`, byte for byte.
+    static func isExactly(_ ua: UnsafeBufferPointer<UInt8>, _ text: StaticString) -> Bool {
+        guard ua.count == text.utf8CodeUnitCount else { return false }
+        return text.withUTF8Buffer { text in
+            for k in 0..<text.count where ua[k] != text[k] { return false }
             return true
         }
     }

@@ -344,6 +344,14 @@ private let userAgentTable: [ClassifyUACase] = [
     .bot("Mozilla/5.0 (compatible; ExampleIndex/1.0; help@example.com)", .otherBot),
     .bot("Mozilla/5.0 (compatible; reader.example.com; 12 subscribers)", .otherBot),
     .bot("ExampleReader feed-id:1234 - 5 subscribers", .otherBot),
+    // Link checkers, fetchers no list names, an empty compatible comment, a bare Mozilla/4.0.
+    .bot("Xenu Link Sleuth/1.3.8", .otherBot),
+    .bot("Example CMS Link Validator", .otherBot),
+    .bot("LinkChecker/10.2 (+example)", .otherBot),
+    .bot("fetch libfetch/2.0", .otherBot),
+    .bot("portscout/0.8.1", .otherBot),
+    .bot("Mozilla/4.0 (compatible;)", .otherBot),
+    .bot("Mozilla/4.0", .otherBot),
 
     // MARK: Mail image proxies
     .proxy(
@@ -529,6 +537,12 @@ struct UserAgentClassifierTests {
             ("x/1.0; ops@example.org", true, "an e-mail address"),
             ("x/1.0; ops@ex-ample.org)", true, "an e-mail address, a hyphen in the domain"),
             ("x/1.0 (1 subscriber)", true, "a subscriber count"),
+            ("W3C_Validator/1.3", true, "a validator"),
+            ("Example Link Checker", true, "a link checker"),
+            ("Mozilla/5.0 (compatible;)", true, "an empty compatible comment"),
+            ("Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)", false, "Internet Explorer 6"),
+            ("Mozilla/4.0 ", false, "not the bare string"),
+            ("mozilla/4.0", false, "the bare string is case-sensitive"),
             ("x/1.0 (a @ b.c)", false, "an @ between spaces is no address"),
             ("x/1.0 (a@b)", false, "an @ without a domain's dot"),
             ("x/1.0 (a@b.)", false, "a dot ending the agent"),
