@@ -579,7 +579,8 @@ public struct Aggregator: RecordSink {
         return ids
     }
 
-    /// A web campaign's dimension label: its source, medium and campaign separated by tabs,
+    /// A web campaign's dimension label: its source, medium and campaign separated by
+    /// `TableID.webCampaignSeparator`,
     /// each percent-decoded (`+` is a space), control bytes made spaces, and redacted as
     /// e-mail campaign names are (`redactedLabel`); `(none)` for a tag the target lacks.
     static func webCampaignLabel(
@@ -593,7 +594,8 @@ public struct Aggregator: RecordSink {
             for j in decoded.indices where decoded[j] < 0x20 || decoded[j] == 0x7F { decoded[j] = 0x20 }
             return decoded.withUnsafeBufferPointer { redactedLabel($0, isName: true, redactor) }
         }
-        return value(tags.source) + "\t" + value(tags.medium) + "\t" + value(tags.campaign)
+        return [tags.source, tags.medium, tags.campaign].map(value).joined(
+            separator: String(TableID.webCampaignSeparator))
     }
 
     @inline(__always)

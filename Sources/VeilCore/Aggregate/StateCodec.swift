@@ -40,6 +40,8 @@ public enum StateCodec {
     public static let version: UInt16 = 3
     /// The oldest version `decode` reads.
     static let oldestReadable: UInt16 = 2
+    /// The first version with web campaign cells.
+    static let webCampaignsSince: UInt16 = 3
 
     /// Which cells and per-pseudonym summaries of a state to encode, by index; the rest of the
     /// state (epochs, inputs, counters) is left out. How sealing writes one key epoch's visit
@@ -320,7 +322,8 @@ public enum StateCodec {
         s.cells.reserveCapacity(cellCount)
         for _ in 0..<cellCount {
             let at = r.offset
-            guard let table = TableID(rawValue: try r.readUInt8()), v >= 3 || table != .webCampaigns else {
+            guard let table = TableID(rawValue: try r.readUInt8()), v >= webCampaignsSince || table != .webCampaigns
+            else {
                 throw r.error("unknown table id", at: at)
             }
             let site = try r.readVarUInt()

@@ -25,6 +25,9 @@ public enum TableID: UInt8, CaseIterable, Sendable, Comparable {
 
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 
+    /// What separates the source, medium and campaign in a web campaign's dimension label.
+    static let webCampaignSeparator: Character = "\t"
+
     /// Tables whose rows include bots: their k-threshold counts distinct clients (any agent),
     /// not just visitors.
     public var countsAllClients: Bool {

@@ -433,12 +433,14 @@ public struct Release {
                         row += [value, ""]
                     }
                 } else if table == .webCampaigns {
-                    // "source\tmedium\tcampaign" → three columns; `(other)` in each for the
-                    // folded row.
+                    // Source, medium and campaign (`TableID.webCampaignSeparator` between them) →
+                    // three columns; `(other)` in each for the folded row.
                     var parts =
                         p.dim == otherDim
                         ? [otherLabel, otherLabel, otherLabel]
-                        : value.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+                        : value.split(
+                            separator: TableID.webCampaignSeparator, maxSplits: 2, omittingEmptySubsequences: false
+                        ).map(String.init)
                     while parts.count < 3 { parts.append("(none)") }
                     row += parts
                 } else {
