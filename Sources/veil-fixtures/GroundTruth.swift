@@ -5,6 +5,7 @@
 struct GroundTruth {
     /// One visit in progress for one visitor identity.
     struct Visit {
+        var firstSecond: Int64
         var lastSecond: Int64
         var pageviews: Int
         var startHour: Int
@@ -40,6 +41,11 @@ struct GroundTruth {
         var statusCodes: [[Int: Int]]
         var pagePageviews: [[Int]]
         var entryPages: [[Int]]
+        /// Visits per range of `GroundTruth.durationRanges` (seconds from first to last
+        /// pageview), by the day they start.
+        var visitDurations: [[Int]]
+        /// Visits per range of `GroundTruth.pageviewRanges`, by the day they start.
+        var visitPageviews: [[Int]]
         var userAgentPageviews: [[Int]]
         var notFound: [[[UInt8]: Int]]
         var referrerHosts: [[[UInt8]: Int]]
@@ -54,6 +60,10 @@ struct GroundTruth {
             statusCodes = Array(repeating: [:], count: days)
             pagePageviews = Array(repeating: [], count: days)
             entryPages = Array(repeating: [], count: days)
+            visitDurations = Array(
+                repeating: Array(repeating: 0, count: GroundTruth.durationRanges.count), count: days)
+            visitPageviews = Array(
+                repeating: Array(repeating: 0, count: GroundTruth.pageviewRanges.count), count: days)
             userAgentPageviews = Array(repeating: Array(repeating: 0, count: userAgents), count: days)
             notFound = Array(repeating: [:], count: days)
             referrerHosts = Array(repeating: [:], count: days)
@@ -154,7 +164,8 @@ struct GroundTruth {
                 endVisit(v)
             }
             visits[identity] = Visit(
-                lastSecond: second, pageviews: 1, startHour: hour, startDay: day, crossedMidnight: false)
+                firstSecond: second, lastSecond: second, pageviews: 1, startHour: hour, startDay: day,
+                crossedMidnight: false)
             hours[hour].visits += 1
             days[day].visits += 1
             total.visits += 1
@@ -176,6 +187,9 @@ struct GroundTruth {
         }
 
         mutating func endVisit(_ v: Visit) {
+            visitDurations[v.startDay][
+                GroundTruth.range(of: Int(v.lastSecond - v.firstSecond), GroundTruth.durationRanges)] += 1
+            visitPageviews[v.startDay][GroundTruth.range(of: v.pageviews, GroundTruth.pageviewRanges)] += 1
             guard v.pageviews == 1 else { return }
             hours[v.startHour].bounces += 1
             days[v.startDay].bounces += 1
@@ -185,6 +199,18 @@ struct GroundTruth {
 
     /// The seconds between two pageviews of one identity above which a new visit begins.
     static let visitTimeout: Int64 = 1800
+
+    /// The lowest value of each range of visit duration in seconds (first to last pageview)
+    /// that veil's `visit_durations` counts in; each range ends before the next begins, the
+    /// last is open.
+    static let durationRanges = [0, 1, 11, 31, 61, 181, 601, 1801]
+    /// The lowest value of each range of pageviews per visit of veil's `visit_pageviews`.
+    static let pageviewRanges = [1, 2, 3, 4, 6, 11, 21]
+
+    /// The index of the last range whose low end is at most `value`.
+    static func range(of value: Int, _ ranges: [Int]) -> Int {
+        ranges.lastIndex { $0 <= value } ?? 0
+    }
 
     let firstHour: Int64
     let firstDay: Int64

@@ -125,6 +125,19 @@ struct TruthReport {
             ),
             ("template_pageviews", .string("pageviews of paths with placeholders, by template")),
             ("entry_pages", .string("visits by the path of their first pageview, top \(Self.topListCount)")),
+            (
+                "visit_durations",
+                .string(
+                    "visits by seconds from their first to their last pageview, per range named by its lowest "
+                        + "value (ranges 0, 1-10, 11-30, 31-60, 61-180, 181-600, 601-1800, 1801 and more), counted "
+                        + "on the day the visit began")
+            ),
+            (
+                "visit_pageviews",
+                .string(
+                    "visits by their pageviews, per range named by its lowest value (ranges 1, 2, 3, 4-5, 6-10, "
+                        + "11-20, 21 and more), counted on the day the visit began")
+            ),
             ("not_found", .string("non-bot, non-proxy requests answered 404, by path, top \(Self.topListCount)")),
             (
                 "referrer_hosts",
@@ -212,6 +225,11 @@ struct TruthReport {
                     },
                     key: "path", value: "visits", limit: Self.topListCount)
             ))
+        func ranges(_ counts: [Int], _ lows: [Int]) -> JSONValue {
+            .object(counts.indices.filter { counts[$0] > 0 }.map { (String(lows[$0]), .int(counts[$0])) })
+        }
+        members.append(("visit_durations", ranges(site.visitDurations[d], GroundTruth.durationRanges)))
+        members.append(("visit_pageviews", ranges(site.visitPageviews[d], GroundTruth.pageviewRanges)))
         members.append(
             (
                 "not_found",

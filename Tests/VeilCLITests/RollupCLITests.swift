@@ -90,11 +90,16 @@ private struct Truth: Decodable {
         var notFound: [NotFound]
         var referrerHosts: [Referrer]?
         var webCampaigns: [WebCampaign]?
+        /// Visits by range label, on the day they began.
+        var visitDurations: [String: Int]
+        var visitPageviews: [String: Int]
         var devices: [String: Int]?
         var hours: [Hour]
 
         enum CodingKeys: String, CodingKey {
             case day, devices, hours
+            case visitDurations = "visit_durations"
+            case visitPageviews = "visit_pageviews"
             case statusCodes = "status_codes"
             case topPaths = "top_paths"
             case templatePageviews = "template_pageviews"
@@ -113,6 +118,8 @@ private struct Truth: Decodable {
             notFound = try c.decode([NotFound].self, forKey: .notFound)
             referrerHosts = try c.decodeIfPresent([Referrer].self, forKey: .referrerHosts)
             webCampaigns = try c.decodeIfPresent([WebCampaign].self, forKey: .webCampaigns)
+            visitDurations = try c.decode([String: Int].self, forKey: .visitDurations)
+            visitPageviews = try c.decode([String: Int].self, forKey: .visitPageviews)
             devices = try c.decodeIfPresent([String: Int].self, forKey: .devices)
             hours = try c.decode([Hour].self, forKey: .hours)
         }
@@ -375,6 +382,12 @@ struct RollupCLITests {
         let webCampaigns = try CSVTable(out + "/web_campaigns.csv")
         let devices = try CSVTable(out + "/devices.csv")
         let notFound = try CSVTable(out + "/not_found.csv")
+        let visitTables = [
+            ("visit_durations", "seconds", \Truth.Day.visitDurations),
+            ("visit_pageviews", "pageviews", \Truth.Day.visitPageviews),
+        ].map { (name: $0.0, unit: $0.1, truth: $0.2, csv: try? CSVTable(out + "/" + $0.0 + ".csv")) }
+        var visitLengthDifference = [0, 0]
+        var comparedVisitLengths = 0
 
         #expect(try daily.rows.reduce(0) { try $0 + int($1, "requests") } == logTruth.requests)
         #expect(daily.rows.count == sites.count * 2, "one row per site and day: \(daily.rows)")
@@ -492,6 +505,20 @@ struct RollupCLITests {
                         comparedWebCampaigns += 1
                     }
                 }
+                // Visits by duration and by pageviews: each row's visits equal the truth's in its
+                // ranges (keyed by their lowest value), but for the visits crossing midnight,
+                // which veil splits (each moves at most 3 counts).
+                for (i, table) in visitTables.enumerated() {
+                    let csv = try #require(table.csv, "\(table.name).csv")
+                    for r in csv.rows(site: site.site, "date", day.day) {
+                        let low = try int(r, "min_" + table.unit)
+                        let high = Int(r["max_" + table.unit] ?? "") ?? .max
+                        let truthVisits = day[keyPath: table.truth].filter { (low...high).contains(Int($0.key) ?? -1) }
+                            .values.reduce(0, +)
+                        visitLengthDifference[i] += abs(try int(r, "visits") - truthVisits)
+                        comparedVisitLengths += 1
+                    }
+                }
                 if let truthDevices = day.devices {
                     let rows = devices.rows(site: site.site, "date", day.day).filter { $0["device"] != "(other)" }
                     #expect(!rows.isEmpty, "\(where_): no device published")
@@ -523,6 +550,12 @@ struct RollupCLITests {
         #expect(comparedPaths >= 10, "too few pages compared with the truth (\(comparedPaths))")
         #expect(comparedNotFound >= 1, "no not_found row compared with the truth")
         #expect(comparedWebCampaigns >= 2, "too few web campaigns compared with the truth (\(comparedWebCampaigns))")
+        #expect(comparedVisitLengths >= 16, "too few visit ranges compared with the truth (\(comparedVisitLengths))")
+        for (i, table) in visitTables.enumerated() {
+            #expect(
+                visitLengthDifference[i] <= 3 * crossing,
+                "\(table.name): \(visitLengthDifference[i]) visits differ from the truth (\(crossing) cross midnight)")
+        }
         for table in ["pages", "entry_pages"] {
             let csv = try CLI.read(out + "/" + table + ".csv")
             #expect(!CLI.contains(csv, Array("utm_".utf8)), "a path in \(table).csv kept a campaign tag")
@@ -604,7 +637,7 @@ struct RollupCLITests {
             return try CLI.csvFiles(in: "\(dir)/\(output)")
         }
         let whole = try report(["whole"], "rep-whole")
-        #expect(whole.count == 15)
+        #expect(whole.count == 17)
         #expect((try CSVTable(dir + "/rep-whole/traffic_daily.csv")).rows.count == 4)
         for (states, name) in [
             (["ab_c"], "rep-ab_c"), (["a_bc"], "rep-a_bc"), (["cba"], "rep-cba"),
@@ -670,7 +703,7 @@ struct RollupCLITests {
         }
         for (a, b) in [("r1", "r2"), ("run1", "run2")] {
             let files = CLI.list(dir + "/" + a)
-            #expect(files.count == 16 && files.contains("manifest.json"), "\(files)")
+            #expect(files.count == 18 && files.contains("manifest.json"), "\(files)")
             #expect(files == CLI.list(dir + "/" + b))
             for f in files {
                 #expect(
@@ -731,7 +764,7 @@ struct RollupCLITests {
         }
         for rollup in ["k10", "k2"] + (format == "combined_cookie_xff" ? ["xff"] : []) {
             let names = CLI.list(dir + "/" + rollup)
-            #expect(names.count == 16, "\(rollup): \(names)")
+            #expect(names.count == 18, "\(rollup): \(names)")
             files += names.map { "\(dir)/\(rollup)/\($0)" }
         }
         #expect((try CSVTable(dir + "/k10/pages.csv")).rows.count > 0, "k=10 published no page: the search is too easy")

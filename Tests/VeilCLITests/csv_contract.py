@@ -116,6 +116,14 @@ def tables(granularity):
         "entry_pages": dimension(
             ("path", LABEL), ("visits", COUNT), ("bounces", COUNT), ("bounce_rate", RATE), ("visitors", COUNT)
         ),
+        "visit_durations": dimension(
+            ("min_seconds", COUNT), ("max_seconds", OPTCOUNT), ("visits", COUNT), ("pageviews", COUNT),
+            ("visitors", COUNT)
+        ),
+        "visit_pageviews": dimension(
+            ("min_pageviews", COUNT), ("max_pageviews", OPTCOUNT), ("visits", COUNT), ("pageviews", COUNT),
+            ("visitors", COUNT)
+        ),
         "not_found": dimension(("path", LABEL), ("requests", COUNT), ("bot_requests", COUNT)),
         "referrers": dimension(("referrer_host", LABEL), ("pageviews", COUNT), ("visitors", COUNT)),
         "web_campaigns": dimension(
@@ -261,6 +269,16 @@ class Checker:
             pageviews = n("pageviews")
             if pageviews is not None and pageviews > requests - bots:
                 self.fail(where, f"pageviews {pageviews} > non-bot requests {requests - bots}")
+        # Visit lengths: a row's range is not empty, and its visits have at least its lowest
+        # pageviews (and at most its highest) each.
+        for unit in ("seconds", "pageviews"):
+            low, high = n("min_" + unit), n("max_" + unit)
+            if low is not None and high is not None and high < low:
+                self.fail(where, f"max_{unit} {high} < min_{unit} {low}")
+        low, high, pageviews = n("min_pageviews"), n("max_pageviews"), n("pageviews")
+        if None not in (low, visits, pageviews):
+            if pageviews < low * visits or (high is not None and pageviews > high * visits):
+                self.fail(where, f"{pageviews} pageviews for {visits} visits of {low} to {high} pageviews")
         # E-mail tables.
         clicks, clickers = n("clicks"), n("unique_clickers")
         if clicks is not None and clickers is not None and clickers > clicks:

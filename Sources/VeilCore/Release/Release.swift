@@ -30,7 +30,8 @@ public struct ReleasedTable: Sendable {
 }
 
 /// Turns a state into k-thresholded anonymous tables. The same state gives the same tables,
-/// byte for byte: rows are sorted by site, time, then the main count (descending) and value.
+/// byte for byte: rows are sorted by site, time, then the main count (descending) and value
+/// (the visit length tables: by range).
 ///
 /// With `sealed` summaries (a job with `sealPastEpochs`), the per-visitor and per-recipient
 /// passes read them back one key epoch (or day) at a time, so the release needs memory for one
@@ -77,6 +78,8 @@ public struct Release {
         out.append(rollUp(byTable, visitsByDay, name: "traffic_monthly", period: "month", range: .month))
         out.append(dimension(.pages, byTable, name: "pages", columns: ["path"], metrics: .pageviews))
         out.append(entryPages(visits.entries))
+        out.append(visitLengths(visits.durations, .duration, name: "visit_durations", unit: "seconds"))
+        out.append(visitLengths(visits.depths, .pageviews, name: "visit_pageviews", unit: "pageviews"))
         out.append(dimension(.notFound, byTable, name: "not_found", columns: ["path"], metrics: .requests))
         out.append(dimension(.referrers, byTable, name: "referrers", columns: ["referrer_host"], metrics: .pageviews))
         out.append(
@@ -208,10 +211,32 @@ public struct Release {
         }
     }
 
-    /// Visitor numbers of an entry row; each visitor's visits come together, so checking the
-    /// last number keeps the list free of duplicates.
-    struct Entry { var visits: Int64 = 0; var bounces: Int64 = 0; var visitors: [UInt32] = [] }
-    struct EntryKey: Hashable, FastHashable, Sendable {
+    /// One row of a table of visits (an entry page, or a range of visit lengths): its visits,
+    /// their bounces and pageviews, and the numbers of their visitors. Each visitor's visits
+    /// come together, so checking the last number keeps the list free of duplicates.
+    struct VisitRow {
+        var visits: Int64 = 0
+        var bounces: Int64 = 0
+        var pageviews: Int64 = 0
+        var visitors: [UInt32] = []
+
+        mutating func add(_ v: Visit, visitor: UInt32) {
+            visits += 1
+            if v.pageviews == 1 { bounces += 1 }
+            pageviews.addSaturating(Int64(v.pageviews))
+            if visitors.last != visitor { visitors.append(visitor) }
+        }
+
+        mutating func merge(_ o: VisitRow) {
+            visits += o.visits
+            bounces += o.bounces
+            pageviews.addSaturating(o.pageviews)
+            visitors += o.visitors
+        }
+    }
+    /// A visit row's site, local day of the visits' start, and value: a dimension id (entry
+    /// pages) or the index of a range of a `VisitLengthScale`.
+    struct VisitRowKey: Hashable, FastHashable, Sendable {
         var site: Int
         var day: Int64
         var dim: Int
@@ -219,6 +244,18 @@ public struct Release {
             mix64(
                 (UInt64(truncatingIfNeeded: day) << 32 ^ UInt64(truncatingIfNeeded: dim)) &* 0x9E37_79B9_7F4A_7C15
                     ^ UInt64(truncatingIfNeeded: site))
+        }
+    }
+
+    /// The rows of one table of visits, in the order they were first met.
+    struct VisitRows {
+        private var index = IndexTable<VisitRowKey>()
+        private(set) var rows: [(key: VisitRowKey, row: VisitRow)] = []
+
+        mutating func add(_ key: VisitRowKey, _ v: Visit, visitor: UInt32) {
+            let (i, inserted) = index.findOrInsert(key)
+            if inserted { rows.append((key, VisitRow())) }
+            rows[i].row.add(v, visitor: visitor)
         }
     }
 
@@ -239,12 +276,13 @@ public struct Release {
     }
 
     /// What the per-visitor pass gathers: visits and bounces per (site, hour) and (site, day),
-    /// and the entry-page rows (`entries[i]` is the row of `index.keys[i]`).
+    /// and the rows of the tables of visits by entry page, duration and pageviews.
     struct VisitorPass {
         var hour = VisitCounts()
         var day = VisitCounts()
-        var index = IndexTable<EntryKey>()
-        var entries: [(key: EntryKey, entry: Entry)] = []
+        var entries = VisitRows()
+        var durations = VisitRows()
+        var depths = VisitRows()
         /// Visit summaries read.
         var summaries = 0
     }
@@ -259,20 +297,19 @@ public struct Release {
                 let visitor = UInt32(truncatingIfNeeded: base + j)
                 let key =
                     map.map { VisitorKey(site: $0.sites[Int(partKey.site)], pseudonym: partKey.pseudonym) } ?? partKey
+                let site = Int(key.site)
                 part.visitors[j].forEachVisit { partVisit in
                     var v = partVisit
                     if let map { v.entry = map.dims[Int(v.entry)] }
                     let b = buckets.buckets(v.start)
                     let bounce: Int64 = v.pageviews == 1 ? 1 : 0
-                    pass.hour.add(SiteBucket(site: Int(key.site), bucket: b.hour), bounce: bounce)
-                    pass.day.add(SiteBucket(site: Int(key.site), bucket: b.day), bounce: bounce)
-
-                    let k = EntryKey(site: Int(key.site), day: b.day, dim: Int(v.entry))
-                    let (i, inserted) = pass.index.findOrInsert(k)
-                    if inserted { pass.entries.append((k, Entry())) }
-                    pass.entries[i].entry.visits += 1
-                    if v.pageviews == 1 { pass.entries[i].entry.bounces += 1 }
-                    if pass.entries[i].entry.visitors.last != visitor { pass.entries[i].entry.visitors.append(visitor) }
+                    pass.hour.add(SiteBucket(site: site, bucket: b.hour), bounce: bounce)
+                    pass.day.add(SiteBucket(site: site, bucket: b.day), bounce: bounce)
+                    pass.entries.add(VisitRowKey(site: site, day: b.day, dim: Int(v.entry)), v, visitor: visitor)
+                    let duration = VisitLengthScale.duration.index(of: v.end - v.start)
+                    pass.durations.add(VisitRowKey(site: site, day: b.day, dim: duration), v, visitor: visitor)
+                    let depth = VisitLengthScale.pageviews.index(of: Int64(v.pageviews))
+                    pass.depths.add(VisitRowKey(site: site, day: b.day, dim: depth), v, visitor: visitor)
                 }
             }
             pass.summaries += part.visitors.count
@@ -456,55 +493,66 @@ public struct Release {
         return t
     }
 
-    // MARK: Entry pages
+    // MARK: Tables of visits
 
-    func entryPages(_ entries: [(key: EntryKey, entry: Entry)]) -> ReleasedTable {
+    /// The indices of `visitRows` grouped by site and day, the groups sorted by site name, then day.
+    func bySiteAndDay(_ visitRows: VisitRows) -> [(key: SiteBucket, rows: [Int])] {
         var groups: [SiteBucket: [Int]] = [:]
-        for (i, e) in entries.enumerated() {
+        for (i, e) in visitRows.rows.enumerated() {
             groups[SiteBucket(site: e.key.site, bucket: e.key.day), default: []].append(i)
         }
+        return groups.sorted {
+            let sa = state.sites.string(UInt32($0.key.site)), sb = state.sites.string(UInt32($1.key.site))
+            return sa != sb ? sa.utf8.lexicographicallyPrecedes(sb.utf8) : $0.key.bucket < $1.key.bucket
+        }.map { ($0.key, $0.value) }
+    }
 
+    /// The number of distinct numbers in a visitor list.
+    static func distinctCount(_ visitors: [UInt32]) -> Int {
+        var sorted = visitors
+        sorted.sort()
+        var distinct = 0
+        var last: UInt32? = nil
+        for v in sorted where v != last {
+            distinct += 1
+            last = v
+        }
+        return distinct
+    }
+
+    /// `entry_pages`: per site and day, the entry paths with at least k distinct visitors, most
+    /// visits first; the others fold into one `(other)` row, published when it reaches k.
+    func entryPages(_ visitRows: VisitRows) -> ReleasedTable {
         var t = ReleasedTable(
             name: "entry_pages",
             header: ["site", "date", "path", "visits", "bounces", "bounce_rate", visitorsColumn(covering: .day)],
             rows: [], thresholdOn: "visitors")
+        // A path that reads `(other)` folds, so the folded row is never taken for that page.
         let otherDim = Int(state.dims.intern(otherLabel, readOnly: true) ?? UInt32.max)
-        let keys = groups.keys.sorted {
-            let sa = state.sites.string(UInt32($0.site)), sb = state.sites.string(UInt32($1.site))
-            return sa != sb ? sa.utf8.lexicographicallyPrecedes(sb.utf8) : $0.bucket < $1.bucket
-        }
-        for g in keys {
-            var published: [(dim: Int, visits: Int64, bounces: Int64, visitors: Int)] = []
-            var otherVisits: Int64 = 0, otherBounces: Int64 = 0
-            var otherVisitors: [UInt32] = []
+        for (g, indices) in bySiteAndDay(visitRows) {
+            var published: [(dim: Int, row: VisitRow, visitors: Int)] = []
+            var other = VisitRow()
             var folded = 0
             var hasOther = false
-            for i in groups[g]! {  // Safe: g is one of groups' keys.
-                let (key, e) = entries[i]
-                if UInt64(e.visitors.count) >= k && key.dim != otherDim {
-                    published.append((key.dim, e.visits, e.bounces, e.visitors.count))
+            for i in indices {
+                let (key, row) = visitRows.rows[i]
+                if UInt64(row.visitors.count) >= k && key.dim != otherDim {
+                    published.append((key.dim, row, row.visitors.count))
                 } else {
                     if key.dim != otherDim { folded += 1 }
-                    otherVisits += e.visits
-                    otherBounces += e.bounces
-                    otherVisitors += e.visitors
+                    other.merge(row)
                     hasOther = true
                 }
             }
             t.suppressed += folded
             published.sort {
-                $0.visits != $1.visits ? $0.visits > $1.visits : state.dims.isLess(UInt32($0.dim), UInt32($1.dim))
+                $0.row.visits != $1.row.visits
+                    ? $0.row.visits > $1.row.visits : state.dims.isLess(UInt32($0.dim), UInt32($1.dim))
             }
             if hasOther {
-                otherVisitors.sort()
-                var distinct = 0
-                var last: UInt32? = nil
-                for v in otherVisitors where v != last {
-                    distinct += 1
-                    last = v
-                }
+                let distinct = Self.distinctCount(other.visitors)
                 if UInt64(distinct) >= k {
-                    published.append((otherDim, otherVisits, otherBounces, distinct))
+                    published.append((otherDim, other, distinct))
                     t.folded += folded
                 }
             }
@@ -514,8 +562,74 @@ public struct Release {
                 t.rows.append([
                     state.sites.string(UInt32(g.site)), ISOTime.date(days: g.bucket),
                     p.dim == otherDim ? otherLabel : state.dims.string(UInt32(p.dim)),
-                    String(p.visits), String(p.bounces), Self.rate(p.bounces, p.visits), String(n),
+                    String(p.row.visits), String(p.row.bounces), Self.rate(p.row.bounces, p.row.visits), String(n),
                 ])
+            }
+        }
+        return t
+    }
+
+    /// `visit_durations` or `visit_pageviews`: per site and day, the visits by range of
+    /// `scale`, as rows that tile the scale — the first starts at its lowest value, each next
+    /// one after the one before ends, the last is open (`max` empty). A range whose visits
+    /// have fewer than k distinct visitors is joined with the ranges after it until the run
+    /// reaches k; a short run left at the end joins the run before it. A day whose visitors
+    /// all together are fewer than k has no row. `suppressed` counts the ranges (with visits)
+    /// not published alone, `folded` those of them inside a published row.
+    func visitLengths(_ visitRows: VisitRows, _ scale: VisitLengthScale, name: String, unit: String)
+        -> ReleasedTable
+    {
+        var t = ReleasedTable(
+            name: name,
+            header: [
+                "site", "date", "min_" + unit, "max_" + unit, "visits", "pageviews", visitorsColumn(covering: .day),
+            ],
+            rows: [], thresholdOn: "visitors")
+        struct Run {
+            var last = 0
+            var row = VisitRow()
+            var ranges = 0
+            var short = 0
+        }
+        for (g, indices) in bySiteAndDay(visitRows) {
+            var runs: [(run: Run, visitors: Int)] = []
+            var open = Run()
+            for i in indices.sorted(by: { visitRows.rows[$0].key.dim < visitRows.rows[$1].key.dim }) {
+                let (key, row) = visitRows.rows[i]
+                open.row.merge(row)
+                open.last = key.dim
+                open.ranges += 1
+                if UInt64(row.visitors.count) < k { open.short += 1 }
+                let distinct = Self.distinctCount(open.row.visitors)
+                if UInt64(distinct) >= k {
+                    runs.append((open, distinct))
+                    open = Run()
+                }
+            }
+            if open.ranges > 0 {
+                if var last = runs.popLast() {
+                    last.run.row.merge(open.row)
+                    last.run.last = open.last
+                    last.run.ranges += open.ranges
+                    last.run.short += open.short
+                    last.visitors = Self.distinctCount(last.run.row.visitors)
+                    runs.append(last)
+                } else {
+                    t.suppressed += open.short
+                }
+            }
+            var low = scale.lowest
+            for (i, (run, visitors)) in runs.enumerated() {
+                t.suppressed += run.short
+                t.folded += run.short
+                let n = UInt64(visitors)
+                t.smallestPublishedCount = min(t.smallestPublishedCount ?? n, n)
+                let high = i == runs.count - 1 ? nil : scale.upperBound(of: run.last)
+                t.rows.append([
+                    state.sites.string(UInt32(g.site)), ISOTime.date(days: g.bucket), String(low),
+                    high.map { String($0) } ?? "", String(run.row.visits), String(run.row.pageviews), String(n),
+                ])
+                if let high { low = high + 1 }
             }
         }
         return t

@@ -19,6 +19,7 @@ struct ReleaseOracle {
     struct VisitSummary {
         var visitor: String
         var start: Int64
+        var end: Int64
         var pageviews: Int
         var entry: String
     }
@@ -50,10 +51,11 @@ struct ReleaseOracle {
             for p in sorted {
                 if var c = current, p.time - end <= timeout {
                     c.pageviews += 1
+                    c.end = p.time
                     current = c
                 } else {
                     if let c = current { out.append(c) }
-                    current = VisitSummary(visitor: v, start: p.time, pageviews: 1, entry: p.path)
+                    current = VisitSummary(visitor: v, start: p.time, end: p.time, pageviews: 1, entry: p.path)
                 }
                 end = p.time
             }
@@ -127,6 +129,74 @@ struct ReleaseOracle {
                 folded += rest.count
                 let v = rest.values.map(\.visits).reduce(0, +), b = rest.values.map(\.bounces).reduce(0, +)
                 rows.append([site, date, otherLabel, String(v), String(b), Self.rate(b, v), String(union.count)])
+            }
+        }
+        return (rows, suppressed, folded)
+    }
+
+    /// visit_durations (`byDuration`) or visit_pageviews rows: per day, runs of adjacent ranges
+    /// (in order) that each reach k visitors, a short run at the end joined to the one before,
+    /// tiling the scale from its lowest value to an open end.
+    func visitLengths(k: Int, byDuration: Bool) -> (rows: [[String]], suppressed: Int, folded: Int) {
+        // (lowest value, highest value) of each range; nil: open.
+        let ranges: [(low: Int, high: Int?)] =
+            byDuration
+            ? [(0, 0), (1, 10), (11, 30), (31, 60), (61, 180), (181, 600), (601, 1800), (1801, nil)]
+            : [(1, 1), (2, 2), (3, 3), (4, 5), (6, 10), (11, 20), (21, nil)]
+        struct Row { var visits = 0; var pageviews = 0; var visitors = Set<String>() }
+        var days: [Int64: [Int: Row]] = [:]
+        for v in visits {
+            let value = byDuration ? Int(v.end - v.start) : v.pageviews
+            let range = ranges.firstIndex { value <= ($0.high ?? .max) }!
+            var row = days[ISOTime.floorDiv(v.start, 86_400), default: [:]][range] ?? Row()
+            row.visits += 1
+            row.pageviews += v.pageviews
+            row.visitors.insert(v.visitor)
+            days[ISOTime.floorDiv(v.start, 86_400), default: [:]][range] = row
+        }
+        var rows: [[String]] = []
+        var suppressed = 0, folded = 0
+        for day in days.keys.sorted() {
+            let date = ISOTime.date(days: day)
+            let byRange = days[day]!
+            var runs: [(last: Int, row: Row, short: Int)] = []
+            var open: (last: Int, row: Row, short: Int)? = nil
+            for range in byRange.keys.sorted() {
+                let r = byRange[range]!
+                var run = open ?? (range, Row(), 0)
+                run.last = range
+                run.row.visits += r.visits
+                run.row.pageviews += r.pageviews
+                run.row.visitors.formUnion(r.visitors)
+                if r.visitors.count < k { run.short += 1 }
+                if run.row.visitors.count >= k {
+                    runs.append(run)
+                    open = nil
+                } else {
+                    open = run
+                }
+            }
+            if let rest = open {
+                suppressed += rest.short
+                if var last = runs.popLast() {
+                    last.last = rest.last
+                    last.row.visits += rest.row.visits
+                    last.row.pageviews += rest.row.pageviews
+                    last.row.visitors.formUnion(rest.row.visitors)
+                    folded += rest.short
+                    runs.append(last)
+                }
+            }
+            var low = ranges[0].low
+            for (i, run) in runs.enumerated() {
+                suppressed += run.short
+                folded += run.short
+                let high = i == runs.count - 1 ? nil : ranges[run.last].high
+                rows.append([
+                    site, date, String(low), high.map { String($0) } ?? "", String(run.row.visits),
+                    String(run.row.pageviews), String(run.row.visitors.count),
+                ])
+                if let high { low = high + 1 }
             }
         }
         return (rows, suppressed, folded)
@@ -206,6 +276,22 @@ struct ReleaseTests {
         #expect(entries.suppressed == expectedEntries.suppressed)
         #expect(entries.folded == expectedEntries.folded)
 
+        for (name, byDuration) in [("visit_durations", true), ("visit_pageviews", false)] {
+            let table = try StateTestKit.table(tables, name)
+            let expected = oracle.visitLengths(k: k, byDuration: byDuration)
+            #expect(table.rows == expected.rows, "\(name)")
+            #expect(table.suppressed == expected.suppressed, "\(name)")
+            #expect(table.folded == expected.folded, "\(name)")
+            let unit = byDuration ? "seconds" : "pageviews"
+            #expect(table.header == ["site", "date", "min_" + unit, "max_" + unit, "visits", "pageviews", "visitors"])
+            // Every visit is in exactly one row: the rows add up to the day's visits.
+            let daily = try StateTestKit.table(tables, "traffic_daily").rows
+            let visits = Dictionary(grouping: table.rows, by: { $0[1] }).mapValues { $0.reduce(0) { $0 + Int($1[4])! } }
+            for row in daily { #expect(visits[row[1]] == Int(row[5]), "\(name) \(row[1]) visits") }
+            if k == 1 { #expect(table.rows.count >= 8, "\(name): too few ranges to mean something") }
+            if k == 6 { #expect(table.folded > 0 && table.rows.count >= 4, "\(name): no joined range at k = 6") }
+        }
+
         let daily = try StateTestKit.table(tables, "traffic_daily")
         let expectedDaily = oracle.traffic(k: k, hourly: false)
         #expect(daily.rows == expectedDaily.rows)
@@ -237,7 +323,8 @@ struct ReleaseTests {
         #expect(
             tables.map(\.name) == [
                 "traffic_hourly", "traffic_daily", "traffic_weekly", "traffic_monthly", "pages", "entry_pages",
-                "not_found", "referrers", "web_campaigns", "browsers", "operating_systems", "devices", "status_codes",
+                "visit_durations", "visit_pageviews", "not_found", "referrers", "web_campaigns", "browsers",
+                "operating_systems", "devices", "status_codes",
                 "campaigns", "campaign_links",
             ])
         for name in ["pages", "referrers", "browsers", "operating_systems", "devices", "entry_pages"] {
@@ -255,6 +342,26 @@ struct ReleaseTests {
             if otherRows == 0 { #expect(t.folded == 0, "\(name)") }
             if let smallest = t.smallestPublishedCount { #expect(smallest >= UInt64(k), "\(name)") }
             #expect((t.smallestPublishedCount == nil) == t.rows.isEmpty, "\(name)")
+        }
+        // Visit lengths: no (other) row; each day's rows reach k and tile the scale, from its
+        // lowest value to an open end.
+        for (name, lowest) in [("visit_durations", 0), ("visit_pageviews", 1)] {
+            let t = try StateTestKit.table(tables, name)
+            #expect(t.thresholdOn == "visitors" && t.folded <= t.suppressed, "\(name)")
+            for (date, rows) in Dictionary(grouping: t.rows, by: { $0[1] }) {
+                var next = lowest
+                for (i, row) in rows.enumerated() {
+                    #expect(try #require(Int(row[6])) >= k, "\(name) \(date): \(row) below k = \(k)")
+                    #expect(Int(row[2]) == next, "\(name) \(date): \(row) does not start at \(next)")
+                    if i == rows.count - 1 {
+                        #expect(row[3] == "", "\(name) \(date): the last row \(row) is not open")
+                    } else {
+                        let high = try #require(Int(row[3]), "\(name) \(date): \(row) open before the last row")
+                        #expect(high >= next, "\(name) \(date): \(row)")
+                        next = high + 1
+                    }
+                }
+            }
         }
         for t in tables {
             if let smallest = t.smallestPublishedCount { #expect(smallest >= UInt64(k), "\(t.name)") }
@@ -382,6 +489,8 @@ struct ReleaseTests {
             "traffic_hourly": 1, "traffic_daily": 1, "traffic_weekly": 1, "traffic_monthly": 1, "pages": 4,
             "entry_pages": 4, "not_found": 0, "referrers": 1, "browsers": 1, "operating_systems": 1, "devices": 1,
             "status_codes": 1, "campaigns": 0, "campaign_links": 0, "web_campaigns": 0,
+            // 24 one-pageview visits: all in the first range of duration and of pageviews.
+            "visit_durations": 1, "visit_pageviews": 1,
         ]
         #expect(Dictionary(uniqueKeysWithValues: tables.map { ($0.name, $0.suppressed) }) == expected)
     }
@@ -416,7 +525,7 @@ struct ReleaseTests {
         _ = try RollupWriter.write(state, to: dirs[0], configuration: c)
         _ = try RollupWriter.write(decoded, to: dirs[1], configuration: c)
         let names = try FileManager.default.contentsOfDirectory(atPath: dirs[0]).sorted()
-        #expect(names.count == 16 && names.contains("manifest.json") && names.contains("pages.csv"))
+        #expect(names.count == 18 && names.contains("manifest.json") && names.contains("pages.csv"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: dirs[1]).sorted() == names)
         for name in names {
             let a = FileManager.default.contents(atPath: dirs[0] + "/" + name)

@@ -107,6 +107,8 @@ public enum DPTable: String, CaseIterable, Sendable, Comparable {
             "not released under differential privacy (sum the daily rows: post-processing costs no budget)"
         ),
         ("web_campaigns", "not covered by contribution bounding; not released under differential privacy"),
+        ("visit_durations", "not covered by contribution bounding; not released under differential privacy"),
+        ("visit_pageviews", "not covered by contribution bounding; not released under differential privacy"),
         ("not_found", "counts bots and requests, not visitors; not released under differential privacy"),
         ("status_codes", "counts bots and requests, not visitors; not released under differential privacy"),
         ("campaigns", "e-mail recipients are not bounded; not released under differential privacy"),
