@@ -78,8 +78,8 @@ public struct Release {
         out.append(rollUp(byTable, visitsByDay, name: "traffic_monthly", period: "month", range: .month))
         out.append(dimension(.pages, byTable, name: "pages", columns: ["path"], metrics: .pageviews))
         out.append(entryPages(visits.entries))
-        out.append(visitLengths(visits.durations, .duration, name: "visit_durations", unit: "seconds"))
-        out.append(visitLengths(visits.depths, .pageviews, name: "visit_pageviews", unit: "pageviews"))
+        out.append(visitLengths(visits.durations, days: visits.day.keys, name: "visit_durations", unit: "seconds"))
+        out.append(visitLengths(visits.depths, days: visits.day.keys, name: "visit_pageviews", unit: "pageviews"))
         out.append(dimension(.notFound, byTable, name: "not_found", columns: ["path"], metrics: .requests))
         out.append(dimension(.referrers, byTable, name: "referrers", columns: ["referrer_host"], metrics: .pageviews))
         out.append(
@@ -265,14 +265,37 @@ public struct Release {
         private var index = IndexTable<SiteBucket>()
         private var counts: [VisitCount] = []
 
-        mutating func add(_ key: SiteBucket, bounce: Int64) {
+        /// Counts a visit in bucket `key`.
+        /// - Returns: the bucket's number: buckets are numbered from 0 as they are first met.
+        @discardableResult
+        mutating func add(_ key: SiteBucket, bounce: Int64) -> Int {
             let (i, inserted) = index.findOrInsert(key)
             if inserted { counts.append(VisitCount()) }
             counts[i].add(bounce: bounce)
+            return i
         }
+
+        /// The buckets, by number.
+        var keys: [SiteBucket] { index.keys }
 
         /// The counts by (site, bucket), for the tables' few lookups per row.
         var byBucket: [SiteBucket: VisitCount] { Dictionary(uniqueKeysWithValues: zip(index.keys, counts)) }
+    }
+
+    /// The rows of a table of visit lengths: for each (site, day) number, one per range of the
+    /// scale, so a visit costs no lookup beyond its day's.
+    struct VisitLengthRows {
+        let scale: VisitLengthScale
+        /// Row `day * scale.count + range`.
+        private(set) var rows: [VisitRow] = []
+
+        mutating func add(_ v: Visit, length: Int64, day: Int, visitor: UInt32) {
+            let start = day * scale.count
+            if rows.count < start + scale.count {
+                rows.append(contentsOf: repeatElement(VisitRow(), count: start + scale.count - rows.count))
+            }
+            rows[start + scale.index(of: length)].add(v, visitor: visitor)
+        }
     }
 
     /// What the per-visitor pass gathers: visits and bounces per (site, hour) and (site, day),
@@ -281,8 +304,9 @@ public struct Release {
         var hour = VisitCounts()
         var day = VisitCounts()
         var entries = VisitRows()
-        var durations = VisitRows()
-        var depths = VisitRows()
+        /// Rows by (site, day) number of `day` and range.
+        var durations = VisitLengthRows(scale: .duration)
+        var depths = VisitLengthRows(scale: .pageviews)
         /// Visit summaries read.
         var summaries = 0
     }
@@ -304,12 +328,10 @@ public struct Release {
                     let b = buckets.buckets(v.start)
                     let bounce: Int64 = v.pageviews == 1 ? 1 : 0
                     pass.hour.add(SiteBucket(site: site, bucket: b.hour), bounce: bounce)
-                    pass.day.add(SiteBucket(site: site, bucket: b.day), bounce: bounce)
+                    let day = pass.day.add(SiteBucket(site: site, bucket: b.day), bounce: bounce)
                     pass.entries.add(VisitRowKey(site: site, day: b.day, dim: Int(v.entry)), v, visitor: visitor)
-                    let duration = VisitLengthScale.duration.index(of: v.end - v.start)
-                    pass.durations.add(VisitRowKey(site: site, day: b.day, dim: duration), v, visitor: visitor)
-                    let depth = VisitLengthScale.pageviews.index(of: Int64(v.pageviews))
-                    pass.depths.add(VisitRowKey(site: site, day: b.day, dim: depth), v, visitor: visitor)
+                    pass.durations.add(v, length: v.end - v.start, day: day, visitor: visitor)
+                    pass.depths.add(v, length: Int64(v.pageviews), day: day, visitor: visitor)
                 }
             }
             pass.summaries += part.visitors.count
@@ -495,16 +517,13 @@ public struct Release {
 
     // MARK: Tables of visits
 
-    /// The indices of `visitRows` grouped by site and day, the groups sorted by site name, then day.
-    func bySiteAndDay(_ visitRows: VisitRows) -> [(key: SiteBucket, rows: [Int])] {
-        var groups: [SiteBucket: [Int]] = [:]
-        for (i, e) in visitRows.rows.enumerated() {
-            groups[SiteBucket(site: e.key.site, bucket: e.key.day), default: []].append(i)
+    /// The indices of `keys` in the tables' order: by site name, then day.
+    func sortedBySiteAndDay(_ keys: [SiteBucket]) -> [Int] {
+        keys.indices.sorted {
+            let a = keys[$0], b = keys[$1]
+            let sa = state.sites.string(UInt32(a.site)), sb = state.sites.string(UInt32(b.site))
+            return sa != sb ? sa.utf8.lexicographicallyPrecedes(sb.utf8) : a.bucket < b.bucket
         }
-        return groups.sorted {
-            let sa = state.sites.string(UInt32($0.key.site)), sb = state.sites.string(UInt32($1.key.site))
-            return sa != sb ? sa.utf8.lexicographicallyPrecedes(sb.utf8) : $0.key.bucket < $1.key.bucket
-        }.map { ($0.key, $0.value) }
     }
 
     /// The number of distinct numbers in a visitor list.
@@ -529,7 +548,13 @@ public struct Release {
             rows: [], thresholdOn: "visitors")
         // A path that reads `(other)` folds, so the folded row is never taken for that page.
         let otherDim = Int(state.dims.intern(otherLabel, readOnly: true) ?? UInt32.max)
-        for (g, indices) in bySiteAndDay(visitRows) {
+        var groups: [SiteBucket: [Int]] = [:]
+        for (i, e) in visitRows.rows.enumerated() {
+            groups[SiteBucket(site: e.key.site, bucket: e.key.day), default: []].append(i)
+        }
+        let keys = Array(groups.keys)
+        for g in sortedBySiteAndDay(keys).map({ keys[$0] }) {
+            let indices = groups[g]!  // Safe: g is one of groups' keys.
             var published: [(dim: Int, row: VisitRow, visitors: Int)] = []
             var other = VisitRow()
             var folded = 0
@@ -576,9 +601,8 @@ public struct Release {
     /// reaches k; a short run left at the end joins the run before it. A day whose visitors
     /// all together are fewer than k has no row. `suppressed` counts the ranges (with visits)
     /// not published alone, `folded` those of them inside a published row.
-    func visitLengths(_ visitRows: VisitRows, _ scale: VisitLengthScale, name: String, unit: String)
-        -> ReleasedTable
-    {
+    func visitLengths(_ lengths: VisitLengthRows, days: [SiteBucket], name: String, unit: String) -> ReleasedTable {
+        let scale = lengths.scale
         var t = ReleasedTable(
             name: name,
             header: [
@@ -591,13 +615,15 @@ public struct Release {
             var ranges = 0
             var short = 0
         }
-        for (g, indices) in bySiteAndDay(visitRows) {
+        for d in sortedBySiteAndDay(days) {
+            let g = days[d]
             var runs: [(run: Run, visitors: Int)] = []
             var open = Run()
-            for i in indices.sorted(by: { visitRows.rows[$0].key.dim < visitRows.rows[$1].key.dim }) {
-                let (key, row) = visitRows.rows[i]
+            for range in 0..<scale.count {
+                let row = lengths.rows[d * scale.count + range]
+                guard row.visits > 0 else { continue }
                 open.row.merge(row)
-                open.last = key.dim
+                open.last = range
                 open.ranges += 1
                 if UInt64(row.visitors.count) < k { open.short += 1 }
                 let distinct = Self.distinctCount(open.row.visitors)
