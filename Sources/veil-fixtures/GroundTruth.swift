@@ -7,6 +7,8 @@ struct GroundTruth {
     struct Visit {
         var firstSecond: Int64
         var lastSecond: Int64
+        /// The page of the last pageview (the first of them, when several share its second).
+        var lastPage: Int
         var pageviews: Int
         var startHour: Int
         var startDay: Int
@@ -41,6 +43,8 @@ struct GroundTruth {
         var statusCodes: [[Int: Int]]
         var pagePageviews: [[Int]]
         var entryPages: [[Int]]
+        /// Visits by the page of their last pageview, by the day they start.
+        var exitPages: [[Int]]
         /// Visits per range of `GroundTruth.durationRanges` (seconds from first to last
         /// pageview), by the day they start.
         var visitDurations: [[Int]]
@@ -60,6 +64,7 @@ struct GroundTruth {
             statusCodes = Array(repeating: [:], count: days)
             pagePageviews = Array(repeating: [], count: days)
             entryPages = Array(repeating: [], count: days)
+            exitPages = Array(repeating: [], count: days)
             visitDurations = Array(
                 repeating: Array(repeating: 0, count: GroundTruth.durationRanges.count), count: days)
             visitPageviews = Array(
@@ -88,11 +93,12 @@ struct GroundTruth {
         }
 
         /// Counts one request in hour `hour` and day `day`; returns how many pageview gaps fell
-        /// near the visit timeout and how many visits first crossed midnight (0 or 1 each).
+        /// near the visit timeout, how many visits first crossed midnight and how many first had
+        /// two last pageviews in one second on different pages (0 or 1 each).
         mutating func record(
             _ r: Request, second: Int64, hour h: Int, day d: Int, identity: UInt64?, bot: Bool, proxy: Bool,
             pageview: Bool, userAgentVisible: Bool
-        ) -> (near: Int, crossing: Int) {
+        ) -> (near: Int, crossing: Int, exitTie: Int) {
             if h != currentHour {
                 closeHour()
                 currentHour = h
@@ -105,7 +111,7 @@ struct GroundTruth {
             days[d].add(status: r.status, bytes: r.bytes, bot: bot, proxy: proxy, pageview: pageview)
             total.add(status: r.status, bytes: r.bytes, bot: bot, proxy: proxy, pageview: pageview)
             statusCodes[d][r.status, default: 0] += 1
-            var result = (near: 0, crossing: 0)
+            var result = (near: 0, crossing: 0, exitTie: 0)
             if let identity {
                 hourVisitors.insert(identity)
                 dayVisitors.insert(identity)
@@ -145,14 +151,19 @@ struct GroundTruth {
         }
 
         private mutating func countVisit(identity: UInt64, second: Int64, hour: Int, day: Int, page: Int)
-            -> (near: Int, crossing: Int)
+            -> (near: Int, crossing: Int, exitTie: Int)
         {
-            var result = (near: 0, crossing: 0)
+            var result = (near: 0, crossing: 0, exitTie: 0)
             if var v = visits[identity] {
                 let gap = second - v.lastSecond
                 if abs(gap - GroundTruth.visitTimeout) <= 60 { result.near = 1 }
                 if gap <= GroundTruth.visitTimeout {
                     v.pageviews += 1
+                    if second > v.lastSecond {
+                        v.lastPage = page
+                    } else if page != v.lastPage {
+                        result.exitTie = 1
+                    }
                     v.lastSecond = second
                     if day != v.startDay && !v.crossedMidnight {
                         v.crossedMidnight = true
@@ -164,7 +175,7 @@ struct GroundTruth {
                 endVisit(v)
             }
             visits[identity] = Visit(
-                firstSecond: second, lastSecond: second, pageviews: 1, startHour: hour, startDay: day,
+                firstSecond: second, lastSecond: second, lastPage: page, pageviews: 1, startHour: hour, startDay: day,
                 crossedMidnight: false)
             hours[hour].visits += 1
             days[day].visits += 1
@@ -187,6 +198,11 @@ struct GroundTruth {
         }
 
         mutating func endVisit(_ v: Visit) {
+            if exitPages[v.startDay].count <= v.lastPage {
+                exitPages[v.startDay].append(
+                    contentsOf: repeatElement(0, count: v.lastPage + 1 - exitPages[v.startDay].count))
+            }
+            exitPages[v.startDay][v.lastPage] += 1
             visitDurations[v.startDay][
                 GroundTruth.range(of: Int(v.lastSecond - v.firstSecond), GroundTruth.durationRanges)] += 1
             visitPageviews[v.startDay][GroundTruth.range(of: v.pageviews, GroundTruth.pageviewRanges)] += 1
@@ -222,6 +238,9 @@ struct GroundTruth {
     var gapsNearTimeout = 0
     /// Visits with pageviews on more than one UTC day (counted once, on their first day).
     var visitsCrossingMidnight = 0
+    /// Pageviews on another page in the second of their visit's last pageview so far (veil's
+    /// exit page is then the larger path, the truth's the first).
+    var exitTies = 0
     var requests = 0
 
     init(startSeconds: Int64, days: Int, siteCount: Int, userAgents: Int) {
@@ -249,11 +268,12 @@ struct GroundTruth {
         let second = Self.floorDiv(r.milliseconds, 1000)
         let h = Int(Self.floorDiv(second, 3600) - firstHour)
         let d = Int(Self.floorDiv(second, 86_400) - firstDay)
-        let (near, crossing) = sites[r.site].record(
+        let (near, crossing, exitTie) = sites[r.site].record(
             r, second: second, hour: h, day: d, identity: identity, bot: bot, proxy: proxy, pageview: pageview,
             userAgentVisible: userAgentVisible)
         gapsNearTimeout += near
         visitsCrossingMidnight += crossing
+        exitTies += exitTie
     }
 
     /// The host of an absolute `scheme://host/…` referrer.

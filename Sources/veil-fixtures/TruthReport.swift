@@ -33,6 +33,7 @@ struct TruthReport {
             ("timeout_seconds", .int(Int(GroundTruth.visitTimeout))),
             ("gaps_within_60s_of_timeout", .int(truth.gapsNearTimeout)),
             ("visits_crossing_midnight", .int(truth.visitsCrossingMidnight)),
+            ("exit_ties", .int(truth.exitTies)),
         ])
         return .object([
             ("generator", .string("veil-fixtures")),
@@ -125,6 +126,12 @@ struct TruthReport {
             ),
             ("template_pageviews", .string("pageviews of paths with placeholders, by template")),
             ("entry_pages", .string("visits by the path of their first pageview, top \(Self.topListCount)")),
+            (
+                "exit_pages",
+                .string(
+                    "visits by the template of the path of their last pageview (the first of several in its "
+                        + "second: see exit_ties), all, counted on the day the visit began")
+            ),
             (
                 "visit_durations",
                 .string(
@@ -228,6 +235,11 @@ struct TruthReport {
         func ranges(_ counts: [Int], _ lows: [Int]) -> JSONValue {
             .object(counts.indices.filter { counts[$0] > 0 }.map { (String(lows[$0]), .int(counts[$0])) })
         }
+        var exits: [String: Int] = [:]
+        for (page, count) in site.exitPages[d].enumerated() where count > 0 {
+            exits[pages[page].template, default: 0] += count
+        }
+        members.append(("exit_pages", .object(exits.keys.sorted().map { ($0, .int(exits[$0]!)) })))
         members.append(("visit_durations", ranges(site.visitDurations[d], GroundTruth.durationRanges)))
         members.append(("visit_pageviews", ranges(site.visitPageviews[d], GroundTruth.pageviewRanges)))
         members.append(

@@ -90,6 +90,8 @@ private struct Truth: Decodable {
         var notFound: [NotFound]
         var referrerHosts: [Referrer]?
         var webCampaigns: [WebCampaign]?
+        /// Visits by the template of their exit page, on the day they began.
+        var exitPages: [String: Int]
         /// Visits by range label, on the day they began.
         var visitDurations: [String: Int]
         var visitPageviews: [String: Int]
@@ -98,6 +100,7 @@ private struct Truth: Decodable {
 
         enum CodingKeys: String, CodingKey {
             case day, devices, hours
+            case exitPages = "exit_pages"
             case visitDurations = "visit_durations"
             case visitPageviews = "visit_pageviews"
             case statusCodes = "status_codes"
@@ -118,6 +121,7 @@ private struct Truth: Decodable {
             notFound = try c.decode([NotFound].self, forKey: .notFound)
             referrerHosts = try c.decodeIfPresent([Referrer].self, forKey: .referrerHosts)
             webCampaigns = try c.decodeIfPresent([WebCampaign].self, forKey: .webCampaigns)
+            exitPages = try c.decode([String: Int].self, forKey: .exitPages)
             visitDurations = try c.decode([String: Int].self, forKey: .visitDurations)
             visitPageviews = try c.decode([String: Int].self, forKey: .visitPageviews)
             devices = try c.decodeIfPresent([String: Int].self, forKey: .devices)
@@ -133,8 +137,10 @@ private struct Truth: Decodable {
     struct Visits: Decodable {
         var visitsCrossingMidnight: Int
         var gapsWithin60sOfTimeout: Int
+        var exitTies: Int
 
         enum CodingKeys: String, CodingKey {
+            case exitTies = "exit_ties"
             case visitsCrossingMidnight = "visits_crossing_midnight"
             case gapsWithin60sOfTimeout = "gaps_within_60s_of_timeout"
         }
@@ -382,6 +388,9 @@ struct RollupCLITests {
         let webCampaigns = try CSVTable(out + "/web_campaigns.csv")
         let devices = try CSVTable(out + "/devices.csv")
         let notFound = try CSVTable(out + "/not_found.csv")
+        let exitPages = try CSVTable(out + "/exit_pages.csv")
+        var exitDifference = 0
+        var comparedExits = 0
         let visitTables = [
             ("visit_durations", "seconds", \Truth.Day.visitDurations),
             ("visit_pageviews", "pageviews", \Truth.Day.visitPageviews),
@@ -505,6 +514,18 @@ struct RollupCLITests {
                         comparedWebCampaigns += 1
                     }
                 }
+                // Exit pages: a published path's exits equal the truth's, but for the visits that
+                // cross midnight (veil splits them: the first part ends elsewhere) and those with
+                // two last pageviews in one second (veil takes the larger path, the truth the first).
+                var exitsByPath: [String: Int] = [:]
+                for r in exitPages.rows(site: site.site, "date", day.day) where r["path"] != "(other)" {
+                    let path = String((r["path"] ?? "").split(separator: "?", omittingEmptySubsequences: false)[0])
+                    exitsByPath[path, default: 0] += try int(r, "exits")
+                }
+                for (path, exits) in exitsByPath {
+                    exitDifference += abs(exits - (day.exitPages[path] ?? 0))
+                    comparedExits += 1
+                }
                 // Visits by duration and by pageviews: each row's visits equal the truth's in its
                 // ranges (keyed by their lowest value), but for the visits crossing midnight,
                 // which veil splits (each moves at most 3 counts).
@@ -550,13 +571,18 @@ struct RollupCLITests {
         #expect(comparedPaths >= 10, "too few pages compared with the truth (\(comparedPaths))")
         #expect(comparedNotFound >= 1, "no not_found row compared with the truth")
         #expect(comparedWebCampaigns >= 2, "too few web campaigns compared with the truth (\(comparedWebCampaigns))")
+        #expect(comparedExits >= 10, "too few exit pages compared with the truth (\(comparedExits))")
+        #expect(
+            exitDifference <= 2 * (crossing + truth.visits.exitTies),
+            "exit_pages: \(exitDifference) exits differ from the truth (\(crossing) visits cross midnight, \(truth.visits.exitTies) exit ties)"
+        )
         #expect(comparedVisitLengths >= 16, "too few visit ranges compared with the truth (\(comparedVisitLengths))")
         for (i, table) in visitTables.enumerated() {
             #expect(
                 visitLengthDifference[i] <= 3 * crossing,
                 "\(table.name): \(visitLengthDifference[i]) visits differ from the truth (\(crossing) cross midnight)")
         }
-        for table in ["pages", "entry_pages"] {
+        for table in ["pages", "entry_pages", "exit_pages"] {
             let csv = try CLI.read(out + "/" + table + ".csv")
             #expect(!CLI.contains(csv, Array("utm_".utf8)), "a path in \(table).csv kept a campaign tag")
         }
@@ -637,7 +663,7 @@ struct RollupCLITests {
             return try CLI.csvFiles(in: "\(dir)/\(output)")
         }
         let whole = try report(["whole"], "rep-whole")
-        #expect(whole.count == 17)
+        #expect(whole.count == 18)
         #expect((try CSVTable(dir + "/rep-whole/traffic_daily.csv")).rows.count == 4)
         for (states, name) in [
             (["ab_c"], "rep-ab_c"), (["a_bc"], "rep-a_bc"), (["cba"], "rep-cba"),
@@ -703,7 +729,7 @@ struct RollupCLITests {
         }
         for (a, b) in [("r1", "r2"), ("run1", "run2")] {
             let files = CLI.list(dir + "/" + a)
-            #expect(files.count == 18 && files.contains("manifest.json"), "\(files)")
+            #expect(files.count == 19 && files.contains("manifest.json"), "\(files)")
             #expect(files == CLI.list(dir + "/" + b))
             for f in files {
                 #expect(
@@ -764,7 +790,7 @@ struct RollupCLITests {
         }
         for rollup in ["k10", "k2"] + (format == "combined_cookie_xff" ? ["xff"] : []) {
             let names = CLI.list(dir + "/" + rollup)
-            #expect(names.count == 18, "\(rollup): \(names)")
+            #expect(names.count == 19, "\(rollup): \(names)")
             files += names.map { "\(dir)/\(rollup)/\($0)" }
         }
         #expect((try CSVTable(dir + "/k10/pages.csv")).rows.count > 0, "k=10 published no page: the search is too easy")

@@ -15,6 +15,9 @@ For every rollup directory (what `veil run` / `veil report` write):
   empty, dates and hours are ISO 8601, weeks start on Monday,
   labels are non-empty, no cell starts with = + - @ TAB or CR (spreadsheet formula injection),
   and row arithmetic holds (status classes sum to requests, bots <= requests, ...);
+- the visit length tables: per site and date, rows that tile the scale in order (the first at
+  its lowest value, each next one after the one before, ending on the scale's bounds, the last
+  open) and whose visits add up to that day's traffic_daily visits;
 - each CSV loads with DuckDB's `read_csv_auto` with these column names and types (BIGINT for
   counts, DATE for dates, TIMESTAMP [WITH TIME ZONE] for hours, VARCHAR for labels, DOUBLE or
   DECIMAL for bounce_rate) and the same number of rows;
@@ -116,6 +119,7 @@ def tables(granularity):
         "entry_pages": dimension(
             ("path", LABEL), ("visits", COUNT), ("bounces", COUNT), ("bounce_rate", RATE), ("visitors", COUNT)
         ),
+        "exit_pages": dimension(("path", LABEL), ("exits", COUNT), ("visitors", COUNT)),
         "visit_durations": dimension(
             ("min_seconds", COUNT), ("max_seconds", OPTCOUNT), ("visits", COUNT), ("pageviews", COUNT),
             ("visitors", COUNT)
@@ -152,6 +156,13 @@ def tables(granularity):
         ),
     }
 
+
+# The visit length tables: name, unit of their min_/max_ columns, and the scale's lowest value
+# followed by the inclusive upper bounds of its closed ranges.
+VISIT_LENGTHS = [
+    ("visit_durations", "seconds", [0, 0, 10, 30, 60, 180, 600, 1800]),
+    ("visit_pageviews", "pageviews", [1, 1, 2, 3, 5, 10, 20]),
+]
 
 THRESHOLD_ON = {
     "traffic_hourly": "clients",
@@ -401,6 +412,7 @@ class Checker:
         if present != wanted:
             self.fail(directory, f"CSV files {present} != documented {wanted}")
 
+        loaded = {}
         for name, columns in documented.items():
             info = listed.get(name)
             if not isinstance(info, dict):
@@ -428,6 +440,46 @@ class Checker:
             result = self.check_csv(path, name, columns)
             if result is not None and isinstance(info.get("rows"), int) and info["rows"] != len(result[1]):
                 self.fail(manifest_path, f"table {name}: rows {info['rows']} but the file has {len(result[1])}")
+            if result is not None:
+                loaded[name] = [dict(zip(result[0], rec)) for rec in result[1] if len(rec) == len(result[0])]
+        self.check_visit_lengths(directory, loaded)
+
+    def check_visit_lengths(self, directory, loaded):
+        """Each (site, date) of a visit length table: rows in order that tile the scale from its
+        lowest value to an open end, on the scale's bounds, and count the day's visits."""
+        daily_visits = {(r["site"], r["date"]): r["visits"] for r in loaded.get("traffic_daily", [])}
+        for name, unit, bounds in VISIT_LENGTHS:
+            rows = loaded.get(name)
+            if rows is None:
+                continue
+            where = os.path.join(directory, name + ".csv")
+            by_day = {}
+            order = []
+            for r in rows:
+                key = (r["site"], r["date"])
+                if key not in by_day:
+                    order.append(key)
+                by_day.setdefault(key, []).append(r)
+            if order != sorted(order, key=lambda k: (k[0].encode("utf-8"), k[1])):
+                self.fail(where, "rows are not sorted by site (bytes), then date")
+            for key, day in by_day.items():
+                if [r for r in rows if (r["site"], r["date"]) == key] != day:
+                    self.fail(where, f"{key}: rows of one site and date are not together")
+                expected_low = bounds[0]
+                for i, r in enumerate(day):
+                    low, high = r["min_" + unit], r["max_" + unit]
+                    if low != str(expected_low):
+                        self.fail(where, f"{key}: a row starts at {low}, expected {expected_low}")
+                    if i == len(day) - 1:
+                        if high != "":
+                            self.fail(where, f"{key}: the last row ends at {high}, not open")
+                    elif not INT_RE.match(high) or int(high) not in bounds[1:]:
+                        self.fail(where, f"{key}: a row ends at {high!r}, not a bound of the scale")
+                    else:
+                        expected_low = int(high) + 1
+                visits = sum(int(r["visits"]) for r in day if INT_RE.match(r["visits"]))
+                if key in daily_visits and str(visits) != daily_visits[key]:
+                    self.fail(where, f"{key}: rows count {visits} visits, traffic_daily {daily_visits[key]}")
 
 
 def main(argv):

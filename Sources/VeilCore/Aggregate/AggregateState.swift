@@ -96,7 +96,7 @@ public struct AggregateState: Sendable {
         let timeout = configuration.sessionTimeout
         let (i, inserted) = visitorTable.findOrInsert(key)
         if inserted {
-            visitors.append(VisitorSummary(first: Visit(start: time, end: time, pageviews: 1, entry: path)))
+            visitors.append(VisitorSummary(first: Visit(start: time, end: time, pageviews: 1, entry: path, exit: path)))
         } else if !visitors[i].addInOrder(time: time, path: path, timeout: timeout) {
             // Out of order or a tie at a visit's start: entry pages are ordered by their strings
             // (a copy of the interner for the comparison, only on this path).
@@ -209,7 +209,10 @@ public struct AggregateState: Sendable {
         for (j, k) in other.visitorKeys.enumerated() {
             let key = VisitorKey(site: siteMap[Int(k.site)], pseudonym: k.pseudonym)
             let theirs = other.visitors[j].visits.map { v in
-                Visit(start: v.start, end: v.end, pageviews: v.pageviews, entry: dimMap[Int(v.entry)])
+                var mapped = v
+                mapped.entry = dimMap[Int(v.entry)]
+                if v.exit != Visit.unknownExit { mapped.exit = dimMap[Int(v.exit)] }
+                return mapped
             }
             let (i, inserted) = visitorTable.findOrInsert(key)
             if inserted {

@@ -13,7 +13,8 @@
 ///       cells   (varint n; u8 table, varint site, zigzag bucket, varint dim, counters, sketches;
 ///                sorted by key)
 ///       visitors(varint n; varint site, u64 hi, u64 lo, varint visits, per visit: zigzag start,
-///                varint length, varint pageviews, varint entry dim; sorted by site, pseudonym)
+///                varint length, varint pageviews, varint entry dim, varint exit dim + 1 (0: unknown;
+///                since version 4); sorted by site, pseudonym)
 ///       recipients (varint n; sorted by site, campaign dim, day, pseudonym; each:
 ///                varint site, varint campaign dim, zigzag day, u64 hi, u64 lo,
 ///                varint delivered [zigzag first delivery if delivered > 0],
@@ -35,13 +36,17 @@ public enum StateCodec {
     public static let magic = Array("VEILSTAT".utf8)
     /// Version 2 added the contribution records (differential privacy); version 3 the web
     /// campaigns table (table id 9), in the same layout, so version 2 files are read too
-    /// (their page paths may keep `utm_*` parameters, which page paths now drop). Version 1
-    /// files are not read.
-    public static let version: UInt16 = 3
+    /// (their page paths may keep `utm_*` parameters, which page paths now drop); version 4
+    /// each visit's exit page (versions 2 and 3 are read with unknown exits). Version 1 files
+    /// are not read.
+    public static let version: UInt16 = 4
     /// The oldest version `decode` reads.
     static let oldestReadable: UInt16 = 2
     /// The first version with web campaign cells.
     static let webCampaignsSince: UInt16 = 3
+    /// The first version whose visits name their exit page (older ones read as
+    /// `Visit.unknownExit`).
+    static let exitPagesSince: UInt16 = 4
 
     /// Which cells and per-pseudonym summaries of a state to encode, by index; the rest of the
     /// state (epochs, inputs, counters) is left out. How sealing writes one key epoch's visit
@@ -61,7 +66,10 @@ public enum StateCodec {
 
     /// Encodes a state canonically, or only the summaries `selection` names (as a state of
     /// its own, which merges back into the rest).
-    static func encode(_ s: AggregateState, only selection: Selection?) -> [UInt8] {
+    /// - Parameter layout: the format version whose layout to write (`oldestReadable` or
+    ///   later): older veil releases' files, for tests that read them. The cells written are
+    ///   the state's, whichever tables that version knew.
+    static func encode(_ s: AggregateState, only selection: Selection?, layout: UInt16 = version) -> [UInt8] {
         func cell(_ i: Int) -> Bool { selection.map { i < $0.cells.count && $0.cells[i] } ?? true }
         func visitor(_ i: Int) -> Bool { selection.map { i < $0.visitors.count && $0.visitors[i] } ?? true }
         func recipient(_ i: Int) -> Bool { selection.map { i < $0.recipients.count && $0.recipients[i] } ?? true }
@@ -77,7 +85,7 @@ public enum StateCodec {
             + 128 * count(s.contributions.visitorKeys.count, contributor) + 512 * count(s.cells.count, cell)
         var w = BinaryWriter(capacity: (1 << 16) + estimate)
         w.writeRawBytes(magic)
-        w.writeUInt16(version)
+        w.writeUInt16(layout)
         w.writeString(s.configuration.timeZone)
         w.writeVarUInt(UInt64(s.configuration.sessionTimeout))
         w.writeString(s.configuration.epochGranularity)
@@ -105,7 +113,12 @@ public enum StateCodec {
         for (r, i) in siteOrder.enumerated() { siteRank[i] = UInt32(r) }
         var used = [Bool](repeating: false, count: s.dims.count)
         for (i, k) in s.cellKeys.enumerated() where k.table.hasDimension && cell(i) { used[k.dimension] = true }
-        for (i, v) in s.visitors.enumerated() where visitor(i) { v.forEachVisit { used[Int($0.entry)] = true } }
+        for (i, v) in s.visitors.enumerated() where visitor(i) {
+            v.forEachVisit {
+                used[Int($0.entry)] = true
+                if $0.exit != Visit.unknownExit { used[Int($0.exit)] = true }
+            }
+        }
         for (j, k) in s.recipientKeys.enumerated() where recipient(j) {
             used[Int(k.campaign)] = true
             for c in s.recipients[j].clicks { used[Int(c.link)] = true }
@@ -165,6 +178,10 @@ public enum StateCodec {
                 w.writeVarUInt(UInt64(v.end - v.start))
                 w.writeVarUInt(UInt64(v.pageviews))
                 w.writeVarUInt(UInt64(dimRank[Int(v.entry)]))
+                // Since version 4: the exit page's rank + 1, 0 for an unknown exit.
+                if layout >= exitPagesSince {
+                    w.writeVarUInt(v.exit == Visit.unknownExit ? 0 : UInt64(dimRank[Int(v.exit)]) + 1)
+                }
             }
         }
 
@@ -363,12 +380,16 @@ public enum StateCodec {
                 let len = try r.readVarUInt()
                 let pv = try r.readVarUInt()
                 let entry = try r.readVarUInt()
-                guard start >= 0, start < Int64(CellKey.maxBucket) * 3600, len < 1 << 40, pv >= 1,
-                    pv <= UInt64(UInt32.max), entry < UInt64(dimCount)
+                let exit = v >= exitPagesSince ? try r.readVarUInt() : 0
+                guard start >= 0, start < maxTime, len < UInt64(maxTime - start), pv >= 1,
+                    pv <= UInt64(UInt32.max), entry < UInt64(dimCount), exit <= UInt64(dimCount)
                 else {
                     throw r.error("visit out of range")
                 }
-                visits.append(Visit(start: start, end: start + Int64(len), pageviews: UInt32(pv), entry: UInt32(entry)))
+                visits.append(
+                    Visit(
+                        start: start, end: start + Int64(len), pageviews: UInt32(pv), entry: UInt32(entry),
+                        exit: exit == 0 ? Visit.unknownExit : UInt32(exit - 1)))
             }
             let key = VisitorKey(site: UInt32(site), pseudonym: p)
             guard s.visitorTable.findOrInsert(key).inserted else { throw r.error("duplicate visitor", at: at) }

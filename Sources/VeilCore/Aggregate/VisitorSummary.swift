@@ -1,11 +1,59 @@
 /// One visit of one visitor: consecutive pageviews with no gap longer than the session timeout.
+///
+/// 24 bytes: the end is kept as its distance from the start (a state's times lie within
+/// `StateCodec.maxTime`, under 2³² seconds).
 public struct Visit: Sendable, Equatable {
-    /// UTC seconds of the first and last pageview.
+    /// UTC seconds of the first pageview.
     public var start: Int64
-    public var end: Int64
+    /// Seconds from the first pageview to the last.
+    private var length: UInt32
     public var pageviews: UInt32
     /// Dimension id of the entry page (the first pageview's redacted path).
     public var entry: UInt32
+    /// Dimension id of the exit page (the last pageview's redacted path), or `unknownExit`.
+    public var exit: UInt32
+
+    /// The exit of a visit read from a state file written before exits were kept (version 3
+    /// and older), or joined with one that ended at the same second.
+    public static let unknownExit = UInt32.max
+
+    /// - Precondition: `end >= start`.
+    public init(start: Int64, end: Int64, pageviews: UInt32, entry: UInt32, exit: UInt32) {
+        self.start = start
+        length = UInt32(clamping: end - start)
+        self.pageviews = pageviews
+        self.entry = entry
+        self.exit = exit
+    }
+
+    /// UTC seconds of the last pageview.
+    public var end: Int64 {
+        get { start + Int64(length) }
+        set { length = UInt32(clamping: newValue - start) }
+    }
+
+    /// One visit made of the pageviews of two visits of one visitor that overlap or lie
+    /// within the session timeout of each other, whichever order they come in: the entry page
+    /// of the earlier start (on a tie the smaller path in byte order), the exit page of the
+    /// later end (on a tie the larger path; unknown if either is unknown).
+    /// - Parameter isLess: byte order of two dimension ids.
+    func joined(with o: Visit, isLess: (UInt32, UInt32) -> Bool) -> Visit {
+        var v = self
+        if o.start < start || (o.start == start && isLess(o.entry, entry)) { v.entry = o.entry }
+        v.start = min(start, o.start)
+        let end = max(self.end, o.end)
+        if o.end > self.end {
+            v.exit = o.exit
+        } else if o.end == self.end && o.exit != exit {
+            v.exit =
+                exit == Self.unknownExit || o.exit == Self.unknownExit
+                ? Self.unknownExit : isLess(exit, o.exit) ? o.exit : exit
+        }
+        v.end = end
+        // Saturating: a state file may hold visits of up to UInt32.max pageviews.
+        v.pageviews.addSaturating(o.pageviews)
+        return v
+    }
 }
 
 /// A visitor's pseudonymous summary: their visits in time order.
@@ -28,7 +76,7 @@ public struct VisitorSummary: Sendable, Equatable {
     /// state file, and ignored by `==`.
     private var counted: UInt64 = 0
 
-    private static let none = Visit(start: 0, end: 0, pageviews: 0, entry: 0)
+    private static let none = Visit(start: 0, end: 0, pageviews: 0, entry: 0, exit: 0)
 
     init(first: Visit) {
         earlier = []
@@ -116,41 +164,48 @@ public struct VisitorSummary: Sendable, Equatable {
         }
     }
 
-    /// `add` for the common cases that need no tie-break between entry pages: a pageview that
+    /// `add` for the common cases that need no tie-break between pages: a pageview that
     /// extends the last visit at a later time, or starts a new visit after it.
     /// - Returns: false, changing nothing, when the pageview needs `addOutOfOrder` (it is
-    ///   before the last visit's start, or at the same second).
+    ///   before the last visit's start or at the same second, or at the second of its last
+    ///   pageview on another page).
     @inline(__always)
     mutating func addInOrder(time: Int64, path: UInt32, timeout: Int64) -> Bool {
         let last = latest
         guard last.pageviews > 0 else {
-            latest = Visit(start: time, end: time, pageviews: 1, entry: path)
+            latest = Visit(start: time, end: time, pageviews: 1, entry: path, exit: path)
             return true
         }
         guard time > last.start else { return false }
-        if time - last.end <= timeout {
-            latest.end = max(last.end, time)
+        let end = last.end
+        if time - end <= timeout {
+            if time > end {
+                latest.end = time
+                latest.exit = path
+            } else if time == end && path != last.exit {
+                return false
+            }
             latest.pageviews += 1
         } else {
             earlier.append(last)
-            latest = Visit(start: time, end: time, pageviews: 1, entry: path)
+            latest = Visit(start: time, end: time, pageviews: 1, entry: path, exit: path)
         }
         return true
     }
 
-    /// What `addInOrder` declines: a pageview at the second the last visit starts (it joins
-    /// that visit; the entry page is the smaller path) or before it (inserted in place).
+    /// What `addInOrder` declines: a pageview at the second the last visit starts or ends
+    /// (it joins that visit; the entry page is the smaller path, the exit page the larger) or
+    /// before it (inserted in place).
     mutating func addOutOfOrder(time: Int64, path: UInt32, timeout: Int64, isLess: (UInt32, UInt32) -> Bool) {
-        if latest.pageviews > 0, time == latest.start {
-            latest.pageviews += 1
-            if isLess(path, latest.entry) { latest.entry = path }
+        let view = Visit(start: time, end: time, pageviews: 1, entry: path, exit: path)
+        if latest.pageviews > 0, time >= latest.start, time - latest.end <= timeout {
+            latest = latest.joined(with: view, isLess: isLess)
             return
         }
         // The whole list in `earlier` for the insertion, then the last one back (the array
         // keeps its capacity, so this allocates only when it grows, as `append` does).
         if latest.pageviews > 0 { earlier.append(latest) }
-        Self.insert(
-            Visit(start: time, end: time, pageviews: 1, entry: path), into: &earlier, timeout: timeout, isLess: isLess)
+        Self.insert(view, into: &earlier, timeout: timeout, isLess: isLess)
         latest = earlier.removeLast()
     }
 
@@ -176,22 +231,15 @@ public struct VisitorSummary: Sendable, Equatable {
         }
         let i = lo
         if i > 0, v.start - visits[i - 1].end <= timeout {
-            var left = visits[i - 1]
-            if v.start == left.start && isLess(v.entry, left.entry) { left.entry = v.entry }
-            left.end = max(left.end, v.end)
-            left.pageviews.addSaturating(v.pageviews)
+            var left = visits[i - 1].joined(with: v, isLess: isLess)
             if i < visits.count, visits[i].start - left.end <= timeout {
-                left.end = max(left.end, visits[i].end)
-                left.pageviews.addSaturating(visits[i].pageviews)
+                left = left.joined(with: visits[i], isLess: isLess)
                 visits.remove(at: i)
             }
             visits[i - 1] = left
         } else if i < visits.count, visits[i].start - v.end <= timeout {
             // v starts the visit after it (strictly earlier, so its entry page wins).
-            var joined = v
-            joined.end = max(v.end, visits[i].end)
-            joined.pageviews.addSaturating(visits[i].pageviews)
-            visits[i] = joined
+            visits[i] = v.joined(with: visits[i], isLess: isLess)
         } else {
             visits.insert(v, at: i)
         }
@@ -202,12 +250,8 @@ public struct VisitorSummary: Sendable, Equatable {
         var out: [Visit] = []
         out.reserveCapacity(sorted.count)
         for v in sorted {
-            if var last = out.last, v.start - last.end <= timeout {
-                if v.start == last.start && isLess(v.entry, last.entry) { last.entry = v.entry }
-                last.end = max(last.end, v.end)
-                // Saturating: a state file may hold visits of up to UInt32.max pageviews.
-                last.pageviews.addSaturating(v.pageviews)
-                out[out.count - 1] = last
+            if let last = out.last, v.start - last.end <= timeout {
+                out[out.count - 1] = last.joined(with: v, isLess: isLess)
             } else {
                 out.append(v)
             }

@@ -77,7 +77,8 @@ public struct Release {
         out.append(rollUp(byTable, visitsByDay, name: "traffic_weekly", period: "week_start", range: .week))
         out.append(rollUp(byTable, visitsByDay, name: "traffic_monthly", period: "month", range: .month))
         out.append(dimension(.pages, byTable, name: "pages", columns: ["path"], metrics: .pageviews))
-        out.append(entryPages(visits.entries))
+        out.append(pagesOfVisits(visits.entries, exits: false))
+        out.append(pagesOfVisits(visits.exits, exits: true))
         out.append(visitLengths(visits.durations, days: visits.day.keys, name: "visit_durations", unit: "seconds"))
         out.append(visitLengths(visits.depths, days: visits.day.keys, name: "visit_pageviews", unit: "pageviews"))
         out.append(dimension(.notFound, byTable, name: "not_found", columns: ["path"], metrics: .requests))
@@ -304,6 +305,8 @@ public struct Release {
         var hour = VisitCounts()
         var day = VisitCounts()
         var entries = VisitRows()
+        /// By exit page; visits whose exit is unknown (read from an old state) are in none.
+        var exits = VisitRows()
         /// Rows by (site, day) number of `day` and range.
         var durations = VisitLengthRows(scale: .duration)
         var depths = VisitLengthRows(scale: .pageviews)
@@ -324,12 +327,18 @@ public struct Release {
                 let site = Int(key.site)
                 part.visitors[j].forEachVisit { partVisit in
                     var v = partVisit
-                    if let map { v.entry = map.dims[Int(v.entry)] }
+                    if let map {
+                        v.entry = map.dims[Int(v.entry)]
+                        if v.exit != Visit.unknownExit { v.exit = map.dims[Int(v.exit)] }
+                    }
                     let b = buckets.buckets(v.start)
                     let bounce: Int64 = v.pageviews == 1 ? 1 : 0
                     pass.hour.add(SiteBucket(site: site, bucket: b.hour), bounce: bounce)
                     let day = pass.day.add(SiteBucket(site: site, bucket: b.day), bounce: bounce)
                     pass.entries.add(VisitRowKey(site: site, day: b.day, dim: Int(v.entry)), v, visitor: visitor)
+                    if v.exit != Visit.unknownExit {
+                        pass.exits.add(VisitRowKey(site: site, day: b.day, dim: Int(v.exit)), v, visitor: visitor)
+                    }
                     pass.durations.add(v, length: v.end - v.start, day: day, visitor: visitor)
                     pass.depths.add(v, length: Int64(v.pageviews), day: day, visitor: visitor)
                 }
@@ -539,13 +548,15 @@ public struct Release {
         return distinct
     }
 
-    /// `entry_pages`: per site and day, the entry paths with at least k distinct visitors, most
-    /// visits first; the others fold into one `(other)` row, published when it reaches k.
-    func entryPages(_ visitRows: VisitRows) -> ReleasedTable {
+    /// `entry_pages` or `exit_pages`: per site and day (of the visits' start), the paths with
+    /// at least k distinct visitors, most visits first; the others fold into one `(other)`
+    /// row, published when it reaches k.
+    func pagesOfVisits(_ visitRows: VisitRows, exits: Bool) -> ReleasedTable {
+        let metrics = exits ? ["exits"] : ["visits", "bounces", "bounce_rate"]
         var t = ReleasedTable(
-            name: "entry_pages",
-            header: ["site", "date", "path", "visits", "bounces", "bounce_rate", visitorsColumn(covering: .day)],
-            rows: [], thresholdOn: "visitors")
+            name: exits ? "exit_pages" : "entry_pages",
+            header: ["site", "date", "path"] + metrics + [visitorsColumn(covering: .day)], rows: [],
+            thresholdOn: "visitors")
         // A path that reads `(other)` folds, so the folded row is never taken for that page.
         let otherDim = Int(state.dims.intern(otherLabel, readOnly: true) ?? UInt32.max)
         var groups: [SiteBucket: [Int]] = [:]
@@ -584,11 +595,15 @@ public struct Release {
             for p in published {
                 let n = UInt64(p.visitors)
                 t.smallestPublishedCount = min(t.smallestPublishedCount ?? n, n)
-                t.rows.append([
-                    state.sites.string(UInt32(g.site)), ISOTime.date(days: g.bucket),
-                    p.dim == otherDim ? otherLabel : state.dims.string(UInt32(p.dim)),
-                    String(p.row.visits), String(p.row.bounces), Self.rate(p.row.bounces, p.row.visits), String(n),
-                ])
+                let counts =
+                    exits
+                    ? [String(p.row.visits)]
+                    : [String(p.row.visits), String(p.row.bounces), Self.rate(p.row.bounces, p.row.visits)]
+                t.rows.append(
+                    [
+                        state.sites.string(UInt32(g.site)), ISOTime.date(days: g.bucket),
+                        p.dim == otherDim ? otherLabel : state.dims.string(UInt32(p.dim)),
+                    ] + counts + [String(n)])
             }
         }
         return t

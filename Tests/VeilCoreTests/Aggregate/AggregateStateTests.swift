@@ -662,28 +662,37 @@ struct AggregateStateTests {
         #expect(failures.isEmpty, "\(failures.prefix(20))")
     }
 
-    @Test("version 2 files are read; one holding a web campaign cell, which version 2 had not, is refused")
+    @Test(
+        "versions 2 and 3 are read (exits unknown); a version 2 file holding a web campaign cell, which version 2 had not, is refused"
+    )
     func readsVersion2() throws {
         let ws = try StateTestWorkspace()
-        /// `bytes` as version `v`, checksummed again.
-        func asVersion(_ bytes: [UInt8], _ v: UInt16) -> [UInt8] {
-            var b = Array(bytes.dropLast(4))
-            b[8] = UInt8(v & 0xFF)
-            b[9] = UInt8(v >> 8)
-            var w = BinaryWriter()
-            w.writeUInt32(CRC32C.checksum(b))
-            return b + w.bytes
+        let plain = try ws.aggregate([Self.pageview(0, "/a"), Self.pageview(60, "/b")], name: "v.log").state
+        #expect(StateCodec.version == 4)
+        #expect(plain.visitors.first?.visits.first?.exit == plain.dims.intern("/b", readOnly: true))
+        for v: UInt16 in [2, 3] {
+            let old = StateCodec.encode(plain, only: nil, layout: v)
+            #expect(old != StateCodec.encode(plain))
+            let read = try StateCodec.decode(old, file: "old.veilstate")
+            // The same state but for its visits' exits, which the old layout did not keep.
+            var unknown = plain
+            unknown.visitors = plain.visitors.map { s in
+                VisitorSummary(
+                    visits: s.visits.map {
+                        var v = $0; v.exit = Visit.unknownExit; return v
+                    })
+            }
+            #expect(StateCodec.encode(read) == StateCodec.encode(unknown), "version \(v)")
+            #expect(read.visitors.allSatisfy { $0.visits.allSatisfy { $0.exit == Visit.unknownExit } })
         }
-        let plain = try ws.aggregate([Self.pageview(0, "/a")], name: "v.log").state
-        let old = asVersion(StateCodec.encode(plain), 2)
-        #expect(old != StateCodec.encode(plain) && StateCodec.version == 3)
-        #expect(StateCodec.encode(try StateCodec.decode(old, file: "old.veilstate")) == StateCodec.encode(plain))
 
         let tagged = try ws.aggregate([Self.pageview(0, "/a?utm_source=x")], name: "t.log").state
         #expect(tagged.cellKeys.contains { $0.table == .webCampaigns })
         let current = StateCodec.encode(tagged)
         #expect(StateCodec.encode(try StateCodec.decode(current, file: "new.veilstate")) == current)
-        let e = #expect(throws: VeilError.self) { try StateCodec.decode(asVersion(current, 2), file: "t.veilstate") }
+        let e = #expect(throws: VeilError.self) {
+            try StateCodec.decode(StateCodec.encode(tagged, only: nil, layout: 2), file: "t.veilstate")
+        }
         #expect(e?.code == .state && e?.message.contains("unknown table id") == true, "\(e?.message ?? "")")
         #expect(e?.file == "t.veilstate" && e?.byteOffset != nil)
     }
@@ -778,7 +787,8 @@ struct AggregateStateTests {
         w.writeVarInt(visitStart)
         w.writeVarUInt(visitLength)
         w.writeVarUInt(2)
-        w.writeVarUInt(0)
+        w.writeVarUInt(0)  // entry: "/a"
+        w.writeVarUInt(1)  // exit: "/a" (+ 1)
         w.writeVarUInt(0)  // recipients
         w.writeVarUInt(0)  // contribution records
         w.writeUInt32(CRC32C.checksum(w.bytes))

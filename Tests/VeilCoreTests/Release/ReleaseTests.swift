@@ -22,6 +22,8 @@ struct ReleaseOracle {
         var end: Int64
         var pageviews: Int
         var entry: String
+        /// The largest path at the last second.
+        var exit: String
     }
 
     static func visitor(_ r: StateTestRequest) -> String {
@@ -52,10 +54,12 @@ struct ReleaseOracle {
                 if var c = current, p.time - end <= timeout {
                     c.pageviews += 1
                     c.end = p.time
+                    c.exit = p.path  // sorted by time, then path: the last is the largest at the last second
                     current = c
                 } else {
                     if let c = current { out.append(c) }
-                    current = VisitSummary(visitor: v, start: p.time, end: p.time, pageviews: 1, entry: p.path)
+                    current = VisitSummary(
+                        visitor: v, start: p.time, end: p.time, pageviews: 1, entry: p.path, exit: p.path)
                 }
                 end = p.time
             }
@@ -96,16 +100,21 @@ struct ReleaseOracle {
         return (rows, suppressed, folded)
     }
 
-    func entryPages(k: Int) -> (rows: [[String]], suppressed: Int, folded: Int) {
+    /// entry_pages or (`exits`) exit_pages rows.
+    func pagesOfVisits(k: Int, exits: Bool = false) -> (rows: [[String]], suppressed: Int, folded: Int) {
         struct Entry { var visits = 0; var bounces = 0; var visitors = Set<String>() }
         var days: [Int64: [String: Entry]] = [:]
         for v in visits {
             let day = ISOTime.floorDiv(v.start, 86_400)
-            var e = days[day, default: [:]][v.entry] ?? Entry()
+            let page = exits ? v.exit : v.entry
+            var e = days[day, default: [:]][page] ?? Entry()
             e.visits += 1
             if v.pageviews == 1 { e.bounces += 1 }
             e.visitors.insert(v.visitor)
-            days[day, default: [:]][v.entry] = e
+            days[day, default: [:]][page] = e
+        }
+        func counts(_ visits: Int, _ bounces: Int) -> [String] {
+            exits ? [String(visits)] : [String(visits), String(bounces), Self.rate(bounces, visits)]
         }
         var rows: [[String]] = []
         var suppressed = 0, folded = 0
@@ -117,10 +126,7 @@ struct ReleaseOracle {
                     ? $0.value.visits > $1.value.visits : StateTestKit.byteLess($0.key, $1.key)
             }
             for (path, e) in published {
-                rows.append([
-                    site, date, path, String(e.visits), String(e.bounces), Self.rate(e.bounces, e.visits),
-                    String(e.visitors.count),
-                ])
+                rows.append([site, date, path] + counts(e.visits, e.bounces) + [String(e.visitors.count)])
             }
             let rest = entries.filter { $0.value.visitors.count < k }
             suppressed += rest.count
@@ -128,7 +134,7 @@ struct ReleaseOracle {
             if !rest.isEmpty && union.count >= k {
                 folded += rest.count
                 let v = rest.values.map(\.visits).reduce(0, +), b = rest.values.map(\.bounces).reduce(0, +)
-                rows.append([site, date, otherLabel, String(v), String(b), Self.rate(b, v), String(union.count)])
+                rows.append([site, date, otherLabel] + counts(v, b) + [String(union.count)])
             }
         }
         return (rows, suppressed, folded)
@@ -271,10 +277,19 @@ struct ReleaseTests {
         #expect(referrers.folded == expectedReferrers.folded)
 
         let entries = try StateTestKit.table(tables, "entry_pages")
-        let expectedEntries = oracle.entryPages(k: k)
+        let expectedEntries = oracle.pagesOfVisits(k: k)
         #expect(entries.rows == expectedEntries.rows)
         #expect(entries.suppressed == expectedEntries.suppressed)
         #expect(entries.folded == expectedEntries.folded)
+        let exits = try StateTestKit.table(tables, "exit_pages")
+        let expectedExits = oracle.pagesOfVisits(k: k, exits: true)
+        #expect(exits.header == ["site", "date", "path", "exits", "visitors"])
+        #expect(exits.rows == expectedExits.rows)
+        #expect(exits.suppressed == expectedExits.suppressed)
+        #expect(exits.folded == expectedExits.folded)
+        if k == 1 {
+            #expect(exits.rows != entries.rows.map { Array($0.prefix(4)) + [$0[6]] }, "exits are not the entries")
+        }
 
         for (name, byDuration) in [("visit_durations", true), ("visit_pageviews", false)] {
             let table = try StateTestKit.table(tables, name)
@@ -323,11 +338,12 @@ struct ReleaseTests {
         #expect(
             tables.map(\.name) == [
                 "traffic_hourly", "traffic_daily", "traffic_weekly", "traffic_monthly", "pages", "entry_pages",
-                "visit_durations", "visit_pageviews", "not_found", "referrers", "web_campaigns", "browsers",
+                "exit_pages", "visit_durations", "visit_pageviews", "not_found", "referrers", "web_campaigns",
+                "browsers",
                 "operating_systems", "devices", "status_codes",
                 "campaigns", "campaign_links",
             ])
-        for name in ["pages", "referrers", "browsers", "operating_systems", "devices", "entry_pages"] {
+        for name in ["pages", "referrers", "browsers", "operating_systems", "devices", "entry_pages", "exit_pages"] {
             let t = try StateTestKit.table(tables, name)
             #expect(t.thresholdOn == "visitors", "\(name)")
             let valueColumn = t.header[2]
@@ -490,9 +506,57 @@ struct ReleaseTests {
             "entry_pages": 4, "not_found": 0, "referrers": 1, "browsers": 1, "operating_systems": 1, "devices": 1,
             "status_codes": 1, "campaigns": 0, "campaign_links": 0, "web_campaigns": 0,
             // 24 one-pageview visits: all in the first range of duration and of pageviews.
-            "visit_durations": 1, "visit_pageviews": 1,
+            "visit_durations": 1, "visit_pageviews": 1, "exit_pages": 4,
         ]
         #expect(Dictionary(uniqueKeysWithValues: tables.map { ($0.name, $0.suppressed) }) == expected)
+    }
+
+    @Test("visit lengths: a short last range joins the row before it; exits are the last pages, ties to the larger")
+    func visitLengthsByHand() throws {
+        let ws = try StateTestWorkspace()
+        let t0 = StateTestKit.time(2026, 11, 28, 10)
+        func view(_ n: Int, _ seconds: Int64, _ path: String) -> StateTestRequest {
+            StateTestRequest(
+                ip: StateTestKit.address(n), userAgent: StateTestKit.firefox, time: t0 + seconds, path: path)
+        }
+        var log: [StateTestRequest] = []
+        // Three one-pageview visits (0 s, 1 pageview), three of 100 s and 2 pageviews, and one of
+        // 2000 s and 3 pageviews (gaps of 1000 s, under the 30-minute timeout).
+        for n in 0..<3 { log.append(view(n, Int64(n), "/a")) }
+        for n in 3..<6 { log += [view(n, 10, "/a"), view(n, 110, "/b")] }
+        log += [view(6, 0, "/c"), view(6, 1000, "/a"), view(6, 2000, "/c")]
+        // One more visitor: two pageviews in the same second, on /a and /d: exit /d.
+        log += [view(7, 3000, "/d"), view(7, 3000, "/a")]
+        let tables = try StateTestKit.release(try ws.aggregate(log, name: "lengths.log"), k: 3)
+        let durations = try StateTestKit.table(tables, "visit_durations")
+        #expect(
+            durations.rows == [
+                ["default", "2026-11-28", "0", "0", "4", "5", "4"],
+                ["default", "2026-11-28", "1", "", "4", "9", "4"],
+            ])
+        #expect(durations.suppressed == 1 && durations.folded == 1)
+        let depths = try StateTestKit.table(tables, "visit_pageviews")
+        #expect(
+            depths.rows == [
+                ["default", "2026-11-28", "1", "1", "3", "3", "3"],
+                ["default", "2026-11-28", "2", "", "5", "11", "5"],
+            ])
+        #expect(depths.suppressed == 1 && depths.folded == 1)
+        let exits = try StateTestKit.table(tables, "exit_pages")
+        #expect(
+            exits.rows == [
+                ["default", "2026-11-28", "/a", "3", "3"],
+                ["default", "2026-11-28", "/b", "3", "3"],
+            ])
+        #expect(exits.suppressed == 2 && exits.folded == 0)
+        // At k = 1: visitor 7's pageviews in one second enter at /a and leave at /d.
+        let all = try StateTestKit.release(try ws.aggregate(log, name: "lengths1.log"), k: 1)
+        #expect(
+            try StateTestKit.table(all, "exit_pages").rows.map { [$0[2], $0[3]] } == [
+                ["/a", "3"], ["/b", "3"], ["/c", "1"], ["/d", "1"],
+            ])
+        #expect(
+            try StateTestKit.table(all, "entry_pages").rows.map { [$0[2], $0[3]] } == [["/a", "7"], ["/c", "1"]])
     }
 
     @Test("k must be at least 1")
@@ -525,7 +589,7 @@ struct ReleaseTests {
         _ = try RollupWriter.write(state, to: dirs[0], configuration: c)
         _ = try RollupWriter.write(decoded, to: dirs[1], configuration: c)
         let names = try FileManager.default.contentsOfDirectory(atPath: dirs[0]).sorted()
-        #expect(names.count == 18 && names.contains("manifest.json") && names.contains("pages.csv"))
+        #expect(names.count == 19 && names.contains("manifest.json") && names.contains("pages.csv"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: dirs[1]).sorted() == names)
         for name in names {
             let a = FileManager.default.contents(atPath: dirs[0] + "/" + name)

@@ -107,6 +107,7 @@ public enum DPTable: String, CaseIterable, Sendable, Comparable {
             "not released under differential privacy (sum the daily rows: post-processing costs no budget)"
         ),
         ("web_campaigns", "not covered by contribution bounding; not released under differential privacy"),
+        ("exit_pages", "not covered by contribution bounding; not released under differential privacy"),
         ("visit_durations", "not covered by contribution bounding; not released under differential privacy"),
         ("visit_pageviews", "not covered by contribution bounding; not released under differential privacy"),
         ("not_found", "counts bots and requests, not visitors; not released under differential privacy"),
