@@ -515,8 +515,9 @@ struct RollupCLITests {
                     }
                 }
                 // Exit pages: a published path's exits equal the truth's, but for the visits that
-                // cross midnight (veil splits them: the first part ends elsewhere) and those with
-                // two last pageviews in one second (veil takes the larger path, the truth the first).
+                // cross midnight (veil splits them: the first part ends elsewhere, up to 3 counts)
+                // and those with two last pageviews in one second (veil takes the larger path,
+                // the truth the first: 2 counts).
                 var exitsByPath: [String: Int] = [:]
                 for r in exitPages.rows(site: site.site, "date", day.day) where r["path"] != "(other)" {
                     let path = String((r["path"] ?? "").split(separator: "?", omittingEmptySubsequences: false)[0])
@@ -573,7 +574,7 @@ struct RollupCLITests {
         #expect(comparedWebCampaigns >= 2, "too few web campaigns compared with the truth (\(comparedWebCampaigns))")
         #expect(comparedExits >= 10, "too few exit pages compared with the truth (\(comparedExits))")
         #expect(
-            exitDifference <= 2 * (crossing + truth.visits.exitTies),
+            exitDifference <= 3 * crossing + 2 * truth.visits.exitTies,
             "exit_pages: \(exitDifference) exits differ from the truth (\(crossing) visits cross midnight, \(truth.visits.exitTies) exit ties)"
         )
         #expect(comparedVisitLengths >= 16, "too few visit ranges compared with the truth (\(comparedVisitLengths))")

@@ -98,8 +98,9 @@ public struct AggregateState: Sendable {
         if inserted {
             visitors.append(VisitorSummary(first: Visit(start: time, end: time, pageviews: 1, entry: path, exit: path)))
         } else if !visitors[i].addInOrder(time: time, path: path, timeout: timeout) {
-            // Out of order or a tie at a visit's start: entry pages are ordered by their strings
-            // (a copy of the interner for the comparison, only on this path).
+            // Out of order, or a tie at a visit's first or last second: entry and exit pages are
+            // ordered by their strings (a copy of the interner for the comparison, only on
+            // this path).
             let dims = self.dims
             visitors[i].addOutOfOrder(time: time, path: path, timeout: timeout) { dims.isLess($0, $1) }
         }

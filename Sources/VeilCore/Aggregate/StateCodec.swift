@@ -37,15 +37,15 @@ public enum StateCodec {
     /// Version 2 added the contribution records (differential privacy); version 3 the web
     /// campaigns table (table id 9), in the same layout, so version 2 files are read too
     /// (their page paths may keep `utm_*` parameters, which page paths now drop); version 4
-    /// each visit's exit page (versions 2 and 3 are read with unknown exits). Version 1 files
-    /// are not read.
+    /// each visit's exit page (versions 2 and 3 are read with unknown exits but for one-page
+    /// visits). Version 1 files are not read.
     public static let version: UInt16 = 4
     /// The oldest version `decode` reads.
     static let oldestReadable: UInt16 = 2
     /// The first version with web campaign cells.
     static let webCampaignsSince: UInt16 = 3
     /// The first version whose visits name their exit page (older ones read as
-    /// `Visit.unknownExit`).
+    /// `Visit.unknownExit`, but for visits of one pageview, whose exit is their entry).
     static let exitPagesSince: UInt16 = 4
 
     /// Which cells and per-pseudonym summaries of a state to encode, by index; the rest of the
@@ -389,7 +389,8 @@ public enum StateCodec {
                 visits.append(
                     Visit(
                         start: start, end: start + Int64(len), pageviews: UInt32(pv), entry: UInt32(entry),
-                        exit: exit == 0 ? Visit.unknownExit : UInt32(exit - 1)))
+                        // Before version 4: a visit of one pageview left where it entered.
+                        exit: exit > 0 ? UInt32(exit - 1) : pv == 1 ? UInt32(entry) : Visit.unknownExit))
             }
             let key = VisitorKey(site: UInt32(site), pseudonym: p)
             guard s.visitorTable.findOrInsert(key).inserted else { throw r.error("duplicate visitor", at: at) }

@@ -1,10 +1,11 @@
-/// One visit of one visitor: consecutive pageviews with no gap longer than the session timeout.
+/// One visit of one visitor: consecutive pageviews with no gap longer than the session timeout,
+/// with the pages it entered and left by.
 ///
 /// 24 bytes: the end is kept as its distance from the start (a state's times lie within
 /// `StateCodec.maxTime`, under 2³² seconds).
 public struct Visit: Sendable, Equatable {
-    /// UTC seconds of the first pageview.
-    public var start: Int64
+    /// UTC seconds of the first pageview. Setting it moves `end` too: set `end` after it.
+    public internal(set) var start: Int64
     /// Seconds from the first pageview to the last.
     private var length: UInt32
     public var pageviews: UInt32
@@ -156,7 +157,7 @@ public struct VisitorSummary: Sendable, Equatable {
     }
 
     /// Adds one pageview at `time` on the page `path`.
-    /// - Parameter isLess: byte order of two dimension ids, for entry-page ties.
+    /// - Parameter isLess: byte order of two dimension ids, for entry- and exit-page ties.
     @inline(__always)
     mutating func add(time: Int64, path: UInt32, timeout: Int64, isLess: (UInt32, UInt32) -> Bool) {
         if !addInOrder(time: time, path: path, timeout: timeout) {

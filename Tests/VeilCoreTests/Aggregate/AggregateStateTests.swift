@@ -686,6 +686,25 @@ struct AggregateStateTests {
             #expect(read.visitors.allSatisfy { $0.visits.allSatisfy { $0.exit == Visit.unknownExit } })
         }
 
+        // A one-pageview visit left where it entered, in any version.
+        let bounce = try ws.aggregate([Self.pageview(0, "/a", ip: "2001:db8::9")], name: "b.log").state
+        let bounceRead = try StateCodec.decode(StateCodec.encode(bounce, only: nil, layout: 3), file: "b.veilstate")
+        #expect(StateCodec.encode(bounceRead) == StateCodec.encode(bounce))
+
+        // An old state's visit meets a pageview at its last second on another page: its exit
+        // stays unknown (and the interner is never asked to order it), and the release counts
+        // no exit for it; a newer state's later pageview then ends it on a known page.
+        var old = try StateCodec.decode(StateCodec.encode(plain, only: nil, layout: 3), file: "old.veilstate")
+        let key = try #require(old.visitorKeys.first)
+        let c = old.dims.intern("/c")
+        old.addPageview(site: key.site, pseudonym: key.pseudonym, time: Self.visitStart + 60, path: c)
+        #expect(old.visitors[0].visits.map(\.exit) == [Visit.unknownExit])
+        #expect(try StateTestKit.table(StateTestKit.release(old, k: 1), "exit_pages").rows.isEmpty)
+        try old.merge(try ws.aggregate([Self.pageview(120, "/d")], name: "later.log").state)
+        #expect(old.visitors[0].visits.count == 1)
+        let exits = try StateTestKit.table(StateTestKit.release(old, k: 1), "exit_pages")
+        #expect(exits.rows.map { Array($0[2...]) } == [["/d", "1", "1"]])
+
         let tagged = try ws.aggregate([Self.pageview(0, "/a?utm_source=x")], name: "t.log").state
         #expect(tagged.cellKeys.contains { $0.table == .webCampaigns })
         let current = StateCodec.encode(tagged)
@@ -834,6 +853,8 @@ struct AggregateStateTests {
         await #expect(processExitsWith: .success, "input byte count 2^64-1") {
             exit(AggregateStateTests.decodeStatus(AggregateStateTests.craftedState(inputBytes: .max)))
         }
+        let lengthPastTheEnd = Self.craftedState(visitLength: UInt64(StateCodec.maxTime))
+        #expect(Self.decodeStatus(lengthPastTheEnd) == 0, "a visit ending after the last time a state holds")
         await #expect(processExitsWith: .success, "visit start + length overflows") {
             exit(
                 AggregateStateTests.decodeStatus(

@@ -104,7 +104,7 @@ struct VisitorSummaryTests {
         #expect(t == VisitorSummary(visits: []))
     }
 
-    @Test("the fast path declines exactly the pageviews that need an entry-page order")
+    @Test("the fast path declines exactly the pageviews that need an entry- or exit-page order")
     func fastPathDeclines() {
         var s = VisitorSummary(first: Visit(start: 100, end: 100, pageviews: 1, entry: 5, exit: 5))
         let tie = s.addInOrder(time: 100, path: 1, timeout: 1800)
