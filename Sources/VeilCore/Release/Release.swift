@@ -213,21 +213,36 @@ public struct Release {
     }
 
     /// One row of a table of visits (an entry page, or a range of visit lengths): its visits,
-    /// their bounces and pageviews, and the numbers of their visitors. Each visitor's visits
-    /// come together, so checking the last number keeps the list free of duplicates.
+    /// their bounces and pageviews, and its distinct visitors. Each visitor's visits come
+    /// together, so comparing with the last visitor counts them exactly. The visitors' numbers
+    /// are kept only while there are fewer than `keep` (a row below k may fold into another
+    /// and needs them for the union; a row that reaches k never folds), so the memory of a
+    /// release does not grow with its visits.
     struct VisitRow {
         var visits: Int64 = 0
         var bounces: Int64 = 0
         var pageviews: Int64 = 0
+        var distinct = 0
+        var lastVisitor = UInt32.max
+        /// The visitors' numbers while `distinct < keep`; emptied when it gets there.
         var visitors: [UInt32] = []
 
-        mutating func add(_ v: Visit, visitor: UInt32) {
+        mutating func add(_ v: Visit, visitor: UInt32, keep: Int) {
             visits += 1
             if v.pageviews == 1 { bounces += 1 }
             pageviews.addSaturating(Int64(v.pageviews))
-            if visitors.last != visitor { visitors.append(visitor) }
+            if lastVisitor != visitor {
+                lastVisitor = visitor
+                distinct += 1
+                if distinct < keep {
+                    visitors.append(visitor)
+                } else if !visitors.isEmpty {
+                    visitors = []
+                }
+            }
         }
 
+        /// Adds `o`'s counts (`distinct` and the visitor list are the folded row's to set).
         mutating func merge(_ o: VisitRow) {
             visits += o.visits
             bounces += o.bounces
@@ -253,10 +268,11 @@ public struct Release {
         private var index = IndexTable<VisitRowKey>()
         private(set) var rows: [(key: VisitRowKey, row: VisitRow)] = []
 
-        mutating func add(_ key: VisitRowKey, _ v: Visit, visitor: UInt32) {
+        /// Counts a visit; `keep`: see `VisitRow`.
+        mutating func add(_ key: VisitRowKey, _ v: Visit, visitor: UInt32, keep: Int) {
             let (i, inserted) = index.findOrInsert(key)
             if inserted { rows.append((key, VisitRow())) }
-            rows[i].row.add(v, visitor: visitor)
+            rows[i].row.add(v, visitor: visitor, keep: keep)
         }
     }
 
@@ -284,18 +300,52 @@ public struct Release {
     }
 
     /// The rows of a table of visit lengths: for each (site, day) number, one per range of the
-    /// scale, so a visit costs no lookup beyond its day's.
+    /// scale, so a visit costs no lookup beyond its day's; and, for the distinct visitors of
+    /// any set of ranges, how many visitors had visits in exactly each set of ranges that day
+    /// (a scale has at most 8 ranges: 256 sets). Memory: a few KiB per (site, day).
     struct VisitLengthRows {
         let scale: VisitLengthScale
-        /// Row `day * scale.count + range`.
+        /// Row `day * scale.count + range` (no visitor lists: see `visitorsBySet`).
         private(set) var rows: [VisitRow] = []
+        /// Entry `day * sets + set`: visitors whose visits that day fell in exactly the ranges
+        /// of bit set `set`.
+        private(set) var visitorsBySet: [Int] = []
+        private var pending: (visitor: UInt32, day: Int, set: Int)? = nil
+
+        init(scale: VisitLengthScale) {
+            precondition(scale.count <= 8, "at most 8 ranges")
+            self.scale = scale
+        }
+
+        var sets: Int { 1 << scale.count }
 
         mutating func add(_ v: Visit, length: Int64, day: Int, visitor: UInt32) {
             let start = day * scale.count
             if rows.count < start + scale.count {
                 rows.append(contentsOf: repeatElement(VisitRow(), count: start + scale.count - rows.count))
+                visitorsBySet.append(contentsOf: repeatElement(0, count: (day + 1) * sets - visitorsBySet.count))
             }
-            rows[start + scale.index(of: length)].add(v, visitor: visitor)
+            let range = scale.index(of: length)
+            rows[start + range].add(v, visitor: visitor, keep: 0)
+            if let p = pending, p.visitor == visitor, p.day == day {
+                pending = (visitor, day, p.set | 1 << range)
+            } else {
+                finish()
+                pending = (visitor, day, 1 << range)
+            }
+        }
+
+        /// Counts the last visitor's set of ranges; call once after the last visit.
+        mutating func finish() {
+            if let p = pending { visitorsBySet[p.day * sets + p.set] += 1 }
+            pending = nil
+        }
+
+        /// The distinct visitors of day `day` with a visit in any range of bit set `ranges`.
+        func visitors(day: Int, ranges: Int) -> Int {
+            var n = 0
+            for set in 1..<sets where set & ranges != 0 { n += visitorsBySet[day * sets + set] }
+            return n
         }
     }
 
@@ -317,6 +367,10 @@ public struct Release {
     mutating func visitorPass() throws(VeilError) -> VisitorPass {
         var pass = VisitorPass()
         var buckets = self.buckets
+        // Rows keep their visitors' numbers while below k (see `VisitRow`); a path that
+        // reads `(other)` always folds, so its row keeps them all.
+        let keep = Int(clamping: k)
+        let otherDim = state.dims.intern(otherLabel, readOnly: true).map(Int.init) ?? -1
         try forEachVisitorPart { part, map in
             // Visitor numbers run on across parts.
             let base = pass.summaries
@@ -335,9 +389,15 @@ public struct Release {
                     let bounce: Int64 = v.pageviews == 1 ? 1 : 0
                     pass.hour.add(SiteBucket(site: site, bucket: b.hour), bounce: bounce)
                     let day = pass.day.add(SiteBucket(site: site, bucket: b.day), bounce: bounce)
-                    pass.entries.add(VisitRowKey(site: site, day: b.day, dim: Int(v.entry)), v, visitor: visitor)
+                    let entry = Int(v.entry)
+                    pass.entries.add(
+                        VisitRowKey(site: site, day: b.day, dim: entry), v, visitor: visitor,
+                        keep: entry == otherDim ? .max : keep)
                     if v.exit != Visit.unknownExit {
-                        pass.exits.add(VisitRowKey(site: site, day: b.day, dim: Int(v.exit)), v, visitor: visitor)
+                        let exit = Int(v.exit)
+                        pass.exits.add(
+                            VisitRowKey(site: site, day: b.day, dim: exit), v, visitor: visitor,
+                            keep: exit == otherDim ? .max : keep)
                     }
                     pass.durations.add(v, length: v.end - v.start, day: day, visitor: visitor)
                     pass.depths.add(v, length: Int64(v.pageviews), day: day, visitor: visitor)
@@ -345,6 +405,8 @@ public struct Release {
             }
             pass.summaries += part.visitors.count
         }
+        pass.durations.finish()
+        pass.depths.finish()
         self.buckets = buckets
         return pass
     }
@@ -572,8 +634,8 @@ public struct Release {
             var hasOther = false
             for i in indices {
                 let (key, row) = visitRows.rows[i]
-                if UInt64(row.visitors.count) >= k && key.dim != otherDim {
-                    published.append((key.dim, row, row.visitors.count))
+                if UInt64(row.distinct) >= k && key.dim != otherDim {
+                    published.append((key.dim, row, row.distinct))
                 } else {
                     if key.dim != otherDim { folded += 1 }
                     other.merge(row)
@@ -627,6 +689,7 @@ public struct Release {
         struct Run {
             var last = 0
             var row = VisitRow()
+            /// Bit set of the ranges joined.
             var ranges = 0
             var short = 0
         }
@@ -639,21 +702,21 @@ public struct Release {
                 guard row.visits > 0 else { continue }
                 open.row.merge(row)
                 open.last = range
-                open.ranges += 1
-                if UInt64(row.visitors.count) < k { open.short += 1 }
-                let distinct = Self.distinctCount(open.row.visitors)
+                open.ranges |= 1 << range
+                if UInt64(row.distinct) < k { open.short += 1 }
+                let distinct = lengths.visitors(day: d, ranges: open.ranges)
                 if UInt64(distinct) >= k {
                     runs.append((open, distinct))
                     open = Run()
                 }
             }
-            if open.ranges > 0 {
+            if open.ranges != 0 {
                 if var last = runs.popLast() {
                     last.run.row.merge(open.row)
                     last.run.last = open.last
-                    last.run.ranges += open.ranges
+                    last.run.ranges |= open.ranges
                     last.run.short += open.short
-                    last.visitors = Self.distinctCount(last.run.row.visitors)
+                    last.visitors = lengths.visitors(day: d, ranges: last.run.ranges)
                     runs.append(last)
                 } else {
                     t.suppressed += open.short
