@@ -59,7 +59,7 @@ extension Release {
     /// The two e-mail tables: `campaigns` and `campaign_links`.
     func campaignTables() -> [ReleasedTable] {
         let rules = state.configuration.emailTiming
-        let otherDim = Int(state.dims.intern(otherLabel, readOnly: true) ?? UInt32.max)
+        let otherDim = otherDimension
 
         // Totals per campaign row and per link, mutated in place (no copy of their lists).
         var groupIndex: [CampaignKey: Int] = [:]

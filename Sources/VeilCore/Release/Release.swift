@@ -370,7 +370,7 @@ public struct Release {
         // Rows keep their visitors' numbers while below k (see `VisitRow`); a path that
         // reads `(other)` always folds, so its row keeps them all.
         let keep = Int(clamping: k)
-        let otherDim = state.dims.intern(otherLabel, readOnly: true).map(Int.init) ?? -1
+        let otherDim = otherDimension
         try forEachVisitorPart { part, map in
             // Visitor numbers run on across parts.
             let base = pass.summaries
@@ -509,7 +509,7 @@ public struct Release {
         header += metrics == .pageviews ? ["pageviews", visitorsColumn(covering: .day)] : ["requests", "bot_requests"]
         var t = ReleasedTable(
             name: name, header: header, rows: [], thresholdOn: clientsThreshold ? "clients" : "visitors")
-        let otherDim = Int(state.dims.intern(otherLabel, readOnly: true) ?? UInt32.max)
+        let otherDim = otherDimension
 
         // Group cells by (site, day).
         var groups: [SiteBucket: [Int]] = [:]
@@ -619,8 +619,7 @@ public struct Release {
             name: exits ? "exit_pages" : "entry_pages",
             header: ["site", "date", "path"] + metrics + [visitorsColumn(covering: .day)], rows: [],
             thresholdOn: "visitors")
-        // A path that reads `(other)` folds, so the folded row is never taken for that page.
-        let otherDim = Int(state.dims.intern(otherLabel, readOnly: true) ?? UInt32.max)
+        let otherDim = otherDimension
         var groups: [SiteBucket: [Int]] = [:]
         for (i, e) in visitRows.rows.enumerated() {
             groups[SiteBucket(site: e.key.site, bucket: e.key.day), default: []].append(i)
@@ -740,6 +739,11 @@ public struct Release {
     }
 
     // MARK: Helpers
+
+    /// The dimension id of the label `(other)`, which a folded row shows (a value that reads
+    /// `(other)` folds too, so the folded row is never taken for it); no id a value has when
+    /// the state holds no such label.
+    var otherDimension: Int { Int(state.dims.intern(otherLabel, readOnly: true) ?? UInt32.max) }
 
     func sortKey(_ k: CellKey) -> (String, Int64) { sortKey(site: k.site, k.bucket) }
 
