@@ -41,6 +41,10 @@ struct GroundTruth {
         var allVisitors = Set<UInt64>()
         var allPageviewVisitors = Set<UInt64>()
         var statusCodes: [[Int: Int]]
+        /// Bot requests per user agent, per day.
+        var botRequests: [[Int: Int]]
+        /// Bot clients (user agent, then cookie, else address) per user agent, per day.
+        var botClients: [[Int: Set<[Int]>]]
         var pagePageviews: [[Int]]
         var entryPages: [[Int]]
         /// Visits by the page of their last pageview, by the day they start.
@@ -62,6 +66,8 @@ struct GroundTruth {
             self.hours = Array(repeating: TrafficCounters(), count: hours)
             self.days = Array(repeating: TrafficCounters(), count: days)
             statusCodes = Array(repeating: [:], count: days)
+            botRequests = Array(repeating: [:], count: days)
+            botClients = Array(repeating: [:], count: days)
             pagePageviews = Array(repeating: [], count: days)
             entryPages = Array(repeating: [], count: days)
             exitPages = Array(repeating: [], count: days)
@@ -111,6 +117,11 @@ struct GroundTruth {
             days[d].add(status: r.status, bytes: r.bytes, bot: bot, proxy: proxy, pageview: pageview)
             total.add(status: r.status, bytes: r.bytes, bot: bot, proxy: proxy, pageview: pageview)
             statusCodes[d][r.status, default: 0] += 1
+            if bot {
+                botRequests[d][r.userAgent, default: 0] += 1
+                let client = r.cookie.isEmpty ? [0, r.address] : [1] + r.cookie.map { Int($0) }
+                botClients[d][r.userAgent, default: []].insert(client)
+            }
             var result = (near: 0, crossing: 0, exitTie: 0)
             if let identity {
                 hourVisitors.insert(identity)

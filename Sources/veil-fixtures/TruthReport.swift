@@ -92,6 +92,12 @@ struct TruthReport {
                         + "(Googlebot, bingbot, AhrefsBot, curl, python-requests, ...)")
             ),
             (
+                "bots",
+                .string(
+                    "per day, bot requests by the bot family of their User-Agent, lower-cased (veil's bot name), "
+                        + "and the distinct clients (User-Agent with cookie, else address) that sent them")
+            ),
+            (
                 "mail_proxy_requests",
                 .string(
                     "requests from GoogleImageProxy / YahooMailProxy; not in bot_requests, never visitors")
@@ -216,6 +222,24 @@ struct TruthReport {
                         (String($0), .int(site.statusCodes[d][$0]!))
                     })
             ))
+        if options.format.hasUserAgent {
+            // By bot name as veil labels it: the generator's bot families, lower-cased.
+            var requests: [String: Int] = [:]
+            var clients: [String: Set<[Int]>] = [:]
+            for (agent, n) in site.botRequests[d] {
+                let name = userAgents[agent].family.lowercased()
+                requests[name, default: 0] += n
+                clients[name, default: []].formUnion(site.botClients[d][agent, default: []].map { [agent] + $0 })
+            }
+            members.append(
+                (
+                    "bots",
+                    .object(
+                        requests.keys.sorted().map {
+                            ($0, .object([("requests", .int(requests[$0]!)), ("clients", .int(clients[$0]!.count))]))
+                        })
+                ))
+        }
         members.append(("top_paths", topPaths(site.pagePageviews[d])))
         var templates: [String: Int] = [:]
         for (page, count) in site.pagePageviews[d].enumerated() where count > 0 {

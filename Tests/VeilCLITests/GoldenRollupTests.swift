@@ -22,7 +22,7 @@ import Testing
         let expected = try FileManager.default.contentsOfDirectory(atPath: expectedDir).sorted()
         let got = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
         #expect(got == expected)
-        #expect(expected.contains("manifest.json") && expected.filter { $0.hasSuffix(".csv") }.count == 18)
+        #expect(expected.contains("manifest.json") && expected.filter { $0.hasSuffix(".csv") }.count == 19)
         for name in expected {
             let a = try Data(contentsOf: URL(fileURLWithPath: expectedDir + "/" + name))
             let b = try Data(contentsOf: URL(fileURLWithPath: out + "/" + name))

@@ -80,9 +80,16 @@ private struct Truth: Decodable {
         var pageviews: Int
     }
 
+    struct Bot: Decodable {
+        var requests: Int
+        var clients: Int
+    }
+
     struct Day: Decodable {
         /// `2026-11-28` (UTC).
         var day: String
+        /// By veil's bot name; nil for formats without a user agent.
+        var bots: [String: Bot]?
         var counters: Counters
         var statusCodes: [String: Int]
         var topPaths: [TopPath]
@@ -99,7 +106,7 @@ private struct Truth: Decodable {
         var hours: [Hour]
 
         enum CodingKeys: String, CodingKey {
-            case day, devices, hours
+            case day, devices, hours, bots
             case exitPages = "exit_pages"
             case visitDurations = "visit_durations"
             case visitPageviews = "visit_pageviews"
@@ -125,6 +132,7 @@ private struct Truth: Decodable {
             visitDurations = try c.decode([String: Int].self, forKey: .visitDurations)
             visitPageviews = try c.decode([String: Int].self, forKey: .visitPageviews)
             devices = try c.decodeIfPresent([String: Int].self, forKey: .devices)
+            bots = try c.decodeIfPresent([String: Bot].self, forKey: .bots)
             hours = try c.decode([Hour].self, forKey: .hours)
         }
     }
@@ -384,6 +392,8 @@ struct RollupCLITests {
         let hourly = try CSVTable(out + "/traffic_hourly.csv")
         let pages = try CSVTable(out + "/pages.csv")
         let statusCodes = try CSVTable(out + "/status_codes.csv")
+        let bots = try CSVTable(out + "/bots.csv")
+        var comparedBots = 0
         let referrers = try CSVTable(out + "/referrers.csv")
         let webCampaigns = try CSVTable(out + "/web_campaigns.csv")
         let devices = try CSVTable(out + "/devices.csv")
@@ -493,6 +503,36 @@ struct RollupCLITests {
                     published >= 1
                         && statusCodes.rows(site: site.site, "date", day.day).contains { $0["status"] == "200" })
 
+                // Bots: a name sent by at least k = 2 clients has its own row, with the truth's
+                // requests; the others are in (other); all rows add up to the day's bot requests
+                // when (other) is published.
+                let botRows = bots.rows(site: site.site, "date", day.day)
+                let truthBots = try #require(day.bots, "\(where_): the truth has bots")
+                #expect(truthBots.values.reduce(0) { $0 + $1.requests } == t.botRequests, "\(where_) bot truth")
+                var botSum = 0
+                for r in botRows {
+                    let name = r["bot"] ?? ""
+                    let requests = try int(r, "requests")
+                    botSum += requests
+                    let statusSum = try ["status_1xx", "status_2xx", "status_3xx", "status_4xx", "status_5xx"]
+                        .reduce(0) { try $0 + int(r, $1) }
+                    #expect(statusSum == requests, "\(where_) bot \(name): status classes sum to requests")
+                    #expect(try int(r, "bytes") > 0, "\(where_) bot \(name) bytes")
+                    guard name != "(other)" else { continue }
+                    let truthBot = try #require(truthBots[name], "\(where_): bot \(name) is not in the truth")
+                    #expect(requests == truthBot.requests, "\(where_) bot \(name) requests")
+                    #expect(truthBot.clients >= 2, "\(where_) bot \(name) published with one client")
+                    comparedBots += 1
+                }
+                for (name, b) in truthBots where b.clients >= 2 {
+                    #expect(botRows.contains { $0["bot"] == name }, "\(where_): bot \(name) (\(b.clients) clients)")
+                }
+                if botRows.contains(where: { $0["bot"] == "(other)" }) {
+                    #expect(botSum == t.botRequests, "\(where_): bot rows sum to bot_requests")
+                } else {
+                    #expect(botSum <= t.botRequests, "\(where_): bot rows above bot_requests")
+                }
+
                 // Referrer hosts and devices: published rows equal the truth.
                 if let hosts = day.referrerHosts {
                     let truthHosts = Dictionary(uniqueKeysWithValues: hosts.map { ($0.host, $0.pageviews) })
@@ -571,6 +611,7 @@ struct RollupCLITests {
             "veil has \(extraBounces) more bounces; at most 2 per visit crossing midnight (\(crossing))")
         #expect(comparedPaths >= 10, "too few pages compared with the truth (\(comparedPaths))")
         #expect(comparedNotFound >= 1, "no not_found row compared with the truth")
+        #expect(comparedBots >= 4, "too few bots rows compared with the truth")
         #expect(comparedWebCampaigns >= 2, "too few web campaigns compared with the truth (\(comparedWebCampaigns))")
         #expect(comparedExits >= 10, "too few exit pages compared with the truth (\(comparedExits))")
         #expect(
@@ -664,7 +705,7 @@ struct RollupCLITests {
             return try CLI.csvFiles(in: "\(dir)/\(output)")
         }
         let whole = try report(["whole"], "rep-whole")
-        #expect(whole.count == 18)
+        #expect(whole.count == 19)
         #expect((try CSVTable(dir + "/rep-whole/traffic_daily.csv")).rows.count == 4)
         for (states, name) in [
             (["ab_c"], "rep-ab_c"), (["a_bc"], "rep-a_bc"), (["cba"], "rep-cba"),
@@ -730,7 +771,7 @@ struct RollupCLITests {
         }
         for (a, b) in [("r1", "r2"), ("run1", "run2")] {
             let files = CLI.list(dir + "/" + a)
-            #expect(files.count == 19 && files.contains("manifest.json"), "\(files)")
+            #expect(files.count == 20 && files.contains("manifest.json"), "\(files)")
             #expect(files == CLI.list(dir + "/" + b))
             for f in files {
                 #expect(
@@ -791,7 +832,7 @@ struct RollupCLITests {
         }
         for rollup in ["k10", "k2"] + (format == "combined_cookie_xff" ? ["xff"] : []) {
             let names = CLI.list(dir + "/" + rollup)
-            #expect(names.count == 19, "\(rollup): \(names)")
+            #expect(names.count == 20, "\(rollup): \(names)")
             files += names.map { "\(dir)/\(rollup)/\($0)" }
         }
         #expect((try CSVTable(dir + "/k10/pages.csv")).rows.count > 0, "k=10 published no page: the search is too easy")

@@ -139,6 +139,10 @@ def tables(granularity):
         "operating_systems": dimension(("os", LABEL), ("pageviews", COUNT), ("visitors", COUNT)),
         "devices": dimension(("device", LABEL), ("pageviews", COUNT), ("visitors", COUNT)),
         "status_codes": dimension(("status", STATUS), ("requests", COUNT), ("bot_requests", COUNT)),
+        "bots": dimension(
+            ("bot", LABEL), ("requests", COUNT), ("bytes", COUNT), ("status_1xx", COUNT), ("status_2xx", COUNT),
+            ("status_3xx", COUNT), ("status_4xx", COUNT), ("status_5xx", COUNT)
+        ),
         "campaigns": dimension(
             ("campaign", LABEL),
             ("delivered", OPTCOUNT),
@@ -171,6 +175,7 @@ THRESHOLD_ON = {
     "traffic_monthly": "clients",
     "not_found": "clients",
     "status_codes": "clients",
+    "bots": "clients",
     "campaigns": "recipients",
     "campaign_links": "recipients",
 }
@@ -443,6 +448,35 @@ class Checker:
             if result is not None:
                 loaded[name] = [dict(zip(result[0], rec)) for rec in result[1] if len(rec) == len(result[0])]
         self.check_visit_lengths(directory, loaded)
+        self.check_bots(directory, loaded)
+
+    def check_bots(self, directory, loaded):
+        """Each (site, date) of the bots table: rows by requests (descending), (other) last,
+        adding up to at most the day's bot_requests in traffic_daily, and to exactly that when
+        (other) is published."""
+        rows = loaded.get("bots")
+        if rows is None:
+            return
+        where = os.path.join(directory, "bots.csv")
+        daily = {(r["site"], r["date"]): r["bot_requests"] for r in loaded.get("traffic_daily", [])}
+        by_day = {}
+        for r in rows:
+            by_day.setdefault((r["site"], r["date"]), []).append(r)
+        for key, day in by_day.items():
+            if not all(INT_RE.match(r["requests"]) for r in day):
+                continue
+            named = [int(r["requests"]) for r in day if r["bot"] != "(other)"]
+            if named != sorted(named, reverse=True):
+                self.fail(where, f"{key}: rows are not sorted by requests")
+            if any(r["bot"] == "(other)" for r in day[:-1]):
+                self.fail(where, f"{key}: (other) is not the last row")
+            total = sum(int(r["requests"]) for r in day)
+            if key not in daily or not INT_RE.match(daily[key]):
+                self.fail(where, f"{key}: no traffic_daily row for a day with bot rows")
+                continue
+            bot_requests = int(daily[key])
+            if total > bot_requests or (day[-1]["bot"] == "(other)" and total != bot_requests):
+                self.fail(where, f"{key}: rows count {total} requests, traffic_daily bot_requests {bot_requests}")
 
     def check_visit_lengths(self, directory, loaded):
         """Each (site, date) of a visit length table: rows in order that tile the scale from its

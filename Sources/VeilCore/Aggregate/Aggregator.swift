@@ -94,6 +94,9 @@ public struct Aggregator: RecordSink {
     private var uaClasses: [UserAgentClass] = []
     /// Per UA class: dimension ids of browser (+major), OS and device labels.
     private var uaDims: [(browser: UInt32, os: UInt32, device: UInt32)] = []
+    /// By user-agent class: the bot cell of the cached site and day, and the `cellsStamp` it
+    /// is of (0: none).
+    private var botCells: [(stamp: UInt64, cell: Int)] = []
     /// Per raw request target: its path's dimension id (low 32 bits) and its web campaign's
     /// (high 32 bits, `noCampaign` when it has no campaign tags).
     private var targetCache = ByteKeyedTable<UInt64>()
@@ -285,6 +288,7 @@ public struct Aggregator: RecordSink {
         state.cells[si].requests += 1
         if isBot { state.cells[si].botRequests += 1 }
         countClient(si, p, human: human)
+        if isBot { countBot(ua, agent, site: site, day: day, r, p) }
 
         if r.status == 404 || r.status == 410 {
             let path = pathID(r.target, line)
@@ -458,6 +462,32 @@ public struct Aggregator: RecordSink {
         cells.device = state.cell(CellKey(table: .devices, site: Int(site), bucket: day, dimension: Int(dims.device)))
         agentCells[ua] = cells
         return cells
+    }
+
+    /// Counts a bot's request in its bot's cell of the cached site and day.
+    @inline(__always)
+    private mutating func countBot(
+        _ ua: Int, _ agent: UserAgentClass, site: UInt32, day: Int64, _ r: LogRecord, _ p: Pseudonym
+    ) {
+        let i =
+            ua < botCells.count && botCells[ua].stamp == cellsStamp
+            ? botCells[ua].cell : newBotCell(ua, agent, site: site, day: day)
+        state.cells[i].requests += 1
+        state.cells[i].botRequests += 1
+        state.cells[i].bytes += r.bytes
+        state.cells[i].countStatus(r.status)
+        countClient(i, p, human: false)
+    }
+
+    @inline(never)
+    private mutating func newBotCell(_ ua: Int, _ agent: UserAgentClass, site: UInt32, day: Int64) -> Int {
+        if botCells.count <= ua {
+            botCells += Array(repeating: (0, 0), count: ua + 1 - botCells.count)
+        }
+        let name = state.dims.intern((agent.botName ?? .otherBot).rawValue)
+        let cell = state.cell(CellKey(table: .bots, site: Int(site), bucket: day, dimension: Int(name)))
+        botCells[ua] = (cellsStamp, cell)
+        return cell
     }
 
     /// A user-agent class's browser, OS and device cells, and the `cellsStamp` they are of

@@ -38,8 +38,9 @@ public enum StateCodec {
     /// campaigns table (table id 9), in the same layout, so version 2 files are read too
     /// (their page paths may keep `utm_*` parameters, which page paths now drop); version 4
     /// each visit's exit page (versions 2 and 3 are read with unknown exits but for one-page
-    /// visits). Version 1 files are not read.
-    public static let version: UInt16 = 4
+    /// visits); version 5 the bots table (table id 10), in the same layout. Version 1 files are
+    /// not read.
+    public static let version: UInt16 = 5
     /// The oldest version `decode` reads.
     static let oldestReadable: UInt16 = 2
     /// The first version with web campaign cells.
@@ -47,6 +48,18 @@ public enum StateCodec {
     /// The first version whose visits name their exit page (older ones read as
     /// `Visit.unknownExit`, but for visits of one pageview, whose exit is their entry).
     static let exitPagesSince: UInt16 = 4
+    /// The first version with bot cells.
+    static let botsSince: UInt16 = 5
+
+    /// The first format version that has cells of `table`: an older file holding one is
+    /// refused (a table id no veil of that version wrote).
+    static func firstVersion(with table: TableID) -> UInt16 {
+        switch table {
+        case .webCampaigns: webCampaignsSince
+        case .bots: botsSince
+        default: oldestReadable
+        }
+    }
 
     /// Which cells and per-pseudonym summaries of a state to encode, by index; the rest of the
     /// state (epochs, inputs, counters) is left out. How sealing writes one key epoch's visit
@@ -339,8 +352,7 @@ public enum StateCodec {
         s.cells.reserveCapacity(cellCount)
         for _ in 0..<cellCount {
             let at = r.offset
-            guard let table = TableID(rawValue: try r.readUInt8()), v >= webCampaignsSince || table != .webCampaigns
-            else {
+            guard let table = TableID(rawValue: try r.readUInt8()), v >= firstVersion(with: table) else {
                 throw r.error("unknown table id", at: at)
             }
             let site = try r.readVarUInt()

@@ -22,6 +22,8 @@ public enum TableID: UInt8, CaseIterable, Sendable, Comparable {
     /// Per site, day and web campaign (`utm_source`, `utm_medium`, `utm_campaign`): pageviews
     /// whose target carries campaign tags.
     case webCampaigns = 9
+    /// Per site, day and bot name (`BotName`): requests from bots.
+    case bots = 10
 
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 
@@ -32,7 +34,7 @@ public enum TableID: UInt8, CaseIterable, Sendable, Comparable {
     /// not just visitors.
     public var countsAllClients: Bool {
         switch self {
-        case .trafficHour, .trafficDay, .notFound, .statusCodes: true
+        case .trafficHour, .trafficDay, .notFound, .statusCodes, .bots: true
         default: false
         }
     }

@@ -93,6 +93,7 @@ public struct Release {
             dimension(.operatingSystems, byTable, name: "operating_systems", columns: ["os"], metrics: .pageviews))
         out.append(dimension(.devices, byTable, name: "devices", columns: ["device"], metrics: .pageviews))
         out.append(dimension(.statusCodes, byTable, name: "status_codes", columns: ["status"], metrics: .requests))
+        out.append(dimension(.bots, byTable, name: "bots", columns: ["bot"], metrics: .traffic))
         if let campaigns { out += try campaigns.wait() } else { out += try campaignTablesOfParts() }
         return out
     }
@@ -413,10 +414,11 @@ public struct Release {
 
     // MARK: Traffic
 
-    static let trafficMetrics = [
-        "requests", "pageviews", "VISITORS", "visits", "bounces", "bounce_rate", "bytes",
-        "status_1xx", "status_2xx", "status_3xx", "status_4xx", "status_5xx", "bot_requests",
-    ]
+    static let statusClassColumns = ["status_1xx", "status_2xx", "status_3xx", "status_4xx", "status_5xx"]
+
+    static let trafficMetrics =
+        ["requests", "pageviews", "VISITORS", "visits", "bounces", "bounce_rate", "bytes"] + statusClassColumns
+        + ["bot_requests"]
 
     func visitorsColumn(covering range: EpochGranularity) -> String {
         granularity.covers(range) ? "visitors" : "visitors_sum_of_\(granularity.adjective)"
@@ -499,14 +501,21 @@ public struct Release {
 
     // MARK: Dimension tables
 
-    enum MainMetric { case pageviews, requests }
+    /// The counts of a dimension table's rows: pageviews and visitors; requests and bot
+    /// requests; or requests, bytes and responses by status class (bots: all their requests
+    /// are bot requests).
+    enum MainMetric { case pageviews, requests, traffic }
 
     func dimension(_ table: TableID, _ byTable: [[Int]], name: String, columns: [String], metrics: MainMetric)
         -> ReleasedTable
     {
         let clientsThreshold = table.countsAllClients
         var header = ["site", "date"] + columns
-        header += metrics == .pageviews ? ["pageviews", visitorsColumn(covering: .day)] : ["requests", "bot_requests"]
+        switch metrics {
+        case .pageviews: header += ["pageviews", visitorsColumn(covering: .day)]
+        case .requests: header += ["requests", "bot_requests"]
+        case .traffic: header += ["requests", "bytes"] + Self.statusClassColumns
+        }
         var t = ReleasedTable(
             name: name, header: header, rows: [], thresholdOn: clientsThreshold ? "clients" : "visitors")
         let otherDim = otherDimension
@@ -576,10 +585,13 @@ public struct Release {
                 } else {
                     row.append(value)
                 }
-                row +=
-                    metrics == .pageviews
-                    ? [String(p.cell.pageviews), String(p.cell.visitors.cardinality())]
-                    : [String(p.cell.requests), String(p.cell.botRequests)]
+                switch metrics {
+                case .pageviews: row += [String(p.cell.pageviews), String(p.cell.visitors.cardinality())]
+                case .requests: row += [String(p.cell.requests), String(p.cell.botRequests)]
+                case .traffic:
+                    let s = p.cell.statusClasses
+                    row += [p.cell.requests, p.cell.bytes, s.0, s.1, s.2, s.3, s.4].map { String($0) }
+                }
                 t.rows.append(row)
             }
         }

@@ -663,12 +663,12 @@ struct AggregateStateTests {
     }
 
     @Test(
-        "versions 2 and 3 are read (exits unknown); a version 2 file holding a web campaign cell, which version 2 had not, is refused"
+        "versions 2 to 4 are read (2 and 3: exits unknown); a file holding a table its version had not (web campaigns before 3, bots before 5) is refused"
     )
     func readsVersion2() throws {
         let ws = try StateTestWorkspace()
         let plain = try ws.aggregate([Self.pageview(0, "/a"), Self.pageview(60, "/b")], name: "v.log").state
-        #expect(StateCodec.version == 4)
+        #expect(StateCodec.version == 5)
         #expect(plain.visitors.first?.visits.first?.exit == plain.dims.intern("/b", readOnly: true))
         for v: UInt16 in [2, 3] {
             let old = StateCodec.encode(plain, only: nil, layout: v)
@@ -714,6 +714,20 @@ struct AggregateStateTests {
         }
         #expect(e?.code == .state && e?.message.contains("unknown table id") == true, "\(e?.message ?? "")")
         #expect(e?.file == "t.veilstate" && e?.byteOffset != nil)
+
+        // Version 4 had every table but the bots: a state without bot cells reads back the same,
+        // one with them is refused.
+        let v4 = StateCodec.encode(plain, only: nil, layout: 4)
+        #expect(v4 != StateCodec.encode(plain), "the version differs")
+        #expect(StateCodec.encode(try StateCodec.decode(v4, file: "v4.veilstate")) == StateCodec.encode(plain))
+        let crawled = try ws.aggregate(
+            [StateTestRequest(ip: "192.0.2.7", userAgent: StateTestKit.googlebot, time: Self.visitStart, path: "/")],
+            name: "bot.log")
+        #expect(crawled.cellKeys.contains { $0.table == .bots })
+        let b = #expect(throws: VeilError.self) {
+            try StateCodec.decode(StateCodec.encode(crawled, only: nil, layout: 4), file: "b4.veilstate")
+        }
+        #expect(b?.code == .state && b?.message.contains("unknown table id") == true, "\(b?.message ?? "")")
     }
 
     @Test("a newer version, a truncated file and a foreign file are state errors")
@@ -1139,7 +1153,7 @@ struct AggregateStateTests {
                     guard key.bucket == day, daySites.insert(key.site).inserted else { return 13 }
                 case .pages, .browsers, .operatingSystems, .devices, .statusCodes:
                     guard key.bucket == day else { return 14 }
-                case .notFound, .referrers, .webCampaigns: return 15
+                case .notFound, .referrers, .webCampaigns, .bots: return 15
                 }
                 requests[key.table, default: 0] += s.cells[j].requests
             }

@@ -212,7 +212,7 @@ struct PrivacyLedgerTests {
             Set(notReleased.keys) == [
                 "traffic_hourly", "traffic_weekly", "traffic_monthly", "not_found", "status_codes", "campaigns",
                 "campaign_links", "entry_pages", "referrers", "operating_systems", "devices", "web_campaigns",
-                "visit_durations", "visit_pageviews", "exit_pages",
+                "visit_durations", "visit_pageviews", "exit_pages", "bots",
             ])
         let mechanisms = try #require(dp["tables"] as? [String: [String: Any]])
         #expect(mechanisms.keys.sorted() == ["browsers", "pages", "traffic_daily"])
@@ -242,7 +242,7 @@ struct PrivacyLedgerTests {
         var c = ReleaseConfiguration()
         c.k = 2
         _ = try RollupWriter.write(one, to: ws.directory + "/k", configuration: c)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: ws.directory + "/k").count == 19)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: ws.directory + "/k").count == 20)
         _ = try RollupWriter.writeDifferentiallyPrivate(
             one, to: ws.directory + "/k", parameters: Self.parameters("0.1"), keyStore: ws.store,
             budget: PrivacyAmount("1")!)
@@ -252,7 +252,7 @@ struct PrivacyLedgerTests {
             ])
         // And back: a k-anonymous release replaces the DP one.
         _ = try RollupWriter.write(one, to: ws.directory + "/k", configuration: c)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: ws.directory + "/k").count == 19)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: ws.directory + "/k").count == 20)
 
         try FileManager.default.createDirectory(atPath: ws.directory + "/mixed", withIntermediateDirectories: true)
         try AtomicFile.write("notes", to: ws.directory + "/mixed/notes.txt")

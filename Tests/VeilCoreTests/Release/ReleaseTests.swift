@@ -340,7 +340,7 @@ struct ReleaseTests {
                 "traffic_hourly", "traffic_daily", "traffic_weekly", "traffic_monthly", "pages", "entry_pages",
                 "exit_pages", "visit_durations", "visit_pageviews", "not_found", "referrers", "web_campaigns",
                 "browsers",
-                "operating_systems", "devices", "status_codes",
+                "operating_systems", "devices", "status_codes", "bots",
                 "campaigns", "campaign_links",
             ])
         for name in ["pages", "referrers", "browsers", "operating_systems", "devices", "entry_pages", "exit_pages"] {
@@ -504,7 +504,7 @@ struct ReleaseTests {
         let expected: [String: Int] = [
             "traffic_hourly": 1, "traffic_daily": 1, "traffic_weekly": 1, "traffic_monthly": 1, "pages": 4,
             "entry_pages": 4, "not_found": 0, "referrers": 1, "browsers": 1, "operating_systems": 1, "devices": 1,
-            "status_codes": 1, "campaigns": 0, "campaign_links": 0, "web_campaigns": 0,
+            "status_codes": 1, "bots": 0, "campaigns": 0, "campaign_links": 0, "web_campaigns": 0,
             // 24 one-pageview visits: all in the first range of duration and of pageviews.
             "visit_durations": 1, "visit_pageviews": 1, "exit_pages": 4,
         ]
@@ -589,7 +589,7 @@ struct ReleaseTests {
         _ = try RollupWriter.write(state, to: dirs[0], configuration: c)
         _ = try RollupWriter.write(decoded, to: dirs[1], configuration: c)
         let names = try FileManager.default.contentsOfDirectory(atPath: dirs[0]).sorted()
-        #expect(names.count == 19 && names.contains("manifest.json") && names.contains("pages.csv"))
+        #expect(names.count == 20 && names.contains("manifest.json") && names.contains("pages.csv"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: dirs[1]).sorted() == names)
         for name in names {
             let a = FileManager.default.contents(atPath: dirs[0] + "/" + name)
