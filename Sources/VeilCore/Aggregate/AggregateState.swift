@@ -91,8 +91,8 @@ public struct AggregateState: Sendable {
     /// Adds a pageview to the visitor's visit summary.
     ///
     /// Kept out of line: inlined into `Aggregator.consume`, its code made the optimiser leave
-    /// the cell arrays' uniqueness checks there as calls (13 per record path); out of line,
-    /// `consume` has none (see Benchmarks/PERFORMANCE.md).
+    /// the cell array's uniqueness and index checks there as calls; out of line, `consume` has
+    /// none (see Benchmarks/PERFORMANCE.md).
     /// - Returns: the visitor's summary index.
     @inline(never) @discardableResult
     mutating func addPageview(site: UInt32, pseudonym: Pseudonym, time: Int64, path: UInt32) -> Int {

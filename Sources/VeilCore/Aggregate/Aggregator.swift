@@ -464,18 +464,17 @@ public struct Aggregator: RecordSink {
         return cells
     }
 
-    /// Counts a bot's request in its bot's cell of the cached site and day.
-    @inline(__always)
+    /// Counts a bot's request in its bot's cell of the cached site and day. Out of line: a
+    /// minority of records are bots', and `consume` stays small enough for the optimiser to
+    /// keep its cell updates' checks inline.
+    @inline(never)
     private mutating func countBot(
         _ ua: Int, _ agent: UserAgentClass, site: UInt32, day: Int64, _ r: LogRecord, _ p: Pseudonym
     ) {
         let i =
             ua < botCells.count && botCells[ua].stamp == cellsStamp
             ? botCells[ua].cell : newBotCell(ua, agent, site: site, day: day)
-        state.cells[i].requests += 1
-        state.cells[i].botRequests += 1
-        state.cells[i].bytes += r.bytes
-        state.cells[i].countStatus(r.status)
+        state.cells[i].countBotRequest(bytes: r.bytes, status: r.status)
         countClient(i, p, human: false)
     }
 

@@ -75,6 +75,15 @@ public struct Cell: Sendable, Equatable {
         if human { visitors.insert(hash: p.lo) } else { clients.insert(hash: p.lo) }
     }
 
+    /// Counts one request of a bot (the bots table): a request, a bot request, its bytes and
+    /// its status class.
+    @inline(__always) mutating func countBotRequest(bytes: Int64, status: UInt16) {
+        requests += 1
+        botRequests += 1
+        self.bytes += bytes
+        countStatus(status)
+    }
+
     @inline(__always) mutating func countStatus(_ status: UInt16) {
         switch status / 100 {
         case 1: statusClasses.0 += 1
