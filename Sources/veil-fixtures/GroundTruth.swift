@@ -41,9 +41,11 @@ struct GroundTruth {
         var allVisitors = Set<UInt64>()
         var allPageviewVisitors = Set<UInt64>()
         var statusCodes: [[Int: Int]]
-        /// Bot requests per user agent, per day.
-        var botRequests: [[Int: Int]]
-        /// Bot clients (user agent, then cookie, else address) per user agent, per day.
+        /// Bot requests per user agent, per day: requests, bytes, then requests by status class
+        /// (1xx to 5xx).
+        var botRequests: [[Int: [Int]]]
+        /// Bot clients per user agent, per day: `[1, cookie bytes…]` for a request with a
+        /// cookie, `[0, address, user agent]` without (veil's visitor identity).
         var botClients: [[Int: Set<[Int]>]]
         var pagePageviews: [[Int]]
         var entryPages: [[Int]]
@@ -118,8 +120,12 @@ struct GroundTruth {
             total.add(status: r.status, bytes: r.bytes, bot: bot, proxy: proxy, pageview: pageview)
             statusCodes[d][r.status, default: 0] += 1
             if bot {
-                botRequests[d][r.userAgent, default: 0] += 1
-                let client = r.cookie.isEmpty ? [0, r.address] : [1] + r.cookie.map { Int($0) }
+                var counts = botRequests[d][r.userAgent, default: [0, 0, 0, 0, 0, 0, 0]]
+                counts[0] += 1
+                counts[1] += r.bytes
+                if (1...5).contains(r.status / 100) { counts[1 + r.status / 100] += 1 }
+                botRequests[d][r.userAgent] = counts
+                let client = r.cookie.isEmpty ? [0, r.address, r.userAgent] : [1] + r.cookie.map { Int($0) }
                 botClients[d][r.userAgent, default: []].insert(client)
             }
             var result = (near: 0, crossing: 0, exitTie: 0)

@@ -224,19 +224,28 @@ struct TruthReport {
             ))
         if options.format.hasUserAgent {
             // By bot name as veil labels it: the generator's bot families, lower-cased.
-            var requests: [String: Int] = [:]
+            var counts: [String: [Int]] = [:]
             var clients: [String: Set<[Int]>] = [:]
             for (agent, n) in site.botRequests[d] {
                 let name = userAgents[agent].family.lowercased()
-                requests[name, default: 0] += n
-                clients[name, default: []].formUnion(site.botClients[d][agent, default: []].map { [agent] + $0 })
+                counts[name] = zip(counts[name, default: [0, 0, 0, 0, 0, 0, 0]], n).map { $0 + $1 }
+                clients[name, default: []].formUnion(site.botClients[d][agent, default: []])
             }
+            let fields = ["requests", "bytes", "status_1xx", "status_2xx", "status_3xx", "status_4xx", "status_5xx"]
             members.append(
                 (
                     "bots",
                     .object(
-                        requests.keys.sorted().map {
-                            ($0, .object([("requests", .int(requests[$0]!)), ("clients", .int(clients[$0]!.count))]))
+                        counts.keys.sorted().map { name in
+                            // Safe: `name` is a key of both dictionaries.
+                            let c = counts[name]!
+                            return (
+                                name,
+                                .object(
+                                    zip(fields, c).map { ($0, JSONValue.int($1)) } + [
+                                        ("clients", .int(clients[name]!.count))
+                                    ])
+                            )
                         })
                 ))
         }

@@ -4,8 +4,8 @@ import Testing
 // End-to-end tests of aggregation and release ("Aggregation and release"): the built `veil`
 // binary on logs from `veil-fixtures generate`, compared with the generator's exact truth.
 //
-// - exact counts: traffic_daily / traffic_hourly / pages / status_codes / referrers / devices /
-//   not_found against the truth file;
+// - exact counts: traffic_daily / traffic_hourly / pages / status_codes / bots / referrers /
+//   devices / not_found against the truth file;
 // - shards == whole: aggregating pieces of a log and merging them in any order and grouping
 //   gives the same CSV bytes as aggregating the whole log; merged states are byte-identical;
 //   merge refuses to count an input twice;
@@ -82,7 +82,22 @@ private struct Truth: Decodable {
 
     struct Bot: Decodable {
         var requests: Int
+        var bytes: Int
+        var status1xx: Int
+        var status2xx: Int
+        var status3xx: Int
+        var status4xx: Int
+        var status5xx: Int
         var clients: Int
+
+        enum CodingKeys: String, CodingKey {
+            case requests, bytes, clients
+            case status1xx = "status_1xx"
+            case status2xx = "status_2xx"
+            case status3xx = "status_3xx"
+            case status4xx = "status_4xx"
+            case status5xx = "status_5xx"
+        }
     }
 
     struct Day: Decodable {
@@ -521,6 +536,15 @@ struct RollupCLITests {
                     guard name != "(other)" else { continue }
                     let truthBot = try #require(truthBots[name], "\(where_): bot \(name) is not in the truth")
                     #expect(requests == truthBot.requests, "\(where_) bot \(name) requests")
+                    #expect(try int(r, "bytes") == truthBot.bytes, "\(where_) bot \(name) bytes")
+                    #expect(
+                        try [
+                            int(r, "status_1xx"), int(r, "status_2xx"), int(r, "status_3xx"), int(r, "status_4xx"),
+                            int(r, "status_5xx"),
+                        ] == [
+                            truthBot.status1xx, truthBot.status2xx, truthBot.status3xx, truthBot.status4xx,
+                            truthBot.status5xx,
+                        ], "\(where_) bot \(name) status classes")
                     #expect(truthBot.clients >= 2, "\(where_) bot \(name) published with one client")
                     comparedBots += 1
                 }

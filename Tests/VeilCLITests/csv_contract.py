@@ -464,6 +464,7 @@ class Checker:
             by_day.setdefault((r["site"], r["date"]), []).append(r)
         for key, day in by_day.items():
             if not all(INT_RE.match(r["requests"]) for r in day):
+                self.fail(where, f"{key}: a requests cell is not a count")
                 continue
             named = [int(r["requests"]) for r in day if r["bot"] != "(other)"]
             if named != sorted(named, reverse=True):

@@ -57,6 +57,7 @@ public enum BotName: String, Sendable, Hashable, CaseIterable {
     case screamingFrog = "screaming-frog"
     case rogerbot
     case seekport
+    case dataprovider
 
     // MARK: Link previews and social
     case facebookexternalhit
@@ -92,6 +93,16 @@ public enum BotName: String, Sendable, Hashable, CaseIterable {
     case webpagetest
     case gtmetrix
     case healthCheck = "health-check"
+    /// Prometheus scrapes and its Blackbox exporter's probes.
+    case prometheus
+
+    // MARK: Feed readers and site software
+    case feedly
+    case inoreader
+    case newsblur
+    case feedbin
+    /// WordPress's own requests (cron, pingbacks, update checks): `WordPress/6.4.2; https://…`.
+    case wordpress
 
     // MARK: HTTP libraries and command-line tools
     case curl
@@ -112,6 +123,7 @@ public enum BotName: String, Sendable, Hashable, CaseIterable {
     case scrapy
     case httpie
     case postman
+    case insomnia
     case faraday
     case powershell
     case dart

@@ -195,6 +195,7 @@ public struct UserAgentClassifier: Sendable {
         AgentRule("screaming frog", .screamingFrog),
         AgentRule("rogerbot", .rogerbot),
         AgentRule("seekportbot", .seekport),
+        AgentRule("dataprovider.com", .dataprovider),
         // Link previews and social networks.
         AgentRule("facebookexternalhit", .facebookexternalhit),
         AgentRule("facebookcatalog", .facebookexternalhit),
@@ -237,6 +238,14 @@ public struct UserAgentClassifier: Sendable {
         AgentRule("health-check", .healthCheck),
         AgentRule("googlehc/", .healthCheck),
         AgentRule("kube-probe/", .healthCheck),
+        AgentRule("prometheus/", .prometheus),
+        AgentRule("blackbox exporter/", .prometheus),
+        // Feed readers and site software.
+        AgentRule("feedly", .feedly),
+        AgentRule("inoreader", .inoreader),
+        AgentRule("newsblur", .newsblur),
+        AgentRule("feedbin", .feedbin),
+        AgentRule("wordpress/", .wordpress),
         // Headless and automated browsers.
         AgentRule("headlesschrome", .headlessChrome),
         AgentRule("phantomjs", .phantomjs),
@@ -274,6 +283,7 @@ public struct UserAgentClassifier: Sendable {
         AgentRule("scrapy/", .scrapy),
         AgentRule("httpie/", .httpie),
         AgentRule("postmanruntime/", .postman),
+        AgentRule("insomnia/", .insomnia),
         AgentRule("faraday v", .faraday),
         AgentRule("powershell/", .powershell),
         AgentRule("(dart:io)", .dart),

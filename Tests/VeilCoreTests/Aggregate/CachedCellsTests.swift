@@ -8,7 +8,9 @@ import Testing
 /// and hours all the time must still land in their own cells.
 @Suite("Cached cells: records switching sites, days and hours land in their own cells")
 struct CachedCellsTests {
-    @Test("status-code, browser, OS and device cells equal counts made apart, over 3 sites, 2 days and 5 user agents")
+    @Test(
+        "status-code, bot, browser, OS and device cells equal counts made apart, over 3 sites, 2 days and 7 user agents"
+    )
     func countsPerSiteAndDay() throws {
         let ws = try StateTestWorkspace()
         var rng = StateTestRNG(seed: 0xCE11)
@@ -21,6 +23,9 @@ struct CachedCellsTests {
         var lines: [String] = []
         var expectedStatus: [String: Int64] = [:]  // "site day status" → requests
         var expectedPageviews: [String: Int64] = [:]  // "site day agentIndex" → pageviews
+        var expectedBots: [String: Int64] = [:]  // "site day bot name" → requests
+        let botNames = [BotName.googlebot, .curl]
+        #expect(StateTestKit.botAgents.count == botNames.count)
         var time = start
         for n in 0..<3000 {
             // Mostly in order, with runs on one site and jumps between sites and across midnight.
@@ -40,6 +45,11 @@ struct CachedCellsTests {
             if human && [200, 304, 206].contains(status) {
                 expectedPageviews["\(site) \(day) \(agent)", default: 0] += 1
             }
+            if !human {
+                expectedBots[
+                    "\(site) \(day) \(botNames[agent - StateTestKit.humanAgents.count].rawValue)", default: 0] +=
+                    1
+            }
         }
         #expect(Set(expectedStatus.keys.map { $0.split(separator: " ")[1] }).count == 2, "the log spans two days")
         let path = try ws.write(lines, name: "cells.log")
@@ -49,13 +59,16 @@ struct CachedCellsTests {
         _ = try Ingest.run(path: path, configuration: configuration, sink: &aggregator)
         let state = aggregator.finish()
 
-        var status: [String: Int64] = [:]
+        var status: [String: Int64] = [:], bots: [String: Int64] = [:]
         var browsers: [String: Int64] = [:], systems: [String: Int64] = [:], devices: [String: Int64] = [:]
         for (i, key) in state.cellKeys.enumerated() {
             let name =
                 "\(state.sites.string(UInt32(key.site))) \(key.bucket) \(state.dims.string(UInt32(key.dimension)))"
             switch key.table {
             case .statusCodes: status[name] = state.cells[i].requests
+            case .bots:
+                bots[name] = state.cells[i].requests
+                #expect(state.cells[i].bytes == 100 * state.cells[i].requests && state.cells[i].pageviews == 0)
             case .browsers: browsers[name] = state.cells[i].pageviews
             case .operatingSystems: systems[name] = state.cells[i].pageviews
             case .devices: devices[name] = state.cells[i].pageviews
@@ -63,6 +76,8 @@ struct CachedCellsTests {
             }
         }
         #expect(status == expectedStatus)
+        #expect(bots.count == 12, "2 bots on 3 sites and 2 days")
+        #expect(bots == expectedBots)
 
         // The expected pageviews per browser, OS and device label of each human agent.
         let classifier = UserAgentClassifier()

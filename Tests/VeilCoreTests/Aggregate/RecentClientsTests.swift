@@ -4,8 +4,8 @@ import Testing
 @testable import VeilCore
 
 /// The aggregator skips a sketch insert for a client the same cell's sketch took moments ago.
-/// Whatever it skips, every traffic, status-code and not-found cell's sketches must equal the
-/// sketches of the exact sets of clients the cell saw.
+/// Whatever it skips, every traffic, status-code, not-found and bot cell's sketches must equal
+/// the sketches of the exact sets of clients the cell saw.
 @Suite("Recently counted clients: a skipped sketch insert never loses a client")
 struct RecentClientsTests {
     @Test(
@@ -56,6 +56,13 @@ struct RecentClientsTests {
                     table: .statusCodes, site: Int(site), bucket: day,
                     dimension: Int(try #require(state.dims.intern(String(r.status), readOnly: true)))),
             ]
+            if r.isBot {
+                let name = r.userAgent == StateTestKit.googlebot ? BotName.googlebot : .curl
+                cells.append(
+                    CellKey(
+                        table: .bots, site: Int(site), bucket: day,
+                        dimension: Int(try #require(state.dims.intern(name.rawValue, readOnly: true)))))
+            }
             if r.status == 404 {
                 cells.append(
                     CellKey(
@@ -70,9 +77,12 @@ struct RecentClientsTests {
                 }
             }
         }
-        #expect(expected.count == 19, "3 hours, 2 days, 4 status codes and 3 not-found pages on each day")
-        let counted = state.cellKeys.filter { [.trafficHour, .trafficDay, .statusCodes, .notFound].contains($0.table) }
-        #expect(Set(counted) == Set(expected.keys), "the traffic, status and not-found cells are the expected ones")
+        #expect(expected.count == 23, "3 hours, 2 days, 4 status codes, 3 not-found pages and 2 bots on each day")
+        let counted = state.cellKeys.filter {
+            [.trafficHour, .trafficDay, .statusCodes, .notFound, .bots].contains($0.table)
+        }
+        #expect(
+            Set(counted) == Set(expected.keys), "the traffic, status, not-found and bot cells are the expected ones")
         for (key, sets) in expected {
             let i = state.cell(key)
             let people = StateTestKit.sketch(sets.people), others = StateTestKit.sketch(sets.others)

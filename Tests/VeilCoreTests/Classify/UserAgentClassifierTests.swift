@@ -320,6 +320,15 @@ private let userAgentTable: [ClassifyUACase] = [
     .bot("Scrapy/2.11.0 (+https://scrapy.org)", .scrapy),
     .bot("HTTPie/3.2.2", .httpie),
     .bot("PostmanRuntime/7.36.0", .postman),
+    .bot("insomnia/2023.5.8", .insomnia),
+    .bot("Prometheus/2.45.0", .prometheus),
+    .bot("Blackbox Exporter/0.24.0", .prometheus),
+    .bot("Feedly/1.0 (+http://www.feedly.com/fetcher.html; 5 subscribers)", .feedly),
+    .bot("Mozilla/5.0 (compatible; Inoreader/1.0; 3 subscribers; https://www.inoreader.com)", .inoreader),
+    .bot("NewsBlur Feed Fetcher - 12 subscribers - https://www.newsblur.com/site/123/example", .newsblur),
+    .bot("Feedbin feed-id:1234 - 5 subscribers", .feedbin),
+    .bot("WordPress/6.4.2; https://www.example.org", .wordpress),
+    .bot("Mozilla/5.0 (compatible; Dataprovider.com)", .dataprovider),
     .bot("Faraday v2.7.11", .faraday),
 
     // MARK: Headless browsers
