@@ -16,6 +16,8 @@ public enum BotName: String, Sendable, Hashable, CaseIterable {
     case googleOther = "google-other"
     case bingbot
     case yandexbot
+    /// Mail.Ru's search crawler.
+    case mailru
     case baiduspider
     case duckduckbot
     case applebot
@@ -101,6 +103,15 @@ public enum BotName: String, Sendable, Hashable, CaseIterable {
     case inoreader
     case newsblur
     case feedbin
+    case feedburner
+    /// Python's Universal Feed Parser (`UniversalFeedParser/…`).
+    case feedparser
+    case simplepie
+    case theoldreader
+    /// Tiny Tiny RSS.
+    case ttRSS = "tt-rss"
+    case liferea
+    case flipboard
     /// WordPress's own requests (cron, pingbacks, update checks): `WordPress/6.4.2; https://…`.
     case wordpress
 

@@ -328,6 +328,18 @@ private let userAgentTable: [ClassifyUACase] = [
     .bot("NewsBlur Feed Fetcher - 12 subscribers - https://www.newsblur.com/site/123/example", .newsblur),
     .bot("Feedbin feed-id:1234 - 5 subscribers", .feedbin),
     .bot("WordPress/6.4.2; https://www.example.org", .wordpress),
+    .bot("FeedBurner/1.0 (http://www.FeedBurner.com)", .feedburner),
+    .bot("UniversalFeedParser/5.2.1 +https://code.google.com/p/feedparser/", .feedparser),
+    .bot("SimplePie/1.8.0 (Feed Parser; http://simplepie.org; Allow like Gecko)", .simplepie),
+    .bot("Mozilla/5.0 (compatible; theoldreader.com)", .theoldreader),
+    .bot("Tiny Tiny RSS/23.04 (https://tt-rss.org/)", .ttRSS),
+    .bot("Liferea/1.14.5 (Linux; en_US.UTF-8; https://lzone.de/liferea/)", .liferea),
+    .bot(
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.11; rv:49.0) Gecko/20100101 Firefox/49.0 (FlipboardProxy/1.2; +http://flipboard.com/browserproxy)",
+        .flipboard),
+    .bot(
+        "Mozilla/5.0 (compatible; Linux x86_64; Mail.RU_Bot/2.0; +https://help.mail.ru/webmaster/indexing/robots)",
+        .mailru),
     .bot("Mozilla/5.0 (compatible; Dataprovider.com)", .dataprovider),
     .bot("Faraday v2.7.11", .faraday),
 
