@@ -20,6 +20,25 @@ import Testing
 
 /// The `--truth` JSON of `veil-fixtures generate` (see Sources/veil-fixtures/TruthReport.swift).
 private struct Truth: Decodable {
+    /// Requests by status class, `status_1xx` to `status_5xx`, beside the other members of the
+    /// object that holds them.
+    struct StatusClasses: Decodable {
+        static let columns = ["status_1xx", "status_2xx", "status_3xx", "status_4xx", "status_5xx"]
+        var counts: [Int]
+
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: Key.self)
+            counts = try Self.columns.map { try c.decode(Int.self, forKey: Key(stringValue: $0)) }
+        }
+    }
+
     struct Counters: Decodable {
         var requests: Int
         var botRequests: Int
@@ -28,20 +47,23 @@ private struct Truth: Decodable {
         var visits: Int
         var bounces: Int
         var bytes: Int
-        var status1xx: Int
-        var status2xx: Int
-        var status3xx: Int
-        var status4xx: Int
-        var status5xx: Int
+        var status: StatusClasses
 
         enum CodingKeys: String, CodingKey {
             case requests, pageviews, visitors, visits, bounces, bytes
             case botRequests = "bot_requests"
-            case status1xx = "status_1xx"
-            case status2xx = "status_2xx"
-            case status3xx = "status_3xx"
-            case status4xx = "status_4xx"
-            case status5xx = "status_5xx"
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            requests = try c.decode(Int.self, forKey: .requests)
+            botRequests = try c.decode(Int.self, forKey: .botRequests)
+            pageviews = try c.decode(Int.self, forKey: .pageviews)
+            visitors = try c.decode(Int.self, forKey: .visitors)
+            visits = try c.decode(Int.self, forKey: .visits)
+            bounces = try c.decode(Int.self, forKey: .bounces)
+            bytes = try c.decode(Int.self, forKey: .bytes)
+            status = try StatusClasses(from: decoder)
         }
     }
 
@@ -83,20 +105,17 @@ private struct Truth: Decodable {
     struct Bot: Decodable {
         var requests: Int
         var bytes: Int
-        var status1xx: Int
-        var status2xx: Int
-        var status3xx: Int
-        var status4xx: Int
-        var status5xx: Int
+        var status: StatusClasses
         var clients: Int
 
-        enum CodingKeys: String, CodingKey {
-            case requests, bytes, clients
-            case status1xx = "status_1xx"
-            case status2xx = "status_2xx"
-            case status3xx = "status_3xx"
-            case status4xx = "status_4xx"
-            case status5xx = "status_5xx"
+        enum CodingKeys: String, CodingKey { case requests, bytes, clients }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            requests = try c.decode(Int.self, forKey: .requests)
+            bytes = try c.decode(Int.self, forKey: .bytes)
+            clients = try c.decode(Int.self, forKey: .clients)
+            status = try StatusClasses(from: decoder)
         }
     }
 
@@ -444,11 +463,9 @@ struct RollupCLITests {
                 #expect(try int(row, "bot_requests") == t.botRequests, "\(where_) bot_requests")
                 #expect(try int(row, "pageviews") == t.pageviews, "\(where_) pageviews")
                 #expect(try int(row, "bytes") == t.bytes, "\(where_) bytes")
-                #expect(try int(row, "status_1xx") == t.status1xx, "\(where_) status_1xx")
-                #expect(try int(row, "status_2xx") == t.status2xx, "\(where_) status_2xx")
-                #expect(try int(row, "status_3xx") == t.status3xx, "\(where_) status_3xx")
-                #expect(try int(row, "status_4xx") == t.status4xx, "\(where_) status_4xx")
-                #expect(try int(row, "status_5xx") == t.status5xx, "\(where_) status_5xx")
+                #expect(
+                    try Truth.StatusClasses.columns.map { try int(row, $0) } == t.status.counts,
+                    "\(where_) status classes")
                 let visitors = try int(row, "visitors")
                 #expect(
                     abs(visitors - t.visitors) <= max(2, t.visitors / 50),
@@ -529,8 +546,7 @@ struct RollupCLITests {
                     let name = r["bot"] ?? ""
                     let requests = try int(r, "requests")
                     botSum += requests
-                    let statusSum = try ["status_1xx", "status_2xx", "status_3xx", "status_4xx", "status_5xx"]
-                        .reduce(0) { try $0 + int(r, $1) }
+                    let statusSum = try Truth.StatusClasses.columns.reduce(0) { try $0 + int(r, $1) }
                     #expect(statusSum == requests, "\(where_) bot \(name): status classes sum to requests")
                     #expect(try int(r, "bytes") > 0, "\(where_) bot \(name) bytes")
                     guard name != "(other)" else { continue }
@@ -538,13 +554,8 @@ struct RollupCLITests {
                     #expect(requests == truthBot.requests, "\(where_) bot \(name) requests")
                     #expect(try int(r, "bytes") == truthBot.bytes, "\(where_) bot \(name) bytes")
                     #expect(
-                        try [
-                            int(r, "status_1xx"), int(r, "status_2xx"), int(r, "status_3xx"), int(r, "status_4xx"),
-                            int(r, "status_5xx"),
-                        ] == [
-                            truthBot.status1xx, truthBot.status2xx, truthBot.status3xx, truthBot.status4xx,
-                            truthBot.status5xx,
-                        ], "\(where_) bot \(name) status classes")
+                        try Truth.StatusClasses.columns.map { try int(r, $0) } == truthBot.status.counts,
+                        "\(where_) bot \(name) status classes")
                     #expect(truthBot.clients >= 2, "\(where_) bot \(name) published with one client")
                     comparedBots += 1
                 }
