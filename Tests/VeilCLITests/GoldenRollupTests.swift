@@ -86,6 +86,55 @@ import Testing
         let skipped = report["skipped"] as? Int ?? -1
         #expect(requests + malformed + skipped == physical)
     }
+
+    /// The fixture formats that log a user agent (all but `common`).
+    static let formatsWithUserAgents = formats.filter { $0 != "common" }
+
+    /// Each format's bot requests: every bot name of the truth that k = 2 clients sent has its
+    /// `bots.csv` row with the truth's requests, bytes and status classes (the user agent is
+    /// read right from every format, the W3C `+` included).
+    @Test(arguments: formatsWithUserAgents)
+    func botsMatchTheTruth(format: String) throws {
+        let base = CLI.packageRoot + "/Fixtures/formats/" + format
+        let root = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: base + ".truth.json")))
+                as? [String: Any])
+        let sites = try #require(root["sites"] as? [[String: Any]])
+        let siteNames = try #require((root["options"] as? [String: Any])?["sites"] as? [String])
+        let dir = try CLI.tempDir()
+        defer { CLI.remove(dir) }
+        var args = ["run", base + ".log", "--k", "2", "-o", dir + "/out", "--quiet"]
+        if siteNames.count == 1 { args += ["--site", siteNames[0]] }
+        if format == "nginx-custom" {
+            args += [
+                "--format",
+                #"nginx:$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$cookie_uid""#,
+            ]
+        }
+        let r = try CLI.veil(args, env: ["VEIL_KEYS": dir + "/keys"])
+        #expect(r.status == 0, "\(r)")
+        let bots = try CSVTable(dir + "/out/bots.csv")
+        var compared = 0
+        for site in sites {
+            let name = try #require(site["site"] as? String)
+            for day in try #require(site["days"] as? [[String: Any]]) {
+                let date = try #require(day["day"] as? String)
+                let rows = bots.rows.filter { $0["site"] == name && $0["date"] == date }
+                let truth = try #require(day["bots"] as? [String: [String: Int]], "\(format) \(name) \(date)")
+                for (bot, t) in truth where (t["clients"] ?? 0) >= 2 {
+                    let row = rows.first { $0["bot"] == bot }
+                    let columns = [
+                        "requests", "bytes", "status_1xx", "status_2xx", "status_3xx", "status_4xx", "status_5xx",
+                    ]
+                    #expect(
+                        columns.map { row?[$0].flatMap { Int($0) } } == columns.map { t[$0] },
+                        "\(format) \(name) \(date) \(bot): \(row ?? [:]) vs \(t)")
+                    compared += 1
+                }
+            }
+        }
+        #expect(compared >= 2, "\(format): \(compared) bot rows compared")
+    }
 }
 
 /// `--threads` changes how a file is split across cores, never what comes out.
