@@ -97,6 +97,8 @@ public struct Aggregator: RecordSink {
     /// By user-agent class: the bot cell of the cached site and day, and the `cellsStamp` it
     /// is of (0: none).
     private var botCells: [(stamp: UInt64, cell: Int)] = []
+    /// The index in `uaClasses` of `UserAgentClass.unlogged`, once used.
+    private var unloggedAgent: Int?
     /// Per raw request target: its path's dimension id (low 32 bits) and its web campaign's
     /// (high 32 bits, `noCampaign` when it has no campaign tags).
     private var targetCache = ByteKeyedTable<UInt64>()
@@ -234,7 +236,11 @@ public struct Aggregator: RecordSink {
             if sealed != nil { try sealPast(t) }
         }
         let site = siteID(r.site, line)
-        let ua = uaIndex(r.userAgent, line)
+        // A format without a User-Agent field: the agent is unknown (a person for all veil
+        // knows), not the empty user agent of a bot. The lookup still numbers the (empty) user
+        // agent for the pseudonym cache.
+        var ua = uaIndex(r.userAgent, line)
+        if !r.userAgentLogged { ua = unloggedAgentIndex() }
         let agent = uaClasses[ua]
         let address = VisitorPseudonyms.clientAddress(r, line, trustForwardedFor: configuration.trustForwardedFor)
         if r.event != .request {
@@ -561,20 +567,30 @@ public struct Aggregator: RecordSink {
             uaCache.removeAll()
             uaGeneration = Self.newUAGeneration()
         }
-        let cls = uaClassifier.classify(key.assumingMemoryBound(to: UInt8.self))
-        // The same class for many UA strings: reuse its index.
-        let idx: Int
-        if let existing = uaClasses.firstIndex(of: cls), uaClasses.count < 4096 {
-            idx = existing
-        } else {
-            idx = uaClasses.count
-            uaClasses.append(cls)
-            let browser = cls.browserMajor > 0 ? "\(cls.browser.label) \(cls.browserMajor)" : cls.browser.label
-            uaDims.append(
-                (state.dims.intern(browser), state.dims.intern(cls.os.label), state.dims.intern(cls.device.label)))
-        }
+        let idx = classIndex(uaClassifier.classify(key.assumingMemoryBound(to: UInt8.self)))
         uaNumber = uaGeneration | UInt64(truncatingIfNeeded: uaCache.insert(key, hash: hash, value: UInt32(idx)))
         return idx
+    }
+
+    /// The index of user-agent class `cls` in `uaClasses`, added with its dimension ids when new.
+    private mutating func classIndex(_ cls: UserAgentClass) -> Int {
+        // The same class for many UA strings: reuse its index.
+        if let existing = uaClasses.firstIndex(of: cls), uaClasses.count < 4096 { return existing }
+        uaClasses.append(cls)
+        let browser = cls.browserMajor > 0 ? "\(cls.browser.label) \(cls.browserMajor)" : cls.browser.label
+        uaDims.append(
+            (state.dims.intern(browser), state.dims.intern(cls.os.label), state.dims.intern(cls.device.label)))
+        return uaClasses.count - 1
+    }
+
+    /// The class of a record whose format logs no user agent: browser and OS unknown, device
+    /// `other`, a person (`UserAgentClass.unlogged`).
+    @inline(never)
+    private mutating func unloggedAgentIndex() -> Int {
+        if let i = unloggedAgent { return i }
+        let i = classIndex(.unlogged)
+        unloggedAgent = i
+        return i
     }
 
     @inline(__always)

@@ -34,6 +34,11 @@ public struct UserAgentClass: Sendable, Hashable {
         self.botName = botName
     }
 
+    /// The class of a request whose log format has no User-Agent field (NCSA `common`): nothing
+    /// is known about the client's software, and it counts as a person (an empty or `-` user
+    /// agent *logged* is a bot's).
+    public static let unlogged = UserAgentClass(browser: .unknown, os: .unknown, device: .other)
+
     /// True when a bot sent the request (crawler, monitor, HTTP library, headless browser,
     /// missing user agent). Mail proxies are not bots.
     @inlinable public var isBot: Bool { kind == .bot }
@@ -83,7 +88,7 @@ public enum BrowserFamily: UInt8, Sendable, Hashable, CaseIterable {
     case webview
     /// A browser or app not in this list.
     case other
-    /// Not a browser at all (bots, mail proxies).
+    /// Not a browser at all (bots, mail proxies), or not logged (`UserAgentClass.unlogged`).
     case unknown
 
     /// Stable lower-case label used in CSV output.

@@ -85,7 +85,11 @@ public struct TextFormat: LogFormat {
     public init(_ compiled: CompiledFormat, name: String? = nil) {
         self.compiled = compiled
         self.presetName = name
+        logsUserAgent = compiled.capturedFields.contains(.userAgent)
     }
+
+    /// Whether the format has a User-Agent field (`LogRecord.userAgentLogged`).
+    private let logsUserAgent: Bool
 
     /// A parser for an Apache `LogFormat` string. See `CompiledFormat.apache(_:)`.
     public init(apache format: String) throws(VeilError) {
@@ -162,6 +166,7 @@ public struct TextFormat: LogFormat {
         _ line: UnsafeMutablePointer<UInt8>?, _ n: Int, writable: Bool, into record: inout LogRecord
     ) -> ParseResult? {
         record.reset()
+        if !logsUserAgent { record.userAgentLogged = false }
         lastRecordHadUnterminatedQuote = false
         guard let p = line, n > 0 else { return .skip }
         if p[0] == 0x20 || p[0] == 0x09 {

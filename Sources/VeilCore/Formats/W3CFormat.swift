@@ -63,6 +63,7 @@ public struct W3CFormat: LogFormat {
     private var directiveDate: [UInt8] = []
     /// Whether the layout has an `sc-status` column (a `-` there is a bad status, not none).
     private var hasStatusColumn = false
+    private var hasUserAgentColumn = false
     /// The last `date` column parsed: the lines of a file share a few dates.
     private var dates = DateCache()
 
@@ -163,6 +164,7 @@ public struct W3CFormat: LogFormat {
         record.protocolVersion = range(.version)
         record.site = range(.host)
         record.userAgent = range(.userAgent)
+        record.userAgentLogged = hasUserAgentColumn
         record.referrer = range(.referrer)
         record.forwardedFor = range(.forwardedFor)
 
@@ -288,6 +290,7 @@ public struct W3CFormat: LogFormat {
                 if i > s { columns.append(Self.column(UnsafeBufferPointer(rebasing: line[s..<i]))) }
             }
             hasStatusColumn = columns.contains(.status)
+            hasUserAgentColumn = columns.contains(.userAgent)
             return columns.isEmpty ? .reject(.noFieldsHeader) : .skip
         }
         if let rest = Self.afterPrefix("#date:", line) {

@@ -55,8 +55,22 @@ private let t0: Int64 = 971_211_336
         #expect(p.record.bytes == 2326)
         #expect(p.record.referrer.isEmpty)
         #expect(p.record.userAgent.isEmpty)
+        #expect(!p.record.userAgentLogged, "common has no User-Agent field: the agent is unknown, not empty")
+        #expect(MemoryLayout<LogRecord>.stride == 128, "a record is two cache lines (the two threads' batches)")
         #expect(p.record.site.isEmpty)
         #expect(p.record.cookie.isEmpty)
+        // A combined line's `-` user agent is logged (and empty): a bot's.
+        var c = try preset("combined")
+        let q = parse(&c, #"192.0.2.10 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326 "-" "-""#)
+        #expect(q.result == .record && q.record.userAgent.isEmpty && q.record.userAgentLogged)
+        // A format string without one, and with one.
+        var noAgent = try TextFormat(nginx: #"$remote_addr [$time_local] "$request" $status $body_bytes_sent"#)
+        #expect(
+            !parse(&noAgent, #"192.0.2.10 [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 5"#).record.userAgentLogged)
+        var withAgent = try TextFormat(nginx: #"$remote_addr [$time_local] "$request" $status "$http_user_agent""#)
+        #expect(
+            parse(&withAgent, #"192.0.2.10 [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 "-""#).record
+                .userAgentLogged)
     }
 
     @Test func combined() throws {
