@@ -43,7 +43,7 @@ struct LineRenderer {
         serverAddress = population.addresses.texts[population.serverAddress]
         // Formats that write UTC only ignore the offset.
         switch format {
-        case .jsonCaddy, .jsonTraefik, .w3c: offsetMinutes = 0
+        case .jsonCaddy, .jsonTraefik, .jsonTraefikDefault, .w3c: offsetMinutes = 0
         default: offsetMinutes = utcOffsetMinutes
         }
     }
@@ -91,7 +91,7 @@ struct LineRenderer {
             return renderText(r, corruption, &rng, &sink)
         case .jsonCaddy: return renderCaddy(r, corruption, &rng, &sink)
         case .jsonNginx: return renderNginx(r, corruption, &sink)
-        case .jsonTraefik: return renderTraefik(r, corruption, &rng, &sink)
+        case .jsonTraefik, .jsonTraefikDefault: return renderTraefik(r, corruption, &rng, &sink)
         case .w3c: return renderW3C(r, corruption, &rng, &sink)
         }
     }
@@ -154,7 +154,7 @@ struct LineRenderer {
                 + "\(UTCCalendar.pad(f.minute, 2)):\(UTCCalendar.pad(f.second, 2)) \(offsetText(colon: false))"
         case .jsonNginx:
             s = isoText(f) + offsetText(colon: true)
-        case .jsonTraefik, .jsonCaddy:
+        case .jsonTraefik, .jsonTraefikDefault, .jsonCaddy:
             s = isoText(f)
         case .w3c:
             s =
@@ -341,7 +341,8 @@ struct LineRenderer {
         return span
     }
 
-    /// Traefik JSON access log; keys in the sorted order Traefik writes.
+    /// Traefik JSON access log; keys in the sorted order Traefik writes. `json-traefik-default`
+    /// has no `request_*` header keys.
     private mutating func renderTraefik(
         _ r: Request, _ corruption: Corruption, _ rng: inout Xoshiro256StarStar, _ sink: inout ByteSink
     ) -> TargetSpan {
@@ -389,14 +390,17 @@ struct LineRenderer {
             sink.appendPadded(f, width: width)
         }
         sink.append("Z\",\"entryPointName\":\"websecure\",\"level\":\"info\",\"msg\":\"\",")
-        if !r.referrer.isEmpty {
-            sink.append("\"request_Referer\":\"")
-            sink.append(r.referrer)
+        if format == .jsonTraefik {
+            if !r.referrer.isEmpty {
+                sink.append("\"request_Referer\":\"")
+                sink.append(r.referrer)
+                sink.append("\",")
+            }
+            sink.append("\"request_User-Agent\":\"")
+            sink.append(userAgentsJSON[r.userAgent])
             sink.append("\",")
         }
-        sink.append("\"request_User-Agent\":\"")
-        sink.append(userAgentsJSON[r.userAgent])
-        sink.append("\",\"time\":\"")
+        sink.append("\"time\":\"")
         stamp(r, corruption, &sink)
         sink.append("Z\"}")
         return span

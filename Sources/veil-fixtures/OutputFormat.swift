@@ -16,6 +16,9 @@ enum OutputFormat: String, CaseIterable, Sendable {
     case jsonNginx = "json-nginx"
     /// Traefik's JSON access log (keys sorted, as Traefik writes them).
     case jsonTraefik = "json-traefik"
+    /// Traefik's JSON access log with its default fields: request headers dropped
+    /// (`accessLog.fields.headers.defaultMode: drop`), so no User-Agent and no Referer.
+    case jsonTraefikDefault = "json-traefik-default"
     /// IIS W3C extended log with `#Software`/`#Version`/`#Date`/`#Fields` directives.
     case w3c
     /// nginx `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent
@@ -25,13 +28,13 @@ enum OutputFormat: String, CaseIterable, Sendable {
     /// The line carries the virtual host, so several sites can share one log.
     var hasHost: Bool {
         switch self {
-        case .vhostCombined, .jsonCaddy, .jsonNginx, .jsonTraefik, .w3c: true
+        case .vhostCombined, .jsonCaddy, .jsonNginx, .jsonTraefik, .jsonTraefikDefault, .w3c: true
         default: false
         }
     }
 
     /// The line carries the User-Agent (bots and mail proxies are recognisable).
-    var hasUserAgent: Bool { self != .common }
+    var hasUserAgent: Bool { self != .common && self != .jsonTraefikDefault }
 
     /// The line carries the `uid` cookie value.
     var hasCookie: Bool {
@@ -48,5 +51,5 @@ enum OutputFormat: String, CaseIterable, Sendable {
     var usesQuotes: Bool { self != .w3c }
 
     /// One JSON object per line.
-    var isJSON: Bool { self == .jsonCaddy || self == .jsonNginx || self == .jsonTraefik }
+    var isJSON: Bool { self == .jsonCaddy || self == .jsonNginx || self == .jsonTraefik || self == .jsonTraefikDefault }
 }

@@ -3,7 +3,8 @@
 ///     veil-fixtures generate [--output FILE] [--truth FILE.json] [--identifiers FILE]
 ///         [--lines N] [--seed S] [--visitors N] [--start YYYY-MM-DDTHH:MM:SSZ] [--days D]
 ///         [--format combined|common|combined_cookie|combined_cookie_xff|vhost_combined|
-///                   json-caddy|json-nginx|json-traefik|w3c|nginx-custom|
+///                   json-caddy|json-nginx|json-traefik|json-traefik-default|w3c|
+///                   nginx-custom|
 ///                   json-sendgrid|json-mailgun]
 ///         [--sites a.example.com,b.example.org] [--malformed-share X] [--ipv6-share X]
 ///         [--bot-share X] [--cookie-share X] [--email-share X] [--scanner-share X] [--long-line]

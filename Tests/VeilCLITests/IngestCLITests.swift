@@ -173,6 +173,9 @@ extension IngestCLITests {
             FormatCase(generated: "json-caddy", flag: nil, expected: "json-caddy"),
             FormatCase(generated: "json-nginx", flag: nil, expected: "json-nginx"),
             FormatCase(generated: "json-traefik", flag: nil, expected: "json-traefik"),
+            // Traefik's default fields: no request headers, so no User-Agent.
+            FormatCase(generated: "json-traefik-default", flag: nil, expected: "json-traefik"),
+            FormatCase(generated: "json-traefik-default", flag: "json-traefik", expected: "json-traefik"),
             FormatCase(generated: "w3c", flag: nil, expected: "w3c"),
             // The nginx-custom layout is combined + a quoted cookie: auto-detection calls it that.
             FormatCase(generated: "nginx-custom", flag: nil, expected: "combined_cookie"),

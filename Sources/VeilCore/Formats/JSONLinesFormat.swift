@@ -140,6 +140,13 @@ public struct JSONLinesFormat: LogFormat, Sendable {
     public let cookieName: [UInt8]
     /// An e-mail event export: a line without an event is rejected (`.missingField`).
     public let isEmailExport: Bool
+    /// Whether the input logs user agents, so that a line without a user-agent key is a request
+    /// that sent none (a bot's, as Caddy and Traefik omit the header a request lacked). False
+    /// for an input none of whose first lines has a user-agent key (`learnUserAgentLogging(from:)`:
+    /// Traefik drops request headers unless told to keep them; an nginx `log_format` may leave
+    /// out `$http_user_agent`): its lines without the key say nothing about the client
+    /// (`LogRecord.userAgentLogged` is false), while a line that has the key is read as usual.
+    public var logsUserAgent = true
 
     /// Key bytes of every trie entry, back to back.
     private let keyBytes: [UInt8]
@@ -529,6 +536,7 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         if s.addressHasPort {
             record.clientAddress = HostPort.address(in: line, record.clientAddress)
         }
+        if !logsUserAgent && !s.userAgentKeySeen { record.userAgentLogged = false }
         if s.cookieIsHeader {
             record.cookie =
                 cookieName.isEmpty
@@ -538,6 +546,29 @@ public struct JSONLinesFormat: LogFormat, Sendable {
                 }
         }
         return .record
+    }
+
+    /// Sets `logsUserAgent` from the first lines of an input: true when one of them has a
+    /// key mapped to the user agent (an empty or `-` value counts), false when none has.
+    /// Lines that do not parse say nothing; with none that parses, `logsUserAgent` is left as
+    /// it is.
+    /// - Parameter sample: the input's first lines, nil for a line over the length limit.
+    public mutating func learnUserAgentLogging(from sample: [[UInt8]?]) {
+        var probe = self
+        probe.logsUserAgent = false
+        var record = LogRecord()
+        var parsed = false
+        for line in sample {
+            guard var copy = line else { continue }
+            let result = copy.withUnsafeMutableBufferPointer { probe.parse($0, into: &record) }
+            guard case .record = result else { continue }
+            if record.userAgentLogged {
+                logsUserAgent = true
+                return
+            }
+            parsed = true
+        }
+        if parsed { logsUserAgent = false }
     }
 
     @inline(never)
@@ -804,6 +835,8 @@ private struct JSONScanner {
     /// Whether slot 1 holds `ip:port` (`clientAddressAndPort`), slot 13 a whole cookie header.
     var addressHasPort = false
     var cookieIsHeader = false
+    /// Whether a key mapped to the user agent was seen, even with an empty or `-` value.
+    var userAgentKeySeen = false
     /// Precedence rank of the key that filled each slot, 4 bits per slot; 15 = not filled.
     var ranks: UInt128 = ~0
 
@@ -1188,6 +1221,7 @@ private struct JSONScanner {
     /// filled the slot.
     @inline(__always)
     mutating func assign(_ field: JSONLinesFormat.Field, _ r: ByteRange, rank: UInt8) {
+        if field == .userAgent { userAgentKeySeen = true }
         let n = r.count
         if n == 0 || (n == 1 && p[Int(r.start)] == UInt8(ascii: "-")) { return }
         let shift = field.slot &* 4

@@ -82,15 +82,18 @@ public enum Ingest {
         // Resolve the format, keeping the sampled lines to parse them afterwards.
         // In line order; nil stands for a line over the length limit.
         var sample: [[UInt8]?] = []
-        let format: AnyLogFormat
-        let detected: Bool
-        if configuration.format == .auto {
+        func readSample() throws(VeilError) {
             while sample.count < configuration.detectionLines, let item = try reader.next() {
                 switch item {
                 case .line(let l): sample.append(Array(l))
                 case .tooLong: sample.append(nil)
                 }
             }
+        }
+        var format: AnyLogFormat
+        let detected: Bool
+        if configuration.format == .auto {
+            try readSample()
             let detection = FormatDetector.detect(sample.compactMap { $0 })
             guard detection.recognised else {
                 // Named by line numbers only: the lines themselves may hold identifiers.
@@ -106,6 +109,13 @@ public enum Ingest {
         } else {
             format = try configuration.format.makeFormat()
             detected = false
+        }
+        if case .json(var f) = format {
+            // Whether the input logs user agents at all, from its first lines (see
+            // `JSONLinesFormat.logsUserAgent`).
+            try readSample()
+            f.learnUserAgentLogging(from: sample)
+            format = .json(f)
         }
 
         var formatName = format.name

@@ -277,6 +277,59 @@ private let jsonT0: Int64 = 1_700_000_000
         #expect(parseJSON(nginx, "{" + head + #""http_cookie":"a=1; uid=fromheader"}"#).cookie == "fromheader")
     }
 
+    // MARK: - Inputs that log no user agent
+
+    @Test(
+        "an input none of whose first lines has a user-agent key logs none: a line without the key is unknown software, not a bot's empty agent"
+    )
+    func userAgentLoggingIsLearnedFromTheFirstLines() {
+        let tail = #""DownstreamStatus":200,"RequestPath":"/","time":"2023-11-14T22:13:20Z"}"#
+        let bare = #"{"ClientHost":"192.0.2.44","# + tail
+        let withAgent = #"{"ClientHost":"192.0.2.45","request_User-Agent":"curl/8.4.0","# + tail
+        let emptyAgent = #"{"ClientHost":"192.0.2.46","request_User-Agent":"","# + tail
+        let dashAgent = #"{"ClientHost":"192.0.2.47","request_User-Agent":"-","# + tail
+        func learned(_ lines: [String?]) -> JSONLinesFormat {
+            var f = JSONLinesFormat(preset: .traefik)
+            f.learnUserAgentLogging(from: lines.map { $0.map { Array($0.utf8) } })
+            return f
+        }
+
+        // Traefik's default fields (request headers dropped): no line has the key.
+        let dropped = learned([bare, bare, nil, "not json", bare])
+        #expect(!dropped.logsUserAgent)
+        let p = parseJSON(dropped, bare)
+        #expect(p.result == .record && !p.record.userAgentLogged && p.record.userAgent.isEmpty)
+        // A later line that has the key is read as usual, an empty or `-` value included.
+        #expect(parseJSON(dropped, withAgent).record.userAgentLogged)
+        #expect(parseJSON(dropped, withAgent).userAgent == "curl/8.4.0")
+        #expect(parseJSON(dropped, emptyAgent).record.userAgentLogged)
+        #expect(parseJSON(dropped, dashAgent).record.userAgentLogged)
+
+        // Headers kept: a request that sent no User-Agent has no key, and its line is a bot's
+        // empty agent. One line with the key decides, wherever it is and whatever its value.
+        for sample in [[bare, withAgent, bare], [emptyAgent, bare], [bare, bare, dashAgent]] {
+            let kept = learned(sample)
+            #expect(kept.logsUserAgent, "\(sample)")
+            let q = parseJSON(kept, bare)
+            #expect(q.result == .record && q.record.userAgentLogged && q.record.userAgent.isEmpty)
+        }
+
+        // Nothing that parses says nothing: the default (user agents logged) stays.
+        #expect(learned([]).logsUserAgent)
+        #expect(learned([nil, "{", #"{"ClientHost":"192.0.2.44"}"#]).logsUserAgent)
+
+        // nginx with a log_format without $http_user_agent; Caddy, whose lines carry their
+        // request headers.
+        var nginx = JSONLinesFormat(preset: .nginx)
+        let nginxLine = #"{"msec":"1700000000","remote_addr":"192.0.2.10","request":"GET / HTTP/1.1","status":"200"}"#
+        nginx.learnUserAgentLogging(from: [Array(nginxLine.utf8)])
+        #expect(!nginx.logsUserAgent && !parseJSON(nginx, nginxLine).record.userAgentLogged)
+        var caddy = JSONLinesFormat(preset: .caddy)
+        let noHeader = #"{"ts":1700000000,"request":{"client_ip":"192.0.2.9","uri":"/","headers":{}},"status":200}"#
+        caddy.learnUserAgentLogging(from: [Array(noHeader.utf8), Array(Self.caddyLine.utf8)])
+        #expect(caddy.logsUserAgent && parseJSON(caddy, noHeader).record.userAgentLogged)
+    }
+
     // MARK: - auto
 
     @Test func autoParsesEveryPresetLikeThePreset() {
