@@ -294,7 +294,7 @@ public struct Aggregator: RecordSink {
         state.cells[si].requests += 1
         if isBot { state.cells[si].botRequests += 1 }
         countClient(si, p, human: human)
-        if isBot { countBot(ua, agent, site: site, day: day, r, p) }
+        if isBot { countBot(ua, site: site, day: day, r, p) }
 
         if r.status == 404 || r.status == 410 {
             let path = pathID(r.target, line)
@@ -474,22 +474,20 @@ public struct Aggregator: RecordSink {
     /// minority of records are bots', and `consume` stays small enough for the optimiser to
     /// keep its cell updates' checks inline.
     @inline(never)
-    private mutating func countBot(
-        _ ua: Int, _ agent: UserAgentClass, site: UInt32, day: Int64, _ r: LogRecord, _ p: Pseudonym
-    ) {
+    private mutating func countBot(_ ua: Int, site: UInt32, day: Int64, _ r: LogRecord, _ p: Pseudonym) {
         let i =
             ua < botCells.count && botCells[ua].stamp == cellsStamp
-            ? botCells[ua].cell : newBotCell(ua, agent, site: site, day: day)
+            ? botCells[ua].cell : newBotCell(ua, site: site, day: day)
         state.cells[i].countBotRequest(bytes: r.bytes, status: r.status)
         countClient(i, p, human: false)
     }
 
     @inline(never)
-    private mutating func newBotCell(_ ua: Int, _ agent: UserAgentClass, site: UInt32, day: Int64) -> Int {
+    private mutating func newBotCell(_ ua: Int, site: UInt32, day: Int64) -> Int {
         if botCells.count <= ua {
             botCells += Array(repeating: (0, 0), count: ua + 1 - botCells.count)
         }
-        let name = state.dims.intern((agent.botName ?? .otherBot).rawValue)
+        let name = state.dims.intern((uaClasses[ua].botName ?? .otherBot).rawValue)
         let cell = state.cell(CellKey(table: .bots, site: Int(site), bucket: day, dimension: Int(name)))
         botCells[ua] = (cellsStamp, cell)
         return cell

@@ -47,6 +47,10 @@ public struct Cell: Sendable, Equatable {
     public var bytes: Int64 = 0
     /// Responses by status class: index 0 = 1xx ... 4 = 5xx.
     public var statusClasses: (Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0)
+    /// `statusClasses` as a list, 1xx first (the `status_1xx` ... `status_5xx` columns).
+    public var statusClassCounts: [Int64] {
+        [statusClasses.0, statusClasses.1, statusClasses.2, statusClasses.3, statusClasses.4]
+    }
     public var botRequests: Int64 = 0
     /// Distinct non-bot, non-proxy visitors (keyed pseudonyms).
     public var visitors = HyperLogLog()

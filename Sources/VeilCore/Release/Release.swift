@@ -428,9 +428,7 @@ public struct Release {
         [
             state.sites.string(UInt32(site)), period, String(c.requests), String(c.pageviews), String(visitors),
             String(v.visits), String(v.bounces), Self.rate(v.bounces, v.visits), String(c.bytes),
-            String(c.statusClasses.0), String(c.statusClasses.1), String(c.statusClasses.2),
-            String(c.statusClasses.3), String(c.statusClasses.4), String(c.botRequests),
-        ]
+        ] + c.statusClassCounts.map { String($0) } + [String(c.botRequests)]
     }
 
     func traffic(_ table: TableID, _ byTable: [[Int]], _ visits: [SiteBucket: VisitCount], name: String, period: String)
@@ -589,8 +587,7 @@ public struct Release {
                 case .pageviews: row += [String(p.cell.pageviews), String(p.cell.visitors.cardinality())]
                 case .requests: row += [String(p.cell.requests), String(p.cell.botRequests)]
                 case .traffic:
-                    let s = p.cell.statusClasses
-                    row += [p.cell.requests, p.cell.bytes, s.0, s.1, s.2, s.3, s.4].map { String($0) }
+                    row += ([p.cell.requests, p.cell.bytes] + p.cell.statusClassCounts).map { String($0) }
                 }
                 t.rows.append(row)
             }
