@@ -83,6 +83,9 @@ public enum BrowserFamily: UInt8, Sendable, Hashable, CaseIterable {
     case silk
     /// Internet Explorer (`MSIE n`, or `Trident/7.0` for 11).
     case ie
+    /// The Android Open Source Project's stock browser (Android 4.3 and older, and phone makers'
+    /// builds of it): `Version/4.0` and `Safari/` on Android without `Chrome/`.
+    case androidBrowser
     /// An app's embedded browser: Android WebView (`; wv)`), iOS WKWebView (WebKit without
     /// `Version/`), in-app browsers of social and search apps.
     case webview
@@ -107,6 +110,7 @@ public enum BrowserFamily: UInt8, Sendable, Hashable, CaseIterable {
         case .duckduckgo: "duckduckgo"
         case .silk: "silk"
         case .ie: "ie"
+        case .androidBrowser: "android-browser"
         case .webview: "webview"
         case .other: "other"
         case .unknown: "unknown"

@@ -40,7 +40,8 @@
 ///      `Opera Mini/` `Opera` → opera; `SamsungBrowser/`; `YaBrowser/`; `UCBrowser/` `UCWEB`;
 ///      `Vivaldi/`; `DuckDuckGo/` `Ddg/`; `Silk/`; Android with `; wv)` or with both
 ///      `Version/` and `Chrome/` → webview; `Chromium/`; `Chrome/` `CriOS/` → chrome;
-///      `FxiOS/` `Firefox/` → firefox; `Version/` with `Safari/` (not on Android) → safari;
+///      `FxiOS/` `Firefox/` → firefox; `Version/` with `Safari/` → safari, on Android
+///      android-browser (the stock browser before Chrome);
 ///      `Trident/n` → ie n+4, `MSIE n` → ie n; iOS/iPadOS `AppleWebKit` without the above →
 ///      webview; else other.
 ///    - Device: TV and console marks (`SMART-TV`, `CrKey`, `BRAVIA`, `AppleTV`, `HbbTV`,
@@ -436,7 +437,7 @@ public struct UserAgentClassifier: Sendable {
         if let v = t.version(.chromium) { return (.chromium, v) }
         if let v = t.version(.chrome) ?? t.version(.criOS) { return (.chrome, v) }
         if let v = t.version(.fxiOS) ?? t.version(.firefox) { return (.firefox, v) }
-        if os != .android, let v = t.version(.version), t.has(.safari) { return (.safari, v) }
+        if let v = t.version(.version), t.has(.safari) { return (os == .android ? .androidBrowser : .safari, v) }
         if let engine = t.version(.trident) {
             // Trident 4...7 are IE 8...11; a bogus engine number gives version 0.
             return (.ie, engine > 0 && engine < 100 ? engine + 4 : 0)

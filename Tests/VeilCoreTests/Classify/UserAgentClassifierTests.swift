@@ -202,6 +202,14 @@ private let userAgentTable: [ClassifyUACase] = [
     .human(
         "Mozilla/5.0 (Linux; Android 9; KFTRWI) AppleWebKit/537.36 (KHTML, like Gecko) Silk/119.3.1 like Chrome/119.0.6045.193 Safari/537.36",
         .silk, 119, .android, .tablet),
+    // The stock browser of Android 4.3 and older (and phone makers' builds of it): Version/ and
+    // Safari/ without Chrome/.
+    .human(
+        "Mozilla/5.0 (Linux; U; Android 4.0.3; ko-kr; LG-L160L Build/IML74K) AppleWebkit/534.30 (KHTML, like Gecko) Version/4.0 Mobile Safari/534.30",
+        .androidBrowser, 4, .android, .mobile),
+    .human(
+        "Mozilla/5.0 (Linux; U; Android 4.2.2; en-us; GT-P5210 Build/JDQ39) AppleWebKit/534.30 (KHTML, like Gecko) Version/4.0 Safari/534.30",
+        .androidBrowser, 4, .android, .tablet),
 
     // MARK: TVs, consoles, old phones
     .human(
