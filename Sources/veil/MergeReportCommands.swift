@@ -128,7 +128,7 @@ struct ReportCommand: ParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Tables to release, comma-separated (default all: \(DPTable.allCases.map(\.rawValue).joined(separator: ","))); ε and δ are split over them.",
+            "Tables to release, comma-separated: \(DPTable.allCases.map(\.rawValue).joined(separator: ",")) (default \(DPTable.defaultTables.map(\.rawValue).joined(separator: ","))); ε and δ are split over them.",
             valueName: "list"))
     var dpTables: String?
 

@@ -121,6 +121,50 @@ struct DPCLITests {
         }
     }
 
+    @Test(
+        "exit pages and visit lengths are released on request: their files and columns, the manifest lists what was not selected"
+    )
+    func tablesOfVisitsOnRequest() throws {
+        let f = try DPFixture(seed: 75)
+        defer { f.remove() }
+        let r = try f.report(
+            "v",
+            ["--dp-epsilon", "20", "--dp-tables", "visit_pageviews,exit_pages,visit_durations", "--dp-budget", "50"])
+        #expect(r.status == 0, "\(r)")
+        #expect(
+            CLI.list(f.dir + "/v") == ["exit_pages.csv", "manifest.json", "visit_durations.csv", "visit_pageviews.csv"])
+        let durations = try simpleCSV(f.dir + "/v/visit_durations.csv")
+        #expect(!durations.isEmpty)
+        for row in durations {
+            #expect(Set(row.keys) == ["site", "date", "min_seconds", "max_seconds", "visitors"], "\(row)")
+            #expect(
+                Int(row["min_seconds"] ?? "") != nil && (row["max_seconds"] == "" || Int(row["max_seconds"]!) != nil))
+        }
+        #expect(
+            try simpleCSV(f.dir + "/v/visit_pageviews.csv").allSatisfy {
+                Int($0["min_pageviews"] ?? "")! >= 1 && Int($0["visitors"] ?? "") != nil
+            })
+        #expect(try simpleCSV(f.dir + "/v/exit_pages.csv").allSatisfy { $0["path"]?.hasPrefix("/") == true })
+        let manifest = try jsonObject(try CLI.read(f.dir + "/v/manifest.json"))
+        let dp = try #require(manifest["differential_privacy"] as? [String: Any])
+        let released = try #require(dp["tables"] as? [String: Any])
+        #expect(Set(released.keys) == ["exit_pages", "visit_durations", "visit_pageviews"])
+        let notReleased = try #require(dp["tables_not_released"] as? [String: String])
+        #expect(notReleased["pages"] == "not selected (--dp-tables)")
+        #expect(notReleased["exit_pages"] == nil && notReleased["bots"] != nil)
+
+        // Without --dp-tables: the seven default tables; these three are named as not selected.
+        let d = try f.report("d", ["--dp-epsilon", "20", "--dp-budget", "50"])
+        #expect(d.status == 0, "\(d)")
+        #expect(!CLI.list(f.dir + "/d").contains("exit_pages.csv"))
+        let dm = try jsonObject(try CLI.read(f.dir + "/d/manifest.json"))
+        let dnr = try #require(
+            (dm["differential_privacy"] as? [String: Any])?["tables_not_released"] as? [String: String])
+        for name in ["exit_pages", "visit_durations", "visit_pageviews"] {
+            #expect(dnr[name] == "not selected (--dp-tables)", "\(name): \(dnr)")
+        }
+    }
+
     @Test("a release over the budget is refused (exit 1) with spent and remaining ε, and writes nothing")
     func budgetExhaustion() throws {
         let f = try DPFixture(lines: 4000, seed: 72)
@@ -198,6 +242,13 @@ struct DPCLITests {
         let runs: [(String, [String])] = [
             ("loose", ["--dp-epsilon", "50", "--dp-delta", "0.001", "--dp-l0", "8", "--dp-budget", "100"]),
             ("json", ["--dp-epsilon", "20", "--dp-linf", "5", "--dp-budget", "100", "--json"]),
+            (
+                "visits",
+                [
+                    "--dp-epsilon", "20", "--dp-tables", "exit_pages,visit_durations,visit_pageviews", "--dp-l0", "8",
+                    "--dp-budget", "100",
+                ]
+            ),
         ]
         for (name, args) in runs {
             let r = try f.report(name, args)

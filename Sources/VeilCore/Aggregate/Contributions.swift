@@ -1,6 +1,6 @@
 /// The tables a differentially private release can publish from per-visitor contribution
-/// records kept in the state. (`entry_pages` is the seventh DP table; its records are the
-/// visitor summaries' visits, so it needs none here.)
+/// records kept in the state. (The DP tables of visits, `entry_pages`, `exit_pages` and the
+/// visit length tables, count the visitor summaries' visits, so they need none here.)
 public enum ContributionTable: Int, CaseIterable, Sendable {
     /// Per site and day: the visitor was there (count = pageviews that day).
     case trafficDay = 0
@@ -299,7 +299,8 @@ public struct ContributionStore: Sendable {
     }
 
     /// The rank of a partition for a visitor: smaller ranks are kept. `table` is a
-    /// ``ContributionTable`` raw value, or 6 for entry pages.
+    /// ``ContributionTable`` raw value, or 6...9 for the DP tables of visits
+    /// (`DPTable.visitRankTable`).
     static func rank(_ p: Pseudonym, table: Int, day: UInt32, dimHash: UInt64) -> UInt64 {
         let partition = mix64(dimHash &+ (UInt64(day) << 8 | UInt64(table)) &* 0x9E37_79B9_7F4A_7C15)
         return mix64(p.hi ^ mix64(p.lo ^ partition))
@@ -387,7 +388,8 @@ extension AggregateState {
         var hasDimension: Bool
     }
 
-    /// The ordering key of a partition of a contribution table (`table` < 6) or of entry pages (6).
+    /// The ordering key of a partition of a contribution table (`table` < 6), or of entry or exit
+    /// pages (6, 7).
     mutating func contributionKey(_ p: Pseudonym, _ table: Int, _ day: UInt32, _ dim: UInt32) -> ContributionKey {
         let hasDimension = table != ContributionTable.trafficDay.rawValue
         let h = hasDimension ? dimHash(dim) : 0

@@ -30,6 +30,12 @@ struct VisitLengthScale: Sendable, Equatable {
         return bounds.count
     }
 
+    /// The smallest value in range `index`.
+    func lowerBound(of index: Int) -> Int64 {
+        precondition(index >= 0 && index < count, "no such range")
+        return index == 0 ? lowest : bounds[index - 1] + 1
+    }
+
     /// The largest value in range `index`; nil for the open range.
     func upperBound(of index: Int) -> Int64? {
         precondition(index >= 0 && index < count, "no such range")

@@ -30,6 +30,7 @@ struct ContributionTests {
         var p = DPParameters(epsilon: PrivacyAmount("1")!)
         p.l0 = l0
         p.lInf = lInf
+        p.tables = DPTable.allCases
         var r = try DPRelease(state: s, parameters: p)
         return r.boundedCountsByLabel()
     }
@@ -88,7 +89,8 @@ struct ContributionTests {
                 #expect(changed.count == l0, "\(table)")
                 #expect(changed.allSatisfy { y[$0, default: 0] - x[$0, default: 0] == Int64(lInf) })
             }
-            if table == .trafficDaily || table == .browsers || table == .entryPages {
+            // One visit: one entry, one exit, one duration and one length in pageviews.
+            if table == .trafficDaily || table == .browsers || table.visitRankTable != nil {
                 #expect(changed.count == 1, "\(table): \(changed)")
             }
         }
@@ -247,7 +249,8 @@ struct ContributionTests {
         #expect(with.contributions.visitorCount == without.contributions.visitorCount)
 
         var p = DPParameters(epsilon: PrivacyAmount("1")!)
-        p.tables = DPTable.allCases.filter { $0 != .entryPages }  // entry pages come from the visits (erased elsewhere)
+        // The tables of visits come from the visit summaries (erased elsewhere).
+        p.tables = DPTable.allCases.filter { $0.contributionTable != nil }
         var ra = try DPRelease(state: without, parameters: p)
         var rb = try DPRelease(state: with, parameters: p)
         #expect(ra.boundedCountsByLabel() == rb.boundedCountsByLabel())

@@ -158,7 +158,9 @@ struct DPReleaseTests {
         )
     }
 
-    @Test("with L∞ > 1 the value column is capped pageviews (visits for entry pages); browsers split name and version")
+    @Test(
+        "with L∞ > 1 the value column is capped pageviews (visits for the tables of visits); browsers split name and version"
+    )
     func columns() throws {
         let ws = try StateTestWorkspace()
         let s = try ws.aggregate(StateTestLog(seed: 0xC01, visitors: 200).lines, name: "c.log").state
@@ -166,13 +168,77 @@ struct DPReleaseTests {
         let t = r.tables(noiseKey: Self.key, releaseID: "cols")
         #expect(t.map(\.name) == DPTable.allCases.map(\.rawValue))
         #expect(t.first { $0.name == "pages" }?.header.last == "capped_pageviews")
-        #expect(t.first { $0.name == "entry_pages" }?.header.last == "capped_visits")
+        for name in ["entry_pages", "exit_pages", "visit_durations", "visit_pageviews"] {
+            #expect(t.first { $0.name == name }?.header.last == "capped_visits", "\(name)")
+        }
         let browsers = try #require(t.first { $0.name == "browsers" })
         #expect(browsers.header == ["site", "date", "browser", "version", "capped_pageviews"])
         #expect(browsers.rows.contains { $0[2] == "firefox" && $0[3] == "121" }, "\(browsers.rows)")
         for table in t {
             for row in table.rows { #expect(Int(row.last!)! >= 1, "\(table.name): \(row)") }
         }
+    }
+
+    /// Exit pages and the visit length tables count visits like entry pages: each visitor in
+    /// at most L0 rows, by at most L∞. With L0 = 8 (no visitor of this log has more rows a
+    /// day) and L∞ = 1 a row's bounded count is its distinct visitors: for pages, the k = 1
+    /// release's `visitors` column; for a length range (which the k release tiles with its
+    /// neighbours, so its rows name other bounds), the visitors with a visit of that length
+    /// that day, counted from the visit summaries.
+    @Test("exit pages and visit lengths: bounded counts are the k = 1 release's visitors per row; rows name the ranges")
+    func tablesOfVisits() throws {
+        let ws = try StateTestWorkspace()
+        let s = try ws.aggregate(StateTestLog(seed: 0xE817, visitors: 300).lines, name: "v.log").state
+        let exact = try StateTestKit.release(s, k: 1)
+        let tables: [DPTable] = [.entryPages, .exitPages, .visitDurations, .visitPageviews]
+        var r = try DPRelease(state: s, parameters: Self.parameters("1000", delta: 1e-3, l0: 8, tables: tables))
+        let bounded = r.boundedCountsByLabel()
+        for table in tables {
+            var expected: [DPPartitionLabel: Int64] = [:]
+            if let scale = table.lengthScale {
+                var visitors: [DPPartitionLabel: Set<Int>] = [:]
+                for (j, summary) in s.visitors.enumerated() {
+                    summary.forEachVisit { v in
+                        let length = table == .visitDurations ? v.end - v.start : Int64(v.pageviews)
+                        let range = scale.index(of: length)
+                        let high = scale.upperBound(of: range).map { String($0) } ?? ""
+                        let label = DPPartitionLabel(
+                            site: "default", date: ISOTime.date(days: v.start / 86_400),
+                            value: "\(scale.lowerBound(of: range))-\(high)")
+                        visitors[label, default: []].insert(j)
+                    }
+                }
+                expected = visitors.mapValues { Int64($0.count) }
+            } else {
+                for row in try StateTestKit.table(exact, table.rawValue).rows {
+                    // site, date, path, ..., visitors.
+                    expected[DPPartitionLabel(site: row[0], date: row[1], value: row[2])] = Int64(row.last!)!
+                }
+            }
+            #expect(expected.count >= 8, "\(table): \(expected)")
+            #expect(bounded[table] == expected, "\(table)")
+        }
+
+        // At ε = 1000 the noise is at most a visitor or two: the published rows carry the ranges
+        // as numbers, in range order within a day.
+        let published = r.tables(noiseKey: Self.key, releaseID: "visits").map(StateTestTable.init)
+        #expect(published.map(\.name) == tables.map(\.rawValue))
+        let durations = try StateTestKit.table(published, "visit_durations")
+        #expect(durations.header == ["site", "date", "min_seconds", "max_seconds", "visitors"])
+        #expect(
+            try StateTestKit.table(published, "visit_pageviews").header.dropLast() == [
+                "site", "date", "min_pageviews", "max_pageviews",
+            ])
+        #expect(try StateTestKit.table(published, "exit_pages").header == ["site", "date", "path", "visitors"])
+        let lows = durations.rows.filter { $0[1] == durations.rows[0][1] }.map { Int($0[2])! }
+        #expect(lows == lows.sorted() && lows.count >= 4 && lows.first == 0, "\(durations.rows)")
+        for row in durations.rows {
+            let key = DPPartitionLabel(site: row[0], date: row[1], value: row[2] + "-" + row[3])
+            let truth = try #require(bounded[.visitDurations]?[key], "\(row)")
+            #expect(abs(Int64(row[4])! - truth) <= 3, "\(row) vs \(truth)")
+        }
+        // The open range has no upper end.
+        #expect(durations.rows.contains { $0[2] == "1801" && $0[3] == "" } || !lows.contains(1801))
     }
 
     // MARK: Refusals and validation
@@ -186,9 +252,14 @@ struct DPReleaseTests {
         let e = #expect(throws: VeilError.self) { try DPRelease(state: s, parameters: Self.parameters("1")) }
         #expect(e?.code == .state)
         #expect(e?.message.contains("--max-paths") == true, "\(e?.message ?? "")")
+        // Exit pages alone hold paths too.
+        #expect(throws: VeilError.self) {
+            try DPRelease(state: s, parameters: Self.parameters("1", tables: [.exitPages]))
+        }
         // Without the tables that hold paths it is fine.
         #expect(throws: Never.self) {
-            _ = try DPRelease(state: s, parameters: Self.parameters("1", tables: [.trafficDaily, .devices]))
+            _ = try DPRelease(
+                state: s, parameters: Self.parameters("1", tables: [.trafficDaily, .devices, .visitDurations]))
         }
     }
 

@@ -58,17 +58,28 @@ public enum DPTable: String, CaseIterable, Sendable, Comparable {
     case trafficDaily = "traffic_daily"
     case pages
     case entryPages = "entry_pages"
+    case exitPages = "exit_pages"
     case referrers
     case browsers
     case operatingSystems = "operating_systems"
     case devices
+    case visitDurations = "visit_durations"
+    case visitPageviews = "visit_pageviews"
 
-    /// The contribution records that feed the table (nil for entry pages: the visits do).
+    /// The tables a release publishes unless `--dp-tables` says otherwise: the pageview tables
+    /// and entry pages. Exit pages and the visit length tables are released on request (each
+    /// table released takes its share of ε).
+    public static let defaultTables: [DPTable] = [
+        .trafficDaily, .pages, .entryPages, .referrers, .browsers, .operatingSystems, .devices,
+    ]
+
+    /// The contribution records that feed the table (nil for the tables of visits: the visit
+    /// summaries do).
     var contributionTable: ContributionTable? {
         switch self {
         case .trafficDaily: .trafficDay
         case .pages: .pages
-        case .entryPages: nil
+        case .entryPages, .exitPages, .visitDurations, .visitPageviews: nil
         case .referrers: .referrers
         case .browsers: .browsers
         case .operatingSystems: .operatingSystems
@@ -76,20 +87,43 @@ public enum DPTable: String, CaseIterable, Sendable, Comparable {
         }
     }
 
+    /// For a table of visits, the table number its partitions are ranked under
+    /// (`ContributionStore.rank`): after the contribution tables, entry pages first.
+    var visitRankTable: Int? {
+        switch self {
+        case .entryPages: ContributionStore.tableCount
+        case .exitPages: ContributionStore.tableCount + 1
+        case .visitDurations: ContributionStore.tableCount + 2
+        case .visitPageviews: ContributionStore.tableCount + 3
+        default: nil
+        }
+    }
+
+    /// The scale of a visit length table.
+    var lengthScale: VisitLengthScale? {
+        switch self {
+        case .visitDurations: .duration
+        case .visitPageviews: .pageviews
+        default: nil
+        }
+    }
+
     /// The columns naming a row's partition after site and date.
     var labelColumns: [String] {
         switch self {
         case .trafficDaily: []
-        case .pages, .entryPages: ["path"]
+        case .pages, .entryPages, .exitPages: ["path"]
         case .referrers: ["referrer_host"]
         case .browsers: ["browser", "version"]
         case .operatingSystems: ["os"]
         case .devices: ["device"]
+        case .visitDurations: ["min_seconds", "max_seconds"]
+        case .visitPageviews: ["min_pageviews", "max_pageviews"]
         }
     }
 
     /// What one visitor adds to a row, before capping at L∞.
-    var eventName: String { self == .entryPages ? "visits" : "pageviews" }
+    var eventName: String { contributionTable == nil ? "visits" : "pageviews" }
 
     public static func < (a: Self, b: Self) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!  // Safe: every case is in allCases.
@@ -107,9 +141,6 @@ public enum DPTable: String, CaseIterable, Sendable, Comparable {
             "not released under differential privacy (sum the daily rows: post-processing costs no budget)"
         ),
         ("web_campaigns", "not covered by contribution bounding; not released under differential privacy"),
-        ("exit_pages", "not covered by contribution bounding; not released under differential privacy"),
-        ("visit_durations", "not covered by contribution bounding; not released under differential privacy"),
-        ("visit_pageviews", "not covered by contribution bounding; not released under differential privacy"),
         ("not_found", "counts bots and requests, not visitors; not released under differential privacy"),
         ("status_codes", "counts bots and requests, not visitors; not released under differential privacy"),
         ("bots", "counts bots and requests, not visitors; not released under differential privacy"),
@@ -130,7 +161,7 @@ public struct DPParameters: Sendable, Equatable {
     public var l0 = 5
     public var lInf = 1
     /// The tables to release, in any order (written in the fixed table order).
-    public var tables: [DPTable] = DPTable.allCases
+    public var tables: [DPTable] = DPTable.defaultTables
 
     public init(epsilon: PrivacyAmount) {
         self.epsilon = epsilon

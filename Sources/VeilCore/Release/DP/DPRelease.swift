@@ -84,7 +84,12 @@ public struct DPRelease {
                 )
             }
         }
-        if tables.contains(.entryPages), state.visitors.contains(where: { $0.visits.contains { $0.entry == other } }) {
+        let byEntry = tables.contains(.entryPages), byExit = tables.contains(.exitPages)
+        if byEntry || byExit,
+            state.visitors.contains(where: {
+                $0.visits.contains { (byEntry && $0.entry == other) || (byExit && $0.exit == other) }
+            })
+        {
             throw VeilError(
                 .state,
                 "the state folded paths past --max-paths into \(otherLabel); a differentially private release needs every value kept apart (aggregate again with a larger --max-paths)"
@@ -102,21 +107,36 @@ public struct DPRelease {
             state.boundedContributions(ct, l0: m.l0) { c in
                 sums[Partition(site: c.site, day: c.day, dim: c.dim), default: 0] += Int64(min(c.count, cap))
             }
-        } else {
-            // Entry pages: each visitor's visits by (start day, entry page).
-            let entryTable = ContributionStore.tableCount
+        } else if let rankTable = m.table.visitRankTable {
+            // Tables of visits: each visitor's visits by (start day, entry page, exit page or
+            // length range), the l0 partitions of smallest keyed rank kept.
+            let scale = m.table.lengthScale
             for (j, key) in state.visitorKeys.enumerated() {
                 var counts: [Partition: Int] = [:]
                 state.visitors[j].forEachVisit { v in
+                    guard let dim = Self.visitDimension(m.table, v) else { return }
                     let day = UInt32(truncatingIfNeeded: buckets.buckets(v.start).day)
-                    counts[Partition(site: key.site, day: day, dim: v.entry), default: 0] += 1
+                    counts[Partition(site: key.site, day: day, dim: dim), default: 0] += 1
                 }
                 var kept = Array(counts)
                 if kept.count > m.l0 {
-                    var keyed = kept.map {
-                        (key: state.contributionKey(key.pseudonym, entryTable, $0.key.day, $0.key.dim), item: $0)
+                    var keyed = kept.map { item in
+                        let p = item.key
+                        // A path's rank hashes its text, a range's its number.
+                        let k =
+                            scale == nil
+                            ? state.contributionKey(key.pseudonym, rankTable, p.day, p.dim)
+                            : AggregateState.ContributionKey(
+                                rank: ContributionStore.rank(
+                                    key.pseudonym, table: rankTable, day: p.day, dimHash: UInt64(p.dim) &+ 1),
+                                day: p.day, dim: p.dim, hasDimension: false)
+                        return (key: k, item: item)
                     }
-                    keyed.sort { state.isLess($0.key, $1.key) }
+                    keyed.sort { a, b in
+                        // Ranges compare by number after rank and day; paths by text.
+                        scale == nil || a.key.rank != b.key.rank || a.key.day != b.key.day
+                            ? state.isLess(a.key, b.key) : a.key.dim < b.key.dim
+                    }
                     kept = keyed.prefix(m.l0).map(\.item)
                 }
                 for (p, n) in kept { sums[p, default: 0] += Int64(min(n, cap)) }
@@ -125,11 +145,32 @@ public struct DPRelease {
         return sums
     }
 
-    /// The label of a partition of `table`.
+    /// The partition value a visit counts under in a table of visits: its entry page, its exit
+    /// page (nil when unknown: a visit read from a state older than exits), or the index of its
+    /// length's range.
+    static func visitDimension(_ table: DPTable, _ v: Visit) -> UInt32? {
+        switch table {
+        case .entryPages: return v.entry
+        case .exitPages: return v.exit == Visit.unknownExit ? nil : v.exit
+        case .visitDurations: return UInt32(VisitLengthScale.duration.index(of: v.end - v.start))
+        case .visitPageviews: return UInt32(VisitLengthScale.pageviews.index(of: Int64(v.pageviews)))
+        default: return nil
+        }
+    }
+
+    /// The label of a partition of `table`: a length range is named by its smallest and
+    /// largest value (`11-30`; `1801-` for the open range).
     func label(_ p: Partition, _ table: DPTable) -> DPPartitionLabel {
-        DPPartitionLabel(
-            site: state.sites.string(p.site), date: ISOTime.date(days: Int64(p.day)),
-            value: table == .trafficDaily ? "" : state.dims.string(p.dim))
+        let value: String
+        if table == .trafficDaily {
+            value = ""
+        } else if let scale = table.lengthScale {
+            let range = Int(p.dim)
+            value = "\(scale.lowerBound(of: range))-" + (scale.upperBound(of: range).map { String($0) } ?? "")
+        } else {
+            value = state.dims.string(p.dim)
+        }
+        return DPPartitionLabel(site: state.sites.string(p.site), date: ISOTime.date(days: Int64(p.day)), value: value)
     }
 
     /// Bounded counts (before noise) of every released table, by partition label: what one
@@ -184,24 +225,30 @@ public struct DPRelease {
             var t = ReleasedTable(
                 name: m.table.rawValue, header: ["site", "date"] + m.table.labelColumns + [column], rows: [],
                 thresholdOn: "noisy_" + column)
-            var rows: [(label: DPPartitionLabel, day: UInt32, value: Int64)] = []
+            var rows: [(label: DPPartitionLabel, day: UInt32, dim: UInt32, value: Int64)] = []
             for (p, n) in boundedCounts(m) where n > 0 {
                 let l = label(p, m.table)
                 if let v = Self.noisyValue(n, mechanism: m, label: l, noiseKey: noiseKey, releaseID: releaseID) {
-                    rows.append((l, p.day, v))
+                    rows.append((l, p.day, p.dim, v))
                 }
             }
+            let scale = m.table.lengthScale
             rows.sort { a, b in
                 if a.label.site != b.label.site {
                     return a.label.site.utf8.lexicographicallyPrecedes(b.label.site.utf8)
                 }
                 if a.day != b.day { return a.day < b.day }
+                // A length table's rows in the order of its ranges, as without DP.
+                if scale != nil { return a.dim < b.dim }
                 if a.value != b.value { return a.value > b.value }
                 return a.label.value.utf8.lexicographicallyPrecedes(b.label.value.utf8)
             }
             for r in rows {
                 var row = [r.label.site, r.label.date]
-                if m.table == .browsers {
+                if let scale {
+                    let range = Int(r.dim)
+                    row += [String(scale.lowerBound(of: range)), scale.upperBound(of: range).map { String($0) } ?? ""]
+                } else if m.table == .browsers {
                     // "chrome 120" → browser "chrome", version "120".
                     if let sp = r.label.value.lastIndex(of: " ") {
                         row += [String(r.label.value[..<sp]), String(r.label.value[r.label.value.index(after: sp)...])]
