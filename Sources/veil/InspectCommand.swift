@@ -50,6 +50,9 @@ struct InspectCommand: ParsableCommand {
         var s = "\(r.file)\n"
         s += "  compression  \(r.compression) (\(megabytes(r.bytesIn)) in, \(megabytes(r.bytesOut)) out)\n"
         s += "  format       \(r.format)\(r.formatDetected ? " (detected)" : "")\n"
+        if r.userAgentsLogged == false {
+            s += "  user agents  not logged: requests count as people's (browser unknown), none as bots'\n"
+        }
         s += "  lines        \(grouped(r.lines))\n"
         s += "  records      \(grouped(r.records))\n"
         if r.skipped > 0 {

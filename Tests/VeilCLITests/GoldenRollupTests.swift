@@ -86,8 +86,32 @@ import Testing
         #expect(report["records"] as? Int == requests, "\(format): \(r.stdoutText)")
         #expect(report["rejected"] as? Int == malformed, "\(format): \(r.stdoutText)")
         #expect(report["lines"] as? Int == physical)
+        #expect(report["user_agents_logged"] as? Bool == !Self.withoutUserAgent.contains(format), "\(format)")
         let skipped = report["skipped"] as? Int ?? -1
         #expect(requests + malformed + skipped == physical)
+    }
+
+    /// A W3C log reports its user agents as not logged when any `#Fields:` layout lacks
+    /// `cs(User-Agent)`, and says so in `veil inspect`'s text.
+    @Test func w3cLayoutWithoutUserAgentIsReported() throws {
+        let dir = try CLI.tempDir()
+        defer { CLI.remove(dir) }
+        let withAgent =
+            "#Fields: date time c-ip cs-method cs-uri-stem sc-status cs(User-Agent)\n"
+            + "2026-11-28 10:00:00 192.0.2.1 GET / 200 Mozilla/5.0+(X11;+Linux+x86_64)+Firefox/120.0\n"
+        let without =
+            "#Fields: date time c-ip cs-method cs-uri-stem sc-status\n2026-11-28 10:00:01 192.0.2.2 GET /a 200\n"
+        for (name, text, logged) in [("one", withAgent, true), ("two", withAgent + without, false)] {
+            let path = dir + "/\(name).log"
+            try CLI.write(Array(text.utf8), to: path)
+            let r = try CLI.veil(["inspect", "--json", path])
+            let report = try #require(
+                (try JSONSerialization.jsonObject(with: Data(r.stdout)) as? [[String: Any]])?.first)
+            #expect(report["records"] as? Int == (logged ? 1 : 2))
+            #expect(report["user_agents_logged"] as? Bool == logged, "\(name): \(r.stdoutText)")
+            let text = try CLI.veil(["inspect", path]).stdoutText
+            #expect(text.contains("user agents  not logged") == !logged, "\(name): \(text)")
+        }
     }
 
     /// Each format's traffic and bots: the daily requests, bot requests, pageviews and visitors

@@ -84,7 +84,8 @@ public enum BrowserFamily: UInt8, Sendable, Hashable, CaseIterable {
     /// Internet Explorer (`MSIE n`, or `Trident/7.0` for 11).
     case ie
     /// The Android Open Source Project's stock browser (Android 4.3 and older, and phone makers'
-    /// builds of it): `Version/4.0` and `Safari/` on Android without `Chrome/`.
+    /// builds of it): `Version/` and `Safari/` on Android without `Chrome/` (the WebViews of
+    /// those Android versions send the same user agent and count here too).
     case androidBrowser
     /// An app's embedded browser: Android WebView (`; wv)`), iOS WKWebView (WebKit without
     /// `Version/`), in-app browsers of social and search apps.

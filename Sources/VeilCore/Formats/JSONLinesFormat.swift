@@ -147,6 +147,10 @@ public struct JSONLinesFormat: LogFormat, Sendable {
     /// out `$http_user_agent`): its lines without the key say nothing about the client
     /// (`LogRecord.userAgentLogged` is false), while a line that has the key is read as usual.
     public var logsUserAgent = true
+    /// Whether `learnUserAgentLogging(from:)` may decide that the input logs no user agents:
+    /// false for Caddy, which logs every request's headers, so that a line without the key is
+    /// always a request that sent none (however many such lines an input starts with).
+    public let mayOmitUserAgents: Bool
 
     /// Key bytes of every trie entry, back to back.
     private let keyBytes: [UInt8]
@@ -172,7 +176,7 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         }
         self.init(
             builder: builder, name: preset == .auto ? "json" : "json-\(preset.rawValue)",
-            cookieName: cookieName, isEmailExport: false)
+            cookieName: cookieName, isEmailExport: false, mayOmitUserAgents: preset != .caddy)
     }
 
     /// Builds a parser for an e-mail service's event export (`json-sendgrid`, `json-mailgun`).
@@ -271,8 +275,11 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         self.init(builder: builder, name: "json", cookieName: cookieName, isEmailExport: false)
     }
 
-    private init(builder: TrieBuilder, name: String, cookieName: String?, isEmailExport: Bool) {
+    private init(
+        builder: TrieBuilder, name: String, cookieName: String?, isEmailExport: Bool, mayOmitUserAgents: Bool = true
+    ) {
         self.name = name
+        self.mayOmitUserAgents = mayOmitUserAgents
         self.cookieName = Array((cookieName ?? "").utf8)
         self.isEmailExport = isEmailExport
         self.keyBytes = builder.keyBytes
@@ -549,11 +556,13 @@ public struct JSONLinesFormat: LogFormat, Sendable {
     }
 
     /// Sets `logsUserAgent` from the first lines of an input: true when one of them has a
-    /// key mapped to the user agent (an empty or `-` value counts), false when none has.
-    /// Lines that do not parse say nothing; with none that parses, `logsUserAgent` is left as
-    /// it is.
+    /// key mapped to the user agent with a string or number value (an empty or `-` string
+    /// counts; `null` does not), false when none has. Lines that do not parse say nothing;
+    /// with none that parses, and for a format that always logs user agents
+    /// (`mayOmitUserAgents` false: Caddy), `logsUserAgent` is left as it is.
     /// - Parameter sample: the input's first lines, nil for a line over the length limit.
     public mutating func learnUserAgentLogging(from sample: [[UInt8]?]) {
+        guard mayOmitUserAgents else { return }
         var probe = self
         probe.logsUserAgent = false
         var record = LogRecord()

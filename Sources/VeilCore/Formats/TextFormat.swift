@@ -89,7 +89,7 @@ public struct TextFormat: LogFormat {
     }
 
     /// Whether the format has a User-Agent field (`LogRecord.userAgentLogged`).
-    private let logsUserAgent: Bool
+    let logsUserAgent: Bool
 
     /// A parser for an Apache `LogFormat` string. See `CompiledFormat.apache(_:)`.
     public init(apache format: String) throws(VeilError) {

@@ -64,6 +64,8 @@ public struct W3CFormat: LogFormat {
     /// Whether the layout has an `sc-status` column (a `-` there is a bad status, not none).
     private var hasStatusColumn = false
     private var hasUserAgentColumn = false
+    /// Whether a `#Fields:` layout without `cs(User-Agent)` was read (`FileReport.userAgentsLogged`).
+    private(set) var sawLayoutWithoutUserAgent = false
     /// The last `date` column parsed: the lines of a file share a few dates.
     private var dates = DateCache()
 
@@ -291,6 +293,7 @@ public struct W3CFormat: LogFormat {
             }
             hasStatusColumn = columns.contains(.status)
             hasUserAgentColumn = columns.contains(.userAgent)
+            if !hasUserAgentColumn && !columns.isEmpty { sawLayoutWithoutUserAgent = true }
             return columns.isEmpty ? .reject(.noFieldsHeader) : .skip
         }
         if let rest = Self.afterPrefix("#date:", line) {

@@ -35,6 +35,11 @@ public struct FileReport: Sendable, Codable, Equatable {
     public var seconds: Double
     /// `sha256:<hex>` of the raw input bytes.
     public var fingerprint: String
+    /// False when the input's format records no user agent, so its requests count as people's
+    /// with unknown software and none as bots': NCSA `common`, a format string without one, a
+    /// W3C `#Fields:` layout without `cs(User-Agent)` (any layout of the file), a JSON log
+    /// none of whose first lines has a user-agent key. Nil when the input was not read.
+    public var userAgentsLogged: Bool? = nil
     /// Set when the file could not be read to its end (and `--skip-bad-files` let the run go on).
     public var error: String?
 }

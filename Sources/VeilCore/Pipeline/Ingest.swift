@@ -120,15 +120,19 @@ public enum Ingest {
 
         var formatName = format.name
         let lines: Int
+        let userAgentsLogged: Bool
         switch format {
         case .text(var f):
             lines = try parse(&f, reader, sample, threads: threads, &tally, &sink, &extraSinks, makeSink)
+            userAgentsLogged = f.logsUserAgent
         case .json(var f):
             lines = try parse(&f, reader, sample, threads: threads, &tally, &sink, &extraSinks, makeSink)
+            userAgentsLogged = f.logsUserAgent
         case .w3c(var f):
             // `#Fields` directives change how later lines parse: one thread reads the file.
             lines = try parse(&f, reader, sample, threads: 1, &tally, &sink, &extraSinks, makeSink)
             formatName = f.name
+            userAgentsLogged = !f.sawLayoutWithoutUserAgent
         }
 
         return FileReport(
@@ -154,6 +158,7 @@ public enum Ingest {
             bytesOut: source.bytesProduced,
             seconds: monotonicSeconds() - started,
             fingerprint: background?.fingerprint() ?? hasher.fingerprint(),
+            userAgentsLogged: userAgentsLogged,
             error: nil
         )
     }

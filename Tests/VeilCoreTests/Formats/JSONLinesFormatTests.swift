@@ -328,6 +328,14 @@ private let jsonT0: Int64 = 1_700_000_000
         let noHeader = #"{"ts":1700000000,"request":{"client_ip":"192.0.2.9","uri":"/","headers":{}},"status":200}"#
         caddy.learnUserAgentLogging(from: [Array(noHeader.utf8), Array(Self.caddyLine.utf8)])
         #expect(caddy.logsUserAgent && parseJSON(caddy, noHeader).record.userAgentLogged)
+        // Caddy logs every request's headers: a file that starts with requests that sent no
+        // User-Agent (a scanner's burst) still counts them as bots'.
+        caddy.learnUserAgentLogging(from: Array(repeating: Array(noHeader.utf8), count: 64))
+        #expect(caddy.logsUserAgent && parseJSON(caddy, noHeader).record.userAgentLogged)
+        // The union of the presets may omit them, as Traefik and nginx may.
+        var union = JSONLinesFormat(preset: .auto)
+        union.learnUserAgentLogging(from: [Array(nginxLine.utf8)])
+        #expect(!union.logsUserAgent)
     }
 
     // MARK: - auto
