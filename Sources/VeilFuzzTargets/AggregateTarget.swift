@@ -32,8 +32,9 @@ enum AggregateTarget {
                 case .text(var f):
                     result = f.parse(buffer, into: &record)
                     format = .text(f)
-                case .json(let f):
+                case .json(var f):
                     result = f.parse(buffer, into: &record)
+                    format = .json(f)
                 case .w3c(var f):
                     result = f.parse(buffer, into: &record)
                     format = .w3c(f)

@@ -44,9 +44,10 @@ enum FuzzInput {
     static func parse<F: LogFormat>(_ format: inout F, _ line: UnsafeBufferPointer<UInt8>) {
         withCopy(line) { buffer in
             var record = LogRecord()
-            let result = format.parse(buffer, into: &record)
-            if result == .record {
-                RecordCheck.check(record, in: UnsafeBufferPointer(buffer), parser: format.name)
+            var result: ParseResult? = format.parse(buffer, into: &record)
+            while let r = result {
+                if r == .record { RecordCheck.check(record, in: UnsafeBufferPointer(buffer), parser: format.name) }
+                result = format.parseNext(buffer, into: &record)
             }
         }
     }

@@ -302,6 +302,59 @@ struct EmailCLITests {
         #expect(try csvRows(dir + "/mapped/campaigns.csv").count >= 4)
     }
 
+    /// A webhook receiver that logs each POST body as it came writes one JSON array of events
+    /// per line: read element by element, on one thread or two, it gives the rollups of the
+    /// same events one per line, with every event counted as a record.
+    @Test("an export of one JSON array of events per line reads like the events one per line")
+    func eventArraysPerLine() throws {
+        let dir = try CLI.tempDir()
+        defer { CLI.remove(dir) }
+        // No malformed events: a bad one ends its batch (see `EmailFormatTests.eventArrays`).
+        let g = try CLI.generate(
+            format: "json-sendgrid", lines: 3_000, seed: 66, extra: ["--malformed-share", "0"], in: dir)
+        let events = String(decoding: try CLI.read(g.log), as: UTF8.self).split(separator: "\n").map(String.init)
+        // Batches of 1 to 7 events, some with spaces around the elements.
+        var batches: [String] = []
+        var i = 0
+        while i < events.count {
+            let n = 1 + i % 7
+            let part = events[i..<min(i + n, events.count)]
+            batches.append(
+                i % 3 == 0 ? "[ " + part.joined(separator: " , ") + " ]" : "[" + part.joined(separator: ",") + "]")
+            i += n
+        }
+        let arrays = dir + "/batches.jsonl"
+        try CLI.write(Array((batches.joined(separator: "\n") + "\n").utf8), to: arrays)
+        let keys = dir + "/keys"
+        try veil(["keys", "init", "--keys", keys])
+        try veil(["run", g.log, "-o", dir + "/lines", "--k", "2", "--keys", keys, "--quiet"])
+        let lines = try CLI.csvFiles(in: dir + "/lines")
+        #expect(try csvRows(dir + "/lines/campaigns.csv").count >= 4)
+        for threads in ["1", "2"] {
+            let r = try veil([
+                "run", arrays, "-o", dir + "/arrays-\(threads)", "--k", "2", "--keys", keys, "--json", "--threads",
+                threads,
+            ])
+            #expect(r.status == 0, "\(r)")
+            let b = try CLI.csvFiles(in: dir + "/arrays-\(threads)")
+            #expect(lines["campaigns.csv"] == b["campaigns.csv"], "threads \(threads)")
+            #expect(lines["campaign_links.csv"] == b["campaign_links.csv"], "threads \(threads)")
+        }
+        let inspect = try veil(["inspect", "--json", arrays])
+        let report = try #require(
+            (try JSONSerialization.jsonObject(with: Data(inspect.stdout)) as? [[String: Any]])?.first)
+        #expect(report["format"] as? String == "json-sendgrid", "\(inspect.stdoutText)")
+        #expect(report["lines"] as? Int == batches.count)
+        let perLine = try #require(
+            (try JSONSerialization.jsonObject(with: Data(try veil(["inspect", "--json", g.log]).stdout))
+                as? [[String: Any]])?
+                .first)
+        #expect(perLine["rejected"] as? Int == 0 && (perLine["records"] as? Int ?? 0) > 1_000)
+        for key in ["records", "rejected", "skipped"] {
+            #expect(report[key] as? Int == perLine[key] as? Int, "\(key): \(inspect.stdoutText)")
+        }
+    }
+
     /// Every byte veil writes for logs with pixel and click URLs and for both export shapes —
     /// CSVs and manifests at k = 10 and k = 2, standard output and error with and without
     /// --json, `veil inspect` — is searched for every identifier of the inputs: recipient tokens,

@@ -151,6 +151,9 @@ public struct JSONLinesFormat: LogFormat, Sendable {
     /// false for Caddy, which logs every request's headers, so that a line without the key is
     /// always a request that sent none (however many such lines an input starts with).
     public let mayOmitUserAgents: Bool
+    /// Where the rest of the last line parsed starts when that line is an array of events and
+    /// its last element read was good (`parseNext(_:into:)`); nil otherwise.
+    private var arrayCursor: Int? = nil
 
     /// Key bytes of every trie entry, back to back.
     private let keyBytes: [UInt8]
@@ -428,32 +431,101 @@ public struct JSONLinesFormat: LogFormat, Sendable {
     ///     place.
     ///   - record: reset, then filled with ranges into `line`.
     /// - Complexity: O(line length); one pass, no allocation.
-    public func parse(_ line: UnsafeMutableBufferPointer<UInt8>, into record: inout LogRecord)
+    public mutating func parse(_ line: UnsafeMutableBufferPointer<UInt8>, into record: inout LogRecord)
         -> ParseResult
     {
+        var cursor: Int? = nil
         // Never nil: the line may be rewritten.
-        parse(line.baseAddress, line.count, writable: true, into: &record)!
+        let result = parse(line.baseAddress, line.count, writable: true, cursor: &cursor, into: &record)!
+        arrayCursor = cursor
+        return result
+    }
+
+    /// The next event of a line that is a JSON array (`[{…},{…}]`, as SendGrid's Event Webhook
+    /// and other webhooks post a batch), nil after the last. An element that is not a valid
+    /// object is rejected and ends the line (where it ends is unknown); the elements before it
+    /// are counted.
+    public mutating func parseNext(_ line: UnsafeMutableBufferPointer<UInt8>, into record: inout LogRecord)
+        -> ParseResult?
+    {
+        guard let cursor = arrayCursor, let base = line.baseAddress else { return nil }
+        arrayCursor = nil
+        record.reset()
+        var i = cursor
+        let count = line.count
+        while i < count, JSONScanner.isSpace(base[i]) { i += 1 }
+        guard i < count else { return .reject(.truncated) }
+        switch base[i] {
+        case UInt8(ascii: ","):
+            var next: Int? = nil
+            let result = scan(base, count, at: i + 1, writable: true, element: true, end: &next, into: &record)!
+            arrayCursor = next
+            return result
+        case UInt8(ascii: "]"):
+            i += 1
+            while i < count, JSONScanner.isSpace(base[i]) { i += 1 }
+            return i < count ? .reject(.badJSON) : nil
+        default:
+            return .reject(base[i] < 0x20 || base[i] == 0x7F ? .binaryGarbage : .badJSON)
+        }
     }
 
     /// Parses one line without writing to it; nil for a line with a string escape (`\"`,
-    /// `\u0026`, ...) to undo, which only `parse(_:into:)` un-escapes.
+    /// `\u0026`, ...) to undo, which only `parse(_:into:)` un-escapes, and for an array of
+    /// events, which `parse(_:into:)` and `parseNext(_:into:)` read.
     public func parseReadOnly(_ line: UnsafeBufferPointer<UInt8>, into record: inout LogRecord)
         -> ParseResult?
     {
+        var cursor: Int? = nil
         // Safe: with `writable: false` nothing is written through the pointer.
-        parse(UnsafeMutablePointer(mutating: line.baseAddress), line.count, writable: false, into: &record)
+        return parse(
+            UnsafeMutablePointer(mutating: line.baseAddress), line.count, writable: false, cursor: &cursor,
+            into: &record)
     }
 
+    /// - Parameter cursor: set after the first element of an array line.
     @inline(__always)
     private func parse(
-        _ line: UnsafeMutablePointer<UInt8>?, _ count: Int, writable: Bool, into record: inout LogRecord
+        _ line: UnsafeMutablePointer<UInt8>?, _ count: Int, writable: Bool, cursor: inout Int?,
+        into record: inout LogRecord
     ) -> ParseResult? {
         record.reset()
         guard let base = line else { return .skip }
         var start = 0
         while start < count, JSONScanner.isSpace(base[start]) { start += 1 }
         if start == count { return .skip }
+        if base[start] == UInt8(ascii: "[") {
+            // A batch of events: parsed element by element (`parseNext`), on a writable line.
+            return writable ? firstElement(base, count, after: start, cursor: &cursor, into: &record) : nil
+        }
+        var unused: Int? = nil
+        return scan(base, count, at: start, writable: writable, element: false, end: &unused, into: &record)
+    }
 
+    /// The first element of a top-level array whose `[` is at `bracket`; `.skip` for `[]`.
+    /// Out of line: arrays are rare, and the path of a line of one object stays small.
+    @inline(never)
+    private func firstElement(
+        _ base: UnsafeMutablePointer<UInt8>, _ count: Int, after bracket: Int, cursor: inout Int?,
+        into record: inout LogRecord
+    ) -> ParseResult? {
+        var i = bracket + 1
+        while i < count, JSONScanner.isSpace(base[i]) { i += 1 }
+        if i < count, base[i] == UInt8(ascii: "]") {
+            i += 1
+            while i < count, JSONScanner.isSpace(base[i]) { i += 1 }
+            return i < count ? .reject(.badJSON) : .skip
+        }
+        return scan(base, count, at: i, writable: true, element: true, end: &cursor, into: &record)
+    }
+
+    /// Scans a whole-line object (`element` false), or one array element from `start`: spaces,
+    /// then an object, after which `end` is set (left nil when the element is bad).
+    @inline(__always)
+    private func scan(
+        _ base: UnsafeMutablePointer<UInt8>, _ count: Int, at start: Int, writable: Bool, element: Bool,
+        end: inout Int?, into record: inout LogRecord
+    ) -> ParseResult? {
         let scanned: Result<JSONScanner, JSONScanFailure> = keyBytes.withUnsafeBufferPointer { keys in
             entries.withUnsafeBufferPointer { entries in
                 buckets.withUnsafeBufferPointer { buckets in
@@ -463,7 +535,7 @@ public struct JSONLinesFormat: LogFormat, Sendable {
                         p: base, end: count, i: start, writable: writable, keys: keys.baseAddress!,
                         entries: entries.baseAddress!, buckets: buckets.baseAddress!)
                     do throws(JSONScanFailure) {
-                        try s.document()
+                        if element { try s.arrayElement() } else { try s.document() }
                     } catch {
                         return .failure(error)
                     }
@@ -478,6 +550,7 @@ public struct JSONLinesFormat: LogFormat, Sendable {
             guard let reason = fail.reason else { return nil }
             return .reject(reason)
         }
+        if element { end = s.i }
         return finish(s, UnsafeBufferPointer(start: base, count: count), into: &record)
     }
 
@@ -896,6 +969,14 @@ private struct JSONScanner {
         try object(node: 0, depth: 1)
         skipSpace()
         if i < end { throw unexpected() }
+    }
+
+    /// One element of a top-level array: spaces, then an object; leaves `i` after its `}`.
+    mutating func arrayElement() throws(JSONScanFailure) {
+        skipSpace()
+        guard i < end, p[i] == UInt8(ascii: "{") else { throw unexpected() }
+        i += 1
+        try object(node: 0, depth: 2)
     }
 
     /// An object after its `{`; `node` is the trie level for its keys, -1 when none is mapped.

@@ -67,6 +67,11 @@ public protocol LogFormat: SendableMetatype {
     /// copy with `parse(_:into:)`). The default declines every line.
     mutating func parseReadOnly(_ line: UnsafeBufferPointer<UInt8>, into record: inout LogRecord)
         -> ParseResult?
+    /// The next record of the line `parse(_:into:)` was given last, for a line that holds
+    /// several (a JSON array of e-mail events, as webhooks post them); nil when it has no
+    /// more. Called after `parse(_:into:)` until it returns nil. The default returns nil.
+    mutating func parseNext(_ line: UnsafeMutableBufferPointer<UInt8>, into record: inout LogRecord)
+        -> ParseResult?
     /// True when the last `.record` was kept by a tolerance rule (for example a final quoted
     /// field that runs to the end of the line): counted and reported, not rejected.
     var lastRecordWasRepaired: Bool { get }
@@ -79,6 +84,12 @@ public protocol LogFormat: SendableMetatype {
 extension LogFormat {
     @inline(__always)
     public mutating func parseReadOnly(_ line: UnsafeBufferPointer<UInt8>, into record: inout LogRecord)
+        -> ParseResult?
+    {
+        nil
+    }
+    @inline(__always)
+    public mutating func parseNext(_ line: UnsafeMutableBufferPointer<UInt8>, into record: inout LogRecord)
         -> ParseResult?
     {
         nil

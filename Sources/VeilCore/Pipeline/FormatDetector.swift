@@ -52,7 +52,10 @@ public enum FormatDetector {
             let n = count(&f, sample)
             return Detection(format: .w3c(f), parsed: n, sampled: sample.count, recognised: true)
         }
-        if first.first(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }) == UInt8(ascii: "{") {
+        // JSON lines: one object per line, or an array of objects (a webhook's batch of
+        // events), judged by its first element; a text line may start with `[` too.
+        let opening = first.filter { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }.prefix(2)
+        if opening.first == UInt8(ascii: "{") || opening.elementsEqual(Array("[{".utf8)) {
             var best: (AnyLogFormat, Int)? = nil
             let candidates =
                 [JSONLinesFormat.Preset.caddy, .traefik, .nginx, .auto].map { JSONLinesFormat(preset: $0) }

@@ -225,6 +225,10 @@ public enum Ingest {
         _ record: inout LogRecord, _ tally: inout Tally, _ sink: inout S
     ) throws(VeilError) {
         try counted(format.parse(buf, into: &record), &format, buf, lineNumber, &record, &tally, &sink)
+        // A line of several records (a JSON array of events): each counted on its own.
+        while let next = format.parseNext(buf, into: &record) {
+            try counted(next, &format, buf, lineNumber, &record, &tally, &sink)
+        }
     }
 
     /// Counts a parsed line and hands its record to `sink`.

@@ -20,6 +20,7 @@ private struct EmailParsed {
 private func parse(_ format: JSONLinesFormat, _ line: String) -> EmailParsed {
     var bytes = Array(line.utf8)
     var record = LogRecord()
+    var format = format
     let result = bytes.withUnsafeMutableBufferPointer { format.parse($0, into: &record) }
     return EmailParsed(result: result, record: record, bytes: bytes)
 }
@@ -44,6 +45,69 @@ struct EmailFormatTests {
         #expect(p.recipient == "Jane@Example.com" && p.campaign == "spring-sale" && p.ip == "192.0.2.7")
         #expect(p.url == "https://www.example.com/pricing?utm_content=cta" && p.userAgent == "Mozilla/5.0 (X11)")
         #expect(p.record.automation == .none)
+    }
+
+    /// Every result of one line: `parse`, then `parseNext` until nil; with the recipient of each
+    /// record (read right after it, as the escapes of later elements are undone in place).
+    static func results(_ format: JSONLinesFormat, _ line: String) -> [(ParseResult, String)] {
+        var format = format
+        var bytes = Array(line.utf8)
+        var record = LogRecord()
+        return bytes.withUnsafeMutableBufferPointer { buf in
+            func recipient() -> String {
+                String(decoding: buf[Int(record.recipient.start)..<Int(record.recipient.end)], as: UTF8.self)
+            }
+            var out = [(format.parse(buf, into: &record), "")]
+            out[0].1 = recipient()
+            while let next = format.parseNext(buf, into: &record) {
+                out.append((next, next == .record ? recipient() : ""))
+                #expect(out.count < 100, "parseNext does not end")
+                if out.count >= 100 { break }
+            }
+            return out
+        }
+    }
+
+    @Test("a line holding a JSON array of events (a webhook's batch) gives one result per element")
+    func eventArrays() {
+        let open = #"{"email":"a@example.com","timestamp":1700000000,"event":"open"}"#
+        let click = #"{"email":"b\u0040example.com","timestamp":1700000001,"event":"click","url":"https://x.example/"}"#
+        let processed = #"{"email":"c@example.com","timestamp":1700000002,"event":"processed"}"#
+        let noTime = #"{"email":"d@example.com","event":"open"}"#
+        func shape(_ line: String) -> [String] {
+            Self.results(Self.sendgrid, line).map { r, who in
+                switch r {
+                case .record: "record " + who
+                case .skip: "skip"
+                case .reject(let reason): "reject \(reason)"
+                }
+            }
+        }
+        #expect(
+            shape("[" + open + "," + click + "," + processed + "]")
+                == ["record a@example.com", "record b@example.com", "skip"])
+        #expect(shape(" [ " + open + " ,\t" + open + " ] ") == ["record a@example.com", "record a@example.com"])
+        #expect(shape("[]") == ["skip"] && shape("[ ]") == ["skip"])
+        // A bad element is rejected; one that is not an object ends the line (its end is
+        // unknown), the events before it counted.
+        #expect(
+            shape("[" + open + "," + noTime + "," + open + "]") == [
+                "record a@example.com", "reject missingField", "record a@example.com",
+            ])
+        #expect(shape("[" + open + ",{\"email\":}," + open + "]") == ["record a@example.com", "reject badJSON"])
+        #expect(shape("[" + open + ",42]") == ["record a@example.com", "reject badJSON"])
+        #expect(shape("[" + open + ";" + open + "]") == ["record a@example.com", "reject badJSON"])
+        #expect(shape("[" + open + "," + open) == ["record a@example.com", "record a@example.com", "reject truncated"])
+        #expect(shape("[" + open + "] x") == ["record a@example.com", "reject badJSON"])
+        #expect(shape("[" + open) == ["record a@example.com", "reject truncated"])
+        #expect(shape("[1]") == ["reject badJSON"] && shape("[") == ["reject truncated"])
+        // A line of one object, after an array line, has no next record.
+        #expect(shape(open) == ["record a@example.com"])
+        // Read in place, an array line is declined: only a writable copy is read element by
+        // element.
+        var record = LogRecord()
+        let bytes = Array(("[" + open + "]").utf8)
+        #expect(bytes.withUnsafeBufferPointer { Self.sendgrid.parseReadOnly($0, into: &record) } == nil)
     }
 
     @Test("SendGrid campaign precedence: marketing_campaign_name, singlesend_name, campaign, category")

@@ -36,6 +36,7 @@ private func parseJSON(_ format: JSONLinesFormat, _ bytes: [UInt8]) -> JSONParse
     var bytes = bytes
     var record = LogRecord()
     record.status = 999  // proves the parser resets the record
+    var format = format
     let result = bytes.withUnsafeMutableBufferPointer { format.parse($0, into: &record) }
     return JSONParsed(result: result, record: record, bytes: bytes)
 }
@@ -709,7 +710,7 @@ private let jsonT0: Int64 = 1_700_000_000
     }
 
     @Test func recordIsReusedAcrossLines() {
-        let f = JSONLinesFormat(preset: .caddy)
+        var f = JSONLinesFormat(preset: .caddy)
         var record = LogRecord()
         var a = Array(Self.caddyLine.utf8)
         _ = a.withUnsafeMutableBufferPointer { f.parse($0, into: &record) }
