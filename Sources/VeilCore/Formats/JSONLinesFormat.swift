@@ -462,9 +462,7 @@ public struct JSONLinesFormat: LogFormat, Sendable {
             arrayCursor = next
             return result
         case UInt8(ascii: "]"):
-            i += 1
-            while i < count, JSONScanner.isSpace(base[i]) { i += 1 }
-            return i < count ? .reject(.badJSON) : nil
+            return Self.onlySpaces(base, count, from: i + 1) ? nil : .reject(.badJSON)
         default:
             return .reject(base[i] < 0x20 || base[i] == 0x7F ? .binaryGarbage : .badJSON)
         }
@@ -512,11 +510,16 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         var i = bracket + 1
         while i < count, JSONScanner.isSpace(base[i]) { i += 1 }
         if i < count, base[i] == UInt8(ascii: "]") {
-            i += 1
-            while i < count, JSONScanner.isSpace(base[i]) { i += 1 }
-            return i < count ? .reject(.badJSON) : .skip
+            return Self.onlySpaces(base, count, from: i + 1) ? .skip : .reject(.badJSON)
         }
         return scan(base, count, at: i, writable: true, element: true, end: &cursor, into: &record)
+    }
+
+    /// Whether the line has only spaces from `start` on (after an array's `]`).
+    private static func onlySpaces(_ base: UnsafeMutablePointer<UInt8>, _ count: Int, from start: Int) -> Bool {
+        var i = start
+        while i < count, JSONScanner.isSpace(base[i]) { i += 1 }
+        return i == count
     }
 
     /// Scans a whole-line object (`element` false), or one array element from `start`: spaces,
