@@ -61,6 +61,8 @@ struct GroundTruth {
         var referrerHosts: [[[UInt8]: Int]]
         /// Pageviews per web campaign label (`GroundTruth.webCampaign(of:)`), per day.
         var webCampaigns: [[[UInt8]: Int]]
+        /// Visits per web campaign label of their first pageview, by the day they start.
+        var webCampaignVisits: [[[UInt8]: Int]]
         var visits: [UInt64: Visit] = [:]
         var campaigns: [Campaign]
 
@@ -81,6 +83,7 @@ struct GroundTruth {
             notFound = Array(repeating: [:], count: days)
             referrerHosts = Array(repeating: [:], count: days)
             webCampaigns = Array(repeating: [:], count: days)
+            webCampaignVisits = Array(repeating: [:], count: days)
             campaigns = Vocabulary.campaigns.map { Campaign(linkClicks: Array(repeating: 0, count: $0.links.count)) }
         }
 
@@ -145,8 +148,10 @@ struct GroundTruth {
                 pagePageviews[d][r.page] += 1
                 if userAgentVisible { userAgentPageviews[d][r.userAgent] += 1 }
                 if let host = GroundTruth.host(of: r.referrer) { referrerHosts[d][host, default: 0] += 1 }
-                if let label = GroundTruth.webCampaign(of: r.query) { webCampaigns[d][label, default: 0] += 1 }
-                result = countVisit(identity: identity, second: second, hour: h, day: d, page: r.page)
+                let campaign = GroundTruth.webCampaign(of: r.query)
+                if let campaign { webCampaigns[d][campaign, default: 0] += 1 }
+                result = countVisit(
+                    identity: identity, second: second, hour: h, day: d, page: r.page, campaign: campaign)
             }
             switch r.email {
             case .none: break
@@ -167,9 +172,9 @@ struct GroundTruth {
             return result
         }
 
-        private mutating func countVisit(identity: UInt64, second: Int64, hour: Int, day: Int, page: Int)
-            -> (near: Int, crossing: Int, exitTie: Int)
-        {
+        private mutating func countVisit(
+            identity: UInt64, second: Int64, hour: Int, day: Int, page: Int, campaign: [UInt8]?
+        ) -> (near: Int, crossing: Int, exitTie: Int) {
             var result = (near: 0, crossing: 0, exitTie: 0)
             if var v = visits[identity] {
                 let gap = second - v.lastSecond
@@ -201,6 +206,7 @@ struct GroundTruth {
                 entryPages[day].append(contentsOf: repeatElement(0, count: page + 1 - entryPages[day].count))
             }
             entryPages[day][page] += 1
+            if let campaign { webCampaignVisits[day][campaign, default: 0] += 1 }
             return result
         }
 

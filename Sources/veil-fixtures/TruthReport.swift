@@ -161,8 +161,8 @@ struct TruthReport {
                 "web_campaigns",
                 .string(
                     "pageviews by utm_source, utm_medium and utm_campaign of their query, joined by tabs ((none) for "
-                        + "a missing one); pageviews without any of the three are not counted; absent when the "
-                        + "format has no Referer")
+                        + "a missing one), and visits by those of their first pageview (on the day they begin); "
+                        + "pageviews without any of the three are not counted; absent when the format has no Referer")
             ),
             (
                 "campaigns",
@@ -290,13 +290,7 @@ struct TruthReport {
                         site.referrerHosts[d].map { ($0.key, $0.value) }, key: "host", value: "pageviews",
                         limit: Int.max)
                 ))
-            members.append(
-                (
-                    "web_campaigns",
-                    ranked(
-                        site.webCampaigns[d].map { ($0.key, $0.value) }, key: "campaign", value: "pageviews",
-                        limit: Int.max)
-                ))
+            members.append(("web_campaigns", webCampaignsJSON(site, day: d)))
             var family: [String: Int] = [:]
             var version: [String: Int] = [:]
             var os: [String: Int] = [:]
@@ -350,6 +344,21 @@ struct TruthReport {
         return .array(
             sorted.prefix(limit).map {
                 .object([(key, .string(String(decoding: $0.0, as: UTF8.self))), (value, .int($0.1))])
+            })
+    }
+
+    /// A day's web campaigns, by pageviews: each with its pageviews and the visits that
+    /// entered through it.
+    private func webCampaignsJSON(_ site: GroundTruth.Site, day d: Int) -> JSONValue {
+        let sorted = site.webCampaigns[d].sorted { a, b in
+            a.value != b.value ? a.value > b.value : a.key.lexicographicallyPrecedes(b.key)
+        }
+        return .array(
+            sorted.map {
+                .object([
+                    ("campaign", .string(String(decoding: $0.key, as: UTF8.self))), ("pageviews", .int($0.value)),
+                    ("visits", .int(site.webCampaignVisits[d][$0.key] ?? 0)),
+                ])
             })
     }
 

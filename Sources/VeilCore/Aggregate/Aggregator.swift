@@ -135,7 +135,7 @@ public struct Aggregator: RecordSink {
     /// direct-mapped (see `countClient`); cleared whenever cell indices change.
     private var recentClients = [UInt64](repeating: 0, count: 2 << 12)
     private static let noReferrer = UInt32.max
-    private static let noCampaign = UInt32.max
+    private static let noCampaign = Visit.noCampaign
 
     // E-mail events (see `Email/Aggregator+Email.swift`).
     let emailPatterns: EmailPatterns
@@ -313,7 +313,7 @@ public struct Aggregator: RecordSink {
         let (path, webCampaign) = pathAndCampaign(r.target, line)
         let dims = uaDims[ua]
         let ref = referrerID(r.referrer, line)
-        let visitor = state.addPageview(site: site, pseudonym: p, time: t, path: path)
+        let visitor = state.addPageview(site: site, pseudonym: p, time: t, path: path, campaign: webCampaign)
         // Per-visitor partitions for differentially private releases (contribution bounding).
         // A partition the visitor had already is a cell whose sketch has the visitor already.
         let known =

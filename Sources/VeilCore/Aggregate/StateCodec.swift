@@ -14,7 +14,8 @@
 ///                sorted by key)
 ///       visitors(varint n; varint site, u64 hi, u64 lo, varint visits, per visit: zigzag start,
 ///                varint length, varint pageviews, varint entry dim, varint exit dim + 1 (0: unknown;
-///                since version 4); sorted by site, pseudonym)
+///                since version 4), varint web campaign dim + 1 (0: none; since version 6);
+///                sorted by site, pseudonym)
 ///       recipients (varint n; sorted by site, campaign dim, day, pseudonym; each:
 ///                varint site, varint campaign dim, zigzag day, u64 hi, u64 lo,
 ///                varint delivered [zigzag first delivery if delivered > 0],
@@ -38,9 +39,10 @@ public enum StateCodec {
     /// campaigns table (table id 9), in the same layout, so version 2 files are read too
     /// (their page paths may keep `utm_*` parameters, which page paths now drop); version 4
     /// each visit's exit page (versions 2 and 3 are read with unknown exits but for one-page
-    /// visits); version 5 the bots table (table id 10), in the same layout. Version 1 files are
-    /// not read.
-    public static let version: UInt16 = 5
+    /// visits); version 5 the bots table (table id 10), in the same layout; version 6 the web
+    /// campaign each visit entered through (older visits read as `Visit.noCampaign`). Version 1
+    /// files are not read.
+    public static let version: UInt16 = 6
     /// The oldest version `decode` reads.
     static let oldestReadable: UInt16 = 2
     /// The first version with web campaign cells.
@@ -50,6 +52,8 @@ public enum StateCodec {
     static let exitPagesSince: UInt16 = 4
     /// The first version with bot cells.
     static let botsSince: UInt16 = 5
+    /// The first version whose visits name the web campaign they entered through.
+    static let visitCampaignsSince: UInt16 = 6
 
     /// The first format version that has cells of `table`: an older file holding one is
     /// refused (a table id no veil of that version wrote).
@@ -130,6 +134,7 @@ public enum StateCodec {
             v.forEachVisit {
                 used[Int($0.entry)] = true
                 if $0.exit != Visit.unknownExit { used[Int($0.exit)] = true }
+                if $0.campaign != Visit.noCampaign { used[Int($0.campaign)] = true }
             }
         }
         for (j, k) in s.recipientKeys.enumerated() where recipient(j) {
@@ -194,6 +199,10 @@ public enum StateCodec {
                 // Since version 4: the exit page's rank + 1, 0 for an unknown exit.
                 if layout >= exitPagesSince {
                     w.writeVarUInt(v.exit == Visit.unknownExit ? 0 : UInt64(dimRank[Int(v.exit)]) + 1)
+                }
+                // Since version 6: the web campaign's rank + 1, 0 for none.
+                if layout >= visitCampaignsSince {
+                    w.writeVarUInt(v.campaign == Visit.noCampaign ? 0 : UInt64(dimRank[Int(v.campaign)]) + 1)
                 }
             }
         }
@@ -393,8 +402,10 @@ public enum StateCodec {
                 let pv = try r.readVarUInt()
                 let entry = try r.readVarUInt()
                 let exit = v >= exitPagesSince ? try r.readVarUInt() : 0
+                let campaign = v >= visitCampaignsSince ? try r.readVarUInt() : 0
                 guard start >= 0, start < maxTime, len < UInt64(maxTime - start), pv >= 1,
-                    pv <= UInt64(UInt32.max), entry < UInt64(dimCount), exit <= UInt64(dimCount)
+                    pv <= UInt64(UInt32.max), entry < UInt64(dimCount), exit <= UInt64(dimCount),
+                    campaign <= UInt64(dimCount)
                 else {
                     throw r.error("visit out of range")
                 }
@@ -402,7 +413,8 @@ public enum StateCodec {
                     Visit(
                         start: start, end: start + Int64(len), pageviews: UInt32(pv), entry: UInt32(entry),
                         // Before version 4: a visit of one pageview left where it entered.
-                        exit: exit > 0 ? UInt32(exit - 1) : pv == 1 ? UInt32(entry) : Visit.unknownExit))
+                        exit: exit > 0 ? UInt32(exit - 1) : pv == 1 ? UInt32(entry) : Visit.unknownExit,
+                        campaign: campaign > 0 ? UInt32(campaign - 1) : Visit.noCampaign))
             }
             let key = VisitorKey(site: UInt32(site), pseudonym: p)
             guard s.visitorTable.findOrInsert(key).inserted else { throw r.error("duplicate visitor", at: at) }

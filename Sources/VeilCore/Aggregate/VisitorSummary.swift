@@ -1,11 +1,11 @@
 /// One visit of one visitor: consecutive pageviews with no gap longer than the session timeout,
-/// with the pages it entered and left by.
+/// with the pages it entered and left by and the web campaign it entered through.
 ///
-/// 24 bytes: the end is kept as its distance from the start (a state's times lie within
-/// `StateCodec.maxTime`, under 2³² seconds).
+/// 24 bytes: the start is kept in 32 bits and the end as its distance from the start (a
+/// state's times lie within `StateCodec.maxTime`, under 2³² seconds).
 public struct Visit: Sendable, Equatable {
-    /// UTC seconds of the first pageview. Setting it moves `end` too: set `end` after it.
-    public internal(set) var start: Int64
+    /// The first pageview's UTC seconds, in 32 bits.
+    private var startSeconds: UInt32
     /// Seconds from the first pageview to the last.
     private var length: UInt32
     public var pageviews: UInt32
@@ -13,18 +13,33 @@ public struct Visit: Sendable, Equatable {
     public var entry: UInt32
     /// Dimension id of the exit page (the last pageview's redacted path), or `unknownExit`.
     public var exit: UInt32
+    /// Dimension id of the web campaign the first pageview was tagged with (its `utm_`
+    /// source, medium and campaign), or `noCampaign`.
+    public var campaign: UInt32
 
     /// The exit of a visit read from a state file written before exits were kept (version 3
     /// and older), or joined with one that ended at the same second.
     public static let unknownExit = UInt32.max
+    /// The campaign of a visit whose first pageview had no campaign tags (and of every visit
+    /// read from a state file of version 5 or older).
+    public static let noCampaign = UInt32.max
 
-    /// - Precondition: `end >= start`.
-    public init(start: Int64, end: Int64, pageviews: UInt32, entry: UInt32, exit: UInt32) {
-        self.start = start
+    /// - Precondition: `0 <= start <= end`, `start` under 2³² seconds.
+    public init(start: Int64, end: Int64, pageviews: UInt32, entry: UInt32, exit: UInt32, campaign: UInt32 = noCampaign)
+    {
+        precondition(start >= 0 && start <= Int64(UInt32.max), "a visit starts within 0..<2^32 seconds")
+        startSeconds = UInt32(truncatingIfNeeded: start)
         length = UInt32(clamping: end - start)
         self.pageviews = pageviews
         self.entry = entry
         self.exit = exit
+        self.campaign = campaign
+    }
+
+    /// UTC seconds of the first pageview. Setting it moves `end` too: set `end` after it.
+    public internal(set) var start: Int64 {
+        get { Int64(startSeconds) }
+        set { startSeconds = UInt32(truncatingIfNeeded: newValue) }
     }
 
     /// UTC seconds of the last pageview.
@@ -33,14 +48,29 @@ public struct Visit: Sendable, Equatable {
         set { length = UInt32(clamping: newValue - start) }
     }
 
+    /// Whether this visit's first pageview comes before `o`'s in the order that picks a joined
+    /// visit's entry page and campaign: the earlier time, then the smaller path, then a tagged
+    /// pageview before an untagged one and the smaller campaign, so the result does not depend
+    /// on the order pageviews or shards come in.
+    @inline(__always)
+    func entersBefore(_ o: Visit, isLess: (UInt32, UInt32) -> Bool) -> Bool {
+        if start != o.start { return start < o.start }
+        if entry != o.entry { return isLess(entry, o.entry) }
+        if campaign == o.campaign || campaign == Self.noCampaign { return false }
+        return o.campaign == Self.noCampaign || isLess(campaign, o.campaign)
+    }
+
     /// One visit made of the pageviews of two visits of one visitor that overlap or lie
     /// within the session timeout of each other, whichever order they come in: the entry page
-    /// of the earlier start (on a tie the smaller path in byte order), the exit page of the
+    /// and campaign of the earlier start (on a tie see `entersBefore`), the exit page of the
     /// later end (on a tie the larger path; unknown if either is unknown).
     /// - Parameter isLess: byte order of two dimension ids.
     func joined(with o: Visit, isLess: (UInt32, UInt32) -> Bool) -> Visit {
         var v = self
-        if o.start < start || (o.start == start && isLess(o.entry, entry)) { v.entry = o.entry }
+        if o.entersBefore(self, isLess: isLess) {
+            v.entry = o.entry
+            v.campaign = o.campaign
+        }
         v.start = min(start, o.start)
         let end = max(self.end, o.end)
         if o.end > self.end {
@@ -156,12 +186,16 @@ public struct VisitorSummary: Sendable, Equatable {
         try body(latest)
     }
 
-    /// Adds one pageview at `time` on the page `path`.
+    /// Adds one pageview at `time` on the page `path`, tagged with web campaign `campaign`
+    /// (`Visit.noCampaign`: none).
     /// - Parameter isLess: byte order of two dimension ids, for entry- and exit-page ties.
     @inline(__always)
-    mutating func add(time: Int64, path: UInt32, timeout: Int64, isLess: (UInt32, UInt32) -> Bool) {
-        if !addInOrder(time: time, path: path, timeout: timeout) {
-            addOutOfOrder(time: time, path: path, timeout: timeout, isLess: isLess)
+    mutating func add(
+        time: Int64, path: UInt32, campaign: UInt32 = Visit.noCampaign, timeout: Int64,
+        isLess: (UInt32, UInt32) -> Bool
+    ) {
+        if !addInOrder(time: time, path: path, campaign: campaign, timeout: timeout) {
+            addOutOfOrder(time: time, path: path, campaign: campaign, timeout: timeout, isLess: isLess)
         }
     }
 
@@ -171,10 +205,10 @@ public struct VisitorSummary: Sendable, Equatable {
     ///   before the last visit's start or at the same second, or at the second of its last
     ///   pageview on another page).
     @inline(__always)
-    mutating func addInOrder(time: Int64, path: UInt32, timeout: Int64) -> Bool {
+    mutating func addInOrder(time: Int64, path: UInt32, campaign: UInt32 = Visit.noCampaign, timeout: Int64) -> Bool {
         let last = latest
         guard last.pageviews > 0 else {
-            latest = Visit(start: time, end: time, pageviews: 1, entry: path, exit: path)
+            latest = Visit(start: time, end: time, pageviews: 1, entry: path, exit: path, campaign: campaign)
             return true
         }
         guard time > last.start else { return false }
@@ -189,7 +223,7 @@ public struct VisitorSummary: Sendable, Equatable {
             latest.pageviews += 1
         } else {
             earlier.append(last)
-            latest = Visit(start: time, end: time, pageviews: 1, entry: path, exit: path)
+            latest = Visit(start: time, end: time, pageviews: 1, entry: path, exit: path, campaign: campaign)
         }
         return true
     }
@@ -197,8 +231,11 @@ public struct VisitorSummary: Sendable, Equatable {
     /// What `addInOrder` declines: a pageview at the second the last visit starts or ends
     /// (it joins that visit; the entry page is the smaller path, the exit page the larger) or
     /// before it (inserted in place).
-    mutating func addOutOfOrder(time: Int64, path: UInt32, timeout: Int64, isLess: (UInt32, UInt32) -> Bool) {
-        let view = Visit(start: time, end: time, pageviews: 1, entry: path, exit: path)
+    mutating func addOutOfOrder(
+        time: Int64, path: UInt32, campaign: UInt32 = Visit.noCampaign, timeout: Int64,
+        isLess: (UInt32, UInt32) -> Bool
+    ) {
+        let view = Visit(start: time, end: time, pageviews: 1, entry: path, exit: path, campaign: campaign)
         if latest.pageviews > 0, time >= latest.start, time - latest.end <= timeout {
             latest = latest.joined(with: view, isLess: isLess)
             return
@@ -213,7 +250,7 @@ public struct VisitorSummary: Sendable, Equatable {
     /// Joins another summary of the same visitor into this one.
     mutating func merge(_ other: [Visit], timeout: Int64, isLess: (UInt32, UInt32) -> Bool) {
         var all = visits + other
-        all.sort { $0.start != $1.start ? $0.start < $1.start : isLess($0.entry, $1.entry) }
+        all.sort { $0.entersBefore($1, isLess: isLess) }
         visits = Self.coalesce(all, timeout: timeout, isLess: isLess)
     }
 

@@ -86,7 +86,7 @@ public struct Release {
         out.append(
             dimension(
                 .webCampaigns, byTable, name: "web_campaigns", columns: ["source", "medium", "campaign"],
-                metrics: .pageviews))
+                metrics: .pageviews, visits: visits.campaigns))
         out.append(
             dimension(.browsers, byTable, name: "browsers", columns: ["browser", "version"], metrics: .pageviews))
         out.append(
@@ -358,6 +358,8 @@ public struct Release {
         var entries = VisitRows()
         /// By exit page; visits whose exit is unknown (read from an old state) are in none.
         var exits = VisitRows()
+        /// By the web campaign of the first pageview; untagged visits are in none.
+        var campaigns = VisitRows()
         /// Rows by (site, day) number of `day` and range.
         var durations = VisitLengthRows(scale: .duration)
         var depths = VisitLengthRows(scale: .pageviews)
@@ -385,6 +387,7 @@ public struct Release {
                     if let map {
                         v.entry = map.dims[Int(v.entry)]
                         if v.exit != Visit.unknownExit { v.exit = map.dims[Int(v.exit)] }
+                        if v.campaign != Visit.noCampaign { v.campaign = map.dims[Int(v.campaign)] }
                     }
                     let b = buckets.buckets(v.start)
                     let bounce: Int64 = v.pageviews == 1 ? 1 : 0
@@ -399,6 +402,11 @@ public struct Release {
                         pass.exits.add(
                             VisitRowKey(site: site, day: b.day, dim: exit), v, visitor: visitor,
                             keep: exit == otherDim ? .max : keep)
+                    }
+                    if v.campaign != Visit.noCampaign {
+                        // Thresholded on the campaign cell's visitors: no visitor list.
+                        pass.campaigns.add(
+                            VisitRowKey(site: site, day: b.day, dim: Int(v.campaign)), v, visitor: visitor, keep: 0)
                     }
                     pass.durations.add(v, length: v.end - v.start, day: day, visitor: visitor)
                     pass.depths.add(v, length: Int64(v.pageviews), day: day, visitor: visitor)
@@ -504,15 +512,23 @@ public struct Release {
     /// are bot requests).
     enum MainMetric { case pageviews, requests, traffic }
 
-    func dimension(_ table: TableID, _ byTable: [[Int]], name: String, columns: [String], metrics: MainMetric)
-        -> ReleasedTable
-    {
+    /// A table of one dimension from its cells; `visits`: the visits counted under each of its
+    /// values (`web_campaigns`: by the campaign of their first pageview), which adds the
+    /// columns `visits`, `bounces` and `bounce_rate` after the visitors.
+    func dimension(
+        _ table: TableID, _ byTable: [[Int]], name: String, columns: [String], metrics: MainMetric,
+        visits: VisitRows? = nil
+    ) -> ReleasedTable {
         let clientsThreshold = table.countsAllClients
         var header = ["site", "date"] + columns
         switch metrics {
         case .pageviews: header += ["pageviews", visitorsColumn(covering: .day)]
         case .requests: header += ["requests", "bot_requests"]
         case .traffic: header += ["requests", "bytes"] + Self.statusClassColumns
+        }
+        if visits != nil { header += ["visits", "bounces", "bounce_rate"] }
+        let visitsByKey = visits.map { v in
+            Dictionary(v.rows.map { ($0.key, $0.row) }, uniquingKeysWith: { a, _ in a })
         }
         var t = ReleasedTable(
             name: name, header: header, rows: [], thresholdOn: clientsThreshold ? "clients" : "visitors")
@@ -529,19 +545,22 @@ public struct Release {
             return sa != sb ? sa.utf8.lexicographicallyPrecedes(sb.utf8) : a.bucket < b.bucket
         }
         for g in groups.keys.sorted(by: siteOrder) {
-            var published: [(main: Int64, dim: Int, cell: Cell, n: UInt64)] = []
+            var published: [(main: Int64, dim: Int, cell: Cell, n: UInt64, visits: VisitRow)] = []
             var other = Cell()
+            var otherVisits = VisitRow()
             var folded = 0
             var hasOther = false
             for i in groups[g]! {  // Safe: g is one of groups' keys.
                 let c = state.cells[i]
                 let dim = state.cellKeys[i].dimension
                 let n = clientsThreshold ? c.allClients : c.visitors.cardinality()
+                let v = visitsByKey?[VisitRowKey(site: g.site, day: g.bucket, dim: dim)] ?? VisitRow()
                 if n >= k && dim != otherDim {
-                    published.append((metrics == .pageviews ? c.pageviews : c.requests, dim, c, n))
+                    published.append((metrics == .pageviews ? c.pageviews : c.requests, dim, c, n, v))
                 } else {
                     if dim != otherDim { folded += 1 }
                     other.merge(c)
+                    otherVisits.merge(v)
                     hasOther = true
                 }
             }
@@ -552,7 +571,7 @@ public struct Release {
             if hasOther {
                 let n = clientsThreshold ? other.allClients : other.visitors.cardinality()
                 if n >= k {
-                    published.append((0, otherDim, other, n))
+                    published.append((0, otherDim, other, n, otherVisits))
                     t.folded += folded
                 }
             }
@@ -588,6 +607,11 @@ public struct Release {
                 case .requests: row += [String(p.cell.requests), String(p.cell.botRequests)]
                 case .traffic:
                     row += ([p.cell.requests, p.cell.bytes] + p.cell.statusClassCounts).map { String($0) }
+                }
+                if visits != nil {
+                    row += [
+                        String(p.visits.visits), String(p.visits.bounces), Self.rate(p.visits.bounces, p.visits.visits),
+                    ]
                 }
                 t.rows.append(row)
             }

@@ -663,12 +663,12 @@ struct AggregateStateTests {
     }
 
     @Test(
-        "versions 2 to 4 are read (2 and 3: exits unknown); a file holding a table its version had not (web campaigns before 3, bots before 5) is refused"
+        "versions 2 to 5 are read (2 and 3: exits unknown, before 6: visits without campaigns); a file holding a table its version had not (web campaigns before 3, bots before 5) is refused"
     )
     func readsVersion2() throws {
         let ws = try StateTestWorkspace()
         let plain = try ws.aggregate([Self.pageview(0, "/a"), Self.pageview(60, "/b")], name: "v.log").state
-        #expect(StateCodec.version == 5)
+        #expect(StateCodec.version == 6)
         #expect(plain.visitors.first?.visits.first?.exit == plain.dims.intern("/b", readOnly: true))
         for v: UInt16 in [2, 3] {
             let old = StateCodec.encode(plain, only: nil, layout: v)
@@ -708,7 +708,13 @@ struct AggregateStateTests {
         let tagged = try ws.aggregate([Self.pageview(0, "/a?utm_source=x")], name: "t.log").state
         #expect(tagged.cellKeys.contains { $0.table == .webCampaigns })
         let current = StateCodec.encode(tagged)
+        let campaign = try #require(tagged.visitors.first?.visits.first?.campaign)
+        #expect(campaign != Visit.noCampaign && tagged.dims.string(campaign).hasPrefix("x"))
         #expect(StateCodec.encode(try StateCodec.decode(current, file: "new.veilstate")) == current)
+        // Version 5 kept no visit's campaign: the visit reads back untagged, its cell stays.
+        let v5 = try StateCodec.decode(StateCodec.encode(tagged, only: nil, layout: 5), file: "t5.veilstate")
+        #expect(v5.visitors.first?.visits.first?.campaign == Visit.noCampaign)
+        #expect(v5.cellKeys.contains { $0.table == .webCampaigns })
         let e = #expect(throws: VeilError.self) {
             try StateCodec.decode(StateCodec.encode(tagged, only: nil, layout: 2), file: "t.veilstate")
         }
@@ -784,7 +790,7 @@ struct AggregateStateTests {
     /// checksum: one site, one dimension, no cells, one visitor with one visit.
     static func craftedState(
         sessionTimeout: UInt64 = 1800, outOfRange: UInt64 = 0, inputBytes: UInt64? = nil,
-        visitStart: Int64 = StateTestKit.time(2026, 11, 28), visitLength: UInt64 = 60
+        visitStart: Int64 = StateTestKit.time(2026, 11, 28), visitLength: UInt64 = 60, visitCampaign: UInt64 = 0
     ) -> [UInt8] {
         var w = BinaryWriter(capacity: 256)
         w.writeRawBytes(StateCodec.magic)
@@ -821,6 +827,7 @@ struct AggregateStateTests {
         w.writeVarUInt(2)
         w.writeVarUInt(0)  // entry: "/a"
         w.writeVarUInt(1)  // exit: "/a" (+ 1)
+        w.writeVarUInt(visitCampaign)  // web campaign + 1 (0: none)
         w.writeVarUInt(0)  // recipients
         w.writeVarUInt(0)  // contribution records
         w.writeUInt32(CRC32C.checksum(w.bytes))
@@ -866,6 +873,10 @@ struct AggregateStateTests {
         await #expect(processExitsWith: .success, "input byte count 2^64-1") {
             exit(AggregateStateTests.decodeStatus(AggregateStateTests.craftedState(inputBytes: .max)))
         }
+        // A visit's campaign names the one dimension value ("/a" + 1) or none; past it is an error.
+        #expect(
+            try StateCodec.decode(Self.craftedState(visitCampaign: 1), file: "c").visitors[0].visits[0].campaign == 0)
+        #expect(Self.decodeStatus(Self.craftedState(visitCampaign: 2)) == 0, "a visit's campaign past the dimensions")
         let lengthPastTheEnd = Self.craftedState(visitLength: UInt64(StateCodec.maxTime))
         #expect(Self.decodeStatus(lengthPastTheEnd) == 0, "a visit ending after the last time a state holds")
         await #expect(processExitsWith: .success, "visit start + length overflows") {
@@ -908,7 +919,9 @@ struct AggregateStateTests {
                 s.cells[i].countStatus(200)
                 s.cells[i].visitors.insert(hash: p.lo)
             }
-            s.addPageview(site: site, pseudonym: p, time: day * 86_400 + 3600 + Int64(n) * 60, path: paths[n])
+            s.addPageview(
+                site: site, pseudonym: p, time: day * 86_400 + 3600 + Int64(n) * 60, path: paths[n],
+                campaign: n == 0 ? paths[1] : Visit.noCampaign)
         }
         s.compact()
         return s

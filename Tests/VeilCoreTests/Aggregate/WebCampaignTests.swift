@@ -45,7 +45,11 @@ struct WebCampaignTests {
         ]
         let tables = try Self.release(lines, k: 1)
         let campaigns = try StateTestKit.table(tables, "web_campaigns")
-        #expect(campaigns.header == ["site", "date", "source", "medium", "campaign", "pageviews", "visitors"])
+        #expect(
+            campaigns.header == [
+                "site", "date", "source", "medium", "campaign", "pageviews", "visitors", "visits", "bounces",
+                "bounce_rate",
+            ])
         #expect(Self.pageviews(campaigns, ["source", "medium", "campaign"]) == ["feed|rss|Feed: main (Blog)": "4"])
         #expect(campaigns.rows.map { campaigns.value($0, "visitors") } == ["4"])
         let pages = try StateTestKit.table(tables, "pages")
@@ -115,6 +119,75 @@ struct WebCampaignTests {
             Self.pageviews(capped, ["source", "medium", "campaign"]) == [
                 "a|(none)|(none)": "3", "(other)|(other)|(other)": "2",
             ], "\(capped)")
+    }
+
+    /// Rows of `web_campaigns` as source → [pageviews, visitors, visits, bounces, bounce_rate].
+    static func visitColumns(_ t: StateTestTable) -> [String: [String]] {
+        var out: [String: [String]] = [:]
+        for row in t.rows {
+            out[t.value(row, "source")] = ["pageviews", "visitors", "visits", "bounces", "bounce_rate"].map {
+                t.value(row, $0)
+            }
+        }
+        return out
+    }
+
+    @Test("a visit counts under the campaign of its first pageview: later tagged pageviews bring none")
+    func visitsByEntryCampaign() throws {
+        let lines = [
+            // Enters through campaign a, goes on untagged: one visit of a, not a bounce.
+            Self.view("/landing?utm_source=a", visitor: 0), Self.view("/more", visitor: 0, minutes: 2),
+            // Enters untagged, then a tagged page: a pageview of b, no visit of b.
+            Self.view("/home", visitor: 1), Self.view("/landing?utm_source=b", visitor: 1, minutes: 1),
+            // A bounce through a; and, past the session timeout, a new visit through b.
+            Self.view("/landing?utm_source=a", visitor: 2),
+            Self.view("/landing?utm_source=b", visitor: 2, minutes: 45),
+            // Its first pageview logged after its second: the earlier one (through a) still enters.
+            Self.view("/more", visitor: 3, minutes: 3), Self.view("/landing?utm_source=a", visitor: 3, minutes: 1),
+            // A bounce through c.
+            Self.view("/landing?utm_source=c", visitor: 4),
+        ]
+        let campaigns = try StateTestKit.table(try Self.release(lines, k: 1), "web_campaigns")
+        #expect(
+            Self.visitColumns(campaigns) == [
+                "a": ["3", "3", "3", "1", "0.3333"],
+                "b": ["2", "2", "1", "1", "1.0000"],
+                "c": ["1", "1", "1", "1", "1.0000"],
+            ], "\(campaigns)")
+        // Visits in the traffic table are all visits, tagged or not.
+        let daily = try StateTestKit.table(try Self.release(lines, k: 1), "traffic_daily")
+        #expect(daily.rows.map { daily.value($0, "visits") } == ["6"])
+
+        // Folded rows bring their visits to (other).
+        let folded = try StateTestKit.table(try Self.release(lines, k: 3), "web_campaigns")
+        #expect(
+            Self.visitColumns(folded) == [
+                "a": ["3", "3", "3", "1", "0.3333"], "(other)": ["3", "3", "2", "2", "1.0000"],
+            ], "\(folded)")
+    }
+
+    @Test("two tagged first pageviews in one second: the same campaign enters whatever the line order or shards")
+    func entryCampaignTies() throws {
+        let a = Self.view("/landing?utm_source=a", visitor: 0)
+        let b = Self.view("/landing?utm_source=b", visitor: 0)
+        let plain = Self.view("/landing", visitor: 0)
+        for lines in [[a, b], [b, a], [plain, b, a], [a, plain, b]] {
+            let campaigns = try StateTestKit.table(try Self.release(lines, k: 1), "web_campaigns")
+            #expect(
+                Self.visitColumns(campaigns).mapValues { $0[2] } == ["a": "1", "b": "0"],
+                "\(lines.map { $0.contains("utm_source=a") ? "a" : $0.contains("utm") ? "b" : "-" })")
+        }
+        // Shards merged in either order.
+        let ws = try StateTestWorkspace()
+        let sa = try ws.aggregate([b], name: "1.log").state
+        let sb = try ws.aggregate([a], name: "2.log").state
+        for (x, y) in [(sa, sb), (sb, sa)] {
+            var merged = x
+            try merged.merge(y)
+            #expect(merged.visitors.count == 1)
+            let campaigns = try StateTestKit.table(StateTestKit.release(merged, k: 1), "web_campaigns")
+            #expect(Self.visitColumns(campaigns).mapValues { $0[2] } == ["a": "1", "b": "0"])
+        }
     }
 
     @Test("campaign tag ranges: the first of each, names decoded and case-insensitive, none without the three")
