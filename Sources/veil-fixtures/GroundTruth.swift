@@ -59,6 +59,8 @@ struct GroundTruth {
         var userAgentPageviews: [[Int]]
         var notFound: [[[UInt8]: Int]]
         var referrerHosts: [[[UInt8]: Int]]
+        /// Visits per referrer host of their first pageview, by the day they start.
+        var referrerVisits: [[[UInt8]: Int]]
         /// Pageviews per web campaign label (`GroundTruth.webCampaign(of:)`), per day.
         var webCampaigns: [[[UInt8]: Int]]
         /// Visits per web campaign label of their first pageview, by the day they start.
@@ -82,6 +84,7 @@ struct GroundTruth {
             userAgentPageviews = Array(repeating: Array(repeating: 0, count: userAgents), count: days)
             notFound = Array(repeating: [:], count: days)
             referrerHosts = Array(repeating: [:], count: days)
+            referrerVisits = Array(repeating: [:], count: days)
             webCampaigns = Array(repeating: [:], count: days)
             webCampaignVisits = Array(repeating: [:], count: days)
             campaigns = Vocabulary.campaigns.map { Campaign(linkClicks: Array(repeating: 0, count: $0.links.count)) }
@@ -147,11 +150,13 @@ struct GroundTruth {
                 }
                 pagePageviews[d][r.page] += 1
                 if userAgentVisible { userAgentPageviews[d][r.userAgent] += 1 }
-                if let host = GroundTruth.host(of: r.referrer) { referrerHosts[d][host, default: 0] += 1 }
+                let host = GroundTruth.host(of: r.referrer)
+                if let host { referrerHosts[d][host, default: 0] += 1 }
                 let campaign = GroundTruth.webCampaign(of: r.query)
                 if let campaign { webCampaigns[d][campaign, default: 0] += 1 }
                 result = countVisit(
-                    identity: identity, second: second, hour: h, day: d, page: r.page, campaign: campaign)
+                    identity: identity, second: second, hour: h, day: d, page: r.page, campaign: campaign,
+                    referrer: host)
             }
             switch r.email {
             case .none: break
@@ -173,7 +178,7 @@ struct GroundTruth {
         }
 
         private mutating func countVisit(
-            identity: UInt64, second: Int64, hour: Int, day: Int, page: Int, campaign: [UInt8]?
+            identity: UInt64, second: Int64, hour: Int, day: Int, page: Int, campaign: [UInt8]?, referrer: [UInt8]?
         ) -> (near: Int, crossing: Int, exitTie: Int) {
             var result = (near: 0, crossing: 0, exitTie: 0)
             if var v = visits[identity] {
@@ -207,6 +212,7 @@ struct GroundTruth {
             }
             entryPages[day][page] += 1
             if let campaign { webCampaignVisits[day][campaign, default: 0] += 1 }
+            if let referrer { referrerVisits[day][referrer, default: 0] += 1 }
             return result
         }
 

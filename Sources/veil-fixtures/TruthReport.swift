@@ -155,7 +155,8 @@ struct TruthReport {
             (
                 "referrer_hosts",
                 .string(
-                    "pageviews by the host of their Referer (internal included); absent when the format has no Referer")
+                    "pageviews by the host of their Referer (internal included), and visits by that of their first "
+                        + "pageview (on the day they begin); absent when the format has no Referer")
             ),
             (
                 "web_campaigns",
@@ -284,13 +285,9 @@ struct TruthReport {
             ))
         if options.format.hasUserAgent {
             members.append(
-                (
-                    "referrer_hosts",
-                    ranked(
-                        site.referrerHosts[d].map { ($0.key, $0.value) }, key: "host", value: "pageviews",
-                        limit: Int.max)
-                ))
-            members.append(("web_campaigns", webCampaignsJSON(site, day: d)))
+                ("referrer_hosts", withVisits(site.referrerHosts[d], site.referrerVisits[d], key: "host")))
+            members.append(
+                ("web_campaigns", withVisits(site.webCampaigns[d], site.webCampaignVisits[d], key: "campaign")))
             var family: [String: Int] = [:]
             var version: [String: Int] = [:]
             var os: [String: Int] = [:]
@@ -347,17 +344,17 @@ struct TruthReport {
             })
     }
 
-    /// A day's web campaigns, by pageviews: each with its pageviews and the visits that
-    /// entered through it.
-    private func webCampaignsJSON(_ site: GroundTruth.Site, day d: Int) -> JSONValue {
-        let sorted = site.webCampaigns[d].sorted { a, b in
+    /// A day's values (referrer hosts, web campaigns) by pageviews: each with its pageviews and
+    /// the visits whose first pageview had it.
+    private func withVisits(_ pageviews: [[UInt8]: Int], _ visits: [[UInt8]: Int], key: String) -> JSONValue {
+        let sorted = pageviews.sorted { a, b in
             a.value != b.value ? a.value > b.value : a.key.lexicographicallyPrecedes(b.key)
         }
         return .array(
             sorted.map {
                 .object([
-                    ("campaign", .string(String(decoding: $0.key, as: UTF8.self))), ("pageviews", .int($0.value)),
-                    ("visits", .int(site.webCampaignVisits[d][$0.key] ?? 0)),
+                    (key, .string(String(decoding: $0.key, as: UTF8.self))), ("pageviews", .int($0.value)),
+                    ("visits", .int(visits[$0.key] ?? 0)),
                 ])
             })
     }

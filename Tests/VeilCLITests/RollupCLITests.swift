@@ -94,6 +94,8 @@ private struct Truth: Decodable {
     struct Referrer: Decodable {
         var host: String
         var pageviews: Int
+        /// Visits whose first pageview came from this host, on the day they began.
+        var visits: Int
     }
 
     struct WebCampaign: Decodable {
@@ -453,6 +455,8 @@ struct RollupCLITests {
         var comparedNotFound = 0
         var comparedWebCampaigns = 0
         var comparedWebCampaignVisits = 0
+        var comparedReferrerVisits = 0
+        var referrerVisitDifference = 0
         var webCampaignVisitDifference = 0
         for site in truth.sites {
             for day in site.days {
@@ -574,14 +578,18 @@ struct RollupCLITests {
 
                 // Referrer hosts and devices: published rows equal the truth.
                 if let hosts = day.referrerHosts {
-                    let truthHosts = Dictionary(uniqueKeysWithValues: hosts.map { ($0.host, $0.pageviews) })
+                    let truthHosts = Dictionary(uniqueKeysWithValues: hosts.map { ($0.host, $0) })
                     let rows = referrers.rows(site: site.site, "date", day.day).filter {
                         $0["referrer_host"] != "(other)"
                     }
                     #expect(!rows.isEmpty, "\(where_): no referrer published")
                     for r in rows {
                         let host = r["referrer_host"] ?? ""
-                        #expect(try int(r, "pageviews") == truthHosts[host], "\(where_) referrer \(host)")
+                        #expect(try int(r, "pageviews") == truthHosts[host]?.pageviews, "\(where_) referrer \(host)")
+                        // As for web campaigns: a visit crossing midnight may enter again.
+                        let visits = try int(r, "visits")
+                        referrerVisitDifference += abs(visits - (truthHosts[host]?.visits ?? 0))
+                        comparedReferrerVisits += visits
                     }
                 }
                 // Web campaigns: published rows equal the truth; page paths keep no campaign tag.
@@ -660,6 +668,10 @@ struct RollupCLITests {
         #expect(comparedBots >= 4, "too few bots rows compared with the truth")
         #expect(comparedWebCampaigns >= 2, "too few web campaigns compared with the truth (\(comparedWebCampaigns))")
         #expect(comparedWebCampaignVisits > 0, "no published web campaign has visits")
+        #expect(comparedReferrerVisits > 0, "no published referrer has visits")
+        #expect(
+            referrerVisitDifference <= crossing,
+            "referrers: \(referrerVisitDifference) visits differ from the truth (\(crossing) cross midnight)")
         #expect(
             webCampaignVisitDifference <= crossing,
             "web_campaigns: \(webCampaignVisitDifference) visits differ from the truth (\(crossing) cross midnight)")

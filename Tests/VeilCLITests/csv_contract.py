@@ -129,7 +129,10 @@ def tables(granularity):
             ("visitors", COUNT)
         ),
         "not_found": dimension(("path", LABEL), ("requests", COUNT), ("bot_requests", COUNT)),
-        "referrers": dimension(("referrer_host", LABEL), ("pageviews", COUNT), ("visitors", COUNT)),
+        "referrers": dimension(
+            ("referrer_host", LABEL), ("pageviews", COUNT), ("visitors", COUNT), ("visits", COUNT), ("bounces", COUNT),
+            ("bounce_rate", RATE)
+        ),
         "web_campaigns": dimension(
             ("source", LABEL), ("medium", LABEL), ("campaign", LABEL), ("pageviews", COUNT), ("visitors", COUNT),
             ("visits", COUNT), ("bounces", COUNT), ("bounce_rate", RATE)
@@ -286,10 +289,10 @@ class Checker:
             pageviews = n("pageviews")
             if pageviews is not None and pageviews > requests - bots:
                 self.fail(where, f"pageviews {pageviews} > non-bot requests {requests - bots}")
-        # A campaign's visits entered through one of its pageviews.
-        if "campaign" in row and "source" in row and None not in (visits, n("pageviews")):
+        # A web campaign's or referrer's visits entered through one of its pageviews.
+        if ("source" in row or "referrer_host" in row) and None not in (visits, n("pageviews")):
             if visits > n("pageviews"):
-                self.fail(where, f"visits {visits} > pageviews {n('pageviews')} of a web campaign")
+                self.fail(where, f"visits {visits} > pageviews {n('pageviews')}")
         # Visit lengths: a row's range is not empty, and its visits have at least its lowest
         # pageviews (and at most its highest) each.
         for unit in ("seconds", "pageviews"):

@@ -88,8 +88,8 @@ public struct AggregateState: Sendable {
 
     // MARK: Visitors
 
-    /// Adds a pageview, tagged with web campaign `campaign` (`Visit.noCampaign`: none), to the
-    /// visitor's visit summary.
+    /// Adds a pageview, tagged with web campaign `campaign` (`Visit.noCampaign`: none) and from
+    /// referrer host `referrer` (`Visit.noReferrer`: none), to the visitor's visit summary.
     ///
     /// Kept out of line: inlined into `Aggregator.consume`, its code made the optimiser leave
     /// the cell array's uniqueness and index checks there as calls; out of line, `consume` has
@@ -97,7 +97,8 @@ public struct AggregateState: Sendable {
     /// - Returns: the visitor's summary index.
     @inline(never) @discardableResult
     mutating func addPageview(
-        site: UInt32, pseudonym: Pseudonym, time: Int64, path: UInt32, campaign: UInt32 = Visit.noCampaign
+        site: UInt32, pseudonym: Pseudonym, time: Int64, path: UInt32, campaign: UInt32 = Visit.noCampaign,
+        referrer: UInt32 = Visit.noReferrer
     ) -> Int {
         let key = VisitorKey(site: site, pseudonym: pseudonym)
         let timeout = configuration.sessionTimeout
@@ -105,15 +106,19 @@ public struct AggregateState: Sendable {
         if inserted {
             visitors.append(
                 VisitorSummary(
-                    first: Visit(start: time, end: time, pageviews: 1, entry: path, exit: path, campaign: campaign)))
-        } else if !visitors[i].addInOrder(time: time, path: path, campaign: campaign, timeout: timeout) {
+                    first: Visit(
+                        start: time, end: time, pageviews: 1, entry: path, exit: path, campaign: campaign,
+                        referrer: referrer)))
+        } else if !visitors[i].addInOrder(
+            time: time, path: path, campaign: campaign, referrer: referrer, timeout: timeout)
+        {
             // Out of order, or a tie at a visit's first or last second: entry and exit pages are
             // ordered by their strings (a copy of the interner for the comparison, only on
             // this path).
             let dims = self.dims
-            visitors[i].addOutOfOrder(time: time, path: path, campaign: campaign, timeout: timeout) {
-                dims.isLess($0, $1)
-            }
+            visitors[i].addOutOfOrder(
+                time: time, path: path, campaign: campaign, referrer: referrer, timeout: timeout
+            ) { dims.isLess($0, $1) }
         }
         return i
     }
@@ -225,6 +230,7 @@ public struct AggregateState: Sendable {
                 mapped.entry = dimMap[Int(v.entry)]
                 if v.exit != Visit.unknownExit { mapped.exit = dimMap[Int(v.exit)] }
                 if v.campaign != Visit.noCampaign { mapped.campaign = dimMap[Int(v.campaign)] }
+                if v.referrer != Visit.noReferrer { mapped.referrer = dimMap[Int(v.referrer)] }
                 return mapped
             }
             let (i, inserted) = visitorTable.findOrInsert(key)

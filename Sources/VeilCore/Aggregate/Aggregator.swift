@@ -134,7 +134,7 @@ public struct Aggregator: RecordSink {
     /// (cell + 1, human) and pseudonym bits of clients counted recently, 4096 pairs
     /// direct-mapped (see `countClient`); cleared whenever cell indices change.
     private var recentClients = [UInt64](repeating: 0, count: 2 << 12)
-    private static let noReferrer = UInt32.max
+    private static let noReferrer = Visit.noReferrer
     private static let noCampaign = Visit.noCampaign
 
     // E-mail events (see `Email/Aggregator+Email.swift`).
@@ -313,7 +313,8 @@ public struct Aggregator: RecordSink {
         let (path, webCampaign) = pathAndCampaign(r.target, line)
         let dims = uaDims[ua]
         let ref = referrerID(r.referrer, line)
-        let visitor = state.addPageview(site: site, pseudonym: p, time: t, path: path, campaign: webCampaign)
+        let visitor = state.addPageview(
+            site: site, pseudonym: p, time: t, path: path, campaign: webCampaign, referrer: ref)
         // Per-visitor partitions for differentially private releases (contribution bounding).
         // A partition the visitor had already is a cell whose sketch has the visitor already.
         let known =

@@ -14,7 +14,8 @@
 ///                sorted by key)
 ///       visitors(varint n; varint site, u64 hi, u64 lo, varint visits, per visit: zigzag start,
 ///                varint length, varint pageviews, varint entry dim, varint exit dim + 1 (0: unknown;
-///                since version 4), varint web campaign dim + 1 (0: none; since version 6);
+///                since version 4), varint web campaign dim + 1 (0: none), varint referrer dim + 1
+///                (0: none; both since version 6);
 ///                sorted by site, pseudonym)
 ///       recipients (varint n; sorted by site, campaign dim, day, pseudonym; each:
 ///                varint site, varint campaign dim, zigzag day, u64 hi, u64 lo,
@@ -40,8 +41,8 @@ public enum StateCodec {
     /// (their page paths may keep `utm_*` parameters, which page paths now drop); version 4
     /// each visit's exit page (versions 2 and 3 are read with unknown exits but for one-page
     /// visits); version 5 the bots table (table id 10), in the same layout; version 6 the web
-    /// campaign each visit entered through (older visits read as `Visit.noCampaign`). Version 1
-    /// files are not read.
+    /// campaign and referrer host each visit came from (older visits read as
+    /// `Visit.noCampaign`, `Visit.noReferrer`). Version 1 files are not read.
     public static let version: UInt16 = 6
     /// The oldest version `decode` reads.
     static let oldestReadable: UInt16 = 2
@@ -52,7 +53,7 @@ public enum StateCodec {
     static let exitPagesSince: UInt16 = 4
     /// The first version with bot cells.
     static let botsSince: UInt16 = 5
-    /// The first version whose visits name the web campaign they entered through.
+    /// The first version whose visits name the web campaign and referrer they came from.
     static let visitCampaignsSince: UInt16 = 6
 
     /// The first format version that has cells of `table`: an older file holding one is
@@ -135,6 +136,7 @@ public enum StateCodec {
                 used[Int($0.entry)] = true
                 if $0.exit != Visit.unknownExit { used[Int($0.exit)] = true }
                 if $0.campaign != Visit.noCampaign { used[Int($0.campaign)] = true }
+                if $0.referrer != Visit.noReferrer { used[Int($0.referrer)] = true }
             }
         }
         for (j, k) in s.recipientKeys.enumerated() where recipient(j) {
@@ -200,9 +202,10 @@ public enum StateCodec {
                 if layout >= exitPagesSince {
                     w.writeVarUInt(v.exit == Visit.unknownExit ? 0 : UInt64(dimRank[Int(v.exit)]) + 1)
                 }
-                // Since version 6: the web campaign's rank + 1, 0 for none.
+                // Since version 6: the web campaign's and the referrer's rank + 1, 0 for none.
                 if layout >= visitCampaignsSince {
                     w.writeVarUInt(v.campaign == Visit.noCampaign ? 0 : UInt64(dimRank[Int(v.campaign)]) + 1)
+                    w.writeVarUInt(v.referrer == Visit.noReferrer ? 0 : UInt64(dimRank[Int(v.referrer)]) + 1)
                 }
             }
         }
@@ -403,9 +406,10 @@ public enum StateCodec {
                 let entry = try r.readVarUInt()
                 let exit = v >= exitPagesSince ? try r.readVarUInt() : 0
                 let campaign = v >= visitCampaignsSince ? try r.readVarUInt() : 0
+                let referrer = v >= visitCampaignsSince ? try r.readVarUInt() : 0
                 guard start >= 0, start < maxTime, len < UInt64(maxTime - start), pv >= 1,
                     pv <= UInt64(UInt32.max), entry < UInt64(dimCount), exit <= UInt64(dimCount),
-                    campaign <= UInt64(dimCount)
+                    campaign <= UInt64(dimCount), referrer <= UInt64(dimCount)
                 else {
                     throw r.error("visit out of range")
                 }
@@ -414,7 +418,8 @@ public enum StateCodec {
                         start: start, end: start + Int64(len), pageviews: UInt32(pv), entry: UInt32(entry),
                         // Before version 4: a visit of one pageview left where it entered.
                         exit: exit > 0 ? UInt32(exit - 1) : pv == 1 ? UInt32(entry) : Visit.unknownExit,
-                        campaign: campaign > 0 ? UInt32(campaign - 1) : Visit.noCampaign))
+                        campaign: campaign > 0 ? UInt32(campaign - 1) : Visit.noCampaign,
+                        referrer: referrer > 0 ? UInt32(referrer - 1) : Visit.noReferrer))
             }
             let key = VisitorKey(site: UInt32(site), pseudonym: p)
             guard s.visitorTable.findOrInsert(key).inserted else { throw r.error("duplicate visitor", at: at) }

@@ -1,7 +1,7 @@
 /// One visit of one visitor: consecutive pageviews with no gap longer than the session timeout,
-/// with the pages it entered and left by and the web campaign it entered through.
+/// with the pages it entered and left by, and the web campaign and referrer host it came from.
 ///
-/// 24 bytes: the start is kept in 32 bits and the end as its distance from the start (a
+/// 28 bytes: the start is kept in 32 bits and the end as its distance from the start (a
 /// state's times lie within `StateCodec.maxTime`, under 2³² seconds).
 public struct Visit: Sendable, Equatable {
     /// The first pageview's UTC seconds, in 32 bits.
@@ -16,6 +16,8 @@ public struct Visit: Sendable, Equatable {
     /// Dimension id of the web campaign the first pageview was tagged with (its `utm_`
     /// source, medium and campaign), or `noCampaign`.
     public var campaign: UInt32
+    /// Dimension id of the first pageview's referrer host, or `noReferrer`.
+    public var referrer: UInt32
 
     /// The exit of a visit read from a state file written before exits were kept (version 3
     /// and older), or joined with one that ended at the same second.
@@ -23,10 +25,15 @@ public struct Visit: Sendable, Equatable {
     /// The campaign of a visit whose first pageview had no campaign tags (and of every visit
     /// read from a state file of version 5 or older).
     public static let noCampaign = UInt32.max
+    /// The referrer of a visit whose first pageview had none (and of every visit read from a
+    /// state file of version 5 or older).
+    public static let noReferrer = UInt32.max
 
     /// - Precondition: `0 <= start <= end`, `start` under 2³² seconds.
-    public init(start: Int64, end: Int64, pageviews: UInt32, entry: UInt32, exit: UInt32, campaign: UInt32 = noCampaign)
-    {
+    public init(
+        start: Int64, end: Int64, pageviews: UInt32, entry: UInt32, exit: UInt32, campaign: UInt32 = noCampaign,
+        referrer: UInt32 = noReferrer
+    ) {
         precondition(start >= 0 && start <= Int64(UInt32.max), "a visit starts within 0..<2^32 seconds")
         startSeconds = UInt32(truncatingIfNeeded: start)
         length = UInt32(clamping: end - start)
@@ -34,6 +41,7 @@ public struct Visit: Sendable, Equatable {
         self.entry = entry
         self.exit = exit
         self.campaign = campaign
+        self.referrer = referrer
     }
 
     /// UTC seconds of the first pageview. Setting it moves `end` too: set `end` after it.
@@ -49,15 +57,23 @@ public struct Visit: Sendable, Equatable {
     }
 
     /// Whether this visit's first pageview comes before `o`'s in the order that picks a joined
-    /// visit's entry page and campaign: the earlier time, then the smaller path, then a tagged
-    /// pageview before an untagged one and the smaller campaign, so the result does not depend
-    /// on the order pageviews or shards come in.
+    /// visit's entry page, campaign and referrer: the earlier time, then the smaller path, then
+    /// a tagged pageview before an untagged one and the smaller campaign, then one with a
+    /// referrer before one without and the smaller host, so the result does not depend on the
+    /// order pageviews or shards come in.
     @inline(__always)
     func entersBefore(_ o: Visit, isLess: (UInt32, UInt32) -> Bool) -> Bool {
         if start != o.start { return start < o.start }
         if entry != o.entry { return isLess(entry, o.entry) }
-        if campaign == o.campaign || campaign == Self.noCampaign { return false }
-        return o.campaign == Self.noCampaign || isLess(campaign, o.campaign)
+        if campaign != o.campaign { return Self.isLess(campaign, o.campaign, none: Self.noCampaign, isLess) }
+        return referrer != o.referrer && Self.isLess(referrer, o.referrer, none: Self.noReferrer, isLess)
+    }
+
+    /// The order of two different optional dimension ids: a value before `none`, values by
+    /// `isLess`.
+    @inline(__always)
+    private static func isLess(_ a: UInt32, _ b: UInt32, none: UInt32, _ isLess: (UInt32, UInt32) -> Bool) -> Bool {
+        a != none && (b == none || isLess(a, b))
     }
 
     /// One visit made of the pageviews of two visits of one visitor that overlap or lie
@@ -70,6 +86,7 @@ public struct Visit: Sendable, Equatable {
         if o.entersBefore(self, isLess: isLess) {
             v.entry = o.entry
             v.campaign = o.campaign
+            v.referrer = o.referrer
         }
         v.start = min(start, o.start)
         let end = max(self.end, o.end)
@@ -187,15 +204,16 @@ public struct VisitorSummary: Sendable, Equatable {
     }
 
     /// Adds one pageview at `time` on the page `path`, tagged with web campaign `campaign`
-    /// (`Visit.noCampaign`: none).
+    /// (`Visit.noCampaign`: none) and from referrer host `referrer` (`Visit.noReferrer`: none).
     /// - Parameter isLess: byte order of two dimension ids, for entry- and exit-page ties.
     @inline(__always)
     mutating func add(
-        time: Int64, path: UInt32, campaign: UInt32 = Visit.noCampaign, timeout: Int64,
-        isLess: (UInt32, UInt32) -> Bool
+        time: Int64, path: UInt32, campaign: UInt32 = Visit.noCampaign, referrer: UInt32 = Visit.noReferrer,
+        timeout: Int64, isLess: (UInt32, UInt32) -> Bool
     ) {
-        if !addInOrder(time: time, path: path, campaign: campaign, timeout: timeout) {
-            addOutOfOrder(time: time, path: path, campaign: campaign, timeout: timeout, isLess: isLess)
+        if !addInOrder(time: time, path: path, campaign: campaign, referrer: referrer, timeout: timeout) {
+            addOutOfOrder(
+                time: time, path: path, campaign: campaign, referrer: referrer, timeout: timeout, isLess: isLess)
         }
     }
 
@@ -205,10 +223,14 @@ public struct VisitorSummary: Sendable, Equatable {
     ///   before the last visit's start or at the same second, or at the second of its last
     ///   pageview on another page).
     @inline(__always)
-    mutating func addInOrder(time: Int64, path: UInt32, campaign: UInt32 = Visit.noCampaign, timeout: Int64) -> Bool {
+    mutating func addInOrder(
+        time: Int64, path: UInt32, campaign: UInt32 = Visit.noCampaign, referrer: UInt32 = Visit.noReferrer,
+        timeout: Int64
+    ) -> Bool {
         let last = latest
         guard last.pageviews > 0 else {
-            latest = Visit(start: time, end: time, pageviews: 1, entry: path, exit: path, campaign: campaign)
+            latest = Visit(
+                start: time, end: time, pageviews: 1, entry: path, exit: path, campaign: campaign, referrer: referrer)
             return true
         }
         guard time > last.start else { return false }
@@ -223,7 +245,8 @@ public struct VisitorSummary: Sendable, Equatable {
             latest.pageviews += 1
         } else {
             earlier.append(last)
-            latest = Visit(start: time, end: time, pageviews: 1, entry: path, exit: path, campaign: campaign)
+            latest = Visit(
+                start: time, end: time, pageviews: 1, entry: path, exit: path, campaign: campaign, referrer: referrer)
         }
         return true
     }
@@ -232,10 +255,11 @@ public struct VisitorSummary: Sendable, Equatable {
     /// (it joins that visit; the entry page is the smaller path, the exit page the larger) or
     /// before it (inserted in place).
     mutating func addOutOfOrder(
-        time: Int64, path: UInt32, campaign: UInt32 = Visit.noCampaign, timeout: Int64,
-        isLess: (UInt32, UInt32) -> Bool
+        time: Int64, path: UInt32, campaign: UInt32 = Visit.noCampaign, referrer: UInt32 = Visit.noReferrer,
+        timeout: Int64, isLess: (UInt32, UInt32) -> Bool
     ) {
-        let view = Visit(start: time, end: time, pageviews: 1, entry: path, exit: path, campaign: campaign)
+        let view = Visit(
+            start: time, end: time, pageviews: 1, entry: path, exit: path, campaign: campaign, referrer: referrer)
         if latest.pageviews > 0, time >= latest.start, time - latest.end <= timeout {
             latest = latest.joined(with: view, isLess: isLess)
             return

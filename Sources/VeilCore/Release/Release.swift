@@ -82,7 +82,10 @@ public struct Release {
         out.append(visitLengths(visits.durations, days: visits.day.keys, name: "visit_durations", unit: "seconds"))
         out.append(visitLengths(visits.depths, days: visits.day.keys, name: "visit_pageviews", unit: "pageviews"))
         out.append(dimension(.notFound, byTable, name: "not_found", columns: ["path"], metrics: .requests))
-        out.append(dimension(.referrers, byTable, name: "referrers", columns: ["referrer_host"], metrics: .pageviews))
+        out.append(
+            dimension(
+                .referrers, byTable, name: "referrers", columns: ["referrer_host"], metrics: .pageviews,
+                visits: visits.referrers))
         out.append(
             dimension(
                 .webCampaigns, byTable, name: "web_campaigns", columns: ["source", "medium", "campaign"],
@@ -360,6 +363,8 @@ public struct Release {
         var exits = VisitRows()
         /// By the web campaign of the first pageview; untagged visits are in none.
         var campaigns = VisitRows()
+        /// By the referrer host of the first pageview; visits without one are in none.
+        var referrers = VisitRows()
         /// Rows by (site, day) number of `day` and range.
         var durations = VisitLengthRows(scale: .duration)
         var depths = VisitLengthRows(scale: .pageviews)
@@ -388,6 +393,7 @@ public struct Release {
                         v.entry = map.dims[Int(v.entry)]
                         if v.exit != Visit.unknownExit { v.exit = map.dims[Int(v.exit)] }
                         if v.campaign != Visit.noCampaign { v.campaign = map.dims[Int(v.campaign)] }
+                        if v.referrer != Visit.noReferrer { v.referrer = map.dims[Int(v.referrer)] }
                     }
                     let b = buckets.buckets(v.start)
                     let bounce: Int64 = v.pageviews == 1 ? 1 : 0
@@ -403,10 +409,14 @@ public struct Release {
                             VisitRowKey(site: site, day: b.day, dim: exit), v, visitor: visitor,
                             keep: exit == otherDim ? .max : keep)
                     }
+                    // Thresholded on the campaign's and referrer's cells: no visitor lists.
                     if v.campaign != Visit.noCampaign {
-                        // Thresholded on the campaign cell's visitors: no visitor list.
                         pass.campaigns.add(
                             VisitRowKey(site: site, day: b.day, dim: Int(v.campaign)), v, visitor: visitor, keep: 0)
+                    }
+                    if v.referrer != Visit.noReferrer {
+                        pass.referrers.add(
+                            VisitRowKey(site: site, day: b.day, dim: Int(v.referrer)), v, visitor: visitor, keep: 0)
                     }
                     pass.durations.add(v, length: v.end - v.start, day: day, visitor: visitor)
                     pass.depths.add(v, length: Int64(v.pageviews), day: day, visitor: visitor)
@@ -513,8 +523,9 @@ public struct Release {
     enum MainMetric { case pageviews, requests, traffic }
 
     /// A table of one dimension from its cells; `visits`: the visits counted under each of its
-    /// values (`web_campaigns`: by the campaign of their first pageview), which adds the
-    /// columns `visits`, `bounces` and `bounce_rate` after the visitors.
+    /// values (`web_campaigns`, `referrers`: by the campaign or referrer host of their first
+    /// pageview), which adds the columns `visits`, `bounces` and `bounce_rate` after the
+    /// visitors.
     func dimension(
         _ table: TableID, _ byTable: [[Int]], name: String, columns: [String], metrics: MainMetric,
         visits: VisitRows? = nil

@@ -705,16 +705,22 @@ struct AggregateStateTests {
         let exits = try StateTestKit.table(StateTestKit.release(old, k: 1), "exit_pages")
         #expect(exits.rows.map { Array($0[2...]) } == [["/d", "1", "1"]])
 
-        let tagged = try ws.aggregate([Self.pageview(0, "/a?utm_source=x")], name: "t.log").state
+        var referred = StateTestRequest(
+            ip: "192.0.2.10", userAgent: StateTestKit.firefox, time: Self.visitStart, path: "/a?utm_source=x")
+        referred.referrer = "https://search.example/?q=a"
+        let tagged = try ws.aggregate([referred.line], name: "t.log").state
         #expect(tagged.cellKeys.contains { $0.table == .webCampaigns })
         let current = StateCodec.encode(tagged)
-        let campaign = try #require(tagged.visitors.first?.visits.first?.campaign)
-        #expect(campaign != Visit.noCampaign && tagged.dims.string(campaign).hasPrefix("x"))
+        let visit = try #require(tagged.visitors.first?.visits.first)
+        #expect(visit.campaign != Visit.noCampaign && tagged.dims.string(visit.campaign).hasPrefix("x"))
+        #expect(visit.referrer != Visit.noReferrer && tagged.dims.string(visit.referrer) == "search.example")
         #expect(StateCodec.encode(try StateCodec.decode(current, file: "new.veilstate")) == current)
-        // Version 5 kept no visit's campaign: the visit reads back untagged, its cell stays.
+        // Version 5 kept no visit's campaign or referrer: the visit reads back without them, the
+        // cells stay.
         let v5 = try StateCodec.decode(StateCodec.encode(tagged, only: nil, layout: 5), file: "t5.veilstate")
         #expect(v5.visitors.first?.visits.first?.campaign == Visit.noCampaign)
-        #expect(v5.cellKeys.contains { $0.table == .webCampaigns })
+        #expect(v5.visitors.first?.visits.first?.referrer == Visit.noReferrer)
+        #expect(v5.cellKeys.contains { $0.table == .webCampaigns } && v5.cellKeys.contains { $0.table == .referrers })
         let e = #expect(throws: VeilError.self) {
             try StateCodec.decode(StateCodec.encode(tagged, only: nil, layout: 2), file: "t.veilstate")
         }
@@ -790,7 +796,8 @@ struct AggregateStateTests {
     /// checksum: one site, one dimension, no cells, one visitor with one visit.
     static func craftedState(
         sessionTimeout: UInt64 = 1800, outOfRange: UInt64 = 0, inputBytes: UInt64? = nil,
-        visitStart: Int64 = StateTestKit.time(2026, 11, 28), visitLength: UInt64 = 60, visitCampaign: UInt64 = 0
+        visitStart: Int64 = StateTestKit.time(2026, 11, 28), visitLength: UInt64 = 60, visitCampaign: UInt64 = 0,
+        visitReferrer: UInt64 = 0
     ) -> [UInt8] {
         var w = BinaryWriter(capacity: 256)
         w.writeRawBytes(StateCodec.magic)
@@ -828,6 +835,7 @@ struct AggregateStateTests {
         w.writeVarUInt(0)  // entry: "/a"
         w.writeVarUInt(1)  // exit: "/a" (+ 1)
         w.writeVarUInt(visitCampaign)  // web campaign + 1 (0: none)
+        w.writeVarUInt(visitReferrer)  // referrer host + 1 (0: none)
         w.writeVarUInt(0)  // recipients
         w.writeVarUInt(0)  // contribution records
         w.writeUInt32(CRC32C.checksum(w.bytes))
@@ -877,6 +885,9 @@ struct AggregateStateTests {
         #expect(
             try StateCodec.decode(Self.craftedState(visitCampaign: 1), file: "c").visitors[0].visits[0].campaign == 0)
         #expect(Self.decodeStatus(Self.craftedState(visitCampaign: 2)) == 0, "a visit's campaign past the dimensions")
+        #expect(
+            try StateCodec.decode(Self.craftedState(visitReferrer: 1), file: "r").visitors[0].visits[0].referrer == 0)
+        #expect(Self.decodeStatus(Self.craftedState(visitReferrer: 2)) == 0, "a visit's referrer past the dimensions")
         let lengthPastTheEnd = Self.craftedState(visitLength: UInt64(StateCodec.maxTime))
         #expect(Self.decodeStatus(lengthPastTheEnd) == 0, "a visit ending after the last time a state holds")
         await #expect(processExitsWith: .success, "visit start + length overflows") {
@@ -921,7 +932,7 @@ struct AggregateStateTests {
             }
             s.addPageview(
                 site: site, pseudonym: p, time: day * 86_400 + 3600 + Int64(n) * 60, path: paths[n],
-                campaign: n == 0 ? paths[1] : Visit.noCampaign)
+                campaign: n == 0 ? paths[1] : Visit.noCampaign, referrer: n == 1 ? paths[0] : Visit.noReferrer)
         }
         s.compact()
         return s

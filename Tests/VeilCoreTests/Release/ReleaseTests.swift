@@ -24,6 +24,8 @@ struct ReleaseOracle {
         var entry: String
         /// The largest path at the last second.
         var exit: String
+        /// The referrer host of the first pageview.
+        var referrer: String?
     }
 
     static func visitor(_ r: StateTestRequest) -> String {
@@ -45,8 +47,13 @@ struct ReleaseOracle {
         for r in requests where r.isPageview { byVisitor[Self.visitor(r), default: []].append(r) }
         var out: [VisitSummary] = []
         for (v, views) in byVisitor {
+            // By time, then path, then a referred pageview before one without, by host.
             let sorted = views.sorted {
-                $0.time != $1.time ? $0.time < $1.time : StateTestKit.byteLess($0.path, $1.path)
+                if $0.time != $1.time { return $0.time < $1.time }
+                if $0.path != $1.path { return StateTestKit.byteLess($0.path, $1.path) }
+                guard let a = $0.referrerHost else { return false }
+                guard let b = $1.referrerHost else { return true }
+                return StateTestKit.byteLess(a, b)
             }
             var current: VisitSummary? = nil
             var end: Int64 = 0
@@ -59,7 +66,8 @@ struct ReleaseOracle {
                 } else {
                     if let c = current { out.append(c) }
                     current = VisitSummary(
-                        visitor: v, start: p.time, end: p.time, pageviews: 1, entry: p.path, exit: p.path)
+                        visitor: v, start: p.time, end: p.time, pageviews: 1, entry: p.path, exit: p.path,
+                        referrer: p.referrerHost)
                 }
                 end = p.time
             }
@@ -70,7 +78,27 @@ struct ReleaseOracle {
 
     /// Rows of a pageview table keyed by `value` (nil: the request does not count), with the
     /// k-threshold and `(other)` folding applied; plus the suppressed and folded counts.
-    func dimension(k: Int, value: (StateTestRequest) -> String?) -> (rows: [[String]], suppressed: Int, folded: Int) {
+    /// `entered`: the value a visit came by (its visits, bounces and bounce rate are appended).
+    func dimension(
+        k: Int, value: (StateTestRequest) -> String?, entered: ((VisitSummary) -> String?)? = nil
+    ) -> (rows: [[String]], suppressed: Int, folded: Int) {
+        var entries: [Int64: [String: (visits: Int, bounces: Int)]] = [:]
+        if let entered {
+            for v in visits {
+                guard let e = entered(v) else { continue }
+                let day = ISOTime.floorDiv(v.start, 86_400)
+                var c = entries[day, default: [:]][e] ?? (0, 0)
+                c.visits += 1
+                if v.pageviews == 1 { c.bounces += 1 }
+                entries[day, default: [:]][e] = c
+            }
+        }
+        func visitColumns(_ day: Int64, _ values: [String]) -> [String] {
+            guard entered != nil else { return [] }
+            let c = values.map { entries[day]?[$0] ?? (0, 0) }
+            let v = c.map(\.visits).reduce(0, +), b = c.map(\.bounces).reduce(0, +)
+            return [String(v), String(b), Self.rate(b, v)]
+        }
         var days: [Int64: [String: Bucket]] = [:]
         for r in requests where r.isPageview {
             guard let v = value(r) else { continue }
@@ -86,15 +114,18 @@ struct ReleaseOracle {
                 $0.value.pageviews != $1.value.pageviews
                     ? $0.value.pageviews > $1.value.pageviews : StateTestKit.byteLess($0.key, $1.key)
             }
-            for (v, b) in published { rows.append([site, date, v, String(b.pageviews), String(b.visitors.count)]) }
+            for (v, b) in published {
+                rows.append([site, date, v, String(b.pageviews), String(b.visitors.count)] + visitColumns(day, [v]))
+            }
             let rest = cells.filter { $0.value.visitors.count < k }
             suppressed += rest.count
             let union = rest.values.reduce(into: Set<String>()) { $0.formUnion($1.visitors) }
             if !rest.isEmpty && union.count >= k {
                 folded += rest.count
-                rows.append([
-                    site, date, otherLabel, String(rest.values.map(\.pageviews).reduce(0, +)), String(union.count),
-                ])
+                rows.append(
+                    [
+                        site, date, otherLabel, String(rest.values.map(\.pageviews).reduce(0, +)), String(union.count),
+                    ] + visitColumns(day, Array(rest.keys)))
             }
         }
         return (rows, suppressed, folded)
@@ -271,7 +302,7 @@ struct ReleaseTests {
         #expect(pages.thresholdOn == "visitors")
 
         let referrers = try StateTestKit.table(tables, "referrers")
-        let expectedReferrers = oracle.dimension(k: k) { $0.referrerHost }
+        let expectedReferrers = oracle.dimension(k: k, value: { $0.referrerHost }, entered: { $0.referrer })
         #expect(referrers.rows == expectedReferrers.rows)
         #expect(referrers.suppressed == expectedReferrers.suppressed)
         #expect(referrers.folded == expectedReferrers.folded)
@@ -453,7 +484,7 @@ struct ReleaseTests {
             ])
         #expect(entries.suppressed == 3 && entries.folded == 3)
         let referrers = try StateTestKit.table(tables, "referrers")
-        #expect(referrers.rows == [["default", "2026-11-28", "www.example.com", "24", "24"]])
+        #expect(referrers.rows == [["default", "2026-11-28", "www.example.com", "24", "24", "24", "24", "1.0000"]])
         #expect(referrers.suppressed == 0 && referrers.folded == 0)
         for name in ["browsers", "operating_systems", "devices"] {
             let t = try StateTestKit.table(tables, name)
