@@ -149,6 +149,18 @@ enum StateTestKit {
         try #require(tables.first { $0.name == name }, "no table \(name)")
     }
 
+    /// Rows of a table with visit columns (`web_campaigns`, `referrers`) as the value of column
+    /// `key` → [pageviews, visitors, visits, bounces, bounce_rate].
+    static func visitColumns(_ t: StateTestTable, key: String) -> [String: [String]] {
+        var out: [String: [String]] = [:]
+        for row in t.rows {
+            out[t.value(row, key)] = ["pageviews", "visitors", "visits", "bounces", "bounce_rate"].map {
+                t.value(row, $0)
+            }
+        }
+        return out
+    }
+
     /// Visits of every visitor as (start, end, pageviews, entry path), sorted.
     static func visits(_ s: AggregateState) -> [[StateTestVisit]] {
         s.visitors.map { v in

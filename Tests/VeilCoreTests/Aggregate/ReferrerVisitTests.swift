@@ -23,15 +23,8 @@ struct ReferrerVisitTests {
             StateTestKit.release(try ws.aggregate(lines, name: "ref.log").state, k: k), "referrers")
     }
 
-    /// Rows as host → [pageviews, visitors, visits, bounces, bounce_rate].
     static func rows(_ t: StateTestTable) -> [String: [String]] {
-        var out: [String: [String]] = [:]
-        for row in t.rows {
-            out[t.value(row, "referrer_host")] = ["pageviews", "visitors", "visits", "bounces", "bounce_rate"].map {
-                t.value(row, $0)
-            }
-        }
-        return out
+        StateTestKit.visitColumns(t, key: "referrer_host")
     }
 
     @Test("a visit counts under its first pageview's referrer host; internal links bring pageviews, not visits")

@@ -121,15 +121,8 @@ struct WebCampaignTests {
             ], "\(capped)")
     }
 
-    /// Rows of `web_campaigns` as source → [pageviews, visitors, visits, bounces, bounce_rate].
     static func visitColumns(_ t: StateTestTable) -> [String: [String]] {
-        var out: [String: [String]] = [:]
-        for row in t.rows {
-            out[t.value(row, "source")] = ["pageviews", "visitors", "visits", "bounces", "bounce_rate"].map {
-                t.value(row, $0)
-            }
-        }
-        return out
+        StateTestKit.visitColumns(t, key: "source")
     }
 
     @Test("a visit counts under the campaign of its first pageview: later tagged pageviews bring none")
