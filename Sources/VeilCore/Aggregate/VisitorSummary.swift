@@ -77,9 +77,9 @@ public struct Visit: Sendable, Equatable {
     }
 
     /// One visit made of the pageviews of two visits of one visitor that overlap or lie
-    /// within the session timeout of each other, whichever order they come in: the entry page
-    /// and campaign of the earlier start (on a tie see `entersBefore`), the exit page of the
-    /// later end (on a tie the larger path; unknown if either is unknown).
+    /// within the session timeout of each other, whichever order they come in: the entry page,
+    /// campaign and referrer of the earlier start (on a tie see `entersBefore`), the exit page
+    /// of the later end (on a tie the larger path; unknown if either is unknown).
     /// - Parameter isLess: byte order of two dimension ids.
     func joined(with o: Visit, isLess: (UInt32, UInt32) -> Bool) -> Visit {
         var v = self
@@ -109,9 +109,9 @@ public struct Visit: Sendable, Equatable {
 /// Visits merge: two summaries of the same visitor from different shards combine by joining
 /// visits whose gap is within the timeout, which gives exactly the visits that sessionising
 /// all the pageviews together would give (a shard's visit is a chain of pageviews with gaps ≤
-/// timeout; adding pageviews only shortens gaps). The entry page of a joined visit is the one
-/// of its earliest pageview; on equal times the smaller path (byte order) wins, so the result
-/// does not depend on the order the shards arrive in.
+/// timeout; adding pageviews only shortens gaps). The entry page, campaign and referrer of a
+/// joined visit are those of its earliest pageview; on equal times `Visit.entersBefore` picks
+/// (the smaller path first), so the result does not depend on the order the shards arrive in.
 public struct VisitorSummary: Sendable, Equatable {
     /// The visits before the last one, in time order: empty for a visitor with one visit.
     private var earlier: [Visit]
