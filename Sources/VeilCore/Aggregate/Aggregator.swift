@@ -230,6 +230,13 @@ public struct Aggregator: RecordSink {
         }
         let (hour, day) = buckets.buckets(t)
         if hour != epochHour {
+            // A local day before 1970-01-01 (the first hours of 1970 under a zone west of UTC)
+            // has no bucket: out of range, like a time before 1970. `epochHour` keeps the last
+            // hour in range, so every record of such an hour comes here.
+            guard day >= 0 else {
+                state.outOfRange += 1
+                return
+            }
             epochHour = hour
             epoch = EpochID(granularity: granularity, containing: t)
             state.epochs.insert(epoch.description)

@@ -219,10 +219,15 @@ final class StateTestWorkspace {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         store = try KeyStore(path: directory + "/keys", granularity: granularity, now: StateTestKit.time(2026, 11, 1))
         // One fixed key for every epoch from 2026-11-20 to 2026-12-10.
+        try addFixedKeys(from: StateTestKit.time(2026, 11, 20), until: StateTestKit.time(2026, 12, 10))
+    }
+
+    /// Writes a fixed key (seeded by the epoch) for every epoch of [from, until).
+    func addFixedKeys(from: Int64, until: Int64) throws {
         var written = Set<String>()
-        var t = StateTestKit.time(2026, 11, 20)
-        while t < StateTestKit.time(2026, 12, 10) {
-            let epoch = EpochID(granularity: granularity, containing: t)
+        var t = from
+        while t < until {
+            let epoch = EpochID(granularity: store.granularity, containing: t)
             let name = epoch.description
             if written.insert(name).inserted {
                 var rng = StateTestRNG(seed: UInt64(bitPattern: epoch.index) &* 31 &+ 7)
@@ -1005,6 +1010,24 @@ struct AggregateStateTests {
         #expect(hourly.rows.map { hourly.value($0, "hour") } == ["2026-11-27T22:00:00-05:00"])
         let monthly = try StateTestKit.table(tables, "traffic_monthly")
         #expect(monthly.rows.map { monthly.value($0, "month") } == ["2026-11"])
+
+        // The first hours of 1970 UTC are 1969 in New York: out of range, as any time before
+        // 1970 is, not a row of a far-off day; 05:00Z is local midnight and counts.
+        let early = [1, 4, 5, 6].enumerated().map { i, h in
+            StateTestRequest(
+                ip: StateTestKit.address(i), userAgent: StateTestKit.iphone, time: Int64(h) * 3600, path: "/1970"
+            ).line
+        }
+        try ws.addFixedKeys(from: 0, until: 86_400)
+        let s70 = try ws.aggregate(early, name: "1970.log", aggregation: ny).state
+        #expect(s70.outOfRange == 2)
+        let tables70 = try StateTestKit.release(s70, k: 1)
+        for name in ["traffic_daily", "pages", "entry_pages"] {
+            let t = try StateTestKit.table(tables70, name)
+            #expect(t.rows.map { t.value($0, "date") } == ["1970-01-01"], "\(name)")
+        }
+        let daily70 = try StateTestKit.table(tables70, "traffic_daily")
+        #expect(daily70.rows.map { [daily70.value($0, "requests"), daily70.value($0, "visits")] } == [["2", "2"]])
 
         let utc = try ws.aggregate([line], name: "utc.log").state
         let utcDaily = try StateTestKit.table(StateTestKit.release(utc, k: 1), "traffic_daily")
