@@ -112,6 +112,16 @@ public enum BotName: String, Sendable, Hashable, CaseIterable {
     case ttRSS = "tt-rss"
     case liferea
     case flipboard
+    /// Feed reader apps that fetch feeds themselves (on Apple platforms through CFNetwork:
+    /// `Reeder/2.1.1 CFNetwork/672.0.8 Darwin/14.0.0`).
+    case reeder
+    case netnewswire
+    case newsify
+    case readkit
+    case fieryFeeds = "fiery-feeds"
+    /// Self-hosted feed readers.
+    case freshrss
+    case miniflux
     /// WordPress's own requests (cron, pingbacks, update checks): `WordPress/6.4.2; https://…`.
     case wordpress
 

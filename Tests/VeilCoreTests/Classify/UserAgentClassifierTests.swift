@@ -112,6 +112,11 @@ private let userAgentTable: [ClassifyUACase] = [
     .human(
         "Mozilla/5.0 (iPhone; CPU iPhone OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.6 Mobile/15E148 Safari/604.1",
         .safari, 16, .ios, .mobile),
+    // A feed reader's in-app browser is a person reading the page (only the app's own feed
+    // fetcher, whose user agent starts with its name, is a bot).
+    .human(
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1 Reeder/5.3",
+        .safari, 17, .ios, .mobile),
     .human(
         "Mozilla/5.0 (iPad; CPU OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1",
         .safari, 17, .ipados, .tablet),
@@ -341,6 +346,14 @@ private let userAgentTable: [ClassifyUACase] = [
     .bot("SimplePie/1.8.0 (Feed Parser; http://simplepie.org; Allow like Gecko)", .simplepie),
     .bot("Mozilla/5.0 (compatible; theoldreader.com)", .theoldreader),
     .bot("Tiny Tiny RSS/23.04 (https://tt-rss.org/)", .ttRSS),
+    .bot("Reeder/2.1.1 CFNetwork/672.0.8 Darwin/14.0.0", .reeder),
+    .bot("Reeder/5040 CFNetwork/1410.0.3 Darwin/22.6.0", .reeder),
+    .bot("NetNewsWire (RSS Reader; https://netnewswire.com/)", .netnewswire),
+    .bot("Newsify/120 CFNetwork/672.0.8 Darwin/14.0.0", .newsify),
+    .bot("ReadKit/2.6.4 CFNetwork/1335.0.3 Darwin/21.6.0", .readkit),
+    .bot("Fiery%20Feeds/2.3.1 CFNetwork/1240.0.4 Darwin/20.6.0", .fieryFeeds),
+    .bot("FreshRSS/1.23.1 (Linux; https://freshrss.org)", .freshrss),
+    .bot("Mozilla/5.0 (compatible; Miniflux/2.0.51; +https://miniflux.app)", .miniflux),
     .bot("Liferea/1.14.5 (Linux; en_US.UTF-8; https://lzone.de/liferea/)", .liferea),
     .bot(
         "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.11; rv:49.0) Gecko/20100101 Firefox/49.0 (FlipboardProxy/1.2; +http://flipboard.com/browserproxy)",
