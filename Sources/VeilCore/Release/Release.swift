@@ -278,6 +278,9 @@ public struct Release {
             if inserted { rows.append((key, VisitRow())) }
             rows[i].row.add(v, visitor: visitor, keep: keep)
         }
+
+        /// The row of `key`, if a visit was counted there.
+        func row(_ key: VisitRowKey) -> VisitRow? { index.find(key).map { rows[$0].row } }
     }
 
     /// Visits and bounces per (site, bucket), counted with one cheap lookup per visit (a
@@ -538,9 +541,6 @@ public struct Release {
         case .traffic: header += ["requests", "bytes"] + Self.statusClassColumns
         }
         if visits != nil { header += ["visits", "bounces", "bounce_rate"] }
-        let visitsByKey = visits.map { v in
-            Dictionary(v.rows.map { ($0.key, $0.row) }, uniquingKeysWith: { a, _ in a })
-        }
         var t = ReleasedTable(
             name: name, header: header, rows: [], thresholdOn: clientsThreshold ? "clients" : "visitors")
         let otherDim = otherDimension
@@ -565,7 +565,7 @@ public struct Release {
                 let c = state.cells[i]
                 let dim = state.cellKeys[i].dimension
                 let n = clientsThreshold ? c.allClients : c.visitors.cardinality()
-                let v = visitsByKey?[VisitRowKey(site: g.site, day: g.bucket, dim: dim)] ?? VisitRow()
+                let v = visits?.row(VisitRowKey(site: g.site, day: g.bucket, dim: dim)) ?? VisitRow()
                 if n >= k && dim != otherDim {
                     published.append((metrics == .pageviews ? c.pageviews : c.requests, dim, c, n, v))
                 } else {
