@@ -98,7 +98,11 @@ struct EmailPatternOptions: ParsableArguments {
 
 /// Options for aggregation, shared by run and aggregate.
 struct AggregationOptions: ParsableArguments {
-    @Option(name: .long, help: "Site name for formats without a virtual-host field.")
+    @Option(
+        name: .long,
+        help:
+            "Site name for formats without a virtual-host field; give the site's host name (www.example.com) so that its own links are not listed as referrers."
+    )
     var site = "default"
 
     @Option(name: .long, help: "IANA time zone for days and hours in the rollups (default UTC).")

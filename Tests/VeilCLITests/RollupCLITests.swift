@@ -583,6 +583,12 @@ struct RollupCLITests {
                         $0["referrer_host"] != "(other)"
                     }
                     #expect(!rows.isEmpty, "\(where_): no referrer published")
+                    // The site's own links are internal navigation, not referrals: the truth
+                    // has them, veil does not list them.
+                    #expect((truthHosts[site.site]?.pageviews ?? 0) > 0, "\(where_): no internal links in the truth")
+                    #expect(
+                        !rows.contains { $0["referrer_host"] == site.site },
+                        "\(where_): the site's own host listed as a referrer")
                     for r in rows {
                         let host = r["referrer_host"] ?? ""
                         #expect(try int(r, "pageviews") == truthHosts[host]?.pageviews, "\(where_) referrer \(host)")

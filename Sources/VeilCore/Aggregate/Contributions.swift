@@ -481,13 +481,18 @@ extension AggregateState {
     }
 
     /// For each visitor, the `l0` smallest-ranked partitions of `table` with their capped
-    /// counts: what a differentially private release may count.
+    /// counts: what a differentially private release may count. Partitions `excluded` (site,
+    /// dimension) are left out before ranking, so they take none of a visitor's `l0`.
     /// - Precondition: `1 <= l0 <= ContributionStore.maxPartitions`.
-    mutating func boundedContributions(_ table: ContributionTable, l0: Int, visit: (BoundedContribution) -> Void) {
+    mutating func boundedContributions(
+        _ table: ContributionTable, l0: Int, excluding excluded: ((_ site: Int, _ dim: Int) -> Bool)? = nil,
+        visit: (BoundedContribution) -> Void
+    ) {
         precondition(l0 >= 1 && l0 <= ContributionStore.maxPartitions)
         let t = table.rawValue
         for (v, key) in contributions.visitorKeys.enumerated() {
             var records = contributions.records(v, t)
+            if let excluded { records.removeAll { excluded(Int(key.site), Int($0.dim)) } }
             if records.isEmpty { continue }
             if records.count > l0 {
                 var keyed = records.map { (key: contributionKey(key.pseudonym, t, $0.day, $0.dim), record: $0) }

@@ -43,6 +43,8 @@ public struct Release {
     var buckets: TimeBuckets
     let granularity: EpochGranularity
     let threads: Int
+    /// The referrer hosts that are the sites' own (not listed in `referrers`).
+    let ownReferrers: OwnReferrers
     /// Visit summaries read by the last `tables()`: distinct (site, visitor pseudonym) pairs.
     public private(set) var visitorSummaries = 0
 
@@ -56,6 +58,7 @@ public struct Release {
         buckets = try TimeBuckets(zoneIdentifier: state.configuration.timeZone)
         granularity = EpochGranularity(rawValue: state.configuration.epochGranularity) ?? .day
         threads = configuration.threads
+        ownReferrers = OwnReferrers(state)
     }
 
     /// The published tables, in a fixed order.
@@ -564,6 +567,9 @@ public struct Release {
             for i in groups[g]! {  // Safe: g is one of groups' keys.
                 let c = state.cells[i]
                 let dim = state.cellKeys[i].dimension
+                // A site's own host is internal navigation, not a referrer: neither listed nor
+                // folded into `(other)`.
+                if table == .referrers && ownReferrers.contains(site: g.site, dim: dim) { continue }
                 let n = clientsThreshold ? c.allClients : c.visitors.cardinality()
                 let v = visits?.row(VisitRowKey(site: g.site, day: g.bucket, dim: dim)) ?? VisitRow()
                 if n >= k && dim != otherDim {

@@ -85,4 +85,65 @@ struct ReferrerVisitTests {
             #expect(Self.rows(t).mapValues { $0[2] } == ["www.bing.com": "1", "www.google.com": "0"])
         }
     }
+
+    @Test("a site's own host is internal navigation: not listed, not folded, its visits under no referrer")
+    func ownHostIsNotAReferrer() throws {
+        let lines = [
+            // From the engine, then the site's own links (with and without `www.`, any case).
+            Self.view("/a", visitor: 0, from: "https://www.google.com/"),
+            Self.view("/b", visitor: 0, minutes: 1, from: "https://www.example.com/a"),
+            Self.view("/c", visitor: 0, minutes: 2, from: "https://Example.COM:443/b"),
+            // Back through an own link after the session timeout: a visit under no referrer.
+            Self.view("/d", visitor: 1), Self.view("/e", visitor: 1, minutes: 45, from: "https://example.com/d"),
+            // Another host of the same domain is a referrer like any other.
+            Self.view("/a", visitor: 2, from: "https://blog.example.com/post"),
+        ]
+        func referrers(site: String, k: Int) throws -> StateTestTable {
+            var aggregation = AggregationConfiguration()
+            aggregation.defaultSite = site
+            let ws = try StateTestWorkspace()
+            let s = try ws.aggregate(lines, name: "own.log", aggregation: aggregation).state
+            return try StateTestKit.table(StateTestKit.release(s, k: k), "referrers")
+        }
+        for site in ["www.example.com", "example.com", "WWW.Example.com"] {
+            let t = try referrers(site: site, k: 1)
+            #expect(
+                Self.rows(t) == [
+                    "www.google.com": ["1", "1", "1", "0", "0.0000"],
+                    "blog.example.com": ["1", "1", "1", "1", "1.0000"],
+                ], "\(site): \(t)")
+            // Below k, the own rows are not folded into `(other)` either: only the two
+            // referrers' visitors, too few for k = 3.
+            #expect(Self.rows(try referrers(site: site, k: 3)).isEmpty, "\(site)")
+        }
+        // A site named otherwise (the default `default`) has no own host: every host is listed.
+        let named = Self.rows(try referrers(site: "default", k: 1))
+        #expect(named["www.example.com"] == ["1", "1", "0", "0", ""])
+        #expect(named["example.com"] == ["2", "2", "1", "1", "1.0000"])
+        #expect(OwnReferrers.ownHosts("www.example.com") == ["www.example.com", "example.com"])
+        #expect(OwnReferrers.ownHosts("Example.com") == ["example.com", "www.example.com"])
+        #expect(OwnReferrers.ownHosts("(other)").isEmpty)
+    }
+
+    @Test("the differentially private referrers table has no partition of a site's own host")
+    func ownHostIsNotADPReferrer() throws {
+        var aggregation = AggregationConfiguration()
+        aggregation.defaultSite = "www.example.com"
+        var lines: [String] = []
+        for n in 0..<6 {
+            lines.append(Self.view("/a", visitor: n, from: "https://www.google.com/"))
+            lines.append(Self.view("/b", visitor: n, minutes: 1, from: "https://www.example.com/a"))
+        }
+        let ws = try StateTestWorkspace()
+        let s = try ws.aggregate(lines, name: "own.log", aggregation: aggregation).state
+        var p = DPParameters(epsilon: PrivacyAmount("1")!)
+        p.l0 = 1
+        p.tables = [.referrers]
+        var r = try DPRelease(state: s, parameters: p)
+        let bounded = try #require(r.boundedCountsByLabel()[.referrers])
+        // With l0 = 1 the own host would take some visitors' one partition from the engine.
+        #expect(
+            bounded == [DPPartitionLabel(site: "www.example.com", date: "2026-11-28", value: "www.google.com"): 6],
+            "\(bounded)")
+    }
 }

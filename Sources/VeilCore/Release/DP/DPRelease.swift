@@ -104,7 +104,10 @@ public struct DPRelease {
         var sums: [Partition: Int64] = [:]
         let cap = m.lInf
         if let ct = m.table.contributionTable {
-            state.boundedContributions(ct, l0: m.l0) { c in
+            // A site's own referrer hosts are not referrals (`OwnReferrers`).
+            let own = ct == .referrers ? OwnReferrers(state) : nil
+            let excluded = own.map { own in { (site: Int, dim: Int) in own.contains(site: site, dim: dim) } }
+            state.boundedContributions(ct, l0: m.l0, excluding: excluded) { c in
                 sums[Partition(site: c.site, day: c.day, dim: c.dim), default: 0] += Int64(min(c.count, cap))
             }
         } else if let rankTable = m.table.visitRankTable {
