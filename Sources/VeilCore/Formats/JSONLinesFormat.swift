@@ -294,9 +294,10 @@ public struct JSONLinesFormat: LogFormat, Sendable {
     public static func keyPaths(of preset: Preset) -> [(path: String, field: Field)] {
         switch preset {
         case .caddy: caddyKeys
-        case .nginx: nginxKeys
+        case .nginx: nginxKeys + nginxTimeAliases
         case .traefik: traefikKeys
-        case .auto: caddyKeys + nginxKeys + traefikKeys
+        // The aliases last: Traefik's `StartUTC` before `time`, as in its own preset.
+        case .auto: caddyKeys + nginxKeys + traefikKeys + nginxTimeAliases
         }
     }
 
@@ -377,7 +378,7 @@ public struct JSONLinesFormat: LogFormat, Sendable {
     ]
 
     /// nginx `escape=json` with variable names as keys. Time: `msec` (milliseconds) before
-    /// `time_iso8601` before `time_local`; `request_method`/`request_uri`/`server_protocol`
+    /// `time_iso8601` before `time_local` before `@timestamp` before `time`; `request_method`/`request_uri`/`server_protocol`
     /// before splitting `request`; `body_bytes_sent` before `bytes_sent`; `host` before
     /// `server_name`; `cookie_uid` before `uid` before the `http_cookie` header.
     static let nginxKeys: [(path: String, field: Field)] = [
@@ -401,6 +402,13 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         ("cookie_uid", .cookie),
         ("uid", .cookie),
         ("http_cookie", .cookieHeader),
+    ]
+
+    /// Not nginx variables: the keys custom nginx formats often give `$time_iso8601`
+    /// (`@timestamp` for Logstash and Elasticsearch), after the variables' names.
+    static let nginxTimeAliases: [(path: String, field: Field)] = [
+        ("@timestamp", .timestamp),
+        ("time", .timestamp),
     ]
 
     /// Traefik: `StartUTC` before `time`, `ClientHost` before `ClientAddr` (`ip:port`);

@@ -56,16 +56,24 @@ public enum FormatDetector {
         // events), judged by its first element; a text line may start with `[` too.
         let opening = first.filter { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }.prefix(2)
         if opening.first == UInt8(ascii: "{") || opening.elementsEqual(Array("[{".utf8)) {
-            var best: (AnyLogFormat, Int)? = nil
+            // The preset that parses the most lines and, of those that parse as many, reads the
+            // most fields of them: a line needs only a timestamp to parse, and a custom nginx
+            // format keyed `time` parses as Traefik's (whose timestamp key that is) with nothing
+            // else read. Ties go to the first: a server's own keys before the union.
+            var best: (format: AnyLogFormat, parsed: Int, fields: Int)? = nil
             let candidates =
                 [JSONLinesFormat.Preset.caddy, .traefik, .nginx, .auto].map { JSONLinesFormat(preset: $0) }
                 + JSONLinesFormat.EmailPreset.allCases.map { JSONLinesFormat(emailPreset: $0) }
             for candidate in candidates {
                 var f = candidate
-                let n = count(&f, sample) { !$0.recipient.isEmpty }
-                if best == nil || n > best!.1 { best = (.json(candidate), n) }
+                var fields = 0
+                let n = count(&f, sample, fields: &fields) { !$0.recipient.isEmpty }
+                if best == nil || n > best!.parsed || (n == best!.parsed && fields > best!.fields) {
+                    best = (.json(candidate), n, fields)
+                }
             }
-            return Detection(format: best!.0, parsed: best!.1, sampled: sample.count, recognised: best!.1 > 0)
+            return Detection(
+                format: best!.format, parsed: best!.parsed, sampled: sample.count, recognised: best!.parsed > 0)
         }
         let counts = textCandidates.map { name -> (name: String, parsed: Int) in
             guard var f = TextFormat.preset(name) else { return (name, 0) }
@@ -124,13 +132,35 @@ public enum FormatDetector {
     private static func count<F: LogFormat>(
         _ format: inout F, _ lines: [[UInt8]], ownSkip: (LogRecord) -> Bool = { _ in false }
     ) -> Int {
+        var fields = 0
+        return count(&format, lines, fields: &fields, ownSkip: ownSkip)
+    }
+
+    /// `count`, adding to `fields` the fields each parsed record has (`recordFields`).
+    private static func count<F: LogFormat>(
+        _ format: inout F, _ lines: [[UInt8]], fields: inout Int, ownSkip: (LogRecord) -> Bool = { _ in false }
+    ) -> Int {
         var record = LogRecord()
         var n = 0
         for line in lines {
             var copy = line
             let r = copy.withUnsafeMutableBufferPointer { format.parse($0, into: &record) }
-            if r == .record || (r == .skip && ownSkip(record)) { n += 1 }
+            if r == .record || (r == .skip && ownSkip(record)) {
+                n += 1
+                fields += recordFields(record)
+            }
         }
         return n
+    }
+
+    /// How many of a record's fields a format read, of those that identify a request or an
+    /// e-mail event: client address, method, target, status, referrer, user agent, site, cookie,
+    /// forwarded-for list, recipient, campaign.
+    static func recordFields(_ r: LogRecord) -> Int {
+        let ranges = [
+            r.clientAddress, r.method, r.target, r.referrer, r.userAgent, r.site, r.cookie, r.forwardedFor,
+            r.recipient, r.campaign,
+        ]
+        return ranges.reduce(r.status != 0 ? 1 : 0) { $0 + ($1.isEmpty ? 0 : 1) }
     }
 }

@@ -108,6 +108,37 @@ struct FormatDetectorTests {
         }
     }
 
+    /// A line needs only a timestamp to parse, so a custom nginx format whose time key is
+    /// Traefik's (`time`) parses as Traefik's too — with nothing else read. The preset that
+    /// reads the most fields wins.
+    @Test(
+        "custom nginx JSON keyed `time` or `@timestamp` is nginx's, not Traefik's: the preset that reads the most fields wins"
+    )
+    func jsonByFieldsRead() throws {
+        for key in ["time", "@timestamp", "time_iso8601"] {
+            let lines = (0..<5).map { n in
+                Array(
+                    #"{"\#(key)":"2026-11-28T10:00:0\#(n)+00:00","remote_addr":"192.0.2.\#(n)","request":"GET /p\#(n) HTTP/1.1","status":200,"body_bytes_sent":10,"http_referer":"","http_user_agent":"curl/8.4.0"}"#
+                        .utf8)
+            }
+            let d = FormatDetector.detect(lines)
+            #expect(d.format.name == "json-nginx" && d.parsed == 5, "\(key): \(d.format.name)")
+            var f = JSONLinesFormat(preset: .nginx)
+            var record = LogRecord()
+            var line = lines[0]
+            let r = line.withUnsafeMutableBufferPointer { f.parse($0, into: &record) }
+            #expect(r == .record && record.timestamp == 1_795_860_000 && record.status == 200, "\(key)")
+            #expect(FormatDetector.recordFields(record) == 5, "address, method, target, status, user agent")
+        }
+        // Traefik's own lines stay Traefik's (their `time` is nginx's too now).
+        let traefik = (0..<5).map { n in
+            Array(
+                #"{"ClientHost":"192.0.2.\#(n)","DownstreamStatus":200,"RequestMethod":"GET","RequestPath":"/","time":"2026-11-28T10:00:00Z"}"#
+                    .utf8)
+        }
+        #expect(FormatDetector.detect(traefik).format.name == "json-traefik")
+    }
+
     @Test("a W3C extended log is detected by its directives, even before its first data line")
     func w3c() {
         let header = [
