@@ -23,7 +23,7 @@ import CByteScan
 /// | `cs-version` | `protocolVersion` |
 /// | `sc-status` | `status` (100...599) |
 /// | `sc-bytes` | `bytes` |
-/// | `cs-host`, `cs(Host)` | `site` |
+/// | `x-host-header`, else `cs-host`, `cs(Host)` | `site` (CloudFront: `x-host-header` is the host the viewer asked for, `cs(Host)` the distribution's own domain) |
 /// | `cs(User-Agent)` | `userAgent`, with `+` turned into spaces in place |
 /// | `cs(Referer)` | `referrer`, bytes as written (`+` kept: referrers only keep their host) |
 /// | `cs(Cookie)` | `cookie`: the value of the cookie named `cookieName`, if one is set |
@@ -46,7 +46,7 @@ public struct W3CFormat: LogFormat {
     /// A column veil reads; `other` is kept only to count fields.
     enum Column: UInt8, CaseIterable {
         case other, date, time, clientIP, username, method, uriStem, uriQuery, uri, version
-        case status, bytes, host, userAgent, referrer, cookie, forwardedFor
+        case status, bytes, host, userAgent, referrer, cookie, forwardedFor, hostHeader
 
         /// How many kinds there are: raw values are 0..<count (cases in order, none given a
         /// value), so each kind has a slot in `dataLine`'s ranges.
@@ -164,7 +164,8 @@ public struct W3CFormat: LogFormat {
         record.user = range(.username)
         record.method = range(.method)
         record.protocolVersion = range(.version)
-        record.site = range(.host)
+        let hostHeader = range(.hostHeader)
+        record.site = hostHeader.isEmpty ? range(.host) : hostHeader
         record.userAgent = range(.userAgent)
         record.userAgentLogged = hasUserAgentColumn
         record.referrer = range(.referrer)
@@ -329,7 +330,7 @@ public struct W3CFormat: LogFormat {
             ("cs-uri", .uri), ("cs-version", .version), ("sc-status", .status), ("sc-bytes", .bytes),
             ("cs-host", .host), ("cs(host)", .host), ("cs(user-agent)", .userAgent),
             ("cs(referer)", .referrer), ("cs(cookie)", .cookie), ("x-forwarded-for", .forwardedFor),
-            ("cs(x-forwarded-for)", .forwardedFor),
+            ("cs(x-forwarded-for)", .forwardedFor), ("x-host-header", .hostHeader),
         ] as [(String, Column)]).map { (Array($0.0.utf8), $0.1) }
 
     /// The column a `#Fields:` name stands for.

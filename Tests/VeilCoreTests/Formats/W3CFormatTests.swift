@@ -185,6 +185,32 @@ private let w3cT0: Int64 = 1_700_000_000
         #expect(parseW3C(&f, "#Remark: anything").result == .skip)
     }
 
+    /// CloudFront's standard logs: `cs(Host)` is the distribution's own domain, `x-host-header`
+    /// the host the viewer asked for, which names the site (and makes its own links internal).
+    @Test func cloudFrontSiteIsTheHostHeader() {
+        var f = W3CFormat()
+        feedHeader(
+            &f,
+            [
+                "#Version: 1.0",
+                "#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol",
+            ])
+        let p = parseW3C(
+            &f,
+            "2026-11-28\t10:00:01\tSFO5-C1\t1045\t192.0.2.1\tGET\td111111abcdef8.cloudfront.net\t/index.html\t200\thttps://www.example.com/\tMozilla/5.0%20(X11)\tutm_source=x\t-\tHit\tSOX4xwn4XV6Q==\twww.example.com\thttps"
+        )
+        #expect(p.result == .record)
+        #expect(p.text(p.record.site) == "www.example.com")
+        #expect(p.text(p.record.target) == "/index.html")
+        // Without the viewer's host (`-`), the distribution's domain names the site.
+        let q = parseW3C(
+            &f,
+            "2026-11-28\t10:00:02\tSFO5-C1\t1045\t192.0.2.1\tGET\td111111abcdef8.cloudfront.net\t/\t200\t-\t-\t-\t-\tHit\tSOX4xwn4XV6Q==\t-\thttps"
+        )
+        #expect(q.result == .record)
+        #expect(q.text(q.record.site) == "d111111abcdef8.cloudfront.net")
+    }
+
     static let shortLayout = "#Fields: date time c-ip cs-method cs-uri-stem sc-status sc-bytes"
 
     @Test(arguments: [
