@@ -18,8 +18,12 @@ struct InputOptions: ParsableArguments {
             valueName: "mapping"))
     var emailFields: String?
 
-    @Option(name: .long, help: "Longest accepted line in bytes; longer lines are rejected and counted.")
-    var maxLineLength = 64 * 1024
+    @Option(
+        name: .long,
+        help:
+            "Longest accepted line in bytes; longer lines are rejected and counted (default 65536; 1048576 with --format json-sendgrid, json-mailgun or --email-fields, whose webhook batches are one line each)."
+    )
+    var maxLineLength: Int?
 
     @Option(name: .long, help: "Only records at or after this UTC time (2026-11-28 or 2026-11-28T06:00:00Z).")
     var from: String?
@@ -50,10 +54,16 @@ struct InputOptions: ParsableArguments {
             // Compile a given format string now: a bad one is bad usage, reported once.
             do { _ = try c.format.makeFormat() } catch { throw VeilError(.usage, "--format: \(error.message)") }
         }
-        guard maxLineLength >= 256, maxLineLength <= 1 << 30 else {
-            throw ValidationError("--max-line-length must be between 256 and 1073741824 (1 GiB)")
+        if let maxLineLength {
+            guard maxLineLength >= 256, maxLineLength <= 1 << 30 else {
+                throw ValidationError("--max-line-length must be between 256 and 1073741824 (1 GiB)")
+            }
+            c.maxLineLength = maxLineLength
+        } else {
+            c.maxLineLength =
+                c.format.isEmailExport
+                ? IngestConfiguration.emailExportMaxLineLength : IngestConfiguration.defaultMaxLineLength
         }
-        c.maxLineLength = maxLineLength
         c.from = try from.map { try parseTime($0, flag: "--from") }
         c.until = try until.map { try parseTime($0, flag: "--until") }
         if let f = c.from, let u = c.until, f >= u { throw ValidationError("--from must be before --until") }

@@ -355,6 +355,39 @@ struct EmailCLITests {
         }
     }
 
+    /// SendGrid's Event Webhook posts up to about 768 KB of events at a time: as one line, that
+    /// is over the 64 KiB a line may have by default, so an e-mail export format allows 1 MiB
+    /// unless `--max-line-length` says otherwise.
+    @Test("an e-mail export's webhook batch of 700 KB on one line is read whole under its preset")
+    func largeBatchLine() throws {
+        let dir = try CLI.tempDir()
+        defer { CLI.remove(dir) }
+        let g = try CLI.generate(
+            format: "json-sendgrid", lines: 3_000, seed: 67, extra: ["--malformed-share", "0"], in: dir)
+        let events = String(decoding: try CLI.read(g.log), as: UTF8.self).split(separator: "\n").map(String.init)
+        let batch = "[" + events.joined(separator: ",") + "]"
+        try #require(batch.utf8.count > 512 * 1024 && batch.utf8.count < 1 << 20, "\(batch.utf8.count) bytes")
+        let one = dir + "/batch.jsonl"
+        try CLI.write(Array((batch + "\n").utf8), to: one)
+        let keys = dir + "/keys"
+        try veil(["keys", "init", "--keys", keys])
+        try veil(["run", g.log, "-o", dir + "/lines", "--k", "2", "--keys", keys, "--quiet"])
+        let r = try veil(["run", one, "-o", dir + "/batch", "--k", "2", "--keys", keys, "--format", "json-sendgrid"])
+        #expect(r.status == 0, "\(r)")
+        let lines = try CLI.csvFiles(in: dir + "/lines"), whole = try CLI.csvFiles(in: dir + "/batch")
+        #expect(try csvRows(dir + "/lines/campaigns.csv").count >= 4)
+        #expect(lines["campaigns.csv"] == whole["campaigns.csv"])
+        #expect(lines["campaign_links.csv"] == whole["campaign_links.csv"])
+        // A limit given is the limit: the batch is one line too long.
+        let limited = try veil([
+            "inspect", "--json", "--format", "json-sendgrid", "--max-line-length", "65536", one,
+        ])
+        let report = try #require(
+            (try JSONSerialization.jsonObject(with: Data(limited.stdout)) as? [[String: Any]])?.first)
+        #expect(report["records"] as? Int == 0, "\(limited.stdoutText)")
+        #expect(limited.stdoutText.contains("line-too-long"), "\(limited.stdoutText)")
+    }
+
     /// Every byte veil writes for logs with pixel and click URLs and for both export shapes —
     /// CSVs and manifests at k = 10 and k = 2, standard output and error with and without
     /// --json, `veil inspect` — is searched for every identifier of the inputs: recipient tokens,

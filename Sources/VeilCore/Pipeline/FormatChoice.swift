@@ -37,6 +37,16 @@ public enum FormatChoice: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Whether the choice is an e-mail event export (`json-sendgrid`, `json-mailgun`, or a
+    /// field mapping): a webhook's batch of events may be one long line.
+    public var isEmailExport: Bool {
+        switch self {
+        case .named(let name): name == "json-sendgrid" || name == "json-mailgun"
+        case .emailFields: true
+        case .auto, .apache, .nginx: false
+        }
+    }
+
     public var description: String {
         switch self {
         case .auto: "auto"

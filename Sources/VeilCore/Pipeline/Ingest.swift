@@ -11,7 +11,13 @@ import Foundation
 public struct IngestConfiguration: Sendable {
     public var format: FormatChoice = .auto
     /// Longest accepted line in bytes (terminator excluded).
-    public var maxLineLength = 64 * 1024
+    public var maxLineLength = IngestConfiguration.defaultMaxLineLength
+    /// The default `maxLineLength`: 64 KiB.
+    public static let defaultMaxLineLength = 64 * 1024
+    /// The default `maxLineLength` of e-mail event exports (`FormatChoice.isEmailExport`): 1 MiB,
+    /// room for a webhook's batch of events on one line (SendGrid's Event Webhook posts up to
+    /// about 768 KB at a time).
+    public static let emailExportMaxLineLength = 1 << 20
     /// Records before this UTC second are counted as outside the window and not passed on.
     public var from: Int64?
     /// Records at or after this UTC second are counted as outside the window.
