@@ -386,6 +386,11 @@ struct EmailCLITests {
             (try JSONSerialization.jsonObject(with: Data(limited.stdout)) as? [[String: Any]])?.first)
         #expect(report["records"] as? Int == 0, "\(limited.stdoutText)")
         #expect(limited.stdoutText.contains("line-too-long"), "\(limited.stdoutText)")
+        // `--format auto` reads lines of 64 KiB before it knows the format: a sample of only
+        // longer lines is an error that says what to do, not a run that rejects every line.
+        let auto = try CLI.veil(["inspect", one])
+        #expect(auto.status == 1, "\(auto)")
+        #expect(auto.stderrText.contains("line 1 is longer") && auto.stderrText.contains("json-sendgrid"), "\(auto)")
     }
 
     /// Every byte veil writes for logs with pixel and click URLs and for both export shapes —

@@ -44,7 +44,8 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         case nginx
         /// Traefik access log in JSON.
         case traefik
-        /// The union of the three: Caddy's keys first, then nginx's, then Traefik's.
+        /// The union of the three: Caddy's keys first, then nginx's, then Traefik's, then the
+        /// time keys of custom nginx formats (`@timestamp`, `time`).
         case auto
     }
 

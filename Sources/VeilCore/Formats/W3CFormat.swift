@@ -24,7 +24,7 @@ import CByteScan
 /// | `sc-status` | `status` (100...599) |
 /// | `sc-bytes` | `bytes` |
 /// | `x-host-header`, else `cs-host`, `cs(Host)` | `site` (CloudFront: `x-host-header` is the host the viewer asked for, `cs(Host)` the distribution's own domain) |
-/// | `cs(User-Agent)` | `userAgent`, with `+` turned into spaces in place |
+/// | `cs(User-Agent)` | `userAgent`, with `+` turned into spaces (IIS) and `%XX` decoded (CloudFront) in place |
 /// | `cs(Referer)` | `referrer`, bytes as written (`+` kept: referrers only keep their host) |
 /// | `cs(Cookie)` | `cookie`: the value of the cookie named `cookieName`, if one is set |
 /// | `x-forwarded-for`, `cs(X-Forwarded-For)` | `forwardedFor` |
@@ -220,6 +220,9 @@ public struct W3CFormat: LogFormat {
             record.target = uri
         }
         Self.plusToSpace(p, Int(record.userAgent.start), Int(record.userAgent.end))
+        // CloudFront percent-encodes the user agent (`%20` for a space).
+        let agentEnd = Self.percentDecode(p, Int(record.userAgent.start), Int(record.userAgent.end))
+        if agentEnd < Int(record.userAgent.end) { record.userAgent = ByteRange(Int(record.userAgent.start), agentEnd) }
         if !cookie.isEmpty && !cookieName.isEmpty {
             record.cookie = cookieName.withUnsafeBufferPointer {
                 CookieHeader.value(named: $0, in: line, cookie, plusIsSpace: true)
@@ -249,6 +252,51 @@ public struct W3CFormat: LogFormat {
             if p[k] == UInt8(ascii: "+") { p[k] = UInt8(ascii: " ") }
             k &+= 1
         }
+    }
+
+    /// Decodes `%XX` escapes (two hex digits) in `p[start..<end]` in place, moving the rest of
+    /// the range down, and returns the new end; a `%` without two hex digits after it stays.
+    /// Eight bytes at a time until the first `%` (an IIS user agent has none).
+    @inline(__always)
+    static func percentDecode(_ p: UnsafeMutablePointer<UInt8>, _ start: Int, _ end: Int) -> Int {
+        let percent = ByteWords.broadcast(UInt8(ascii: "%"))
+        let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        var k = start
+        while k &+ 8 <= end {
+            let t = ByteWords.load(p, k) ^ percent
+            if ~(((t & low7) &+ low7) | t) & ~low7 != 0 { break }
+            k &+= 8
+        }
+        while k < end && p[k] != UInt8(ascii: "%") { k &+= 1 }
+        if k >= end { return end }
+        return percentDecodeSlow(p, k, end)
+    }
+
+    /// `percentDecode` from the first `%`, at `first`.
+    @inline(never)
+    private static func percentDecodeSlow(_ p: UnsafeMutablePointer<UInt8>, _ first: Int, _ end: Int) -> Int {
+        func hex(_ c: UInt8) -> UInt8? {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): c &- UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): c &- UInt8(ascii: "a") &+ 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): c &- UInt8(ascii: "A") &+ 10
+            default: nil
+            }
+        }
+        var read = first
+        var write = first
+        while read < end {
+            let c = p[read]
+            if c == UInt8(ascii: "%"), read &+ 2 < end, let high = hex(p[read &+ 1]), let low = hex(p[read &+ 2]) {
+                p[write] = high &<< 4 | low
+                read &+= 3
+            } else {
+                p[write] = c
+                read &+= 1
+            }
+            write &+= 1
+        }
+        return write
     }
 
     /// The day count of the last `date` column parsed (its ten bytes in two words), so that

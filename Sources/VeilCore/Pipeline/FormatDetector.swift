@@ -2,8 +2,9 @@
 ///
 /// A first line that is a W3C directive (`#Software:`, `#Version:`, `#Date:`, `#Fields:`, …)
 /// means W3C extended; a first line starting with `{` (after blanks) means JSON lines
-/// (access-log presets first, then the SendGrid and Mailgun e-mail presets, the first to parse
-/// the most lines winning); otherwise every text preset is tried on the sample and the most
+/// (access-log presets first, then the SendGrid and Mailgun e-mail presets: the one that parses
+/// the most lines wins, of those that parse as many the one that reads the most fields of them,
+/// then the first); otherwise every text preset is tried on the sample and the most
 /// specific one that parses about 90% as many lines as the best wins (a combined line with a
 /// cookie field also parses as plain combined, and a combined line as common, since text after
 /// the last field is allowed: see `preferSpecific`). One extra quoted field is a cookie unless

@@ -35,6 +35,9 @@ public struct IngestConfiguration: Sendable {
 
 /// Reads one input end to end: decompression, line splitting, parsing; hands records to a sink.
 public enum Ingest {
+    /// The bytes of sampled lines past which no more are sampled (the first line always is).
+    static let sampleByteLimit = 4 << 20
+
     /// Reads `path` (`-` for standard input) and passes every parsed record to `sink`.
     ///
     /// - Returns: the file's report: lines, records, rejects by reason, time range, bytes.
@@ -87,11 +90,18 @@ public enum Ingest {
 
         // Resolve the format, keeping the sampled lines to parse them afterwards.
         // In line order; nil stands for a line over the length limit.
+        // At most `detectionLines` lines and, past the first, `sampleByteLimit` bytes: an
+        // e-mail export's lines may be webhook batches of up to 1 MiB each.
         var sample: [[UInt8]?] = []
+        var sampleBytes = 0
         func readSample() throws(VeilError) {
-            while sample.count < configuration.detectionLines, let item = try reader.next() {
+            while sample.count < configuration.detectionLines, sample.isEmpty || sampleBytes < Self.sampleByteLimit,
+                let item = try reader.next()
+            {
                 switch item {
-                case .line(let l): sample.append(Array(l))
+                case .line(let l):
+                    sample.append(Array(l))
+                    sampleBytes += l.count
                 case .tooLong: sample.append(nil)
                 }
             }
@@ -100,6 +110,17 @@ public enum Ingest {
         let detected: Bool
         if configuration.format == .auto {
             try readSample()
+            if !sample.isEmpty && sample.allSatisfy({ $0 == nil }) {
+                // Lines over the limit say nothing about the format: a webhook's batches of
+                // e-mail events, most likely, which their presets allow 1 MiB.
+                let lines = sample.count == 1 ? "line 1 is" : "lines 1–\(sample.count) are"
+                throw VeilError(
+                    .unrecognisedFormat,
+                    "format not recognised: \(lines) longer than the longest line accepted "
+                        + "(\(configuration.maxLineLength) bytes); name the format with --format (json-sendgrid or "
+                        + "json-mailgun for a webhook's batches of events allow 1 MiB a line), or raise --max-line-length",
+                    file: path, line: 1, byteOffset: 0)
+            }
             let detection = FormatDetector.detect(sample.compactMap { $0 })
             guard detection.recognised else {
                 // Named by line numbers only: the lines themselves may hold identifiers.

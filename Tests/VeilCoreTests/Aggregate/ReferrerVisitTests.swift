@@ -112,9 +112,11 @@ struct ReferrerVisitTests {
                     "www.google.com": ["1", "1", "1", "0", "0.0000"],
                     "blog.example.com": ["1", "1", "1", "1", "1.0000"],
                 ], "\(site): \(t)")
-            // Below k, the own rows are not folded into `(other)` either: only the two
-            // referrers' visitors, too few for k = 3.
-            #expect(Self.rows(try referrers(site: site, k: 3)).isEmpty, "\(site)")
+            #expect(t.suppressed == 0 && t.folded == 0, "\(site): \(t)")
+            // Below k, the own rows are not folded into `(other)` either, nor counted as
+            // suppressed: only the two referrers' visitors, too few for k = 3.
+            let few = try referrers(site: site, k: 3)
+            #expect(Self.rows(few).isEmpty && few.suppressed == 2 && few.folded == 0, "\(site): \(few)")
         }
         // A site named otherwise (the default `default`) has no own host: every host is listed.
         let named = Self.rows(try referrers(site: "default", k: 1))
@@ -123,6 +125,12 @@ struct ReferrerVisitTests {
         #expect(OwnReferrers.ownHosts("www.example.com") == ["www.example.com", "example.com"])
         #expect(OwnReferrers.ownHosts("Example.com") == ["example.com", "www.example.com"])
         #expect(OwnReferrers.ownHosts("(other)").isEmpty)
+        // As a host field is read: a port and a final dot dropped, ASCII letters lower-cased only.
+        #expect(OwnReferrers.ownHosts("WWW.Example.com.:8080") == ["www.example.com", "example.com"])
+        #expect(OwnReferrers.ownHosts("BÜCHER.de") == ["bÜcher.de", "www.bÜcher.de"])
+        for site in ["Example.COM.", "www.example.com:443"] {
+            #expect(Self.rows(try referrers(site: site, k: 1))["www.example.com"] == nil, "\(site)")
+        }
     }
 
     @Test("the differentially private referrers table has no partition of a site's own host")

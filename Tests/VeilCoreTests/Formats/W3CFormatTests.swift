@@ -209,6 +209,23 @@ private let w3cT0: Int64 = 1_700_000_000
         )
         #expect(q.result == .record)
         #expect(q.text(q.record.site) == "d111111abcdef8.cloudfront.net")
+        // CloudFront percent-encodes the user agent: decoded in place, after IIS's `+` → space
+        // (so `%2B` stays a plus); a `%` without two hex digits stays as written.
+        #expect(p.text(p.record.userAgent) == "Mozilla/5.0 (X11)")
+        for (agent, decoded) in [
+            (
+                "Mozilla/5.0%20(iPhone;%20CPU%20iPhone%20OS%2017_1%20like%20Mac%20OS%20X)",
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X)"
+            ),
+            ("a+b%2Bc", "a b+c"), ("100%25", "100%"), ("%zz%2", "%zz%2"), ("x%4", "x%4"), ("%41%42%43", "ABC"),
+            ("Mozilla/5.0+(Windows+NT+10.0)", "Mozilla/5.0 (Windows NT 10.0)"),
+        ] {
+            let r = parseW3C(
+                &f,
+                "2026-11-28\t10:00:02\tSFO5-C1\t1045\t192.0.2.1\tGET\th.cloudfront.net\t/\t200\t-\t\(agent)\t-\t-\tHit\tSOX4==\t-\thttps"
+            )
+            #expect(r.result == .record && r.text(r.record.userAgent) == decoded, "\(agent)")
+        }
     }
 
     static let shortLayout = "#Fields: date time c-ip cs-method cs-uri-stem sc-status sc-bytes"
