@@ -28,6 +28,19 @@ private func veil(_ args: [String], env: [String: String] = [:]) throws -> Proce
     return r
 }
 
+/// A generated SendGrid export without malformed events (a bad one would end its batch, see
+/// `EmailFormatTests.eventArrays`), and its events one per element.
+private func sendgridEvents(seed: UInt64, in dir: String) throws -> (log: String, events: [String]) {
+    let g = try CLI.generate(
+        format: "json-sendgrid", lines: 3_000, seed: seed, extra: ["--malformed-share", "0"], in: dir)
+    return (g.log, String(decoding: try CLI.read(g.log), as: UTF8.self).split(separator: "\n").map(String.init))
+}
+
+/// The first input's report of `veil inspect --json`.
+private func inspectReport(_ r: ProcessResult) throws -> [String: Any] {
+    try #require((try JSONSerialization.jsonObject(with: Data(r.stdout)) as? [[String: Any]])?.first, "\(r)")
+}
+
 private func python(_ args: [String]) throws -> ProcessResult {
     try CLI.run(try CLI.tool("python3", package: "python3"), args, timeout: 120)
 }
@@ -309,10 +322,7 @@ struct EmailCLITests {
     func eventArraysPerLine() throws {
         let dir = try CLI.tempDir()
         defer { CLI.remove(dir) }
-        // No malformed events: a bad one ends its batch (see `EmailFormatTests.eventArrays`).
-        let g = try CLI.generate(
-            format: "json-sendgrid", lines: 3_000, seed: 66, extra: ["--malformed-share", "0"], in: dir)
-        let events = String(decoding: try CLI.read(g.log), as: UTF8.self).split(separator: "\n").map(String.init)
+        let (log, events) = try sendgridEvents(seed: 66, in: dir)
         // Batches of 1 to 7 events, some with spaces around the elements.
         var batches: [String] = []
         var i = 0
@@ -327,7 +337,7 @@ struct EmailCLITests {
         try CLI.write(Array((batches.joined(separator: "\n") + "\n").utf8), to: arrays)
         let keys = dir + "/keys"
         try veil(["keys", "init", "--keys", keys])
-        try veil(["run", g.log, "-o", dir + "/lines", "--k", "2", "--keys", keys, "--quiet"])
+        try veil(["run", log, "-o", dir + "/lines", "--k", "2", "--keys", keys, "--quiet"])
         let lines = try CLI.csvFiles(in: dir + "/lines")
         #expect(try csvRows(dir + "/lines/campaigns.csv").count >= 4)
         for threads in ["1", "2"] {
@@ -341,14 +351,10 @@ struct EmailCLITests {
             #expect(lines["campaign_links.csv"] == b["campaign_links.csv"], "threads \(threads)")
         }
         let inspect = try veil(["inspect", "--json", arrays])
-        let report = try #require(
-            (try JSONSerialization.jsonObject(with: Data(inspect.stdout)) as? [[String: Any]])?.first)
+        let report = try inspectReport(inspect)
         #expect(report["format"] as? String == "json-sendgrid", "\(inspect.stdoutText)")
         #expect(report["lines"] as? Int == batches.count)
-        let perLine = try #require(
-            (try JSONSerialization.jsonObject(with: Data(try veil(["inspect", "--json", g.log]).stdout))
-                as? [[String: Any]])?
-                .first)
+        let perLine = try inspectReport(try veil(["inspect", "--json", log]))
         #expect(perLine["rejected"] as? Int == 0 && (perLine["records"] as? Int ?? 0) > 1_000)
         for key in ["records", "rejected", "skipped"] {
             #expect(report[key] as? Int == perLine[key] as? Int, "\(key): \(inspect.stdoutText)")
@@ -362,16 +368,14 @@ struct EmailCLITests {
     func largeBatchLine() throws {
         let dir = try CLI.tempDir()
         defer { CLI.remove(dir) }
-        let g = try CLI.generate(
-            format: "json-sendgrid", lines: 3_000, seed: 67, extra: ["--malformed-share", "0"], in: dir)
-        let events = String(decoding: try CLI.read(g.log), as: UTF8.self).split(separator: "\n").map(String.init)
+        let (log, events) = try sendgridEvents(seed: 67, in: dir)
         let batch = "[" + events.joined(separator: ",") + "]"
         try #require(batch.utf8.count > 512 * 1024 && batch.utf8.count < 1 << 20, "\(batch.utf8.count) bytes")
         let one = dir + "/batch.jsonl"
         try CLI.write(Array((batch + "\n").utf8), to: one)
         let keys = dir + "/keys"
         try veil(["keys", "init", "--keys", keys])
-        try veil(["run", g.log, "-o", dir + "/lines", "--k", "2", "--keys", keys, "--quiet"])
+        try veil(["run", log, "-o", dir + "/lines", "--k", "2", "--keys", keys, "--quiet"])
         let r = try veil(["run", one, "-o", dir + "/batch", "--k", "2", "--keys", keys, "--format", "json-sendgrid"])
         #expect(r.status == 0, "\(r)")
         let lines = try CLI.csvFiles(in: dir + "/lines"), whole = try CLI.csvFiles(in: dir + "/batch")
@@ -382,8 +386,7 @@ struct EmailCLITests {
         let limited = try veil([
             "inspect", "--json", "--format", "json-sendgrid", "--max-line-length", "65536", one,
         ])
-        let report = try #require(
-            (try JSONSerialization.jsonObject(with: Data(limited.stdout)) as? [[String: Any]])?.first)
+        let report = try inspectReport(limited)
         #expect(report["records"] as? Int == 0, "\(limited.stdoutText)")
         #expect(limited.stdoutText.contains("line-too-long"), "\(limited.stdoutText)")
         // `--format auto` reads lines of 64 KiB before it knows the format: a sample of only
