@@ -42,6 +42,9 @@ func runAggregation(
             Terminal.note(
                 "\(r.file): \(grouped(r.rejected)) of \(grouped(r.lines)) lines rejected: \(rejectSummary(r))")
         }
+        for r in result.reports where r.requestsNamed == false {
+            Terminal.note("\(r.file): requests \(requestsNotNamed(r))")
+        }
         for r in result.skipped {
             Terminal.note("skipped bad input: \(r.error ?? r.file)")
         }

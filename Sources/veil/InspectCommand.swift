@@ -53,6 +53,7 @@ struct InspectCommand: ParsableCommand {
         if r.userAgentsLogged == false {
             s += "  user agents  not logged: requests count as people's (browser unknown), none as bots'\n"
         }
+        if r.requestsNamed == false { s += "  requests     \(requestsNotNamed(r))\n" }
         s += "  lines        \(grouped(r.lines))\n"
         s += "  records      \(grouped(r.records))\n"
         if r.skipped > 0 {

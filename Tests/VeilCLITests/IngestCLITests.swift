@@ -610,6 +610,33 @@ struct IngestCLITests {
         #expect(!CLI.exists(defaultStore), "bad usage created the default key store as a side effect")
     }
 
+    /// A JSON line needs only a timestamp to parse: read with another server's preset (Traefik's
+    /// `time` key in a custom nginx format), every line is a request of nothing. `inspect` and
+    /// the aggregating commands say so; the detected preset reads the requests.
+    @Test("JSON requests that name no path under the given --format are reported, not silently counted")
+    func jsonRequestsWithoutPath() throws {
+        let dir = try CLI.tempDir()
+        defer { CLI.remove(dir) }
+        let lines = (1...5).map { n in
+            #"{"time":"2026-11-28T10:00:0\#(n)+00:00","remote_addr":"192.0.2.\#(n)","request":"GET /p\#(n) HTTP/1.1","status":200,"body_bytes_sent":10,"http_user_agent":"curl/8.4.0"}"#
+        }
+        let log = dir + "/custom.json.log"
+        try CLI.write(Array((lines.joined(separator: "\n") + "\n").utf8), to: log)
+        let wrong = try CLI.veil(["inspect", "--format", "json-traefik", log])
+        #expect(wrong.status == 0 && wrong.stdoutText.contains("requests     not named"), "\(wrong)")
+        let wrongJSON = try CLI.veil(["inspect", "--json", "--format", "json-traefik", log])
+        #expect(wrongJSON.stdoutText.contains(#""requests_named" : false"#), "\(wrongJSON)")
+        try #require(try CLI.veil(["keys", "init", "--keys", dir + "/keys"]).status == 0)
+        let run = try CLI.veil([
+            "run", "--format", "json-traefik", log, "-o", dir + "/out", "--keys", dir + "/keys",
+        ])
+        #expect(run.status == 0 && run.stderrText.contains("requests not named"), "\(run)")
+        let detected = try CLI.veil(["inspect", "--json", log])
+        #expect(detected.stdoutText.contains(#""format" : "json-nginx""#), "\(detected)")
+        #expect(detected.stdoutText.contains(#""requests_named" : true"#), "\(detected)")
+        #expect(!(try CLI.veil(["inspect", log])).stdoutText.contains("not named"))
+    }
+
     @Test("a line over --max-line-length is rejected as line-too-long at the right line")
     func lineTooLong() throws {
         let dir = try CLI.tempDir()

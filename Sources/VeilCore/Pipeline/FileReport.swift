@@ -40,6 +40,10 @@ public struct FileReport: Sendable, Codable, Equatable {
     /// W3C `#Fields:` layout without `cs(User-Agent)` (any layout of the file), a JSON log
     /// none of whose first lines has a user-agent key. Nil when the input was not read.
     public var userAgentsLogged: Bool? = nil
+    /// For a JSON input: false when the requests its first lines hold name no request path
+    /// (most often the wrong `--format`: a line needs only a timestamp to parse, and another
+    /// server's preset reads nothing else of it); true when one does; nil otherwise.
+    public var requestsNamed: Bool? = nil
     /// Set when the file could not be read to its end (and `--skip-bad-files` let the run go on).
     public var error: String?
 }

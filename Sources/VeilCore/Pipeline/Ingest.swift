@@ -137,12 +137,14 @@ public enum Ingest {
             format = try configuration.format.makeFormat()
             detected = false
         }
+        var requestsNamed: Bool? = nil
         if case .json(var f) = format {
             // Whether the input logs user agents at all, from its first lines (see
             // `JSONLinesFormat.logsUserAgent`).
             try readSample()
             f.learnUserAgentLogging(from: sample)
             format = .json(f)
+            requestsNamed = Self.namesRequests(f, sample)
         }
 
         var formatName = format.name
@@ -186,8 +188,27 @@ public enum Ingest {
             seconds: monotonicSeconds() - started,
             fingerprint: background?.fingerprint() ?? hasher.fingerprint(),
             userAgentsLogged: userAgentsLogged,
+            requestsNamed: requestsNamed,
             error: nil
         )
+    }
+
+    /// Whether the request records `format` makes of the sample lines name their request (a
+    /// path): false when some parse into requests and none of them does — a line needs only a
+    /// timestamp to parse, so that is most often another server's preset, whose keys but the
+    /// time the lines do not have; nil when none parses into a request.
+    static func namesRequests(_ format: JSONLinesFormat, _ sample: [[UInt8]?]) -> Bool? {
+        var f = format
+        var record = LogRecord()
+        var requests = 0
+        for line in sample {
+            guard var copy = line else { continue }
+            let r = copy.withUnsafeMutableBufferPointer { f.parse($0, into: &record) }
+            guard r == .record, record.event == .request else { continue }
+            if !record.target.isEmpty { return true }
+            requests += 1
+        }
+        return requests > 0 ? false : nil
     }
 
     /// Parses the rest of the input with `threads` parsing threads (the sequential loop for one).
