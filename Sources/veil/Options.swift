@@ -246,12 +246,12 @@ func defaultKeyStorePath() -> String {
     return (env["HOME"] ?? ".") + "/.local/share/veil/keys"
 }
 
-/// Prints the rejects of a file report (counts and line numbers only).
 /// What `FileReport.requestsNamed == false` means, for `inspect` and the aggregating commands.
 func requestsNotNamed(_ r: FileReport) -> String {
     "not named: the first lines' requests have no path under \(r.format); is --format right? (a JSON line needs only a timestamp to parse)"
 }
 
+/// Prints the rejects of a file report (counts and line numbers only).
 func rejectSummary(_ r: FileReport) -> String {
     r.rejects.map {
         "\($0.reason) \(grouped($0.count)) (lines \($0.firstLines.map(String.init).joined(separator: ", "))\($0.count > $0.firstLines.count ? ", …" : ""))"

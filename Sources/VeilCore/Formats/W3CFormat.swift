@@ -259,17 +259,9 @@ public struct W3CFormat: LogFormat {
     /// Eight bytes at a time until the first `%` (an IIS user agent has none).
     @inline(__always)
     static func percentDecode(_ p: UnsafeMutablePointer<UInt8>, _ start: Int, _ end: Int) -> Int {
-        let percent = ByteWords.broadcast(UInt8(ascii: "%"))
-        let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
-        var k = start
-        while k &+ 8 <= end {
-            let t = ByteWords.load(p, k) ^ percent
-            if ~(((t & low7) &+ low7) | t) & ~low7 != 0 { break }
-            k &+= 8
-        }
-        while k < end && p[k] != UInt8(ascii: "%") { k &+= 1 }
-        if k >= end { return end }
-        return percentDecodeSlow(p, k, end)
+        let percent = UInt8(ascii: "%")
+        let first = ByteWords.firstOf(percent, percent, in: p, from: start, to: end)
+        return first < end ? percentDecodeSlow(p, first, end) : end
     }
 
     /// `percentDecode` from the first `%`, at `first`.

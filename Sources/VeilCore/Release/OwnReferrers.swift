@@ -42,7 +42,4 @@ struct OwnReferrers {
     func contains(site: Int, dim: Int) -> Bool {
         pairs.contains(UInt64(truncatingIfNeeded: site) << 32 | UInt64(truncatingIfNeeded: dim))
     }
-
-    /// Whether the state has no own referrer host at all.
-    var isEmpty: Bool { pairs.isEmpty }
 }

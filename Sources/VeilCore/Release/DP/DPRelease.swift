@@ -106,8 +106,7 @@ public struct DPRelease {
         if let ct = m.table.contributionTable {
             // A site's own referrer hosts are not referrals (`OwnReferrers`).
             let own = ct == .referrers ? OwnReferrers(state) : nil
-            let excluded = own.map { own in { (site: Int, dim: Int) in own.contains(site: site, dim: dim) } }
-            state.boundedContributions(ct, l0: m.l0, excluding: excluded) { c in
+            state.boundedContributions(ct, l0: m.l0, excluding: own.map { $0.contains(site:dim:) }) { c in
                 sums[Partition(site: c.site, day: c.day, dim: c.dim), default: 0] += Int64(min(c.count, cap))
             }
         } else if let rankTable = m.table.visitRankTable {
