@@ -148,10 +148,12 @@ struct FixtureGenerator {
             // The closing quote of the first quoted field goes: an unterminated quote in the middle
             // of a line, which no parser can repair (a missing *final* quote is tolerated by veil,
             // so it would not make a malformed line).
+            // An AWS load balancer's line loses the opening quote instead: its many quoted fields
+            // after the user agent hold a quote that would close the first field anyway.
             if let open = sink.buffer[start...].firstIndex(of: UInt8(ascii: "\"")),
                 let close = sink.buffer[(open + 1)...].firstIndex(of: UInt8(ascii: "\""))
             {
-                sink.buffer.remove(at: close)
+                sink.buffer.remove(at: options.format.isAWS ? open : close)
             }
         case .truncated:
             // Cut inside the request target; text formats are cut before their last quoted field

@@ -43,7 +43,7 @@ struct LineRenderer {
         serverAddress = population.addresses.texts[population.serverAddress]
         // Formats that write UTC only ignore the offset.
         switch format {
-        case .jsonCaddy, .jsonTraefik, .jsonTraefikDefault, .w3c: offsetMinutes = 0
+        case .jsonCaddy, .jsonTraefik, .jsonTraefikDefault, .w3c, .awsALB, .awsELB: offsetMinutes = 0
         default: offsetMinutes = utcOffsetMinutes
         }
     }
@@ -93,6 +93,7 @@ struct LineRenderer {
         case .jsonNginx: return renderNginx(r, corruption, &sink)
         case .jsonTraefik, .jsonTraefikDefault: return renderTraefik(r, corruption, &rng, &sink)
         case .w3c: return renderW3C(r, corruption, &rng, &sink)
+        case .awsALB, .awsELB: return renderAWS(r, corruption, &rng, &sink)
         }
     }
 
@@ -154,7 +155,7 @@ struct LineRenderer {
                 + "\(UTCCalendar.pad(f.minute, 2)):\(UTCCalendar.pad(f.second, 2)) \(offsetText(colon: false))"
         case .jsonNginx:
             s = isoText(f) + offsetText(colon: true)
-        case .jsonTraefik, .jsonTraefikDefault, .jsonCaddy:
+        case .jsonTraefik, .jsonTraefikDefault, .jsonCaddy, .awsALB, .awsELB:
             s = isoText(f)
         case .w3c:
             s =
@@ -440,5 +441,86 @@ struct LineRenderer {
         sink.append(UInt8(ascii: " "))
         sink.appendDecimal(durationMicros(r, &rng) / 1000)
         return span
+    }
+
+    /// An AWS load balancer's line: Application (`aws_alb`, all of its fields) or Classic
+    /// (`aws_elb`, an HTTPS listener's). The time is UTC with microseconds; the client is
+    /// `address:port`, an IPv6 address without brackets; the request line holds the absolute
+    /// URL (`https://site:443/path`); the target is the generator's server address.
+    private mutating func renderAWS(
+        _ r: Request, _ corruption: Corruption, _ rng: inout Xoshiro256StarStar, _ sink: inout ByteSink
+    ) -> TargetSpan {
+        let alb = format == .awsALB
+        if alb { sink.append(r.http2 ? "h2 " : "https ") }
+        stamp(r, corruption, &sink)
+        sink.append(UInt8(ascii: "."))
+        sink.appendPadded(Int(r.milliseconds % 1000) * 1000 + rng.below(1000), width: 6)
+        sink.append(alb ? "Z app/veil-web/50dc6c495c0c9188 " : "Z veil-web ")
+        sink.append(addresses[r.address])
+        sink.append(UInt8(ascii: ":"))
+        sink.appendDecimal(port(&rng))
+        sink.append(UInt8(ascii: " "))
+        sink.append(serverAddress)
+        sink.append(alb ? ":80 0.000 " : ":80 0.000041 ")
+        let micros = durationMicros(r, &rng)
+        if alb {
+            decimalFixed(micros / 1000, digits: 3, &sink)
+            sink.append(" 0.000 ")
+        } else {
+            decimalFixed(micros, digits: 6, &sink)
+            sink.append(" 0.000027 ")
+        }
+        status(r, corruption, &sink)
+        sink.append(UInt8(ascii: " "))
+        sink.appendDecimal(r.status)
+        sink.append(UInt8(ascii: " "))
+        sink.appendDecimal(rng.inRange(180, 900) + (r.method == .post ? 640 : 0))
+        sink.append(UInt8(ascii: " "))
+        sink.appendDecimal(r.bytes)
+        sink.append(" \"")
+        method(r, &sink)
+        sink.append(" https://")
+        sink.append(sites[r.site])
+        sink.append(":443")
+        let span = target(r, &sink)
+        sink.append(UInt8(ascii: " "))
+        proto(r, &sink)
+        sink.append("\" \"")
+        sink.append(userAgents[r.userAgent])
+        sink.append("\" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2")
+        guard alb else { return span }
+        sink.append(
+            " arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/veil-web/73e2d6bc24d8a067 \"Root=1-")
+        hex(rng.next(), digits: 8, &sink)
+        sink.append(UInt8(ascii: "-"))
+        hex(rng.next(), digits: 16, &sink)
+        hex(rng.next(), digits: 8, &sink)
+        sink.append("\" \"")
+        sink.append(sites[r.site])
+        sink.append("\" \"arn:aws:acm:us-east-1:123456789012:certificate/0f3c8e2a-5b1d-4c7e-9a6f-2d4b8c1e7f30\" 0 ")
+        sink.append(cachedStamp)
+        sink.append(".000000Z \"forward\" \"-\" \"-\" \"")
+        sink.append(serverAddress)
+        sink.append(":80\" \"")
+        sink.appendDecimal(r.status)
+        sink.append("\" \"-\" \"-\"")
+        return span
+    }
+
+    /// `value / 10^digits` with exactly `digits` decimals (`0.012`).
+    private func decimalFixed(_ value: Int, digits: Int, _ sink: inout ByteSink) {
+        var scale = 1
+        for _ in 0..<digits { scale *= 10 }
+        sink.appendDecimal(value / scale)
+        sink.append(UInt8(ascii: "."))
+        sink.appendPadded(value % scale, width: digits)
+    }
+
+    /// The low `digits` hexadecimal digits of `value`, lower case.
+    private func hex(_ value: UInt64, digits: Int, _ sink: inout ByteSink) {
+        let alphabet = Array("0123456789abcdef".utf8)
+        for k in stride(from: digits - 1, through: 0, by: -1) {
+            sink.append(alphabet[Int((value >> (4 * UInt64(k))) & 0xF)])
+        }
     }
 }

@@ -26,7 +26,8 @@ enum MalformedKind: Int, CaseIterable, Sendable {
                 + "Caddy's numeric ts becomes such a string)"
         case .badStatus: "a well-formed line whose status is '2x0' (a JSON string in JSON formats)"
         case .unbalancedQuote:
-            "a well-formed line whose first quoted field lost its closing '\"' (w3c has no quotes: bad-status instead)"
+            "a well-formed line whose first quoted field lost its closing '\"' (its opening one in the AWS "
+                + "load balancer formats; w3c has no quotes: bad-status instead)"
         case .truncated:
             "a line cut inside its request target (after at least one byte of it); nothing follows"
         case .binaryGarbage: "24-200 random bytes starting with NUL, with more NULs, no CR or LF"

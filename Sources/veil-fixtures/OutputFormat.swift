@@ -24,11 +24,17 @@ enum OutputFormat: String, CaseIterable, Sendable {
     /// nginx `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent
     /// "$http_referer" "$http_user_agent" "$cookie_uid"`.
     case nginxCustom = "nginx-custom"
+    /// AWS Application Load Balancer access log: `client:port` (IPv6 without brackets), the
+    /// request line with an absolute URL naming the site, no Referer, no user name.
+    case awsALB = "aws_alb"
+    /// AWS Classic Load Balancer access log (HTTPS listener): the same client, request and user
+    /// agent fields as `aws_alb`, fewer fields around them.
+    case awsELB = "aws_elb"
 
     /// The line carries the virtual host, so several sites can share one log.
     var hasHost: Bool {
         switch self {
-        case .vhostCombined, .jsonCaddy, .jsonNginx, .jsonTraefik, .jsonTraefikDefault, .w3c: true
+        case .vhostCombined, .jsonCaddy, .jsonNginx, .jsonTraefik, .jsonTraefikDefault, .w3c, .awsALB, .awsELB: true
         default: false
         }
     }
@@ -45,7 +51,13 @@ enum OutputFormat: String, CaseIterable, Sendable {
     }
 
     /// The line carries the authenticated user name.
-    var hasUser: Bool { self != .jsonNginx }
+    var hasUser: Bool { self != .jsonNginx && !isAWS }
+
+    /// The line carries the Referer.
+    var hasReferrer: Bool { hasUserAgent && !isAWS }
+
+    /// An AWS load balancer's access log.
+    var isAWS: Bool { self == .awsALB || self == .awsELB }
 
     /// The line carries a quote character, so an unbalanced quote can be produced.
     var usesQuotes: Bool { self != .w3c }

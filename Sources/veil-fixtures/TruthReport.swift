@@ -175,6 +175,9 @@ struct TruthReport {
         for kind in MalformedKind.allCases {
             members.append(("malformed_\(kind.label)", .string(kind.construction)))
         }
+        if options.format.hasUserAgent && !options.format.hasReferrer {
+            members.append(("note", .string("this format has no Referer: the referrer table is absent")))
+        }
         if !options.format.hasUserAgent {
             members.append(
                 (
@@ -283,9 +286,11 @@ struct TruthReport {
                     site.notFound[d].map { ($0.key, $0.value) }, key: "path", value: "requests",
                     limit: Self.topListCount)
             ))
-        if options.format.hasUserAgent {
+        if options.format.hasReferrer {
             members.append(
                 ("referrer_hosts", withVisits(site.referrerHosts[d], site.referrerVisits[d], key: "host")))
+        }
+        if options.format.hasUserAgent {
             members.append(
                 ("web_campaigns", withVisits(site.webCampaigns[d], site.webCampaignVisits[d], key: "campaign")))
             var family: [String: Int] = [:]

@@ -57,7 +57,8 @@ struct InspectCommand: ParsableCommand {
         s += "  lines        \(grouped(r.lines))\n"
         s += "  records      \(grouped(r.records))\n"
         if r.skipped > 0 {
-            s += "  skipped      \(grouped(r.skipped)) (directives, blank lines, e-mail events of other kinds)\n"
+            s +=
+                "  skipped      \(grouped(r.skipped)) (directives, blank lines, e-mail events of other kinds, load balancer lines without a response)\n"
         }
         if r.outsideWindow > 0 { s += "  outside      \(grouped(r.outsideWindow)) (--from/--until)\n" }
         s += "  rejected     \(grouped(r.rejected))\(r.rejected > 0 ? ": " + rejectSummary(r) : "")\n"

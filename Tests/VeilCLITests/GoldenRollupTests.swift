@@ -56,7 +56,7 @@ import Testing
 @Suite struct FormatFixtureTests {
     static let formats = [
         "combined", "common", "combined_cookie", "combined_cookie_xff", "vhost_combined", "json-caddy",
-        "json-nginx", "json-traefik", "json-traefik-default", "w3c", "nginx-custom",
+        "json-nginx", "json-traefik", "json-traefik-default", "w3c", "nginx-custom", "aws_alb", "aws_elb",
     ]
     /// The formats that log no user agent: NCSA `common`, and Traefik's JSON with its request
     /// headers dropped (its default).

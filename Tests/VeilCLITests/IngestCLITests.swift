@@ -674,7 +674,9 @@ struct IngestCLITests {
         try #require(try CLI.veil(["keys", "init", "--keys", keys]).status == 0)
         let extra = ["--malformed-share", "0.05", "--email-share", "0.2", "--cookie-share", "0.9"]
         var checked = 0
-        for format in ["combined_cookie_xff", "vhost_combined", "json-caddy", "json-traefik", "w3c", "nginx-custom"] {
+        for format in [
+            "combined_cookie_xff", "vhost_combined", "json-caddy", "json-traefik", "w3c", "nginx-custom", "aws_alb",
+        ] {
             let g = try CLI.generate(format: format, lines: 1500, seed: 21, extra: extra, in: dir)
             let ids = try g.identifierList()
             #expect(ids.contains { $0.kind == "ip" } && ids.contains { $0.kind == "ua" }, "\(format): identifiers file")
@@ -713,7 +715,7 @@ struct IngestCLITests {
             let text = try CLI.veil(["inspect", g.log])
             #expect(text.stdoutText.contains("rejected") && text.stdoutText.contains("(lines "), "\(text)")
         }
-        #expect(checked == 54)
+        #expect(checked == 63)
     }
 
     // MARK: 6. Key store through the CLI

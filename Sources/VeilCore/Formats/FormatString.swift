@@ -30,6 +30,14 @@ public struct CompiledFormat: Sendable {
     /// The record slots this format fills (not the skipped fields), for detection and
     /// `veil inspect`.
     public let capturedFields: Set<CapturedField>
+    /// The host of an absolute-form request target (`GET https://www.example.com:443/a
+    /// HTTP/1.1`) names the site when no field does: AWS load balancers log requests this way
+    /// and have no host field. Off for format strings, whose servers may receive proxy
+    /// requests for other hosts.
+    public internal(set) var requestURLNamesSite = false
+    /// A status written `-` means no HTTP response was sent (a load balancer's line for a TCP
+    /// connection, or a client gone before any response): the line is skipped, not rejected.
+    public internal(set) var dashStatusSkips = false
 
     /// A record slot a format string can fill.
     public enum CapturedField: String, Sendable, Hashable, CaseIterable {
@@ -158,6 +166,9 @@ public struct CompiledFormat: Sendable {
 enum FieldKind: UInt8, Sendable {
     case skip
     case address, user, site, forwardedFor
+    /// A client address with its port always after the last `:` (`%a:%{remote}p`,
+    /// `$remote_addr:$remote_port`): an IPv6 address may be written without brackets.
+    case addressPort
     case timeCLF, timeISO, epoch, epochMillis, epochMicros
     case request, method, target, path, query, isArgs, args, protocolVersion
     case status, bytes, referrer, userAgent, cookie
@@ -556,11 +567,16 @@ struct FormatStringParser {
 
     static func text(_ b: ArraySlice<UInt8>) -> String { String(decoding: b, as: UTF8.self) }
 
+    /// Whether a directive is the client's port: Apache `%{remote}p`, nginx `$remote_port`.
+    static func isClientPort(_ directive: String) -> Bool {
+        directive == "%{remote}p" || directive.lowercased() == "$remote_port"
+    }
+
     /// The record slot a kind fills; kinds sharing a slot compete by priority.
     private static func slot(_ kind: FieldKind) -> Int? {
         switch kind {
         case .skip: nil
-        case .address: 0
+        case .address, .addressPort: 0
         case .user: 1
         case .site: 2
         case .forwardedFor: 3
@@ -602,6 +618,24 @@ struct FormatStringParser {
         }
         let suffix = pending
         guard !kinds.isEmpty else { throw Self.error("format string has no fields") }
+
+        // `%a:%{remote}p`: one field whose port follows the last `:`, so that an IPv6 address
+        // written without brackets (as AWS load balancers write it) is not cut at its first
+        // colon.
+        var i = 0
+        while i + 1 < kinds.count {
+            if kinds[i] == .address && prefixes[i + 1] == [UInt8(ascii: ":")]
+                && Self.isClientPort(directives[i + 1])
+            {
+                kinds[i] = .addressPort
+                directives[i] += ":" + directives[i + 1]
+                prefixes.remove(at: i + 1)
+                kinds.remove(at: i + 1)
+                priorities.remove(at: i + 1)
+                directives.remove(at: i + 1)
+            }
+            i += 1
+        }
 
         // Winner per slot: highest priority, first occurrence on ties.
         var best: [Int: Int] = [:]
@@ -692,7 +726,7 @@ struct FormatStringParser {
         for k in assigned {
             switch k {
             case .skip: break
-            case .address: captured.insert(.clientAddress)
+            case .address, .addressPort: captured.insert(.clientAddress)
             case .user: captured.insert(.user)
             case .site: captured.insert(.site)
             case .forwardedFor: captured.insert(.forwardedFor)

@@ -43,4 +43,19 @@ public enum HostPort {
         }
         return ByteRange(start, colon)
     }
+
+    /// The part of `r` before its port, for a field that always ends in `:port` (AWS load
+    /// balancers' `client:port`, which writes an IPv6 address without brackets:
+    /// `2001:db8::7:50718` → `2001:db8::7`). A bracketed address is read as `address(in:_:)`
+    /// reads it; a field without `:` and digits at its end is returned unchanged.
+    /// - Complexity: O(`r.count`).
+    public static func addressBeforePort(in line: UnsafeBufferPointer<UInt8>, _ r: ByteRange) -> ByteRange {
+        let start = Int(r.start), end = Int(r.end)
+        guard start < end else { return r }
+        if line[start] == UInt8(ascii: "[") { return address(in: line, r) }
+        var i = end - 1
+        while i > start && line[i] &- UInt8(ascii: "0") <= 9 { i -= 1 }
+        guard i > start, i < end - 1, line[i] == UInt8(ascii: ":") else { return r }
+        return ByteRange(start, i)
+    }
 }

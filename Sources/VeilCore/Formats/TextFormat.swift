@@ -1,8 +1,9 @@
 import CByteScan
 
 /// Parses text access-log lines (NCSA common, combined, vhost-combined, combined with extra
-/// quoted fields, and user-given Apache `LogFormat` / nginx `log_format` strings) into
-/// `LogRecord`s of byte ranges, without allocating.
+/// quoted fields, AWS Application and Classic Load Balancer access logs, and user-given Apache
+/// `LogFormat` / nginx `log_format` strings) into `LogRecord`s of byte ranges, without
+/// allocating.
 ///
 /// A `TextFormat` runs a `CompiledFormat` over each line:
 /// - **Literals** of the format must match byte for byte, else `.literalMismatch` (or
@@ -20,8 +21,8 @@ import CByteScan
 ///   `"`, `\` and non-ASCII bytes: `\x22`, `\x5C`). Other backslash sequences (`\n`, `\t`) are
 ///   kept as written. Bytes that are not valid UTF-8 are kept as they are, and control bytes
 ///   inside quotes are allowed.
-/// - `-` alone is an empty field (bytes `-` is 0; status `-` is `.badStatus`; time `-` is
-///   `.badTimestamp`).
+/// - `-` alone is an empty field (bytes `-` is 0; status `-` is `.badStatus`, except under the
+///   AWS load balancer presets, below; time `-` is `.badTimestamp`).
 /// - **Unterminated last field.** When the format ends with a quoted field and its closing
 ///   `"` (e.g. the user agent of `combined`), and the line ends without any unescaped `"`
 ///   after the field's opening quote, the field runs to the end of the line and the record
@@ -45,7 +46,14 @@ import CByteScan
 ///   or up to 18 digits, else `.badBytes`.
 /// - **Times** that do not parse are `.badTimestamp` (see `Timestamp`).
 /// - **Client address** has its brackets and port removed (`HostPort.address`); it is not
-///   otherwise validated.
+///   otherwise validated. Written `%a:%{remote}p` (`$remote_addr:$remote_port`), as AWS load
+///   balancers write `client:port`, the port is what follows the last `:`, so an IPv6 address
+///   without brackets keeps its colons (`HostPort.addressBeforePort`).
+/// - **AWS load balancers** (`aws_alb`, `aws_elb`): their request lines carry absolute URLs
+///   (`GET https://www.example.com:443/a HTTP/1.1`) and no host field, so the URL's host names
+///   the site (`CompiledFormat.requestURLNamesSite`); a line whose status is `-` (a TCP
+///   listener's connection, a client gone before any response) is `.skip`
+///   (`CompiledFormat.dashStatusSkips`).
 /// - An empty line, or one of only spaces and tabs, is `.skip`.
 ///
 /// Formats of the combined family (`combined`, `combined_cookie`, `combined_xff`,
@@ -115,7 +123,26 @@ public struct TextFormat: LogFormat {
             "combined_xff",
             #"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" "%{X-Forwarded-For}i""#
         ),
+        // AWS Application Load Balancer: the fields up to the user agent; the rest of the line
+        // (TLS, target group, trace id, domain, actions, …) is skipped.
+        (
+            "aws_alb",
+            #"%{type}n %{%Y-%m-%dT%H:%M:%S%z}t %{elb}n %a:%{remote}p %{target:port}n "#
+                + #"%{request_processing_time}n %{target_processing_time}n %{response_processing_time}n "#
+                + #"%>s %{target_status_code}n %I %O "%r" "%{User-Agent}i""#
+        ),
+        // AWS Classic Load Balancer (HTTP and HTTPS listeners).
+        (
+            "aws_elb",
+            #"%{%Y-%m-%dT%H:%M:%S%z}t %{elb}n %a:%{remote}p %{backend:port}n "#
+                + #"%{request_processing_time}n %{backend_processing_time}n %{response_processing_time}n "#
+                + #"%>s %{backend_status_code}n %I %O "%r" "%{User-Agent}i""#
+        ),
     ]
+
+    /// Presets whose request lines carry absolute URLs and no host field: the URL's host
+    /// names the site (`CompiledFormat.requestURLNamesSite`).
+    static let requestURLSitePresets: Set<String> = ["aws_alb", "aws_elb"]
 
     /// The preset names, in the order of `presets`.
     public static let presetNames: [String] = presets.map(\.name)
@@ -124,7 +151,10 @@ public struct TextFormat: LogFormat {
         var d: [String: CompiledFormat] = [:]
         for (name, format) in presets {
             do {
-                d[name] = try CompiledFormat.apache(format)
+                var compiled = try CompiledFormat.apache(format)
+                compiled.requestURLNamesSite = requestURLSitePresets.contains(name)
+                compiled.dashStatusSkips = requestURLSitePresets.contains(name)
+                d[name] = compiled
             } catch {
                 preconditionFailure("preset \(name) does not compile: \(error)")
             }
@@ -133,7 +163,8 @@ public struct TextFormat: LogFormat {
     }()
 
     /// A parser for a preset: `common`, `combined`, `vhost_combined`, `combined_cookie`,
-    /// `combined_cookie_xff`, `combined_xff` (`-` may be written for `_`); nil for other names.
+    /// `combined_cookie_xff`, `combined_xff`, `aws_alb`, `aws_elb` (`-` may be written for `_`);
+    /// nil for other names.
     public static func preset(_ name: String) -> TextFormat? {
         let key = String(name.map { $0 == "-" ? "_" : $0 })
         guard let compiled = compiledPresets[key] else { return nil }
@@ -200,7 +231,7 @@ public struct TextFormat: LogFormat {
                 Self.run(
                     steps: steps, literals: lits, suffixStart: Int(compiled.suffixStart),
                     suffixCount: Int(compiled.suffixCount), line: p, count: n, writable: writable,
-                    record: &record, cache: &cache, tolerate: tolerate,
+                    record: &record, cache: &cache, tolerate: tolerate, dashStatusSkips: compiled.dashStatusSkips,
                     unterminated: &unterminated)
             }
         }
@@ -209,7 +240,31 @@ public struct TextFormat: LogFormat {
             lastRecordHadUnterminatedQuote = true
             unterminatedQuoteCount += 1
         }
+        // (No combined-family format names its site by the request URL.)
+        if compiled.requestURLNamesSite && result == .record && record.site.isEmpty {
+            record.site = Self.requestURLHost(UnsafeBufferPointer(start: p, count: n), record.target)
+        }
         return result
+    }
+
+    /// The host (and port) of an absolute-form request target, `www.example.com:443` of
+    /// `https://www.example.com:443/a?b`, without any `user:password@` before it; empty for an
+    /// origin-form target (`/a?b`) or an empty host.
+    static func requestURLHost(_ line: UnsafeBufferPointer<UInt8>, _ target: ByteRange) -> ByteRange {
+        let start = Int(target.start), end = Int(target.end)
+        guard start < end,
+            let authority = URLRedactor.schemeEnd(
+                UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: line[start..<end])))
+        else { return .empty }
+        var hostStart = start + authority
+        var i = hostStart
+        while i < end {
+            let b = line[i]
+            if b == UInt8(ascii: "/") || b == UInt8(ascii: "?") || b == UInt8(ascii: "#") { break }
+            if b == UInt8(ascii: "@") { hostStart = i + 1 }
+            i += 1
+        }
+        return i > hostStart ? ByteRange(hostStart, i) : .empty
     }
 
     /// Runs the program over one line; nil when a quoted field has escapes to undo and the
@@ -219,7 +274,7 @@ public struct TextFormat: LogFormat {
         steps: UnsafeBufferPointer<FormatStep>, literals lits: UnsafeBufferPointer<UInt8>,
         suffixStart: Int, suffixCount: Int, line p: UnsafeMutablePointer<UInt8>, count n: Int,
         writable: Bool, record: inout LogRecord, cache: inout CLFTimestampCache, tolerate: Bool,
-        unterminated: inout Bool
+        dashStatusSkips: Bool, unterminated: inout Bool
     ) -> ParseResult? {
         var pos = 0
         for step in steps {
@@ -323,6 +378,11 @@ public struct TextFormat: LogFormat {
                     isDash
                     ? .empty
                     : HostPort.address(in: UnsafeBufferPointer(start: p, count: n), range)
+            case .addressPort:
+                record.clientAddress =
+                    isDash
+                    ? .empty
+                    : HostPort.addressBeforePort(in: UnsafeBufferPointer(start: p, count: n), range)
             case .user: record.user = range
             case .site: record.site = range
             case .forwardedFor: record.forwardedFor = range
@@ -363,6 +423,7 @@ public struct TextFormat: LogFormat {
                 }
             case .protocolVersion: record.protocolVersion = range
             case .status:
+                if isDash && dashStatusSkips { return .skip }
                 guard end - start == 3, let status = statusCode(p, start) else { return .reject(.badStatus) }
                 record.status = status
             case .bytes:

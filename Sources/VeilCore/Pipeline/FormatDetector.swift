@@ -25,7 +25,8 @@ public enum FormatDetector {
 
     /// Text presets from the most to the least specific.
     static let textCandidates = [
-        "vhost_combined", "combined_cookie_xff", "combined_cookie", "combined_xff", "combined", "common",
+        "aws_alb", "aws_elb", "vhost_combined", "combined_cookie_xff", "combined_cookie", "combined_xff",
+        "combined", "common",
     ]
 
     /// The detected format and how many of the sample lines it parsed (into a record, or, for
