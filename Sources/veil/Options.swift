@@ -111,7 +111,7 @@ struct AggregationOptions: ParsableArguments {
     @Option(
         name: .long,
         help:
-            "Site name for formats without a virtual-host field; give the site's host name (www.example.com) so that its own links are not listed as referrers."
+            "Site name for formats without a virtual-host field; give the site's host name (www.example.com) so that its own links are not listed as referrers. Read as host fields are: lower-cased, without a port or a final dot."
     )
     var site = "default"
 

@@ -2,8 +2,18 @@ import Synchronization
 
 /// Options for aggregation.
 public struct AggregationConfiguration: Sendable {
-    /// Site name for records whose format has no virtual-host field.
+    /// Site name for records whose format has no virtual-host field, as given; records count
+    /// under `siteName`.
     public var defaultSite = "default"
+
+    /// `defaultSite` read as host fields are (`VisitorPseudonyms.canonicalSiteName`): ASCII
+    /// lower case, without a port or a final dot, so that `--site WWW.Example.com.` and the
+    /// host `www.example.com` of another log are one site, in the rollups and in merged states.
+    public var siteName: String {
+        var name = Array(defaultSite.utf8)
+        name = name.withUnsafeBufferPointer { VisitorPseudonyms.canonicalSiteName($0) }
+        return String(decoding: name, as: UTF8.self)
+    }
     /// IANA zone for day buckets; nil = UTC.
     public var timeZone: String?
     /// Inactivity that ends a visit, in seconds.
@@ -177,7 +187,7 @@ public struct Aggregator: RecordSink {
         redactor = URLRedactor(queryAllowList: configuration.queryAllowList)
         pathRedactor = URLRedactor(queryAllowList: configuration.queryAllowList, keepsCampaignTags: false)
         epoch = EpochID(granularity: granularity, containing: 0)
-        defaultSite = state.sites.intern(configuration.defaultSite)
+        defaultSite = state.sites.intern(configuration.siteName)
         otherDim = state.dims.intern(otherLabel)
     }
 

@@ -20,7 +20,7 @@ struct VisitorPseudonyms {
         self.pseudonymizer = pseudonymizer
         granularity = pseudonymizer.keyStore.granularity
         trustForwardedFor = configuration.trustForwardedFor
-        defaultSite = Array(configuration.defaultSite.utf8)
+        defaultSite = Array(configuration.siteName.utf8)
         epoch = EpochID(granularity: granularity, containing: 0)
     }
 

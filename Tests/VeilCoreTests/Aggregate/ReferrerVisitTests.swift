@@ -133,6 +133,28 @@ struct ReferrerVisitTests {
         }
     }
 
+    @Test("a site named by configuration (`--site`) is read as host fields are: one site, one set of pseudonyms")
+    func configuredSiteIsCanonical() throws {
+        let lines = [
+            Self.view("/a", visitor: 0), Self.view("/b", visitor: 1, minutes: 3, from: "https://www.google.com/"),
+        ]
+        let ws = try StateTestWorkspace()
+        func state(_ site: String) throws -> AggregateState {
+            var aggregation = AggregationConfiguration()
+            aggregation.defaultSite = site
+            return try ws.aggregate(lines, name: "site.log", aggregation: aggregation).state
+        }
+        let plain = try state("www.example.com")
+        #expect(plain.sites.strings.contains("www.example.com"))
+        for typed in ["WWW.Example.COM", "www.example.com.", "www.example.com:8080"] {
+            let s = try state(typed)
+            #expect(s.sites.strings == plain.sites.strings, "\(typed)")
+            // The same bytes: the visitors' pseudonyms, keyed by the site's name, are the same.
+            #expect(StateCodec.encode(s) == StateCodec.encode(plain), "\(typed)")
+        }
+        #expect(try state("www.example.org").sites.strings != plain.sites.strings)
+    }
+
     @Test("the differentially private referrers table has no partition of a site's own host")
     func ownHostIsNotADPReferrer() throws {
         var aggregation = AggregationConfiguration()

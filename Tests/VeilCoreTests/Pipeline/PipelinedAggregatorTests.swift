@@ -267,6 +267,22 @@ struct PipelinedAggregatorTests {
         #expect((0..<256).contains(try part(line("::", "/", StateTestKit.firefox, "-"))))
     }
 
+    @Test("a configured site (`--site`) keys the reading thread's pseudonyms by its canonical name, as one thread does")
+    func configuredSiteOnTheReadingThread() throws {
+        let ws = try StateTestWorkspace()
+        let path = try ws.write(StateTestLog(seed: 0x517E, visitors: 200).lines, name: "site.log")
+        var plainSite = AggregationConfiguration()
+        plainSite.defaultSite = "www.example.com"
+        let plain = try Self.plain(ws, path: path, ingest: StateTestKit.combined, aggregation: plainSite)
+        var typed = AggregationConfiguration()
+        typed.defaultSite = "WWW.Example.com.:443"
+        // Every visitor's pseudonym computed on the reading thread.
+        let piped = try Self.pipelined(
+            ws, path: path, ingest: StateTestKit.combined, aggregation: typed,
+            share: PseudonymShare(frontParts: 256, adapts: false))
+        #expect(StateCodec.encode(piped) == StateCodec.encode(plain))
+    }
+
     @Test("batches of long lines (more bytes than a batch reserves) keep every line whole")
     func longLines() throws {
         let ws = try StateTestWorkspace()
