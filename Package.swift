@@ -31,6 +31,16 @@ let package = Package(
             pkgConfig: "libisal",
             providers: [.apt(["libisal-dev"])]
         ),
+        // liblzma and libbz2: xz and bzip2 decompression, for logs rotated with those tools.
+        .systemLibrary(
+            name: "CLzma",
+            pkgConfig: "liblzma",
+            providers: [.apt(["liblzma-dev"])]
+        ),
+        .systemLibrary(
+            name: "CBzip2",
+            providers: [.apt(["libbz2-dev"])]
+        ),
         // OpenSSL's SHA-256 with its state as a plain struct, for the keyed HMAC of pseudonyms.
         .systemLibrary(
             name: "CLibcrypto",
@@ -46,6 +56,8 @@ let package = Package(
             dependencies: [
                 "CZstd",
                 "CIsal",
+                "CLzma",
+                "CBzip2",
                 "CLibcrypto",
                 "CByteScan",
                 .product(name: "Crypto", package: "swift-crypto"),

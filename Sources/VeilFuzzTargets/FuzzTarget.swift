@@ -31,8 +31,8 @@ public struct FuzzTarget: Sendable {
     public static let all: [FuzzTarget] = [
         FuzzTarget(
             "text",
-            "NCSA text presets (common, combined, vhost_combined, combined_cookie, combined_xff, "
-                + "combined_cookie_xff), one input = lines", TextTargets.presets),
+            "text presets (common, combined, vhost_combined, combined_cookie, combined_xff, "
+                + "combined_cookie_xff, aws_alb, aws_elb), one input = lines", TextTargets.presets),
         FuzzTarget("apache-format", "two compiled Apache LogFormat strings, one input = lines", TextTargets.apache),
         FuzzTarget("nginx-format", "two compiled nginx log_format strings, one input = lines", TextTargets.nginx),
         FuzzTarget(

@@ -81,7 +81,7 @@ struct AggregateCommand: ParsableCommand {
                   -o 20261128.veilstate --keys /etc/veil/keys --no-new-keys
             """)
 
-    @Argument(help: "Log files (plain, gzip or zstd; - for standard input).")
+    @Argument(help: "Log files (plain, gzip, zstd, xz or bzip2; - for standard input).")
     var logs: [String]
 
     @Option(name: .shortAndLong, help: "State file to write.")

@@ -14,7 +14,7 @@ struct InspectCommand: ParsableCommand {
             Example: veil inspect access.log-20261128.zst --json
             """)
 
-    @Argument(help: "Log files (plain, gzip or zstd; - for standard input).")
+    @Argument(help: "Log files (plain, gzip, zstd, xz or bzip2; - for standard input).")
     var logs: [String]
 
     @OptionGroup var input: InputOptions

@@ -19,7 +19,7 @@ struct RunCommand: ParsableCommand {
             Example: veil run access.log-20261128.zst access.log-20261129.zst -o rollups/
             """)
 
-    @Argument(help: "Log files (plain, gzip or zstd; - for standard input).")
+    @Argument(help: "Log files (plain, gzip, zstd, xz or bzip2; - for standard input).")
     var logs: [String]
 
     @Option(name: .shortAndLong, help: "Directory for the CSV rollups and manifest.json.")

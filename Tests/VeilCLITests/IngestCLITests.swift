@@ -76,9 +76,10 @@ private func inspect(_ path: String, _ extra: [String] = [], stdin: [UInt8]? = n
     return reports[0]
 }
 
-/// Compresses bytes with a real command-line tool reading stdin (`gzip -c -n`, `zstd -q -c`).
+/// Compresses bytes with a real command-line tool reading stdin (`gzip -c -n`, `zstd -q -c`,
+/// `xz -c`, `bzip2 -c`).
 private func compress(_ bytes: [UInt8], with tool: String) throws -> [UInt8] {
-    let args = tool == "gzip" ? ["-c", "-n"] : ["-q", "-c"]
+    let args = tool == "gzip" ? ["-c", "-n"] : tool == "zstd" ? ["-q", "-c"] : ["-c"]
     let r = try CLI.run(try CLI.tool(tool), args, stdin: bytes)
     try #require(r.status == 0, "\(tool) failed: \(r)")
     return r.stdout
@@ -190,7 +191,8 @@ extension IngestCLITests {
 
     /// The ways the same log can reach veil in the compression test.
     enum Delivery: String, CaseIterable {
-        case plain, gzip, zstd, gzipMultiMember, zstdMultiFrame, stdinPlain, stdinZstd
+        case plain, gzip, zstd, gzipMultiMember, zstdMultiFrame, xz, bzip2, bzip2MultiStream, stdinPlain, stdinZstd
+        case stdinXz
     }
 }
 
@@ -215,7 +217,9 @@ struct IngestCLITests {
 
     // MARK: 2. Compression and stdin do not change anything
 
-    @Test("plain, gzip, zstd, multi-member gzip, multi-frame zstd and stdin give the same figures and rollups")
+    @Test(
+        "plain, gzip, zstd, xz, bzip2, multi-member gzip, multi-frame zstd, multi-stream bzip2 and stdin give the same figures and rollups"
+    )
     func compressionIsTransparent() throws {
         let dir = try CLI.tempDir()
         defer { CLI.remove(dir) }
@@ -237,8 +241,18 @@ struct IngestCLITests {
             try compress(Array(plain[..<half]), with: "zstd") + compress(Array(plain[half...]), with: "zstd"),
             to: dir + "/multi.zst")
         inputs[.zstdMultiFrame] = (dir + "/multi.zst", nil)
+        let xz = try compress(plain, with: "xz")
+        try CLI.write(xz, to: dir + "/log.xz")
+        inputs[.xz] = (dir + "/log.xz", nil)
+        try CLI.write(try compress(plain, with: "bzip2"), to: dir + "/log.bz2")
+        inputs[.bzip2] = (dir + "/log.bz2", nil)
+        try CLI.write(
+            try compress(Array(plain[..<half]), with: "bzip2") + compress(Array(plain[half...]), with: "bzip2"),
+            to: dir + "/multi.bz2")
+        inputs[.bzip2MultiStream] = (dir + "/multi.bz2", nil)
         inputs[.stdinPlain] = ("-", plain)
         inputs[.stdinZstd] = ("-", zst)
+        inputs[.stdinXz] = ("-", xz)
 
         // inspect
         let reference = try inspect(g.log)
@@ -252,6 +266,8 @@ struct IngestCLITests {
                 case .plain, .stdinPlain: "plain"
                 case .gzip, .gzipMultiMember: "gzip"
                 case .zstd, .zstdMultiFrame, .stdinZstd: "zstd"
+                case .xz, .stdinXz: "xz"
+                case .bzip2, .bzip2MultiStream: "bzip2"
                 }
             #expect(r.compression == expectedCompression, "\(d.rawValue): compression")
             #expect(r.file == path)

@@ -35,8 +35,9 @@ public struct CompiledFormat: Sendable {
     /// and have no host field. Off for format strings, whose servers may receive proxy
     /// requests for other hosts.
     public internal(set) var requestURLNamesSite = false
-    /// A status written `-` means no HTTP response was sent (a load balancer's line for a TCP
-    /// connection, or a client gone before any response): the line is skipped, not rejected.
+    /// A status written `-` or `000` means no HTTP response was sent (a load balancer's line for
+    /// a TCP connection, or a client gone before any response): the line is skipped, not
+    /// rejected.
     public internal(set) var dashStatusSkips = false
 
     /// A record slot a format string can fill.
@@ -569,7 +570,8 @@ struct FormatStringParser {
 
     /// Whether a directive is the client's port: Apache `%{remote}p`, nginx `$remote_port`.
     static func isClientPort(_ directive: String) -> Bool {
-        directive == "%{remote}p" || directive.lowercased() == "$remote_port"
+        let d = directive.lowercased()
+        return d == "%{remote}p" || d == "$remote_port"
     }
 
     /// The record slot a kind fills; kinds sharing a slot compete by priority.

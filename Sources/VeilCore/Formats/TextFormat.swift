@@ -51,8 +51,8 @@ import CByteScan
 ///   without brackets keeps its colons (`HostPort.addressBeforePort`).
 /// - **AWS load balancers** (`aws_alb`, `aws_elb`): their request lines carry absolute URLs
 ///   (`GET https://www.example.com:443/a HTTP/1.1`) and no host field, so the URL's host names
-///   the site (`CompiledFormat.requestURLNamesSite`); a line whose status is `-` (a TCP
-///   listener's connection, a client gone before any response) is `.skip`
+///   the site (`CompiledFormat.requestURLNamesSite`); a line whose status is `-` or `000` (a
+///   TCP listener's connection, a client gone before any response) is `.skip`
 ///   (`CompiledFormat.dashStatusSkips`).
 /// - An empty line, or one of only spaces and tabs, is `.skip`.
 ///
@@ -109,7 +109,8 @@ public struct TextFormat: LogFormat {
         self.init(try CompiledFormat.nginx(format))
     }
 
-    /// The preset names and their Apache format strings, most specific last.
+    /// The preset names and their Apache format strings: the NCSA family, most specific last,
+    /// then the AWS load balancers'.
     public static let presets: [(name: String, format: String)] = [
         ("common", #"%h %l %u %t "%r" %>s %b"#),
         ("combined", #"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i""#),
@@ -247,9 +248,18 @@ public struct TextFormat: LogFormat {
         return result
     }
 
+    /// `000`, the status AWS load balancers log when no response was sent.
+    private static func isZeroStatus(_ p: UnsafeMutablePointer<UInt8>, _ start: Int) -> Bool {
+        p[start] == UInt8(ascii: "0") && p[start &+ 1] == UInt8(ascii: "0") && p[start &+ 2] == UInt8(ascii: "0")
+    }
+
     /// The host (and port) of an absolute-form request target, `www.example.com:443` of
     /// `https://www.example.com:443/a?b`, without any `user:password@` before it; empty for an
-    /// origin-form target (`/a?b`) or an empty host.
+    /// origin-form target (`/a?b`), an empty host, or one that is not a host name or address
+    /// literal (letters, digits, `.`, `-`, `_`, or `[…]` of hex digits, `:` and `.`, then an
+    /// optional `:` and port digits): a client's malformed request line (`- http://lb:80- `)
+    /// or a user name the authority holds past a `/` (`https://alice:p/w@host/`) never names
+    /// a site.
     static func requestURLHost(_ line: UnsafeBufferPointer<UInt8>, _ target: ByteRange) -> ByteRange {
         let start = Int(target.start), end = Int(target.end)
         guard start < end,
@@ -264,7 +274,38 @@ public struct TextFormat: LogFormat {
             if b == UInt8(ascii: "@") { hostStart = i + 1 }
             i += 1
         }
-        return i > hostStart ? ByteRange(hostStart, i) : .empty
+        return i > hostStart && isHost(line, hostStart, i) ? ByteRange(hostStart, i) : .empty
+    }
+
+    /// Whether `line[start..<end]` is a host name or bracketed address literal with an optional
+    /// `:port` (see `requestURLHost`).
+    private static func isHost(_ line: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
+        func isNameByte(_ b: UInt8) -> Bool {
+            (b | 0x20) &- UInt8(ascii: "a") < 26 || b &- UInt8(ascii: "0") <= 9 || b == UInt8(ascii: ".")
+                || b == UInt8(ascii: "-") || b == UInt8(ascii: "_")
+        }
+        var i = start
+        if line[i] == UInt8(ascii: "[") {
+            i += 1
+            while i < end, line[i] != UInt8(ascii: "]") {
+                let b = line[i]
+                guard
+                    (b | 0x20) &- UInt8(ascii: "a") < 6 || b &- UInt8(ascii: "0") <= 9 || b == UInt8(ascii: ":")
+                        || b == UInt8(ascii: ".")
+                else { return false }
+                i += 1
+            }
+            guard i < end, i > start + 1 else { return false }
+            i += 1
+        } else {
+            while i < end, isNameByte(line[i]) { i += 1 }
+            guard i > start else { return false }
+        }
+        if i == end { return true }
+        guard line[i] == UInt8(ascii: ":"), i + 1 < end else { return false }
+        i += 1
+        while i < end, line[i] &- UInt8(ascii: "0") <= 9 { i += 1 }
+        return i == end
     }
 
     /// Runs the program over one line; nil when a quoted field has escapes to undo and the
@@ -423,7 +464,7 @@ public struct TextFormat: LogFormat {
                 }
             case .protocolVersion: record.protocolVersion = range
             case .status:
-                if isDash && dashStatusSkips { return .skip }
+                if dashStatusSkips && (isDash || (end - start == 3 && Self.isZeroStatus(p, start))) { return .skip }
                 guard end - start == 3, let status = statusCode(p, start) else { return .reject(.badStatus) }
                 record.status = status
             case .bytes:

@@ -9,10 +9,10 @@
 /// Reads one input — a file, standard input, or bytes in memory — and hands out its
 /// decompressed bytes.
 ///
-/// The compression (plain, gzip, zstd) is detected from the first bytes, never from the file
+/// The compression (plain, gzip, zstd, xz, bzip2) is detected from the first bytes, never from the file
 /// name. Raw bytes are read with `read(2)` into one buffer of `blockSize` bytes that is reused for
 /// the whole input (it grows to hold one zstd block when `blockSize` is smaller), so memory stays
-/// bounded whatever the expansion ratio. Plain and gzip bytes are handed out by
+/// bounded whatever the expansion ratio. Plain, gzip, xz and bzip2 bytes are handed out by
 /// `read(into:)`, into the caller's buffer. A zstd input is decoded into a window of its own
 /// (`ZstdWindow`), which a `LineReader` reads lines from in place (`extendLines`), or which
 /// `read(into:)` copies out of. Not thread-safe: one source belongs to one pipeline.
@@ -61,7 +61,7 @@ public final class ByteSource {
     private var finished = false
     /// The first error thrown by `read(into:)`; later calls throw it again.
     private var failure: VeilError?
-    /// The gzip decompressor, nil for other inputs.
+    /// The gzip, xz or bzip2 decompressor, nil for other inputs.
     private var decoder: (any Decompressor)?
     /// The zstd decoder, nil for other inputs.
     private var window: ZstdWindow?
@@ -144,6 +144,8 @@ public final class ByteSource {
         case .plain: break
         case .gzip: decoder = GzipDecoder(name: path)
         case .zstd: window = try ZstdWindow(name: path)
+        case .xz: decoder = try XzDecoder(name: path)
+        case .bzip2: decoder = try Bzip2Decoder(name: path)
         }
     }
 
@@ -292,7 +294,7 @@ public final class ByteSource {
         return count
     }
 
-    /// Runs the gzip decompressor until it produces bytes or the input ends.
+    /// Runs the decompressor (gzip, xz, bzip2) until it produces bytes or the input ends.
     private func readDecompressed(into buffer: UnsafeMutableRawBufferPointer) throws(VeilError)
         -> Int
     {

@@ -9,6 +9,10 @@ public enum Compression: String, Sendable, CaseIterable {
     case gzip
     /// Zstandard (RFC 8878), one or more frames, skippable frames included.
     case zstd
+    /// xz (the `.xz` container of LZMA2), one or more streams.
+    case xz
+    /// bzip2, one or more streams.
+    case bzip2
 
     /// How many leading bytes `detect(prefix:)` needs to decide; fewer is fine at end of input.
     public static let magicLength = 4
@@ -18,6 +22,8 @@ public enum Compression: String, Sendable, CaseIterable {
     /// - gzip: `1f 8b`.
     /// - zstd: a frame (`28 b5 2f fd`) or a skippable frame (little-endian magic
     ///   `0x184D2A50`…`0x184D2A5F`, that is `5? 2a 4d 18`), which may precede the first frame.
+    /// - xz: `fd 37 7a 58` (the first four bytes of its six-byte magic; the decoder checks all six).
+    /// - bzip2: `42 5a 68` (`BZh`) followed by a block size digit `1`…`9`.
     /// - anything else, including an empty or too-short prefix: plain.
     ///
     /// - Parameter prefix: the first `magicLength` bytes of the input, or all of it if shorter.
@@ -31,6 +37,12 @@ public enum Compression: String, Sendable, CaseIterable {
         }
         if prefix[0] & 0xf0 == 0x50, prefix[1] == 0x2a, prefix[2] == 0x4d, prefix[3] == 0x18 {
             return .zstd
+        }
+        if prefix[0] == 0xfd, prefix[1] == 0x37, prefix[2] == 0x7a, prefix[3] == 0x58 {
+            return .xz
+        }
+        if prefix[0] == 0x42, prefix[1] == 0x5a, prefix[2] == 0x68, prefix[3] &- 0x31 < 9 {
+            return .bzip2
         }
         return .plain
     }

@@ -20,7 +20,7 @@ protocol Decompressor: AnyObject {
         inputOffset: Int64
     ) throws(VeilError) -> (consumed: Int, produced: Int)
 
-    /// Checks that the input ended between frames (zstd) or members (gzip).
+    /// Checks that the input ended between frames (zstd), members (gzip) or streams (xz, bzip2).
     ///
     /// - Parameter inputOffset: the compressed size, for errors.
     /// - Throws: `VeilError.Code.corruptInput` ("truncated …") if it ended inside one.

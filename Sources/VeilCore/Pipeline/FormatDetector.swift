@@ -23,7 +23,8 @@ public enum FormatDetector {
         "W3C extended, JSON lines (Caddy, Traefik, nginx, SendGrid, Mailgun) or any of the text formats "
         + textCandidates.joined(separator: ", ")
 
-    /// Text presets from the most to the least specific.
+    /// Text presets: the AWS load balancers' (an ISO time in the first or second field, which
+    /// no other preset parses), then the others from the most to the least specific.
     static let textCandidates = [
         "aws_alb", "aws_elb", "vhost_combined", "combined_cookie_xff", "combined_cookie", "combined_xff",
         "combined", "common",

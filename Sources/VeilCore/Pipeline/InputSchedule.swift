@@ -65,8 +65,8 @@ struct InputSchedule: Equatable {
         threads <= 1 ? 1 : min(0.875 * Double(threads), 4)
     }
 
-    /// The estimated work of reading `path`: its size in bytes, times 10 when it is gzip or
-    /// zstd (about what access logs compress by); nil when it is not a regular file.
+    /// The estimated work of reading `path`: its size in bytes, times 10 when it is compressed
+    /// (about what access logs compress by); nil when it is not a regular file.
     static func weight(_ path: String) -> Double? {
         // The type first: opening a named pipe would wait for a writer.
         var st = stat()

@@ -86,6 +86,12 @@ struct AWSLoadBalancerFormatTests {
             ("http://[2001:db8::1]:80/", "[2001:db8::1]:80"),
             ("/relative/path", ""),
             ("https:///nohost", ""),
+            // Not a host: a malformed request's URL, a user name past a `/`, a bad literal.
+            ("http://my-lb-123.us-east-1.elb.amazonaws.com:80-", ""),
+            ("https://alice:p/w@www.example.com/", ""),
+            ("http://[2001:db8::zz]/", ""),
+            ("http://www.example.com:/", ""),
+            ("http://www.ex%41mple.com/", ""),
         ])
     func siteFromURL(_ url: String, _ site: String) throws {
         let p = try Self.parse("aws_alb", Self.albLine(client: "192.0.2.7:2817", url: url))
@@ -109,6 +115,13 @@ struct AWSLoadBalancerFormatTests {
         let tcp = try Self.parse(
             "aws_elb", Self.elbLine(client: "192.0.2.9:2819", request: "- - - ", status: "-", agent: "-"))
         #expect(tcp.result == .skip)
+        // `000`: no response either (a client gone first); an ALB line the same.
+        let zero = try Self.parse(
+            "aws_elb", Self.elbLine(client: "192.0.2.9:2820", request: "GET / HTTP/1.1", status: "000"))
+        #expect(zero.result == .skip)
+        let albZero = try Self.parse(
+            "aws_alb", Self.albLine(client: "192.0.2.7:2817", url: "https://www.example.com:443/", status: "000"))
+        #expect(albZero.result == .skip)
         // A status that is not `-` and not three digits is still a bad status.
         let bad = try Self.parse(
             "aws_elb", Self.elbLine(client: "192.0.2.9:2819", request: "GET / HTTP/1.1", status: "2x0"))
@@ -128,8 +141,10 @@ struct AWSLoadBalancerFormatTests {
         #expect(
             String(decoding: bytes[Int(record.clientAddress.start)..<Int(record.clientAddress.end)], as: UTF8.self)
                 == "2001:db8::7")
-        var dash = Array(#"192.0.2.1:5 [28/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" - 5"#.utf8)
-        #expect(dash.withUnsafeMutableBufferPointer { f.parse($0, into: &record) } == .reject(.badStatus))
+        for status in ["-", "000"] {
+            var line = Array(#"192.0.2.1:5 [28/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" \#(status) 5"#.utf8)
+            #expect(line.withUnsafeMutableBufferPointer { f.parse($0, into: &record) } == .reject(.badStatus))
+        }
     }
 
     @Test(
@@ -137,6 +152,7 @@ struct AWSLoadBalancerFormatTests {
         arguments: [
             (#"%a:%{remote}p %t"#, true),
             (#"%h:%{remote}p %t"#, true),
+            (#"%a:%{Remote}p %t"#, true),
             (#"nginx:$remote_addr:$remote_port [$time_local]"#, true),
             (#"nginx:${remote_addr}:${remote_port} [$time_local]"#, true),
             (#"%a:%p %t"#, false),

@@ -57,8 +57,8 @@ struct TempDir {
     }
 }
 
-/// Compresses `bytes` with the real command-line tool (`gzip -c -n` or `zstd -q -c`, with
-/// `zstdOptions` such as `--zstd=wlog=10`).
+/// Compresses `bytes` with the real command-line tool (`gzip -c -n`, `zstd -q -c` with
+/// `zstdOptions` such as `--zstd=wlog=10`, `xz -c`, `bzip2 -c`).
 func compress(
     _ bytes: [UInt8], with compression: Compression, in dir: TempDir, zstdOptions: [String] = []
 ) throws -> [UInt8] {
@@ -69,8 +69,13 @@ func compress(
     let handle = try FileHandle(forWritingTo: output)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments =
-        compression == .gzip ? ["gzip", "-c", "-n", input] : ["zstd", "-q", "-c"] + zstdOptions + [input]
+    switch compression {
+    case .plain: break
+    case .gzip: process.arguments = ["gzip", "-c", "-n", input]
+    case .zstd: process.arguments = ["zstd", "-q", "-c"] + zstdOptions + [input]
+    case .xz: process.arguments = ["xz", "-c", input]
+    case .bzip2: process.arguments = ["bzip2", "-c", input]
+    }
     process.standardOutput = handle
     try process.run()
     process.waitUntilExit()
@@ -138,6 +143,14 @@ private struct FNV1a {
             ([0x5f, 0x2a, 0x4d, 0x18], .zstd, "last skippable frame magic"),
             ([0x60, 0x2a, 0x4d, 0x18], .plain, "just past the skippable range"),
             ([0x4f, 0x2a, 0x4d, 0x18], .plain, "just before the skippable range"),
+            ([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], .xz, "xz magic"),
+            ([0xfd, 0x37, 0x7a], .plain, "xz magic cut short"),
+            ([0xfd, 0x37, 0x7a, 0x59], .plain, "fourth xz magic byte wrong"),
+            (Array("BZh9".utf8), .bzip2, "bzip2 magic, block size 9"),
+            (Array("BZh1".utf8), .bzip2, "bzip2 magic, block size 1"),
+            (Array("BZh0".utf8), .plain, "bzip2 block size 0 does not exist"),
+            (Array("BZhA".utf8), .plain, "bzip2 block size not a digit"),
+            (Array("BZh".utf8), .plain, "bzip2 magic without its block size"),
             (Array("192.0.2.1 - -".utf8), .plain, "log text"),
         ] as [([UInt8], Compression, String)])
     func detect(prefix: [UInt8], expected: Compression, reason: String) {
@@ -238,6 +251,26 @@ private struct FNV1a {
         #expect(error.message.hasPrefix("corrupt gzip data"), "\(error.message)")
     }
 
+    /// Concatenated xz and bzip2 files (`cat a.xz b.xz`; `pbzip2` writes one bzip2 stream per
+    /// block) read as one input, an empty stream among them; xz also allows zero padding in
+    /// multiples of four bytes between streams.
+    @Test(arguments: [Compression.xz, .bzip2])
+    func concatenatedStreams(compression: Compression) throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let first = Array(logText[..<100_000])
+        let second = Array(logText[100_000...])
+        let padding: [UInt8] = compression == .xz ? [0, 0, 0, 0] : []
+        let file =
+            try compress([], with: compression, in: dir) + compress(first, with: compression, in: dir)
+            + padding + compress(second, with: compression, in: dir)
+        for blockSize in [16, 4099, 1 << 20] {
+            let source = try ByteSource(bytes: file, name: "two", blockSize: blockSize)
+            #expect(source.compression == compression)
+            #expect(try readAll(source, bufferSize: 4096) == logText, "block size \(blockSize)")
+        }
+    }
+
     @Test func multiFrameZstd() throws {
         let dir = try TempDir()
         defer { dir.remove() }
@@ -296,7 +329,7 @@ private struct FNV1a {
 
     /// Highly compressible input: the whole compressed file fits in one raw block and the output
     /// drains over many calls, into the caller's buffer only.
-    @Test(arguments: [Compression.gzip, .zstd])
+    @Test(arguments: [Compression.gzip, .zstd, .xz, .bzip2])
     func highExpansionRatio(compression: Compression) throws {
         let dir = try TempDir()
         defer { dir.remove() }
@@ -345,7 +378,7 @@ private struct FNV1a {
     // MARK: Pipes
 
     /// A pipe delivers the first bytes one at a time: detection must wait for enough of them.
-    @Test(arguments: [Compression.gzip, .zstd])
+    @Test(arguments: [Compression.gzip, .zstd, .xz, .bzip2])
     func pipeWithShortReads(compression: Compression) throws {
         let dir = try TempDir()
         defer { dir.remove() }
@@ -465,6 +498,67 @@ private struct FNV1a {
         BadInput(
             reason: "gzip member followed by a lone 1f byte", compression: .gzip,
             make: { $0 + [0x1f] }, messagePrefix: "truncated gzip stream",
+            offset: { Int64($0.count) }),
+        BadInput(
+            reason: "xz cut in the middle of a block", compression: .xz,
+            make: { Array($0[..<($0.count / 2)]) }, messagePrefix: "truncated xz stream",
+            offset: { Int64($0.count) }),
+        BadInput(
+            reason: "xz missing the last bytes of its stream footer", compression: .xz,
+            make: { Array($0.dropLast(3)) }, messagePrefix: "truncated xz stream",
+            offset: { Int64($0.count) }),
+        BadInput(
+            reason: "xz with bytes flipped in the middle", compression: .xz,
+            make: { file in
+                var bytes = file
+                for i in stride(from: file.count / 2, to: file.count / 2 + 40, by: 3) {
+                    bytes[i] ^= 0x5a
+                }
+                return bytes
+            },
+            messagePrefix: "corrupt xz data", offset: nil),
+        BadInput(
+            reason: "xz whose last two magic bytes are wrong", compression: .xz,
+            make: { file in
+                var bytes = file
+                bytes[4] = 0x41
+                return bytes
+            },
+            messagePrefix: "corrupt xz data: not an xz stream", offset: nil),
+        BadInput(
+            reason: "xz stream followed by a line of text", compression: .xz,
+            make: { $0 + Array("192.0.2.1 - - trailing text\n".utf8) },
+            messagePrefix: "corrupt xz data", offset: nil),
+        BadInput(
+            // Fewer bytes than a stream header: the decoder cannot tell them from one cut short.
+            reason: "xz stream followed by a few bytes", compression: .xz,
+            make: { $0 + Array("trail".utf8) }, messagePrefix: "truncated xz stream",
+            offset: { Int64($0.count) }),
+        BadInput(
+            reason: "bzip2 cut in the middle of a block", compression: .bzip2,
+            make: { Array($0[..<($0.count / 2)]) }, messagePrefix: "truncated bzip2 stream",
+            offset: { Int64($0.count) }),
+        BadInput(
+            reason: "bzip2 missing the last byte of its stream CRC", compression: .bzip2,
+            make: { Array($0.dropLast(1)) }, messagePrefix: "truncated bzip2 stream",
+            offset: { Int64($0.count) }),
+        BadInput(
+            reason: "bzip2 with bytes flipped in the middle", compression: .bzip2,
+            make: { file in
+                var bytes = file
+                for i in stride(from: file.count / 2, to: file.count / 2 + 40, by: 3) {
+                    bytes[i] ^= 0x5a
+                }
+                return bytes
+            },
+            messagePrefix: "corrupt bzip2 data", offset: nil),
+        BadInput(
+            reason: "bzip2 stream followed by text", compression: .bzip2,
+            make: { $0 + Array("trailing".utf8) }, messagePrefix: "corrupt bzip2 data: trailing",
+            offset: { Int64($0.count - 8) }),
+        BadInput(
+            reason: "bzip2 stream followed by a lone B", compression: .bzip2,
+            make: { $0 + Array("B".utf8) }, messagePrefix: "truncated bzip2 stream",
             offset: { Int64($0.count) }),
         BadInput(
             reason: "zstd cut in the middle of a frame", compression: .zstd,
