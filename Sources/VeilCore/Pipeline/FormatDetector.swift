@@ -145,9 +145,14 @@ public enum FormatDetector {
     ) -> Int {
         var record = LogRecord()
         var n = 0
+        // One scratch copy for every line (a parser may rewrite its line): the sample is parsed
+        // once per candidate format, and a copy per line would allocate that many times.
+        var scratch: [UInt8] = []
+        scratch.reserveCapacity(lines.reduce(0) { max($0, $1.count) })
         for line in lines {
-            var copy = line
-            let r = copy.withUnsafeMutableBufferPointer { format.parse($0, into: &record) }
+            scratch.removeAll(keepingCapacity: true)
+            scratch.append(contentsOf: line)
+            let r = scratch.withUnsafeMutableBufferPointer { format.parse($0, into: &record) }
             if r == .record || (r == .skip && ownSkip(record)) {
                 n += 1
                 fields += recordFields(record)
@@ -160,10 +165,9 @@ public enum FormatDetector {
     /// e-mail event: client address, method, target, status, referrer, user agent, site, cookie,
     /// forwarded-for list, recipient, campaign.
     static func recordFields(_ r: LogRecord) -> Int {
-        let ranges = [
-            r.clientAddress, r.method, r.target, r.referrer, r.userAgent, r.site, r.cookie, r.forwardedFor,
-            r.recipient, r.campaign,
-        ]
-        return ranges.reduce(r.status != 0 ? 1 : 0) { $0 + ($1.isEmpty ? 0 : 1) }
+        func one(_ range: ByteRange) -> Int { range.isEmpty ? 0 : 1 }
+        return (r.status != 0 ? 1 : 0) + one(r.clientAddress) + one(r.method) + one(r.target) + one(r.referrer)
+            + one(r.userAgent) + one(r.site) + one(r.cookie) + one(r.forwardedFor) + one(r.recipient)
+            + one(r.campaign)
     }
 }
