@@ -54,7 +54,7 @@ public struct FuzzTarget: Sendable {
             StateTargets.body),
         FuzzTarget("identity-csv", "IdentityTable(bytes:file:) and CSVReader on the raw bytes", IdentityTarget.run),
         FuzzTarget(
-            "lines", "ByteSource + LineReader (plain, gzip, zstd) at chunk sizes set by the first byte",
+            "lines", "ByteSource + LineReader (plain, gzip, zstd, xz, bzip2) at chunk sizes set by the first byte",
             LinesTarget.run),
     ]
 

@@ -257,9 +257,10 @@ public struct TextFormat: LogFormat {
     /// `https://www.example.com:443/a?b`, without any `user:password@` before it; empty for an
     /// origin-form target (`/a?b`), an empty host, or one that is not a host name or address
     /// literal (letters, digits, `.`, `-`, `_`, or `[…]` of hex digits, `:` and `.`, then an
-    /// optional `:` and port digits): a client's malformed request line (`- http://lb:80- `)
-    /// or a user name the authority holds past a `/` (`https://alice:p/w@host/`) never names
-    /// a site.
+    /// optional `:` and port digits), such as a client's malformed request line's
+    /// (`- http://lb:80- `). The authority ends at the first `/`, `?` or `#`, as URLs are
+    /// parsed: a client that writes a `/` into a user name names a site of what precedes it,
+    /// which, like any site, is published only with k visitors.
     static func requestURLHost(_ line: UnsafeBufferPointer<UInt8>, _ target: ByteRange) -> ByteRange {
         let start = Int(target.start), end = Int(target.end)
         guard start < end,

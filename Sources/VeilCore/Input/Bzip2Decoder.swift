@@ -22,11 +22,9 @@ final class Bzip2Decoder: Decompressor {
         stream = .allocate(capacity: 1)
         stream.initialize(to: bz_stream())
         let status = BZ2_bzDecompressInit(stream, 0, 0)
-        guard status == BZ_OK else {
-            stream.deinitialize(count: 1)
-            stream.deallocate()
-            throw Self.error(for: status, name: name, at: 0)
-        }
+        // On failure `deinit` still runs (every property is set); ending an uninitialised
+        // stream is a no-op for libbz2.
+        guard status == BZ_OK else { throw Self.error(for: status, name: name, at: 0) }
     }
 
     deinit {

@@ -4,10 +4,15 @@ internal import CLzma
 ///
 /// Reads concatenated streams (`cat a.xz b.xz`, and the stream padding xz allows between them)
 /// as one input (`LZMA_CONCATENATED`); each stream's integrity check (CRC-32, CRC-64 or SHA-256,
-/// as the writer chose) is verified. No memory limit is set: liblzma allocates what the stream's
-/// dictionary needs (8 MiB for `xz -6`, at most 1.5 GiB for the largest presets, which
-/// `logrotate` does not use).
+/// as the writer chose) is verified. Decoding may use at most `memoryLimit` (128 MiB): the
+/// stream's dictionary is most of it (8 MiB for `xz -6`, the default; 64 MiB for `xz -9`), and
+/// a header that asks for more (the format allows 4 GiB) is refused, so that a small hostile
+/// file cannot make veil allocate gigabytes. The legacy `.lzma` format (`lzma`, `xz
+/// --format=lzma`) is not read: it has no magic number to tell it from other bytes.
 final class XzDecoder: Decompressor {
+    /// The most memory one decoder may use; twice what `xz -9` streams need.
+    static let memoryLimit: UInt64 = 128 << 20
+
     /// The liblzma stream, owned and ended in `deinit`.
     private let stream: UnsafeMutablePointer<lzma_stream>
     /// The input name, for errors.
@@ -19,12 +24,9 @@ final class XzDecoder: Decompressor {
         self.name = name
         stream = .allocate(capacity: 1)
         stream.initialize(to: veil_lzma_stream_init())
-        let status = lzma_stream_decoder(stream, UInt64.max, veil_lzma_concatenated())
-        guard status == LZMA_OK else {
-            stream.deinitialize(count: 1)
-            stream.deallocate()
-            throw Self.error(for: status, name: name, at: 0)
-        }
+        let status = lzma_stream_decoder(stream, Self.memoryLimit, veil_lzma_concatenated())
+        // On failure `deinit` still runs (every property is set) and ends the stream.
+        guard status == LZMA_OK else { throw Self.error(for: status, name: name, at: 0) }
     }
 
     deinit {
@@ -85,7 +87,8 @@ final class XzDecoder: Decompressor {
         case LZMA_OPTIONS_ERROR: what = "unsupported stream options"
         case LZMA_UNSUPPORTED_CHECK: what = "unsupported integrity check"
         case LZMA_MEM_ERROR: what = "out of memory"
-        case LZMA_MEMLIMIT_ERROR: what = "memory limit reached"
+        case LZMA_MEMLIMIT_ERROR:
+            what = "the stream needs more than \(memoryLimit >> 20) MiB to decompress (its dictionary size)"
         case LZMA_BUF_ERROR: what = "no progress possible (truncated input)"
         default: what = "liblzma status \(status.rawValue)"
         }

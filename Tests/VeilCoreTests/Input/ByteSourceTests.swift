@@ -271,6 +271,40 @@ private struct FNV1a {
         }
     }
 
+    /// An xz block header that asks for a 4 GiB dictionary (the format's largest; the file
+    /// itself is small) is refused before anything is allocated for it, naming the limit.
+    @Test func xzDictionaryOverTheMemoryLimit() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        var file = try compress(logText, with: .xz, in: dir)
+        // `xz -c`: a 12-byte stream header, then the block header: its size, flags (one filter,
+        // no sizes), the LZMA2 filter id 0x21, one property byte (the dictionary size), padding
+        // and a CRC-32 of those 8 bytes.
+        try #require(file[12] == 2 && file[13] == 0 && file[14] == 0x21 && file[15] == 1)
+        file[16] = 40  // 4 GiB - 1
+        let crc = crc32(file[12..<20])
+        for k in 0..<4 { file[20 + k] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(k))) }
+        let path = try dir.write(file, to: "huge-dictionary.xz")
+        let error = try #require(readError(path: path))
+        #expect(error.code == .corruptInput)
+        #expect(error.message.contains("needs more than 128 MiB"), "\(error.message)")
+        #expect(error.file == path && error.byteOffset != nil)
+        // The same stream with its own dictionary (8 MiB) reads.
+        #expect(
+            try readAll(ByteSource(bytes: try compress(logText, with: .xz, in: dir), name: "ok"), bufferSize: 4096)
+                == logText)
+    }
+
+    /// CRC-32 (IEEE 802.3, reflected), bit by bit: for a few header bytes.
+    private func crc32(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        var c: UInt32 = 0xffff_ffff
+        for b in bytes {
+            c ^= UInt32(b)
+            for _ in 0..<8 { c = c & 1 == 1 ? (c >> 1) ^ 0xedb8_8320 : c >> 1 }
+        }
+        return ~c
+    }
+
     @Test func multiFrameZstd() throws {
         let dir = try TempDir()
         defer { dir.remove() }
