@@ -2,9 +2,9 @@
 ///
 /// A first line that is a W3C directive (`#Software:`, `#Version:`, `#Date:`, `#Fields:`, …)
 /// means W3C extended; a first line starting with `{` (after blanks) means JSON lines
-/// (access-log presets first, then the SendGrid and Mailgun e-mail presets: the one that parses
-/// the most lines wins, of those that parse as many the one that reads the most fields of them,
-/// then the first); otherwise every text preset is tried on the sample and the most
+/// (access-log presets first, then the SendGrid and Mailgun e-mail presets: the one that reads
+/// the most fields from the lines it parses wins, of those that read as many the one that
+/// parses the most lines, then the first); otherwise every text preset is tried on the sample and the most
 /// specific one that parses about 90% as many lines as the best wins (a combined line with a
 /// cookie field also parses as plain combined, and a combined line as common, since text after
 /// the last field is allowed: see `preferSpecific`). One extra quoted field is a cookie unless
@@ -59,10 +59,12 @@ public enum FormatDetector {
         // events), judged by its first element; a text line may start with `[` too.
         let opening = first.filter { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }.prefix(2)
         if opening.first == UInt8(ascii: "{") || opening.elementsEqual(Array("[{".utf8)) {
-            // The preset that parses the most lines and, of those that parse as many, reads the
-            // most fields of them: a line needs only a timestamp to parse, and a custom nginx
-            // format keyed `time` parses as Traefik's (whose timestamp key that is) with nothing
-            // else read. Ties go to the first: a server's own keys before the union.
+            // The preset that reads the most fields from the lines it parses, then the one that
+            // parses the most lines; ties go to the first (a server's own keys before the
+            // union). A line needs only a timestamp to parse: a custom nginx format keyed `time`
+            // parses as Traefik's (whose timestamp key that is) with nothing else read, and a
+            // preset that reads no status parses a line whose status is bad, which the right
+            // one rejects — so lines parsed alone cannot decide.
             var best: (format: AnyLogFormat, parsed: Int, fields: Int)? = nil
             let candidates =
                 [JSONLinesFormat.Preset.caddy, .traefik, .nginx, .auto].map { JSONLinesFormat(preset: $0) }
@@ -71,7 +73,7 @@ public enum FormatDetector {
                 var f = candidate
                 var fields = 0
                 let n = count(&f, sample, fields: &fields) { !$0.recipient.isEmpty }
-                if best == nil || n > best!.parsed || (n == best!.parsed && fields > best!.fields) {
+                if best == nil || fields > best!.fields || (fields == best!.fields && n > best!.parsed) {
                     best = (.json(candidate), n, fields)
                 }
             }

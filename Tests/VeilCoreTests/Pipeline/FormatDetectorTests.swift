@@ -143,6 +143,14 @@ struct FormatDetectorTests {
                     .utf8)
         }
         #expect(FormatDetector.detect(traefik).format.name == "json-traefik")
+        // A bad status in the sample: Traefik's preset rejects that line, nginx's (which reads
+        // no `DownstreamStatus`) parses it, with its time and nothing else. Still Traefik's.
+        var damaged = traefik
+        damaged[2] = Array(
+            #"{"ClientHost":"192.0.2.9","DownstreamStatus":"2x0","RequestMethod":"GET","RequestPath":"/","time":"2026-11-28T10:00:00Z"}"#
+                .utf8)
+        let d = FormatDetector.detect(damaged)
+        #expect(d.format.name == "json-traefik" && d.parsed == 4, "\(d.format.name) \(d.parsed)")
     }
 
     @Test("a W3C extended log is detected by its directives, even before its first data line")
