@@ -467,6 +467,15 @@ private struct FNV1a {
         var testDescription: String { reason }
     }
 
+    /// A valid file with every third of 40 bytes from its middle flipped.
+    @Sendable static func flippedInTheMiddle(_ file: [UInt8]) -> [UInt8] {
+        var bytes = file
+        for i in stride(from: file.count / 2, to: file.count / 2 + 40, by: 3) {
+            bytes[i] ^= 0x5a
+        }
+        return bytes
+    }
+
     static let badInputs: [BadInput] = [
         BadInput(
             reason: "gzip cut in the middle of the deflate data", compression: .gzip,
@@ -481,13 +490,7 @@ private struct FNV1a {
             make: { Array($0[..<2]) }, messagePrefix: "truncated gzip stream", offset: { _ in 2 }),
         BadInput(
             reason: "gzip with bytes flipped in the middle", compression: .gzip,
-            make: { file in
-                var bytes = file
-                for i in stride(from: file.count / 2, to: file.count / 2 + 40, by: 3) {
-                    bytes[i] ^= 0x5a
-                }
-                return bytes
-            },
+            make: flippedInTheMiddle,
             messagePrefix: "corrupt gzip data", offset: nil),
         BadInput(
             reason: "gzip with an unknown compression method", compression: .gzip,
@@ -543,13 +546,7 @@ private struct FNV1a {
             offset: { Int64($0.count) }),
         BadInput(
             reason: "xz with bytes flipped in the middle", compression: .xz,
-            make: { file in
-                var bytes = file
-                for i in stride(from: file.count / 2, to: file.count / 2 + 40, by: 3) {
-                    bytes[i] ^= 0x5a
-                }
-                return bytes
-            },
+            make: flippedInTheMiddle,
             messagePrefix: "corrupt xz data", offset: nil),
         BadInput(
             reason: "xz whose last two magic bytes are wrong", compression: .xz,
@@ -578,13 +575,7 @@ private struct FNV1a {
             offset: { Int64($0.count) }),
         BadInput(
             reason: "bzip2 with bytes flipped in the middle", compression: .bzip2,
-            make: { file in
-                var bytes = file
-                for i in stride(from: file.count / 2, to: file.count / 2 + 40, by: 3) {
-                    bytes[i] ^= 0x5a
-                }
-                return bytes
-            },
+            make: flippedInTheMiddle,
             messagePrefix: "corrupt bzip2 data", offset: nil),
         BadInput(
             reason: "bzip2 stream followed by text", compression: .bzip2,
@@ -607,13 +598,7 @@ private struct FNV1a {
             make: { Array($0[..<4]) }, messagePrefix: "truncated zstd stream", offset: { _ in 4 }),
         BadInput(
             reason: "zstd with bytes flipped in the middle", compression: .zstd,
-            make: { file in
-                var bytes = file
-                for i in stride(from: file.count / 2, to: file.count / 2 + 40, by: 3) {
-                    bytes[i] ^= 0x5a
-                }
-                return bytes
-            },
+            make: flippedInTheMiddle,
             messagePrefix: "corrupt zstd data", offset: nil),
         BadInput(
             reason: "zstd frame followed by text", compression: .zstd,
