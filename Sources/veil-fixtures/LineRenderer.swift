@@ -51,7 +51,7 @@ struct LineRenderer {
     /// Escapes `"`, `\` and control bytes for a JSON string.
     static func jsonEscaped(_ bytes: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
-        let hex = Array("0123456789abcdef".utf8)
+        let hex = hexDigits
         for b in bytes {
             switch b {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"):
@@ -518,9 +518,11 @@ struct LineRenderer {
 
     /// The low `digits` hexadecimal digits of `value`, lower case.
     private func hex(_ value: UInt64, digits: Int, _ sink: inout ByteSink) {
-        let alphabet = Array("0123456789abcdef".utf8)
         for k in stride(from: digits - 1, through: 0, by: -1) {
-            sink.append(alphabet[Int((value >> (4 * UInt64(k))) & 0xF)])
+            sink.append(Self.hexDigits[Int((value >> (4 * UInt64(k))) & 0xF)])
         }
     }
+
+    /// Lower-case hexadecimal digits, for JSON escapes and ALB trace ids.
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 }

@@ -141,9 +141,10 @@ public struct TextFormat: LogFormat {
         ),
     ]
 
-    /// Presets whose request lines carry absolute URLs and no host field: the URL's host
-    /// names the site (`CompiledFormat.requestURLNamesSite`).
-    static let requestURLSitePresets: Set<String> = ["aws_alb", "aws_elb"]
+    /// The load balancers' presets: their request lines carry absolute URLs and no host field,
+    /// so the URL's host names the site (`CompiledFormat.requestURLNamesSite`), and a `-` or
+    /// `000` status is a connection without a response (`CompiledFormat.dashStatusSkips`).
+    static let loadBalancerPresets: Set<String> = ["aws_alb", "aws_elb"]
 
     /// The preset names, in the order of `presets`.
     public static let presetNames: [String] = presets.map(\.name)
@@ -153,8 +154,8 @@ public struct TextFormat: LogFormat {
         for (name, format) in presets {
             do {
                 var compiled = try CompiledFormat.apache(format)
-                compiled.requestURLNamesSite = requestURLSitePresets.contains(name)
-                compiled.dashStatusSkips = requestURLSitePresets.contains(name)
+                compiled.requestURLNamesSite = loadBalancerPresets.contains(name)
+                compiled.dashStatusSkips = loadBalancerPresets.contains(name)
                 d[name] = compiled
             } catch {
                 preconditionFailure("preset \(name) does not compile: \(error)")
@@ -263,19 +264,11 @@ public struct TextFormat: LogFormat {
     /// which, like any site, is published only with k visitors.
     static func requestURLHost(_ line: UnsafeBufferPointer<UInt8>, _ target: ByteRange) -> ByteRange {
         let start = Int(target.start), end = Int(target.end)
-        guard start < end,
-            let authority = URLRedactor.schemeEnd(
-                UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: line[start..<end])))
-        else { return .empty }
-        var hostStart = start + authority
-        var i = hostStart
-        while i < end {
-            let b = line[i]
-            if b == UInt8(ascii: "/") || b == UInt8(ascii: "?") || b == UInt8(ascii: "#") { break }
-            if b == UInt8(ascii: "@") { hostStart = i + 1 }
-            i += 1
-        }
-        return i > hostStart && isHost(line, hostStart, i) ? ByteRange(hostStart, i) : .empty
+        let text = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: line[start..<end]))
+        guard start < end, let authority = URLRedactor.schemeEnd(text) else { return .empty }
+        let host = URLRedactor.hostAndPort(text, authorityStart: authority)
+        let hostStart = start + host.lowerBound, hostEnd = start + host.upperBound
+        return hostEnd > hostStart && isHost(line, hostStart, hostEnd) ? ByteRange(hostStart, hostEnd) : .empty
     }
 
     /// Whether `line[start..<end]` is a host name or bracketed address literal with an optional

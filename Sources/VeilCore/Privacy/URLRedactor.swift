@@ -163,14 +163,8 @@ public struct URLRedactor: Sendable {
         while end > start && URLRedactor.isSpace(referrer[end - 1]) { end -= 1 }
         let text = UnsafeRawBufferPointer(rebasing: referrer[start..<end])
         guard let authorityStart = URLRedactor.authorityStart(text) else { return false }
-        var authorityEnd = authorityStart
-        while authorityEnd < text.count {
-            let b = text[authorityEnd]
-            if b == UInt8(ascii: "/") || b == UInt8(ascii: "?") || b == UInt8(ascii: "#") { break }
-            authorityEnd += 1
-        }
-        var hostStart = authorityStart
-        for k in authorityStart..<authorityEnd where text[k] == UInt8(ascii: "@") { hostStart = k + 1 }
+        let hostAndPort = URLRedactor.hostAndPort(text, authorityStart: authorityStart)
+        let hostStart = hostAndPort.lowerBound, authorityEnd = hostAndPort.upperBound
         guard hostStart < authorityEnd else { return false }
         if text[hostStart] == UInt8(ascii: "[") {
             output.append(contentsOf: ":ip".utf8)
@@ -403,6 +397,20 @@ public struct URLRedactor: Sendable {
             text[i + 2] == UInt8(ascii: "/")
         else { return nil }
         return i + 3
+    }
+
+    /// The host and port of the authority that starts at `authorityStart`: it ends at the
+    /// first `/`, `?` or `#`, and any user info (up to its last `@`) is left out.
+    static func hostAndPort(_ text: UnsafeRawBufferPointer, authorityStart: Int) -> Range<Int> {
+        var hostStart = authorityStart
+        var end = authorityStart
+        while end < text.count {
+            let b = text[end]
+            if b == UInt8(ascii: "/") || b == UInt8(ascii: "?") || b == UInt8(ascii: "#") { break }
+            if b == UInt8(ascii: "@") { hostStart = end + 1 }
+            end += 1
+        }
+        return hostStart..<end
     }
 
     /// Where the authority of a referrer starts: after `scheme://` or a leading `//`.
