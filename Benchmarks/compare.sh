@@ -18,7 +18,7 @@
 #                    (the same visitors and days, 10x the requests per visitor)
 #   --no-long        skip the 10x run
 #   --no-formats     skip the other log formats (by default each of common, vhost_combined,
-#                    json-caddy, json-nginx, json-traefik, w3c and aws_alb is generated with half the
+#                    json-caddy, json-nginx, json-traefik, w3c, traefik_clf and aws_alb is generated with half the
 #                    reference's lines, the same traffic shape, and timed like the reference:
 #                    zstd -dc, veil inspect, veil run on one thread and on all cores)
 #   --veil PATH      the veil binary to measure (default: build it with `swift build -c release
@@ -359,7 +359,7 @@ fi
 if [ "$formats" = 1 ]; then
     format_lines=$(( lines / 2 ))
     format_visitors=$(( format_lines / 20 ))
-    other_formats=(common vhost_combined json-caddy json-nginx json-traefik w3c aws_alb)
+    other_formats=(common vhost_combined json-caddy json-nginx json-traefik w3c traefik_clf aws_alb)
     echo
     echo "Generating $format_lines lines ($format_visitors visitors, 1 day) of each of ${other_formats[*]}, zstd -3 ..."
     for f in "${other_formats[@]}"; do

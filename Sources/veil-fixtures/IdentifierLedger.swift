@@ -39,7 +39,7 @@ struct IdentifierLedger {
     /// Notes the identifiers `r` puts on its line in this format.
     mutating func note(_ r: Request) {
         addressUsed[r.address] = true
-        if format == .w3c || format.isAWS { addressUsed[serverAddress] = true }
+        if format.hasServerAddress { addressUsed[serverAddress] = true }
         if format.hasUserAgent { userAgentUsed[r.userAgent] = true }
         if format == .combinedCookieXFF, r.forwardedVia >= 0 { addressUsed[r.forwardedVia] = true }
         if case .visitor(let v) = r.actor {
@@ -71,7 +71,7 @@ struct IdentifierLedger {
             return false
         }
         if contains(addressTexts[r.address]) { addressUsed[r.address] = true }
-        if format == .w3c || format.isAWS, contains(addressTexts[serverAddress]) { addressUsed[serverAddress] = true }
+        if format.hasServerAddress, contains(addressTexts[serverAddress]) { addressUsed[serverAddress] = true }
         if format.hasUserAgent, contains(userAgentTexts[r.userAgent]) { userAgentUsed[r.userAgent] = true }
         if format == .combinedCookieXFF, r.forwardedVia >= 0, contains(addressTexts[r.forwardedVia]) {
             addressUsed[r.forwardedVia] = true

@@ -29,6 +29,8 @@ struct LineRenderer {
     private let sites: [[UInt8]]
     private let serverAddress: [UInt8]
     private let offsetMinutes: Int
+    /// Traefik's count of the requests it has received (`traefik_clf`).
+    private var traefikRequests = 0
     private var cachedSecond = Int64.min
     /// The current second in this format's main timestamp spelling.
     private var cachedStamp: [UInt8] = []
@@ -87,7 +89,7 @@ struct LineRenderer {
         -> TargetSpan
     {
         switch format {
-        case .common, .combined, .combinedCookie, .combinedCookieXFF, .vhostCombined, .nginxCustom:
+        case .common, .combined, .combinedCookie, .combinedCookieXFF, .vhostCombined, .nginxCustom, .traefikCLF:
             return renderText(r, corruption, &rng, &sink)
         case .jsonCaddy: return renderCaddy(r, corruption, &rng, &sink)
         case .jsonNginx: return renderNginx(r, corruption, &sink)
@@ -148,7 +150,7 @@ struct LineRenderer {
         let f = UTCCalendar.Fields(seconds: local)
         var s = ""
         switch format {
-        case .common, .combined, .combinedCookie, .combinedCookieXFF, .vhostCombined, .nginxCustom:
+        case .common, .combined, .combinedCookie, .combinedCookieXFF, .vhostCombined, .nginxCustom, .traefikCLF:
             let month = String(decoding: UTCCalendar.monthNames[f.month - 1], as: UTF8.self)
             s =
                 "\(UTCCalendar.pad(f.day, 2))/\(month)/\(UTCCalendar.pad(f.year, 4)):\(UTCCalendar.pad(f.hour, 2)):"
@@ -184,7 +186,7 @@ struct LineRenderer {
         sink.append(cachedStamp)
         guard corruption == .badTimestamp else { return }
         switch format {
-        case .common, .combined, .combinedCookie, .combinedCookieXFF, .vhostCombined, .nginxCustom:
+        case .common, .combined, .combinedCookie, .combinedCookieXFF, .vhostCombined, .nginxCustom, .traefikCLF:
             sink.buffer[start + 3] = UInt8(ascii: "X")
             sink.buffer[start + 4] = UInt8(ascii: "y")
             sink.buffer[start + 5] = UInt8(ascii: "z")
@@ -240,7 +242,7 @@ struct LineRenderer {
         sink.append("\" ")
         status(r, corruption, &sink)
         sink.append(UInt8(ascii: " "))
-        if r.bytes == 0 && format != .nginxCustom && format != .vhostCombined {
+        if r.bytes == 0 && format != .nginxCustom && format != .vhostCombined && format != .traefikCLF {
             sink.append(UInt8(ascii: "-"))
         } else {
             sink.appendDecimal(r.bytes)
@@ -255,6 +257,17 @@ struct LineRenderer {
             sink.append(" \"")
             if r.cookie.isEmpty { sink.append(UInt8(ascii: "-")) } else { sink.append(r.cookie) }
             sink.append(UInt8(ascii: "\""))
+        }
+        if format == .traefikCLF {
+            // Traefik counts every request it receives, this one included.
+            traefikRequests += 1
+            sink.append(UInt8(ascii: " "))
+            sink.appendDecimal(traefikRequests)
+            sink.append(" \"website@docker\" \"http://")
+            sink.append(serverAddress)
+            sink.append(":8080\" ")
+            sink.appendDecimal(durationMicros(r, &rng) / 1000)
+            sink.append("ms")
         }
         if format == .combinedCookieXFF {
             sink.append(" \"")

@@ -24,6 +24,9 @@ enum OutputFormat: String, CaseIterable, Sendable {
     /// nginx `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent
     /// "$http_referer" "$http_user_agent" "$cookie_uid"`.
     case nginxCustom = "nginx-custom"
+    /// Traefik's default access log: combined, then ` <requests since start> "<router>"
+    /// "<server URL>" <duration>ms`.
+    case traefikCLF = "traefik_clf"
     /// AWS Application Load Balancer access log: `client:port` (IPv6 without brackets), the
     /// request line with an absolute URL naming the site, no Referer, no user name.
     case awsALB = "aws_alb"
@@ -58,6 +61,10 @@ enum OutputFormat: String, CaseIterable, Sendable {
 
     /// An AWS load balancer's access log.
     var isAWS: Bool { self == .awsALB || self == .awsELB }
+
+    /// The line names the server's own address (W3C's `s-ip`, a load balancer's target,
+    /// Traefik's server URL).
+    var hasServerAddress: Bool { self == .w3c || isAWS || self == .traefikCLF }
 
     /// The line carries a quote character, so an unbalanced quote can be produced.
     var usesQuotes: Bool { self != .w3c }

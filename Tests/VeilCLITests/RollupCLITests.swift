@@ -402,7 +402,7 @@ struct RollupCLITests {
     /// timeout cannot differ).
     @Test(
         "traffic and dimension tables equal the generator's truth",
-        arguments: ["combined_cookie", "vhost_combined"])
+        arguments: ["combined_cookie", "vhost_combined", "traefik_clf"])
     func countsEqualTruth(format: String) throws {
         let dir = try CLI.tempDir()
         defer { CLI.remove(dir) }

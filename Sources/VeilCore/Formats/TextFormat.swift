@@ -1,7 +1,8 @@
 import CByteScan
 
 /// Parses text access-log lines (NCSA common, combined, vhost-combined, combined with extra
-/// quoted fields, AWS Application and Classic Load Balancer access logs, and user-given Apache
+/// quoted fields, Traefik's default access log, AWS Application and Classic Load Balancer access
+/// logs, and user-given Apache
 /// `LogFormat` / nginx `log_format` strings) into `LogRecord`s of byte ranges, without
 /// allocating.
 ///
@@ -123,6 +124,14 @@ public struct TextFormat: LogFormat {
         (
             "combined_xff",
             #"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" "%{X-Forwarded-For}i""#
+        ),
+        // Traefik's default access log ("Common Log Format" in its documentation): combined,
+        // then the requests Traefik has received since it started, the router's name, the
+        // server's URL and the duration (`1234ms`); none of the four is read.
+        (
+            "traefik_clf",
+            #"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" %{requests}n "%{router}n" "#
+                + #""%{server}n" %{duration}nms"#
         ),
         // AWS Application Load Balancer: the fields up to the user agent; the rest of the line
         // (TLS, target group, trace id, domain, actions, …) is skipped.

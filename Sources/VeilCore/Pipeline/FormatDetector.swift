@@ -25,9 +25,12 @@ public enum FormatDetector {
 
     /// Text presets: the AWS load balancers' (an ISO time in the first or second field, which
     /// no other preset parses), then the others from the most to the least specific.
+    /// `traefik_clf` comes before the combined family's extra quoted fields: its lines also
+    /// parse as `combined_cookie` (the user agent's field runs on to the quote that closes the
+    /// router's name, and the server's URL is read as a cookie: every request one visitor).
     static let textCandidates = [
-        "aws_alb", "aws_elb", "vhost_combined", "combined_cookie_xff", "combined_cookie", "combined_xff",
-        "combined", "common",
+        "aws_alb", "aws_elb", "traefik_clf", "vhost_combined", "combined_cookie_xff", "combined_cookie",
+        "combined_xff", "combined", "common",
     ]
 
     /// The detected format and how many of the sample lines it parsed (into a record, or, for
