@@ -3,7 +3,9 @@ import VeilCore
 /// JSON-lines access logs and e-mail event exports.
 enum JSONTargets {
     static let accessFormats: [JSONLinesFormat] =
-        [JSONLinesFormat.Preset.caddy, .nginx, .traefik].map { JSONLinesFormat(preset: $0, cookieName: "uid") }
+        [JSONLinesFormat.Preset.caddy, .nginx, .traefik, .cloudflare].map {
+            JSONLinesFormat(preset: $0, cookieName: "uid")
+        }
         + [JSONLinesFormat(preset: .auto)]
 
     static let emailFormats: [JSONLinesFormat] = {

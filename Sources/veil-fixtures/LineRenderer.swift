@@ -45,7 +45,7 @@ struct LineRenderer {
         serverAddress = population.addresses.texts[population.serverAddress]
         // Formats that write UTC only ignore the offset.
         switch format {
-        case .jsonCaddy, .jsonTraefik, .jsonTraefikDefault, .w3c, .awsALB, .awsELB: offsetMinutes = 0
+        case .jsonCaddy, .jsonTraefik, .jsonTraefikDefault, .jsonCloudflare, .w3c, .awsALB, .awsELB: offsetMinutes = 0
         default: offsetMinutes = utcOffsetMinutes
         }
     }
@@ -94,6 +94,7 @@ struct LineRenderer {
         case .jsonCaddy: return renderCaddy(r, corruption, &rng, &sink)
         case .jsonNginx: return renderNginx(r, corruption, &sink)
         case .jsonTraefik, .jsonTraefikDefault: return renderTraefik(r, corruption, &rng, &sink)
+        case .jsonCloudflare: return renderCloudflare(r, corruption, &rng, &sink)
         case .w3c: return renderW3C(r, corruption, &rng, &sink)
         case .awsALB, .awsELB: return renderAWS(r, corruption, &rng, &sink)
         }
@@ -157,7 +158,7 @@ struct LineRenderer {
                 + "\(UTCCalendar.pad(f.minute, 2)):\(UTCCalendar.pad(f.second, 2)) \(offsetText(colon: false))"
         case .jsonNginx:
             s = isoText(f) + offsetText(colon: true)
-        case .jsonTraefik, .jsonTraefikDefault, .jsonCaddy, .awsALB, .awsELB:
+        case .jsonTraefik, .jsonTraefikDefault, .jsonCaddy, .jsonCloudflare, .awsALB, .awsELB:
             s = isoText(f)
         case .w3c:
             s =
@@ -417,6 +418,43 @@ struct LineRenderer {
         sink.append("\"time\":\"")
         stamp(r, corruption, &sink)
         sink.append("Z\"}")
+        return span
+    }
+
+    /// Cloudflare Logpush `http_requests`, keys sorted as Cloudflare's dashboard lists them.
+    private mutating func renderCloudflare(
+        _ r: Request, _ corruption: Corruption, _ rng: inout Xoshiro256StarStar, _ sink: inout ByteSink
+    ) -> TargetSpan {
+        sink.append("{\"ClientIP\":\"")
+        sink.append(addresses[r.address])
+        sink.append("\",\"ClientRequestHost\":\"")
+        sink.append(sites[r.site])
+        sink.append("\",\"ClientRequestMethod\":\"")
+        method(r, &sink)
+        sink.append("\",\"ClientRequestProtocol\":\"")
+        proto(r, &sink)
+        sink.append("\",\"ClientRequestReferer\":\"")
+        sink.append(r.referrer)
+        sink.append("\",\"ClientRequestURI\":\"")
+        let span = target(r, &sink)
+        sink.append("\",\"ClientRequestUserAgent\":\"")
+        sink.append(userAgentsJSON[r.userAgent])
+        sink.append("\",\"EdgeResponseBytes\":")
+        sink.appendDecimal(r.bytes)
+        sink.append(",\"EdgeResponseStatus\":")
+        if corruption == .badStatus { sink.append("\"2x0\"") } else { sink.appendDecimal(r.status) }
+        sink.append(",\"EdgeStartTimestamp\":")
+        if corruption == .badTimestamp {
+            sink.append(UInt8(ascii: "\""))
+            stamp(r, corruption, &sink)
+            sink.append("Z\"")
+        } else {
+            // Nanoseconds: the request's millisecond and a sub-millisecond part.
+            sink.appendDecimal(Int(r.milliseconds) * 1_000_000 + rng.below(1_000_000))
+        }
+        sink.append(",\"RayID\":\"")
+        hex(rng.next(), digits: 16, &sink)
+        sink.append("\"}")
         return span
     }
 

@@ -19,6 +19,9 @@ enum OutputFormat: String, CaseIterable, Sendable {
     /// Traefik's JSON access log with its default fields: request headers dropped
     /// (`accessLog.fields.headers.defaultMode: drop`), so no User-Agent and no Referer.
     case jsonTraefikDefault = "json-traefik-default"
+    /// Cloudflare Logpush `http_requests` JSON lines: the fields veil reads and a `RayID`,
+    /// keys sorted, the time in nanoseconds (`unixnano`, the default timestamp format).
+    case jsonCloudflare = "json-cloudflare"
     /// IIS W3C extended log with `#Software`/`#Version`/`#Date`/`#Fields` directives.
     case w3c
     /// nginx `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent
@@ -37,7 +40,9 @@ enum OutputFormat: String, CaseIterable, Sendable {
     /// The line carries the virtual host, so several sites can share one log.
     var hasHost: Bool {
         switch self {
-        case .vhostCombined, .jsonCaddy, .jsonNginx, .jsonTraefik, .jsonTraefikDefault, .w3c, .awsALB, .awsELB: true
+        case .vhostCombined, .jsonCaddy, .jsonNginx, .jsonTraefik, .jsonTraefikDefault, .jsonCloudflare, .w3c, .awsALB,
+            .awsELB:
+            true
         default: false
         }
     }
@@ -54,7 +59,7 @@ enum OutputFormat: String, CaseIterable, Sendable {
     }
 
     /// The line carries the authenticated user name.
-    var hasUser: Bool { self != .jsonNginx && !isAWS }
+    var hasUser: Bool { self != .jsonNginx && self != .jsonCloudflare && !isAWS }
 
     /// The line carries the Referer.
     var hasReferrer: Bool { hasUserAgent && !isAWS }
@@ -70,5 +75,10 @@ enum OutputFormat: String, CaseIterable, Sendable {
     var usesQuotes: Bool { self != .w3c }
 
     /// One JSON object per line.
-    var isJSON: Bool { self == .jsonCaddy || self == .jsonNginx || self == .jsonTraefik || self == .jsonTraefikDefault }
+    var isJSON: Bool {
+        switch self {
+        case .jsonCaddy, .jsonNginx, .jsonTraefik, .jsonTraefikDefault, .jsonCloudflare: true
+        default: false
+        }
+    }
 }

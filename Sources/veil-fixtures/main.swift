@@ -3,7 +3,7 @@
 ///     veil-fixtures generate [--output FILE] [--truth FILE.json] [--identifiers FILE]
 ///         [--lines N] [--seed S] [--visitors N] [--start YYYY-MM-DDTHH:MM:SSZ] [--days D]
 ///         [--format combined|common|combined_cookie|combined_cookie_xff|vhost_combined|
-///                   json-caddy|json-nginx|json-traefik|json-traefik-default|w3c|
+///                   json-caddy|json-nginx|json-traefik|json-traefik-default|json-cloudflare|w3c|
 ///                   nginx-custom|traefik_clf|aws_alb|aws_elb|
 ///                   json-sendgrid|json-mailgun]
 ///         [--sites a.example.com,b.example.org] [--malformed-share X] [--ipv6-share X]

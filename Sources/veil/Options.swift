@@ -20,6 +20,13 @@ struct InputOptions: ParsableArguments {
 
     @Option(
         name: .long,
+        help: ArgumentHelp(
+            "Read an access log in JSON lines with this mapping of FIELD=KEY.PATH pairs, e.g. 'timestamp=start,ip=client.address,host=http.host,method=http.method,uri=http.path,status=http.status,bytes=http.size,referrer=http.referer,user_agent=http.ua'. Fields: \(JSONLinesFormat.accessFieldNames.map(\.name).joined(separator: ", ")). With --format json-caddy, json-nginx, json-traefik, json-cloudflare or json it comes before the preset's keys.",
+            valueName: "mapping"))
+    var jsonFields: String?
+
+    @Option(
+        name: .long,
         help:
             "Longest accepted line in bytes; longer lines are rejected and counted (default 65536; 1048576 with --format json-sendgrid, json-mailgun or --email-fields, whose webhook batches are one line each)."
     )
@@ -49,6 +56,27 @@ struct InputOptions: ParsableArguments {
                 throw ValidationError("--email-fields works with --format auto, json, json-sendgrid or json-mailgun")
             }
             c.format = .emailFields(base: base, spec: emailFields)
+        }
+        if let jsonFields {
+            guard emailFields == nil else {
+                throw ValidationError(
+                    "--json-fields and --email-fields cannot be combined: an input is one or the other")
+            }
+            let base: JSONLinesFormat.Preset?
+            switch format {
+            case "auto": base = nil
+            case "json": base = .auto
+            case let name where name.hasPrefix("json-"):
+                guard let preset = JSONLinesFormat.Preset(rawValue: String(name.dropFirst(5))), preset != .auto else {
+                    fallthrough
+                }
+                base = preset
+            default:
+                throw ValidationError(
+                    "--json-fields works with --format auto, json, json-caddy, json-nginx, json-traefik or json-cloudflare"
+                )
+            }
+            c.format = .jsonFields(base: base, spec: jsonFields)
         }
         if c.format != .auto {
             // Compile a given format string now: a bad one is bad usage, reported once.

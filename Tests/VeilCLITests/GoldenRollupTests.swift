@@ -56,8 +56,8 @@ import Testing
 @Suite struct FormatFixtureTests {
     static let formats = [
         "combined", "common", "combined_cookie", "combined_cookie_xff", "vhost_combined", "json-caddy",
-        "json-nginx", "json-traefik", "json-traefik-default", "w3c", "nginx-custom", "traefik_clf", "aws_alb",
-        "aws_elb",
+        "json-nginx", "json-traefik", "json-traefik-default", "json-cloudflare", "w3c", "nginx-custom", "traefik_clf",
+        "aws_alb", "aws_elb",
     ]
     /// The format `--format auto` names for a fixture, where that is not the fixture's own name
     /// (the nginx format string is given, not detected).

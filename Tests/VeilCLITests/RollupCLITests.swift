@@ -402,11 +402,13 @@ struct RollupCLITests {
     /// timeout cannot differ).
     @Test(
         "traffic and dimension tables equal the generator's truth",
-        arguments: ["combined_cookie", "vhost_combined", "traefik_clf"])
+        arguments: ["combined_cookie", "vhost_combined", "traefik_clf", "json-cloudflare"])
     func countsEqualTruth(format: String) throws {
         let dir = try CLI.tempDir()
         defer { CLI.remove(dir) }
-        let sites = format == "vhost_combined" ? ["a.example.com", "b.example.org"] : ["www.example.com"]
+        let sites =
+            format == "vhost_combined" || format == "json-cloudflare"
+            ? ["a.example.com", "b.example.org"] : ["www.example.com"]
         let g = try CLI.generate(
             format: format, lines: 20_000, seed: 41,
             extra: ["--days", "2", "--sites", sites.joined(separator: ","), "--malformed-share", "0.01"], in: dir)
@@ -720,6 +722,53 @@ struct RollupCLITests {
     /// servers behind a load balancer: every visit is split across the files), aggregated with
     /// the same keys and merged in different orders and groupings: the merged states are
     /// byte-identical and report exactly the CSV bytes of the whole log's state.
+    /// A JSON access log whose keys no preset knows is read with `--json-fields`: the
+    /// Cloudflare fixture with every key renamed gives the same rollups as the original read
+    /// by its preset, and without the mapping it is not recognised.
+    @Test("--json-fields reads a JSON access log by its own keys: the same rollups as the preset")
+    func jsonFieldsMapping() throws {
+        let dir = try CLI.tempDir()
+        defer { CLI.remove(dir) }
+        let g = try CLI.generate(
+            format: "json-cloudflare", lines: 6000, seed: 44,
+            extra: ["--days", "2", "--sites", "a.example.com,b.example.org", "--malformed-share", "0.01"], in: dir)
+        let renames = [
+            ("EdgeStartTimestamp", "at", "timestamp"), ("ClientIP", "peer", "ip"),
+            ("ClientRequestHost", "vhost", "host"),
+            ("ClientRequestMethod", "verb", "method"), ("ClientRequestURI", "path", "uri"),
+            ("ClientRequestProtocol", "proto", "protocol"), ("EdgeResponseStatus", "code", "status"),
+            ("EdgeResponseBytes", "sent", "bytes"), ("ClientRequestReferer", "from", "referrer"),
+            ("ClientRequestUserAgent", "agent", "user_agent"),
+        ]
+        var text = String(decoding: try CLI.read(g.log), as: UTF8.self)
+        for (key, renamed, _) in renames {
+            text = text.replacingOccurrences(of: "\"\(key)\":", with: "\"\(renamed)\":")
+        }
+        let renamed = dir + "/renamed.log"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: renamed))
+        let mapping = renames.map { "\($0.2)=\($0.1)" }.joined(separator: ",")
+        let env = ["VEIL_KEYS": dir + "/keys"]
+
+        let preset = try veil(["run", g.log, "--k", "2", "-o", dir + "/preset", "--quiet"], env: env)
+        #expect(preset.status == 0, "\(preset)")
+        let mapped = try veil(
+            ["run", renamed, "--json-fields", mapping, "--k", "2", "-o", dir + "/mapped", "--json"], env: env)
+        #expect(mapped.status == 0, "\(mapped)")
+        let aggregate = try #require(try jsonObject(mapped.stdout, "run --json")["aggregate"] as? [String: Any])
+        #expect(aggregate["records"] as? Int == (try g.logTruth()).requests)
+        let a = try CLI.csvFiles(in: dir + "/preset")
+        let b = try CLI.csvFiles(in: dir + "/mapped")
+        #expect(a.count >= 10 && a == b, "\(a.keys.sorted()) \(b.keys.sorted())")
+        #expect(try CSVTable(dir + "/mapped/traffic_daily.csv").rows.count == 4, "2 sites × 2 days")
+
+        let unmapped = try CLI.veil(["inspect", renamed], env: env)
+        #expect(unmapped.status == 1 && unmapped.stderrText.contains("--json-fields"), "\(unmapped)")
+        let both = try CLI.veil(["inspect", renamed, "--json-fields", mapping, "--email-fields", "event=e"], env: env)
+        #expect(both.status == 2, "\(both)")
+        let text1 = try CLI.veil(["inspect", renamed, "--json-fields", mapping, "--format", "combined"], env: env)
+        #expect(text1.status == 2 && text1.stderrText.contains("--json-fields works with"), "\(text1)")
+    }
+
     @Test("aggregating shards and merging them equals aggregating the whole log")
     func shardsMergeToWhole() throws {
         let dir = try CLI.tempDir()

@@ -44,8 +44,10 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         case nginx
         /// Traefik access log in JSON.
         case traefik
-        /// The union of the three: Caddy's keys first, then nginx's, then Traefik's, then the
-        /// time keys of custom nginx formats (`@timestamp`, `time`).
+        /// Cloudflare Logpush `http_requests` (JSON lines, any timestamp format).
+        case cloudflare
+        /// The union of the four: Caddy's keys first, then nginx's, then Traefik's, then
+        /// Cloudflare's, then the time keys of custom nginx formats (`@timestamp`, `time`).
         case auto
     }
 
@@ -133,8 +135,9 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         }
     }
 
-    /// The format's name: `json-caddy`, `json-nginx`, `json-traefik`, or `json` for `auto` and
-    /// user mappings.
+    /// The format's name: `json-caddy`, `json-nginx`, `json-traefik`, `json-cloudflare`, `json`
+    /// for `auto` and user mappings of key paths, `json-fields` for `init(accessFields:base:)`
+    /// without a base preset (with one, the preset's name).
     public let name: String
     /// The cookie whose value a `.cookieHeader` key yields; empty when cookie headers are
     /// ignored.
@@ -215,30 +218,74 @@ public struct JSONLinesFormat: LogFormat, Sendable {
     /// - Throws: `VeilError(.usage)` for an unknown field, an empty path, a path given twice, or
     ///   a missing required field.
     public init(emailFields spec: String, base: EmailPreset? = nil) throws(VeilError) {
+        let builder = try Self.mappingTrie(
+            spec, option: "--email-fields", names: Self.emailFieldNames, base: base.map(Self.keyPaths(of:)),
+            required: [(.event, "event"), (.timestamp, "timestamp"), (.recipient, "recipient")])
+        self.init(builder: builder, name: "json-email", cookieName: nil, isEmailExport: true)
+    }
+
+    /// The access-log fields `init(accessFields:base:)` accepts, with their aliases.
+    public static let accessFieldNames: [(name: String, field: Field)] = [
+        ("timestamp", .timestamp), ("time", .timestamp), ("ip", .clientAddress), ("client", .clientAddress),
+        ("ip_port", .clientAddressAndPort), ("forwarded_for", .forwardedFor), ("xff", .forwardedFor),
+        ("user", .user), ("method", .method), ("target", .target), ("uri", .target), ("url", .target),
+        ("protocol", .protocolVersion), ("request", .requestLine), ("status", .status), ("bytes", .bytes),
+        ("size", .bytes), ("referrer", .referrer), ("referer", .referrer), ("user_agent", .userAgent),
+        ("useragent", .userAgent), ("site", .site), ("host", .site), ("cookie", .cookie),
+    ]
+
+    /// Builds an access-log parser from a field mapping such as
+    /// `timestamp=start,ip=client.address,host=http.host,method=http.method,uri=http.path,status=http.status,user_agent=http.ua`.
+    ///
+    /// Each `field=key.path` maps a key path (as in `init(emailFields:base:)`) to a field:
+    /// `timestamp` (or `time`: epoch seconds, milliseconds, microseconds or nanoseconds,
+    /// ISO 8601 or CLF), `ip` (or `client`), `ip_port` (an address with a port), `forwarded_for`
+    /// (or `xff`), `user`, `method`, `target` (or `uri`, `url`: path and query),
+    /// `protocol`, `request` (a whole request line), `status`, `bytes` (or `size`),
+    /// `referrer` (or `referer`), `user_agent` (or `useragent`), `site` (or `host`) and
+    /// `cookie` (a visitor id's value). With a `base` preset the mapping comes first and the
+    /// preset's keys for other paths still apply; without one, `timestamp` is required.
+    /// - Throws: `VeilError(.usage)` for an unknown field, an empty path, a path given twice, or
+    ///   a missing timestamp.
+    public init(accessFields spec: String, base: Preset? = nil) throws(VeilError) {
+        let builder = try Self.mappingTrie(
+            spec, option: "--json-fields", names: Self.accessFieldNames, base: base.map(Self.keyPaths(of:)),
+            required: [(.timestamp, "timestamp")])
+        self.init(
+            builder: builder, name: base.map { $0 == .auto ? "json" : "json-\($0.rawValue)" } ?? "json-fields",
+            cookieName: nil, isEmailExport: false, mayOmitUserAgents: base != .caddy)
+    }
+
+    /// The key trie of a `--email-fields` or `--json-fields` mapping: the mapping's pairs
+    /// first, then `base`'s keys for paths the mapping does not name; without a base, every
+    /// `required` field must be mapped.
+    private static func mappingTrie(
+        _ spec: String, option: String, names: [(name: String, field: Field)],
+        base: [(path: String, field: Field)]?, required: [(field: Field, name: String)]
+    ) throws(VeilError) -> TrieBuilder {
         var pairs: [(path: String, field: Field)] = []
         for item in spec.split(separator: ",", omittingEmptySubsequences: true) {
             let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let name = parts[0].trimmingASCIISpaces().lowercased()
-            guard parts.count == 2, let field = Self.emailFieldNames.first(where: { $0.name == name })?.field else {
+            guard parts.count == 2, let field = names.first(where: { $0.name == name })?.field else {
                 throw VeilError(
                     .usage,
-                    "--email-fields: '\(item)' is not FIELD=KEY.PATH with FIELD one of \(Self.emailFieldNames.map(\.name).joined(separator: ", "))"
+                    "\(option): '\(item)' is not FIELD=KEY.PATH with FIELD one of \(names.map(\.name).joined(separator: ", "))"
                 )
             }
             let path = parts[1].trimmingASCIISpaces()
-            guard !path.isEmpty else { throw VeilError(.usage, "--email-fields: \(name) has an empty key path") }
+            guard !path.isEmpty else { throw VeilError(.usage, "\(option): \(name) has an empty key path") }
             guard !pairs.contains(where: { $0.path == path }) else {
-                throw VeilError(.usage, "--email-fields: key path '\(path)' is given twice")
+                throw VeilError(.usage, "\(option): key path '\(path)' is given twice")
             }
             pairs.append((path, field))
         }
         if let base {
             let mine = Set(pairs.map(\.path))
-            pairs += Self.keyPaths(of: base).filter { !mine.contains($0.path) }
+            pairs += base.filter { !mine.contains($0.path) }
         } else {
-            for (field, name) in [(Field.event, "event"), (.timestamp, "timestamp"), (.recipient, "recipient")]
-            where !pairs.contains(where: { $0.field == field }) {
-                throw VeilError(.usage, "--email-fields: map the \(name) field (e.g. \(name)=\(name))")
+            for (field, name) in required where !pairs.contains(where: { $0.field == field }) {
+                throw VeilError(.usage, "\(option): map the \(name) field (e.g. \(name)=\(name))")
             }
         }
         var builder = TrieBuilder()
@@ -246,10 +293,10 @@ public struct JSONLinesFormat: LogFormat, Sendable {
             do {
                 try builder.add(path: path, field: field)
             } catch {
-                throw VeilError(.usage, "--email-fields: \(error.message)")
+                throw VeilError(.usage, "\(option): \(error.message)")
             }
         }
-        self.init(builder: builder, name: "json-email", cookieName: nil, isEmailExport: true)
+        return builder
     }
 
     /// Builds a parser from key paths in order of precedence: for a field given by several
@@ -297,8 +344,9 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         case .caddy: caddyKeys
         case .nginx: nginxKeys + nginxTimeAliases
         case .traefik: traefikKeys
+        case .cloudflare: cloudflareKeys
         // The aliases last: Traefik's `StartUTC` before `time`, as in its own preset.
-        case .auto: caddyKeys + nginxKeys + traefikKeys + nginxTimeAliases
+        case .auto: caddyKeys + nginxKeys + traefikKeys + cloudflareKeys + nginxTimeAliases
         }
     }
 
@@ -430,6 +478,25 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         ("request_Referer", .referrer),
         ("request_X-Forwarded-For", .forwardedFor),
         ("request_Cookie", .cookieHeader),
+    ]
+
+    /// Cloudflare Logpush, dataset `http_requests`: `{"ClientIP":…,"ClientRequestHost":…,
+    /// "ClientRequestMethod":…,"ClientRequestURI":…,"EdgeResponseStatus":200,
+    /// "EdgeStartTimestamp":1700000000123456789,…}`. The time is whichever of the job's
+    /// `timestamp_format` choices it was written in: `unixnano` (the default), `unix` or
+    /// `rfc3339`. The status is the one Cloudflare's edge sent the client, the size
+    /// `EdgeResponseBytes`.
+    static let cloudflareKeys: [(path: String, field: Field)] = [
+        ("EdgeStartTimestamp", .timestamp),
+        ("ClientIP", .clientAddress),
+        ("ClientRequestMethod", .method),
+        ("ClientRequestURI", .target),
+        ("ClientRequestProtocol", .protocolVersion),
+        ("ClientRequestHost", .site),
+        ("EdgeResponseStatus", .status),
+        ("EdgeResponseBytes", .bytes),
+        ("ClientRequestReferer", .referrer),
+        ("ClientRequestUserAgent", .userAgent),
     ]
 
     // MARK: - Parsing

@@ -146,11 +146,13 @@ public enum Timestamp {
 
     // MARK: - Epoch
 
-    /// Parses epoch time: seconds (`1700000000`, `1700000000.123`) or milliseconds (13 or more
-    /// integer digits, `1700000000123`).
+    /// Parses epoch time: seconds (`1700000000`, `1700000000.123`), milliseconds (13 to 15
+    /// integer digits, `1700000000123`), microseconds (16 to 18, `1700000000123456`) or
+    /// nanoseconds (19, `1700000000123456789`: Cloudflare's `unixnano`).
     ///
-    /// A fraction is truncated to milliseconds; with a millisecond integer, a fraction (of a
-    /// millisecond) is validated and ignored. At most 18 integer digits, no sign, no exponent.
+    /// A fraction is truncated to milliseconds; with an integer of milliseconds or finer, a
+    /// fraction is validated and ignored. At most 19 integer digits and at most `Int64.max`,
+    /// no sign, no exponent.
     /// - Returns: UTC seconds and milliseconds 0...999, or nil.
     public static func parseEpoch(_ p: UnsafeBufferPointer<UInt8>) -> (
         seconds: Int64, milliseconds: Int16
@@ -160,9 +162,12 @@ public enum Timestamp {
         // The digits' extents first, then their values over known counts: no loop that ends
         // at a data-dependent digit.
         let intDigits = ByteWords.digitsEnd(base, from: 0, to: n)
-        guard intDigits >= 1, intDigits <= 18 else { return nil }
-        var value: Int64 = 0
-        for k in 0..<intDigits { value = value &* 10 &+ Int64(p[k] &- UInt8(ascii: "0")) }
+        guard intDigits >= 1, intDigits <= 19 else { return nil }
+        // 19 digits fit a UInt64 (at most 9,999,999,999,999,999,999), not always an Int64.
+        var digits: UInt64 = 0
+        for k in 0..<intDigits { digits = digits &* 10 &+ UInt64(p[k] &- UInt8(ascii: "0")) }
+        guard digits <= UInt64(Int64.max) else { return nil }
+        let value = Int64(digits)
         var millis = 0
         if intDigits < n {
             guard p[intDigits] == UInt8(ascii: ".") else { return nil }
@@ -174,10 +179,12 @@ public enum Timestamp {
                 millis = millis &* 10 &+ (k < digits ? Int(p[fractionStart &+ k] &- UInt8(ascii: "0")) : 0)
             }
         }
-        if intDigits >= 13 {
-            return (value / 1000, Int16(value % 1000))
+        switch intDigits {
+        case 19: return (value / 1_000_000_000, Int16(value % 1_000_000_000 / 1_000_000))
+        case 16...18: return (value / 1_000_000, Int16(value % 1_000_000 / 1000))
+        case 13...15: return (value / 1000, Int16(value % 1000))
+        default: return (value, Int16(millis))
         }
-        return (value, Int16(millis))
     }
 
     // MARK: - W3C date + time

@@ -3,7 +3,7 @@ public enum FormatChoice: Sendable, Equatable, CustomStringConvertible {
     /// Detect from the first lines of each file.
     case auto
     /// A named format: a text preset (`combined`, `common`, ...), `w3c`, or `json` / `json-caddy`
-    /// / `json-nginx` / `json-traefik`.
+    /// / `json-nginx` / `json-traefik` / `json-cloudflare`.
     case named(String)
     /// An Apache `LogFormat` string.
     case apache(String)
@@ -12,11 +12,16 @@ public enum FormatChoice: Sendable, Equatable, CustomStringConvertible {
     /// An e-mail event export read with a field mapping (`--email-fields`), on top of the
     /// e-mail preset `base` (`sendgrid`, `mailgun`) or alone.
     case emailFields(base: JSONLinesFormat.EmailPreset?, spec: String)
+    /// An access log in JSON lines read with a field mapping (`--json-fields`), on top of the
+    /// access-log preset `base` (`caddy`, `nginx`, `traefik`, `cloudflare`, or `auto` for
+    /// `json`) or alone.
+    case jsonFields(base: JSONLinesFormat.Preset?, spec: String)
 
     /// The names `--format` accepts.
     public static let names: [String] =
         TextFormat.presetNames + [
-            "w3c", "json", "json-caddy", "json-nginx", "json-traefik", "json-sendgrid", "json-mailgun",
+            "w3c", "json", "json-caddy", "json-nginx", "json-traefik", "json-cloudflare", "json-sendgrid",
+            "json-mailgun",
         ]
 
     /// Parses a `--format` value: a name, `auto`, `apache:STRING` or `nginx:STRING`.
@@ -43,7 +48,7 @@ public enum FormatChoice: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .named(let name): name == "json-sendgrid" || name == "json-mailgun"
         case .emailFields: true
-        case .auto, .apache, .nginx: false
+        case .auto, .apache, .nginx, .jsonFields: false
         }
     }
 
@@ -54,6 +59,7 @@ public enum FormatChoice: Sendable, Equatable, CustomStringConvertible {
         case .apache(let s): "apache:\(s)"
         case .nginx(let s): "nginx:\(s)"
         case .emailFields(let base, _): base.map { "json-\($0.rawValue)" } ?? "json-email"
+        case .jsonFields(let base, _): base.map { $0 == .auto ? "json" : "json-\($0.rawValue)" } ?? "json-fields"
         }
     }
 
@@ -70,6 +76,7 @@ public enum FormatChoice: Sendable, Equatable, CustomStringConvertible {
             case "json-caddy": return .json(JSONLinesFormat(preset: .caddy))
             case "json-nginx": return .json(JSONLinesFormat(preset: .nginx))
             case "json-traefik": return .json(JSONLinesFormat(preset: .traefik))
+            case "json-cloudflare": return .json(JSONLinesFormat(preset: .cloudflare))
             case "json-sendgrid": return .json(JSONLinesFormat(emailPreset: .sendgrid))
             case "json-mailgun": return .json(JSONLinesFormat(emailPreset: .mailgun))
             default: throw VeilError(.usage, "unknown format '\(name)'")
@@ -80,6 +87,8 @@ public enum FormatChoice: Sendable, Equatable, CustomStringConvertible {
             return .text(TextFormat(try CompiledFormat.nginx(s), name: "nginx:\(s)"))
         case .emailFields(let base, let spec):
             return .json(try JSONLinesFormat(emailFields: spec, base: base))
+        case .jsonFields(let base, let spec):
+            return .json(try JSONLinesFormat(accessFields: spec, base: base))
         }
     }
 }

@@ -20,7 +20,8 @@ public enum FormatDetector {
 
     /// What the detector tries, for messages.
     static let triedFormats =
-        "W3C extended, JSON lines (Caddy, Traefik, nginx, SendGrid, Mailgun) or any of the text formats "
+        "W3C extended, JSON lines (Caddy, Traefik, nginx, Cloudflare, SendGrid, Mailgun) or any of the text "
+        + "formats "
         + textCandidates.joined(separator: ", ")
 
     /// Text presets: the AWS load balancers' (an ISO time in the first or second field, which
@@ -70,7 +71,7 @@ public enum FormatDetector {
             // one rejects — so lines parsed alone cannot decide.
             var best: (format: AnyLogFormat, parsed: Int, fields: Int)? = nil
             let candidates =
-                [JSONLinesFormat.Preset.caddy, .traefik, .nginx, .auto].map { JSONLinesFormat(preset: $0) }
+                [JSONLinesFormat.Preset.caddy, .traefik, .nginx, .cloudflare, .auto].map { JSONLinesFormat(preset: $0) }
                 + JSONLinesFormat.EmailPreset.allCases.map { JSONLinesFormat(emailPreset: $0) }
             for candidate in candidates {
                 var f = candidate

@@ -128,7 +128,7 @@ public enum Ingest {
                 throw VeilError(
                     .unrecognisedFormat,
                     "format not recognised: \(lines) as \(FormatDetector.triedFormats); "
-                        + "name the format with --format (apache:'…' or nginx:'…' for a custom layout)",
+                        + "name the format with --format (apache:'…' or nginx:'…' for a custom layout; --json-fields maps other JSON keys)",
                     file: path, line: 1, byteOffset: 0)
             }
             format = detection.format

@@ -234,6 +234,99 @@ private let jsonT0: Int64 = 1_700_000_000
         #expect(p.forwardedFor == "203.0.113.1")
     }
 
+    // MARK: - Cloudflare
+
+    static let cloudflareLine = """
+        {"CacheCacheStatus":"hit","ClientIP":"2001:db8::7","ClientRequestHost":"www.example.com",\
+        "ClientRequestMethod":"GET","ClientRequestProtocol":"HTTP/2","ClientRequestReferer":"https://search.example/",\
+        "ClientRequestURI":"/docs/a?utm_source=x","ClientRequestUserAgent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0",\
+        "EdgeResponseBytes":4521,"EdgeResponseStatus":200,"EdgeStartTimestamp":1700000000123456789,\
+        "OriginResponseStatus":304,"RayID":"7c5b7c8d9e0f1a2b"}
+        """
+
+    @Test func cloudflareLineFieldByField() {
+        let f = JSONLinesFormat(preset: .cloudflare)
+        #expect(f.name == "json-cloudflare")
+        let p = parseJSON(f, Self.cloudflareLine)
+        #expect(p.result == .record)
+        #expect(p.record.timestamp == jsonT0 && p.record.milliseconds == 123)
+        #expect(p.client == "2001:db8::7" && p.site == "www.example.com")
+        #expect(p.method == "GET" && p.target == "/docs/a?utm_source=x" && p.proto == "HTTP/2")
+        #expect(p.record.status == 200, "the edge's status, not the origin's")
+        #expect(p.record.bytes == 4521)
+        #expect(p.referrer == "https://search.example/")
+        #expect(p.userAgent == "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0")
+        #expect(p.cookie == "" && p.user == "")
+    }
+
+    @Test(
+        "Cloudflare's three timestamp formats: unixnano, unix, rfc3339",
+        arguments: ["1700000000123456789", "1700000000", #""2023-11-14T22:13:20Z""#])
+    func cloudflareTimestampFormats(_ value: String) {
+        let p = parseJSON(
+            JSONLinesFormat(preset: .cloudflare),
+            #"{"ClientIP":"192.0.2.1","EdgeResponseStatus":404,"EdgeStartTimestamp":\#(value)}"#)
+        #expect(p.result == .record)
+        #expect(p.record.timestamp == jsonT0)
+        #expect(p.record.status == 404)
+    }
+
+    // MARK: - --json-fields
+
+    @Test("a field mapping reads any access log in JSON: nested keys, aliases, spaces around names")
+    func accessFields() throws {
+        let f = try JSONLinesFormat(
+            accessFields:
+                "timestamp=start, client=peer.address ,host=http.host,method=http.method,uri=http.path,protocol=http.version,"
+                + "status=http.status,size=http.size,referer=http.referer,useragent=http.ua,cookie=visitor,xff=http.xff,user=who"
+        )
+        #expect(f.name == "json-fields")
+        let p = parseJSON(
+            f,
+            #"{"start":1700000000123456,"peer":{"address":"192.0.2.9"},"http":{"host":"shop.example","method":"POST","path":"/cart","version":"HTTP/1.1","status":"201","size":77,"referer":"https://a.example/","ua":"UA/1.0","xff":"203.0.113.1"},"visitor":"v-42","who":"alice"}"#
+        )
+        #expect(p.result == .record)
+        #expect(p.record.timestamp == jsonT0 && p.record.milliseconds == 123)
+        #expect(p.client == "192.0.2.9" && p.site == "shop.example" && p.method == "POST" && p.target == "/cart")
+        #expect(p.proto == "HTTP/1.1" && p.record.status == 201 && p.record.bytes == 77)
+        #expect(p.referrer == "https://a.example/" && p.userAgent == "UA/1.0" && p.forwardedFor == "203.0.113.1")
+        #expect(p.cookie == "v-42" && p.user == "alice")
+        // A whole request line, and an address with its port.
+        let g = try JSONLinesFormat(accessFields: "time=t,request=r,ip_port=c")
+        let q = parseJSON(g, #"{"t":"2023-11-14T22:13:20Z","r":"GET /a?b=1 HTTP/2.0","c":"[2001:db8::1]:443"}"#)
+        #expect(q.result == .record && q.method == "GET" && q.target == "/a?b=1" && q.client == "2001:db8::1")
+        #expect(parseJSON(g, #"{"r":"GET / HTTP/1.1"}"#).result == .reject(.missingField), "no time")
+    }
+
+    @Test("a mapping on top of a preset comes first, and the preset's keys still apply")
+    func accessFieldsOverPreset() throws {
+        let f = try JSONLinesFormat(accessFields: "host=x_site,ip=real_ip", base: .nginx)
+        #expect(f.name == "json-nginx")
+        let p = parseJSON(
+            f,
+            #"{"time_iso8601":"2023-11-14T22:13:20+00:00","remote_addr":"10.0.0.1","real_ip":"192.0.2.5","host":"lb.internal","x_site":"www.example.com","request":"GET / HTTP/1.1","status":200}"#
+        )
+        #expect(p.result == .record && p.client == "192.0.2.5" && p.site == "www.example.com")
+        #expect(p.method == "GET" && p.record.status == 200, "the preset's keys")
+        let q = parseJSON(f, #"{"time_iso8601":"2023-11-14T22:13:20+00:00","remote_addr":"10.0.0.1","status":200}"#)
+        #expect(q.result == .record && q.client == "10.0.0.1", "the preset's key where the mapped one is absent")
+        #expect(try JSONLinesFormat(accessFields: "ip=a", base: .auto).name == "json")
+    }
+
+    @Test(
+        "bad access-field mappings are usage errors",
+        arguments: [
+            ("no timestamp", "ip=a,status=s"), ("empty path", "timestamp=t,ip="),
+            ("unknown field", "timestamp=t,colour=red"), ("path twice", "timestamp=t,status=t"),
+            ("empty component", "timestamp=a..b"), ("not a pair", "nonsense"),
+            ("an e-mail field", "timestamp=t,recipient=r"),
+        ])
+    func badAccessMappings(_ why: String, _ spec: String) {
+        let e = #expect(throws: VeilError.self, "\(why)") { try JSONLinesFormat(accessFields: spec) }
+        #expect(e?.code == .usage, "\(why): \(e?.message ?? "")")
+        #expect(e?.message.contains("--json-fields") == true, "\(why)")
+    }
+
     @Test func traefikClientAddrWithoutClientHost() {
         let p = parseJSON(
             JSONLinesFormat(preset: .traefik),
@@ -351,6 +444,7 @@ private let jsonT0: Int64 = 1_700_000_000
             """
         for (preset, line) in [
             (JSONLinesFormat.Preset.caddy, Self.caddyLine), (.traefik, Self.traefikLine), (.nginx, nginxLine),
+            (.cloudflare, Self.cloudflareLine),
         ] {
             let a = parseJSON(auto, line)
             let b = parseJSON(JSONLinesFormat(preset: preset), line)

@@ -137,7 +137,12 @@ private func withBytes<R>(_ s: String, _ body: (UnsafeBufferPointer<UInt8>) -> R
         ("2147483648", 2_147_483_648, 0),
         ("1700000000.05", 1_700_000_000, 50),
         ("1700000000.123456789", 1_700_000_000, 123),  // a fraction longer than a word
-        ("000000000000000042", 0, 42),  // 18 digits: milliseconds
+        ("000000000000042", 0, 42),  // 15 digits: milliseconds
+        ("1700000000123456", 1_700_000_000, 123),  // 16 digits: microseconds
+        ("1700000000123456.7", 1_700_000_000, 123),
+        ("000000000000042000", 0, 42),  // 18 digits: microseconds
+        ("1700000000123456789", 1_700_000_000, 123),  // 19 digits: nanoseconds (Cloudflare's unixnano)
+        ("9223372036854775807", 9_223_372_036, 854),  // Int64.max nanoseconds
     ])
     func epochValid(_ text: String, _ seconds: Int64, _ millis: Int16) {
         let r = withBytes(text) { Timestamp.parseEpoch($0) }
@@ -146,8 +151,10 @@ private func withBytes<R>(_ s: String, _ body: (UnsafeBufferPointer<UInt8>) -> R
     }
 
     @Test(arguments: [
-        "", "abc", "-1", "1.", ".5", "1.7e9", "17x", "1234567890123456789", "1 2", "1700000000x",
+        "", "abc", "-1", "1.", ".5", "1.7e9", "17x", "1 2", "1700000000x",
         "1700000000.12345678x", "17000000001234567890", "1700000000:", "1700000000.1/",
+        // 19 digits over Int64.max, and the largest 19 digits (no wrap-around to a valid time).
+        "9223372036854775808", "9999999999999999999",
     ])
     func epochInvalid(_ text: String) {
         #expect(withBytes(text) { Timestamp.parseEpoch($0) } == nil)

@@ -157,6 +157,19 @@ struct FormatDetectorTests {
         #expect(d.format.name == "json-traefik" && d.parsed == 4, "\(d.format.name) \(d.parsed)")
     }
 
+    @Test("Cloudflare Logpush lines are Cloudflare's, in each of its timestamp formats")
+    func cloudflare() {
+        for time in ["1795860000123456789", "1795860000", #""2026-11-28T10:00:00Z""#] {
+            let lines = (0..<8).map { n in
+                Array(
+                    #"{"ClientIP":"192.0.2.\#(n)","ClientRequestHost":"www.example.com","ClientRequestMethod":"GET","ClientRequestURI":"/p\#(n)","ClientRequestUserAgent":"curl/8.4.0","EdgeResponseBytes":10,"EdgeResponseStatus":200,"EdgeStartTimestamp":\#(time)}"#
+                        .utf8)
+            }
+            let d = FormatDetector.detect(lines)
+            #expect(d.format.name == "json-cloudflare" && d.parsed == 8, "\(time): \(d.format.name)")
+        }
+    }
+
     @Test("a W3C extended log is detected by its directives, even before its first data line")
     func w3c() {
         let header = [
