@@ -45,7 +45,8 @@ struct LineRenderer {
         serverAddress = population.addresses.texts[population.serverAddress]
         // Formats that write UTC only ignore the offset.
         switch format {
-        case .jsonCaddy, .jsonTraefik, .jsonTraefikDefault, .jsonCloudflare, .w3c, .awsALB, .awsELB: offsetMinutes = 0
+        case .jsonCaddy, .jsonTraefik, .jsonTraefikDefault, .jsonCloudflare, .w3c, .awsALB, .awsELB, .awsS3:
+            offsetMinutes = 0
         default: offsetMinutes = utcOffsetMinutes
         }
     }
@@ -97,6 +98,7 @@ struct LineRenderer {
         case .jsonCloudflare: return renderCloudflare(r, corruption, &rng, &sink)
         case .w3c: return renderW3C(r, corruption, &rng, &sink)
         case .awsALB, .awsELB: return renderAWS(r, corruption, &rng, &sink)
+        case .awsS3: return renderS3(r, corruption, &rng, &sink)
         }
     }
 
@@ -151,7 +153,7 @@ struct LineRenderer {
         let f = UTCCalendar.Fields(seconds: local)
         var s = ""
         switch format {
-        case .common, .combined, .combinedCookie, .combinedCookieXFF, .vhostCombined, .nginxCustom, .traefikCLF:
+        case .common, .combined, .combinedCookie, .combinedCookieXFF, .vhostCombined, .nginxCustom, .traefikCLF, .awsS3:
             let month = String(decoding: UTCCalendar.monthNames[f.month - 1], as: UTF8.self)
             s =
                 "\(UTCCalendar.pad(f.day, 2))/\(month)/\(UTCCalendar.pad(f.year, 4)):\(UTCCalendar.pad(f.hour, 2)):"
@@ -187,7 +189,7 @@ struct LineRenderer {
         sink.append(cachedStamp)
         guard corruption == .badTimestamp else { return }
         switch format {
-        case .common, .combined, .combinedCookie, .combinedCookieXFF, .vhostCombined, .nginxCustom, .traefikCLF:
+        case .common, .combined, .combinedCookie, .combinedCookieXFF, .vhostCombined, .nginxCustom, .traefikCLF, .awsS3:
             sink.buffer[start + 3] = UInt8(ascii: "X")
             sink.buffer[start + 4] = UInt8(ascii: "y")
             sink.buffer[start + 5] = UInt8(ascii: "z")
@@ -455,6 +457,58 @@ struct LineRenderer {
         sink.append(",\"RayID\":\"")
         hex(rng.next(), digits: 16, &sink)
         sink.append("\"}")
+        return span
+    }
+
+    /// Amazon S3 server access log line of a website bucket (anonymous requests).
+    private mutating func renderS3(
+        _ r: Request, _ corruption: Corruption, _ rng: inout Xoshiro256StarStar, _ sink: inout ByteSink
+    ) -> TargetSpan {
+        sink.append("5d41402abc4b2a76b9719d911017c5925d41402abc4b2a76b9719d911017c592 ")
+        sink.append(sites[r.site])
+        sink.append(" [")
+        stamp(r, corruption, &sink)
+        sink.append("] ")
+        sink.append(addresses[r.address])
+        sink.append(" - ")
+        hex(rng.next(), digits: 16, &sink)
+        sink.append(" WEBSITE.")
+        method(r, &sink)
+        sink.append(".OBJECT ")
+        if r.path.count > 1 { sink.append(Array(r.path[1...])) } else { sink.append(UInt8(ascii: "-")) }
+        sink.append(" \"")
+        method(r, &sink)
+        sink.append(UInt8(ascii: " "))
+        let span = target(r, &sink)
+        sink.append(" HTTP/1.1\" ")
+        status(r, corruption, &sink)
+        switch r.status {
+        case 404: sink.append(" NoSuchKey ")
+        case 403: sink.append(" AccessDenied ")
+        default: sink.append(" - ")
+        }
+        if r.bytes == 0 {
+            sink.append("- -")
+        } else {
+            sink.appendDecimal(r.bytes)
+            sink.append(UInt8(ascii: " "))
+            sink.appendDecimal(r.bytes)
+        }
+        let total = durationMicros(r, &rng) / 1000 + 1
+        sink.append(UInt8(ascii: " "))
+        sink.appendDecimal(total)
+        sink.append(UInt8(ascii: " "))
+        sink.appendDecimal(total - total / 4)
+        sink.append(" \"")
+        if r.referrer.isEmpty { sink.append(UInt8(ascii: "-")) } else { sink.append(r.referrer) }
+        sink.append("\" \"")
+        sink.append(userAgents[r.userAgent])
+        sink.append("\" - ")
+        hex(rng.next(), digits: 16, &sink)
+        hex(rng.next(), digits: 16, &sink)
+        sink.append("= - - - ")
+        sink.append(sites[r.site])
+        sink.append(".s3-website-us-east-1.amazonaws.com - - -")
         return span
     }
 

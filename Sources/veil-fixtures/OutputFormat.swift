@@ -33,6 +33,10 @@ enum OutputFormat: String, CaseIterable, Sendable {
     /// AWS Application Load Balancer access log: `client:port` (IPv6 without brackets), the
     /// request line with an absolute URL naming the site, no Referer, no user name.
     case awsALB = "aws_alb"
+    /// Amazon S3 server access log of a static website bucket: the bucket (the site), the
+    /// client, an anonymous requester, the request, referrer and user agent, and the fields
+    /// S3 writes after them.
+    case awsS3 = "aws_s3"
     /// AWS Classic Load Balancer access log (HTTPS listener): the same client, request and user
     /// agent fields as `aws_alb`, fewer fields around them.
     case awsELB = "aws_elb"
@@ -41,7 +45,7 @@ enum OutputFormat: String, CaseIterable, Sendable {
     var hasHost: Bool {
         switch self {
         case .vhostCombined, .jsonCaddy, .jsonNginx, .jsonTraefik, .jsonTraefikDefault, .jsonCloudflare, .w3c, .awsALB,
-            .awsELB:
+            .awsELB, .awsS3:
             true
         default: false
         }
@@ -59,7 +63,7 @@ enum OutputFormat: String, CaseIterable, Sendable {
     }
 
     /// The line carries the authenticated user name.
-    var hasUser: Bool { self != .jsonNginx && self != .jsonCloudflare && !isAWS }
+    var hasUser: Bool { self != .jsonNginx && self != .jsonCloudflare && self != .awsS3 && !isAWS }
 
     /// The line carries the Referer.
     var hasReferrer: Bool { hasUserAgent && !isAWS }

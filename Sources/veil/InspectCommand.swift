@@ -58,7 +58,7 @@ struct InspectCommand: ParsableCommand {
         s += "  records      \(grouped(r.records))\n"
         if r.skipped > 0 {
             s +=
-                "  skipped      \(grouped(r.skipped)) (directives, blank lines, e-mail events of other kinds, load balancer lines without a response)\n"
+                "  skipped      \(grouped(r.skipped)) (directives, blank lines, e-mail events of other kinds, requests without a response, S3 lifecycle operations)\n"
         }
         if r.outsideWindow > 0 { s += "  outside      \(grouped(r.outsideWindow)) (--from/--until)\n" }
         s += "  rejected     \(grouped(r.rejected))\(r.rejected > 0 ? ": " + rejectSummary(r) : "")\n"

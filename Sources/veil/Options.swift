@@ -80,7 +80,12 @@ struct InputOptions: ParsableArguments {
         }
         if c.format != .auto {
             // Compile a given format string now: a bad one is bad usage, reported once.
-            do { _ = try c.format.makeFormat() } catch { throw VeilError(.usage, "--format: \(error.message)") }
+            do {
+                _ = try c.format.makeFormat()
+            } catch {
+                // A mapping's errors already name their option.
+                throw VeilError(.usage, error.message.hasPrefix("--") ? error.message : "--format: \(error.message)")
+            }
         }
         if let maxLineLength {
             guard maxLineLength >= 256, maxLineLength <= 1 << 30 else {

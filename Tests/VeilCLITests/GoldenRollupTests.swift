@@ -57,7 +57,7 @@ import Testing
     static let formats = [
         "combined", "common", "combined_cookie", "combined_cookie_xff", "vhost_combined", "json-caddy",
         "json-nginx", "json-traefik", "json-traefik-default", "json-cloudflare", "w3c", "nginx-custom", "traefik_clf",
-        "aws_alb", "aws_elb",
+        "aws_alb", "aws_elb", "aws_s3",
     ]
     /// The format `--format auto` names for a fixture, where that is not the fixture's own name
     /// (the nginx format string is given, not detected).

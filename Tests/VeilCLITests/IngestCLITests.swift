@@ -692,7 +692,7 @@ struct IngestCLITests {
         var checked = 0
         for format in [
             "combined_cookie_xff", "vhost_combined", "json-caddy", "json-traefik", "json-cloudflare", "w3c",
-            "nginx-custom", "traefik_clf", "aws_alb",
+            "nginx-custom", "traefik_clf", "aws_alb", "aws_s3",
         ] {
             let g = try CLI.generate(format: format, lines: 1500, seed: 21, extra: extra, in: dir)
             let ids = try g.identifierList()
@@ -732,7 +732,7 @@ struct IngestCLITests {
             let text = try CLI.veil(["inspect", g.log])
             #expect(text.stdoutText.contains("rejected") && text.stdoutText.contains("(lines "), "\(text)")
         }
-        #expect(checked == 81)
+        #expect(checked == 90)
     }
 
     // MARK: 6. Key store through the CLI

@@ -151,6 +151,12 @@ public enum BotName: String, Sendable, Hashable, CaseIterable {
     case reqwest
     case nutch
     case mechanize
+    /// The AWS command-line tool (`aws-cli/2.15.0 Python/3.11.6 …`).
+    case awsCLI = "aws-cli"
+    /// AWS SDKs (`aws-sdk-java/…`, `aws-sdk-go-v2/…`, `Boto3/…`, `Botocore/…`).
+    case awsSDK = "aws-sdk"
+    /// The S3 console's own requests (`S3Console/0.4`), as S3 server access logs show them.
+    case awsConsole = "aws-console"
 
     // MARK: Scanners
     case zgrab

@@ -277,6 +277,13 @@ public struct UserAgentClassifier: Sendable {
         AgentRule("nikto", .nikto),
         AgentRule("sqlmap", .sqlmap),
         AgentRule("masscan", .masscan),
+        // AWS clients (S3 server access logs), before the libraries their user agents name
+        // (`java/`, `python/`): the CLI names botocore too, so it comes first.
+        AgentRule("aws-cli/", .awsCLI),
+        AgentRule("aws-sdk-", .awsSDK),
+        AgentRule("boto3/", .awsSDK),
+        AgentRule("botocore/", .awsSDK),
+        AgentRule("s3console/", .awsConsole),
         // HTTP libraries and command-line tools.
         AgentRule("curl/", .curl),
         AgentRule("libcurl", .curl),

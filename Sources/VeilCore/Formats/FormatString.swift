@@ -35,10 +35,16 @@ public struct CompiledFormat: Sendable {
     /// and have no host field. Off for format strings, whose servers may receive proxy
     /// requests for other hosts.
     public internal(set) var requestURLNamesSite = false
-    /// A status written `-` or `000` means no HTTP response was sent (a load balancer's line for
-    /// a TCP connection, or a client gone before any response): the line is skipped, not
-    /// rejected.
+    /// A status written `-`, `0` or `000` means no HTTP response was sent (a load balancer's
+    /// line for a TCP connection, a client gone before any response, a request Traefik knew no
+    /// status of): the line is skipped, not rejected.
     public internal(set) var dashStatusSkips = false
+    /// Each line ends with Traefik's tail, ` <requests> "<router>" "<server URL>" <duration>ms`
+    /// (router and server may be a bare `-`), which is checked from the end of the line and cut
+    /// off before the format runs on the rest (`TextFormat.traefikTailStart`): the user agent
+    /// before it is then the line's last field, whatever quotes it holds (Traefik writes
+    /// header values as they came, without escapes).
+    public internal(set) var traefikTail = false
 
     /// A record slot a format string can fill.
     public enum CapturedField: String, Sendable, Hashable, CaseIterable {

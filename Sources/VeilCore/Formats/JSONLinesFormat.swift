@@ -27,7 +27,8 @@ import CByteScan
 /// another control byte outside a string → `.binaryGarbage` (a raw control byte inside a
 /// string → `.badJSON`, as RFC 8259 requires); nesting deeper than 64 → `.badJSON`; no
 /// timestamp → `.missingField`; a timestamp that does not parse → `.badTimestamp`; a status
-/// outside 100...599 or not an integer → `.badStatus`; a size that is not a non-negative
+/// outside 100...599 or not an integer → `.badStatus`, except a status of 0 (no response was
+/// sent: the client went away), which is `.skip`; a size that is not a non-negative
 /// integer → `.badBytes`; a request line without a space → `.badRequestLine`. A line of
 /// only spaces is `.skip`, and so is an e-mail event other than open, click or delivered. An
 /// e-mail event (open, click, delivered) without a recipient → `.missingField`; with an e-mail
@@ -72,7 +73,8 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         /// `record.user` (authenticated user).
         case user
         /// `record.timestamp` and `record.milliseconds`. The value may be a number or string of
-        /// epoch seconds (`1700000000.123`, milliseconds when 13+ digits), an ISO 8601 /
+        /// epoch seconds (`1700000000.123`; milliseconds with 13 to 15 digits, microseconds with
+        /// 16 to 18, nanoseconds with 19: `Timestamp.parseEpoch`), an ISO 8601 /
         /// RFC 3339 time (`2023-11-14T22:13:20.5Z`) or a CLF time (`14/Nov/2023:22:13:20 +0000`).
         case timestamp
         /// `record.method`.
@@ -105,12 +107,18 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         case recipient
         /// `record.campaign` (campaign or message id).
         case campaign
+        /// Who made the request, as Cloudflare's `ClientRequestSource` says: a value other than
+        /// `eyeball` (`1`), an end user's request, makes the line `.skip` (Cloudflare's purges,
+        /// Always Online crawls, health checks, Workers' subrequests, Early Hints fetches;
+        /// Cloudflare's own dashboards count eyeball requests only).
+        case requestSource
         /// `record.automation`: `true` (JSON literal or text), `1`, `yes`, `proxy`, `apple`,
         /// `gmail`, `yahoo` → `.proxy`; `false`, `0`, `no` → `.none`; any other text (Mailgun's
         /// `generic`) → `.bot`.
         case automation
 
-        /// The record slot a field fills; fields sharing a slot compete by precedence.
+        /// The record slot a field fills (below `JSONLinesFormat.slotCount`); fields sharing a
+        /// slot compete by precedence.
         var slot: Int {
             switch self {
             case .site: 0
@@ -131,9 +139,14 @@ public struct JSONLinesFormat: LogFormat, Sendable {
             case .recipient: 15
             case .campaign: 16
             case .automation: 17
+            case .requestSource: 18
             }
         }
     }
+
+    /// How many field slots there are (`Field.slot`): the scanner's `InlineArray` of captured
+    /// ranges has this many.
+    static let slotCount = 19
 
     /// The format's name: `json-caddy`, `json-nginx`, `json-traefik`, `json-cloudflare`, `json`
     /// for `auto` and user mappings of key paths, `json-fields` for `init(accessFields:base:)`
@@ -485,7 +498,8 @@ public struct JSONLinesFormat: LogFormat, Sendable {
     /// "EdgeStartTimestamp":1700000000123456789,…}`. The time is whichever of the job's
     /// `timestamp_format` choices it was written in: `unixnano` (the default), `unix` or
     /// `rfc3339`. The status is the one Cloudflare's edge sent the client, the size
-    /// `EdgeResponseBytes`.
+    /// `EdgeResponseBytes`; a line whose `ClientRequestSource` is not `eyeball` (a request of
+    /// Cloudflare's own: purge, health check, Worker subrequest, …) is skipped.
     static let cloudflareKeys: [(path: String, field: Field)] = [
         ("EdgeStartTimestamp", .timestamp),
         ("ClientIP", .clientAddress),
@@ -497,6 +511,7 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         ("EdgeResponseBytes", .bytes),
         ("ClientRequestReferer", .referrer),
         ("ClientRequestUserAgent", .userAgent),
+        ("ClientRequestSource", .requestSource),
     ]
 
     // MARK: - Parsing
@@ -651,6 +666,11 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         record.campaign = s.range(.campaign)
         let event = s.range(.event), automation = s.range(.automation), timestamp = s.range(.timestamp)
         let status = s.range(.status), bytes = s.range(.bytes), requestLine = s.range(.requestLine)
+        let source = s.range(.requestSource)
+        if !source.isEmpty && !Self.isEyeball(source.slice(line)) {
+            record.reset()
+            return .skip
+        }
         if !event.isEmpty {
             guard let kind = Self.eventKind(event.slice(line)) else {
                 // An event of another kind: skipped. The recipient's range stays in the record,
@@ -676,7 +696,14 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         record.timestamp = time.seconds
         record.milliseconds = time.milliseconds
         if !status.isEmpty {
-            guard let status = Self.status(status.slice(line)) else {
+            let text = status.slice(line)
+            guard let status = Self.status(text) else {
+                // 0: no response was sent (Cloudflare, Caddy and Traefik log a request whose
+                // client went away first this way).
+                if text.count == 1 && text[0] == UInt8(ascii: "0") {
+                    record.reset()
+                    return .skip
+                }
                 return fail(.badStatus, &record)
             }
             record.status = status
@@ -733,6 +760,11 @@ public struct JSONLinesFormat: LogFormat, Sendable {
     }
 
     @inline(never)
+    /// `eyeball` or `1`: Cloudflare's `ClientRequestSource` of an end user's request.
+    static func isEyeball(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+        t.elementsEqual("eyeball".utf8) || (t.count == 1 && t[0] == UInt8(ascii: "1"))
+    }
+
     private func fail(_ reason: RejectReason, _ record: inout LogRecord) -> ParseResult {
         record.reset()
         return .reject(reason)
@@ -886,7 +918,7 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         ]
         var buckets = [Int32](repeating: -1, count: JSONLinesFormat.bucketsPerNode)
         /// How many keys each slot has so far (the next key's rank).
-        var slotKeys = [UInt8](repeating: 0, count: 18)
+        var slotKeys = [UInt8](repeating: 0, count: JSONLinesFormat.slotCount)
 
         /// Adds a path; `rank` nil means "after the keys already added for this field".
         mutating func add(path: String, field: Field, rank: UInt8? = nil) throws(VeilError) {
@@ -992,7 +1024,7 @@ private struct JSONScanner {
     /// The range captured for each field slot (`Field.slot`), `.empty` when none was; read
     /// into the record after the scan (`range(_:)`). Stored by index, not by a switch on the
     /// field: the switch's indirect jump mispredicted on every other key.
-    var slots = InlineArray<18, ByteRange>(repeating: .empty)
+    var slots = InlineArray<19, ByteRange>(repeating: .empty)
     /// Whether slot 1 holds `ip:port` (`clientAddressAndPort`), slot 13 a whole cookie header.
     var addressHasPort = false
     var cookieIsHeader = false

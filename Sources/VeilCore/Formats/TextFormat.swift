@@ -1,8 +1,8 @@
 import CByteScan
 
 /// Parses text access-log lines (NCSA common, combined, vhost-combined, combined with extra
-/// quoted fields, Traefik's default access log, AWS Application and Classic Load Balancer access
-/// logs, and user-given Apache
+/// quoted fields, Traefik's default access log, AWS Application and Classic Load Balancer and
+/// Amazon S3 server access logs, and user-given Apache
 /// `LogFormat` / nginx `log_format` strings) into `LogRecord`s of byte ranges, without
 /// allocating.
 ///
@@ -55,6 +55,12 @@ import CByteScan
 ///   the site (`CompiledFormat.requestURLNamesSite`); a line whose status is `-` or `000` (a
 ///   TCP listener's connection, a client gone before any response) is `.skip`
 ///   (`CompiledFormat.dashStatusSkips`).
+/// - **Amazon S3 server access logs** (`aws_s3`): the bucket names the site; a `-` status (a
+///   lifecycle or replication operation, logged with a `"-"` request) is `.skip`.
+/// - **Traefik** (`traefik_clf`): the tail after the user agent is checked and cut off before
+///   the rest is read as `combined` (`CompiledFormat.traefikTail`); a line without it is
+///   `.truncated` (no `<digits>ms` at the end) or `.literalMismatch`; a `-` or `0` status is
+///   `.skip`.
 /// - An empty line, or one of only spaces and tabs, is `.skip`.
 ///
 /// Formats of the combined family (`combined`, `combined_cookie`, `combined_xff`,
@@ -127,12 +133,9 @@ public struct TextFormat: LogFormat {
         ),
         // Traefik's default access log ("Common Log Format" in its documentation): combined,
         // then the requests Traefik has received since it started, the router's name, the
-        // server's URL and the duration (`1234ms`); none of the four is read.
-        (
-            "traefik_clf",
-            #"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" %{requests}n "%{router}n" "#
-                + #""%{server}n" %{duration}nms"#
-        ),
+        // server's URL and the duration (`1234ms`), none of which is read: that tail is checked
+        // and cut off first (`CompiledFormat.traefikTail`), and the rest read as combined.
+        ("traefik_clf", #"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i""#),
         // AWS Application Load Balancer: the fields up to the user agent; the rest of the line
         // (TLS, target group, trace id, domain, actions, …) is skipped.
         (
@@ -148,12 +151,26 @@ public struct TextFormat: LogFormat {
                 + #"%{request_processing_time}n %{backend_processing_time}n %{response_processing_time}n "#
                 + #"%>s %{backend_status_code}n %I %O "%r" "%{User-Agent}i""#
         ),
+        // Amazon S3 server access logs: the bucket names the site; the fields up to the user
+        // agent (the bucket owner, requester, request id, operation, key, error code, object
+        // size and times are not read), then the version id, host id, signature, TLS, host
+        // header and later fields, skipped.
+        (
+            "aws_s3",
+            #"%{owner}n %v %t %h %{requester}n %{request_id}n %{operation}n %{key}n "%r" %>s %{error}n %b "#
+                + #"%{object_size}n %{total_time}n %{turnaround}n "%{Referer}i" "%{User-Agent}i""#
+        ),
     ]
 
     /// The load balancers' presets: their request lines carry absolute URLs and no host field,
     /// so the URL's host names the site (`CompiledFormat.requestURLNamesSite`), and a `-` or
     /// `000` status is a connection without a response (`CompiledFormat.dashStatusSkips`).
     static let loadBalancerPresets: Set<String> = ["aws_alb", "aws_elb"]
+
+    /// The presets whose `-` or `000` status is a line to skip (`CompiledFormat.dashStatusSkips`):
+    /// the load balancers', and S3's, whose lifecycle and replication operations (`S3.EXPIRE.OBJECT`,
+    /// `S3.TRANSITION_SIA.OBJECT`, …) are logged with a `"-"` request and a `-` status.
+    static let dashStatusPresets: Set<String> = loadBalancerPresets.union(["aws_s3", "traefik_clf"])
 
     /// The preset names, in the order of `presets`.
     public static let presetNames: [String] = presets.map(\.name)
@@ -164,7 +181,8 @@ public struct TextFormat: LogFormat {
             do {
                 var compiled = try CompiledFormat.apache(format)
                 compiled.requestURLNamesSite = loadBalancerPresets.contains(name)
-                compiled.dashStatusSkips = loadBalancerPresets.contains(name)
+                compiled.dashStatusSkips = dashStatusPresets.contains(name)
+                compiled.traefikTail = name == "traefik_clf"
                 d[name] = compiled
             } catch {
                 preconditionFailure("preset \(name) does not compile: \(error)")
@@ -174,7 +192,8 @@ public struct TextFormat: LogFormat {
     }()
 
     /// A parser for a preset: `common`, `combined`, `vhost_combined`, `combined_cookie`,
-    /// `combined_cookie_xff`, `combined_xff`, `aws_alb`, `aws_elb` (`-` may be written for `_`);
+    /// `combined_cookie_xff`, `combined_xff`, `traefik_clf`, `aws_alb`, `aws_elb`, `aws_s3` (`-`
+    /// may be written for `_`);
     /// nil for other names.
     public static func preset(_ name: String) -> TextFormat? {
         let key = String(name.map { $0 == "-" ? "_" : $0 })
@@ -216,8 +235,14 @@ public struct TextFormat: LogFormat {
             while i < n && (p[i] == 0x20 || p[i] == 0x09) { i += 1 }
             if i == n { return .skip }
         }
-        var cache = self.cache
         let compiled = self.compiled
+        var n = n
+        if compiled.traefikTail {
+            let end = Self.traefikTailStart(p, n)
+            guard end > 0 else { return .reject(end == 0 ? .truncated : .literalMismatch) }
+            n = end
+        }
+        var cache = self.cache
         if usesCombinedFastPath, let shape = compiled.combinedShape {
             // The combined formats (the usual case) inline a copy with the vhost and common
             // branches folded away; the others call one that keeps them.
@@ -258,9 +283,54 @@ public struct TextFormat: LogFormat {
         return result
     }
 
-    /// `000`, the status AWS load balancers log when no response was sent.
-    private static func isZeroStatus(_ p: UnsafeMutablePointer<UInt8>, _ start: Int) -> Bool {
-        p[start] == UInt8(ascii: "0") && p[start &+ 1] == UInt8(ascii: "0") && p[start &+ 2] == UInt8(ascii: "0")
+    /// `000`, the status AWS load balancers log when no response was sent, or `0`, Traefik's.
+    private static func isZeroStatus(_ p: UnsafeMutablePointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
+        switch end &- start {
+        case 1: p[start] == UInt8(ascii: "0")
+        case 3:
+            p[start] == UInt8(ascii: "0") && p[start &+ 1] == UInt8(ascii: "0") && p[start &+ 2] == UInt8(ascii: "0")
+        default: false
+        }
+    }
+
+    /// Where Traefik's tail begins: the length of the line without
+    /// ` <digits> <router> <server> <digits>ms`, each of router and server either `"…"` (no `"`
+    /// inside) or a bare `-`, checked from the end of the line; the line before it must end
+    /// with the `"` that closes the user agent. 0 when the line does not end with `<digits>ms`
+    /// (cut short), -1 when the rest of the tail is not Traefik's.
+    static func traefikTailStart(_ p: UnsafeMutablePointer<UInt8>, _ n: Int) -> Int {
+        let space = UInt8(ascii: " "), quote = UInt8(ascii: "\"")
+        func isDigit(_ b: UInt8) -> Bool { b &- UInt8(ascii: "0") < 10 }
+        // Digits ending at `end`: where they start, or -1 when there are none.
+        func digitsStart(_ end: Int) -> Int {
+            var i = end
+            while i > 0, isDigit(p[i &- 1]) { i &-= 1 }
+            return i < end ? i : -1
+        }
+        // A router or server name ending at `end`, and the space before it: where that space
+        // is, or -1.
+        func nameStart(_ end: Int) -> Int {
+            guard end > 1 else { return -1 }
+            var i = end &- 1
+            if p[i] == quote {
+                i &-= 1
+                while i >= 0, p[i] != quote { i &-= 1 }
+                guard i >= 0 else { return -1 }
+            } else if p[i] != UInt8(ascii: "-") {
+                return -1
+            }
+            return i > 0 && p[i &- 1] == space ? i &- 1 : -1
+        }
+        guard n >= 2, p[n &- 1] == UInt8(ascii: "s"), p[n &- 2] == UInt8(ascii: "m") else { return 0 }
+        let duration = digitsStart(n &- 2)
+        guard duration > 0, p[duration &- 1] == space else { return duration < 0 ? 0 : -1 }
+        let server = nameStart(duration &- 1)
+        guard server > 0 else { return -1 }
+        let router = nameStart(server)
+        guard router > 0 else { return -1 }
+        let count = digitsStart(router)
+        guard count > 1, p[count &- 1] == space, p[count &- 2] == quote else { return -1 }
+        return count &- 1
     }
 
     /// The host (and port) of an absolute-form request target, `www.example.com:443` of
@@ -467,7 +537,7 @@ public struct TextFormat: LogFormat {
                 }
             case .protocolVersion: record.protocolVersion = range
             case .status:
-                if dashStatusSkips && (isDash || (end - start == 3 && Self.isZeroStatus(p, start))) { return .skip }
+                if dashStatusSkips && (isDash || Self.isZeroStatus(p, start, end)) { return .skip }
                 guard end - start == 3, let status = statusCode(p, start) else { return .reject(.badStatus) }
                 record.status = status
             case .bytes:

@@ -3,7 +3,8 @@ import Testing
 @testable import VeilCore
 
 /// Traefik's default access log (`traefik_clf`): combined, then the requests Traefik has
-/// received since it started, the router's name, the server's URL and the duration.
+/// received since it started, the router's name, the server's URL and the duration — a tail
+/// checked from the end of the line and cut off before the rest is read as combined.
 @Suite("Traefik's common log format")
 struct TraefikCommonLogFormatTests {
     static let agent = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
@@ -37,20 +38,33 @@ struct TraefikCommonLogFormatTests {
         #expect(p.record.cookie.isEmpty && p.record.forwardedFor.isEmpty && p.record.site.isEmpty)
     }
 
-    @Test("what Traefik writes for missing values: size 0, `\"-\"` referrer, router and server")
-    func missingValues() throws {
-        let p = try Self.parse(
-            Self.line(bytes: "0", referrer: #""-""#, tail: #"1 "-" "-" 0ms"#))
+    @Test(
+        "what Traefik writes for missing values: size 0, `\"-\"` referrer, router and server, or a bare `-` (v1, v2.1)",
+        arguments: [#"1 "-" "-" 0ms"#, "1 - - 0ms", #"9 "ping@internal" - 0ms"#, #"9 - "http://10.0.0.7:8080" 1ms"#])
+    func missingValues(_ tail: String) throws {
+        let p = try Self.parse(Self.line(bytes: "0", referrer: #""-""#, tail: tail))
         #expect(p.result == .record)
         #expect(p.record.bytes == 0 && p.record.referrer.isEmpty)
         #expect(p.text(p.record.userAgent) == Self.agent)
     }
 
-    @Test("a user agent quoted the way Go quotes strings (`\\\"`, `\\\\`, `\\x..`) is unescaped")
-    func goQuotedAgent() throws {
-        let p = try Self.parse(Self.line(agent: #""Mozilla/5.0 \"quoted\" \\ \x01 end""#))
+    @Test("a `-` or `0` status (Traefik knew of no response) is skipped, not rejected; `2x0` is rejected")
+    func noStatus() throws {
+        for status in ["-", "0"] {
+            let line =
+                "192.0.2.7 - - [28/Nov/2026:10:00:00 +0100] \"GET / HTTP/1.0\" \(status) \(status) \"-\" \"-\" 746 \"-\" \"-\" 0ms"
+            #expect(try Self.parse(line).result == .skip, "\(status)")
+        }
+        let bad = "192.0.2.7 - - [28/Nov/2026:10:00:00 +0100] \"GET / HTTP/1.0\" 2x0 5 \"-\" \"-\" 746 \"-\" \"-\" 0ms"
+        #expect(try Self.parse(bad).result == .reject(.badStatus))
+    }
+
+    @Test("Traefik writes header values without escapes: a user agent with quotes inside keeps its line")
+    func quotesInAgent() throws {
+        let p = try Self.parse(Self.line(agent: #""Mozilla/5.0 "compatible" bot""#))
         #expect(p.result == .record)
-        #expect(p.text(p.record.userAgent) == "Mozilla/5.0 \"quoted\" \\ \u{01} end")
+        #expect(p.text(p.record.userAgent).hasPrefix("Mozilla/5.0 \"compatible"))
+        #expect(p.record.status == 200 && p.record.bytes == 5123)
     }
 
     @Test(
@@ -63,11 +77,16 @@ struct TraefikCommonLogFormatTests {
             // The duration without its unit.
             ("no unit", #"8412 "website@docker" "http://10.0.0.7:8080" 12"#),
             // The server's URL missing.
-            ("no server", #"8412 "website@docker""#),
+            ("no server", #"8412 "website@docker" 12ms"#),
+            // A request count that is not a number.
+            ("count", #"x "website@docker" "http://10.0.0.7:8080" 12ms"#),
+            // A router that is neither quoted nor `-`.
+            ("bare router", #"8412 website@docker "http://10.0.0.7:8080" 12ms"#),
         ])
     func notTraefik(_ why: String, _ tail: String) throws {
         let p = try Self.parse(Self.line(tail: tail))
         #expect(p.result != .record, "\(why)")
+        #expect(p.result == .reject(tail.hasSuffix("ms") ? .literalMismatch : .truncated), "\(why)")
     }
 
     @Test("Traefik's lines are detected as its own, not as a cookie log whose cookie is the server's URL")
