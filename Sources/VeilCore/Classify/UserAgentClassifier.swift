@@ -278,12 +278,13 @@ public struct UserAgentClassifier: Sendable {
         AgentRule("sqlmap", .sqlmap),
         AgentRule("masscan", .masscan),
         // AWS clients (S3 server access logs), before the libraries their user agents name
-        // (`java/`, `python/`): the CLI names botocore too, so it comes first.
+        // (`java/`, `python/`); the console and the CLI name the SDKs they run on
+        // (`[S3Console/0.4, aws-internal/3 aws-sdk-java/…]`, `… botocore/…`), so they come first.
+        AgentRule("s3console/", .awsConsole),
         AgentRule("aws-cli/", .awsCLI),
         AgentRule("aws-sdk-", .awsSDK),
         AgentRule("boto3/", .awsSDK),
         AgentRule("botocore/", .awsSDK),
-        AgentRule("s3console/", .awsConsole),
         // HTTP libraries and command-line tools.
         AgentRule("curl/", .curl),
         AgentRule("libcurl", .curl),

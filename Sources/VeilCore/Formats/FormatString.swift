@@ -42,9 +42,13 @@ public struct CompiledFormat: Sendable {
     /// Each line ends with Traefik's tail, ` <requests> "<router>" "<server URL>" <duration>ms`
     /// (router and server may be a bare `-`), which is checked from the end of the line and cut
     /// off before the format runs on the rest (`TextFormat.traefikTailStart`): the user agent
-    /// before it is then the line's last field, whatever quotes it holds (Traefik writes
-    /// header values as they came, without escapes).
+    /// before it is then the line's last field, closed only by the line's last `"`, whatever
+    /// quotes it holds (Traefik writes header values as they came, without escapes).
     public internal(set) var traefikTail = false
+    /// A line that does not parse but is an S3 server access log line of one of S3's own
+    /// operations (`BATCH.DELETE.OBJECT`, written with a bare `-` request, or `S3.…`:
+    /// lifecycle, replication) is skipped, not rejected (`TextFormat.s3InternalOperationTime`).
+    public internal(set) var s3InternalOperationsSkip = false
 
     /// A record slot a format string can fill.
     public enum CapturedField: String, Sendable, Hashable, CaseIterable {

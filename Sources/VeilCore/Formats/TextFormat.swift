@@ -56,7 +56,9 @@ import CByteScan
 ///   TCP listener's connection, a client gone before any response) is `.skip`
 ///   (`CompiledFormat.dashStatusSkips`).
 /// - **Amazon S3 server access logs** (`aws_s3`): the bucket names the site; a `-` status (a
-///   lifecycle or replication operation, logged with a `"-"` request) is `.skip`.
+///   lifecycle or replication operation, logged with a `"-"` request) is `.skip`, and so is a
+///   line of S3's own `BATCH.` or `S3.` operations that does not parse (a multi-object
+///   delete's line per key has a bare `-` request).
 /// - **Traefik** (`traefik_clf`): the tail after the user agent is checked and cut off before
 ///   the rest is read as `combined` (`CompiledFormat.traefikTail`); a line without it is
 ///   `.truncated` (no `<digits>ms` at the end) or `.literalMismatch`; a `-` or `0` status is
@@ -183,6 +185,7 @@ public struct TextFormat: LogFormat {
                 compiled.requestURLNamesSite = loadBalancerPresets.contains(name)
                 compiled.dashStatusSkips = dashStatusPresets.contains(name)
                 compiled.traefikTail = name == "traefik_clf"
+                compiled.s3InternalOperationsSkip = name == "aws_s3"
                 d[name] = compiled
             } catch {
                 preconditionFailure("preset \(name) does not compile: \(error)")
@@ -268,8 +271,17 @@ public struct TextFormat: LogFormat {
                     steps: steps, literals: lits, suffixStart: Int(compiled.suffixStart),
                     suffixCount: Int(compiled.suffixCount), line: p, count: n, writable: writable,
                     record: &record, cache: &cache, tolerate: tolerate, dashStatusSkips: compiled.dashStatusSkips,
-                    unterminated: &unterminated)
+                    lastQuoteEndsLine: compiled.traefikTail, unterminated: &unterminated)
             }
+        }
+        if compiled.s3InternalOperationsSkip, case .reject = result,
+            let time = Self.s3InternalOperationTime(p, n, &cache)
+        {
+            // Read as far as its time, as `--format auto` counts a format's own skipped lines.
+            record.reset()
+            record.timestamp = time
+            self.cache = cache
+            return .skip
         }
         self.cache = cache
         if result == .record && unterminated {
@@ -291,6 +303,40 @@ public struct TextFormat: LogFormat {
             p[start] == UInt8(ascii: "0") && p[start &+ 1] == UInt8(ascii: "0") && p[start &+ 2] == UInt8(ascii: "0")
         default: false
         }
+    }
+
+    /// The time of an S3 server access log line of one of S3's own operations: a bucket owner,
+    /// a bucket, a `[…]` CLF time, then the remote address, requester and request id, and an
+    /// operation starting `BATCH.` (a multi-object delete's line per key, with a bare `-`
+    /// request) or `S3.` (lifecycle, replication, inventory); nil for any other line.
+    static func s3InternalOperationTime(
+        _ p: UnsafeMutablePointer<UInt8>, _ n: Int, _ cache: inout CLFTimestampCache
+    ) -> Int64? {
+        var i = 0
+        for _ in 0..<2 {
+            let space = scanUnquoted(p, i, n)
+            guard space > i else { return nil }
+            i = space &+ 1
+        }
+        guard i &+ 29 <= n, p[i] == UInt8(ascii: "["), p[i &+ 27] == UInt8(ascii: "]"),
+            p[i &+ 28] == UInt8(ascii: " "),
+            let time = cache.parse(UnsafeBufferPointer(start: p + (i &+ 1), count: 26))
+        else { return nil }
+        i &+= 29
+        for _ in 0..<3 {
+            let space = scanUnquoted(p, i, n)
+            guard space > i else { return nil }
+            i = space &+ 1
+        }
+        func starts(_ prefix: String) -> Bool {
+            var k = i
+            for b in prefix.utf8 {
+                guard k < n, p[k] == b else { return false }
+                k &+= 1
+            }
+            return true
+        }
+        return starts("BATCH.") || starts("S3.") ? time : nil
     }
 
     /// Where Traefik's tail begins: the length of the line without
@@ -388,7 +434,7 @@ public struct TextFormat: LogFormat {
         steps: UnsafeBufferPointer<FormatStep>, literals lits: UnsafeBufferPointer<UInt8>,
         suffixStart: Int, suffixCount: Int, line p: UnsafeMutablePointer<UInt8>, count n: Int,
         writable: Bool, record: inout LogRecord, cache: inout CLFTimestampCache, tolerate: Bool,
-        dashStatusSkips: Bool, unterminated: inout Bool
+        dashStatusSkips: Bool, lastQuoteEndsLine: Bool, unterminated: inout Bool
     ) -> ParseResult? {
         var pos = 0
         for step in steps {
@@ -448,7 +494,7 @@ public struct TextFormat: LogFormat {
                     if i >= n { break }
                     let b = p[i]
                     if b == UInt8(ascii: "\"") {
-                        if closes(step, at: i, lits, p, n) {
+                        if closes(step, at: i, lits, p, n, lastQuoteEndsLine: lastQuoteEndsLine) {
                             close = i
                             break
                         }
@@ -971,10 +1017,10 @@ public struct TextFormat: LogFormat {
     @inline(__always)
     private static func closes(
         _ step: FormatStep, at i: Int, _ lits: UnsafeBufferPointer<UInt8>,
-        _ p: UnsafeMutablePointer<UInt8>, _ n: Int
+        _ p: UnsafeMutablePointer<UInt8>, _ n: Int, lastQuoteEndsLine: Bool
     ) -> Bool {
         if step.isFinalQuoted {
-            return i + 1 == n || p[i + 1] == 0x20 || p[i + 1] == 0x09
+            return i + 1 == n || (!lastQuoteEndsLine && (p[i + 1] == 0x20 || p[i + 1] == 0x09))
         }
         let cs = Int(step.closeStart), cc = Int(step.closeCount)
         if step.closeMask != 0 && i &+ 9 <= n {

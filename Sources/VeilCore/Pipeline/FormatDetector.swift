@@ -85,9 +85,12 @@ public enum FormatDetector {
             return Detection(
                 format: best!.format, parsed: best!.parsed, sampled: sample.count, recognised: best!.parsed > 0)
         }
+        // A line a preset skips after reading its time is that preset's own (a load balancer's
+        // TCP connection, S3's lifecycle operations, Traefik's requests without a response): a
+        // file may start with many of them.
         let counts = textCandidates.map { name -> (name: String, parsed: Int) in
             guard var f = TextFormat.preset(name) else { return (name, 0) }
-            return (name, count(&f, sample))
+            return (name, count(&f, sample) { $0.timestamp != 0 })
         }
         let chosen = preferSpecific(counts)
         var name = chosen.name

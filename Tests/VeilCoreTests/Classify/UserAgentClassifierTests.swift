@@ -336,6 +336,9 @@ private let userAgentTable: [ClassifyUACase] = [
     .bot("aws-sdk-go-v2/1.21.0 os/linux lang/go#1.21.1 md/GOOS#linux md/GOARCH#amd64 api/s3#1.40.0", .awsSDK),
     .bot("Boto3/1.34.0 md/Botocore#1.34.0 ua/2.0 os/linux#6.1.61 md/arch#x86_64 lang/python#3.11.6", .awsSDK),
     .bot("S3Console/0.4", .awsConsole),
+    .bot(
+        "[S3Console/0.4, aws-internal/3 aws-sdk-java/1.12.488 Linux/5.10.217 OpenJDK_64-Bit_Server_VM/25.412-b09]",
+        .awsConsole),
     .bot("Ruby", .ruby),
     .bot("GuzzleHttp/7", .php),
     .bot("Scrapy/2.11.0 (+https://scrapy.org)", .scrapy),

@@ -166,4 +166,14 @@ struct AWSLoadBalancerFormatTests {
         #expect(compiled.steps.count == (merged ? 2 : 3))
         #expect(compiled.capturedFields.contains(.clientAddress))
     }
+
+    @Test("a Classic Load Balancer file whose first lines are all a TCP listener's is still detected as one")
+    func tcpListenerSample() {
+        let sample = (0..<64).map { i in
+            Array(
+                Self.elbLine(client: "192.0.2.\(i % 200 + 1):40\(i)", request: "- - - ", status: "-", agent: "-").utf8)
+        }
+        let d = FormatDetector.detect(sample)
+        #expect(d.format.name == "aws_elb" && d.recognised && d.parsed == 64, "\(d.format.name) \(d.parsed)")
+    }
 }

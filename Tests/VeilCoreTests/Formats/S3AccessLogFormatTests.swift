@@ -76,3 +76,37 @@ struct S3AccessLogFormatTests {
         }
     }
 }
+
+extension S3AccessLogFormatTests {
+    /// A multi-object delete's line per key, as S3 writes it: a bare `-` request, Referer and
+    /// user agent.
+    static let batchDelete =
+        "5d41402abc4b2a76b9719d911017c5925d41402abc4b2a76b9719d911017c592 www.example.com "
+        + "[06/Feb/2026:00:00:38 +0000] 192.0.2.3 arn:aws:iam::123456789012:user/alice 3E57427F3EXAMPLE "
+        + "BATCH.DELETE.OBJECT old/a.html - 204 - - - - - - - - s9lzHYrFp76ZVxRcpX9= SigV4 - AuthHeader "
+        + "s3.us-west-1.amazonaws.com - - - -"
+
+    @Test("S3's own operations that do not parse (a batch delete's bare `-` request) are skipped; others reject")
+    func internalOperations() throws {
+        #expect(try Self.parse(Self.batchDelete).result == .skip)
+        let lifecycle = Self.batchDelete.replacingOccurrences(of: "BATCH.DELETE.OBJECT", with: "S3.EXPIRE.OBJECT")
+        #expect(try Self.parse(lifecycle).result == .skip)
+        // The same damage on a client's request is a reject, and so is a line without S3's time.
+        let rest = Self.batchDelete.replacingOccurrences(of: "BATCH.DELETE.OBJECT", with: "REST.DELETE.OBJECT")
+        #expect(try Self.parse(rest).result != .skip)
+        let noTime = Self.batchDelete.replacingOccurrences(of: "[06/Feb/2026:00:00:38 +0000]", with: "[06/Feb/2026]")
+        #expect(try Self.parse(noTime).result != .skip)
+    }
+
+    @Test("a file whose first lines are all S3's own operations is still detected as S3's")
+    func detectedFromSkippedLines() {
+        let lifecycle = Self.line(
+            client: "-", requester: "AmazonS3", operation: "S3.EXPIRE.OBJECT", request: "-", status: "-",
+            bytes: "-", referrer: "-", agent: "-")
+        let sample = (0..<64).map { Array(($0 % 2 == 0 ? Self.batchDelete : lifecycle).utf8) }
+        let d = FormatDetector.detect(sample)
+        #expect(d.format.name == "aws_s3" && d.recognised, "\(d.format.name)")
+        // Blank lines are nobody's: a sample of them is not recognised as S3's.
+        #expect(FormatDetector.detect([Array("   ".utf8), Array("\t".utf8)]).format.name != "aws_s3")
+    }
+}
