@@ -154,6 +154,13 @@ struct AggregateSummary: Encodable {
     }
 
     var line: String {
-        "\(inputs.count) input\(inputs.count == 1 ? "" : "s"), \(grouped(lines)) lines, \(grouped(records)) records, \(grouped(rejected)) rejected → \(state)"
+        "\(inputs.count) input\(inputs.count == 1 ? "" : "s"), \(grouped(lines)) lines, \(grouped(records)) records\(skippedNote), \(grouped(rejected)) rejected → \(state)"
+    }
+
+    /// `, N skipped` when lines were skipped (directives, blank lines, requests without a
+    /// response, e-mail events of other kinds), else nothing.
+    var skippedNote: String {
+        let skipped = inputs.reduce(0) { $0 + $1.skipped }
+        return skipped > 0 ? ", \(grouped(skipped)) skipped" : ""
     }
 }

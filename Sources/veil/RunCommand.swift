@@ -89,7 +89,7 @@ struct RunCommand: ParsableCommand {
                 let rows = summary.tables.reduce(0) { $0 + $1.rows }
                 let suppressed = summary.tables.reduce(0) { $0 + $1.suppressed }
                 Terminal.note(
-                    "\(agg.inputs.count) input\(agg.inputs.count == 1 ? "" : "s"), \(grouped(agg.lines)) lines, \(grouped(agg.records)) records, \(grouped(agg.rejected)) rejected; \(summary.tables.count) tables, \(grouped(rows)) rows (\(grouped(suppressed)) below k=\(k) suppressed) → \(output)/ in \(String(format: "%.2f", Date().timeIntervalSince(started))) s"
+                    "\(agg.inputs.count) input\(agg.inputs.count == 1 ? "" : "s"), \(grouped(agg.lines)) lines, \(grouped(agg.records)) records\(agg.skippedNote), \(grouped(agg.rejected)) rejected; \(summary.tables.count) tables, \(grouped(rows)) rows (\(grouped(suppressed)) below k=\(k) suppressed) → \(output)/ in \(String(format: "%.2f", Date().timeIntervalSince(started))) s"
                 )
             }
         }

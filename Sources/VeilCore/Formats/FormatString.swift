@@ -37,7 +37,7 @@ public struct CompiledFormat: Sendable {
     public internal(set) var requestURLNamesSite = false
     /// A status written `-`, `0` or `000` means no HTTP response was sent (a load balancer's
     /// line for a TCP connection, a client gone before any response, a request Traefik knew no
-    /// status of): the line is skipped, not rejected.
+    /// status of): the line is skipped, not rejected, when the rest of it matches the format.
     public internal(set) var dashStatusSkips = false
     /// Each line ends with Traefik's tail, ` <requests> "<router>" "<server URL>" <duration>ms`
     /// (router and server may be a bare `-`), which is checked from the end of the line and cut

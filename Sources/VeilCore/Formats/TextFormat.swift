@@ -169,9 +169,11 @@ public struct TextFormat: LogFormat {
     /// `000` status is a connection without a response (`CompiledFormat.dashStatusSkips`).
     static let loadBalancerPresets: Set<String> = ["aws_alb", "aws_elb"]
 
-    /// The presets whose `-` or `000` status is a line to skip (`CompiledFormat.dashStatusSkips`):
-    /// the load balancers', and S3's, whose lifecycle and replication operations (`S3.EXPIRE.OBJECT`,
-    /// `S3.TRANSITION_SIA.OBJECT`, …) are logged with a `"-"` request and a `-` status.
+    /// The presets whose `-`, `0` or `000` status is a line to skip
+    /// (`CompiledFormat.dashStatusSkips`): the load balancers'; S3's, whose lifecycle and
+    /// replication operations (`S3.EXPIRE.OBJECT`, `S3.TRANSITION_SIA.OBJECT`, …) are logged
+    /// with a `"-"` request and a `-` status; Traefik's, which writes `-` or `0` for a request
+    /// it knew no response of.
     static let dashStatusPresets: Set<String> = loadBalancerPresets.union(["aws_s3", "traefik_clf"])
 
     /// The preset names, in the order of `presets`.
@@ -306,9 +308,11 @@ public struct TextFormat: LogFormat {
     }
 
     /// The time of an S3 server access log line of one of S3's own operations: a bucket owner,
-    /// a bucket, a `[…]` CLF time, then the remote address, requester and request id, and an
-    /// operation starting `BATCH.` (a multi-object delete's line per key, with a bare `-`
-    /// request) or `S3.` (lifecycle, replication, inventory); nil for any other line.
+    /// a bucket, a `[…]` CLF time, then the remote address, requester and request id, an
+    /// operation starting `BATCH.` (a multi-object delete's line per key) or `S3.` (lifecycle,
+    /// replication, inventory), a key, and a bare `-` where a client's request is quoted; nil
+    /// for any other line (a damaged line of those operations with a quoted request is
+    /// rejected as usual).
     static func s3InternalOperationTime(
         _ p: UnsafeMutablePointer<UInt8>, _ n: Int, _ cache: inout CLFTimestampCache
     ) -> Int64? {
@@ -336,7 +340,14 @@ public struct TextFormat: LogFormat {
             }
             return true
         }
-        return starts("BATCH.") || starts("S3.") ? time : nil
+        guard starts("BATCH.") || starts("S3.") else { return nil }
+        // The operation and the key, then a bare `-` where a client's request is quoted.
+        for _ in 0..<2 {
+            let space = scanUnquoted(p, i, n)
+            guard space > i else { return nil }
+            i = space &+ 1
+        }
+        return i &+ 1 < n && p[i] == UInt8(ascii: "-") && p[i &+ 1] == UInt8(ascii: " ") ? time : nil
     }
 
     /// Where Traefik's tail begins: the length of the line without
@@ -437,6 +448,9 @@ public struct TextFormat: LogFormat {
         dashStatusSkips: Bool, lastQuoteEndsLine: Bool, unterminated: inout Bool
     ) -> ParseResult? {
         var pos = 0
+        // A status that means "no response" (`dashStatusSkips`) skips the line once the rest of
+        // it has matched the format: a line of something else is still rejected.
+        var noResponse = false
         for step in steps {
             // Literal prefix.
             let pc = Int(step.prefixCount)
@@ -583,9 +597,12 @@ public struct TextFormat: LogFormat {
                 }
             case .protocolVersion: record.protocolVersion = range
             case .status:
-                if dashStatusSkips && (isDash || Self.isZeroStatus(p, start, end)) { return .skip }
-                guard end - start == 3, let status = statusCode(p, start) else { return .reject(.badStatus) }
-                record.status = status
+                if dashStatusSkips && (isDash || Self.isZeroStatus(p, start, end)) {
+                    noResponse = true
+                } else {
+                    guard end - start == 3, let status = statusCode(p, start) else { return .reject(.badStatus) }
+                    record.status = status
+                }
             case .bytes:
                 if !isDash {
                     guard let v = digits(p, start, end) else { return .reject(.badBytes) }
@@ -606,7 +623,7 @@ public struct TextFormat: LogFormat {
             if p[pos] == 0 { return .reject(.binaryGarbage) }
             pos &+= 1
         }
-        return .record
+        return noResponse ? .skip : .record
     }
 
     /// Matches the `count` literal bytes at `lits[start...]` at `pos`, moving `pos` past them;

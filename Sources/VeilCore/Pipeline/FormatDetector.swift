@@ -85,12 +85,18 @@ public enum FormatDetector {
             return Detection(
                 format: best!.format, parsed: best!.parsed, sampled: sample.count, recognised: best!.parsed > 0)
         }
-        // A line a preset skips after reading its time is that preset's own (a load balancer's
-        // TCP connection, S3's lifecycle operations, Traefik's requests without a response): a
-        // file may start with many of them.
-        let counts = textCandidates.map { name -> (name: String, parsed: Int) in
+        // Records decide. Only when no preset reads a single record do the lines a preset skips
+        // after matching them count for it (a load balancer's TCP connections, S3's lifecycle
+        // operations, Traefik's requests without a response): a file may hold nothing else.
+        var counts = textCandidates.map { name -> (name: String, parsed: Int) in
             guard var f = TextFormat.preset(name) else { return (name, 0) }
-            return (name, count(&f, sample) { $0.timestamp != 0 })
+            return (name, count(&f, sample))
+        }
+        if counts.allSatisfy({ $0.parsed == 0 }) {
+            counts = textCandidates.map { name -> (name: String, parsed: Int) in
+                guard var f = TextFormat.preset(name) else { return (name, 0) }
+                return (name, count(&f, sample) { $0.timestamp != 0 })
+            }
         }
         let chosen = preferSpecific(counts)
         var name = chosen.name

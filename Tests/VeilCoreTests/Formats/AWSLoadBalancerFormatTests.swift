@@ -176,4 +176,28 @@ struct AWSLoadBalancerFormatTests {
         let d = FormatDetector.detect(sample)
         #expect(d.format.name == "aws_elb" && d.recognised && d.parsed == 64, "\(d.format.name) \(d.parsed)")
     }
+
+    @Test("records decide detection; skipped lines count only when no format reads a record")
+    func skippedLinesDoNotOutvoteRecords() {
+        let tcp = (0..<60).map { i in
+            Array(Self.elbLine(client: "192.0.2.\(i + 1):40\(i)", request: "- - - ", status: "-", agent: "-").utf8)
+        }
+        let combined = (0..<10).map { i in
+            Array(
+                "192.0.2.\(i + 1) - - [28/Nov/2026:10:00:00 +0000] \"GET /a\(i) HTTP/1.1\" 200 5 \"-\" \"curl/8.4.0\""
+                    .utf8)
+        }
+        #expect(FormatDetector.detect(tcp + combined).format.name == "combined")
+        // A line that has a `-` where the status would be but is not the format's past it is not
+        // skipped as that format's: it is rejected, and such a file is not recognised.
+        let other = (0..<60).map { i in
+            Array("2026-11-28T00:00:02.123Z web1 10.0.0.\(i):5555 10.0.0.1:80 a b c - x y z".utf8)
+        }
+        var elb = TextFormat.preset("aws_elb")!
+        var record = LogRecord()
+        var line = other[0]
+        let r = line.withUnsafeMutableBufferPointer { elb.parse($0, into: &record) }
+        #expect(r != .skip && r != .record)
+        #expect(!FormatDetector.detect(other).recognised)
+    }
 }

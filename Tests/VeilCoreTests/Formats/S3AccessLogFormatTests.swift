@@ -96,6 +96,9 @@ extension S3AccessLogFormatTests {
         #expect(try Self.parse(rest).result != .skip)
         let noTime = Self.batchDelete.replacingOccurrences(of: "[06/Feb/2026:00:00:38 +0000]", with: "[06/Feb/2026]")
         #expect(try Self.parse(noTime).result != .skip)
+        // A damaged line of S3's own operations whose request is quoted is a reject too.
+        let damaged = Self.line(operation: "S3.EXPIRE.OBJECT", status: "abc")
+        #expect(try Self.parse(damaged).result == .reject(.badStatus))
     }
 
     @Test("a file whose first lines are all S3's own operations is still detected as S3's")
