@@ -88,16 +88,14 @@ public enum FormatDetector {
         // Records decide. Only when no preset reads a single record do the lines a preset skips
         // after matching them count for it (a load balancer's TCP connections, S3's lifecycle
         // operations, Traefik's requests without a response): a file may hold nothing else.
-        var counts = textCandidates.map { name -> (name: String, parsed: Int) in
-            guard var f = TextFormat.preset(name) else { return (name, 0) }
-            return (name, count(&f, sample))
-        }
-        if counts.allSatisfy({ $0.parsed == 0 }) {
-            counts = textCandidates.map { name -> (name: String, parsed: Int) in
+        func parsedCounts(withSkipped: Bool) -> [(name: String, parsed: Int)] {
+            textCandidates.map { name in
                 guard var f = TextFormat.preset(name) else { return (name, 0) }
-                return (name, count(&f, sample) { $0.timestamp != 0 })
+                return (name, count(&f, sample) { withSkipped && $0.timestamp != 0 })
             }
         }
+        var counts = parsedCounts(withSkipped: false)
+        if counts.allSatisfy({ $0.parsed == 0 }) { counts = parsedCounts(withSkipped: true) }
         let chosen = preferSpecific(counts)
         var name = chosen.name
         // One extra quoted field parses the same as a cookie or as X-Forwarded-For: look at it.
