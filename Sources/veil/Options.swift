@@ -62,16 +62,8 @@ struct InputOptions: ParsableArguments {
                 throw ValidationError(
                     "--json-fields and --email-fields cannot be combined: an input is one or the other")
             }
-            let base: JSONLinesFormat.Preset?
-            switch format {
-            case "auto": base = nil
-            case "json": base = .auto
-            case let name where name.hasPrefix("json-"):
-                guard let preset = JSONLinesFormat.Preset(rawValue: String(name.dropFirst(5))), preset != .auto else {
-                    fallthrough
-                }
-                base = preset
-            default:
+            let base = JSONLinesFormat.Preset.allCases.first { $0.formatName == format }
+            guard format == "auto" || base != nil else {
                 throw ValidationError(
                     "--json-fields works with --format auto, json, json-caddy, json-nginx, json-traefik or json-cloudflare"
                 )

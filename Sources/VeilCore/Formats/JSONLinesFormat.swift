@@ -50,6 +50,9 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         /// The union of the four: Caddy's keys first, then nginx's, then Traefik's, then
         /// Cloudflare's, then the time keys of custom nginx formats (`@timestamp`, `time`).
         case auto
+
+        /// The `--format` name: `json-caddy`, …, and `json` for `auto`.
+        public var formatName: String { self == .auto ? "json" : "json-\(rawValue)" }
     }
 
     /// Key sets of the e-mail services veil knows (their event exports, one event per line).
@@ -195,7 +198,7 @@ public struct JSONLinesFormat: LogFormat, Sendable {
             }
         }
         self.init(
-            builder: builder, name: preset == .auto ? "json" : "json-\(preset.rawValue)",
+            builder: builder, name: preset.formatName,
             cookieName: cookieName, isEmailExport: false, mayOmitUserAgents: preset != .caddy)
     }
 
@@ -265,7 +268,7 @@ public struct JSONLinesFormat: LogFormat, Sendable {
             spec, option: "--json-fields", names: Self.accessFieldNames, base: base.map(Self.keyPaths(of:)),
             required: [(.timestamp, "timestamp")])
         self.init(
-            builder: builder, name: base.map { $0 == .auto ? "json" : "json-\($0.rawValue)" } ?? "json-fields",
+            builder: builder, name: base?.formatName ?? "json-fields",
             cookieName: nil, isEmailExport: false, mayOmitUserAgents: base != .caddy)
     }
 

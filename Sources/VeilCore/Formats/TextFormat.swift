@@ -317,21 +317,22 @@ public struct TextFormat: LogFormat {
         _ p: UnsafeMutablePointer<UInt8>, _ n: Int, _ cache: inout CLFTimestampCache
     ) -> Int64? {
         var i = 0
-        for _ in 0..<2 {
-            let space = scanUnquoted(p, i, n)
-            guard space > i else { return nil }
-            i = space &+ 1
+        // Moves `i` past `count` space-ended fields; false at an empty field, a control byte or
+        // the end of the line.
+        func skipFields(_ count: Int) -> Bool {
+            for _ in 0..<count {
+                let space = scanUnquoted(p, i, n)
+                guard space > i else { return false }
+                i = space &+ 1
+            }
+            return true
         }
-        guard i &+ 29 <= n, p[i] == UInt8(ascii: "["), p[i &+ 27] == UInt8(ascii: "]"),
+        guard skipFields(2), i &+ 29 <= n, p[i] == UInt8(ascii: "["), p[i &+ 27] == UInt8(ascii: "]"),
             p[i &+ 28] == UInt8(ascii: " "),
             let time = cache.parse(UnsafeBufferPointer(start: p + (i &+ 1), count: 26))
         else { return nil }
         i &+= 29
-        for _ in 0..<3 {
-            let space = scanUnquoted(p, i, n)
-            guard space > i else { return nil }
-            i = space &+ 1
-        }
+        guard skipFields(3) else { return nil }
         func starts(_ prefix: String) -> Bool {
             var k = i
             for b in prefix.utf8 {
@@ -340,13 +341,8 @@ public struct TextFormat: LogFormat {
             }
             return true
         }
-        guard starts("BATCH.") || starts("S3.") else { return nil }
         // The operation and the key, then a bare `-` where a client's request is quoted.
-        for _ in 0..<2 {
-            let space = scanUnquoted(p, i, n)
-            guard space > i else { return nil }
-            i = space &+ 1
-        }
+        guard starts("BATCH.") || starts("S3."), skipFields(2) else { return nil }
         return i &+ 1 < n && p[i] == UInt8(ascii: "-") && p[i &+ 1] == UInt8(ascii: " ") ? time : nil
     }
 

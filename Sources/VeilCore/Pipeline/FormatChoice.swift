@@ -59,7 +59,7 @@ public enum FormatChoice: Sendable, Equatable, CustomStringConvertible {
         case .apache(let s): "apache:\(s)"
         case .nginx(let s): "nginx:\(s)"
         case .emailFields(let base, _): base.map { "json-\($0.rawValue)" } ?? "json-email"
-        case .jsonFields(let base, _): base.map { $0 == .auto ? "json" : "json-\($0.rawValue)" } ?? "json-fields"
+        case .jsonFields(let base, _): base?.formatName ?? "json-fields"
         }
     }
 
