@@ -125,6 +125,15 @@ public enum BotName: String, Sendable, Hashable, CaseIterable {
     /// WordPress's own requests (cron, pingbacks, update checks): `WordPress/6.4.2; https://…`.
     case wordpress
 
+    // MARK: Browsers' background fetches
+    /// Safari's own fetches outside a page load — site icons, touch icons, Top Sites
+    /// thumbnails — sent through CFNetwork with a user agent that starts with the browser's
+    /// name (`Safari/9537.73.11 CFNetwork/673.0.3 Darwin/13.0.0 (x86_64)`,
+    /// `MobileSafari/9537.53 CFNetwork/672.0.8 Darwin/14.0.0`), not `Mozilla/5.0 (…)` as its
+    /// page loads do. Counted as a person, each would be a second visitor beside the browser
+    /// that asked for it (another user agent from the same address).
+    case safariFetcher = "safari-fetcher"
+
     // MARK: HTTP libraries and command-line tools
     case curl
     case wget

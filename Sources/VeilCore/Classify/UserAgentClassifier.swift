@@ -264,6 +264,9 @@ public struct UserAgentClassifier: Sendable {
         AgentRule("freshrss/", .freshrss, anchored: true),
         AgentRule("miniflux/", .miniflux),
         AgentRule("wordpress/", .wordpress),
+        // Browsers' background fetches (a page load's user agent starts with `Mozilla/5.0 (`).
+        AgentRule("safari/", .safariFetcher, anchored: true),
+        AgentRule("mobilesafari/", .safariFetcher, anchored: true),
         // Headless and automated browsers.
         AgentRule("headlesschrome", .headlessChrome),
         AgentRule("phantomjs", .phantomjs),

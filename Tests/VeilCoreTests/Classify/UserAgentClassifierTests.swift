@@ -374,6 +374,10 @@ private let userAgentTable: [ClassifyUACase] = [
         .mailru),
     .bot("Mozilla/5.0 (compatible; Dataprovider.com)", .dataprovider),
     .bot("Faraday v2.7.11", .faraday),
+    .bot("Safari/9537.73.11 CFNetwork/673.0.3 Darwin/13.0.0 (x86_64) (MacBookPro8%2C1)", .safariFetcher),
+    .bot("Safari/19618.1.15.11.14 CFNetwork/1494.0.7 Darwin/23.4.0", .safariFetcher),
+    .bot("MobileSafari/9537.53 CFNetwork/672.0.8 Darwin/14.0.0", .safariFetcher),
+    .bot("MobileSafari/604.1 CFNetwork/1410.0.3 Darwin/22.6.0", .safariFetcher),
 
     // MARK: Headless browsers
     .bot(
