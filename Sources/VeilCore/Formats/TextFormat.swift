@@ -389,11 +389,12 @@ public struct TextFormat: LogFormat {
     /// The host (and port) of an absolute-form request target, `www.example.com:443` of
     /// `https://www.example.com:443/a?b`, without any `user:password@` before it; empty for an
     /// origin-form target (`/a?b`), an empty host, or one that is not a host name or address
-    /// literal (letters, digits, `.`, `-`, `_`, or `[…]` of hex digits, `:` and `.`, then an
-    /// optional `:` and port digits), such as a client's malformed request line's
-    /// (`- http://lb:80- `). The authority ends at the first `/`, `?` or `#`, as URLs are
-    /// parsed: a client that writes a `/` into a user name names a site of what precedes it,
-    /// which, like any site, is published only with k visitors.
+    /// literal (a name of letters, digits, `.`, `-` and `_` that starts with a letter or digit,
+    /// or `[…]` of hex digits, `.` and at least two `:`, then an optional `:` and a port of 1 to
+    /// 65535), such as a client's malformed request line's (`- http://lb:80- `, `http://-:80/`).
+    /// The authority ends at the first `/`, `?` or `#`, as URLs are parsed: a client that
+    /// writes a `/` into a user name names a site of what precedes it, which, like any site, is
+    /// published only with k visitors.
     static func requestURLHost(_ line: UnsafeBufferPointer<UInt8>, _ target: ByteRange) -> ByteRange {
         let start = Int(target.start), end = Int(target.end)
         let text = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: line[start..<end]))
@@ -406,32 +407,43 @@ public struct TextFormat: LogFormat {
     /// Whether `line[start..<end]` is a host name or bracketed address literal with an optional
     /// `:port` (see `requestURLHost`).
     private static func isHost(_ line: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
-        func isNameByte(_ b: UInt8) -> Bool {
-            (b | 0x20) &- UInt8(ascii: "a") < 26 || b &- UInt8(ascii: "0") <= 9 || b == UInt8(ascii: ".")
-                || b == UInt8(ascii: "-") || b == UInt8(ascii: "_")
+        func isLetterOrDigit(_ b: UInt8) -> Bool {
+            (b | 0x20) &- UInt8(ascii: "a") < 26 || b &- UInt8(ascii: "0") <= 9
         }
         var i = start
         if line[i] == UInt8(ascii: "[") {
             i += 1
+            var colons = 0
             while i < end, line[i] != UInt8(ascii: "]") {
                 let b = line[i]
-                guard
-                    (b | 0x20) &- UInt8(ascii: "a") < 6 || b &- UInt8(ascii: "0") <= 9 || b == UInt8(ascii: ":")
-                        || b == UInt8(ascii: ".")
-                else { return false }
+                if b == UInt8(ascii: ":") {
+                    colons += 1
+                } else {
+                    guard (b | 0x20) &- UInt8(ascii: "a") < 6 || b &- UInt8(ascii: "0") <= 9 || b == UInt8(ascii: ".")
+                    else { return false }
+                }
                 i += 1
             }
-            guard i < end, i > start + 1 else { return false }
+            guard i < end, colons >= 2 else { return false }
             i += 1
         } else {
-            while i < end, isNameByte(line[i]) { i += 1 }
-            guard i > start else { return false }
+            guard isLetterOrDigit(line[i]) else { return false }
+            while i < end,
+                isLetterOrDigit(line[i]) || line[i] == UInt8(ascii: ".") || line[i] == UInt8(ascii: "-")
+                    || line[i] == UInt8(ascii: "_")
+            {
+                i += 1
+            }
         }
         if i == end { return true }
-        guard line[i] == UInt8(ascii: ":"), i + 1 < end else { return false }
-        i += 1
-        while i < end, line[i] &- UInt8(ascii: "0") <= 9 { i += 1 }
-        return i == end
+        guard line[i] == UInt8(ascii: ":"), i + 1 < end, end - (i + 1) <= 5 else { return false }
+        var port = 0
+        for k in (i + 1)..<end {
+            let digit = line[k] &- UInt8(ascii: "0")
+            guard digit <= 9 else { return false }
+            port = port * 10 + Int(digit)
+        }
+        return (1...65535).contains(port)
     }
 
     /// Runs the program over one line; nil when a quoted field has escapes to undo and the

@@ -96,6 +96,19 @@ struct AWSLoadBalancerFormatTests {
             ("http://[2001:db8::zz]/", ""),
             ("http://www.example.com:/", ""),
             ("http://www.ex%41mple.com/", ""),
+            ("http://-:80/", ""),
+            ("http://.:80/", ""),
+            ("http://[:]/", ""),
+            ("http://[]:80/", ""),
+            ("http://www.example.com:99999999/", ""),
+            ("http://www.example.com:65536/", ""),
+            ("http://www.example.com:0/", ""),
+            // Host names and literals at their edges.
+            ("http://[::1]:8080/", "[::1]:8080"),
+            ("http://[::ffff:192.0.2.1]/", "[::ffff:192.0.2.1]"),
+            ("http://192.0.2.1:65535/", "192.0.2.1:65535"),
+            ("http://_acme.example.com:1/", ""),
+            ("http://9.example.com/", "9.example.com"),
         ])
     func siteFromURL(_ url: String, _ site: String) throws {
         let p = try Self.parse("aws_alb", Self.albLine(client: "192.0.2.7:2817", url: url))
