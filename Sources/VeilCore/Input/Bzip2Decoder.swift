@@ -4,8 +4,9 @@ internal import CBzip2
 ///
 /// Handles concatenated streams (`cat a.bz2 b.bz2`, and the output of parallel compressors
 /// such as `pbzip2`, which writes one stream per block): after a stream ends, the next bytes must
-/// start another (`BZh`), and the decoder is reset for it. Anything else after a stream is an
-/// error, as is input that ends inside one. Each block's and stream's CRC is checked by libbz2.
+/// start another (`BZh`), and the decoder is reset for it, or be zero bytes to the end of the
+/// input (`TrailingPadding`, skipped as `bzip2 -d` skips them). Anything else after a stream is
+/// an error, as is input that ends inside one. Each block's and stream's CRC is checked by libbz2.
 final class Bzip2Decoder: Decompressor {
     /// The libbz2 stream (its state about 64 KiB plus the block size's 400 KiB–3.6 MiB), owned
     /// and ended in `deinit`.
@@ -14,6 +15,8 @@ final class Bzip2Decoder: Decompressor {
     private let name: String
     /// True after a stream ended and before the next starts.
     private var streamEnded = false
+    /// Zero bytes after the last stream.
+    private var padding = TrailingPadding()
 
     /// Creates a decoder for the input called `name` (used in errors).
     /// - Throws: `VeilError(.corruptInput)` if libbz2 cannot set up a decoder (out of memory).
@@ -39,6 +42,15 @@ final class Bzip2Decoder: Decompressor {
     ) throws(VeilError) -> (consumed: Int, produced: Int) {
         if streamEnded {
             guard !input.isEmpty else { return (0, 0) }
+            if let zeros = padding.zeros(in: input) {
+                guard zeros == input.count else {
+                    throw VeilError(
+                        .corruptInput,
+                        "corrupt bzip2 data: bytes after the zero padding that follows the last stream",
+                        file: name, byteOffset: inputOffset + Int64(zeros))
+                }
+                return (zeros, 0)
+            }
             let magic: [UInt8] = [0x42, 0x5a, 0x68]  // "BZh"
             for k in 0..<min(3, input.count) where input[k] != magic[k] {
                 throw VeilError(

@@ -26,3 +26,26 @@ protocol Decompressor: AnyObject {
     /// - Throws: `VeilError.Code.corruptInput` ("truncated …") if it ended inside one.
     func finish(inputOffset: Int64) throws(VeilError)
 }
+
+/// Zero bytes after the last gzip member or bzip2 stream: padding, as tape blocks, block-aligned
+/// copies and preallocated files leave it, which `gzip -d` and `bzip2 -d` skip too (xz's format
+/// has stream padding of its own). Once padding has started, only zeros may follow to the end of
+/// the input: another member or stream after it, or any other byte, is an error the caller
+/// reports at that byte.
+struct TrailingPadding {
+    /// True once a zero byte followed the last member or stream.
+    private(set) var started = false
+
+    /// The zero bytes that start `input`, read after a member or stream ended.
+    ///
+    /// - Returns: nil when no padding has started and `input` does not start with a zero byte
+    ///   (it may hold another member or stream); otherwise how many zero bytes start `input`:
+    ///   all of it, or fewer when other bytes follow the padding (an error at that count).
+    mutating func zeros(in input: UnsafeRawBufferPointer) -> Int? {
+        guard started || input.first == 0 else { return nil }
+        started = true
+        var count = 0
+        while count < input.count && input[count] == 0 { count += 1 }
+        return count
+    }
+}

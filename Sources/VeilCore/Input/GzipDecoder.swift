@@ -9,8 +9,9 @@ internal import CIsal
 /// and checks the trailer's CRC-32 and size (`ISAL_GZIP_NO_HDR_VER`).
 ///
 /// Handles multi-member files (`cat a.gz b.gz`): after a member ends, the next bytes must start
-/// another gzip member, and the state is reset for it. Anything else after a member is an error,
-/// as is input that ends inside a member.
+/// another gzip member, and the state is reset for it, or be zero bytes to the end of the input
+/// (`TrailingPadding`, skipped as `gzip -d` skips them). Anything else after a member is an
+/// error, as is input that ends inside a member.
 final class GzipDecoder: Decompressor {
     /// The inflate state (about 70 KiB with its window), owned and freed in `deinit`.
     private let state: UnsafeMutablePointer<inflate_state>
@@ -20,6 +21,8 @@ final class GzipDecoder: Decompressor {
     private var memberEnded = false
     /// The header of the member being read.
     private var header = GzipHeader()
+    /// Zero bytes after the last member.
+    private var padding = TrailingPadding()
 
     /// Creates a decoder for the input called `name` (used in errors).
     init(name: String) {
@@ -45,6 +48,15 @@ final class GzipDecoder: Decompressor {
     ) throws(VeilError) -> (consumed: Int, produced: Int) {
         if memberEnded {
             guard !input.isEmpty else { return (0, 0) }
+            if let zeros = padding.zeros(in: input) {
+                guard zeros == input.count else {
+                    throw VeilError(
+                        .corruptInput,
+                        "corrupt gzip data: bytes after the zero padding that follows the last member",
+                        file: name, byteOffset: inputOffset + Int64(zeros))
+                }
+                return (zeros, 0)
+            }
             if input[0] != 0x1f || (input.count > 1 && input[1] != 0x8b) {
                 throw VeilError(
                     .corruptInput,

@@ -202,6 +202,24 @@ private struct FNV1a {
         #expect(source.compressedBytesRead == Int64(file.count))
     }
 
+    /// Zero bytes after the last gzip member or bzip2 stream are padding (tape blocks,
+    /// block-aligned copies), read past as `gzip -d` and `bzip2 -d` read past them, also when
+    /// they arrive in pieces.
+    @Test(arguments: [Compression.gzip, .bzip2], [16, 1 << 20])
+    func zeroPaddingAfterTheLastMemberOrStream(compression: Compression, blockSize: Int) throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let file = try compress(logText, with: compression, in: dir)
+        for (input, text) in [(file, logText), (file + file, logText + logText)] {
+            for zeros in [1, 3, 100, 5000] {
+                let padded = input + [UInt8](repeating: 0, count: zeros)
+                let source = try ByteSource(bytes: padded, name: "memory", blockSize: blockSize)
+                #expect(try readAll(source, bufferSize: 1000) == text)
+                #expect(source.compressedBytesRead == Int64(padded.count))
+            }
+        }
+    }
+
     @Test func multiMemberGzip() throws {
         let dir = try TempDir()
         defer { dir.remove() }
@@ -529,9 +547,18 @@ private struct FNV1a {
             make: { $0 + Array("trailing".utf8) }, messagePrefix: "corrupt gzip data: trailing",
             offset: { Int64($0.count - 8) }),
         BadInput(
-            reason: "gzip member followed by zero padding", compression: .gzip,
-            make: { $0 + [0, 0, 0, 0] }, messagePrefix: "corrupt gzip data: trailing",
-            offset: { Int64($0.count - 4) }),
+            reason: "gzip member, zero padding, then text", compression: .gzip,
+            make: { $0 + [0, 0, 0, 0] + Array("trailing".utf8) },
+            messagePrefix: "corrupt gzip data: bytes after the zero padding", offset: { Int64($0.count - 8) }),
+        BadInput(
+            // With reads of 16 bytes the member starts a read of its own.
+            reason: "gzip member, zero padding to a multiple of 16 bytes, then a member header", compression: .gzip,
+            make: { $0 + [UInt8](repeating: 0, count: 32 - $0.count % 16) + [0x1f, 0x8b, 8, 0] },
+            messagePrefix: "corrupt gzip data: bytes after the zero padding", offset: { Int64($0.count - 4) }),
+        BadInput(
+            reason: "gzip member, zero padding, then another member", compression: .gzip,
+            make: { $0 + [0, 0, 0, 0] + $0 },
+            messagePrefix: "corrupt gzip data: bytes after the zero padding", offset: { Int64(($0.count + 4) / 2) }),
         BadInput(
             reason: "gzip member followed by a lone 1f byte", compression: .gzip,
             make: { $0 + [0x1f] }, messagePrefix: "truncated gzip stream",
@@ -577,6 +604,14 @@ private struct FNV1a {
             reason: "bzip2 with bytes flipped in the middle", compression: .bzip2,
             make: flippedInTheMiddle,
             messagePrefix: "corrupt bzip2 data", offset: nil),
+        BadInput(
+            reason: "bzip2 stream, zero padding, then text", compression: .bzip2,
+            make: { $0 + [0, 0, 0] + Array("trailing".utf8) },
+            messagePrefix: "corrupt bzip2 data: bytes after the zero padding", offset: { Int64($0.count - 8) }),
+        BadInput(
+            reason: "bzip2 stream, zero padding to a multiple of 16 bytes, then text", compression: .bzip2,
+            make: { $0 + [UInt8](repeating: 0, count: 32 - $0.count % 16) + Array("BZh9".utf8) },
+            messagePrefix: "corrupt bzip2 data: bytes after the zero padding", offset: { Int64($0.count - 4) }),
         BadInput(
             reason: "bzip2 stream followed by text", compression: .bzip2,
             make: { $0 + Array("trailing".utf8) }, messagePrefix: "corrupt bzip2 data: trailing",
