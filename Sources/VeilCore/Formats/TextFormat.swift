@@ -389,12 +389,12 @@ public struct TextFormat: LogFormat {
     /// The host (and port) of an absolute-form request target, `www.example.com:443` of
     /// `https://www.example.com:443/a?b`, without any `user:password@` before it; empty for an
     /// origin-form target (`/a?b`), an empty host, or one that is not a host name or address
-    /// literal (a name of letters, digits, `.`, `-` and `_` that starts with a letter or digit,
-    /// or `[…]` of hex digits, `.` and at least two `:`, then an optional `:` and a port of 1 to
-    /// 65535), such as a client's malformed request line's (`- http://lb:80- `, `http://-:80/`).
-    /// The authority ends at the first `/`, `?` or `#`, as URLs are parsed: a client that
-    /// writes a `/` into a user name names a site of what precedes it, which, like any site, is
-    /// published only with k visitors.
+    /// literal, such as a client's malformed request line's (`- http://lb:80- `, `http://-:80/`).
+    /// A host name is labels of letters, digits, `-` and `_` between dots (each starting and
+    /// ending with a letter or digit; a final dot allowed), an address literal an IPv6 address in
+    /// brackets, and a port 1 to 65535 without leading zeros. The authority ends at the first
+    /// `/`, `?` or `#`, as URLs are parsed: a client that writes a `/` into a user name names a
+    /// site of what precedes it, which, like any site, is published only with k visitors.
     static func requestURLHost(_ line: UnsafeBufferPointer<UInt8>, _ target: ByteRange) -> ByteRange {
         let start = Int(target.start), end = Int(target.end)
         let text = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: line[start..<end]))
@@ -404,46 +404,54 @@ public struct TextFormat: LogFormat {
         return hostEnd > hostStart && isHost(line, hostStart, hostEnd) ? ByteRange(hostStart, hostEnd) : .empty
     }
 
-    /// Whether `line[start..<end]` is a host name or bracketed address literal with an optional
-    /// `:port` (see `requestURLHost`).
+    /// Whether `line[start..<end]` (not empty) is a host name or bracketed IPv6 address with an
+    /// optional `:port` (see `requestURLHost`).
     private static func isHost(_ line: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
         func isLetterOrDigit(_ b: UInt8) -> Bool {
             (b | 0x20) &- UInt8(ascii: "a") < 26 || b &- UInt8(ascii: "0") <= 9
         }
         var i = start
         if line[i] == UInt8(ascii: "[") {
-            i += 1
-            var colons = 0
-            while i < end, line[i] != UInt8(ascii: "]") {
+            var close = i + 1
+            while close < end, line[close] != UInt8(ascii: "]") { close += 1 }
+            let inside = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: line[(i + 1)..<close]))
+            guard close < end, inside.contains(UInt8(ascii: ":")), inside.allSatisfy({ $0 != UInt8(ascii: "%") }),
+                IPAddress.parseIPv6(inside) != nil
+            else { return false }
+            i = close + 1
+        } else {
+            // Labels: a letter or digit first and last, `-` and `_` between.
+            var labelStart = i
+            while i < end, line[i] != UInt8(ascii: ":") {
                 let b = line[i]
-                if b == UInt8(ascii: ":") {
-                    colons += 1
+                if b == UInt8(ascii: ".") {
+                    guard i > labelStart, isLetterOrDigit(line[i - 1]) else { return false }
+                    labelStart = i + 1
                 } else {
-                    guard (b | 0x20) &- UInt8(ascii: "a") < 6 || b &- UInt8(ascii: "0") <= 9 || b == UInt8(ascii: ".")
+                    guard isLetterOrDigit(b) || (i > labelStart && (b == UInt8(ascii: "-") || b == UInt8(ascii: "_")))
                     else { return false }
                 }
                 i += 1
             }
-            guard i < end, colons >= 2 else { return false }
-            i += 1
-        } else {
-            guard isLetterOrDigit(line[i]) else { return false }
-            while i < end,
-                isLetterOrDigit(line[i]) || line[i] == UInt8(ascii: ".") || line[i] == UInt8(ascii: "-")
-                    || line[i] == UInt8(ascii: "_")
-            {
-                i += 1
+            // The last label may be empty only after a final dot of a name that has one.
+            if i == labelStart {
+                guard i > start + 1, line[i - 1] == UInt8(ascii: ".") else { return false }
+            } else {
+                guard isLetterOrDigit(line[i - 1]) else { return false }
             }
         }
         if i == end { return true }
-        guard line[i] == UInt8(ascii: ":"), i + 1 < end, end - (i + 1) <= 5 else { return false }
+        let digits = end - (i + 1)
+        guard line[i] == UInt8(ascii: ":"), (1...5).contains(digits), line[i + 1] != UInt8(ascii: "0") else {
+            return false
+        }
         var port = 0
         for k in (i + 1)..<end {
             let digit = line[k] &- UInt8(ascii: "0")
             guard digit <= 9 else { return false }
             port = port * 10 + Int(digit)
         }
-        return (1...65535).contains(port)
+        return port <= 65535
     }
 
     /// Runs the program over one line; nil when a quoted field has escapes to undo and the

@@ -5,8 +5,9 @@ internal import CBzip2
 /// Handles concatenated streams (`cat a.bz2 b.bz2`, and the output of parallel compressors
 /// such as `pbzip2`, which writes one stream per block): after a stream ends, the next bytes must
 /// start another (`BZh`), and the decoder is reset for it, or be zero bytes to the end of the
-/// input (`TrailingPadding`, skipped as `bzip2 -d` skips them). Anything else after a stream is
-/// an error, as is input that ends inside one. Each block's and stream's CRC is checked by libbz2.
+/// input (`TrailingPadding`, which `bzip2 -d` skips with a warning). Anything else after a
+/// stream is an error, as is input that ends inside one. Each block's and stream's CRC is
+/// checked by libbz2.
 final class Bzip2Decoder: Decompressor {
     /// The libbz2 stream (its state about 64 KiB plus the block size's 400 KiB–3.6 MiB), owned
     /// and ended in `deinit`.

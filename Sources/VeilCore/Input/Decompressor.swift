@@ -28,8 +28,8 @@ protocol Decompressor: AnyObject {
 }
 
 /// Zero bytes after the last gzip member or bzip2 stream: padding, as tape blocks, block-aligned
-/// copies and preallocated files leave it, which `gzip -d` and `bzip2 -d` skip too (xz's format
-/// has stream padding of its own). Once padding has started, only zeros may follow to the end of
+/// copies and preallocated files leave it, which `gzip -d` skips too and `bzip2 -d` skips with a
+/// warning (xz's format has stream padding of its own). Once padding has started, only zeros may follow to the end of
 /// the input: another member or stream after it, or any other byte, is an error the caller
 /// reports at that byte.
 struct TrailingPadding {

@@ -103,12 +103,27 @@ struct AWSLoadBalancerFormatTests {
             ("http://www.example.com:99999999/", ""),
             ("http://www.example.com:65536/", ""),
             ("http://www.example.com:0/", ""),
+            ("http://www.example.com:00080/", ""),
+            ("http://[:::]/", ""),
+            ("http://[.::.]/", ""),
+            ("http://[1.2.3.4::]/", ""),
+            ("http://[1.2.3.4]/", ""),
+            ("http://[fe80::1%25eth0]/", ""),
+            ("http://a..b:80/", ""),
+            ("http://a..-:80/", ""),
+            ("http://www-.example.com/", ""),
+            ("http://_acme.example.com:1/", ""),
+            ("http://./", ""),
             // Host names and literals at their edges.
             ("http://[::1]:8080/", "[::1]:8080"),
+            ("http://[::]/", "[::]"),
             ("http://[::ffff:192.0.2.1]/", "[::ffff:192.0.2.1]"),
             ("http://192.0.2.1:65535/", "192.0.2.1:65535"),
-            ("http://_acme.example.com:1/", ""),
+            ("http://www.example.com:1/", "www.example.com:1"),
             ("http://9.example.com/", "9.example.com"),
+            ("http://my_host.internal:8080/", "my_host.internal:8080"),
+            ("http://www.example.com./", "www.example.com."),
+            ("http://x/", "x"),
         ])
     func siteFromURL(_ url: String, _ site: String) throws {
         let p = try Self.parse("aws_alb", Self.albLine(client: "192.0.2.7:2817", url: url))
