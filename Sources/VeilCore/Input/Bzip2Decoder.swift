@@ -17,7 +17,7 @@ final class Bzip2Decoder: Decompressor {
     /// True after a stream ended and before the next starts.
     private var streamEnded = false
     /// Zero bytes after the last stream.
-    private var padding = TrailingPadding()
+    private var padding = TrailingPadding(format: "bzip2", part: "stream")
 
     /// Creates a decoder for the input called `name` (used in errors).
     /// - Throws: `VeilError(.corruptInput)` if libbz2 cannot set up a decoder (out of memory).
@@ -43,15 +43,7 @@ final class Bzip2Decoder: Decompressor {
     ) throws(VeilError) -> (consumed: Int, produced: Int) {
         if streamEnded {
             guard !input.isEmpty else { return (0, 0) }
-            if let zeros = padding.zeros(in: input) {
-                guard zeros == input.count else {
-                    throw VeilError(
-                        .corruptInput,
-                        "corrupt bzip2 data: bytes after the zero padding that follows the last stream",
-                        file: name, byteOffset: inputOffset + Int64(zeros))
-                }
-                return (zeros, 0)
-            }
+            if let zeros = try padding.skip(input, inputOffset: inputOffset, name: name) { return (zeros, 0) }
             let magic: [UInt8] = [0x42, 0x5a, 0x68]  // "BZh"
             for k in 0..<min(3, input.count) where input[k] != magic[k] {
                 throw VeilError(

@@ -29,23 +29,33 @@ protocol Decompressor: AnyObject {
 
 /// Zero bytes after the last gzip member or bzip2 stream: padding, as tape blocks, block-aligned
 /// copies and preallocated files leave it, which `gzip -d` skips too and `bzip2 -d` skips with a
-/// warning (xz's format has stream padding of its own). Once padding has started, only zeros may follow to the end of
-/// the input: another member or stream after it, or any other byte, is an error the caller
-/// reports at that byte.
+/// warning (xz's format has stream padding of its own). Once padding has started, only zeros may
+/// follow to the end of the input: another member or stream after it, or any other byte, is an
+/// error at that byte.
 struct TrailingPadding {
+    /// The format's name and what its parts are called, for errors (`gzip`, `member`).
+    let format: String
+    let part: String
     /// True once a zero byte followed the last member or stream.
     private(set) var started = false
 
-    /// The zero bytes that start `input`, read after a member or stream ended.
+    /// Skips the zero bytes that start `input`, read after a member or stream ended.
     ///
     /// - Returns: nil when no padding has started and `input` does not start with a zero byte
-    ///   (it may hold another member or stream); otherwise how many zero bytes start `input`:
-    ///   all of it, or fewer when other bytes follow the padding (an error at that count).
-    mutating func zeros(in input: UnsafeRawBufferPointer) -> Int? {
+    ///   (it may hold another member or stream); otherwise how many bytes were consumed: all of
+    ///   `input`.
+    /// - Throws: `VeilError.Code.corruptInput` at the first byte after the padding that is not
+    ///   zero.
+    mutating func skip(_ input: UnsafeRawBufferPointer, inputOffset: Int64, name: String) throws(VeilError) -> Int? {
         guard started || input.first == 0 else { return nil }
         started = true
         var count = 0
         while count < input.count && input[count] == 0 { count += 1 }
+        guard count == input.count else {
+            throw VeilError(
+                .corruptInput, "corrupt \(format) data: bytes after the zero padding that follows the last \(part)",
+                file: name, byteOffset: inputOffset + Int64(count))
+        }
         return count
     }
 }

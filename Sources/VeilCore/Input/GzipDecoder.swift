@@ -22,7 +22,7 @@ final class GzipDecoder: Decompressor {
     /// The header of the member being read.
     private var header = GzipHeader()
     /// Zero bytes after the last member.
-    private var padding = TrailingPadding()
+    private var padding = TrailingPadding(format: "gzip", part: "member")
 
     /// Creates a decoder for the input called `name` (used in errors).
     init(name: String) {
@@ -48,15 +48,7 @@ final class GzipDecoder: Decompressor {
     ) throws(VeilError) -> (consumed: Int, produced: Int) {
         if memberEnded {
             guard !input.isEmpty else { return (0, 0) }
-            if let zeros = padding.zeros(in: input) {
-                guard zeros == input.count else {
-                    throw VeilError(
-                        .corruptInput,
-                        "corrupt gzip data: bytes after the zero padding that follows the last member",
-                        file: name, byteOffset: inputOffset + Int64(zeros))
-                }
-                return (zeros, 0)
-            }
+            if let zeros = try padding.skip(input, inputOffset: inputOffset, name: name) { return (zeros, 0) }
             if input[0] != 0x1f || (input.count > 1 && input[1] != 0x8b) {
                 throw VeilError(
                     .corruptInput,
