@@ -762,12 +762,12 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         if parsed { logsUserAgent = false }
     }
 
-    @inline(never)
     /// `eyeball` or `1`: Cloudflare's `ClientRequestSource` of an end user's request.
     static func isEyeball(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
         t.elementsEqual("eyeball".utf8) || (t.count == 1 && t[0] == UInt8(ascii: "1"))
     }
 
+    @inline(never)
     private func fail(_ reason: RejectReason, _ record: inout LogRecord) -> ParseResult {
         record.reset()
         return .reject(reason)

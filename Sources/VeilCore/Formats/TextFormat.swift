@@ -415,8 +415,8 @@ public struct TextFormat: LogFormat {
             var close = i + 1
             while close < end, line[close] != UInt8(ascii: "]") { close += 1 }
             let inside = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: line[(i + 1)..<close]))
-            guard close < end, inside.contains(UInt8(ascii: ":")), inside.allSatisfy({ $0 != UInt8(ascii: "%") }),
-                IPAddress.parseIPv6(inside) != nil
+            // (The parser also takes a zone, `%eth0`, which names no host.)
+            guard close < end, !inside.contains(UInt8(ascii: "%")), IPAddress.parseIPv6(inside) != nil
             else { return false }
             i = close + 1
         } else {
