@@ -51,6 +51,25 @@ static inline ptrdiff_t veil_scan16_json_string(const uint8_t *p, ptrdiff_t i, p
     return i;
 }
 
+/// Scans p[i..<n) sixteen bytes at a time for a control byte: below 0x20 and not a tab. Returns
+/// its index, or the index of the first byte not scanned (fewer than sixteen remain), as
+/// `veil_scan16_either` does.
+static inline ptrdiff_t veil_scan16_control(const uint8_t *p, ptrdiff_t i, ptrdiff_t n) {
+#if defined(__SSE2__)
+    const __m128i below = _mm_set1_epi8(0x1F);
+    const __m128i tab = _mm_set1_epi8(0x09);
+    while (i + 16 <= n) {
+        const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        // v <= 0x1F (unsigned) exactly where min(v, 0x1F) == v.
+        const __m128i low = _mm_cmpeq_epi8(_mm_min_epu8(v, below), v);
+        const int m = _mm_movemask_epi8(_mm_andnot_si128(_mm_cmpeq_epi8(v, tab), low));
+        if (m != 0) return i + __builtin_ctz((unsigned)m);
+        i += 16;
+    }
+#endif
+    return i;
+}
+
 /// The eight bytes at `q` as a 64-bit word, q[0] in the low bits, whatever the byte order.
 static inline uint64_t veil_word(const uint8_t *q) {
     uint64_t x = 0;

@@ -29,15 +29,31 @@ enum TextTargets {
         }
     }
 
-    /// Every preset, plus `combined` with the unterminated-final-quote tolerance off.
+    /// Every preset, plus `combined` with the unterminated-final-quote tolerance off and
+    /// `haproxy` reading captured headers (more names than a line has values) in a zone with
+    /// summer time.
     static func presets(_ input: UnsafeBufferPointer<UInt8>) {
         var formats = TextFormat.presetNames.compactMap { TextFormat.preset($0) }
         if var strict = TextFormat.preset("combined") {
             strict.toleratesUnterminatedFinalQuote = false
             formats.append(strict)
         }
+        formats.append(haproxyWithHeaders())
         run(&formats, input)
         combinedFastPath(input)
+    }
+
+    static func haproxyWithHeaders() -> TextFormat {
+        var configuration = HAProxyConfiguration()
+        do {
+            try configuration.setCapturedRequestHeaders("host,user-agent,x-request-id,referer,x-forwarded-for")
+            try configuration.setTimeZone("Europe/Berlin")
+        } catch {
+            preconditionFailure("fuzz HAProxy configuration: \(error)")
+        }
+        var format = TextFormat.preset("haproxy")!
+        format.configure(haproxy: configuration)
+        return format
     }
 
     /// `common` after `%v:%p`: the one fast-path shape no preset has.

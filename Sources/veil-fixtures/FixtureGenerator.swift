@@ -149,16 +149,25 @@ struct FixtureGenerator {
             // of a line, which no parser can repair (a missing *final* quote is tolerated by veil,
             // so it would not make a malformed line).
             // An AWS load balancer's line loses the opening quote instead: its many quoted fields
-            // after the user agent hold a quote that would close the first field anyway.
+            // after the user agent hold a quote that would close the first field anyway; so does
+            // an HAProxy line, whose one quoted field is its last.
             if let open = sink.buffer[start...].firstIndex(of: UInt8(ascii: "\"")),
                 let close = sink.buffer[(open + 1)...].firstIndex(of: UInt8(ascii: "\""))
             {
-                sink.buffer.remove(at: options.format.isAWS ? open : close)
+                sink.buffer.remove(at: options.format.isAWS || options.format == .haproxy ? open : close)
             }
         case .truncated:
             // Cut inside the request target; text formats are cut before their last quoted field
             // opens (a line cut inside its last quoted field is kept by veil's tolerance rule).
             var end = span.end
+            if options.format == .haproxy,
+                let open = sink.buffer[start...].firstIndex(of: UInt8(ascii: "{")),
+                let close = sink.buffer[open...].firstIndex(of: UInt8(ascii: "}"))
+            {
+                // HAProxy's request is its last field: cut inside the captured headers before it.
+                sink.truncate(to: open + 1 + formatRng.below(close - open))
+                break
+            }
             if options.format.usesQuotes && !options.format.isJSON,
                 let lastQuote = sink.buffer[start...].lastIndex(of: UInt8(ascii: "\"")),
                 let lastOpen = sink.buffer[start..<lastQuote].lastIndex(of: UInt8(ascii: "\""))

@@ -34,6 +34,8 @@ struct LineRenderer {
     private var cachedSecond = Int64.min
     /// The current second in this format's main timestamp spelling.
     private var cachedStamp: [UInt8] = []
+    /// The current second as a syslog header writes it (`Nov  8 12:14:14`; `haproxy`).
+    private var cachedSyslogStamp: [UInt8] = []
 
     init(format: OutputFormat, population: Population, sites: [String], utcOffsetMinutes: Int) {
         self.format = format
@@ -99,6 +101,7 @@ struct LineRenderer {
         case .w3c: return renderW3C(r, corruption, &rng, &sink)
         case .awsALB, .awsELB: return renderAWS(r, corruption, &rng, &sink)
         case .awsS3: return renderS3(r, corruption, &rng, &sink)
+        case .haproxy: return renderHAProxy(r, corruption, &rng, &sink)
         }
     }
 
@@ -158,6 +161,11 @@ struct LineRenderer {
             s =
                 "\(UTCCalendar.pad(f.day, 2))/\(month)/\(UTCCalendar.pad(f.year, 4)):\(UTCCalendar.pad(f.hour, 2)):"
                 + "\(UTCCalendar.pad(f.minute, 2)):\(UTCCalendar.pad(f.second, 2)) \(offsetText(colon: false))"
+        case .haproxy:
+            let month = String(decoding: UTCCalendar.monthNames[f.month - 1], as: UTF8.self)
+            let time = "\(UTCCalendar.pad(f.hour, 2)):\(UTCCalendar.pad(f.minute, 2)):\(UTCCalendar.pad(f.second, 2))"
+            s = "\(UTCCalendar.pad(f.day, 2))/\(month)/\(UTCCalendar.pad(f.year, 4)):\(time)"
+            cachedSyslogStamp = Array("\(month) \(f.day < 10 ? " " : "")\(f.day) \(time)".utf8)
         case .jsonNginx:
             s = isoText(f) + offsetText(colon: true)
         case .jsonTraefik, .jsonTraefikDefault, .jsonCaddy, .jsonCloudflare, .awsALB, .awsELB:
@@ -189,7 +197,8 @@ struct LineRenderer {
         sink.append(cachedStamp)
         guard corruption == .badTimestamp else { return }
         switch format {
-        case .common, .combined, .combinedCookie, .combinedCookieXFF, .vhostCombined, .nginxCustom, .traefikCLF, .awsS3:
+        case .common, .combined, .combinedCookie, .combinedCookieXFF, .vhostCombined, .nginxCustom, .traefikCLF, .awsS3,
+            .haproxy:
             sink.buffer[start + 3] = UInt8(ascii: "X")
             sink.buffer[start + 4] = UInt8(ascii: "y")
             sink.buffer[start + 5] = UInt8(ascii: "z")
@@ -609,6 +618,67 @@ struct LineRenderer {
         sink.append(":80\" \"")
         sink.appendDecimal(r.status)
         sink.append("\" \"-\" \"-\"")
+        return span
+    }
+
+    /// HAProxy's HTTP log line, as rsyslog writes it: `Nov 28 12:14:14 lb1 haproxy[2314]:
+    /// client:port [28/Nov/2026:12:14:14.655] www-https~ web/web2 0/0/1/12/13 200 5120 uid=… -
+    /// ---- 3/3/1/1/0 0/0 {host|user agent|referer} "GET /a HTTP/1.1"`.
+    private mutating func renderHAProxy(
+        _ r: Request, _ corruption: Corruption, _ rng: inout Xoshiro256StarStar, _ sink: inout ByteSink
+    ) -> TargetSpan {
+        refreshStamp(r.milliseconds / 1000)
+        sink.append(cachedSyslogStamp)
+        sink.append(" lb1 haproxy[2314]: ")
+        sink.append(addresses[r.address])
+        sink.append(UInt8(ascii: ":"))
+        sink.appendDecimal(port(&rng))
+        sink.append(" [")
+        stamp(r, corruption, &sink)
+        sink.append(UInt8(ascii: "."))
+        sink.appendPadded(Int(r.milliseconds % 1000), width: 3)
+        sink.append("] www-https~ web/web")
+        sink.appendDecimal(1 + rng.below(3))
+        sink.append(" 0/0/")
+        let millis = durationMicros(r, &rng) / 1000
+        sink.appendDecimal(min(millis, 1))
+        sink.append(UInt8(ascii: "/"))
+        sink.appendDecimal(millis)
+        sink.append(UInt8(ascii: "/"))
+        sink.appendDecimal(millis + 1)
+        sink.append(UInt8(ascii: " "))
+        status(r, corruption, &sink)
+        sink.append(UInt8(ascii: " "))
+        sink.appendDecimal(r.bytes)
+        if r.cookie.isEmpty {
+            sink.append(" - ")
+        } else {
+            sink.append(" uid=")
+            sink.append(r.cookie)
+            sink.append(UInt8(ascii: " "))
+        }
+        let active = 1 + rng.below(40)
+        sink.append("- ---- ")
+        sink.appendDecimal(active)
+        sink.append(UInt8(ascii: "/"))
+        sink.appendDecimal(active)
+        sink.append("/1/1/0 0/0 {")
+        sink.append(sites[r.site])
+        sink.append(UInt8(ascii: "|"))
+        sink.append(userAgents[r.userAgent])
+        sink.append(UInt8(ascii: "|"))
+        sink.append(r.referrer)
+        sink.append("} \"")
+        method(r, &sink)
+        sink.append(UInt8(ascii: " "))
+        if r.http2 {
+            sink.append("https://")
+            sink.append(sites[r.site])
+        }
+        let span = target(r, &sink)
+        sink.append(UInt8(ascii: " "))
+        proto(r, &sink)
+        sink.append(UInt8(ascii: "\""))
         return span
     }
 

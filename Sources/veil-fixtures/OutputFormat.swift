@@ -40,12 +40,18 @@ enum OutputFormat: String, CaseIterable, Sendable {
     /// AWS Classic Load Balancer access log (HTTPS listener): the same client, request and user
     /// agent fields as `aws_alb`, fewer fields around them.
     case awsELB = "aws_elb"
+    /// HAProxy's HTTP log (`option httplog`) as rsyslog writes it to a file: a syslog header,
+    /// `client:port`, the accept date in local time without a zone, the captured `uid` cookie
+    /// and the captured request headers `{Host|User-Agent|Referer}` (read with
+    /// `--haproxy-headers host,user-agent,referer`), the request last (HTTP/2 requests with an
+    /// absolute URL, as HAProxy logs them).
+    case haproxy
 
     /// The line carries the virtual host, so several sites can share one log.
     var hasHost: Bool {
         switch self {
         case .vhostCombined, .jsonCaddy, .jsonNginx, .jsonTraefik, .jsonTraefikDefault, .jsonCloudflare, .w3c, .awsALB,
-            .awsELB, .awsS3:
+            .awsELB, .awsS3, .haproxy:
             true
         default: false
         }
@@ -57,13 +63,15 @@ enum OutputFormat: String, CaseIterable, Sendable {
     /// The line carries the `uid` cookie value.
     var hasCookie: Bool {
         switch self {
-        case .combinedCookie, .combinedCookieXFF, .nginxCustom: true
+        case .combinedCookie, .combinedCookieXFF, .nginxCustom, .haproxy: true
         default: false
         }
     }
 
     /// The line carries the authenticated user name.
-    var hasUser: Bool { self != .jsonNginx && self != .jsonCloudflare && self != .awsS3 && !isAWS }
+    var hasUser: Bool {
+        self != .jsonNginx && self != .jsonCloudflare && self != .awsS3 && self != .haproxy && !isAWS
+    }
 
     /// The line carries the Referer.
     var hasReferrer: Bool { hasUserAgent && !isAWS }

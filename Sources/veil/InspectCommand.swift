@@ -54,11 +54,15 @@ struct InspectCommand: ParsableCommand {
             s += "  user agents  not logged: requests count as people's (browser unknown), none as bots'\n"
         }
         if r.requestsNamed == false { s += "  requests     \(requestsNotNamed(r))\n" }
+        if let zone = r.logTimeZone {
+            s +=
+                "  times        written without a zone, read as \(zone)\(zone == "UTC" ? " (--log-tz names theirs)" : "")\n"
+        }
         s += "  lines        \(grouped(r.lines))\n"
         s += "  records      \(grouped(r.records))\n"
         if r.skipped > 0 {
             s +=
-                "  skipped      \(grouped(r.skipped)) (directives, blank lines, e-mail events of other kinds, requests without a response, S3 lifecycle operations)\n"
+                "  skipped      \(grouped(r.skipped)) (directives, blank lines, e-mail events of other kinds, requests without a response, S3 lifecycle operations, HAProxy's messages and TCP connections)\n"
         }
         if r.outsideWindow > 0 { s += "  outside      \(grouped(r.outsideWindow)) (--from/--until)\n" }
         s += "  rejected     \(grouped(r.rejected))\(r.rejected > 0 ? ": " + rejectSummary(r) : "")\n"

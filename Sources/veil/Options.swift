@@ -27,6 +27,20 @@ struct InputOptions: ParsableArguments {
 
     @Option(
         name: .long,
+        help: ArgumentHelp(
+            "The request headers an HAProxy frontend captures, in the order of its 'capture request header' lines, e.g. 'host,user-agent,referer'. veil reads host (the site), user-agent, referer and x-forwarded-for; another name (or -) keeps a header's place. Without it HAProxy's lines have no user agent.",
+            valueName: "names"))
+    var haproxyHeaders: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The time zone of times a log writes without one (HAProxy's accept dates: its host's local time), an IANA name such as Europe/Berlin (default UTC).",
+            valueName: "zone"))
+    var logTz: String?
+
+    @Option(
+        name: .long,
         help:
             "Longest accepted line in bytes; longer lines are rejected and counted (default 65536; 1048576 with --format json-sendgrid, json-mailgun or --email-fields, whose webhook batches are one line each)."
     )
@@ -69,6 +83,14 @@ struct InputOptions: ParsableArguments {
                 )
             }
             c.format = .jsonFields(base: base, spec: jsonFields)
+        }
+        if haproxyHeaders != nil || logTz != nil {
+            guard format == "auto" || format == "haproxy" else {
+                throw ValidationError(
+                    "--\(haproxyHeaders != nil ? "haproxy-headers" : "log-tz") works with --format auto or haproxy")
+            }
+            if let haproxyHeaders { try c.haproxy.setCapturedRequestHeaders(haproxyHeaders) }
+            if let logTz { try c.haproxy.setTimeZone(logTz) }
         }
         if c.format != .auto {
             // Compile a given format string now: a bad one is bad usage, reported once.

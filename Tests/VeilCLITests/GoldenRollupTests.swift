@@ -57,8 +57,21 @@ import Testing
     static let formats = [
         "combined", "common", "combined_cookie", "combined_cookie_xff", "vhost_combined", "json-caddy",
         "json-nginx", "json-traefik", "json-traefik-default", "json-cloudflare", "w3c", "nginx-custom", "traefik_clf",
-        "aws_alb", "aws_elb", "aws_s3",
+        "aws_alb", "aws_elb", "aws_s3", "haproxy",
     ]
+    /// The options a fixture is read with besides `--format auto`: the nginx format string
+    /// (given, not detected) and the request headers the HAProxy fixture's frontend captures.
+    static func readOptions(_ format: String) -> [String] {
+        switch format {
+        case "nginx-custom":
+            [
+                "--format",
+                #"nginx:$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$cookie_uid""#,
+            ]
+        case "haproxy": ["--haproxy-headers", "host,user-agent,referer"]
+        default: []
+        }
+    }
     /// The format `--format auto` names for a fixture, where that is not the fixture's own name
     /// (the nginx format string is given, not detected).
     static let detectedAs = ["json-traefik-default": "json-traefik"]
@@ -76,13 +89,7 @@ import Testing
         let malformed = try #require((log["malformed"] as? [String: Any])?["total"] as? Int)
         let physical = try #require(log["physical_lines"] as? Int)
 
-        var args = ["inspect", "--json", base + ".log"]
-        if format == "nginx-custom" {
-            args += [
-                "--format",
-                #"nginx:$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$cookie_uid""#,
-            ]
-        }
+        let args = ["inspect", "--json", base + ".log"] + Self.readOptions(format)
         let r = try CLI.veil(args)
         #expect(r.status == 0, "\(r)")
         let reports = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout)) as? [[String: Any]])
@@ -143,12 +150,7 @@ import Testing
         defer { CLI.remove(dir) }
         var args = ["run", base + ".log", "--k", "2", "-o", dir + "/out", "--quiet"]
         if siteNames.count == 1 { args += ["--site", siteNames[0]] }
-        if format == "nginx-custom" {
-            args += [
-                "--format",
-                #"nginx:$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$cookie_uid""#,
-            ]
-        }
+        args += Self.readOptions(format)
         let r = try CLI.veil(args, env: ["VEIL_KEYS": dir + "/keys"])
         #expect(r.status == 0, "\(r)")
         let bots = try CSVTable(dir + "/out/bots.csv")

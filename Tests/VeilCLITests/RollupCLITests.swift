@@ -402,12 +402,12 @@ struct RollupCLITests {
     /// timeout cannot differ).
     @Test(
         "traffic and dimension tables equal the generator's truth",
-        arguments: ["combined_cookie", "vhost_combined", "traefik_clf", "json-cloudflare", "aws_s3"])
+        arguments: ["combined_cookie", "vhost_combined", "traefik_clf", "json-cloudflare", "aws_s3", "haproxy"])
     func countsEqualTruth(format: String) throws {
         let dir = try CLI.tempDir()
         defer { CLI.remove(dir) }
         let sites =
-            ["vhost_combined", "json-cloudflare", "aws_s3"].contains(format)
+            ["vhost_combined", "json-cloudflare", "aws_s3", "haproxy"].contains(format)
             ? ["a.example.com", "b.example.org"] : ["www.example.com"]
         let g = try CLI.generate(
             format: format, lines: 20_000, seed: 41,
@@ -419,7 +419,10 @@ struct RollupCLITests {
         // Every malformed line of the truth is rejected, every other line is a record (the
         // generator makes no line that veil's tolerance rule would repair).
         let out = dir + "/out"
-        let run = try veil(["run", g.log, "--k", "2", "-o", out, "--json", "--site", sites[0]], env: env)
+        let run = try veil(
+            ["run", g.log, "--k", "2", "-o", out, "--json", "--site", sites[0]]
+                + FormatFixtureTests.readOptions(format),
+            env: env)
         let summary = try jsonObject(run.stdout, "run --json")
         let aggregate = try #require(summary["aggregate"] as? [String: Any])
         #expect(aggregate["records"] as? Int == logTruth.requests)

@@ -49,6 +49,10 @@ public struct CompiledFormat: Sendable {
     /// operations (`BATCH.DELETE.OBJECT`, written with a bare `-` request, or `S3.…`:
     /// lifecycle, replication) is skipped, not rejected (`TextFormat.s3InternalOperationTime`).
     public internal(set) var s3InternalOperationsSkip = false
+    /// Lines are HAProxy's HTTP log, read by `TextFormat.parseHAProxy` instead of the steps
+    /// (the `haproxy` preset: its words are not separated the way a format string's are, and
+    /// its accept date has no zone).
+    public internal(set) var haproxyLog = false
 
     /// A record slot a format string can fill.
     public enum CapturedField: String, Sendable, Hashable, CaseIterable {

@@ -102,11 +102,27 @@ public struct TextFormat: LogFormat {
     public init(_ compiled: CompiledFormat, name: String? = nil) {
         self.compiled = compiled
         self.presetName = name
-        logsUserAgent = compiled.capturedFields.contains(.userAgent)
+        logsUserAgent = compiled.capturedFields.contains(.userAgent) && !compiled.haproxyLog
     }
 
     /// Whether the format has a User-Agent field (`LogRecord.userAgentLogged`).
-    let logsUserAgent: Bool
+    private(set) var logsUserAgent: Bool
+
+    /// How HAProxy's lines are read (the `haproxy` preset): set with `configure(haproxy:)`.
+    public private(set) var haproxy = HAProxyConfiguration()
+    private var clock = LocalClock(zoneIdentifier: nil)
+
+    /// Whether this is the `haproxy` preset, which reads `HAProxyConfiguration`.
+    public var readsHAProxyLog: Bool { compiled.haproxyLog }
+
+    /// Reads HAProxy's captured request headers by `configuration`'s names and its accept dates
+    /// in its zone (only the `haproxy` preset reads either).
+    public mutating func configure(haproxy configuration: HAProxyConfiguration) {
+        guard compiled.haproxyLog else { return }
+        haproxy = configuration
+        clock = LocalClock(zoneIdentifier: configuration.timeZoneIdentifier)
+        logsUserAgent = configuration.capturedRequestHeaders.contains(.userAgent)
+    }
 
     /// A parser for an Apache `LogFormat` string. See `CompiledFormat.apache(_:)`.
     public init(apache format: String) throws(VeilError) {
@@ -176,8 +192,9 @@ public struct TextFormat: LogFormat {
     /// it knew no response of.
     static let dashStatusPresets: Set<String> = loadBalancerPresets.union(["aws_s3", "traefik_clf"])
 
-    /// The preset names, in the order of `presets`.
-    public static let presetNames: [String] = presets.map(\.name)
+    /// The preset names, in the order of `presets`, then `haproxy` (HAProxy's HTTP log, read by
+    /// `parseHAProxy`, not by a format string).
+    public static let presetNames: [String] = presets.map(\.name) + ["haproxy"]
 
     private static let compiledPresets: [String: CompiledFormat] = {
         var d: [String: CompiledFormat] = [:]
@@ -192,6 +209,14 @@ public struct TextFormat: LogFormat {
             } catch {
                 preconditionFailure("preset \(name) does not compile: \(error)")
             }
+        }
+        // HAProxy's lines are read by `parseHAProxy`; the string names the fields it fills.
+        do {
+            var haproxy = try CompiledFormat.apache(#"%a %t %>s %b %{uid}C "%r""#)
+            haproxy.haproxyLog = true
+            d["haproxy"] = haproxy
+        } catch {
+            preconditionFailure("preset haproxy does not compile: \(error)")
         }
         return d
     }()
@@ -264,6 +289,18 @@ public struct TextFormat: LogFormat {
                 self.cache = cache
                 return .record
             }
+        }
+        // (HAProxy's preset has no combined shape: its lines come here.)
+        if compiled.haproxyLog {
+            var unterminated = false
+            let result = Self.parseHAProxy(
+                p, n, headers: haproxy.capturedRequestHeaders, clock: &clock, record: &record,
+                unterminated: &unterminated)
+            if result == .record && unterminated {
+                lastRecordHadUnterminatedQuote = true
+                unterminatedQuoteCount += 1
+            }
+            return result
         }
         var unterminated = false
         let tolerate = toleratesUnterminatedFinalQuote
@@ -1110,7 +1147,7 @@ public struct TextFormat: LogFormat {
 
     /// The status code of the three bytes at `start`: 100...599, else nil.
     @inline(__always)
-    private static func statusCode(_ p: UnsafeMutablePointer<UInt8>, _ start: Int) -> UInt16? {
+    static func statusCode(_ p: UnsafeMutablePointer<UInt8>, _ start: Int) -> UInt16? {
         let a = p[start] &- UInt8(ascii: "0"), b = p[start + 1] &- UInt8(ascii: "0")
         let c = p[start + 2] &- UInt8(ascii: "0")
         guard a >= 1, a <= 5, b <= 9, c <= 9 else { return nil }
@@ -1143,7 +1180,7 @@ public struct TextFormat: LogFormat {
 
     /// 1...18 ASCII digits as a number.
     @inline(__always)
-    private static func digits(_ p: UnsafeMutablePointer<UInt8>, _ start: Int, _ end: Int)
+    static func digits(_ p: UnsafeMutablePointer<UInt8>, _ start: Int, _ end: Int)
         -> Int64?
     {
         guard end > start, end - start <= 18 else { return nil }
@@ -1163,7 +1200,7 @@ public struct TextFormat: LogFormat {
     /// Splits `METHOD SP target [SP HTTP/x.y]` in `[s, e)` into the record; leaves all three
     /// empty when the line does not start with a method token.
     @inline(__always)
-    private static func splitRequest(
+    static func splitRequest(
         _ p: UnsafeMutablePointer<UInt8>, _ s: Int, _ e: Int, _ record: inout LogRecord
     ) {
         var e = e

@@ -44,6 +44,9 @@ public struct FileReport: Sendable, Codable, Equatable {
     /// (most often the wrong `--format`: a line needs only a timestamp to parse, and another
     /// server's preset reads nothing else of it); true when one does; nil otherwise.
     public var requestsNamed: Bool? = nil
+    /// For a log whose times carry no zone (HAProxy's accept dates): the zone they were read in,
+    /// `UTC` unless `--log-tz` named another; nil for formats whose times say their zone.
+    public var logTimeZone: String? = nil
     /// Set when the file could not be read to its end (and `--skip-bad-files` let the run go on).
     public var error: String?
 }

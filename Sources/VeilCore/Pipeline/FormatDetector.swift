@@ -25,13 +25,15 @@ public enum FormatDetector {
         + textCandidates.joined(separator: ", ")
 
     /// Text presets: the AWS load balancers' (an ISO time in the first or second field, which
-    /// no other preset parses) and S3's (a CLF time in the third), then the others from the
-    /// most to the least specific.
+    /// no other preset parses), S3's (a CLF time in the third) and HAProxy's (a CLF time with
+    /// a fraction and no zone after `address:port`), then the others from the most to the least
+    /// specific.
     /// `traefik_clf` comes before the combined family's extra quoted fields: its lines also
     /// parse as `combined_cookie` (the user agent's field runs on to the quote that closes the
     /// router's name, and the server's URL is read as a cookie: every request one visitor).
     static let textCandidates = [
-        "aws_alb", "aws_elb", "aws_s3", "traefik_clf", "vhost_combined", "combined_cookie_xff", "combined_cookie",
+        "aws_alb", "aws_elb", "aws_s3", "haproxy", "traefik_clf", "vhost_combined", "combined_cookie_xff",
+        "combined_cookie",
         "combined_xff", "combined", "common",
     ]
 

@@ -29,6 +29,9 @@ public struct IngestConfiguration: Sendable {
     /// Compute the input's fingerprint on a thread of its own (`BackgroundFingerprint`): for
     /// runs of two or more threads, where the reading thread sets the pace.
     var fingerprintInBackground = false
+    /// How HAProxy's lines are read (`--haproxy-headers`, `--log-tz`), when an input is HAProxy's
+    /// HTTP log (given or detected).
+    public var haproxy = HAProxyConfiguration()
 
     public init() {}
 }
@@ -137,6 +140,12 @@ public enum Ingest {
             format = try configuration.format.makeFormat()
             detected = false
         }
+        var logTimeZone: String? = nil
+        if case .text(var f) = format, f.readsHAProxyLog {
+            f.configure(haproxy: configuration.haproxy)
+            format = .text(f)
+            logTimeZone = configuration.haproxy.timeZoneIdentifier ?? "UTC"
+        }
         var requestsNamed: Bool? = nil
         if case .json(var f) = format {
             // Whether the input logs user agents at all, from its first lines (see
@@ -189,6 +198,7 @@ public enum Ingest {
             fingerprint: background?.fingerprint() ?? hasher.fingerprint(),
             userAgentsLogged: userAgentsLogged,
             requestsNamed: requestsNamed,
+            logTimeZone: logTimeZone,
             error: nil
         )
     }

@@ -26,6 +26,8 @@ struct FormatDetectorTests {
         case "combined_xff": return "\(common) \(agent) \"198.51.100.\(i + 1), 10.0.0.1\""
         case "traefik_clf": return "\(common) \(agent) \(1000 + i) \"website@docker\" \"http://10.0.0.7:8080\" \(i)ms"
         case "aws_s3": return S3AccessLogFormatTests.line(client: "192.0.2.\(i + 1)", target: "/a\(i)")
+        case "haproxy":
+            return HAProxyFormatTests.line(client: "192.0.2.\(i + 1):4\(i)00", request: "\"GET /a\(i) HTTP/1.1\"")
         case "aws_alb":
             return AWSLoadBalancerFormatTests.albLine(
                 client: "2001:db8::\(i + 1):5\(i)000", url: "https://www.example.com:443/a\(i)")
@@ -40,7 +42,7 @@ struct FormatDetectorTests {
         "each text preset is detected as itself, the more specific first",
         arguments: [
             "common", "combined", "vhost_combined", "combined_cookie", "combined_xff", "traefik_clf", "aws_alb",
-            "aws_elb", "aws_s3",
+            "aws_elb", "aws_s3", "haproxy",
         ])
     func textPresets(_ name: String) {
         let d = FormatDetector.detect(Self.lines { Self.textLine(name, $0) })

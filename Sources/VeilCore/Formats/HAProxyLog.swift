@@ -1,0 +1,341 @@
+import CByteScan
+import Foundation
+
+/// How to read HAProxy's HTTP logs (`--format haproxy`): which request headers the frontend
+/// captures, in order, and the zone its accept dates are written in.
+///
+/// HAProxy logs a request's captured headers (`capture request header Host len 64`, …) as
+/// `{value|value|…}` in the order of the frontend's `capture` lines, without their names, so
+/// the names come from the user (`--haproxy-headers host,user-agent,referer`). Its accept date
+/// (`[28/Nov/2026:12:14:14.655]`) is the local time of HAProxy's host without an offset, so the
+/// zone comes from the user too (`--log-tz Europe/Berlin`; UTC when not given).
+public struct HAProxyConfiguration: Sendable, Equatable {
+    /// A captured request header veil reads; any other name is a header it skips.
+    public enum Header: Sendable, Equatable {
+        /// `Host`: names the site.
+        case host
+        /// `User-Agent`.
+        case userAgent
+        /// `Referer` (also spelled `referrer`).
+        case referer
+        /// `X-Forwarded-For`: the client behind a proxy, with `--trust-forwarded-for`.
+        case forwardedFor
+        /// A header veil does not read (`X-Request-ID`, `Accept-Language`, …).
+        case other
+    }
+
+    /// The frontend's captured request headers, in the order it logs them.
+    public var capturedRequestHeaders: [Header] = []
+    /// The IANA zone of the accept dates (`Europe/Berlin`); nil for UTC.
+    public var timeZoneIdentifier: String?
+
+    public init() {}
+
+    /// Reads `--haproxy-headers`: header names separated by commas, in the order of the
+    /// frontend's `capture request header` lines (`host,user-agent,referer`); names are matched
+    /// without regard to case, and a name veil does not read (`x-request-id`) or `-` keeps a
+    /// header's place.
+    /// - Throws: `VeilError` (`.usage`) for an empty list, an empty name or a name with bytes
+    ///   a header name cannot have.
+    public mutating func setCapturedRequestHeaders(_ list: String) throws(VeilError) {
+        var headers: [Header] = []
+        for raw in list.split(separator: ",", omittingEmptySubsequences: false) {
+            let name = raw.trimmingCharacters(in: .whitespaces).lowercased()
+            guard !name.isEmpty else {
+                throw VeilError(.usage, "--haproxy-headers: an empty header name in '\(list)'")
+            }
+            switch name {
+            case "host": headers.append(.host)
+            case "user-agent": headers.append(.userAgent)
+            case "referer", "referrer": headers.append(.referer)
+            case "x-forwarded-for": headers.append(.forwardedFor)
+            case "-": headers.append(.other)
+            default:
+                guard name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }) else {
+                    throw VeilError(.usage, "--haproxy-headers: '\(name)' is not a header name")
+                }
+                headers.append(.other)
+            }
+        }
+        capturedRequestHeaders = headers
+    }
+
+    /// Sets the zone of the accept dates (`--log-tz`): an IANA name, or `UTC`.
+    /// - Throws: `VeilError` (`.usage`) for a name the system's zone database does not know.
+    public mutating func setTimeZone(_ identifier: String) throws(VeilError) {
+        guard identifier == "UTC" || TimeZone(identifier: identifier) != nil else {
+            throw VeilError(
+                .usage, "--log-tz: unknown time zone '\(identifier)' (expected an IANA name such as Europe/Berlin)")
+        }
+        timeZoneIdentifier = identifier == "UTC" ? nil : identifier
+    }
+}
+
+/// Converts local wall-clock times of one zone to UTC, remembering the offset of the last local
+/// minute converted (a log's lines share their minute with the lines around them).
+///
+/// A local time that occurs twice (the hour a zone's clocks go back) is read as its second
+/// occurrence, and one that never occurs (the hour they go forward) with the offset before the
+/// change, as most servers' clocks would have written it an hour earlier.
+struct LocalClock: Sendable {
+    private let zone: TimeZone?
+    private var minute: Int64 = .min
+    private var offset: Int64 = 0
+
+    init(zoneIdentifier: String?) {
+        zone = zoneIdentifier.flatMap { TimeZone(identifier: $0) }
+    }
+
+    /// The UTC second of local second `local` (seconds since 1970-01-01 of the local calendar).
+    @inline(__always)
+    mutating func utc(_ local: Int64) -> Int64 {
+        guard let zone else { return local }
+        let m = local >= 0 ? local / 60 : (local - 59) / 60
+        if m != minute {
+            minute = m
+            // The offset at the local minute read as UTC, then at the instant that gives.
+            let first = Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(m * 60))))
+            let instant = m * 60 - first
+            offset = Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(instant))))
+        }
+        return local - offset
+    }
+}
+
+extension TextFormat {
+    /// Parses one line of HAProxy's HTTP log (`option httplog`, and `option httpslog`, whose TLS
+    /// fields come after the request):
+    ///
+    /// `[syslog header] client:port [accept date] frontend backend/server TR/Tw/Tc/Tr/Ta status
+    /// bytes captured-cookie response-cookie termination-state conns queues [{request headers}]
+    /// [{response headers}] "request"`
+    ///
+    /// - The syslog header (`Nov 28 12:14:14 lb1 haproxy[2314]: `, an RFC 5424 header, or none
+    ///   with `log stdout format raw`) is whatever comes before the client: the line is read from
+    ///   its accept date, the first ` [` followed by two digits and `/`.
+    /// - The client is `address:port` (an IPv6 address written without brackets keeps its
+    ///   colons); the accept date is `dd/Mon/yyyy:HH:MM:SS` with an optional fraction, in the
+    ///   zone of `HAProxyConfiguration.timeZoneIdentifier`.
+    /// - The status is three digits; `-1` (no response was sent) is `.skip`. The size may carry
+    ///   `+` (`option logasap`).
+    /// - The captured request cookie (`capture cookie uid len 64`, logged `uid=value`) is the
+    ///   visitor's cookie; `-` is none.
+    /// - The request headers' `{…|…}` are read by the configured names; without names, the line
+    ///   has no user agent (`LogRecord.userAgentLogged` false). A captured `Host` names the site,
+    ///   else the request URL's host (HTTP/2 requests and absolute-form targets), else none.
+    /// - The request runs from its `"` to the next `"` (HAProxy writes a `"` inside it as
+    ///   `#22`); a line cut short before that quote (HAProxy's log line length, 1024 bytes by
+    ///   default) keeps its record with the request running to the end of the line, counted as
+    ///   repaired. `<BADREQ>` is a request of no method and target.
+    /// - A TCP log line (`option tcplog`: three timers and no request) is `.skip`, with its time
+    ///   read; so is HAProxy's own message (`Proxy www started.`, `Server be/s1 is DOWN, …`,
+    ///   `[WARNING] …`), a line without an accept date whose first word is not an address.
+    @inline(never)
+    static func parseHAProxy(
+        _ p: UnsafeMutablePointer<UInt8>, _ n: Int, headers: [HAProxyConfiguration.Header],
+        clock: inout LocalClock, record: inout LogRecord, unterminated: inout Bool
+    ) -> ParseResult {
+        let line = UnsafeBufferPointer(start: p, count: n)
+        func isDigit(_ b: UInt8) -> Bool { b &- UInt8(ascii: "0") <= 9 }
+        // The accept date.
+        var open = -1
+        var i = 1
+        while i + 3 < n {
+            i = find(UInt8(ascii: "["), p, i, n)
+            if i + 3 < n, p[i - 1] == 0x20, isDigit(p[i + 1]), isDigit(p[i + 2]), p[i + 3] == UInt8(ascii: "/") {
+                open = i
+                break
+            }
+            i += 1
+        }
+        guard open > 0 else { return messageOrReject(p, n) }
+        // The client, the word before it.
+        var clientStart = open - 1
+        while clientStart > 0 && p[clientStart - 1] != 0x20 { clientStart -= 1 }
+        guard clientStart < open - 1 else { return .reject(.badAddress) }
+        if let bad = controlByte(p, 0, n) { return .reject(bad) }
+        record.clientAddress = HostPort.addressBeforePort(in: line, ByteRange(clientStart, open - 1))
+        // dd/Mon/yyyy:HH:MM:SS[.fff]]
+        let d = open + 1
+        guard d + 20 <= n else { return .reject(.truncated) }
+        guard p[d + 2] == UInt8(ascii: "/"), p[d + 6] == UInt8(ascii: "/"), p[d + 11] == UInt8(ascii: ":"),
+            p[d + 14] == UInt8(ascii: ":"), p[d + 17] == UInt8(ascii: ":"),
+            let day = Timestamp.twoDigits(line, d), let month = Timestamp.monthNumber(p[d + 3], p[d + 4], p[d + 5]),
+            let year = Timestamp.fourDigits(line, d + 7), let hour = Timestamp.twoDigits(line, d + 12),
+            let minute = Timestamp.twoDigits(line, d + 15), let second = Timestamp.twoDigits(line, d + 18),
+            Timestamp.isValidDate(year: year, month: month, day: day), hour <= 23, minute <= 59, second <= 60
+        else { return .reject(.badTimestamp) }
+        var j = d + 20
+        var millis = 0
+        if j < n && p[j] == UInt8(ascii: ".") {
+            j += 1
+            var digits = 0
+            while j < n && isDigit(p[j]) {
+                if digits < 3 { millis = millis * 10 + Int(p[j] &- UInt8(ascii: "0")) }
+                digits += 1
+                j += 1
+            }
+            guard digits > 0, digits <= 9 else { return .reject(j >= n ? .truncated : .badTimestamp) }
+            for _ in min(digits, 3)..<3 { millis *= 10 }
+        }
+        guard j < n else { return .reject(.truncated) }
+        guard p[j] == UInt8(ascii: "]") else { return .reject(.badTimestamp) }
+        let local =
+            Timestamp.daysFromCivil(year: year, month: month, day: day) * 86_400
+            + Int64(hour * 3600 + minute * 60 + min(second, 59))
+        record.timestamp = clock.utc(local)
+        record.milliseconds = Int16(millis)
+        j += 1
+
+        // The space-separated words after the date: frontend, backend/server, timers, status,
+        // bytes, the two captured cookies, the termination state, connections and queues.
+        func nextWord() -> ByteRange? {
+            guard j + 1 < n, p[j] == 0x20, p[j + 1] != 0x20 else { return nil }
+            let start = j + 1
+            j = start
+            while j < n && p[j] != 0x20 { j += 1 }
+            return ByteRange(start, j)
+        }
+        func malformed() -> ParseResult { .reject(j >= n ? .truncated : .literalMismatch) }
+        guard nextWord() != nil, nextWord() != nil, let timers = nextWord() else { return malformed() }
+        switch slashes(p, timers) {
+        case 4: break
+        // A TCP log line: three timers, then bytes, a two-letter termination state, connections
+        // and queues — no status and no request.
+        case 2: return isTCPLogTail(p, j, n) ? .skip : .reject(.literalMismatch)
+        default: return .reject(.literalMismatch)
+        }
+        guard let s = nextWord() else { return malformed() }
+        // Status: three digits, or -1 when no response was sent.
+        if s.count == 2 && p[Int(s.start)] == UInt8(ascii: "-") && p[Int(s.start) + 1] == UInt8(ascii: "1") {
+            return .skip
+        }
+        guard s.count == 3, let status = statusCode(p, Int(s.start)) else { return .reject(.badStatus) }
+        record.status = status
+        guard var b = nextWord() else { return malformed() }
+        if p[Int(b.start)] == UInt8(ascii: "+") { b.start += 1 }
+        guard let size = digits(p, Int(b.start), Int(b.end)) else { return .reject(.badBytes) }
+        record.bytes = size
+        // The captured request cookie, then the response's, the termination state, connections
+        // and queues.
+        guard let cookie = nextWord(), nextWord() != nil, nextWord() != nil, nextWord() != nil, nextWord() != nil
+        else { return malformed() }
+        // `name=value`, or `-`.
+        var eq = Int(cookie.start)
+        while eq < Int(cookie.end) && p[eq] != UInt8(ascii: "=") { eq += 1 }
+        if eq + 1 < Int(cookie.end) { record.cookie = ByteRange(eq + 1, Int(cookie.end)) }
+
+        // Captured header groups, then the request.
+        guard j < n, p[j] == 0x20, j + 1 < n else { return .reject(.truncated) }
+        j += 1
+        var requestHeaders: ByteRange? = nil
+        var groups = 0
+        while j < n && p[j] == UInt8(ascii: "{") {
+            let close = find(UInt8(ascii: "}"), p, j + 1, n)
+            guard close < n else { return .reject(.truncated) }
+            if groups == 0 { requestHeaders = ByteRange(j + 1, close) }
+            groups += 1
+            guard groups <= 2, close + 1 < n, p[close + 1] == 0x20 else {
+                return .reject(close + 1 >= n ? .truncated : .literalMismatch)
+            }
+            j = close + 2
+        }
+        guard j < n else { return .reject(.truncated) }
+        guard p[j] == UInt8(ascii: "\"") else { return .reject(.literalMismatch) }
+        let requestStart = j + 1
+        let q = find(UInt8(ascii: "\""), p, requestStart, n)
+        if q == n { unterminated = true }
+        // `<BADREQ>` starts with no method: a request of nothing.
+        splitRequest(p, requestStart, q, &record)
+
+        // (`parse` has set `userAgentLogged` from the names.)
+        if !headers.isEmpty, let group = requestHeaders {
+            var start = Int(group.start)
+            for header in headers {
+                guard start <= Int(group.end) else { break }
+                let end = find(UInt8(ascii: "|"), p, start, Int(group.end))
+                let value = ByteRange(start, end)
+                switch header {
+                case .host: record.site = value
+                case .userAgent: record.userAgent = value
+                case .referer: record.referrer = value
+                case .forwardedFor: record.forwardedFor = value
+                case .other: break
+                }
+                start = end + 1
+            }
+        }
+        if record.site.isEmpty { record.site = requestURLHost(line, record.target) }
+        return .record
+    }
+
+    /// A line without an accept date: HAProxy's own message when its message (after a syslog
+    /// header's `]: `, if any) does not start with an address, else malformed.
+    private static func messageOrReject(_ p: UnsafeMutablePointer<UInt8>, _ n: Int) -> ParseResult {
+        if let bad = controlByte(p, 0, n) { return .reject(bad) }
+        var start = 0
+        var i = 0
+        while i + 2 < n {
+            if p[i] == UInt8(ascii: "]") && p[i + 1] == UInt8(ascii: ":") && p[i + 2] == 0x20 {
+                start = i + 3
+                break
+            }
+            i += 1
+        }
+        // The first word: an address (`10.0.0.1:4242`, `2001:db8::1:4242`) has a `:` and only
+        // hexadecimal digits, dots and colons.
+        var end = start
+        var colon = false
+        var addressBytes = true
+        while end < n && p[end] != 0x20 {
+            let b = p[end]
+            if b == UInt8(ascii: ":") {
+                colon = true
+            } else if !(b &- UInt8(ascii: "0") <= 9 || (b | 0x20) &- UInt8(ascii: "a") < 6 || b == UInt8(ascii: ".")) {
+                addressBytes = false
+            }
+            end += 1
+        }
+        if end > start && colon && addressBytes { return .reject(end == n ? .truncated : .badTimestamp) }
+        return .skip
+    }
+
+    /// The index of the first `byte` in `[start, end)`, or `end`.
+    @inline(__always)
+    private static func find(_ byte: UInt8, _ p: UnsafeMutablePointer<UInt8>, _ start: Int, _ end: Int) -> Int {
+        guard start < end, let hit = memchr(p + start, Int32(byte), end - start) else { return end }
+        return p.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+    }
+
+    /// The reason for the first control byte (below 0x20, except tab) in `[start, end)`.
+    private static func controlByte(_ p: UnsafeMutablePointer<UInt8>, _ start: Int, _ end: Int) -> RejectReason? {
+        var i = veil_scan16_control(p, start, end)
+        while i < end {
+            if p[i] < 0x20 && p[i] != 0x09 { return .binaryGarbage }
+            i += 1
+        }
+        return nil
+    }
+
+    /// The `/` in a word.
+    private static func slashes(_ p: UnsafeMutablePointer<UInt8>, _ w: ByteRange) -> Int {
+        var k = 0
+        for i in Int(w.start)..<Int(w.end) where p[i] == UInt8(ascii: "/") { k += 1 }
+        return k
+    }
+
+    /// After a TCP log line's timers: ` bytes state conns queues` and the end of the line.
+    private static func isTCPLogTail(_ p: UnsafeMutablePointer<UInt8>, _ j: Int, _ n: Int) -> Bool {
+        var words = 0
+        var i = j
+        while i < n {
+            guard p[i] == 0x20, i + 1 < n, p[i + 1] != 0x20 else { return false }
+            i += 1
+            let start = i
+            while i < n && p[i] != 0x20 { i += 1 }
+            words += 1
+            if words == 2 && i - start != 2 { return false }
+        }
+        return words == 4
+    }
+}
