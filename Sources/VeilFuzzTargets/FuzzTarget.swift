@@ -31,7 +31,7 @@ public struct FuzzTarget: Sendable {
     public static let all: [FuzzTarget] = [
         FuzzTarget(
             "text",
-            "text presets (common, combined, vhost_combined, combined_cookie, combined_xff, "
+            "text presets (common, combined, vhost_combined, vhost_common, combined_cookie, combined_xff, "
                 + "combined_cookie_xff, traefik_clf, aws_alb, aws_elb, aws_s3, haproxy), one input = lines",
             TextTargets.presets),
         FuzzTarget("apache-format", "two compiled Apache LogFormat strings, one input = lines", TextTargets.apache),

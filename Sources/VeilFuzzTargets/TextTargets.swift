@@ -47,27 +47,22 @@ enum TextTargets {
         var configuration = HAProxyConfiguration()
         do {
             try configuration.setCapturedRequestHeaders("host,user-agent,x-request-id,referer,x-forwarded-for")
-            try configuration.setTimeZone("Europe/Berlin")
+            try configuration.setCookieName("uid")
         } catch {
             preconditionFailure("fuzz HAProxy configuration: \(error)")
         }
         var format = TextFormat.preset("haproxy")!
         format.configure(haproxy: configuration)
+        format.setLogTimeZone("Europe/Berlin")
         return format
     }
-
-    /// `common` after `%v:%p`: the one fast-path shape no preset has.
-    static let vhostCommon: CompiledFormat = compile([#"%v:%p %h %l %u %t "%r" %>s %b"#]) { s throws(VeilError) in
-        try CompiledFormat.apache(s)
-    }[0]
 
     /// The combined family's fast path against the steps: same result, record, bytes and
     /// unterminated-quote flag on every line.
     private static func combinedFastPath(_ input: UnsafeBufferPointer<UInt8>) {
         let formats =
-            ["combined", "combined_cookie", "combined_cookie_xff", "common", "vhost_combined"].compactMap {
-                TextFormat.preset($0)
-            } + [TextFormat(vhostCommon)]
+            ["combined", "combined_cookie", "combined_cookie_xff", "common", "vhost_combined", "vhost_common"]
+            .compactMap { TextFormat.preset($0) }
         for format in formats {
             let name = format.name
             var fast = format

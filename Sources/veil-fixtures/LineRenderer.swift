@@ -92,7 +92,8 @@ struct LineRenderer {
         -> TargetSpan
     {
         switch format {
-        case .common, .combined, .combinedCookie, .combinedCookieXFF, .vhostCombined, .nginxCustom, .traefikCLF:
+        case .common, .combined, .combinedCookie, .combinedCookieXFF, .vhostCombined, .vhostCommon, .nginxCustom,
+            .traefikCLF:
             return renderText(r, corruption, &rng, &sink)
         case .jsonCaddy: return renderCaddy(r, corruption, &rng, &sink)
         case .jsonNginx: return renderNginx(r, corruption, &sink)
@@ -156,7 +157,8 @@ struct LineRenderer {
         let f = UTCCalendar.Fields(seconds: local)
         var s = ""
         switch format {
-        case .common, .combined, .combinedCookie, .combinedCookieXFF, .vhostCombined, .nginxCustom, .traefikCLF, .awsS3:
+        case .common, .combined, .combinedCookie, .combinedCookieXFF, .vhostCombined, .vhostCommon, .nginxCustom,
+            .traefikCLF, .awsS3:
             let month = String(decoding: UTCCalendar.monthNames[f.month - 1], as: UTF8.self)
             s =
                 "\(UTCCalendar.pad(f.day, 2))/\(month)/\(UTCCalendar.pad(f.year, 4)):\(UTCCalendar.pad(f.hour, 2)):"
@@ -197,8 +199,8 @@ struct LineRenderer {
         sink.append(cachedStamp)
         guard corruption == .badTimestamp else { return }
         switch format {
-        case .common, .combined, .combinedCookie, .combinedCookieXFF, .vhostCombined, .nginxCustom, .traefikCLF, .awsS3,
-            .haproxy:
+        case .common, .combined, .combinedCookie, .combinedCookieXFF, .vhostCombined, .vhostCommon, .nginxCustom,
+            .traefikCLF, .awsS3, .haproxy:
             sink.buffer[start + 3] = UInt8(ascii: "X")
             sink.buffer[start + 4] = UInt8(ascii: "y")
             sink.buffer[start + 5] = UInt8(ascii: "z")
@@ -227,7 +229,7 @@ struct LineRenderer {
     private mutating func renderText(
         _ r: Request, _ corruption: Corruption, _ rng: inout Xoshiro256StarStar, _ sink: inout ByteSink
     ) -> TargetSpan {
-        if format == .vhostCombined {
+        if format == .vhostCombined || format == .vhostCommon {
             sink.append(sites[r.site])
             sink.append(":443 ")
         }
@@ -259,7 +261,7 @@ struct LineRenderer {
         } else {
             sink.appendDecimal(r.bytes)
         }
-        if format == .common { return span }
+        if format == .common || format == .vhostCommon { return span }
         sink.append(" \"")
         if r.referrer.isEmpty { sink.append(UInt8(ascii: "-")) } else { sink.append(r.referrer) }
         sink.append("\" \"")

@@ -10,6 +10,8 @@ enum OutputFormat: String, CaseIterable, Sendable {
     case combinedCookieXFF = "combined_cookie_xff"
     /// Apache `vhost_combined`: `%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"`.
     case vhostCombined = "vhost_combined"
+    /// `common` after the virtual host and port: `%v:%p %h %l %u %t "%r" %>s %b`.
+    case vhostCommon = "vhost_common"
     /// Caddy's JSON access log (`http.log.access`).
     case jsonCaddy = "json-caddy"
     /// nginx `log_format … escape=json` with string values.
@@ -50,7 +52,8 @@ enum OutputFormat: String, CaseIterable, Sendable {
     /// The line carries the virtual host, so several sites can share one log.
     var hasHost: Bool {
         switch self {
-        case .vhostCombined, .jsonCaddy, .jsonNginx, .jsonTraefik, .jsonTraefikDefault, .jsonCloudflare, .w3c, .awsALB,
+        case .vhostCombined, .vhostCommon, .jsonCaddy, .jsonNginx, .jsonTraefik, .jsonTraefikDefault, .jsonCloudflare,
+            .w3c, .awsALB,
             .awsELB, .awsS3, .haproxy:
             true
         default: false
@@ -58,7 +61,7 @@ enum OutputFormat: String, CaseIterable, Sendable {
     }
 
     /// The line carries the User-Agent (bots and mail proxies are recognisable).
-    var hasUserAgent: Bool { self != .common && self != .jsonTraefikDefault }
+    var hasUserAgent: Bool { self != .common && self != .vhostCommon && self != .jsonTraefikDefault }
 
     /// The line carries the `uid` cookie value.
     var hasCookie: Bool {

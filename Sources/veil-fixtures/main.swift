@@ -2,7 +2,7 @@
 ///
 ///     veil-fixtures generate [--output FILE] [--truth FILE.json] [--identifiers FILE]
 ///         [--lines N] [--seed S] [--visitors N] [--start YYYY-MM-DDTHH:MM:SSZ] [--days D]
-///         [--format combined|common|combined_cookie|combined_cookie_xff|vhost_combined|
+///         [--format combined|common|combined_cookie|combined_cookie_xff|vhost_combined|vhost_common|
 ///                   json-caddy|json-nginx|json-traefik|json-traefik-default|json-cloudflare|w3c|
 ///                   nginx-custom|traefik_clf|aws_alb|aws_elb|aws_s3|haproxy|
 ///                   json-sendgrid|json-mailgun]

@@ -35,7 +35,14 @@ struct InputOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "The time zone of times a log writes without one (HAProxy's accept dates: its host's local time), an IANA name such as Europe/Berlin (default UTC).",
+            "The visitor cookie an HAProxy frontend captures ('capture cookie uid len 64', logged uid=value): its value is the visitor's. Captured cookies of other names (a load balancer's SERVERID) are not read.",
+            valueName: "name"))
+    var haproxyCookie: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The time zone of times a log writes without one (HAProxy's accept dates, ISO 8601 times without an offset in JSON lines or a format string), an IANA name such as Europe/Berlin (default UTC). Times that say their zone, epochs and W3C's (UTC) are not changed.",
             valueName: "zone"))
     var logTz: String?
 
@@ -84,14 +91,16 @@ struct InputOptions: ParsableArguments {
             }
             c.format = .jsonFields(base: base, spec: jsonFields)
         }
-        if haproxyHeaders != nil || logTz != nil {
+        if haproxyHeaders != nil || haproxyCookie != nil {
             guard format == "auto" || format == "haproxy" else {
                 throw ValidationError(
-                    "--\(haproxyHeaders != nil ? "haproxy-headers" : "log-tz") works with --format auto or haproxy")
+                    "--\(haproxyHeaders != nil ? "haproxy-headers" : "haproxy-cookie") works with --format auto or haproxy"
+                )
             }
             if let haproxyHeaders { try c.haproxy.setCapturedRequestHeaders(haproxyHeaders) }
-            if let logTz { try c.haproxy.setTimeZone(logTz) }
+            if let haproxyCookie { try c.haproxy.setCookieName(haproxyCookie) }
         }
+        if let logTz { c.logTimeZone = try LogTimeZone.identifier(logTz) }
         if c.format != .auto {
             // Compile a given format string now: a bad one is bad usage, reported once.
             do {

@@ -57,10 +57,11 @@ import Testing
     static let formats = [
         "combined", "common", "combined_cookie", "combined_cookie_xff", "vhost_combined", "json-caddy",
         "json-nginx", "json-traefik", "json-traefik-default", "json-cloudflare", "w3c", "nginx-custom", "traefik_clf",
-        "aws_alb", "aws_elb", "aws_s3", "haproxy",
+        "aws_alb", "aws_elb", "aws_s3", "haproxy", "vhost_common",
     ]
     /// The options a fixture is read with besides `--format auto`: the nginx format string
-    /// (given, not detected) and the request headers the HAProxy fixture's frontend captures.
+    /// (given, not detected) and the request headers and cookie the HAProxy fixture's frontend
+    /// captures.
     static func readOptions(_ format: String) -> [String] {
         switch format {
         case "nginx-custom":
@@ -68,16 +69,16 @@ import Testing
                 "--format",
                 #"nginx:$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$cookie_uid""#,
             ]
-        case "haproxy": ["--haproxy-headers", "host,user-agent,referer"]
+        case "haproxy": ["--haproxy-headers", "host,user-agent,referer", "--haproxy-cookie", "uid"]
         default: []
         }
     }
     /// The format `--format auto` names for a fixture, where that is not the fixture's own name
     /// (the nginx format string is given, not detected).
     static let detectedAs = ["json-traefik-default": "json-traefik"]
-    /// The formats that log no user agent: NCSA `common`, and Traefik's JSON with its request
-    /// headers dropped (its default).
-    static let withoutUserAgent: Set = ["common", "json-traefik-default"]
+    /// The formats that log no user agent: NCSA `common` (also after a virtual host), and
+    /// Traefik's JSON with its request headers dropped (its default).
+    static let withoutUserAgent: Set = ["common", "vhost_common", "json-traefik-default"]
 
     @Test(arguments: formats)
     func fixtureMatchesItsTruth(format: String) throws {

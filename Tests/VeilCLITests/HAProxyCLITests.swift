@@ -4,7 +4,7 @@ import Testing
 /// `--format haproxy` through the CLI: the zone of its accept dates (`--log-tz`), the captured
 /// headers it reads (`--haproxy-headers`), and what `inspect` says about both.
 @Suite struct HAProxyCLITests {
-    static let headers = ["--haproxy-headers", "host,user-agent,referer"]
+    static let headers = ["--haproxy-headers", "host,user-agent,referer", "--haproxy-cookie", "uid"]
 
     @Test("an HAProxy log written in local time gives the UTC log's rollups when --log-tz names its zone")
     func localTimeLogs() throws {
@@ -69,8 +69,9 @@ import Testing
                 ["--format", "combined", "--haproxy-headers", "host"],
                 "--haproxy-headers works with --format auto or haproxy"
             ),
-            (["--format", "json", "--log-tz", "Europe/Berlin"], "--log-tz works with --format auto or haproxy"),
+            (["--format", "json", "--haproxy-cookie", "uid"], "--haproxy-cookie works with --format auto or haproxy"),
             (["--log-tz", "Mars/Olympus_Mons"], "--log-tz: unknown time zone 'Mars/Olympus_Mons'"),
+            (["--haproxy-cookie", "uid=1"], "--haproxy-cookie: 'uid=1' is not a cookie name"),
             (["--haproxy-headers", "host,,referer"], "--haproxy-headers: an empty header name"),
             (["--format", "haproxy", "--haproxy-headers", "user agent"], "'user agent' is not a header name"),
         ])

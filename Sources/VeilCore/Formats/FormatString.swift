@@ -68,7 +68,9 @@ public struct CompiledFormat: Sendable {
     /// literal text. `%{Referer}i`, `%{User-Agent}i`, `%{X-Forwarded-For}i` and `%{Host}i`
     /// (any case) are captured; other headers are skipped. `%t` is the bracketed CLF time;
     /// `%{…}t` accepts `%d/%b/%Y:%H:%M:%S %z` (CLF without brackets), ISO 8601 forms
-    /// `%Y-%m-%dT%H:%M:%S%z` / `%FT%T%z`, and `sec`, `msec`, `usec` (optionally prefixed
+    /// `%Y-%m-%dT%H:%M:%S%z` / `%FT%T%z`, the same without `%z` or with a space for `T`
+    /// (`%Y-%m-%d %H:%M:%S`, `%F %T`: local time, read in the log's zone), and `sec`, `msec`,
+    /// `usec` (optionally prefixed
     /// `begin:` or `end:`). In the string, `\"` is a literal quote, `\\` a backslash, `\t` a
     /// tab. A string pasted from `httpd.conf` with its surrounding quotes (`"%h … \"%r\" …"`)
     /// is unwrapped.
@@ -415,7 +417,9 @@ struct FormatStringParser {
         }
         switch format {
         case "%d/%b/%Y:%H:%M:%S %z": field(.timeCLF, 1, directive)
-        case "%Y-%m-%dT%H:%M:%S%z", "%FT%T%z": field(.timeISO, 1, directive)
+        case "%Y-%m-%dT%H:%M:%S%z", "%FT%T%z", "%Y-%m-%dT%H:%M:%S", "%FT%T", "%Y-%m-%d %H:%M:%S", "%F %T":
+            // Without `%z`: the server's local time, read in the log's zone (`--log-tz`).
+            field(.timeISO, 1, directive)
         case "sec": field(.epoch, 1, directive)
         case "msec": field(.epochMillis, 1, directive)
         case "usec": field(.epochMicros, 1, directive)
@@ -423,7 +427,7 @@ struct FormatStringParser {
         default:
             throw Self.error(
                 "unsupported time directive \(directive): use %t, %{sec}t, %{msec}t, %{usec}t "
-                    + "or %{%Y-%m-%dT%H:%M:%S%z}t")
+                    + "%{%Y-%m-%dT%H:%M:%S%z}t or %{%Y-%m-%d %H:%M:%S}t")
         }
     }
 
@@ -732,6 +736,12 @@ struct FormatStringParser {
             {
                 // `10/Oct/2000:13:55:36 -0700` contains a space at offset 20.
                 step.skipBytes = 21
+            }
+            if kinds[i] == .timeISO && step.scan == .untilStop && (step.stop1 == 0x20 || step.stop2 == 0x20)
+                && (directives[i].contains(" %H") || directives[i].contains("%F %T"))
+            {
+                // `2000-10-10 13:55:36` contains a space at offset 10.
+                step.skipBytes = 11
             }
             (step.prefixWord, step.prefixMask) = FormatStep.word(prefix[...])
             (step.closeWord, step.closeMask) = FormatStep.word(next.dropFirst())

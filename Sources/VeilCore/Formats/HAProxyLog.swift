@@ -2,13 +2,13 @@ import CByteScan
 import Foundation
 
 /// How to read HAProxy's HTTP logs (`--format haproxy`): which request headers the frontend
-/// captures, in order, and the zone its accept dates are written in.
+/// captures, in order.
 ///
 /// HAProxy logs a request's captured headers (`capture request header Host len 64`, …) as
 /// `{value|value|…}` in the order of the frontend's `capture` lines, without their names, so
-/// the names come from the user (`--haproxy-headers host,user-agent,referer`). Its accept date
-/// (`[28/Nov/2026:12:14:14.655]`) is the local time of HAProxy's host without an offset, so the
-/// zone comes from the user too (`--log-tz Europe/Berlin`; UTC when not given).
+/// the names come from the user (`--haproxy-headers host,user-agent,referer`). (Its accept
+/// date, `[28/Nov/2026:12:14:14.655]`, is the local time of HAProxy's host without an offset:
+/// its zone is the log's time zone, `TextFormat.setLogTimeZone(_:)`.)
 public struct HAProxyConfiguration: Sendable, Equatable {
     /// A captured request header veil reads; any other name is a header it skips.
     public enum Header: Sendable, Equatable {
@@ -26,8 +26,10 @@ public struct HAProxyConfiguration: Sendable, Equatable {
 
     /// The frontend's captured request headers, in the order it logs them.
     public var capturedRequestHeaders: [Header] = []
-    /// The IANA zone of the accept dates (`Europe/Berlin`); nil for UTC.
-    public var timeZoneIdentifier: String?
+    /// The name of the visitor cookie the frontend captures (`capture cookie uid len 64`,
+    /// logged `uid=value`), or nil: a captured cookie of another name (a load balancer's
+    /// `SERVERID`, which many visitors share) is not read.
+    public var cookieName: [UInt8]?
 
     public init() {}
 
@@ -60,45 +62,16 @@ public struct HAProxyConfiguration: Sendable, Equatable {
         capturedRequestHeaders = headers
     }
 
-    /// Sets the zone of the accept dates (`--log-tz`): an IANA name, or `UTC`.
-    /// - Throws: `VeilError` (`.usage`) for a name the system's zone database does not know.
-    public mutating func setTimeZone(_ identifier: String) throws(VeilError) {
-        guard identifier == "UTC" || TimeZone(identifier: identifier) != nil else {
-            throw VeilError(
-                .usage, "--log-tz: unknown time zone '\(identifier)' (expected an IANA name such as Europe/Berlin)")
+    /// Reads `--haproxy-cookie`: the name of the visitor cookie the frontend captures.
+    /// - Throws: `VeilError` (`.usage`) for an empty name or one with bytes a cookie name cannot
+    ///   have.
+    public mutating func setCookieName(_ name: String) throws(VeilError) {
+        let bytes = Array(name.utf8)
+        let separators = Array("()<>@,;:\\\"/[]?={} ".utf8)
+        guard !bytes.isEmpty, bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F && !separators.contains($0) }) else {
+            throw VeilError(.usage, "--haproxy-cookie: '\(name)' is not a cookie name")
         }
-        timeZoneIdentifier = identifier == "UTC" ? nil : identifier
-    }
-}
-
-/// Converts local wall-clock times of one zone to UTC, remembering the offset of the last local
-/// minute converted (a log's lines share their minute with the lines around them).
-///
-/// A local time that occurs twice (the hour a zone's clocks go back) is read as its second
-/// occurrence, and one that never occurs (the hour they go forward) with the offset before the
-/// change, as most servers' clocks would have written it an hour earlier.
-struct LocalClock: Sendable {
-    private let zone: TimeZone?
-    private var minute: Int64 = .min
-    private var offset: Int64 = 0
-
-    init(zoneIdentifier: String?) {
-        zone = zoneIdentifier.flatMap { TimeZone(identifier: $0) }
-    }
-
-    /// The UTC second of local second `local` (seconds since 1970-01-01 of the local calendar).
-    @inline(__always)
-    mutating func utc(_ local: Int64) -> Int64 {
-        guard let zone else { return local }
-        let m = local >= 0 ? local / 60 : (local - 59) / 60
-        if m != minute {
-            minute = m
-            // The offset at the local minute read as UTC, then at the instant that gives.
-            let first = Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(m * 60))))
-            let instant = m * 60 - first
-            offset = Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(instant))))
-        }
-        return local - offset
+        cookieName = bytes
     }
 }
 
@@ -110,29 +83,33 @@ extension TextFormat {
     /// bytes captured-cookie response-cookie termination-state conns queues [{request headers}]
     /// [{response headers}] "request"`
     ///
-    /// - The syslog header (`Nov 28 12:14:14 lb1 haproxy[2314]: `, an RFC 5424 header, or none
-    ///   with `log stdout format raw`) is whatever comes before the client: the line is read from
-    ///   its accept date, the first ` [` followed by two digits and `/`.
+    /// - The syslog header (`Nov 28 12:14:14 lb1 haproxy[2314]: `, an RFC 5424 header, `<134>`
+    ///   of `log stdout format short`, or none with `format raw`) is whatever comes before the
+    ///   client: the line is read from its accept date, the first ` [` followed by two digits and
+    ///   `/`, and the client is the word before it, after a `<priority>` or `]:` glued to it.
     /// - The client is `address:port` (an IPv6 address written without brackets keeps its
     ///   colons); the accept date is `dd/Mon/yyyy:HH:MM:SS` with an optional fraction, in the
-    ///   zone of `HAProxyConfiguration.timeZoneIdentifier`.
+    ///   log's time zone (`clock`).
     /// - The status is three digits; `-1` (no response was sent) is `.skip`. The size may carry
     ///   `+` (`option logasap`).
-    /// - The captured request cookie (`capture cookie uid len 64`, logged `uid=value`) is the
-    ///   visitor's cookie; `-` is none.
-    /// - The request headers' `{…|…}` are read by the configured names; without names, the line
-    ///   has no user agent (`LogRecord.userAgentLogged` false). A captured `Host` names the site,
-    ///   else the request URL's host (HTTP/2 requests and absolute-form targets), else none.
+    /// - The captured request cookie is the visitor's when its name is the configured one
+    ///   (`uid=value`); `-` or another name is none.
+    /// - The request headers' `{…|…}` are read by the configured names; without names, or on a
+    ///   line without the group, the line has no user agent (`LogRecord.userAgentLogged` false).
+    ///   A captured `Host` that is a host name names the site; nothing else does (an HTTP/2
+    ///   request's absolute URL would name it for those requests only).
     /// - The request runs from its `"` to the next `"` (HAProxy writes a `"` inside it as
     ///   `#22`); a line cut short before that quote (HAProxy's log line length, 1024 bytes by
     ///   default) keeps its record with the request running to the end of the line, counted as
     ///   repaired. `<BADREQ>` is a request of no method and target.
-    /// - A TCP log line (`option tcplog`: three timers and no request) is `.skip`, with its time
-    ///   read; so is HAProxy's own message (`Proxy www started.`, `Server be/s1 is DOWN, …`,
-    ///   `[WARNING] …`), a line without an accept date whose first word is not an address.
+    /// - A TCP log line (`option tcplog`: three timers and no request) and a connection's error
+    ///   (`fe/1: SSL handshake failure`) are `.skip`, with their time read; so is HAProxy's own
+    ///   message (`Proxy www started.`, `Server be/s1 is DOWN, …`, `[WARNING] …`), a line without
+    ///   an accept date whose first word is not an address.
+    /// - A line that ends before its last field is `.truncated`.
     @inline(never)
     static func parseHAProxy(
-        _ p: UnsafeMutablePointer<UInt8>, _ n: Int, headers: [HAProxyConfiguration.Header],
+        _ p: UnsafeMutablePointer<UInt8>, _ n: Int, configuration: HAProxyConfiguration,
         clock: inout LocalClock, record: inout LogRecord, unterminated: inout Bool
     ) -> ParseResult {
         let line = UnsafeBufferPointer(start: p, count: n)
@@ -149,11 +126,12 @@ extension TextFormat {
             i += 1
         }
         guard open > 0 else { return messageOrReject(p, n) }
-        // The client, the word before it.
+        if let bad = controlByte(p, 0, n) { return .reject(bad) }
+        // The client, the word before it, after a syslog priority or tag glued to it.
         var clientStart = open - 1
         while clientStart > 0 && p[clientStart - 1] != 0x20 { clientStart -= 1 }
+        clientStart = afterGluedHeader(p, clientStart, open - 1)
         guard clientStart < open - 1 else { return .reject(.badAddress) }
-        if let bad = controlByte(p, 0, n) { return .reject(bad) }
         record.clientAddress = HostPort.addressBeforePort(in: line, ByteRange(clientStart, open - 1))
         // dd/Mon/yyyy:HH:MM:SS[.fff]]
         let d = open + 1
@@ -196,37 +174,45 @@ extension TextFormat {
             while j < n && p[j] != 0x20 { j += 1 }
             return ByteRange(start, j)
         }
-        func malformed() -> ParseResult { .reject(j >= n ? .truncated : .literalMismatch) }
-        guard nextWord() != nil, nextWord() != nil, let timers = nextWord() else { return malformed() }
+        // A word that is missing: the line was cut short when only spaces are left.
+        func malformed() -> ParseResult {
+            var k = j
+            while k < n && p[k] == 0x20 { k += 1 }
+            return .reject(k >= n ? .truncated : .literalMismatch)
+        }
+        // A word that is not what it should be: cut short when it ends the line.
+        func bad(_ reason: RejectReason) -> ParseResult { .reject(j >= n ? .truncated : reason) }
+        guard let frontend = nextWord() else { return malformed() }
+        // A connection's error (`fe/1: SSL handshake failure`, `fe/1: Timeout during SSL
+        // handshake`): no request.
+        if p[Int(frontend.end) - 1] == UInt8(ascii: ":") { return .skip }
+        guard nextWord() != nil, let timers = nextWord() else { return malformed() }
         switch slashes(p, timers) {
         case 4: break
         // A TCP log line: three timers, then bytes, a two-letter termination state, connections
         // and queues — no status and no request.
-        case 2: return isTCPLogTail(p, j, n) ? .skip : .reject(.literalMismatch)
-        default: return .reject(.literalMismatch)
+        case 2: return isTCPLogTail(p, j, n) ? .skip : bad(.literalMismatch)
+        default: return bad(.literalMismatch)
         }
         guard let s = nextWord() else { return malformed() }
         // Status: three digits, or -1 when no response was sent.
         if s.count == 2 && p[Int(s.start)] == UInt8(ascii: "-") && p[Int(s.start) + 1] == UInt8(ascii: "1") {
             return .skip
         }
-        guard s.count == 3, let status = statusCode(p, Int(s.start)) else { return .reject(.badStatus) }
+        guard s.count == 3, let status = statusCode(p, Int(s.start)) else { return bad(.badStatus) }
         record.status = status
         guard var b = nextWord() else { return malformed() }
         if p[Int(b.start)] == UInt8(ascii: "+") { b.start += 1 }
-        guard let size = digits(p, Int(b.start), Int(b.end)) else { return .reject(.badBytes) }
+        guard let size = digits(p, Int(b.start), Int(b.end)) else { return bad(.badBytes) }
         record.bytes = size
         // The captured request cookie, then the response's, the termination state, connections
         // and queues.
         guard let cookie = nextWord(), nextWord() != nil, nextWord() != nil, nextWord() != nil, nextWord() != nil
         else { return malformed() }
-        // `name=value`, or `-`.
-        var eq = Int(cookie.start)
-        while eq < Int(cookie.end) && p[eq] != UInt8(ascii: "=") { eq += 1 }
-        if eq + 1 < Int(cookie.end) { record.cookie = ByteRange(eq + 1, Int(cookie.end)) }
+        if let name = configuration.cookieName { record.cookie = cookieValue(p, cookie, named: name) }
 
         // Captured header groups, then the request.
-        guard j < n, p[j] == 0x20, j + 1 < n else { return .reject(.truncated) }
+        guard j + 1 < n, p[j] == 0x20 else { return malformed() }
         j += 1
         var requestHeaders: ByteRange? = nil
         var groups = 0
@@ -248,15 +234,15 @@ extension TextFormat {
         // `<BADREQ>` starts with no method: a request of nothing.
         splitRequest(p, requestStart, q, &record)
 
-        // (`parse` has set `userAgentLogged` from the names.)
-        if !headers.isEmpty, let group = requestHeaders {
+        let headers = configuration.capturedRequestHeaders
+        if let group = requestHeaders, !headers.isEmpty {
             var start = Int(group.start)
             for header in headers {
                 guard start <= Int(group.end) else { break }
                 let end = find(UInt8(ascii: "|"), p, start, Int(group.end))
                 let value = ByteRange(start, end)
                 switch header {
-                case .host: record.site = value
+                case .host: if end > start && isHost(line, start, end) { record.site = value }
                 case .userAgent: record.userAgent = value
                 case .referer: record.referrer = value
                 case .forwardedFor: record.forwardedFor = value
@@ -264,40 +250,86 @@ extension TextFormat {
                 }
                 start = end + 1
             }
+        } else {
+            // (`parse` has set it false when no names were given.) A line of another frontend,
+            // without the group, says nothing of its client's user agent.
+            record.userAgentLogged = false
         }
-        if record.site.isEmpty { record.site = requestURLHost(line, record.target) }
         return .record
     }
 
+    /// Where the client's word starts after a syslog priority (`<134>`, `log stdout format
+    /// short`) or a program tag (`haproxy[2314]:`) written without a space before it.
+    private static func afterGluedHeader(_ p: UnsafeMutablePointer<UInt8>, _ start: Int, _ end: Int) -> Int {
+        var s = start
+        var k = start
+        var open = -1
+        while k + 1 < end {
+            if p[k] == UInt8(ascii: "[") { open = k }
+            // `tag[pid]:`, not a bracketed address's `[2001:db8::1]:443`.
+            if p[k] == UInt8(ascii: "]") && p[k + 1] == UInt8(ascii: ":") && open > start
+                && (p[open - 1] | 0x20) &- UInt8(ascii: "a") < 26
+            {
+                s = k + 2
+            }
+            k += 1
+        }
+        if s == start && s < end && p[s] == UInt8(ascii: "<") {
+            var k = s + 1
+            while k < end && p[k] &- UInt8(ascii: "0") <= 9 { k += 1 }
+            if k > s + 1 && k < end && p[k] == UInt8(ascii: ">") { s = k + 1 }
+        }
+        return s
+    }
+
+    /// The value of a captured cookie word `name=value` when its name is `name`; empty for `-`
+    /// or another name.
+    private static func cookieValue(_ p: UnsafeMutablePointer<UInt8>, _ word: ByteRange, named name: [UInt8])
+        -> ByteRange
+    {
+        let start = Int(word.start), end = Int(word.end)
+        guard end - start > name.count + 1, p[start + name.count] == UInt8(ascii: "=") else { return .empty }
+        for k in 0..<name.count where p[start + k] != name[k] { return .empty }
+        return ByteRange(start + name.count + 1, end)
+    }
+
     /// A line without an accept date: HAProxy's own message when its message (after a syslog
-    /// header's `]: `, if any) does not start with an address, else malformed.
+    /// header's `]: ` or first `: `, if any) does not start with an address; a line cut short
+    /// (`truncated`) or damaged (`bad-timestamp`) after its client otherwise.
     private static func messageOrReject(_ p: UnsafeMutablePointer<UInt8>, _ n: Int) -> ParseResult {
         if let bad = controlByte(p, 0, n) { return .reject(bad) }
         var start = 0
+        var tag = -1
+        var colon = -1
         var i = 0
         while i + 2 < n {
-            if p[i] == UInt8(ascii: "]") && p[i + 1] == UInt8(ascii: ":") && p[i + 2] == 0x20 {
-                start = i + 3
-                break
+            if p[i + 1] == UInt8(ascii: ":") && p[i + 2] == 0x20 {
+                if p[i] == UInt8(ascii: "]") {
+                    tag = i + 3
+                    break
+                }
+                if colon < 0 { colon = i + 3 }
             }
             i += 1
         }
-        // The first word: an address (`10.0.0.1:4242`, `2001:db8::1:4242`) has a `:` and only
+        start = tag >= 0 ? tag : max(colon, 0)
+        // The first word: an address (`10.0.0.1:4242`, `2001:db8::1:4242`) has a digit and only
         // hexadecimal digits, dots and colons.
         var end = start
-        var colon = false
+        var digit = false
         var addressBytes = true
         while end < n && p[end] != 0x20 {
             let b = p[end]
-            if b == UInt8(ascii: ":") {
-                colon = true
-            } else if !(b &- UInt8(ascii: "0") <= 9 || (b | 0x20) &- UInt8(ascii: "a") < 6 || b == UInt8(ascii: ".")) {
+            if b &- UInt8(ascii: "0") <= 9 {
+                digit = true
+            } else if !(b == UInt8(ascii: ":") || b == UInt8(ascii: ".") || (b | 0x20) &- UInt8(ascii: "a") < 6) {
                 addressBytes = false
             }
             end += 1
         }
-        if end > start && colon && addressBytes { return .reject(end == n ? .truncated : .badTimestamp) }
-        return .skip
+        guard end > start, digit, addressBytes else { return .skip }
+        // ` [28/No`: cut short inside the date.
+        return .reject(n - end <= 4 ? .truncated : .badTimestamp)
     }
 
     /// The index of the first `byte` in `[start, end)`, or `end`.

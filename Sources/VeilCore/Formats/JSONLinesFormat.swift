@@ -167,6 +167,17 @@ public struct JSONLinesFormat: LogFormat, Sendable {
     /// out `$http_user_agent`): its lines without the key say nothing about the client
     /// (`LogRecord.userAgentLogged` is false), while a line that has the key is read as usual.
     public var logsUserAgent = true
+    /// Converts times written without a zone (ISO 8601 without an offset) from the log's zone
+    /// (`setLogTimeZone(_:)`; UTC by default), and counts them.
+    private var clock = LocalClock(zoneIdentifier: nil)
+    /// How many times parsed so far were written without a zone.
+    public var zonelessTimes: Int { clock.zonelessTimes }
+
+    /// Reads times written without a zone in zone `identifier` (an IANA name checked by
+    /// `LogTimeZone.identifier(_:)`), or as UTC when nil.
+    public mutating func setLogTimeZone(_ identifier: String?) {
+        clock = LocalClock(zoneIdentifier: identifier)
+    }
     /// Whether `learnUserAgentLogging(from:)` may decide that the input logs no user agents:
     /// false for Caddy, which logs every request's headers, so that a line without the key is
     /// always a request that sent none (however many such lines an input starts with).
@@ -565,7 +576,7 @@ public struct JSONLinesFormat: LogFormat, Sendable {
     /// Parses one line without writing to it; nil for a line with a string escape (`\"`,
     /// `\u0026`, ...) to undo, which only `parse(_:into:)` un-escapes, and for an array of
     /// events, which `parse(_:into:)` and `parseNext(_:into:)` read.
-    public func parseReadOnly(_ line: UnsafeBufferPointer<UInt8>, into record: inout LogRecord)
+    public mutating func parseReadOnly(_ line: UnsafeBufferPointer<UInt8>, into record: inout LogRecord)
         -> ParseResult?
     {
         var cursor: Int? = nil
@@ -577,7 +588,7 @@ public struct JSONLinesFormat: LogFormat, Sendable {
 
     /// - Parameter cursor: set after the first element of an array line.
     @inline(__always)
-    private func parse(
+    private mutating func parse(
         _ line: UnsafeMutablePointer<UInt8>?, _ count: Int, writable: Bool, cursor: inout Int?,
         into record: inout LogRecord
     ) -> ParseResult? {
@@ -597,7 +608,7 @@ public struct JSONLinesFormat: LogFormat, Sendable {
     /// The first element of a top-level array whose `[` is at `bracket`; `.skip` for `[]`.
     /// Out of line: arrays are rare, and the path of a line of one object stays small.
     @inline(never)
-    private func firstElement(
+    private mutating func firstElement(
         _ base: UnsafeMutablePointer<UInt8>, _ count: Int, after bracket: Int, cursor: inout Int?,
         into record: inout LogRecord
     ) -> ParseResult? {
@@ -619,7 +630,7 @@ public struct JSONLinesFormat: LogFormat, Sendable {
     /// Scans a whole-line object (`element` false), or one array element from `start`: spaces,
     /// then an object, after which `end` is set (left nil when the element is bad).
     @inline(__always)
-    private func scan(
+    private mutating func scan(
         _ base: UnsafeMutablePointer<UInt8>, _ count: Int, at start: Int, writable: Bool, element: Bool,
         end: inout Int?, into record: inout LogRecord
     ) -> ParseResult? {
@@ -652,7 +663,7 @@ public struct JSONLinesFormat: LogFormat, Sendable {
     }
 
     /// Turns the captured ranges into record fields, decoding numbers and times.
-    private func finish(_ s: JSONScanner, _ line: UnsafeBufferPointer<UInt8>, into record: inout LogRecord)
+    private mutating func finish(_ s: JSONScanner, _ line: UnsafeBufferPointer<UInt8>, into record: inout LogRecord)
         -> ParseResult
     {
         record.site = s.range(.site)
@@ -693,10 +704,12 @@ public struct JSONLinesFormat: LogFormat, Sendable {
             return fail(.missingField, &record)
         }
         guard !timestamp.isEmpty else { return fail(.missingField, &record) }
-        guard let time = Self.time(timestamp.slice(line)) else {
+        var zoned = true
+        guard let time = Self.time(timestamp.slice(line), zoned: &zoned) else {
             return fail(.badTimestamp, &record)
         }
-        record.timestamp = time.seconds
+        // A time without a zone is in the log's (`--log-tz`; UTC by default).
+        record.timestamp = zoned ? time.seconds : clock.utc(time.seconds)
         record.milliseconds = time.milliseconds
         if !status.isEmpty {
             let text = status.slice(line)
@@ -773,10 +786,11 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         return .reject(reason)
     }
 
-    /// Epoch (number or digits), ISO 8601 (`YYYY-`…) or CLF (`DD/Mon/…`, brackets optional).
-    static func time(_ t: UnsafeBufferPointer<UInt8>) -> (seconds: Int64, milliseconds: Int16)? {
+    /// Epoch (number or digits), ISO 8601 (`YYYY-`…) or CLF (`DD/Mon/…`, brackets optional);
+    /// `zoned` is set false for an ISO 8601 time without a zone (returned as if it were UTC).
+    static func time(_ t: UnsafeBufferPointer<UInt8>, zoned: inout Bool) -> (seconds: Int64, milliseconds: Int16)? {
         let n = t.count
-        if n >= 5 && t[4] == UInt8(ascii: "-") { return Timestamp.parseISO8601(t) }
+        if n >= 5 && t[4] == UInt8(ascii: "-") { return Timestamp.parseISO8601(t, zoned: &zoned) }
         if n >= 3 && t[2] == UInt8(ascii: "/") {
             return Timestamp.parseCLF(t).map { ($0, 0) }
         }

@@ -79,6 +79,9 @@ public protocol LogFormat: SendableMetatype {
     /// may parse some of a file's lines elsewhere (`PipelinedAggregator`); false when earlier
     /// lines change how later ones parse (W3C's `#Fields` directives).
     static var parsesLinesAlone: Bool { get }
+    /// How many times parsed so far were written without a zone (read in the log's time zone,
+    /// `--log-tz`). The default is 0: the format's times always say their zone.
+    var zonelessTimes: Int { get }
 }
 
 extension LogFormat {
@@ -96,4 +99,5 @@ extension LogFormat {
     }
     public var lastRecordWasRepaired: Bool { false }
     public static var parsesLinesAlone: Bool { true }
+    public var zonelessTimes: Int { 0 }
 }

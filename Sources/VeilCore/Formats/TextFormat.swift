@@ -110,18 +110,32 @@ public struct TextFormat: LogFormat {
 
     /// How HAProxy's lines are read (the `haproxy` preset): set with `configure(haproxy:)`.
     public private(set) var haproxy = HAProxyConfiguration()
+    /// Converts times written without a zone (HAProxy's accept dates, an ISO 8601 time without
+    /// an offset) from the log's zone, and counts them.
     private var clock = LocalClock(zoneIdentifier: nil)
 
     /// Whether this is the `haproxy` preset, which reads `HAProxyConfiguration`.
     public var readsHAProxyLog: Bool { compiled.haproxyLog }
 
-    /// Reads HAProxy's captured request headers by `configuration`'s names and its accept dates
-    /// in its zone (only the `haproxy` preset reads either).
+    /// Whether the format's lines may carry times without a zone: HAProxy's, and a format
+    /// string with an ISO 8601 time (`%{%Y-%m-%d %H:%M:%S}t`).
+    var mayReadZonelessTimes: Bool { compiled.haproxyLog || compiled.steps.contains { $0.kind == .timeISO } }
+
+    /// How many times parsed so far were written without a zone.
+    public var zonelessTimes: Int { clock.zonelessTimes }
+
+    /// Reads HAProxy's captured request headers and cookie by `configuration`'s names (only
+    /// the `haproxy` preset reads them).
     public mutating func configure(haproxy configuration: HAProxyConfiguration) {
         guard compiled.haproxyLog else { return }
         haproxy = configuration
-        clock = LocalClock(zoneIdentifier: configuration.timeZoneIdentifier)
         logsUserAgent = configuration.capturedRequestHeaders.contains(.userAgent)
+    }
+
+    /// Reads times written without a zone in zone `identifier` (an IANA name checked by
+    /// `LogTimeZone.identifier(_:)`), or as UTC when nil.
+    public mutating func setLogTimeZone(_ identifier: String?) {
+        clock = LocalClock(zoneIdentifier: identifier)
     }
 
     /// A parser for an Apache `LogFormat` string. See `CompiledFormat.apache(_:)`.
@@ -140,6 +154,8 @@ public struct TextFormat: LogFormat {
         ("common", #"%h %l %u %t "%r" %>s %b"#),
         ("combined", #"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i""#),
         ("vhost_combined", #"%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i""#),
+        // `common` after the virtual host and port (GoAccess's `VCOMMON`).
+        ("vhost_common", #"%v:%p %h %l %u %t "%r" %>s %b"#),
         ("combined_cookie", #"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" "%{uid}C""#),
         (
             "combined_cookie_xff",
@@ -221,7 +237,7 @@ public struct TextFormat: LogFormat {
         return d
     }()
 
-    /// A parser for a preset: `common`, `combined`, `vhost_combined`, `combined_cookie`,
+    /// A parser for a preset: `common`, `combined`, `vhost_combined`, `vhost_common`, `combined_cookie`,
     /// `combined_cookie_xff`, `combined_xff`, `traefik_clf`, `aws_alb`, `aws_elb`, `aws_s3` (`-`
     /// may be written for `_`);
     /// nil for other names.
@@ -294,8 +310,7 @@ public struct TextFormat: LogFormat {
         if compiled.haproxyLog {
             var unterminated = false
             let result = Self.parseHAProxy(
-                p, n, headers: haproxy.capturedRequestHeaders, clock: &clock, record: &record,
-                unterminated: &unterminated)
+                p, n, configuration: haproxy, clock: &clock, record: &record, unterminated: &unterminated)
             if result == .record && unterminated {
                 lastRecordHadUnterminatedQuote = true
                 unterminatedQuoteCount += 1
@@ -309,7 +324,8 @@ public struct TextFormat: LogFormat {
                 Self.run(
                     steps: steps, literals: lits, suffixStart: Int(compiled.suffixStart),
                     suffixCount: Int(compiled.suffixCount), line: p, count: n, writable: writable,
-                    record: &record, cache: &cache, tolerate: tolerate, dashStatusSkips: compiled.dashStatusSkips,
+                    record: &record, cache: &cache, clock: &clock, tolerate: tolerate,
+                    dashStatusSkips: compiled.dashStatusSkips,
                     lastQuoteEndsLine: compiled.traefikTail, unterminated: &unterminated)
             }
         }
@@ -443,7 +459,7 @@ public struct TextFormat: LogFormat {
 
     /// Whether `line[start..<end]` (not empty) is a host name or bracketed IPv6 address with an
     /// optional `:port` (see `requestURLHost`).
-    private static func isHost(_ line: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
+    static func isHost(_ line: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
         func isLetterOrDigit(_ b: UInt8) -> Bool {
             (b | 0x20) &- UInt8(ascii: "a") < 26 || b &- UInt8(ascii: "0") <= 9
         }
@@ -497,8 +513,8 @@ public struct TextFormat: LogFormat {
     private static func run(
         steps: UnsafeBufferPointer<FormatStep>, literals lits: UnsafeBufferPointer<UInt8>,
         suffixStart: Int, suffixCount: Int, line p: UnsafeMutablePointer<UInt8>, count n: Int,
-        writable: Bool, record: inout LogRecord, cache: inout CLFTimestampCache, tolerate: Bool,
-        dashStatusSkips: Bool, lastQuoteEndsLine: Bool, unterminated: inout Bool
+        writable: Bool, record: inout LogRecord, cache: inout CLFTimestampCache, clock: inout LocalClock,
+        tolerate: Bool, dashStatusSkips: Bool, lastQuoteEndsLine: Bool, unterminated: inout Bool
     ) -> ParseResult? {
         var pos = 0
         // A status that means "no response" (`dashStatusSkips`) skips the line once the rest of
@@ -621,11 +637,13 @@ public struct TextFormat: LogFormat {
                 else { return .reject(.badTimestamp) }
                 record.timestamp = t
             case .timeISO:
+                var zoned = false
                 guard
                     let t = Timestamp.parseISO8601(
-                        UnsafeBufferPointer(start: p + start, count: end - start))
+                        UnsafeBufferPointer(start: p + start, count: end - start), zoned: &zoned)
                 else { return .reject(.badTimestamp) }
-                record.timestamp = t.seconds
+                // A time without a zone is in the log's (`--log-tz`; UTC by default).
+                record.timestamp = zoned ? t.seconds : clock.utc(t.seconds)
                 record.milliseconds = t.milliseconds
             case .epoch:
                 guard

@@ -86,6 +86,16 @@ public enum Timestamp {
     public static func parseISO8601(_ p: UnsafeBufferPointer<UInt8>) -> (
         seconds: Int64, milliseconds: Int16
     )? {
+        var zoned = false
+        return parseISO8601(p, zoned: &zoned)
+    }
+
+    /// `parseISO8601(_:)`, setting `zoned` to whether the time names its zone (`Z` or an
+    /// offset); a time without one is returned as if it were UTC, for the caller to convert
+    /// from the log's zone.
+    static func parseISO8601(_ p: UnsafeBufferPointer<UInt8>, zoned: inout Bool) -> (
+        seconds: Int64, milliseconds: Int16
+    )? {
         let n = p.count
         guard n >= 19, p[4] == UInt8(ascii: "-"), p[7] == UInt8(ascii: "-"),
             p[13] == UInt8(ascii: ":"), p[16] == UInt8(ascii: ":")
@@ -115,6 +125,7 @@ public enum Timestamp {
             if digits == 1 { millis *= 100 } else if digits == 2 { millis *= 10 }
         }
         var offset = 0
+        zoned = i < n
         if i < n {
             switch p[i] {
             case UInt8(ascii: "Z"), UInt8(ascii: "z"):

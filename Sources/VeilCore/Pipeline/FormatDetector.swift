@@ -32,9 +32,8 @@ public enum FormatDetector {
     /// parse as `combined_cookie` (the user agent's field runs on to the quote that closes the
     /// router's name, and the server's URL is read as a cookie: every request one visitor).
     static let textCandidates = [
-        "aws_alb", "aws_elb", "aws_s3", "haproxy", "traefik_clf", "vhost_combined", "combined_cookie_xff",
-        "combined_cookie",
-        "combined_xff", "combined", "common",
+        "aws_alb", "aws_elb", "aws_s3", "haproxy", "traefik_clf", "vhost_combined", "vhost_common",
+        "combined_cookie_xff", "combined_cookie", "combined_xff", "combined", "common",
     ]
 
     /// The detected format and how many of the sample lines it parsed (into a record, or, for

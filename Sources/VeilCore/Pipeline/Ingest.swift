@@ -29,9 +29,12 @@ public struct IngestConfiguration: Sendable {
     /// Compute the input's fingerprint on a thread of its own (`BackgroundFingerprint`): for
     /// runs of two or more threads, where the reading thread sets the pace.
     var fingerprintInBackground = false
-    /// How HAProxy's lines are read (`--haproxy-headers`, `--log-tz`), when an input is HAProxy's
-    /// HTTP log (given or detected).
+    /// How HAProxy's lines are read (`--haproxy-headers`, `--haproxy-cookie`), when an input is
+    /// HAProxy's HTTP log (given or detected).
     public var haproxy = HAProxyConfiguration()
+    /// The IANA zone of times an input writes without one (`--log-tz`: HAProxy's accept dates,
+    /// ISO 8601 times without an offset); nil for UTC.
+    public var logTimeZone: String?
 
     public init() {}
 }
@@ -140,12 +143,28 @@ public enum Ingest {
             format = try configuration.format.makeFormat()
             detected = false
         }
-        var logTimeZone: String? = nil
-        if case .text(var f) = format, f.readsHAProxyLog {
-            f.configure(haproxy: configuration.haproxy)
+        // Times written without a zone are in `--log-tz`'s: the report names it when the input
+        // has such times (HAProxy's always; other formats' judged by their first lines).
+        var zoneless = false
+        switch format {
+        case .text(var f):
+            f.setLogTimeZone(configuration.logTimeZone)
+            if f.readsHAProxyLog {
+                f.configure(haproxy: configuration.haproxy)
+                zoneless = true
+            } else if f.mayReadZonelessTimes {
+                try readSample()
+                zoneless = Self.readsZonelessTimes(f, sample)
+            }
             format = .text(f)
-            logTimeZone = configuration.haproxy.timeZoneIdentifier ?? "UTC"
+        case .json(var f):
+            f.setLogTimeZone(configuration.logTimeZone)
+            try readSample()
+            zoneless = Self.readsZonelessTimes(f, sample)
+            format = .json(f)
+        case .w3c: break
         }
+        let logTimeZone = zoneless ? configuration.logTimeZone ?? "UTC" : nil
         var requestsNamed: Bool? = nil
         if case .json(var f) = format {
             // Whether the input logs user agents at all, from its first lines (see
@@ -201,6 +220,22 @@ public enum Ingest {
             logTimeZone: logTimeZone,
             error: nil
         )
+    }
+
+    /// Whether `format` reads a time written without a zone from one of the sample lines.
+    static func readsZonelessTimes<F: LogFormat>(_ format: F, _ sample: [[UInt8]?]) -> Bool {
+        var probe = format
+        var record = LogRecord()
+        // One scratch copy for every line (a parser may rewrite its line).
+        var scratch: [UInt8] = []
+        for line in sample {
+            guard let line else { continue }
+            scratch.removeAll(keepingCapacity: true)
+            scratch.append(contentsOf: line)
+            _ = scratch.withUnsafeMutableBufferPointer { probe.parse($0, into: &record) }
+            if probe.zonelessTimes > format.zonelessTimes { return true }
+        }
+        return false
     }
 
     /// Whether the request records `format` makes of the sample lines name their request (a

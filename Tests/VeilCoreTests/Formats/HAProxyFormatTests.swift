@@ -19,19 +19,22 @@ struct HAProxyFormatTests {
             + "1/1/1/1/0 0/0\(captures) \(request)"
     }
 
-    static func format(headers: String? = "host,user-agent,referer", zone: String? = nil) throws -> TextFormat {
+    static func format(headers: String? = "host,user-agent,referer", cookie: String? = "uid", zone: String? = nil)
+        throws -> TextFormat
+    {
         var c = HAProxyConfiguration()
         if let headers { try c.setCapturedRequestHeaders(headers) }
-        if let zone { try c.setTimeZone(zone) }
+        if let cookie { try c.setCookieName(cookie) }
         var f = try #require(TextFormat.preset("haproxy"))
         f.configure(haproxy: c)
+        f.setLogTimeZone(try zone.flatMap { try LogTimeZone.identifier($0) })
         return f
     }
 
-    static func parse(_ line: String, headers: String? = "host,user-agent,referer", zone: String? = nil) throws
-        -> AWSLoadBalancerFormatTests.Parsed
-    {
-        AWSLoadBalancerFormatTests.parse(try format(headers: headers, zone: zone), line)
+    static func parse(
+        _ line: String, headers: String? = "host,user-agent,referer", cookie: String? = "uid", zone: String? = nil
+    ) throws -> AWSLoadBalancerFormatTests.Parsed {
+        AWSLoadBalancerFormatTests.parse(try format(headers: headers, cookie: cookie, zone: zone), line)
     }
 
     @Test("client, accept date, status, size, cookie, captured headers and request are read")
@@ -61,6 +64,9 @@ struct HAProxyFormatTests {
             "2026-11-28T12:14:14.655123+01:00 lb1 haproxy[14389]: ",
             "<134>1 2026-11-28T12:14:14.655Z lb1 haproxy 14389 - - ",
             "<134>Nov 28 12:14:14 haproxy[7]: ",
+            "<6>",
+            "<134>Nov 28 12:14:14 lb1 haproxy[7]:",
+            "Nov 28 12:14:14 lb1 haproxy: ",
             "",
         ])
     func syslogHeaders(header: String) throws {
@@ -75,6 +81,7 @@ struct HAProxyFormatTests {
         arguments: [
             ("192.0.2.7:2817", "192.0.2.7"), ("2001:db8::7:50719", "2001:db8::7"),
             ("::ffff:192.0.2.9:443", "::ffff:192.0.2.9"), ("[2001:db8::9]:443", "2001:db8::9"),
+            ("<6>[2001:db8::9]:443", "2001:db8::9"), ("haproxy[7]:[2001:db8::9]:443", "2001:db8::9"),
         ])
     func clients(written: String, address: String) throws {
         let p = try Self.parse(Self.line(client: written))
@@ -96,13 +103,24 @@ struct HAProxyFormatTests {
             #expect(p.result == .record && p.record.milliseconds == Int16(millis), "\(fraction)")
         }
         // Berlin's clocks went back at 03:00 CEST on 2026-10-25 (01:00Z): 02:30 is read as its
-        // second occurrence (CET, 01:30Z); they went forward at 02:00 CET on 2026-03-29 (01:00Z).
-        let repeated = try Self.parse(Self.line(date: "25/Oct/2026:02:30:00.000"), zone: "Europe/Berlin")
-        #expect(repeated.record.timestamp == 1_792_891_800)  // 2026-10-25T01:30:00Z
-        let before = try Self.parse(Self.line(date: "29/Mar/2026:01:59:59.000"), zone: "Europe/Berlin")
-        #expect(before.record.timestamp == 1_774_745_999)  // 2026-03-29T00:59:59Z
-        let after = try Self.parse(Self.line(date: "29/Mar/2026:03:00:00.000"), zone: "Europe/Berlin")
-        #expect(after.record.timestamp == 1_774_746_000)  // 2026-03-29T01:00:00Z
+        // first occurrence (CEST, 00:30Z); they went forward at 02:00 CET on 2026-03-29 (01:00Z),
+        // and 02:30, which never was, is read with the offset before (CET, 01:30Z).
+        // New York's clocks went back at 02:00 EDT on 2026-11-01 (06:00Z) and forward at 02:00
+        // EST on 2026-03-08 (07:00Z): the same rules west of Greenwich.
+        for (date, zone, utc) in [
+            ("25/Oct/2026:02:30:00", "Europe/Berlin", 1_792_888_200),  // 2026-10-25T00:30:00Z
+            ("25/Oct/2026:03:00:00", "Europe/Berlin", 1_792_893_600),  // 2026-10-25T02:00:00Z
+            ("29/Mar/2026:01:59:59", "Europe/Berlin", 1_774_745_999),  // 2026-03-29T00:59:59Z
+            ("29/Mar/2026:02:30:00", "Europe/Berlin", 1_774_747_800),  // 2026-03-29T01:30:00Z
+            ("29/Mar/2026:03:00:00", "Europe/Berlin", 1_774_746_000),  // 2026-03-29T01:00:00Z
+            ("01/Nov/2026:01:30:00", "America/New_York", 1_793_511_000),  // 2026-11-01T05:30:00Z
+            ("01/Nov/2026:02:00:00", "America/New_York", 1_793_516_400),  // 2026-11-01T07:00:00Z
+            ("08/Mar/2026:02:30:00", "America/New_York", 1_772_955_000),  // 2026-03-08T07:30:00Z
+            ("08/Mar/2026:03:00:00", "America/New_York", 1_772_953_200),  // 2026-03-08T07:00:00Z
+        ] {
+            let p = try Self.parse(Self.line(date: date), zone: zone)
+            #expect(p.result == .record && p.record.timestamp == Int64(utc), "\(date) \(zone)")
+        }
     }
 
     @Test("one parser converts many dates in turn, its remembered minute never leaking into the next")
@@ -119,6 +137,19 @@ struct HAProxyFormatTests {
             let r = bytes.withUnsafeMutableBufferPointer { f.parse($0, into: &record) }
             #expect(r == .record && record.timestamp == Int64(utc), "\(date)")
         }
+    }
+
+    @Test("the captured cookie is the visitor's only under the name given")
+    func cookies() throws {
+        let uid = try Self.parse(Self.line(cookie: "uid=c0ffee42"))
+        #expect(uid.text(uid.record.cookie) == "c0ffee42")
+        // A load balancer's own cookie, the same for many visitors, is never a visitor's.
+        for (word, name) in [("SERVERID=s1", "uid"), ("uidx=c0ffee42", "uid"), ("uid=", "uid"), ("-", "uid")] {
+            let p = try Self.parse(Self.line(cookie: word), cookie: name)
+            #expect(p.result == .record && p.record.cookie.isEmpty, "\(word)")
+        }
+        let unnamed = try Self.parse(Self.line(cookie: "uid=c0ffee42"), cookie: nil)
+        #expect(unnamed.result == .record && unnamed.record.cookie.isEmpty)
     }
 
     @Test("captured headers follow the names given: fewer values, other headers, none mapped")
@@ -142,15 +173,26 @@ struct HAProxyFormatTests {
         #expect(unnamed.result == .record && !unnamed.record.userAgentLogged && unnamed.record.site.isEmpty)
         let bare = try Self.parse(Self.line(captures: ""), headers: nil)
         #expect(bare.result == .record && bare.text(bare.record.target) == "/index.html")
+        // Names given, but a line without the group (another frontend's): no user agent logged,
+        // not an empty one (a bot's).
+        let groupless = try Self.parse(Self.line(captures: ""))
+        #expect(groupless.result == .record && !groupless.record.userAgentLogged && groupless.record.userAgent.isEmpty)
+        // A captured Host that is no host name names no site.
+        for value in ["Alice Smith 555-0100", "https://www.example.org/?q=a", "", "-x.example.com"] {
+            let p = try Self.parse(Self.line(captures: " {\(value)|\(Self.agent)|}"))
+            #expect(p.result == .record && p.record.site.isEmpty, "\(value)")
+        }
+        let port = try Self.parse(Self.line(captures: " {www.example.com:8443|\(Self.agent)|}"))
+        #expect(port.text(port.record.site) == "www.example.com:8443")
     }
 
-    @Test("an HTTP/2 request's absolute URL names the site when no Host is captured")
+    @Test("an HTTP/2 request's absolute URL names no site: its HTTP/1.1 requests' targets have no host")
     func urlSite() throws {
         let p = try Self.parse(
             Self.line(captures: "", request: "\"GET https://www.example.com/a?b=1 HTTP/2.0\""), headers: nil)
-        #expect(p.result == .record && p.text(p.record.site) == "www.example.com")
+        #expect(p.result == .record && p.record.site.isEmpty)
         #expect(p.text(p.record.target) == "https://www.example.com/a?b=1")
-        // A captured Host wins.
+        // The captured Host names it.
         let host = try Self.parse(Self.line(request: "\"GET https://cdn.example.net/a HTTP/2.0\""))
         #expect(host.text(host.record.site) == "www.example.com")
     }
@@ -183,6 +225,8 @@ struct HAProxyFormatTests {
             "Nov 28 12:12:51 lb1 haproxy[14387]: Server static/srv1 is DOWN, reason: Layer4 timeout, check duration: 2001ms.",
             "[WARNING]  (8) : Server static/srv1 is DOWN, reason: Layer4 timeout.",
             "Proxy stats started.",
+            "Nov 28 12:12:51 lb1 haproxy[14387]: 192.0.2.1:56059 [28/Nov/2026:12:14:14.380] fe/1: SSL handshake failure",
+            "192.0.2.1:56059 [28/Nov/2026:12:14:14.380] fe-https/2: Timeout during SSL handshake",
         ] {
             #expect(try Self.parse(line).result == .skip, "\(line)")
         }
@@ -213,6 +257,19 @@ struct HAProxyFormatTests {
             (line(header: "\u{0}\u{1}garbage "), .binaryGarbage),
             ("\u{0}\u{0}\u{7}", .binaryGarbage),
             (" [28/Nov/2026:12:14:14.655] http-in static/srv1", .badAddress),
+            // Cut short: truncated wherever the line ends.
+            ("192.0.2.10:4242 [28", .truncated),
+            ("Nov 28 12:14:14 lb1 haproxy[1]: 192.0.2.10:4242 [2", .truncated),
+            ("Nov 28 12:14:14 lb1 haproxy[1]: 2001", .truncated),
+            ("Nov 28 12:14:14 lb1 haproxy: 192.0.2.10:4242 [28/No", .truncated),
+            ("192.0.2.10:4242 [28/Nov/2026:12:14:14.655] ", .truncated),
+            ("192.0.2.10:4242 [28/Nov/2026:12:14:14.655] http-in static/srv1 0/0/1/3/4 20", .truncated),
+            ("192.0.2.10:4242 [28/Nov/2026:12:14:14.655] http-in static/srv1 0/0/1/3/4 200 27", .truncated),
+            ("192.0.2.10:4242 [28/Nov/2026:12:14:14.655] http-in static/srv1 0/0/1", .truncated),
+            (
+                "192.0.2.10:4242 [28/Nov/2026:12:14:14.655] http-in static/srv1 0/0/1/3/4 200 2750 - - ---- 1/1/1/1/0",
+                .truncated
+            ),
         ])
     func rejects(line: String, reason: RejectReason) throws {
         #expect(try Self.parse(line).result == .reject(reason), "\(line)")
@@ -236,16 +293,20 @@ struct HAProxyFormatTests {
         #expect(try AWSLoadBalancerFormatTests.parse("combined", Self.line()).result != .record)
     }
 
-    @Test("header names and zones are checked")
-    func configurationErrors() {
+    @Test("header names, cookie names and zones are checked")
+    func configurationErrors() throws {
         var c = HAProxyConfiguration()
         #expect(throws: VeilError.self) { try c.setCapturedRequestHeaders("host,,user-agent") }
         #expect(throws: VeilError.self) { try c.setCapturedRequestHeaders("") }
         #expect(throws: VeilError.self) { try c.setCapturedRequestHeaders("user agent") }
-        #expect(throws: VeilError.self) { try c.setTimeZone("Mars/Olympus_Mons") }
+        #expect(throws: VeilError.self) { try c.setCookieName("") }
+        #expect(throws: VeilError.self) { try c.setCookieName("uid=") }
+        #expect(throws: VeilError.self) { try LogTimeZone.identifier("Mars/Olympus_Mons") }
         #expect(throws: Never.self) { try c.setCapturedRequestHeaders(" Host , -,Referrer") }
         #expect(c.capturedRequestHeaders == [.host, .other, .referer])
-        #expect(throws: Never.self) { try c.setTimeZone("UTC") }
-        #expect(c.timeZoneIdentifier == nil)
+        try c.setCookieName("__Host-sid")
+        #expect(c.cookieName == Array("__Host-sid".utf8))
+        #expect(try LogTimeZone.identifier("UTC") == nil && LogTimeZone.identifier("utc") == nil)
+        #expect(try LogTimeZone.identifier("Asia/Kolkata") == "Asia/Kolkata")
     }
 }

@@ -155,7 +155,7 @@ private let t0: Int64 = 971_211_336
         #expect(TextFormat.preset("") == nil)
         #expect(
             TextFormat.presetNames == [
-                "common", "combined", "vhost_combined", "combined_cookie", "combined_cookie_xff",
+                "common", "combined", "vhost_combined", "vhost_common", "combined_cookie", "combined_cookie_xff",
                 "combined_xff", "traefik_clf", "aws_alb", "aws_elb", "aws_s3", "haproxy",
             ])
         #expect(TextFormat(try CompiledFormat.apache("%h"), name: "mine").name == "mine")

@@ -22,6 +22,7 @@ struct FormatDetectorTests {
         case "common": return common
         case "combined": return "\(common) \(agent)"
         case "vhost_combined": return "shop.example:443 \(common) \(agent)"
+        case "vhost_common": return "shop.example:443 \(common)"
         case "combined_cookie": return "\(common) \(agent) \"c\(i)f00dfeedbeef\""
         case "combined_xff": return "\(common) \(agent) \"198.51.100.\(i + 1), 10.0.0.1\""
         case "traefik_clf": return "\(common) \(agent) \(1000 + i) \"website@docker\" \"http://10.0.0.7:8080\" \(i)ms"
@@ -41,8 +42,8 @@ struct FormatDetectorTests {
     @Test(
         "each text preset is detected as itself, the more specific first",
         arguments: [
-            "common", "combined", "vhost_combined", "combined_cookie", "combined_xff", "traefik_clf", "aws_alb",
-            "aws_elb", "aws_s3", "haproxy",
+            "common", "combined", "vhost_combined", "vhost_common", "combined_cookie", "combined_xff", "traefik_clf",
+            "aws_alb", "aws_elb", "aws_s3", "haproxy",
         ])
     func textPresets(_ name: String) {
         let d = FormatDetector.detect(Self.lines { Self.textLine(name, $0) })
