@@ -45,6 +45,11 @@ func runAggregation(
         for r in result.reports where r.requestsNamed == false {
             Terminal.note("\(r.file): requests \(requestsNotNamed(r))")
         }
+        // Times without a zone read as UTC because no zone was named: an hour off, or more,
+        // when the server wrote its local time.
+        for r in result.reports where r.logTimeZone != nil && input.logTz == nil {
+            Terminal.note("\(r.file): times written without a zone, read as UTC (--log-tz names theirs)")
+        }
         for r in result.skipped {
             Terminal.note("skipped bad input: \(r.error ?? r.file)")
         }

@@ -34,7 +34,9 @@ struct InspectCommand: ParsableCommand {
                     let r = try Ingest.run(path: path, configuration: config, sink: &sink)
                     reports.append(InspectReport(report: r, emailEvents: sink.counts))
                     Terminal.clearProgress()
-                    if !out.json && !out.quiet { print(Self.text(r, email: sink.counts)) }
+                    if !out.json && !out.quiet {
+                        print(Self.text(r, email: sink.counts, zoneNamed: input.logTz != nil))
+                    }
                 } catch let e as VeilError {
                     failed = failed ?? e
                     reports.append(InspectReport(report: FileReport.failed(path, e), emailEvents: EmailEventCounts()))
@@ -46,7 +48,7 @@ struct InspectCommand: ParsableCommand {
         }
     }
 
-    static func text(_ r: FileReport, email: EmailEventCounts) -> String {
+    static func text(_ r: FileReport, email: EmailEventCounts, zoneNamed: Bool = false) -> String {
         var s = "\(r.file)\n"
         s += "  compression  \(r.compression) (\(megabytes(r.bytesIn)) in, \(megabytes(r.bytesOut)) out)\n"
         s += "  format       \(r.format)\(r.formatDetected ? " (detected)" : "")\n"
@@ -56,7 +58,7 @@ struct InspectCommand: ParsableCommand {
         if r.requestsNamed == false { s += "  requests     \(requestsNotNamed(r))\n" }
         if let zone = r.logTimeZone {
             s +=
-                "  times        written without a zone, read as \(zone)\(zone == "UTC" ? " (--log-tz names theirs)" : "")\n"
+                "  times        written without a zone, read as \(zone)\(zoneNamed ? "" : " (--log-tz names theirs)")\n"
         }
         s += "  lines        \(grouped(r.lines))\n"
         s += "  records      \(grouped(r.records))\n"

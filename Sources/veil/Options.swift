@@ -35,7 +35,7 @@ struct InputOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "The visitor cookie an HAProxy frontend captures ('capture cookie uid len 64', logged uid=value): its value is the visitor's. Captured cookies of other names (a load balancer's SERVERID) are not read.",
+            "The visitor cookie an HAProxy frontend captures ('capture cookie uid len 64', logged uid=value): its value is the visitor's. As HAProxy matches it, the name is a prefix of the cookie's (uid= for that name exactly). Captured cookies of other names (a load balancer's SERVERID) are not read.",
             valueName: "name"))
     var haproxyCookie: String?
 
@@ -171,7 +171,7 @@ struct AggregationOptions: ParsableArguments {
     )
     var site = "default"
 
-    @Option(name: .long, help: "IANA time zone for days and hours in the rollups (default UTC).")
+    @Option(name: .long, help: "IANA time zone (Europe/Berlin) for days and hours in the rollups (default UTC).")
     var tz: String?
 
     @Option(name: .long, help: "Most distinct paths kept per state; the rest count as (other).")
@@ -246,6 +246,10 @@ struct AggregationOptions: ParsableArguments {
         var c = AggregationConfiguration()
         guard !site.isEmpty else { throw ValidationError("--site must not be empty") }
         c.defaultSite = site
+        if let tz, tz != "UTC", !LogTimeZone.isIANAName(tz) {
+            // An abbreviation (`BST`, `IST`) names a zone Foundation chooses, often not the one meant.
+            throw ValidationError("--tz: unknown time zone '\(tz)' (expected an IANA name such as Europe/Berlin)")
+        }
         c.timeZone = tz
         guard maxPaths >= 1 else { throw ValidationError("--max-paths must be at least 1") }
         c.maxPaths = maxPaths

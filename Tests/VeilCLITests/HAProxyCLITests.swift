@@ -35,6 +35,11 @@ import Testing
         #expect(try CLI.read(dir + "/unzoned/traffic_hourly.csv") != CLI.read(dir + "/utc/traffic_hourly.csv"))
         #expect(compared == 7)
 
+        // run says when zoneless times were read as UTC for want of --log-tz, and only then.
+        let noted = try CLI.veil(["run", local.log, "-o", dir + "/noted"] + Self.headers, env: env)
+        #expect(noted.stderrText.contains("times written without a zone, read as UTC (--log-tz names theirs)"))
+        let named = try CLI.veil(["run", local.log, "-o", dir + "/named", "--log-tz", "UTC"] + Self.headers, env: env)
+        #expect(named.status == 0 && !named.stderrText.contains("without a zone"), "\(named)")
         // inspect says which zone the times were read in.
         let plain = try CLI.veil(["inspect", local.log] + Self.headers)
         #expect(plain.stdoutText.contains("times        written without a zone, read as UTC (--log-tz names theirs)"))

@@ -46,12 +46,68 @@ import Testing
         #expect(utc["log_time_zone"] as? String == "UTC")
         let text = try CLI.veil(["inspect", path] + format)
         #expect(text.stdoutText.contains("times        written without a zone, read as UTC (--log-tz names theirs)"))
+        let named = try CLI.veil(["inspect", path, "--log-tz", "UTC"] + format)
+        #expect(named.stdoutText.contains("times        written without a zone, read as UTC\n"), "\(named)")
         // Kolkata is UTC+05:30 all year; Los Angeles is UTC-08:00 in November.
         let kolkata = try Self.report(path, format + ["--log-tz", "Asia/Kolkata"])
         #expect(kolkata["first_timestamp"] as? String == "2026-11-28T06:44:14Z")
         #expect(kolkata["log_time_zone"] as? String == "Asia/Kolkata")
         let la = try Self.report(path, format + ["--log-tz", "America/Los_Angeles"])
         #expect(la["first_timestamp"] as? String == "2026-11-28T20:14:14Z")
+    }
+
+    @Test("an input's zoneless times are named wherever they are, on one thread or two")
+    func zonelessAfterTheFirstLines() throws {
+        let dir = try CLI.tempDir()
+        defer { CLI.remove(dir) }
+        let path = dir + "/mixed.log"
+        var text = ""
+        for i in 0..<3000 {
+            let zone = i < 2000 ? "Z" : ""
+            text +=
+                #"{"time":"2026-11-28T10:\#(String(format: "%02d", i / 60 % 60)):\#(String(format: "%02d", i % 60))\#(zone)","remote_addr":"192.0.2.\#(i % 200)","request":"GET /a\#(i % 7) HTTP/1.1","status":200,"http_user_agent":"Mozilla/5.0"}"#
+                + "\n"
+        }
+        try CLI.write(Array(text.utf8), to: path)
+        let report = try Self.report(path)
+        #expect(report["log_time_zone"] as? String == "UTC", "\(report)")
+        let env = ["VEIL_KEYS": dir + "/keys"]
+        for threads in ["1", "2"] {
+            let r = try CLI.veil(
+                [
+                    "run", path, "--threads", threads, "-o", dir + "/out" + threads, "--k", "2", "--log-tz",
+                    "Asia/Kolkata",
+                ],
+                env: env)
+            #expect(r.status == 0, "\(r)")
+            let plain = try CLI.veil(
+                ["run", path, "--threads", threads, "-o", dir + "/plain" + threads, "--k", "2"], env: env)
+            #expect(plain.stderrText.contains("times written without a zone, read as UTC"), "\(threads): \(plain)")
+        }
+        #expect(try CLI.read(dir + "/out1/traffic_hourly.csv") == CLI.read(dir + "/out2/traffic_hourly.csv"))
+        // The zoneless third (10:33-10:49 in Kolkata) moved to 05:03-05:19Z; the rest stayed at 10:xxZ.
+        let hourly = String(decoding: try CLI.read(dir + "/out1/traffic_hourly.csv"), as: UTF8.self)
+        #expect(
+            hourly.contains("default,2026-11-28T05:00:00Z,1000,")
+                && hourly.contains("default,2026-11-28T10:00:00Z,2000,"),
+            "\(hourly)")
+    }
+
+    @Test("--log-tz takes IANA names only, as --tz does: an abbreviation names a zone of Foundation's choosing")
+    func zoneNames() throws {
+        let dir = try CLI.tempDir()
+        defer { CLI.remove(dir) }
+        let path = dir + "/log"
+        try CLI.write(Array("192.0.2.1 - - [28/Nov/2026:12:14:14 +0100] \"GET /a HTTP/1.1\" 200 5\n".utf8), to: path)
+        for name in ["BST", "IST", "GMT+5"] {
+            let r = try CLI.veil(["inspect", path, "--log-tz", name])
+            #expect(r.status == 2 && r.stderrText.contains("--log-tz: unknown time zone '\(name)'"), "\(r)")
+            let tz = try CLI.veil(["run", path, "--tz", name, "-o", dir + "/o", "--keys", dir + "/keys"])
+            #expect(tz.status == 2 && tz.stderrText.contains("--tz: unknown time zone '\(name)'"), "\(tz)")
+        }
+        for name in ["Etc/GMT-1", "Asia/Kolkata", "utc"] {
+            #expect(try CLI.veil(["inspect", path, "--log-tz", name]).status == 0, "\(name)")
+        }
     }
 
     @Test("times that say their zone, and epochs, are not moved by --log-tz and name no zone")

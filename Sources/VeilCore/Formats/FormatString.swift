@@ -426,7 +426,7 @@ struct FormatStringParser {
         case "msec_frac", "usec_frac": field(.skip, 0, directive)
         default:
             throw Self.error(
-                "unsupported time directive \(directive): use %t, %{sec}t, %{msec}t, %{usec}t "
+                "unsupported time directive \(directive): use %t, %{sec}t, %{msec}t, %{usec}t, "
                     + "%{%Y-%m-%dT%H:%M:%S%z}t or %{%Y-%m-%d %H:%M:%S}t")
         }
     }

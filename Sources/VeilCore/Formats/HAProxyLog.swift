@@ -28,7 +28,9 @@ public struct HAProxyConfiguration: Sendable, Equatable {
     public var capturedRequestHeaders: [Header] = []
     /// The name of the visitor cookie the frontend captures (`capture cookie uid len 64`,
     /// logged `uid=value`), or nil: a captured cookie of another name (a load balancer's
-    /// `SERVERID`, which many visitors share) is not read.
+    /// `SERVERID`, which many visitors share) is not read. As HAProxy's `capture cookie`
+    /// matches it, the name is a prefix of the cookie's (`ASPSESSION` reads
+    /// `ASPSESSIONIDQQ=…`) unless it ends with `=` (`uid=` reads `uid=…` only).
     public var cookieName: [UInt8]?
 
     public init() {}
@@ -67,8 +69,9 @@ public struct HAProxyConfiguration: Sendable, Equatable {
     ///   have.
     public mutating func setCookieName(_ name: String) throws(VeilError) {
         let bytes = Array(name.utf8)
+        let word = bytes.last == UInt8(ascii: "=") ? bytes.dropLast() : bytes[...]
         let separators = Array("()<>@,;:\\\"/[]?={} ".utf8)
-        guard !bytes.isEmpty, bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F && !separators.contains($0) }) else {
+        guard !word.isEmpty, word.allSatisfy({ $0 > 0x20 && $0 < 0x7F && !separators.contains($0) }) else {
             throw VeilError(.usage, "--haproxy-cookie: '\(name)' is not a cookie name")
         }
         cookieName = bytes
@@ -282,15 +285,17 @@ extension TextFormat {
         return s
     }
 
-    /// The value of a captured cookie word `name=value` when its name is `name`; empty for `-`
-    /// or another name.
+    /// The value of a captured cookie word `name=value` when its name starts with `name` (is
+    /// `name` when that ends with `=`, see `HAProxyConfiguration.cookieName`); empty for `-` or
+    /// another name.
     private static func cookieValue(_ p: UnsafeMutablePointer<UInt8>, _ word: ByteRange, named name: [UInt8])
         -> ByteRange
     {
         let start = Int(word.start), end = Int(word.end)
-        guard end - start > name.count + 1, p[start + name.count] == UInt8(ascii: "=") else { return .empty }
+        guard end - start > name.count else { return .empty }
         for k in 0..<name.count where p[start + k] != name[k] { return .empty }
-        return ByteRange(start + name.count + 1, end)
+        let equals = find(UInt8(ascii: "="), p, start + name.count - (name.last == UInt8(ascii: "=") ? 1 : 0), end)
+        return equals + 1 < end ? ByteRange(equals + 1, end) : .empty
     }
 
     /// A line without an accept date: HAProxy's own message when its message (after a syslog

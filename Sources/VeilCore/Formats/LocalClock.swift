@@ -56,10 +56,23 @@ public enum LogTimeZone {
     /// - Throws: `VeilError` (`.usage`) for a name the zone database does not know.
     public static func identifier(_ name: String) throws(VeilError) -> String? {
         if name.lowercased() == "utc" { return nil }
-        guard TimeZone(identifier: name) != nil else {
+        guard isIANAName(name) else {
             throw VeilError(
                 .usage, "--log-tz: unknown time zone '\(name)' (expected an IANA name such as Europe/Berlin)")
         }
         return name
+    }
+
+    /// Whether `name` is a zone of the system's IANA database (`Europe/Berlin`, `Etc/GMT-1`):
+    /// not an abbreviation, which Foundation maps to a zone of its own choosing (`BST` is Dhaka's,
+    /// not British Summer Time), nor `GMT+5` (east of Greenwich, where `Etc/GMT+5` is west).
+    /// Checked against the database's files (`$TZDIR`, else `/usr/share/zoneinfo`): Foundation's
+    /// list of known zones leaves out some of them (`Asia/Kolkata`).
+    public static func isIANAName(_ name: String) -> Bool {
+        guard !name.isEmpty, !name.hasPrefix("/"), !name.split(separator: "/").contains(".."),
+            TimeZone(identifier: name) != nil
+        else { return false }
+        let directory = ProcessInfo.processInfo.environment["TZDIR"] ?? "/usr/share/zoneinfo"
+        return FileManager.default.fileExists(atPath: directory + "/" + name)
     }
 }

@@ -144,7 +144,7 @@ public enum Ingest {
             detected = false
         }
         // Times written without a zone are in `--log-tz`'s: the report names it when the input
-        // has such times (HAProxy's always; other formats' judged by their first lines).
+        // had such times (`Tally.zonelessTimes`; HAProxy's always).
         var zoneless = false
         switch format {
         case .text(var f):
@@ -152,19 +152,13 @@ public enum Ingest {
             if f.readsHAProxyLog {
                 f.configure(haproxy: configuration.haproxy)
                 zoneless = true
-            } else if f.mayReadZonelessTimes {
-                try readSample()
-                zoneless = Self.readsZonelessTimes(f, sample)
             }
             format = .text(f)
         case .json(var f):
             f.setLogTimeZone(configuration.logTimeZone)
-            try readSample()
-            zoneless = Self.readsZonelessTimes(f, sample)
             format = .json(f)
         case .w3c: break
         }
-        let logTimeZone = zoneless ? configuration.logTimeZone ?? "UTC" : nil
         var requestsNamed: Bool? = nil
         if case .json(var f) = format {
             // Whether the input logs user agents at all, from its first lines (see
@@ -192,6 +186,7 @@ public enum Ingest {
             userAgentsLogged = !f.sawLayoutWithoutUserAgent
         }
 
+        let logTimeZone = zoneless || tally.zonelessTimes > 0 ? configuration.logTimeZone ?? "UTC" : nil
         return FileReport(
             file: path,
             compression: source.compression.rawValue,
@@ -220,22 +215,6 @@ public enum Ingest {
             logTimeZone: logTimeZone,
             error: nil
         )
-    }
-
-    /// Whether `format` reads a time written without a zone from one of the sample lines.
-    static func readsZonelessTimes<F: LogFormat>(_ format: F, _ sample: [[UInt8]?]) -> Bool {
-        var probe = format
-        var record = LogRecord()
-        // One scratch copy for every line (a parser may rewrite its line).
-        var scratch: [UInt8] = []
-        for line in sample {
-            guard let line else { continue }
-            scratch.removeAll(keepingCapacity: true)
-            scratch.append(contentsOf: line)
-            _ = scratch.withUnsafeMutableBufferPointer { probe.parse($0, into: &record) }
-            if probe.zonelessTimes > format.zonelessTimes { return true }
-        }
-        return false
     }
 
     /// Whether the request records `format` makes of the sample lines name their request (a
@@ -309,6 +288,7 @@ public enum Ingest {
                 tally.reject(.lineTooLong, line: reader.lineNumber)
             }
         }
+        tally.zonelessTimes += format.zonelessTimes
         if let aside = try sink.didReadLines() { tally.absorb(aside.tally) }
     }
 
@@ -383,6 +363,8 @@ struct Tally {
     let until: Int64?
     var repairedCount = 0
     var repairedLines: [Int] = []
+    /// Times read without a zone (the formats' `zonelessTimes`, added when a parser is done).
+    var zonelessTimes = 0
     var counts = [Int](repeating: 0, count: RejectReason.allCases.count)
     var firstLines = [[Int]](repeating: [], count: RejectReason.allCases.count)
 
@@ -418,6 +400,7 @@ struct Tally {
         minTime = min(minTime, o.minTime)
         maxTime = max(maxTime, o.maxTime)
         repairedCount += o.repairedCount
+        zonelessTimes += o.zonelessTimes
         let k = FileReport.sampleLineNumbers
         repairedLines = Array((repairedLines + o.repairedLines.map { $0 + lineOffset }).sorted().prefix(k))
         for i in counts.indices {

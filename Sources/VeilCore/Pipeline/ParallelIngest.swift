@@ -138,7 +138,9 @@ final class ParserSlot<F: LogFormat, S: RecordSink>: @unchecked Sendable {
                 continue
             }
             do throws(VeilError) {
+                let zoneless = format.zonelessTimes
                 let lines = try parse(&block, &record, &tally)
+                tally.zonelessTimes = format.zonelessTimes - zoneless
                 results.append(BlockResult(seq: block.seq, lines: lines, tally: tally))
             } catch {
                 self.error = error

@@ -302,18 +302,27 @@ protocol AsideParsing: AnyObject {
 /// state is caches only).
 final class AsideParser<F: LogFormat>: AsideParsing {
     private var format: F
-    private(set) var tally: Tally
+    private var counts: Tally
     private var record = LogRecord()
+    /// The format's count of zoneless times when the copy was made.
+    private let zonelessBefore: Int
 
     init(format: F, from: Int64?, until: Int64?) {
         precondition(F.parsesLinesAlone, "lines of \(F.self) do not parse alone")
         self.format = format
-        tally = Tally(from: from, until: until)
+        counts = Tally(from: from, until: until)
+        zonelessBefore = format.zonelessTimes
+    }
+
+    var tally: Tally {
+        var t = counts
+        t.zonelessTimes = format.zonelessTimes - zonelessBefore
+        return t
     }
 
     func parse(_ line: UnsafeMutableBufferPointer<UInt8>, lineNumber: Int, into aggregator: inout Aggregator)
         throws(VeilError)
     {
-        try Ingest.one(&format, line, lineNumber, &record, &tally, &aggregator)
+        try Ingest.one(&format, line, lineNumber, &record, &counts, &aggregator)
     }
 }

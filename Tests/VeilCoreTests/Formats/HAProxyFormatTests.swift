@@ -144,12 +144,22 @@ struct HAProxyFormatTests {
         let uid = try Self.parse(Self.line(cookie: "uid=c0ffee42"))
         #expect(uid.text(uid.record.cookie) == "c0ffee42")
         // A load balancer's own cookie, the same for many visitors, is never a visitor's.
-        for (word, name) in [("SERVERID=s1", "uid"), ("uidx=c0ffee42", "uid"), ("uid=", "uid"), ("-", "uid")] {
+        for (word, name) in [("SERVERID=s1", "uid"), ("xuid=c0ffee42", "uid"), ("uid=", "uid"), ("-", "uid")] {
             let p = try Self.parse(Self.line(cookie: word), cookie: name)
             #expect(p.result == .record && p.record.cookie.isEmpty, "\(word)")
         }
         let unnamed = try Self.parse(Self.line(cookie: "uid=c0ffee42"), cookie: nil)
         #expect(unnamed.result == .record && unnamed.record.cookie.isEmpty)
+        // As HAProxy's `capture cookie` matches it: a prefix of the name, or the exact name
+        // when it ends with `=`.
+        for (word, name, value) in [
+            ("ASPSESSIONIDQQ=abc", "ASPSESSION", "abc"), ("uidx=c0ffee42", "uid=", ""),
+            ("uid=c0ffee42", "uid=", "c0ffee42"),
+            ("uid=a=b", "uid", "a=b"),
+        ] {
+            let p = try Self.parse(Self.line(cookie: word), cookie: name)
+            #expect(p.result == .record && p.text(p.record.cookie) == value, "\(word) \(name)")
+        }
     }
 
     @Test("captured headers follow the names given: fewer values, other headers, none mapped")
@@ -300,8 +310,15 @@ struct HAProxyFormatTests {
         #expect(throws: VeilError.self) { try c.setCapturedRequestHeaders("") }
         #expect(throws: VeilError.self) { try c.setCapturedRequestHeaders("user agent") }
         #expect(throws: VeilError.self) { try c.setCookieName("") }
-        #expect(throws: VeilError.self) { try c.setCookieName("uid=") }
-        #expect(throws: VeilError.self) { try LogTimeZone.identifier("Mars/Olympus_Mons") }
+        #expect(throws: VeilError.self) { try c.setCookieName("u=id") }
+        #expect(throws: VeilError.self) { try c.setCookieName("=") }
+        // Abbreviations name zones of Foundation's choosing (BST is Dhaka's); GMT+5 is east.
+        for name in ["Mars/Olympus_Mons", "BST", "IST", "GMT+5", "UTC+5", "../zoneinfo/UTC", "/etc/localtime", ""] {
+            #expect(throws: VeilError.self, "\(name)") { try LogTimeZone.identifier(name) }
+        }
+        for name in ["Etc/GMT-1", "Asia/Kolkata", "America/Los_Angeles", "EST"] {
+            #expect(try LogTimeZone.identifier(name) == name)
+        }
         #expect(throws: Never.self) { try c.setCapturedRequestHeaders(" Host , -,Referrer") }
         #expect(c.capturedRequestHeaders == [.host, .other, .referer])
         try c.setCookieName("__Host-sid")
