@@ -50,6 +50,12 @@ func runAggregation(
         for r in result.reports where r.logTimeZone != nil && input.logTz == nil {
             Terminal.note("\(r.file): times written without a zone, read as UTC (--log-tz names theirs)")
         }
+        // HAProxy's options given for an input read as another format: said, not silently unused.
+        if let option = input.haproxyOption {
+            for r in result.reports where !r.format.isEmpty && r.format != "haproxy" {
+                Terminal.note("\(r.file): read as \(r.format), not HAProxy's log: \(option) not used")
+            }
+        }
         for r in result.skipped {
             Terminal.note("skipped bad input: \(r.error ?? r.file)")
         }

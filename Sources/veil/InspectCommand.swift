@@ -35,7 +35,10 @@ struct InspectCommand: ParsableCommand {
                     reports.append(InspectReport(report: r, emailEvents: sink.counts))
                     Terminal.clearProgress()
                     if !out.json && !out.quiet {
-                        print(Self.text(r, email: sink.counts, zoneNamed: input.logTz != nil))
+                        print(
+                            Self.text(
+                                r, email: sink.counts, zoneNamed: input.logTz != nil,
+                                haproxyOption: input.haproxyOption))
                     }
                 } catch let e as VeilError {
                     failed = failed ?? e
@@ -48,7 +51,9 @@ struct InspectCommand: ParsableCommand {
         }
     }
 
-    static func text(_ r: FileReport, email: EmailEventCounts, zoneNamed: Bool = false) -> String {
+    static func text(
+        _ r: FileReport, email: EmailEventCounts, zoneNamed: Bool = false, haproxyOption: String? = nil
+    ) -> String {
         var s = "\(r.file)\n"
         s += "  compression  \(r.compression) (\(megabytes(r.bytesIn)) in, \(megabytes(r.bytesOut)) out)\n"
         s += "  format       \(r.format)\(r.formatDetected ? " (detected)" : "")\n"
@@ -56,6 +61,9 @@ struct InspectCommand: ParsableCommand {
             s += "  user agents  not logged: requests count as people's (browser unknown), none as bots'\n"
         }
         if r.requestsNamed == false { s += "  requests     \(requestsNotNamed(r))\n" }
+        if let option = haproxyOption, r.format != "haproxy" {
+            s += "  note         not HAProxy's log: \(option) not used\n"
+        }
         if let zone = r.logTimeZone {
             s +=
                 "  times        written without a zone, read as \(zone)\(zoneNamed ? "" : " (--log-tz names theirs)")\n"

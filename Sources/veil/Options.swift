@@ -59,6 +59,12 @@ struct InputOptions: ParsableArguments {
     @Option(name: .long, help: "Only records before this UTC time.")
     var until: String?
 
+    /// The HAProxy option given (`--haproxy-headers`, else `--haproxy-cookie`), for notes on
+    /// inputs read as another format.
+    var haproxyOption: String? {
+        haproxyHeaders != nil ? "--haproxy-headers" : haproxyCookie != nil ? "--haproxy-cookie" : nil
+    }
+
     /// Checks every option before a command does anything (bad values are usage errors, exit 2).
     func validate() throws {
         do { _ = try configuration() } catch let e as VeilError { throw ValidationError(e.message) }

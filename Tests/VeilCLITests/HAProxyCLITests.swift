@@ -65,6 +65,17 @@ import Testing
         #expect(r.stdoutText.contains("user agents  not logged"), "\(r)")
         let named = try CLI.veil(["inspect", g.log] + Self.headers)
         #expect(!named.stdoutText.contains("user agents  not logged"), "\(named)")
+        #expect(!named.stdoutText.contains("not HAProxy's log"), "\(named)")
+        // Given for a log of another format, HAProxy's options are said to be unused.
+        let combined = try CLI.generate(format: "combined", lines: 100, in: dir)
+        let other = try CLI.veil(["inspect", combined.log] + Self.headers)
+        #expect(other.stdoutText.contains("note         not HAProxy's log: --haproxy-headers not used"), "\(other)")
+        let run = try CLI.veil(
+            ["run", combined.log, "-o", dir + "/out", "--haproxy-cookie", "uid"], env: ["VEIL_KEYS": dir + "/keys"])
+        #expect(run.status == 0, "\(run)")
+        #expect(
+            run.stderrText.contains("\(combined.log): read as combined, not HAProxy's log: --haproxy-cookie not used"),
+            "\(run)")
     }
 
     @Test(
