@@ -738,7 +738,7 @@ struct FormatStringParser {
                 step.skipBytes = 21
             }
             if kinds[i] == .timeISO && step.scan == .untilStop && (step.stop1 == 0x20 || step.stop2 == 0x20)
-                && (directives[i].contains(" %H") || directives[i].contains("%F %T"))
+                && directives[i].contains(" ")
             {
                 // `2000-10-10 13:55:36` contains a space at offset 10.
                 step.skipBytes = 11

@@ -129,7 +129,7 @@ extension TextFormat {
             i += 1
         }
         guard open > 0 else { return messageOrReject(p, n) }
-        if let bad = controlByte(p, 0, n) { return .reject(bad) }
+        if hasControlByte(p, n) { return .reject(.binaryGarbage) }
         // The client, the word before it, after a syslog priority or tag glued to it.
         var clientStart = open - 1
         while clientStart > 0 && p[clientStart - 1] != 0x20 { clientStart -= 1 }
@@ -139,12 +139,8 @@ extension TextFormat {
         // dd/Mon/yyyy:HH:MM:SS[.fff]]
         let d = open + 1
         guard d + 20 <= n else { return .reject(.truncated) }
-        guard p[d + 2] == UInt8(ascii: "/"), p[d + 6] == UInt8(ascii: "/"), p[d + 11] == UInt8(ascii: ":"),
-            p[d + 14] == UInt8(ascii: ":"), p[d + 17] == UInt8(ascii: ":"),
-            let day = Timestamp.twoDigits(line, d), let month = Timestamp.monthNumber(p[d + 3], p[d + 4], p[d + 5]),
-            let year = Timestamp.fourDigits(line, d + 7), let hour = Timestamp.twoDigits(line, d + 12),
-            let minute = Timestamp.twoDigits(line, d + 15), let second = Timestamp.twoDigits(line, d + 18),
-            Timestamp.isValidDate(year: year, month: month, day: day), hour <= 23, minute <= 59, second <= 60
+        guard let minute = Timestamp.clfLocalMinute(line, d), let second = Timestamp.twoDigits(line, d + 18),
+            second <= 60
         else { return .reject(.badTimestamp) }
         var j = d + 20
         var millis = 0
@@ -161,10 +157,7 @@ extension TextFormat {
         }
         guard j < n else { return .reject(.truncated) }
         guard p[j] == UInt8(ascii: "]") else { return .reject(.badTimestamp) }
-        let local =
-            Timestamp.daysFromCivil(year: year, month: month, day: day) * 86_400
-            + Int64(hour * 3600 + minute * 60 + min(second, 59))
-        record.timestamp = clock.utc(local)
+        record.timestamp = clock.utc(minute + Int64(min(second, 59)))
         record.milliseconds = Int16(millis)
         j += 1
 
@@ -302,7 +295,7 @@ extension TextFormat {
     /// header's `]: ` or first `: `, if any) does not start with an address; a line cut short
     /// (`truncated`) or damaged (`bad-timestamp`) after its client otherwise.
     private static func messageOrReject(_ p: UnsafeMutablePointer<UInt8>, _ n: Int) -> ParseResult {
-        if let bad = controlByte(p, 0, n) { return .reject(bad) }
+        if hasControlByte(p, n) { return .reject(.binaryGarbage) }
         var start = 0
         var tag = -1
         var colon = -1
@@ -344,14 +337,14 @@ extension TextFormat {
         return p.distance(to: hit.assumingMemoryBound(to: UInt8.self))
     }
 
-    /// The reason for the first control byte (below 0x20, except tab) in `[start, end)`.
-    private static func controlByte(_ p: UnsafeMutablePointer<UInt8>, _ start: Int, _ end: Int) -> RejectReason? {
-        var i = veil_scan16_control(p, start, end)
-        while i < end {
-            if p[i] < 0x20 && p[i] != 0x09 { return .binaryGarbage }
+    /// Whether the line holds a control byte (below 0x20, except tab).
+    private static func hasControlByte(_ p: UnsafeMutablePointer<UInt8>, _ n: Int) -> Bool {
+        var i = veil_scan16_control(p, 0, n)
+        while i < n {
+            if p[i] < 0x20 && p[i] != 0x09 { return true }
             i += 1
         }
-        return nil
+        return false
     }
 
     /// The `/` in a word.

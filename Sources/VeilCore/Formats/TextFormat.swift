@@ -102,7 +102,7 @@ public struct TextFormat: LogFormat {
     public init(_ compiled: CompiledFormat, name: String? = nil) {
         self.compiled = compiled
         self.presetName = name
-        logsUserAgent = compiled.capturedFields.contains(.userAgent) && !compiled.haproxyLog
+        logsUserAgent = compiled.capturedFields.contains(.userAgent)
     }
 
     /// Whether the format has a User-Agent field (`LogRecord.userAgentLogged`).
@@ -116,10 +116,6 @@ public struct TextFormat: LogFormat {
 
     /// Whether this is the `haproxy` preset, which reads `HAProxyConfiguration`.
     public var readsHAProxyLog: Bool { compiled.haproxyLog }
-
-    /// Whether the format's lines may carry times without a zone: HAProxy's, and a format
-    /// string with an ISO 8601 time (`%{%Y-%m-%d %H:%M:%S}t`).
-    var mayReadZonelessTimes: Bool { compiled.haproxyLog || compiled.steps.contains { $0.kind == .timeISO } }
 
     /// How many times parsed so far were written without a zone.
     public var zonelessTimes: Int { clock.zonelessTimes }

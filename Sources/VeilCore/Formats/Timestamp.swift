@@ -28,18 +28,28 @@ public enum Timestamp {
     /// its seconds digits (bytes 18 and 19), or nil when anything but the seconds is invalid.
     @usableFromInline
     static func parseCLFMinute(_ p: UnsafeBufferPointer<UInt8>) -> Int64? {
-        guard p[2] == UInt8(ascii: "/"), p[6] == UInt8(ascii: "/"), p[11] == UInt8(ascii: ":"),
-            p[14] == UInt8(ascii: ":"), p[17] == UInt8(ascii: ":"), p[20] == UInt8(ascii: " ")
-        else { return nil }
-        guard let day = twoDigits(p, 0), let month = monthNumber(p[3], p[4], p[5]),
-            let year = fourDigits(p, 7), let hour = twoDigits(p, 12), let minute = twoDigits(p, 15),
+        guard p[20] == UInt8(ascii: " "), let minute = clfLocalMinute(p, 0),
             let offset = zoneOffset(p, 21, colon: false)
+        else { return nil }
+        return minute - Int64(offset)
+    }
+
+    /// The start of the minute named by `dd/Mon/yyyy:HH:MM` at `i` (the 20 bytes of a CLF time
+    /// before its zone; the seconds digits at `i + 18` are not read), in seconds since
+    /// 1970-01-01 of the time's own calendar (UTC only when its zone is), or nil when anything
+    /// but the seconds is invalid. The caller makes sure `p` holds those 20 bytes.
+    static func clfLocalMinute(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int64? {
+        guard p[i + 2] == UInt8(ascii: "/"), p[i + 6] == UInt8(ascii: "/"), p[i + 11] == UInt8(ascii: ":"),
+            p[i + 14] == UInt8(ascii: ":"), p[i + 17] == UInt8(ascii: ":")
+        else { return nil }
+        guard let day = twoDigits(p, i), let month = monthNumber(p[i + 3], p[i + 4], p[i + 5]),
+            let year = fourDigits(p, i + 7), let hour = twoDigits(p, i + 12), let minute = twoDigits(p, i + 15)
         else { return nil }
         guard isValidDate(year: year, month: month, day: day), hour <= 23, minute <= 59 else {
             return nil
         }
         let days = daysFromCivil(year: year, month: month, day: day)
-        return days * secondsPerDay + Int64(hour * 3600 + minute * 60) - Int64(offset)
+        return days * secondsPerDay + Int64(hour * 3600 + minute * 60)
     }
 
     /// The month number 1...12 for a three-letter English month abbreviation, any case.

@@ -144,15 +144,11 @@ public enum Ingest {
             detected = false
         }
         // Times written without a zone are in `--log-tz`'s: the report names it when the input
-        // had such times (`Tally.zonelessTimes`; HAProxy's always).
-        var zoneless = false
+        // had such times (`Tally.zonelessTimes`).
         switch format {
         case .text(var f):
             f.setLogTimeZone(configuration.logTimeZone)
-            if f.readsHAProxyLog {
-                f.configure(haproxy: configuration.haproxy)
-                zoneless = true
-            }
+            f.configure(haproxy: configuration.haproxy)
             format = .text(f)
         case .json(var f):
             f.setLogTimeZone(configuration.logTimeZone)
@@ -186,7 +182,7 @@ public enum Ingest {
             userAgentsLogged = !f.sawLayoutWithoutUserAgent
         }
 
-        let logTimeZone = zoneless || tally.zonelessTimes > 0 ? configuration.logTimeZone ?? "UTC" : nil
+        let logTimeZone = tally.zonelessTimes > 0 ? configuration.logTimeZone ?? "UTC" : nil
         return FileReport(
             file: path,
             compression: source.compression.rawValue,
