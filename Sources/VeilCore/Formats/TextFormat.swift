@@ -561,6 +561,15 @@ public struct TextFormat: LogFormat {
                 }
                 // The line ended inside a field that literal text should follow.
                 if i == n && step.closeCount > 0 { return .reject(.truncated) }
+                // A site that is an IPv6 literal without brackets (`2001:db8::2:443`): the port
+                // follows the last `:` before the next space.
+                if step.kind == .site, i < n, p[i] == UInt8(ascii: ":") {
+                    var k = i &+ 1
+                    while k < n, p[k] > 0x20 {
+                        if p[k] == UInt8(ascii: ":") { i = k }
+                        k &+= 1
+                    }
+                }
                 end = i
                 pos = i
             case .quoted:
@@ -741,14 +750,18 @@ public struct TextFormat: LogFormat {
         count n: Int, record: inout LogRecord, cache: inout CLFTimestampCache
     ) -> Bool {
         let space = UInt8(ascii: " "), quote = UInt8(ascii: "\"")
-        // %v:%p then a space: the site up to its first `:` (after the `]` of an IPv6 literal),
-        // the port up to the space.
+        // %v:%p then a space: the site up to its last `:` (after the `]` of an IPv6 literal;
+        // `2001:db8::2:443`, a literal without brackets, ends at the last one), the port up to
+        // the space.
         var a = 0
         var site = ByteRange.empty
         if vhost {
-            let colon = n > 0 && p[0] == UInt8(ascii: "[") ? scanBracketedSite(p, n) : scanSite(p, n)
+            var colon = n > 0 && p[0] == UInt8(ascii: "[") ? scanBracketedSite(p, n) : scanSite(p, n)
             guard colon > 0 else { return false }
             let port = scanUnquoted(p, colon &+ 1, n)
+            var last = port &- 1
+            while last > colon && p[last] != UInt8(ascii: ":") { last &-= 1 }
+            colon = last
             guard port > colon &+ 1 else { return false }
             site = dashIsEmpty(p, ByteRange(0, colon))
             a = port &+ 1
@@ -915,8 +928,10 @@ public struct TextFormat: LogFormat {
             var site = ByteRange.empty
             if vhost {
                 let colon = colons.trailingZeroBitCount, port = s.trailingZeroBitCount
-                // An IPv6 literal (`[2001:db8::1]:443`) takes `runCombined`'s bracket scan.
-                guard colon > 0, port > colon &+ 1, brackets & 1 == 0 else { return false }
+                // An IPv6 literal (`[2001:db8::1]:443`, or one without brackets: a second `:`
+                // before the space) takes `runCombined`'s scan.
+                let second = (colons & (colons &- 1)).trailingZeroBitCount
+                guard colon > 0, port > colon &+ 1, second > port, brackets & 1 == 0 else { return false }
                 site = dashIsEmpty(p, ByteRange(0, colon))
                 a = port &+ 1
                 s &= s &- 1

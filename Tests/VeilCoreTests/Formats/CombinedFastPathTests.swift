@@ -79,7 +79,7 @@ import Testing
     /// they do not belong.
     static let vhostHeads = [
         "www.example.com:443 ", "-:80 ", ":443 ", "www.example.com: ", "www example.com:80 ", "www.example.com\t:80 ",
-        "[::1]:80 ", "a:b:c ", "www.example.com:443  ", "www.example.com:4\u{0}43 ",
+        "[::1]:80 ", "2001:db8::2:443 ", "a:b:c ", "www.example.com:443  ", "www.example.com:4\u{0}43 ",
         "a-much-longer-virtual-host-name.example.org:8443 ",
     ]
 

@@ -115,6 +115,25 @@ private let t0: Int64 = 971_211_336
         #expect(TextFormat.preset("vhost-combined")?.name == "vhost_combined")
     }
 
+    @Test(
+        "a virtual host that is an IPv6 literal, with or without brackets, keeps all of it",
+        arguments: ["vhost_combined", "vhost_common", "apache"])
+    func vhostIPv6(_ name: String) throws {
+        var f =
+            name == "apache"
+            ? try TextFormat(apache: #"%v:%p %h %l %u %t "%r" %>s %b "%{User-Agent}i""#) : try preset(name)
+        let tail = #" 198.51.100.4 - - [10/Oct/2000:22:55:36 +0200] "GET / HTTP/1.1" 200 5 "-" "curl/8.4.0""#
+        for (head, site) in [
+            ("2001:db8::2:443", "2001:db8::2"), ("[2001:db8::3]:443", "[2001:db8::3]"), ("::1:80", "::1"),
+            ("www.example.com:443", "www.example.com"),
+        ] {
+            let p = parse(&f, head + tail)
+            #expect(p.result == .record, "\(head)")
+            #expect(p.text(p.record.site) == site, "\(head)")
+            #expect(p.text(p.record.clientAddress) == "198.51.100.4", "\(head)")
+        }
+    }
+
     @Test func combinedCookie() throws {
         var f = try preset("combined_cookie")
         let line =
