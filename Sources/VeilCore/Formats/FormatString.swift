@@ -69,7 +69,8 @@ public struct CompiledFormat: Sendable {
     /// (any case) are captured; other headers are skipped. `%t` is the bracketed CLF time;
     /// `%{…}t` accepts `%d/%b/%Y:%H:%M:%S %z` (CLF without brackets), ISO 8601 forms
     /// `%Y-%m-%dT%H:%M:%S%z` / `%FT%T%z`, the same without `%z` or with a space for `T`
-    /// (`%Y-%m-%d %H:%M:%S`, `%F %T`: local time, read in the log's zone), and `sec`, `msec`,
+    /// (`%Y-%m-%d %H:%M:%S`, `%F %T`: local time, read in the log's zone; `%Y-%m-%d %H:%M:%S %z`,
+    /// `%F %T %z` with the offset after a space), and `sec`, `msec`,
     /// `usec` (optionally prefixed
     /// `begin:` or `end:`). In the string, `\"` is a literal quote, `\\` a backslash, `\t` a
     /// tab. A string pasted from `httpd.conf` with its surrounding quotes (`"%h … \"%r\" …"`)
@@ -417,7 +418,8 @@ struct FormatStringParser {
         }
         switch format {
         case "%d/%b/%Y:%H:%M:%S %z": field(.timeCLF, 1, directive)
-        case "%Y-%m-%dT%H:%M:%S%z", "%FT%T%z", "%Y-%m-%dT%H:%M:%S", "%FT%T", "%Y-%m-%d %H:%M:%S", "%F %T":
+        case "%Y-%m-%dT%H:%M:%S%z", "%FT%T%z", "%Y-%m-%dT%H:%M:%S", "%FT%T", "%Y-%m-%d %H:%M:%S", "%F %T",
+            "%Y-%m-%d %H:%M:%S %z", "%F %T %z":
             // Without `%z`: the server's local time, read in the log's zone (`--log-tz`).
             field(.timeISO, 1, directive)
         case "sec": field(.epoch, 1, directive)
@@ -427,7 +429,7 @@ struct FormatStringParser {
         default:
             throw Self.error(
                 "unsupported time directive \(directive): use %t, %{sec}t, %{msec}t, %{usec}t, "
-                    + "%{%Y-%m-%dT%H:%M:%S%z}t or %{%Y-%m-%d %H:%M:%S}t")
+                    + "%{%Y-%m-%dT%H:%M:%S%z}t, %{%Y-%m-%d %H:%M:%S %z}t or %{%Y-%m-%d %H:%M:%S}t")
         }
     }
 
@@ -740,8 +742,9 @@ struct FormatStringParser {
             if kinds[i] == .timeISO && step.scan == .untilStop && (step.stop1 == 0x20 || step.stop2 == 0x20)
                 && directives[i].contains(" ")
             {
-                // `2000-10-10 13:55:36` contains a space at offset 10.
-                step.skipBytes = 11
+                // `2000-10-10 13:55:36` contains a space at offset 10, `2000-10-10 13:55:36
+                // -0700` (`%F %T %z`) another at offset 19.
+                step.skipBytes = directives[i].hasSuffix(" %z}t") ? 20 : 11
             }
             (step.prefixWord, step.prefixMask) = FormatStep.word(prefix[...])
             (step.closeWord, step.closeMask) = FormatStep.word(next.dropFirst())

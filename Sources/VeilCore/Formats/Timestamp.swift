@@ -87,11 +87,13 @@ public enum Timestamp {
     // MARK: - ISO 8601
 
     /// Parses ISO 8601 / RFC 3339 date-times: `2000-10-10T13:55:36Z`,
-    /// `2000-10-10T13:55:36.123+02:00`, `2000-10-10T13:55:36-0700`, `2000-10-10 13:55:36`.
+    /// `2000-10-10T13:55:36.123+02:00`, `2000-10-10T13:55:36-0700`, `2000-10-10 13:55:36`,
+    /// `2000-10-10 13:55:36 -0700`.
     ///
     /// The separator is `T`, `t` or a space. Seconds are required. A fraction (`.` or `,`
     /// followed by 1...9 digits) is truncated to milliseconds. The zone is `Z`, `z`, `±HH:MM`,
-    /// `±HHMM` or `±HH`; without a zone the time is taken as UTC.
+    /// `±HHMM` or `±HH`, and an offset may follow one space (strftime's `%F %T %z`); without a
+    /// zone the time is taken as UTC.
     /// - Returns: UTC seconds since epoch and milliseconds 0...999, or nil.
     public static func parseISO8601(_ p: UnsafeBufferPointer<UInt8>) -> (
         seconds: Int64, milliseconds: Int16
@@ -135,6 +137,10 @@ public enum Timestamp {
             if digits == 1 { millis *= 100 } else if digits == 2 { millis *= 10 }
         }
         var offset = 0
+        // `%F %T %z`: one space before an offset.
+        if i + 1 < n, p[i] == UInt8(ascii: " "), p[i + 1] == UInt8(ascii: "+") || p[i + 1] == UInt8(ascii: "-") {
+            i += 1
+        }
         zoned = i < n
         if i < n {
             switch p[i] {

@@ -346,6 +346,18 @@ private let t0: Int64 = 971_211_336
         let r = parse(&c, "[2000-10-10T13:55:36-0700] 192.0.2.1 200")
         #expect(r.result == .record)
         #expect(r.record.timestamp == t0)
+        // strftime's `%F %T %z`: the offset after a space, bracketed or between spaces.
+        for (format, line) in [
+            ("[%{%Y-%m-%d %H:%M:%S %z}t] %a %>s", "[2000-10-10 13:55:36 -0700] 192.0.2.1 200"),
+            ("%a %{begin:%F %T %z}t %>s", "192.0.2.1 2000-10-11 00:25:36 +0330 200"),
+        ] {
+            var e = try TextFormat(apache: format)
+            let zoned = parse(&e, line)
+            #expect(zoned.result == .record, "\(format)")
+            #expect(zoned.record.timestamp == t0, "\(format)")
+            #expect(zoned.record.status == 200, "\(format)")
+            #expect(e.zonelessTimes == 0, "\(format)")
+        }
         var d = try TextFormat(apache: "%{sec}t [%{%d/%b/%Y:%H:%M:%S %z}t] %h")
         let s = parse(&d, "1 [10/Oct/2000:13:55:36 -0700] 192.0.2.1")
         #expect(s.record.timestamp == 1)  // the first time directive wins
