@@ -44,7 +44,9 @@ public struct FuzzTarget: Sendable {
         FuzzTarget(
             "json-email", "JSON-lines e-mail presets sendgrid, mailgun and an --email-fields mapping",
             JSONTargets.email),
-        FuzzTarget("w3c", "W3C extended (IIS) with #Fields:/#Date: directives, state kept across lines", W3CTarget.run),
+        FuzzTarget(
+            "w3c", "W3C extended (IIS) with #Fields:/#Date: directives, and GCS usage logs, state kept across lines",
+            W3CTarget.run),
         FuzzTarget("detect", "--format auto detection on the lines, then the detected parser", DetectTarget.run),
         FuzzTarget(
             "aggregate", "veil run in memory: detection, parsing, aggregation, state round trip, release",

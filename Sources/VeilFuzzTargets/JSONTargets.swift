@@ -33,15 +33,17 @@ enum JSONTargets {
     }
 }
 
-/// W3C extended logs: directives change how later lines parse, so one parser reads every line
-/// of an input in order.
+/// W3C extended logs and Cloud Storage usage logs: directives and header rows change how later
+/// lines parse, so one parser reads every line of an input in order.
 enum W3CTarget {
     static func run(_ input: UnsafeBufferPointer<UInt8>) {
         var withCookie = W3CFormat(cookieName: "uid")
         var plain = W3CFormat()
+        var gcs = W3CFormat.gcsUsage()
         for line in FuzzInput.lines(input) {
             FuzzInput.parse(&withCookie, line)
             FuzzInput.parse(&plain, line)
+            FuzzInput.parse(&gcs, line)
         }
     }
 }

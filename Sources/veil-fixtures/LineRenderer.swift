@@ -47,7 +47,7 @@ struct LineRenderer {
         serverAddress = population.addresses.texts[population.serverAddress]
         // Formats that write UTC only ignore the offset.
         switch format {
-        case .jsonCaddy, .jsonTraefik, .jsonTraefikDefault, .jsonCloudflare, .w3c, .awsALB, .awsELB, .awsS3:
+        case .jsonCaddy, .jsonTraefik, .jsonTraefikDefault, .jsonCloudflare, .w3c, .awsALB, .awsELB, .awsS3, .gcs:
             offsetMinutes = 0
         default: offsetMinutes = utcOffsetMinutes
         }
@@ -72,8 +72,15 @@ struct LineRenderer {
         return out
     }
 
-    /// Writes the W3C directive lines (other formats have none); returns how many.
+    /// Writes the W3C directive lines or the GCS header row (other formats have none); returns
+    /// how many.
     func writeHeader(_ sink: inout ByteSink, startSeconds: Int64) -> Int {
+        if format == .gcs {
+            sink.append("\"time_micros\",\"c_ip\",\"c_ip_type\",\"c_ip_region\",\"cs_method\",\"cs_uri\",")
+            sink.append("\"sc_status\",\"cs_bytes\",\"sc_bytes\",\"time_taken_micros\",\"cs_host\",\"cs_referer\",")
+            sink.append("\"cs_user_agent\",\"s_request_id\",\"cs_operation\",\"cs_bucket\",\"cs_object\"\n")
+            return 1
+        }
         guard format == .w3c else { return 0 }
         let f = UTCCalendar.Fields(seconds: startSeconds)
         sink.append("#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n#Date: ")
@@ -103,6 +110,7 @@ struct LineRenderer {
         case .awsALB, .awsELB: return renderAWS(r, corruption, &rng, &sink)
         case .awsS3: return renderS3(r, corruption, &rng, &sink)
         case .haproxy: return renderHAProxy(r, corruption, &rng, &sink)
+        case .gcs: return renderGCS(r, corruption, &rng, &sink)
         }
     }
 
@@ -170,7 +178,7 @@ struct LineRenderer {
             cachedSyslogStamp = Array("\(month) \(f.day < 10 ? " " : "")\(f.day) \(time)".utf8)
         case .jsonNginx:
             s = isoText(f) + offsetText(colon: true)
-        case .jsonTraefik, .jsonTraefikDefault, .jsonCaddy, .jsonCloudflare, .awsALB, .awsELB:
+        case .jsonTraefik, .jsonTraefikDefault, .jsonCaddy, .jsonCloudflare, .awsALB, .awsELB, .gcs:
             s = isoText(f)
         case .w3c:
             s =
@@ -521,6 +529,55 @@ struct LineRenderer {
         sink.append(sites[r.site])
         sink.append(".s3-website-us-east-1.amazonaws.com - - -")
         return span
+    }
+
+    /// Google Cloud Storage usage log line (columns as in `writeHeader`). A bad timestamp has
+    /// an `X` for its fifth digit.
+    private mutating func renderGCS(
+        _ r: Request, _ corruption: Corruption, _ rng: inout Xoshiro256StarStar, _ sink: inout ByteSink
+    ) -> TargetSpan {
+        let micros = r.milliseconds * 1000 + Int64(rng.below(1000))
+        sink.append(UInt8(ascii: "\""))
+        let stampStart = sink.count
+        sink.appendDecimal(Int(micros))
+        if corruption == .badTimestamp { sink.buffer[stampStart + 4] = UInt8(ascii: "X") }
+        let address = addresses[r.address]
+        sink.append("\",\"")
+        sink.append(address)
+        sink.append(address.contains(UInt8(ascii: ":")) ? "\",\"2\",\"\",\"" : "\",\"1\",\"\",\"")
+        method(r, &sink)
+        sink.append("\",\"")
+        let pathStyle = rng.below(8) == 0
+        let uriStart = sink.count
+        if pathStyle {
+            sink.append(UInt8(ascii: "/"))
+            sink.append(sites[r.site])
+        }
+        let span = target(r, &sink)
+        sink.append("\",\"")
+        status(r, corruption, &sink)
+        sink.append("\",\"0\",\"")
+        sink.appendDecimal(r.bytes)
+        sink.append("\",\"")
+        sink.appendDecimal(durationMicros(r, &rng) / 1000 * 1000)
+        sink.append("\",\"")
+        if pathStyle { sink.append("storage.googleapis.com") } else { sink.append(sites[r.site]) }
+        sink.append("\",\"")
+        sink.append(r.referrer)
+        sink.append("\",\"")
+        sink.append(userAgents[r.userAgent])
+        if rng.below(4) != 0 { sink.append(",gzip(gfe)") }
+        sink.append("\",\"")
+        hex(rng.next(), digits: 16, &sink)
+        hex(rng.next(), digits: 16, &sink)
+        sink.append("\",\"")
+        sink.append(r.method.bytes)
+        sink.append("_Object\",\"")
+        sink.append(sites[r.site])
+        sink.append("\",\"")
+        if r.path.count > 1 { sink.append(Array(r.path[1...])) }
+        sink.append(UInt8(ascii: "\""))
+        return TargetSpan(start: uriStart, end: span.end)
     }
 
     /// IIS W3C extended line (fields as in `writeHeader`).

@@ -48,13 +48,18 @@ enum OutputFormat: String, CaseIterable, Sendable {
     /// `--haproxy-headers host,user-agent,referer`), the request last (HTTP/2 requests with an
     /// absolute URL, as HAProxy logs them).
     case haproxy
+    /// Google Cloud Storage usage log (CSV, every field quoted, a header row) of website
+    /// buckets named after their sites: requests to the site's own host, and one in eight
+    /// path-style through `storage.googleapis.com` (`/SITE/path`); `,gzip(gfe)` after three
+    /// user agents in four, as Google's front end appends it.
+    case gcs
 
     /// The line carries the virtual host, so several sites can share one log.
     var hasHost: Bool {
         switch self {
         case .vhostCombined, .vhostCommon, .jsonCaddy, .jsonNginx, .jsonTraefik, .jsonTraefikDefault, .jsonCloudflare,
             .w3c, .awsALB,
-            .awsELB, .awsS3, .haproxy:
+            .awsELB, .awsS3, .haproxy, .gcs:
             true
         default: false
         }
@@ -73,7 +78,7 @@ enum OutputFormat: String, CaseIterable, Sendable {
 
     /// The line carries the authenticated user name.
     var hasUser: Bool {
-        self != .jsonNginx && self != .jsonCloudflare && self != .awsS3 && self != .haproxy && !isAWS
+        self != .jsonNginx && self != .jsonCloudflare && self != .awsS3 && self != .haproxy && self != .gcs && !isAWS
     }
 
     /// The line carries the Referer.

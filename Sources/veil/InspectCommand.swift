@@ -72,7 +72,7 @@ struct InspectCommand: ParsableCommand {
         s += "  records      \(grouped(r.records))\n"
         if r.skipped > 0 {
             s +=
-                "  skipped      \(grouped(r.skipped)) (directives, blank lines, e-mail events of other kinds, requests without a response, S3 lifecycle operations, HAProxy's messages and TCP connections)\n"
+                "  skipped      \(grouped(r.skipped)) (directives, blank lines, e-mail events of other kinds, requests without a response, S3 and Cloud Storage lifecycle operations, HAProxy's messages and TCP connections)\n"
         }
         if r.outsideWindow > 0 { s += "  outside      \(grouped(r.outsideWindow)) (--from/--until)\n" }
         s += "  rejected     \(grouped(r.rejected))\(r.rejected > 0 ? ": " + rejectSummary(r) : "")\n"

@@ -178,6 +178,8 @@ extension IngestCLITests {
             FormatCase(generated: "json-traefik-default", flag: nil, expected: "json-traefik"),
             FormatCase(generated: "json-traefik-default", flag: "json-traefik", expected: "json-traefik"),
             FormatCase(generated: "w3c", flag: nil, expected: "w3c"),
+            FormatCase(generated: "gcs", flag: nil, expected: "gcs"),
+            FormatCase(generated: "gcs", flag: "gcs", expected: "gcs"),
             // The nginx-custom layout is combined + a quoted cookie: auto-detection calls it that.
             FormatCase(generated: "nginx-custom", flag: nil, expected: "combined_cookie"),
             FormatCase(
@@ -692,7 +694,7 @@ struct IngestCLITests {
         var checked = 0
         for format in [
             "combined_cookie_xff", "vhost_combined", "json-caddy", "json-traefik", "json-cloudflare", "w3c",
-            "nginx-custom", "traefik_clf", "aws_alb", "aws_s3", "haproxy",
+            "nginx-custom", "traefik_clf", "aws_alb", "aws_s3", "haproxy", "gcs",
         ] {
             let g = try CLI.generate(format: format, lines: 1500, seed: 21, extra: extra, in: dir)
             let ids = try g.identifierList()
@@ -734,7 +736,7 @@ struct IngestCLITests {
             let text = try CLI.veil(["inspect", g.log])
             #expect(text.stdoutText.contains("rejected") && text.stdoutText.contains("(lines "), "\(text)")
         }
-        #expect(checked == 99)
+        #expect(checked == 108)
     }
 
     // MARK: 6. Key store through the CLI

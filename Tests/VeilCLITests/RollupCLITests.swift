@@ -402,12 +402,12 @@ struct RollupCLITests {
     /// timeout cannot differ).
     @Test(
         "traffic and dimension tables equal the generator's truth",
-        arguments: ["combined_cookie", "vhost_combined", "traefik_clf", "json-cloudflare", "aws_s3", "haproxy"])
+        arguments: ["combined_cookie", "vhost_combined", "traefik_clf", "json-cloudflare", "aws_s3", "haproxy", "gcs"])
     func countsEqualTruth(format: String) throws {
         let dir = try CLI.tempDir()
         defer { CLI.remove(dir) }
         let sites =
-            ["vhost_combined", "json-cloudflare", "aws_s3", "haproxy"].contains(format)
+            ["vhost_combined", "json-cloudflare", "aws_s3", "haproxy", "gcs"].contains(format)
             ? ["a.example.com", "b.example.org"] : ["www.example.com"]
         let g = try CLI.generate(
             format: format, lines: 20_000, seed: 41,

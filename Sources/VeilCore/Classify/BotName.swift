@@ -166,6 +166,12 @@ public enum BotName: String, Sendable, Hashable, CaseIterable {
     case awsSDK = "aws-sdk"
     /// The S3 console's own requests (`S3Console/0.4`), as S3 server access logs show them.
     case awsConsole = "aws-console"
+    /// Google Cloud's command-line tools, as Cloud Storage usage logs show them: `gsutil`
+    /// (`apitools gsutil/4.13 …`) and `gcloud` (`google-cloud-sdk gcloud/456.0.0 …`).
+    case gcloudCLI = "gcloud-cli"
+    /// Google Cloud's client libraries and API clients (`gcloud-python/…`, `gcloud-golang/…`,
+    /// `gccl/…`, `google-api-go-client/…`, `google-api-python-client/…`).
+    case googleCloudSDK = "google-cloud-sdk"
 
     // MARK: Scanners
     case zgrab

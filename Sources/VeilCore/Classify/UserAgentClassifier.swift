@@ -288,6 +288,13 @@ public struct UserAgentClassifier: Sendable {
         AgentRule("aws-sdk-", .awsSDK),
         AgentRule("boto3/", .awsSDK),
         AgentRule("botocore/", .awsSDK),
+        // Google Cloud's clients (Cloud Storage usage logs), before the libraries theirs name
+        // (`gcloud-python/3.1.0 gl-python/3.11.6 grpc/…`, `apitools Python/3.8 gsutil/5.27`).
+        AgentRule("gsutil/", .gcloudCLI),
+        AgentRule("google-cloud-sdk", .gcloudCLI),
+        AgentRule("gcloud-", .googleCloudSDK),
+        AgentRule("gccl/", .googleCloudSDK),
+        AgentRule("google-api-", .googleCloudSDK),
         // HTTP libraries and command-line tools.
         AgentRule("curl/", .curl),
         AgentRule("libcurl", .curl),

@@ -121,7 +121,7 @@ extension TextFormat {
         var open = -1
         var i = 1
         while i + 3 < n {
-            i = find(UInt8(ascii: "["), p, i, n)
+            i = ByteWords.find(UInt8(ascii: "["), p, i, n)
             if i + 3 < n, p[i - 1] == 0x20, isDigit(p[i + 1]), isDigit(p[i + 2]), p[i + 3] == UInt8(ascii: "/") {
                 open = i
                 break
@@ -129,7 +129,7 @@ extension TextFormat {
             i += 1
         }
         guard open > 0 else { return messageOrReject(p, n) }
-        if hasControlByte(p, n) { return .reject(.binaryGarbage) }
+        if ByteWords.hasControlByte(p, n) { return .reject(.binaryGarbage) }
         // The client, the word before it, after a syslog priority or tag glued to it.
         var clientStart = open - 1
         while clientStart > 0 && p[clientStart - 1] != 0x20 { clientStart -= 1 }
@@ -213,7 +213,7 @@ extension TextFormat {
         var requestHeaders: ByteRange? = nil
         var groups = 0
         while j < n && p[j] == UInt8(ascii: "{") {
-            let close = find(UInt8(ascii: "}"), p, j + 1, n)
+            let close = ByteWords.find(UInt8(ascii: "}"), p, j + 1, n)
             guard close < n else { return .reject(.truncated) }
             if groups == 0 { requestHeaders = ByteRange(j + 1, close) }
             groups += 1
@@ -225,7 +225,7 @@ extension TextFormat {
         guard j < n else { return .reject(.truncated) }
         guard p[j] == UInt8(ascii: "\"") else { return .reject(.literalMismatch) }
         let requestStart = j + 1
-        let q = find(UInt8(ascii: "\""), p, requestStart, n)
+        let q = ByteWords.find(UInt8(ascii: "\""), p, requestStart, n)
         if q == n { unterminated = true }
         // `<BADREQ>` starts with no method: a request of nothing.
         splitRequest(p, requestStart, q, &record)
@@ -235,7 +235,7 @@ extension TextFormat {
             var start = Int(group.start)
             for header in headers {
                 guard start <= Int(group.end) else { break }
-                let end = find(UInt8(ascii: "|"), p, start, Int(group.end))
+                let end = ByteWords.find(UInt8(ascii: "|"), p, start, Int(group.end))
                 let value = ByteRange(start, end)
                 switch header {
                 case .host: if end > start && isHost(line, start, end) { record.site = value }
@@ -287,7 +287,8 @@ extension TextFormat {
         let start = Int(word.start), end = Int(word.end)
         guard end - start > name.count else { return .empty }
         for k in 0..<name.count where p[start + k] != name[k] { return .empty }
-        let equals = find(UInt8(ascii: "="), p, start + name.count - (name.last == UInt8(ascii: "=") ? 1 : 0), end)
+        let equals = ByteWords.find(
+            UInt8(ascii: "="), p, start + name.count - (name.last == UInt8(ascii: "=") ? 1 : 0), end)
         return equals + 1 < end ? ByteRange(equals + 1, end) : .empty
     }
 
@@ -295,7 +296,7 @@ extension TextFormat {
     /// header's `]: ` or first `: `, if any) does not start with an address; a line cut short
     /// (`truncated`) or damaged (`bad-timestamp`) after its client otherwise.
     private static func messageOrReject(_ p: UnsafeMutablePointer<UInt8>, _ n: Int) -> ParseResult {
-        if hasControlByte(p, n) { return .reject(.binaryGarbage) }
+        if ByteWords.hasControlByte(p, n) { return .reject(.binaryGarbage) }
         var start = 0
         var tag = -1
         var colon = -1
@@ -328,23 +329,6 @@ extension TextFormat {
         guard end > start, digit, addressBytes else { return .skip }
         // ` [28/No`: cut short inside the date.
         return .reject(n - end <= 4 ? .truncated : .badTimestamp)
-    }
-
-    /// The index of the first `byte` in `[start, end)`, or `end`.
-    @inline(__always)
-    private static func find(_ byte: UInt8, _ p: UnsafeMutablePointer<UInt8>, _ start: Int, _ end: Int) -> Int {
-        guard start < end, let hit = memchr(p + start, Int32(byte), end - start) else { return end }
-        return p.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-    }
-
-    /// Whether the line holds a control byte (below 0x20, except tab).
-    private static func hasControlByte(_ p: UnsafeMutablePointer<UInt8>, _ n: Int) -> Bool {
-        var i = veil_scan16_control(p, 0, n)
-        while i < n {
-            if p[i] < 0x20 && p[i] != 0x09 { return true }
-            i += 1
-        }
-        return false
     }
 
     /// The `/` in a word.

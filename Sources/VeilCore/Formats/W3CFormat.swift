@@ -39,33 +39,43 @@ import CByteScan
 /// `time`, or no date from a column or `#Date:` → `.missingField`; an invalid date or time →
 /// `.badTimestamp`; `sc-status` not 100...599 → `.badStatus`; `sc-bytes` not digits → `.badBytes`.
 /// A `#Fields:` line naming no field clears the layout and is rejected as `.noFieldsHeader`.
+///
+/// The same type reads Google Cloud Storage usage logs (`gcs`, `W3CFormat+GCS.swift`), whose
+/// header row names their columns too.
 public struct W3CFormat: LogFormat {
-    /// A line's columns are those of the last `#Fields` directive before it.
+    /// A line's columns are those of the last `#Fields` directive (or GCS header) before it.
     public static var parsesLinesAlone: Bool { false }
+
+    /// How lines are written: W3C extended (`#Fields:`, fields between spaces) or Google Cloud
+    /// Storage usage logs (a CSV header row, quoted fields between commas).
+    enum Dialect { case w3c, gcs }
 
     /// A column veil reads; `other` is kept only to count fields.
     enum Column: UInt8, CaseIterable {
         case other, date, time, clientIP, username, method, uriStem, uriQuery, uri, version
         case status, bytes, host, userAgent, referrer, cookie, forwardedFor, hostHeader
+        /// GCS: `time_micros` (microseconds since 1970) and `cs_bucket` (the site).
+        case epochMicros, bucket
 
         /// How many kinds there are: raw values are 0..<count (cases in order, none given a
         /// value), so each kind has a slot in `dataLine`'s ranges.
         static let count = allCases.count
     }
 
-    public var name: String { "w3c" }
+    public var name: String { dialect == .gcs ? "gcs" : "w3c" }
+    var dialect = Dialect.w3c
     /// The cookie in `cs(Cookie)` whose value becomes `record.cookie`; empty when the cookie
     /// column is ignored (a whole cookie header is not a visitor id).
     public let cookieName: [UInt8]
     /// The current layout, empty before the first `#Fields:`.
-    private var columns: [Column] = []
+    var columns: [Column] = []
     /// The date of the last `#Date:` directive (`2000-10-10`), empty when none.
     private var directiveDate: [UInt8] = []
     /// Whether the layout has an `sc-status` column (a `-` there is a bad status, not none).
-    private var hasStatusColumn = false
-    private var hasUserAgentColumn = false
+    var hasStatusColumn = false
+    var hasUserAgentColumn = false
     /// Whether a `#Fields:` layout without `cs(User-Agent)` was read (`FileReport.userAgentsLogged`).
-    private(set) var sawLayoutWithoutUserAgent = false
+    var sawLayoutWithoutUserAgent = false
     /// The last `date` column parsed: the lines of a file share a few dates.
     private var dates = DateCache()
 
@@ -93,6 +103,7 @@ public struct W3CFormat: LogFormat {
         var n = line.count
         while n > 0, p[n - 1] == UInt8(ascii: " ") || p[n - 1] == UInt8(ascii: "\t") { n -= 1 }
         if n == 0 { return .skip }
+        if dialect == .gcs { return gcsLine(p, n, into: &record) }
         if p[0] == UInt8(ascii: "#") {
             return directive(UnsafeBufferPointer(start: p, count: n))
         }
@@ -332,10 +343,7 @@ public struct W3CFormat: LogFormat {
                 }
                 if i > s { columns.append(Self.column(UnsafeBufferPointer(rebasing: line[s..<i]))) }
             }
-            hasStatusColumn = columns.contains(.status)
-            hasUserAgentColumn = columns.contains(.userAgent)
-            if !hasUserAgentColumn && !columns.isEmpty { sawLayoutWithoutUserAgent = true }
-            return columns.isEmpty ? .reject(.noFieldsHeader) : .skip
+            return layoutChanged()
         }
         if let rest = Self.afterPrefix("#date:", line) {
             var i = rest
@@ -348,6 +356,14 @@ public struct W3CFormat: LogFormat {
         return .skip
     }
 
+    /// Notes what the new `columns` hold; `.skip`, or `.noFieldsHeader` when they are none.
+    mutating func layoutChanged() -> ParseResult {
+        hasStatusColumn = columns.contains(.status)
+        hasUserAgentColumn = columns.contains(.userAgent)
+        if !hasUserAgentColumn && !columns.isEmpty { sawLayoutWithoutUserAgent = true }
+        return columns.isEmpty ? .reject(.noFieldsHeader) : .skip
+    }
+
     /// The index after `prefix` (lower-case ASCII) when `line` starts with it in any case.
     private static func afterPrefix(_ prefix: StaticString, _ line: UnsafeBufferPointer<UInt8>) -> Int? {
         let n = prefix.utf8CodeUnitCount
@@ -358,12 +374,12 @@ public struct W3CFormat: LogFormat {
     }
 
     @inline(__always)
-    private static func lower(_ c: UInt8) -> UInt8 {
+    static func lower(_ c: UInt8) -> UInt8 {
         c &- UInt8(ascii: "A") < 26 ? c | 0x20 : c
     }
 
     /// Column names veil reads, lower case.
-    private static let names: [(name: [UInt8], column: Column)] =
+    static let names: [(name: [UInt8], column: Column)] =
         ([
             ("date", .date), ("time", .time), ("c-ip", .clientIP), ("cs-username", .username),
             ("cs-method", .method), ("cs-uri-stem", .uriStem), ("cs-uri-query", .uriQuery),
@@ -373,9 +389,11 @@ public struct W3CFormat: LogFormat {
             ("cs(x-forwarded-for)", .forwardedFor), ("x-host-header", .hostHeader),
         ] as [(String, Column)]).map { (Array($0.0.utf8), $0.1) }
 
-    /// The column a `#Fields:` name stands for.
-    static func column(_ name: UnsafeBufferPointer<UInt8>) -> Column {
-        outer: for entry in names where entry.name.count == name.count {
+    /// The column a `#Fields:` name (or a name of `table`) stands for.
+    static func column(
+        _ name: UnsafeBufferPointer<UInt8>, in table: [(name: [UInt8], column: Column)] = names
+    ) -> Column {
+        outer: for entry in table where entry.name.count == name.count {
             for k in 0..<name.count where lower(name[k]) != entry.name[k] { continue outer }
             return entry.column
         }

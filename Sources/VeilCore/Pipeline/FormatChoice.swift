@@ -2,7 +2,7 @@
 public enum FormatChoice: Sendable, Equatable, CustomStringConvertible {
     /// Detect from the first lines of each file.
     case auto
-    /// A named format: a text preset (`combined`, `common`, ...), `w3c`, or `json` / `json-caddy`
+    /// A named format: a text preset (`combined`, `common`, ...), `w3c`, `gcs`, or `json` / `json-caddy`
     /// / `json-nginx` / `json-traefik` / `json-cloudflare`.
     case named(String)
     /// An Apache `LogFormat` string.
@@ -20,7 +20,7 @@ public enum FormatChoice: Sendable, Equatable, CustomStringConvertible {
     /// The names `--format` accepts.
     public static let names: [String] =
         TextFormat.presetNames + [
-            "w3c", "json", "json-caddy", "json-nginx", "json-traefik", "json-cloudflare", "json-sendgrid",
+            "w3c", "gcs", "json", "json-caddy", "json-nginx", "json-traefik", "json-cloudflare", "json-sendgrid",
             "json-mailgun",
         ]
 
@@ -72,6 +72,7 @@ public enum FormatChoice: Sendable, Equatable, CustomStringConvertible {
             if let t = TextFormat.preset(name) { return .text(t) }
             switch name {
             case "w3c": return .w3c(W3CFormat())
+            case "gcs": return .w3c(W3CFormat.gcsUsage())
             case "json": return .json(JSONLinesFormat(preset: .auto))
             case "json-caddy": return .json(JSONLinesFormat(preset: .caddy))
             case "json-nginx": return .json(JSONLinesFormat(preset: .nginx))
@@ -98,6 +99,8 @@ public enum FormatChoice: Sendable, Equatable, CustomStringConvertible {
 public enum AnyLogFormat {
     case text(TextFormat)
     case json(JSONLinesFormat)
+    /// W3C extended, or Google Cloud Storage usage logs (`W3CFormat.gcsUsage()`): the formats
+    /// whose header names their columns.
     case w3c(W3CFormat)
 
     public var name: String {

@@ -1,7 +1,9 @@
 /// Picks a log format from the first lines of a file.
 ///
 /// A first line that is a W3C directive (`#Software:`, `#Version:`, `#Date:`, `#Fields:`, …)
-/// means W3C extended; a first line starting with `{` (after blanks) means JSON lines
+/// means W3C extended; one that starts with a quote, Google Cloud Storage usage logs (a CSV
+/// header row `"time_micros",…`, or its data lines: no other format starts a line with a
+/// quote); a first line starting with `{` (after blanks) means JSON lines
 /// (access-log presets first, then the SendGrid and Mailgun e-mail presets: the one that reads
 /// the most fields from the lines it parses wins, of those that read as many the one that
 /// parses the most lines, then the first); otherwise every text preset is tried on the sample and the most
@@ -20,7 +22,7 @@ public enum FormatDetector {
 
     /// What the detector tries, for messages.
     static let triedFormats =
-        "W3C extended, JSON lines (Caddy, Traefik, nginx, Cloudflare, SendGrid, Mailgun) or any of the text "
+        "W3C extended, Google Cloud Storage usage logs, JSON lines (Caddy, Traefik, nginx, Cloudflare, SendGrid, Mailgun) or any of the text "
         + "formats "
         + textCandidates.joined(separator: ", ")
 
@@ -60,6 +62,13 @@ public enum FormatDetector {
             var f = W3CFormat()
             let n = count(&f, sample)
             return Detection(format: .w3c(f), parsed: n, sampled: sample.count, recognised: true)
+        }
+        if first.first == UInt8(ascii: "\"") || W3CFormat.isGCSHeader(first) {
+            var f = W3CFormat.gcsUsage()
+            let n = count(&f, sample)
+            return Detection(
+                format: .w3c(W3CFormat.gcsUsage()), parsed: n, sampled: sample.count,
+                recognised: n > 0 || W3CFormat.isGCSHeader(first))
         }
         // JSON lines: one object per line, or an array of objects (a webhook's batch of
         // events), judged by its first element; a text line may start with `[` too.

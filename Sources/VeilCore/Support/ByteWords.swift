@@ -1,5 +1,11 @@
 import CByteScan
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Eight bytes at a time (SWAR): the word loads and byte masks the hot-path scanners share.
 ///
 /// A mask has the high bit set in each byte that matches. Bytes above the lowest match may be
@@ -120,5 +126,22 @@ enum ByteWords {
         guard bytes.count > 0, let a = bytes.baseAddress else { return true }
         // Safe: `array` is not empty, so its buffer has a base address.
         return array.withUnsafeBytes { equal(UnsafeRawPointer(a), $0.baseAddress!, count: bytes.count) }
+    }
+
+    /// The index of the first `byte` in `p[start..<end]`, or `end` (`memchr`).
+    @inline(__always)
+    static func find(_ byte: UInt8, _ p: UnsafeMutablePointer<UInt8>, _ start: Int, _ end: Int) -> Int {
+        guard start < end, let hit = memchr(p + start, Int32(byte), end - start) else { return end }
+        return p.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+    }
+
+    /// Whether `p[0..<n]` holds a control byte (below 0x20, except tab), sixteen bytes at a time.
+    static func hasControlByte(_ p: UnsafeMutablePointer<UInt8>, _ n: Int) -> Bool {
+        var i = veil_scan16_control(p, 0, n)
+        while i < n {
+            if p[i] < 0x20 && p[i] != 0x09 { return true }
+            i += 1
+        }
+        return false
     }
 }

@@ -336,6 +336,17 @@ private let userAgentTable: [ClassifyUACase] = [
     .bot("aws-sdk-go-v2/1.21.0 os/linux lang/go#1.21.1 md/GOOS#linux md/GOARCH#amd64 api/s3#1.40.0", .awsSDK),
     .bot("Boto3/1.34.0 md/Botocore#1.34.0 ua/2.0 os/linux#6.1.61 md/arch#x86_64 lang/python#3.11.6", .awsSDK),
     .bot("S3Console/0.4", .awsConsole),
+    .bot("apitools gsutil/4.13 (linux2) Cloud SDK Command Line Tool 0.9.65", .gcloudCLI),
+    .bot("apitools Python/3.11.2 gsutil/5.27 (linux) analytics/disabled interactive/True command/cp", .gcloudCLI),
+    .bot(
+        "google-cloud-sdk gcloud/456.0.0 command/gcloud.storage.cp invocation-id/0f3c environment/None "
+            + "environment-version/None client-os/LINUX client-os-ver/6.1.0 client-pltf-arch/x86_64 "
+            + "interactive/True from-script/False python/3.11.6 term/xterm (Linux 6.1.0)",
+        .gcloudCLI),
+    .bot("gcloud-python/2.14.0 gl-python/3.11.6 grpc/1.59.0 gax/2.14.0 gccl/2.14.0", .googleCloudSDK),
+    .bot("gcloud-golang-storage/20151204 gl-go/1.21.1 gccl/1.35.1", .googleCloudSDK),
+    .bot("google-api-go-client/0.5 gdcl/0.150.0", .googleCloudSDK),
+    .bot("google-api-python-client/2.108.0 (gzip)", .googleCloudSDK),
     .bot(
         "[S3Console/0.4, aws-internal/3 aws-sdk-java/1.12.488 Linux/5.10.217 OpenJDK_64-Bit_Server_VM/25.412-b09]",
         .awsConsole),
