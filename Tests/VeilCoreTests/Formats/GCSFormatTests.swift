@@ -2,29 +2,6 @@ import Testing
 
 @testable import VeilCore
 
-/// One parsed usage-log line and its bytes after parsing (rewritten in place).
-private struct GCSParsed {
-    var result: ParseResult
-    var record: LogRecord
-    var bytes: [UInt8]
-
-    func text(_ r: ByteRange) -> String {
-        String(decoding: bytes[Int(r.start)..<Int(r.end)], as: UTF8.self)
-    }
-}
-
-private func parseGCS(_ format: inout W3CFormat, _ line: String) -> GCSParsed {
-    parseGCS(&format, Array(line.utf8))
-}
-
-private func parseGCS(_ format: inout W3CFormat, _ bytes: [UInt8]) -> GCSParsed {
-    var bytes = bytes
-    var record = LogRecord()
-    record.status = 999  // proves the parser resets the record
-    let result = bytes.withUnsafeMutableBufferPointer { format.parse($0, into: &record) }
-    return GCSParsed(result: result, record: record, bytes: bytes)
-}
-
 /// Google Cloud Storage usage logs (`gcs`).
 @Suite struct GCSFormatTests {
     static let header =
@@ -50,8 +27,8 @@ private func parseGCS(_ format: inout W3CFormat, _ bytes: [UInt8]) -> GCSParsed 
     func fields() {
         var f = W3CFormat.gcsUsage()
         #expect(f.name == "gcs")
-        #expect(parseGCS(&f, Self.header).result == .skip)
-        let p = parseGCS(&f, Self.line())
+        #expect(parseW3C(&f, Self.header).result == .skip)
+        let p = parseW3C(&f, Self.line())
         #expect(p.result == .record)
         #expect(p.record.timestamp == 1_795_864_454)
         #expect(p.record.milliseconds == 108)
@@ -66,7 +43,7 @@ private func parseGCS(_ format: inout W3CFormat, _ bytes: [UInt8]) -> GCSParsed 
         #expect(p.record.userAgentLogged)
         #expect(p.record.cookie.isEmpty && p.record.user.isEmpty && p.record.protocolVersion.isEmpty)
 
-        let v6 = parseGCS(&f, Self.line(client: "2001:db8::7", referrer: "", agent: "curl/8.4.0", bucket: ""))
+        let v6 = parseW3C(&f, Self.line(client: "2001:db8::7", referrer: "", agent: "curl/8.4.0", bucket: ""))
         #expect(v6.result == .record)
         #expect(v6.text(v6.record.clientAddress) == "2001:db8::7")
         #expect(v6.record.referrer.isEmpty)
@@ -93,7 +70,7 @@ private func parseGCS(_ format: inout W3CFormat, _ bytes: [UInt8]) -> GCSParsed 
         ])
     func pathStyle(_ uri: String, _ host: String, _ target: String) {
         var f = W3CFormat.gcsUsage()
-        let p = parseGCS(&f, Self.line(uri: uri, host: host))
+        let p = parseW3C(&f, Self.line(uri: uri, host: host))
         #expect(p.result == .record)
         #expect(p.text(p.record.target) == target)
         #expect(p.text(p.record.site) == "www.example.com")
@@ -102,11 +79,11 @@ private func parseGCS(_ format: inout W3CFormat, _ bytes: [UInt8]) -> GCSParsed 
     @Test("doubled quotes are undone, commas inside quotes kept, unquoted fields read")
     func quoting() {
         var f = W3CFormat.gcsUsage()
-        let p = parseGCS(&f, Self.line(agent: #"apitools ""quoted"", gsutil/4.13,gzip(gfe)"#))
+        let p = parseW3C(&f, Self.line(agent: #"apitools ""quoted"", gsutil/4.13,gzip(gfe)"#))
         #expect(p.result == .record)
         #expect(p.text(p.record.userAgent) == #"apitools "quoted", gsutil/4.13"#)
         #expect(p.text(p.record.target) == "/blog/post-one")
-        let unquoted = parseGCS(
+        let unquoted = parseW3C(
             &f,
             "1795864454108447,192.0.2.10,1,,GET,/a,404,0,,0,www.example.com,,curl/8.4.0,id,GET_Object,www.example.com,a"
         )
@@ -119,19 +96,19 @@ private func parseGCS(_ format: inout W3CFormat, _ bytes: [UInt8]) -> GCSParsed 
     @Test("without a header the documented layout is read; a header of other columns sets theirs")
     func layouts() {
         var plain = W3CFormat.gcsUsage()
-        #expect(parseGCS(&plain, Self.line()).result == .record)
+        #expect(parseW3C(&plain, Self.line()).result == .record)
         var other = W3CFormat.gcsUsage()
-        #expect(parseGCS(&other, #""cs_uri","TIME_MICROS","c_ip","extra","sc_status""#).result == .skip)
-        let p = parseGCS(&other, #""/x","1795864454108447","192.0.2.1","?","204""#)
+        #expect(parseW3C(&other, #""cs_uri","TIME_MICROS","c_ip","extra","sc_status""#).result == .skip)
+        let p = parseW3C(&other, #""/x","1795864454108447","192.0.2.1","?","204""#)
         #expect(p.result == .record)
         #expect(p.text(p.record.target) == "/x" && p.record.status == 204 && p.record.timestamp == 1_795_864_454)
         #expect(!p.record.userAgentLogged)
         #expect(other.sawLayoutWithoutUserAgent)
         // The documented line now has more fields than the layout.
-        #expect(parseGCS(&other, Self.line()).result == .reject(.literalMismatch))
+        #expect(parseW3C(&other, Self.line()).result == .reject(.literalMismatch))
         // A later header (hourly files joined) sets the layout again.
-        #expect(parseGCS(&other, Self.header).result == .skip)
-        #expect(parseGCS(&other, Self.line()).result == .record)
+        #expect(parseW3C(&other, Self.header).result == .skip)
+        #expect(parseW3C(&other, Self.line()).result == .record)
     }
 
     @Test("Object Lifecycle Management's lines (no client, no URI) are skipped")
@@ -140,7 +117,7 @@ private func parseGCS(_ format: inout W3CFormat, _ bytes: [UInt8]) -> GCSParsed 
         let line =
             #""1591062496651000","","","","PUT","","200","","","","","","GCS Lifecycle Management","02478f5f","#
             + #""PUT_Object","www.example.com","a.txt""#
-        #expect(parseGCS(&f, line).result == .skip)
+        #expect(parseW3C(&f, line).result == .skip)
     }
 
     @Test(
@@ -161,7 +138,7 @@ private func parseGCS(_ format: inout W3CFormat, _ bytes: [UInt8]) -> GCSParsed 
         ])
     func rejects(_ text: String, _ reason: RejectReason) {
         var f = W3CFormat.gcsUsage()
-        let p = parseGCS(&f, text)
+        let p = parseW3C(&f, text)
         #expect(p.result == .reject(reason), "\(text)")
         #expect(p.record == LogRecord(), "a rejected line leaves an empty record")
     }
@@ -171,7 +148,7 @@ private func parseGCS(_ format: inout W3CFormat, _ bytes: [UInt8]) -> GCSParsed 
         var f = W3CFormat.gcsUsage()
         let bytes = Array(Self.line().utf8)
         for cut in 1..<bytes.count {
-            let p = parseGCS(&f, Array(bytes[..<cut]))
+            let p = parseW3C(&f, Array(bytes[..<cut]))
             #expect(p.result == .reject(.truncated), "cut at \(cut)")
         }
     }

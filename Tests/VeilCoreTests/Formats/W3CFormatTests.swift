@@ -3,8 +3,8 @@ import Testing
 
 @testable import VeilCore
 
-/// One parsed W3C line and its bytes after parsing (rewritten in place).
-private struct W3CParsed {
+/// One parsed W3C (or GCS usage-log) line and its bytes after parsing (rewritten in place).
+struct W3CParsed {
     var result: ParseResult
     var record: LogRecord
     var bytes: [UInt8]
@@ -14,11 +14,11 @@ private struct W3CParsed {
     }
 }
 
-private func parseW3C(_ format: inout W3CFormat, _ line: String) -> W3CParsed {
+func parseW3C(_ format: inout W3CFormat, _ line: String) -> W3CParsed {
     parseW3C(&format, Array(line.utf8))
 }
 
-private func parseW3C(_ format: inout W3CFormat, _ bytes: [UInt8]) -> W3CParsed {
+func parseW3C(_ format: inout W3CFormat, _ bytes: [UInt8]) -> W3CParsed {
     var bytes = bytes
     var record = LogRecord()
     record.status = 999  // proves the parser resets the record
