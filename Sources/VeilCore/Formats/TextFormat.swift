@@ -339,6 +339,10 @@ public struct TextFormat: LogFormat {
             lastRecordHadUnterminatedQuote = true
             unterminatedQuoteCount += 1
         }
+        // S3: a path-style request (`GET /BUCKET/key`) is the page its key names.
+        if compiled.s3InternalOperationsSkip && result == .record {
+            record.target = BucketPath.target(UnsafePointer(p), record.target, bucket: record.site)
+        }
         // (No combined-family format names its site by the request URL.)
         if compiled.requestURLNamesSite && result == .record && record.site.isEmpty {
             record.site = Self.requestURLHost(UnsafeBufferPointer(start: p, count: n), record.target)

@@ -18,7 +18,7 @@ import CByteScan
 /// | `time_micros` (when the request completed) | `timestamp`, `milliseconds` |
 /// | `c_ip` (IPv6 without brackets) | `clientAddress` |
 /// | `cs_method` | `method` |
-/// | `cs_uri` (path and query as sent) | `target`; a path-style request's `/BUCKET` prefix is dropped |
+/// | `cs_uri` (path and query as sent) | `target`; a path-style request's `/BUCKET` is dropped (`BucketPath`) |
 /// | `sc_status` | `status` (100...599) |
 /// | `sc_bytes` | `bytes` |
 /// | `cs_bucket`, else `cs_host` | `site` |
@@ -156,7 +156,11 @@ extension W3CFormat {
         record.referrer = range(.referrer)
         let bucket = range(.bucket), host = range(.host)
         record.site = bucket.isEmpty ? host : bucket
-        record.target = bucket.isEmpty ? uri : Self.withoutBucket(p, uri, bucket: bucket, host: host)
+        // A path-style request (`/BUCKET/a.html` to `storage.googleapis.com`), unless the
+        // bucket's own host name was asked (a path that starts with its name is its page).
+        let ownHost =
+            host.count == bucket.count && veil_same_bytes(p + Int(host.start), p + Int(bucket.start), bucket.count) != 0
+        record.target = ownHost ? uri : BucketPath.target(p, uri, bucket: bucket)
         var agent = range(.userAgent)
         let gfe = Self.gfeSuffix.count
         if agent.count > gfe, veil_same_bytes(p + Int(agent.end) - gfe, Self.gfeSuffix, gfe) != 0 {
@@ -165,24 +169,6 @@ extension W3CFormat {
         record.userAgent = agent
         record.userAgentLogged = hasUserAgentColumn
         return .record
-    }
-
-    /// `uri` without the `/BUCKET` a path-style request starts with (`/BUCKET/a.html` →
-    /// `/a.html`, `/BUCKET` and `/BUCKET?x` → `/` and `/?x`: the bucket name's last byte is
-    /// rewritten as the `/`), when the request's host is not the bucket's own name.
-    private static func withoutBucket(
-        _ p: UnsafeMutablePointer<UInt8>, _ uri: ByteRange, bucket: ByteRange, host: ByteRange
-    ) -> ByteRange {
-        let s = Int(uri.start), b = Int(bucket.start), count = bucket.count
-        guard uri.count > count, p[s] == UInt8(ascii: "/"),
-            veil_same_bytes(p + s + 1, p + b, count) != 0,
-            host.count != count || veil_same_bytes(p + Int(host.start), p + b, count) == 0
-        else { return uri }
-        let after = s + 1 + count
-        if after < Int(uri.end) && p[after] == UInt8(ascii: "/") { return ByteRange(after, Int(uri.end)) }
-        guard after == Int(uri.end) || p[after] == UInt8(ascii: "?") else { return uri }
-        p[after - 1] = UInt8(ascii: "/")
-        return ByteRange(after - 1, Int(uri.end))
     }
 
     /// The CSV field at `start` (`start <= n`): a quoted field, whose `""` are undone in place,

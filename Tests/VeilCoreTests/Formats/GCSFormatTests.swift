@@ -57,7 +57,7 @@ import Testing
         arguments: [
             ("/www.example.com/a/b.html?x=1", "storage.googleapis.com", "/a/b.html?x=1"),
             ("/www.example.com", "storage.googleapis.com", "/"),
-            ("/www.example.com?utm_source=n", "storage.googleapis.com", "/?utm_source=n"),
+            ("/www.example.com?prefix=a/", "storage.googleapis.com", "/"),
             ("/www.example.com/", "storage.googleapis.com", "/"),
             ("/www.example.comx/a", "storage.googleapis.com", "/www.example.comx/a"),
             (

@@ -39,6 +39,24 @@ struct S3AccessLogFormatTests {
         #expect(p.text(p.record.userAgent) == Self.agent)
     }
 
+    @Test(
+        "a path-style request's /BUCKET is dropped: the page the object is read as by the bucket's own host",
+        arguments: [
+            ("/www.example.com/docs/a?utm_source=mail", "/docs/a?utm_source=mail"),
+            ("/www.example.com/", "/"),
+            ("/www.example.com", "/"),
+            ("/www.example.com?list-type=2&prefix=docs/", "/"),
+            ("/www.example.comx/a", "/www.example.comx/a"),
+            ("/docs/www.example.com/a", "/docs/www.example.com/a"),
+            ("/www.example.org/a", "/www.example.org/a"),
+        ])
+    func pathStyle(_ target: String, _ page: String) throws {
+        let p = try Self.parse(Self.line(target: target))
+        #expect(p.result == .record)
+        #expect(p.text(p.record.target) == page)
+        #expect(p.text(p.record.site) == "www.example.com")
+    }
+
     @Test("the requester (a canonical user id or an IAM ARN) is never read: it is not a web user name")
     func requesterNotRead() throws {
         let p = try Self.parse(Self.line(requester: "arn:aws:iam::123456789012:user/alice"))
