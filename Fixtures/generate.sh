@@ -15,9 +15,9 @@ zstd -q -19 -f --rm Fixtures/sample/access.log -o Fixtures/sample/access.log.zst
 # Small logs in every format, with their exact ground truth.
 for f in combined common combined_cookie combined_cookie_xff vhost_combined json-caddy json-nginx \
     json-traefik json-traefik-default json-cloudflare w3c nginx-custom traefik_clf aws_alb aws_elb aws_s3 haproxy \
-    vhost_common gcs; do
+    vhost_common gcs squid; do
     sites=()
-    case "$f" in vhost_* | json-* | aws_* | haproxy | gcs) sites=(--sites www.example.com,shop.example.org) ;; esac
+    case "$f" in vhost_* | json-* | aws_* | haproxy | gcs | squid) sites=(--sites www.example.com,shop.example.org) ;; esac
     "$gen" generate --format "$f" --lines 400 --seed 3 --malformed-share 0.02 "${sites[@]}" \
         --output "Fixtures/formats/$f.log" --truth "Fixtures/formats/$f.truth.json"
 done

@@ -33,9 +33,9 @@ generate() { # FORMAT FILE [extra generator options]
 }
 
 for f in common combined combined_cookie combined_cookie_xff vhost_combined nginx-custom json-caddy json-nginx \
-    json-traefik w3c gcs; do
+    json-traefik w3c gcs squid; do
     sites=()
-    case "$f" in vhost_combined | json-* | w3c | gcs) sites=(--sites www.example.com,shop.example.org) ;; esac
+    case "$f" in vhost_combined | json-* | w3c | gcs | squid) sites=(--sites www.example.com,shop.example.org) ;; esac
     generate "$f" "$work/$f.log" "${sites[@]}"
 done
 for f in json-sendgrid json-mailgun; do
@@ -179,6 +179,11 @@ put_chunks("w3c", data, prefix=b"\n".join(header) + b"\n")
 put("w3c", b"\n".join(header + data[:2]) + b"\n#Fields: time c-ip cs-method cs-uri cs(User-Agent) cs(Cookie) "
     b"sc-status sc-bytes x-forwarded-for\n00:01:02.5 192.0.2.7 GET /a?b=c Mozilla/5.0+(X11) "
     b"uid=abc;+other=1 200 512 203.0.113.9\n#Date: 2026-11-29 00:00:00\n")
+
+# Squid's native log (a text preset), named to sort after the text seeds, whose first is the
+# detect and aggregate seed.
+for i, group in enumerate(chunks(read_lines("squid.log"), limit=6)):
+    put("text", b"\n".join(group) + b"\n", "squid-%d" % i)
 
 # Cloud Storage usage logs (the w3c target also runs their parser): the header row, then a few
 # data lines; named to sort after the W3C seeds, whose first is the detect and aggregate seed.

@@ -32,7 +32,7 @@ public struct FuzzTarget: Sendable {
         FuzzTarget(
             "text",
             "text presets (common, combined, vhost_combined, vhost_common, combined_cookie, combined_xff, "
-                + "combined_cookie_xff, traefik_clf, aws_alb, aws_elb, aws_s3, haproxy), one input = lines",
+                + "combined_cookie_xff, traefik_clf, aws_alb, aws_elb, aws_s3, haproxy, squid), one input = lines",
             TextTargets.presets),
         FuzzTarget("apache-format", "two compiled Apache LogFormat strings, one input = lines", TextTargets.apache),
         FuzzTarget("nginx-format", "two compiled nginx log_format strings, one input = lines", TextTargets.nginx),

@@ -47,7 +47,8 @@ struct LineRenderer {
         serverAddress = population.addresses.texts[population.serverAddress]
         // Formats that write UTC only ignore the offset.
         switch format {
-        case .jsonCaddy, .jsonTraefik, .jsonTraefikDefault, .jsonCloudflare, .w3c, .awsALB, .awsELB, .awsS3, .gcs:
+        case .jsonCaddy, .jsonTraefik, .jsonTraefikDefault, .jsonCloudflare, .w3c, .awsALB, .awsELB, .awsS3, .gcs,
+            .squid:
             offsetMinutes = 0
         default: offsetMinutes = utcOffsetMinutes
         }
@@ -111,6 +112,7 @@ struct LineRenderer {
         case .awsS3: return renderS3(r, corruption, &rng, &sink)
         case .haproxy: return renderHAProxy(r, corruption, &rng, &sink)
         case .gcs: return renderGCS(r, corruption, &rng, &sink)
+        case .squid: return renderSquid(r, corruption, &rng, &sink)
         }
     }
 
@@ -178,7 +180,7 @@ struct LineRenderer {
             cachedSyslogStamp = Array("\(month) \(f.day < 10 ? " " : "")\(f.day) \(time)".utf8)
         case .jsonNginx:
             s = isoText(f) + offsetText(colon: true)
-        case .jsonTraefik, .jsonTraefikDefault, .jsonCaddy, .jsonCloudflare, .awsALB, .awsELB, .gcs:
+        case .jsonTraefik, .jsonTraefikDefault, .jsonCaddy, .jsonCloudflare, .awsALB, .awsELB, .gcs, .squid:
             s = isoText(f)
         case .w3c:
             s =
@@ -578,6 +580,39 @@ struct LineRenderer {
         if r.path.count > 1 { sink.append(Array(r.path[1...])) }
         sink.append(UInt8(ascii: "\""))
         return TargetSpan(start: uriStart, end: span.end)
+    }
+
+    /// Squid native access log line. A bad timestamp has an `X` for its fifth digit.
+    private mutating func renderSquid(
+        _ r: Request, _ corruption: Corruption, _ rng: inout Xoshiro256StarStar, _ sink: inout ByteSink
+    ) -> TargetSpan {
+        let stampStart = sink.count
+        sink.appendDecimal(Int(r.milliseconds / 1000))
+        sink.append(UInt8(ascii: "."))
+        sink.appendPadded(Int(r.milliseconds % 1000), width: 3)
+        if corruption == .badTimestamp { sink.buffer[stampStart + 4] = UInt8(ascii: "X") }
+        // The elapsed milliseconds, right-aligned in six columns.
+        let elapsed = Array(String(durationMicros(r, &rng) / 1000).utf8)
+        sink.append(UInt8(ascii: " "))
+        for _ in elapsed.count..<max(6, elapsed.count) { sink.append(UInt8(ascii: " ")) }
+        sink.append(elapsed)
+        sink.append(UInt8(ascii: " "))
+        sink.append(addresses[r.address])
+        sink.append(r.status == 304 ? " TCP_REFRESH_UNMODIFIED/" : r.page >= 0 ? " TCP_MISS/" : " TCP_MEM_HIT/")
+        status(r, corruption, &sink)
+        sink.append(UInt8(ascii: " "))
+        sink.appendDecimal(r.bytes)
+        sink.append(UInt8(ascii: " "))
+        method(r, &sink)
+        sink.append(" https://")
+        sink.append(sites[r.site])
+        let span = target(r, &sink)
+        sink.append(UInt8(ascii: " "))
+        if r.user.isEmpty { sink.append(UInt8(ascii: "-")) } else { sink.append(r.user) }
+        sink.append(" HIER_DIRECT/")
+        sink.append(serverAddress)
+        sink.append(r.page >= 0 ? " text/html" : " -")
+        return span
     }
 
     /// IIS W3C extended line (fields as in `writeHeader`).

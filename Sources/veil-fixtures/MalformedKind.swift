@@ -27,7 +27,7 @@ enum MalformedKind: Int, CaseIterable, Sendable {
         case .badStatus: "a well-formed line whose status is '2x0' (a JSON string in JSON formats)"
         case .unbalancedQuote:
             "a well-formed line whose first quoted field lost its closing '\"' (its opening one in the AWS "
-                + "load balancer formats and haproxy; w3c has no quotes: bad-status instead)"
+                + "load balancer formats and haproxy; w3c and squid have no quotes: bad-status instead)"
         case .truncated:
             "a line cut inside its request target (after at least one byte of it; haproxy: inside its "
                 + "captured headers, before the request); nothing follows"

@@ -53,20 +53,27 @@ enum OutputFormat: String, CaseIterable, Sendable {
     /// path-style through `storage.googleapis.com` (`/SITE/path`); `,gzip(gfe)` after three
     /// user agents in four, as Google's front end appends it.
     case gcs
+    /// Squid's native access log (`logformat squid`) of a reverse proxy in front of the sites
+    /// (`https_port … accel`, `strip_query_terms off`): epoch time, the client, result code and
+    /// status, size, method, the absolute URL naming the site, the user; no user agent, no
+    /// referrer.
+    case squid
 
     /// The line carries the virtual host, so several sites can share one log.
     var hasHost: Bool {
         switch self {
         case .vhostCombined, .vhostCommon, .jsonCaddy, .jsonNginx, .jsonTraefik, .jsonTraefikDefault, .jsonCloudflare,
             .w3c, .awsALB,
-            .awsELB, .awsS3, .haproxy, .gcs:
+            .awsELB, .awsS3, .haproxy, .gcs, .squid:
             true
         default: false
         }
     }
 
     /// The line carries the User-Agent (bots and mail proxies are recognisable).
-    var hasUserAgent: Bool { self != .common && self != .vhostCommon && self != .jsonTraefikDefault }
+    var hasUserAgent: Bool {
+        self != .common && self != .vhostCommon && self != .jsonTraefikDefault && self != .squid
+    }
 
     /// The line carries the `uid` cookie value.
     var hasCookie: Bool {
@@ -89,10 +96,10 @@ enum OutputFormat: String, CaseIterable, Sendable {
 
     /// The line names the server's own address (W3C's `s-ip`, a load balancer's target,
     /// Traefik's server URL).
-    var hasServerAddress: Bool { self == .w3c || isAWS || self == .traefikCLF }
+    var hasServerAddress: Bool { self == .w3c || isAWS || self == .traefikCLF || self == .squid }
 
     /// The line carries a quote character, so an unbalanced quote can be produced.
-    var usesQuotes: Bool { self != .w3c }
+    var usesQuotes: Bool { self != .w3c && self != .squid }
 
     /// One JSON object per line.
     var isJSON: Bool {

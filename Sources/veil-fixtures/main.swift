@@ -4,7 +4,7 @@
 ///         [--lines N] [--seed S] [--visitors N] [--start YYYY-MM-DDTHH:MM:SSZ] [--days D]
 ///         [--format combined|common|combined_cookie|combined_cookie_xff|vhost_combined|vhost_common|
 ///                   json-caddy|json-nginx|json-traefik|json-traefik-default|json-cloudflare|w3c|
-///                   nginx-custom|traefik_clf|aws_alb|aws_elb|aws_s3|haproxy|gcs|
+///                   nginx-custom|traefik_clf|aws_alb|aws_elb|aws_s3|haproxy|gcs|squid|
 ///                   json-sendgrid|json-mailgun]
 ///         [--sites a.example.com,b.example.org] [--malformed-share X] [--ipv6-share X]
 ///         [--bot-share X] [--cookie-share X] [--email-share X] [--scanner-share X] [--long-line]

@@ -57,7 +57,7 @@ import Testing
     static let formats = [
         "combined", "common", "combined_cookie", "combined_cookie_xff", "vhost_combined", "json-caddy",
         "json-nginx", "json-traefik", "json-traefik-default", "json-cloudflare", "w3c", "nginx-custom", "traefik_clf",
-        "aws_alb", "aws_elb", "aws_s3", "haproxy", "vhost_common", "gcs",
+        "aws_alb", "aws_elb", "aws_s3", "haproxy", "vhost_common", "gcs", "squid",
     ]
     /// The options a fixture is read with besides `--format auto`: the nginx format string
     /// (given, not detected) and the request headers and cookie the HAProxy fixture's frontend
@@ -78,7 +78,7 @@ import Testing
     static let detectedAs = ["json-traefik-default": "json-traefik"]
     /// The formats that log no user agent: NCSA `common` (also after a virtual host), and
     /// Traefik's JSON with its request headers dropped (its default).
-    static let withoutUserAgent: Set = ["common", "vhost_common", "json-traefik-default"]
+    static let withoutUserAgent: Set = ["common", "vhost_common", "json-traefik-default", "squid"]
 
     @Test(arguments: formats)
     func fixtureMatchesItsTruth(format: String) throws {

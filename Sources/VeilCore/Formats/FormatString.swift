@@ -53,6 +53,9 @@ public struct CompiledFormat: Sendable {
     /// (the `haproxy` preset: its words are not separated the way a format string's are, and
     /// its accept date has no zone).
     public internal(set) var haproxyLog = false
+    /// Lines are Squid's native access log, read by `TextFormat.parseSquid` (the `squid`
+    /// preset: fields between runs of spaces, the status inside the result code).
+    public internal(set) var squidLog = false
 
     /// A record slot a format string can fill.
     public enum CapturedField: String, Sendable, Hashable, CaseIterable {

@@ -59,6 +59,7 @@ import CByteScan
 ///   lifecycle or replication operation, logged with a `"-"` request) is `.skip`, and so is a
 ///   line of S3's own `BATCH.` or `S3.` operations that does not parse (a multi-object
 ///   delete's line per key has a bare `-` request).
+/// - **Squid** (`squid`): its native access log, read by `parseSquid`.
 /// - **Traefik** (`traefik_clf`): the tail after the user agent is checked and cut off before
 ///   the rest is read as `combined` (`CompiledFormat.traefikTail`); a line without it is
 ///   `.truncated` (no `<digits>ms` at the end) or `.literalMismatch`; a `-` or `0` status is
@@ -204,9 +205,10 @@ public struct TextFormat: LogFormat {
     /// it knew no response of.
     static let dashStatusPresets: Set<String> = loadBalancerPresets.union(["aws_s3", "traefik_clf"])
 
-    /// The preset names, in the order of `presets`, then `haproxy` (HAProxy's HTTP log, read by
-    /// `parseHAProxy`, not by a format string).
-    public static let presetNames: [String] = presets.map(\.name) + ["haproxy"]
+    /// The preset names, in the order of `presets`, then `haproxy` and `squid` (HAProxy's HTTP
+    /// log and Squid's native access log, read by `parseHAProxy` and `parseSquid`, not by a
+    /// format string).
+    public static let presetNames: [String] = presets.map(\.name) + ["haproxy", "squid"]
 
     private static let compiledPresets: [String: CompiledFormat] = {
         var d: [String: CompiledFormat] = [:]
@@ -230,12 +232,19 @@ public struct TextFormat: LogFormat {
         } catch {
             preconditionFailure("preset haproxy does not compile: \(error)")
         }
+        do {
+            var squid = try CompiledFormat.apache(#"%{sec}t %a %>s %b %u "%r""#)
+            squid.squidLog = true
+            d["squid"] = squid
+        } catch {
+            preconditionFailure("preset squid does not compile: \(error)")
+        }
         return d
     }()
 
     /// A parser for a preset: `common`, `combined`, `vhost_combined`, `vhost_common`, `combined_cookie`,
-    /// `combined_cookie_xff`, `combined_xff`, `traefik_clf`, `aws_alb`, `aws_elb`, `aws_s3` (`-`
-    /// may be written for `_`);
+    /// `combined_cookie_xff`, `combined_xff`, `traefik_clf`, `aws_alb`, `aws_elb`, `aws_s3`,
+    /// `haproxy`, `squid` (`-` may be written for `_`);
     /// nil for other names.
     public static func preset(_ name: String) -> TextFormat? {
         let key = String(name.map { $0 == "-" ? "_" : $0 })
@@ -302,7 +311,8 @@ public struct TextFormat: LogFormat {
                 return .record
             }
         }
-        // (HAProxy's preset has no combined shape: its lines come here.)
+        // (HAProxy's and Squid's presets have no combined shape: their lines come here.)
+        if compiled.squidLog { return Self.parseSquid(p, n, record: &record) }
         if compiled.haproxyLog {
             var unterminated = false
             let result = Self.parseHAProxy(

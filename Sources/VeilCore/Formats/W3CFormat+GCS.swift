@@ -68,6 +68,8 @@ extension W3CFormat {
 
     /// What Google's front end appends to the user agent of a client that accepts gzip.
     static let gfeSuffix = Array(",gzip(gfe)".utf8)
+    /// The user agent Google's front end logs for a client that sent none.
+    static let gfeAlone = Array("gzip(gfe)".utf8)
 
     /// Whether `line` is a usage log's header row (it starts with the `time_micros` column's
     /// name, quoted or not): how `--format auto` knows the format.
@@ -80,9 +82,9 @@ extension W3CFormat {
     /// Parses a usage log's line (`p[0..<n]`, not empty): a header row, or a data line.
     mutating func gcsLine(_ p: UnsafeMutablePointer<UInt8>, _ n: Int, into record: inout LogRecord) -> ParseResult {
         if ByteWords.hasControlByte(p, n) { return .reject(.binaryGarbage) }
-        // A header's first field is a name; a data line's, a number.
-        let first = p[0] == UInt8(ascii: "\"") && n > 1 ? p[1] : p[0]
-        if Self.lower(first) &- UInt8(ascii: "a") < 26 { return gcsHeaderLine(p, n) }
+        // A header names `time_micros`; any other line is data (a line of junk is rejected
+        // as one, and leaves the layout as it was).
+        if Self.namesTimeMicros(p, n) { return gcsHeaderLine(p, n) }
         let result = withUnsafeTemporaryAllocation(of: ByteRange.self, capacity: Column.count) { fields in
             // Safe: the allocation holds `Column.count` ranges.
             let ranges = fields.baseAddress!
@@ -94,16 +96,32 @@ extension W3CFormat {
         return result
     }
 
-    /// A header row: its names become the layout.
+    /// Whether one of the line's CSV fields is `time_micros` (in any case): a header row. A
+    /// line that is not CSV is not one.
+    private static func namesTimeMicros(_ p: UnsafeMutablePointer<UInt8>, _ n: Int) -> Bool {
+        let name = "time_micros".utf8
+        var start = 0
+        while start <= n {
+            let field = csvField(p, start, n, undoing: false)
+            if field.reject != nil { return false }
+            if field.range.count == name.count
+                && zip(UnsafeBufferPointer(start: p + Int(field.range.start), count: name.count), name).allSatisfy({
+                    lower($0) == $1
+                })
+            {
+                return true
+            }
+            start = field.next
+        }
+        return false
+    }
+
+    /// A header row (`namesTimeMicros`): its names become the layout.
     private mutating func gcsHeaderLine(_ p: UnsafeMutablePointer<UInt8>, _ n: Int) -> ParseResult {
         columns.removeAll(keepingCapacity: true)
         var start = 0
         while start <= n {
             let field = Self.csvField(p, start, n)
-            if let reject = field.reject {
-                columns.removeAll(keepingCapacity: true)
-                return .reject(reject)
-            }
             let name = UnsafeBufferPointer(start: UnsafePointer(p) + Int(field.range.start), count: field.range.count)
             columns.append(Self.column(name, in: Self.gcsNames))
             start = field.next
@@ -118,9 +136,10 @@ extension W3CFormat {
         _ ranges: UnsafeMutablePointer<ByteRange>, into record: inout LogRecord
     ) -> ParseResult {
         if cols.isEmpty { return .reject(.noFieldsHeader) }
-        // Cloud Storage quotes every field (an empty one is `""`): a line that ends after a
-        // comma was cut there.
-        if p[n - 1] == UInt8(ascii: ",") { return .reject(.truncated) }
+        // Cloud Storage quotes every field (an empty one is `""`): a quoted line that ends after
+        // a comma was cut there. (Unquoted CSV, as a BigQuery export writes it, may end with an
+        // empty field.)
+        if p[n - 1] == UInt8(ascii: ","), n > 1, p[n - 2] == UInt8(ascii: "\"") { return .reject(.truncated) }
         var field = 0
         var start = 0
         while start <= n {
@@ -139,7 +158,10 @@ extension W3CFormat {
         if uri.isEmpty && client.isEmpty { return .skip }
         let micros = range(.epochMicros)
         guard !micros.isEmpty else { return .reject(.missingField) }
-        guard let v = JSONLinesFormat.integer(micros.slice(line)) else { return .reject(.badTimestamp) }
+        // Sixteen digits: microseconds from 2001-09-09 to 2286 (ten would be seconds).
+        guard micros.count == 16, let v = JSONLinesFormat.integer(micros.slice(line)) else {
+            return .reject(.badTimestamp)
+        }
         record.timestamp = v / 1_000_000
         record.milliseconds = Int16(v / 1000 % 1000)
         if hasStatusColumn {
@@ -157,14 +179,20 @@ extension W3CFormat {
         let bucket = range(.bucket), host = range(.host)
         record.site = bucket.isEmpty ? host : bucket
         // A path-style request (`/BUCKET/a.html` to `storage.googleapis.com`), unless the
-        // bucket's own host name was asked (a path that starts with its name is its page).
+        // bucket's own host name (`BUCKET`, `BUCKET.storage.googleapis.com`) was asked: a path
+        // that starts with its name is then its page.
         let ownHost =
-            host.count == bucket.count && veil_same_bytes(p + Int(host.start), p + Int(bucket.start), bucket.count) != 0
+            host.count >= bucket.count
+            && veil_same_bytes(p + Int(host.start), p + Int(bucket.start), bucket.count) != 0
+            && (host.count == bucket.count || p[Int(host.start) + bucket.count] == UInt8(ascii: "."))
         record.target = ownHost ? uri : BucketPath.target(p, uri, bucket: bucket)
+        // `…,gzip(gfe)`; a client that sent none is logged `gzip(gfe)`.
         var agent = range(.userAgent)
         let gfe = Self.gfeSuffix.count
-        if agent.count > gfe, veil_same_bytes(p + Int(agent.end) - gfe, Self.gfeSuffix, gfe) != 0 {
+        if agent.count >= gfe, veil_same_bytes(p + Int(agent.end) - gfe, Self.gfeSuffix, gfe) != 0 {
             agent.end -= Int32(gfe)
+        } else if agent.count == gfe - 1, veil_same_bytes(p + Int(agent.start), Self.gfeAlone, gfe - 1) != 0 {
+            agent = .empty
         }
         record.userAgent = agent
         record.userAgentLogged = hasUserAgentColumn
@@ -175,7 +203,7 @@ extension W3CFormat {
     /// or an unquoted one up to the next `,`. `next` is where the following field starts, past
     /// `n` after the last field of the line.
     @inline(__always)
-    static func csvField(_ p: UnsafeMutablePointer<UInt8>, _ start: Int, _ n: Int)
+    static func csvField(_ p: UnsafeMutablePointer<UInt8>, _ start: Int, _ n: Int, undoing: Bool = true)
         -> (range: ByteRange, next: Int, reject: RejectReason?)
     {
         let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ",")
@@ -196,7 +224,7 @@ extension W3CFormat {
             }
             guard q + 1 == n || p[q + 1] == comma else { return (.empty, n + 1, .unbalancedQuote) }
             var end = q
-            if doubled {
+            if doubled && undoing {
                 // Each `""` becomes `"`: bytes move down over the second quote of each pair.
                 var read = start + 1, write = start + 1
                 while read < q {

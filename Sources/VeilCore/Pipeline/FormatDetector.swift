@@ -1,9 +1,8 @@
 /// Picks a log format from the first lines of a file.
 ///
 /// A first line that is a W3C directive (`#Software:`, `#Version:`, `#Date:`, `#Fields:`, …)
-/// means W3C extended; one that starts with a quote, Google Cloud Storage usage logs (a CSV
-/// header row `"time_micros",…`, or its data lines: no other format starts a line with a
-/// quote); a first line starting with `{` (after blanks) means JSON lines
+/// means W3C extended; one that is a CSV header row naming `time_micros`, or a quoted first line
+/// when the sample reads as one, Google Cloud Storage usage logs; a first line starting with `{` (after blanks) means JSON lines
 /// (access-log presets first, then the SendGrid and Mailgun e-mail presets: the one that reads
 /// the most fields from the lines it parses wins, of those that read as many the one that
 /// parses the most lines, then the first); otherwise every text preset is tried on the sample and the most
@@ -27,14 +26,14 @@ public enum FormatDetector {
         + textCandidates.joined(separator: ", ")
 
     /// Text presets: the AWS load balancers' (an ISO time in the first or second field, which
-    /// no other preset parses), S3's (a CLF time in the third) and HAProxy's (a CLF time with
-    /// a fraction and no zone after `address:port`), then the others from the most to the least
+    /// no other preset parses), S3's (a CLF time in the third), HAProxy's (a CLF time with
+    /// a fraction and no zone after `address:port`) and Squid's (an epoch time first), then the others from the most to the least
     /// specific.
     /// `traefik_clf` comes before the combined family's extra quoted fields: its lines also
     /// parse as `combined_cookie` (the user agent's field runs on to the quote that closes the
     /// router's name, and the server's URL is read as a cookie: every request one visitor).
     static let textCandidates = [
-        "aws_alb", "aws_elb", "aws_s3", "haproxy", "traefik_clf", "vhost_combined", "vhost_common",
+        "aws_alb", "aws_elb", "aws_s3", "haproxy", "squid", "traefik_clf", "vhost_combined", "vhost_common",
         "combined_cookie_xff", "combined_cookie", "combined_xff", "combined", "common",
     ]
 
@@ -66,9 +65,11 @@ public enum FormatDetector {
         if first.first == UInt8(ascii: "\"") || W3CFormat.isGCSHeader(first) {
             var f = W3CFormat.gcsUsage()
             let n = count(&f, sample)
-            return Detection(
-                format: .w3c(W3CFormat.gcsUsage()), parsed: n, sampled: sample.count,
-                recognised: n > 0 || W3CFormat.isGCSHeader(first))
+            // (A first line that is the end of a cut line may start with a quote too: when no
+            // line reads as a usage log, the other formats are tried.)
+            if n > 0 || W3CFormat.isGCSHeader(first) {
+                return Detection(format: .w3c(W3CFormat.gcsUsage()), parsed: n, sampled: sample.count, recognised: true)
+            }
         }
         // JSON lines: one object per line, or an array of objects (a webhook's batch of
         // events), judged by its first element; a text line may start with `[` too.

@@ -66,6 +66,7 @@ import Testing
             ),
             // The bucket's own host: a path that starts with its name is the site's own page.
             ("/www.example.com/a", "www.example.com", "/www.example.com/a"),
+            ("/www.example.com/a", "www.example.com.storage.googleapis.com", "/www.example.com/a"),
             ("/www.example.com/a", "www.example.org", "/a"),
         ])
     func pathStyle(_ uri: String, _ host: String, _ target: String) {
@@ -91,6 +92,48 @@ import Testing
         #expect(unquoted.record.status == 404)
         #expect(unquoted.record.bytes == 0)
         #expect(unquoted.text(unquoted.record.target) == "/a")
+        // Unquoted, an empty last field (a bucket's listing has no object) ends the line with a comma.
+        let listing = parseW3C(
+            &f,
+            "1795864454108447,192.0.2.10,1,,GET,/,200,0,97,0,www.example.com,,curl/8.4.0,id,GET_Bucket,www.example.com,"
+        )
+        #expect(listing.result == .record)
+    }
+
+    @Test("a user agent of only gzip(gfe) is a client that sent none")
+    func gfeAlone() {
+        var f = W3CFormat.gcsUsage()
+        for agent in ["gzip(gfe)", ",gzip(gfe)", ""] {
+            let p = parseW3C(&f, Self.line(agent: agent))
+            #expect(p.result == .record && p.record.userAgent.isEmpty && p.record.userAgentLogged, "\(agent)")
+        }
+        let kept = parseW3C(&f, Self.line(agent: "curl/8.4.0 gzip(gfe)"))
+        #expect(kept.text(kept.record.userAgent) == "curl/8.4.0 gzip(gfe)")
+    }
+
+    @Test("only a row naming time_micros is a header: any other line is data, rejected or read, and keeps the layout")
+    func junkKeepsTheLayout() {
+        var f = W3CFormat.gcsUsage()
+        #expect(parseW3C(&f, Self.header).result == .skip)
+        for (junk, reason) in [
+            (Self.line(micros: "x1795824302464530"), RejectReason.badTimestamp),
+            (#""a"b"#, .unbalancedQuote),
+            ("Connection reset by peer", .truncated),
+            // A storage log's header and row (the same log bucket holds both kinds).
+            (#""bucket","storage_byte_hours""#, .truncated),
+            (#""www.example.com","1234567""#, .truncated),
+        ] {
+            #expect(parseW3C(&f, junk).result == .reject(reason), "\(junk)")
+            #expect(parseW3C(&f, Self.line()).result == .record, "after \(junk)")
+        }
+        // A header whose first column holds text.
+        var reordered = W3CFormat.gcsUsage()
+        #expect(
+            parseW3C(&reordered, #""cs_bucket","time_micros","c_ip","cs_method","cs_uri","sc_status""#).result == .skip)
+        let p = parseW3C(&reordered, #""www.example.com","1795864454108447","fe80::1","GET","/a","200""#)
+        #expect(
+            p.result == .record && p.text(p.record.site) == "www.example.com"
+                && p.text(p.record.clientAddress) == "fe80::1")
     }
 
     @Test("without a header the documented layout is read; a header of other columns sets theirs")
@@ -124,6 +167,8 @@ import Testing
         "rejects, each with its reason",
         arguments: [
             (line(micros: "17958X4454108447"), RejectReason.badTimestamp),
+            (line(micros: "1795864454"), .badTimestamp),  // seconds, not microseconds
+            (line(micros: "17958644541084470"), .badTimestamp),
             (line(micros: ""), .missingField),
             (line(status: "2x0"), .badStatus),
             (line(status: ""), .badStatus),
@@ -162,9 +207,17 @@ import Testing
         #expect(headerless.format.name == "gcs" && headerless.parsed == 10)
         let headerOnly = FormatDetector.detect([Array(Self.header.utf8)])
         #expect(headerOnly.format.name == "gcs" && headerOnly.recognised)
-        // A quoted first line of something else is not recognised.
+        // A quoted first line of something else is not recognised as a usage log.
         let csv = FormatDetector.detect([Array(#""name","value""#.utf8), Array(#""a","1""#.utf8)])
         #expect(!csv.recognised)
+        // A combined log whose first line is the end of a cut line (it starts with a quote).
+        let combined =
+            [#""Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0""#]
+            + (0..<5).map {
+                #"192.0.2.\#($0 + 1) - - [28/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "Mozilla/5.0 (X11) Firefox/120.0""#
+            }
+        let cut = FormatDetector.detect(combined.map { Array($0.utf8) })
+        #expect(cut.format.name == "combined" && cut.recognised && cut.parsed == 5)
         #expect(try FormatChoice(parsing: "gcs").makeFormat().name == "gcs")
     }
 }

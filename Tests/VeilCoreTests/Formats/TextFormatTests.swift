@@ -175,7 +175,7 @@ private let t0: Int64 = 971_211_336
         #expect(
             TextFormat.presetNames == [
                 "common", "combined", "vhost_combined", "vhost_common", "combined_cookie", "combined_cookie_xff",
-                "combined_xff", "traefik_clf", "aws_alb", "aws_elb", "aws_s3", "haproxy",
+                "combined_xff", "traefik_clf", "aws_alb", "aws_elb", "aws_s3", "haproxy", "squid",
             ])
         #expect(TextFormat(try CompiledFormat.apache("%h"), name: "mine").name == "mine")
     }

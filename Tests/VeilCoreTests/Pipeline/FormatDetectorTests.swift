@@ -29,6 +29,7 @@ struct FormatDetectorTests {
         case "aws_s3": return S3AccessLogFormatTests.line(client: "192.0.2.\(i + 1)", target: "/a\(i)")
         case "haproxy":
             return HAProxyFormatTests.line(client: "192.0.2.\(i + 1):4\(i)00", request: "\"GET /a\(i) HTTP/1.1\"")
+        case "squid": return SquidFormatTests.line(client: "192.0.2.\(i + 1)", url: "http://www.example.com/a\(i)")
         case "aws_alb":
             return AWSLoadBalancerFormatTests.albLine(
                 client: "2001:db8::\(i + 1):5\(i)000", url: "https://www.example.com:443/a\(i)")
@@ -43,7 +44,7 @@ struct FormatDetectorTests {
         "each text preset is detected as itself, the more specific first",
         arguments: [
             "common", "combined", "vhost_combined", "vhost_common", "combined_cookie", "combined_xff", "traefik_clf",
-            "aws_alb", "aws_elb", "aws_s3", "haproxy",
+            "aws_alb", "aws_elb", "aws_s3", "haproxy", "squid",
         ])
     func textPresets(_ name: String) {
         let d = FormatDetector.detect(Self.lines { Self.textLine(name, $0) })
