@@ -192,6 +192,14 @@ for i, group in enumerate(chunks(gcs[1:], limit=6)):
     put("w3c", b"\n".join(gcs[:1] + group) + b"\n", "gcs-%d" % i)
 put("detect", b"\n".join(gcs[:4]) + b"\n", "gcs")
 
+# Lines in a container runtime's (CRI) and syslog's envelopes, with a line of another stream or
+# program among them.
+combined = read_lines("combined.log")[:4]
+put("detect", b"".join(b"2026-11-28T12:14:14.123456789Z stdout F " + l + b"\n" for l in combined)
+    + b"2026-11-28T12:14:15Z stderr F 2026/11/28 12:14:15 [error] 7#7: open() failed\n", "cri")
+put("detect", b"".join(b"<190>Nov 28 12:14:14 web1 nginx[7]: " + l + b"\n" for l in combined)
+    + b"<86>Nov 28 12:14:15 web1 CRON[812]: (root) CMD (run-parts)\n", "syslog")
+
 # Detection: one chunk of each kind of input.
 for target in ["text", "json", "w3c", "json-email", "nginx-format", "apache-format"]:
     d = os.path.join(out, target)

@@ -21,7 +21,7 @@ enum AggregateTarget {
 
     static func run(_ input: UnsafeBufferPointer<UInt8>) {
         let lines = FuzzInput.lines(input)
-        var format = FormatDetector.detect(lines.map { Array($0) }).format
+        var format = FormatDetector.detectEnveloped(lines.map { Array($0) }).format
         // A copy of a fresh aggregator: building one (classifier tables) costs more than a run.
         var aggregator = templates()[input.count & 1]
         for line in lines {

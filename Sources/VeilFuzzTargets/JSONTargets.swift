@@ -48,12 +48,12 @@ enum W3CTarget {
     }
 }
 
-/// `--format auto`: detection from the lines, then every line through the detected parser
-/// (as `Ingest` does with its sample).
+/// `--format auto`: detection from the lines (their envelope, then their format), then every
+/// line through the detected parser (as `Ingest` does with its sample).
 enum DetectTarget {
     static func run(_ input: UnsafeBufferPointer<UInt8>) {
         let lines = FuzzInput.lines(input)
-        let detection = FormatDetector.detect(lines.map { Array($0) })
+        let detection = FormatDetector.detectEnveloped(lines.map { Array($0) })
         precondition(detection.parsed <= detection.sampled, "detection parsed more lines than it sampled")
         var format = detection.format
         for line in lines { FuzzInput.parse(&format, line) }

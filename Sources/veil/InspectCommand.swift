@@ -57,6 +57,12 @@ struct InspectCommand: ParsableCommand {
         var s = "\(r.file)\n"
         s += "  compression  \(r.compression) (\(megabytes(r.bytesIn)) in, \(megabytes(r.bytesOut)) out)\n"
         s += "  format       \(r.format)\(r.formatDetected ? " (detected)" : "")\n"
+        if let envelope = r.envelope {
+            s +=
+                envelope == "cri"
+                ? "  envelope     cri: container log lines (Kubernetes), read after each header; stderr lines skipped\n"
+                : "  envelope     \(envelope): read after each header; other programs' messages skipped\n"
+        }
         if r.userAgentsLogged == false {
             s += "  user agents  not logged: requests count as people's (browser unknown), none as bots'\n"
         }
@@ -72,7 +78,7 @@ struct InspectCommand: ParsableCommand {
         s += "  records      \(grouped(r.records))\n"
         if r.skipped > 0 {
             s +=
-                "  skipped      \(grouped(r.skipped)) (directives, blank lines, e-mail events of other kinds, requests without a response, S3 and Cloud Storage lifecycle operations, HAProxy's messages and TCP connections)\n"
+                "  skipped      \(grouped(r.skipped)) (directives, blank lines, e-mail events of other kinds, requests without a response, S3 and Cloud Storage lifecycle operations, HAProxy's messages and TCP connections, containers' stderr lines, other programs' syslog messages)\n"
         }
         if r.outsideWindow > 0 { s += "  outside      \(grouped(r.outsideWindow)) (--from/--until)\n" }
         s += "  rejected     \(grouped(r.rejected))\(r.rejected > 0 ? ": " + rejectSummary(r) : "")\n"

@@ -80,7 +80,7 @@ public struct Aggregator: RecordSink {
     private var lastSiteID: UInt32 = 0
     /// The id hosts past the site limit share (`(other)`), once a host has been folded into it:
     /// a visitor pseudonym computed ahead for such a host (keyed by its own name) is not used.
-    private var foldedSiteID = UInt32.max
+    private(set) var foldedSiteID = UInt32.max
     /// Where the summaries of past key epochs and days go, or nil to keep everything in memory.
     var sealed: SealedSummaries?
     /// The job's index of the input this aggregator reads: its sealed pieces are tagged with it.
@@ -387,7 +387,7 @@ public struct Aggregator: RecordSink {
         _ i: Int, _ r: LogRecord, _ p: Pseudonym, human: Bool, isBot: Bool, pageview: Bool
     ) {
         state.cells[i].requests += 1
-        state.cells[i].bytes += r.bytes
+        state.cells[i].bytes.addSaturating(r.bytes)
         state.cells[i].countStatus(r.status)
         if isBot { state.cells[i].botRequests += 1 }
         if pageview { state.cells[i].pageviews += 1 }
@@ -747,28 +747,33 @@ public struct Aggregator: RecordSink {
     /// everything in order gives when none of them did, and for each capped kind their values
     /// together stay within the cap (so one aggregator would not have reached it either).
     /// Otherwise which values keep their own row depends on the order they come in.
+    ///
+    /// Sites are capped too (`CellKey.maxSites`: a forward proxy's destinations can reach it).
     struct CapsUnion {
         private var reached = false
         private var labels = [Set<String>](repeating: [], count: CappedKind.allCases.count)
+        private var sites: Set<String> = []
 
         /// Adds the values `part` kept apart.
         mutating func add(_ part: Aggregator) {
-            reached = reached || part.reachedCap
+            reached = reached || part.reachedCap || part.foldedSiteID != .max
             for kind in CappedKind.allCases {
                 for id in part.cappedValues[kind.rawValue] { labels[kind.rawValue].insert(part.state.dims.string(id)) }
             }
+            for id in 0..<UInt32(part.state.sites.count) { sites.insert(part.state.sites.string(id)) }
         }
 
         /// Adds another union's values.
         mutating func add(_ other: CapsUnion) {
             reached = reached || other.reached
             for kind in CappedKind.allCases { labels[kind.rawValue].formUnion(other.labels[kind.rawValue]) }
+            sites.formUnion(other.sites)
         }
 
         /// Whether the parts agree with one aggregator reading everything, under the caps of
         /// `configuration`.
         func agrees(with configuration: AggregationConfiguration) -> Bool {
-            !reached
+            !reached && sites.count < CellKey.maxSites - 1
                 && CappedKind.allCases.allSatisfy { labels[$0.rawValue].count <= Aggregator.cap($0, configuration) }
         }
     }

@@ -84,7 +84,7 @@ public struct Cell: Sendable, Equatable {
     @inline(__always) mutating func countBotRequest(bytes: Int64, status: UInt16) {
         requests += 1
         botRequests += 1
-        self.bytes += bytes
+        self.bytes.addSaturating(bytes)
         countStatus(status)
     }
 

@@ -185,6 +185,12 @@ public struct JSONLinesFormat: LogFormat, Sendable {
     /// Where the rest of the last line parsed starts when that line is an array of events and
     /// its last element read was good (`parseNext(_:into:)`); nil otherwise.
     private var arrayCursor: Int? = nil
+    /// What is written around each line (a container runtime's or syslog's header): the object
+    /// starts after it.
+    public var envelope = LineEnvelope.none {
+        didSet { hasEnvelope = envelope != .none }
+    }
+    private var hasEnvelope = false
 
     /// Key bytes of every trie entry, back to back.
     private let keyBytes: [UInt8]
@@ -595,6 +601,13 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         record.reset()
         guard let base = line else { return .skip }
         var start = 0
+        if hasEnvelope {
+            switch envelope.unwrap(UnsafePointer(base), count) {
+            case .line(let s): start = s
+            case .skip: return .skip
+            case .reject(let reason): return .reject(reason)
+            }
+        }
         while start < count, JSONScanner.isSpace(base[start]) { start += 1 }
         if start == count { return .skip }
         if base[start] == UInt8(ascii: "[") {

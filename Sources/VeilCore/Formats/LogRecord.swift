@@ -108,4 +108,24 @@ public struct LogRecord: Sendable, Equatable {
 
     /// Clears every field, keeping the storage.
     @inlinable public mutating func reset() { self = LogRecord() }
+
+    /// Moves every range `offset` bytes on: the record of a line parsed from `offset` on (after
+    /// a `LineEnvelope`), made to point into the whole line.
+    mutating func shift(by offset: Int) {
+        func moved(_ r: ByteRange) -> ByteRange {
+            r.isEmpty ? .empty : ByteRange(Int(r.start) + offset, Int(r.end) + offset)
+        }
+        site = moved(site)
+        clientAddress = moved(clientAddress)
+        forwardedFor = moved(forwardedFor)
+        user = moved(user)
+        method = moved(method)
+        target = moved(target)
+        protocolVersion = moved(protocolVersion)
+        referrer = moved(referrer)
+        userAgent = moved(userAgent)
+        cookie = moved(cookie)
+        recipient = moved(recipient)
+        campaign = moved(campaign)
+    }
 }

@@ -11,7 +11,9 @@ extension TextFormat {
     /// - The time is epoch seconds with milliseconds, UTC. The elapsed time, the hierarchy and
     ///   the content type are not read.
     /// - The status follows the `/` of the result code; `000` (no response: an aborted or
-    ///   refused transaction, `TCP_MISS_ABORTED/000`, `NONE_NONE/000`) is `.skip`.
+    ///   refused transaction, `TCP_MISS_ABORTED/000`, `NONE_NONE/000`) is `.skip`, and so is
+    ///   Squid's own traffic: ICAP (`REQMOD`, `RESPMOD`: an `icap_log` written in this format)
+    ///   and the cache manager's `cache_object://` requests.
     /// - The URL is the request's target; an absolute URL's host names the site, as a load
     ///   balancer's does (a reverse proxy's `http://www.example.com/a`, a forward proxy's
     ///   destinations); a `CONNECT` names its `host:port` and has no target. Anything else
@@ -52,6 +54,15 @@ extension TextFormat {
             // Read as far as its time, as `--format auto` counts a format's own skipped lines.
             return .skip
         }
+        // Squid's own traffic: ICAP (`REQMOD icap://…`, `RESPMOD`, an `icap_log` in the squid
+        // format) and the cache manager (`cache_object://localhost/info`).
+        if matches(method, "REQMOD", line) || matches(method, "RESPMOD", line)
+            || url.count > 15
+                && UnsafeBufferPointer(rebasing: line[Int(url.start)..<Int(url.start) + 15]).elementsEqual(
+                    "cache_object://".utf8)
+        {
+            return .skip
+        }
         guard let status = JSONLinesFormat.status(statusText) else { return .reject(.badStatus) }
         guard let size = JSONLinesFormat.integer(bytes.slice(line)) else { return .reject(.badBytes) }
         record.status = status
@@ -60,7 +71,7 @@ extension TextFormat {
         record.method = method
         record.userAgentLogged = false
         if !(user.count == 1 && p[Int(user.start)] == UInt8(ascii: "-")) { record.user = user }
-        if method.count == 7 && method.slice(line).elementsEqual("CONNECT".utf8) {
+        if matches(method, "CONNECT", line) {
             // `CONNECT www.example.com:443`: the tunnel's host and port, no page.
             if isHost(line, Int(url.start), Int(url.end)) { record.site = url }
         } else {
@@ -68,6 +79,13 @@ extension TextFormat {
             record.site = requestURLHost(line, url)
         }
         return .record
+    }
+
+    /// Whether `r` holds `word`.
+    @inline(__always)
+    private static func matches(_ r: ByteRange, _ word: StaticString, _ line: UnsafeBufferPointer<UInt8>) -> Bool {
+        r.count == word.utf8CodeUnitCount
+            && r.slice(line).elementsEqual(UnsafeBufferPointer(start: word.utf8Start, count: r.count))
     }
 
     /// The next word of a Squid line from `i` (after any spaces), `i` moved past it; empty at

@@ -94,6 +94,13 @@ public struct TextFormat: LogFormat {
     @inline(__always) public var lastRecordWasRepaired: Bool { lastRecordHadUnterminatedQuote }
     private var cache = CLFTimestampCache()
 
+    /// What is written around each line (a container runtime's or syslog's header): the format
+    /// reads what follows it.
+    public var envelope = LineEnvelope.none {
+        didSet { hasEnvelope = envelope != .none }
+    }
+    private var hasEnvelope = false
+
     /// The preset name (`combined`, …), or `apache:<string>` / `nginx:<string>`, or the name
     /// given at `init`.
     public var name: String { presetName ?? compiled.name }
@@ -275,6 +282,35 @@ public struct TextFormat: LogFormat {
 
     @inline(__always)
     private mutating func parse(
+        _ line: UnsafeMutablePointer<UInt8>?, _ n: Int, writable: Bool, into record: inout LogRecord
+    ) -> ParseResult? {
+        if hasEnvelope, let p = line { return parseEnveloped(p, n, writable: writable, into: &record) }
+        return parseLine(line, n, writable: writable, into: &record)
+    }
+
+    /// `parseLine` for the line after its envelope (`envelope`), the record's ranges moved to
+    /// point into the whole line.
+    @inline(never)
+    private mutating func parseEnveloped(
+        _ p: UnsafeMutablePointer<UInt8>, _ n: Int, writable: Bool, into record: inout LogRecord
+    ) -> ParseResult? {
+        switch envelope.unwrap(UnsafePointer(p), n) {
+        case .line(let start):
+            guard let result = parseLine(p + start, n - start, writable: writable, into: &record) else { return nil }
+            record.shift(by: start)
+            return result
+        case .skip:
+            record.reset()
+            return .skip
+        case .reject(let reason):
+            record.reset()
+            return .reject(reason)
+        }
+    }
+
+    /// Parses a line that is the server's own (no envelope).
+    @inline(__always)
+    private mutating func parseLine(
         _ line: UnsafeMutablePointer<UInt8>?, _ n: Int, writable: Bool, into record: inout LogRecord
     ) -> ParseResult? {
         record.reset()

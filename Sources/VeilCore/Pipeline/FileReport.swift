@@ -47,6 +47,9 @@ public struct FileReport: Sendable, Codable, Equatable {
     /// For a log whose times carry no zone (HAProxy's accept dates): the zone they were read in,
     /// `UTC` unless `--log-tz` named another; nil for formats whose times say their zone.
     public var logTimeZone: String? = nil
+    /// What the input's lines were wrapped in and read after (`LineEnvelope.label`: `cri`,
+    /// `syslog (nginx)`); nil when they were the server's own.
+    public var envelope: String? = nil
     /// Set when the file could not be read to its end (and `--skip-bad-files` let the run go on).
     public var error: String?
 }

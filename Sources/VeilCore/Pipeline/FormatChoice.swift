@@ -110,4 +110,27 @@ public enum AnyLogFormat {
         case .w3c(let f): f.name
         }
     }
+
+    /// What the format reads each line after (`LineEnvelope`). Set on text and JSON formats
+    /// other than `haproxy` (which reads its own syslog header); W3C and GCS logs have none.
+    public var envelope: LineEnvelope {
+        get {
+            switch self {
+            case .text(let f): f.envelope
+            case .json(let f): f.envelope
+            case .w3c: .none
+            }
+        }
+        set {
+            switch self {
+            case .text(var f):
+                f.envelope = f.readsHAProxyLog ? .none : newValue
+                self = .text(f)
+            case .json(var f):
+                f.envelope = newValue
+                self = .json(f)
+            case .w3c: break
+            }
+        }
+    }
 }

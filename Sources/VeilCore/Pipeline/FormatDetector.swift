@@ -53,6 +53,18 @@ public enum FormatDetector {
         w3cDirectives.contains { line.starts(with: $0) }
     }
 
+    /// `detect` on the lines after their envelope (`LineEnvelope.detect`: a container runtime's
+    /// or syslog's header), the format set to read after it. HAProxy's lines keep their syslog
+    /// header: `haproxy` reads it.
+    public static func detectEnveloped(_ lines: [[UInt8]]) -> Detection {
+        let envelope = LineEnvelope.detect(lines)
+        guard envelope != .none else { return detect(lines) }
+        var detection = detect(envelope.unwrapped(lines))
+        if case .text(let f) = detection.format, f.readsHAProxyLog { return detect(lines) }
+        detection.format.envelope = envelope
+        return detection
+    }
+
     /// Detects a format from sample lines (each without its terminator).
     public static func detect(_ lines: [[UInt8]]) -> Detection {
         let sample = lines.filter { !$0.isEmpty }

@@ -114,8 +114,10 @@ public enum Ingest {
         }
         var format: AnyLogFormat
         let detected: Bool
+        // What the lines are wrapped in (a container runtime's or syslog's header) is found
+        // whatever the format.
+        try readSample()
         if configuration.format == .auto {
-            try readSample()
             if !sample.isEmpty && sample.allSatisfy({ $0 == nil }) {
                 // Lines over the limit say nothing about the format: a webhook's batches of
                 // e-mail events, most likely, which their presets allow 1 MiB.
@@ -127,7 +129,7 @@ public enum Ingest {
                         + "json-mailgun for a webhook's batches of events allow 1 MiB a line), or raise --max-line-length",
                     file: path, line: 1, byteOffset: 0)
             }
-            let detection = FormatDetector.detect(sample.compactMap { $0 })
+            let detection = FormatDetector.detectEnveloped(sample.compactMap { $0 })
             guard detection.recognised else {
                 // Named by line numbers only: the lines themselves may hold identifiers.
                 let lines = sample.count == 1 ? "line 1 does not parse" : "none of lines 1–\(sample.count) parses"
@@ -141,6 +143,7 @@ public enum Ingest {
             detected = true
         } else {
             format = try configuration.format.makeFormat()
+            format.envelope = LineEnvelope.detect(sample.compactMap { $0 })
             detected = false
         }
         // Times written without a zone are in `--log-tz`'s: the report names it when the input
@@ -209,6 +212,7 @@ public enum Ingest {
             userAgentsLogged: userAgentsLogged,
             requestsNamed: requestsNamed,
             logTimeZone: logTimeZone,
+            envelope: format.envelope.label,
             error: nil
         )
     }

@@ -62,6 +62,17 @@ import Testing
         #expect(e.text(e.record.target) == "error:invalid-request")
     }
 
+    @Test("ICAP and cache manager lines (Squid's own traffic) are skipped")
+    func ownTraffic() throws {
+        for (method, url) in [
+            ("REQMOD", "icap://127.0.0.1:1344/request"), ("RESPMOD", "icap://127.0.0.1:1344/response"),
+            ("GET", "cache_object://localhost/info"),
+        ] {
+            #expect(try Self.parse(Self.line(code: "ICAP_MOD/200", method: method, url: url)).result == .skip, "\(url)")
+        }
+        #expect(try Self.parse(Self.line(url: "http://cache_object.example.com/a")).result == .record)
+    }
+
     @Test("status 000 (no response sent) is skipped, not rejected")
     func noResponse() throws {
         for code in ["TCP_MISS_ABORTED/000", "NONE_NONE/000", "TAG_NONE/000"] {

@@ -1,0 +1,124 @@
+import Testing
+
+@testable import VeilCore
+
+/// Container runtimes' and syslog's headers around a web server's lines (`LineEnvelope`).
+@Suite struct LineEnvelopeTests {
+    static let combined =
+        #"192.0.2.7 - - [28/Nov/2026:12:14:14 +0000] "GET /a?utm_source=n HTTP/1.1" 200 512 "https://ref.example/x" "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/121.0""#
+
+    static func unwrap(_ envelope: LineEnvelope, _ line: String) -> LineEnvelope.Unwrapped {
+        Array(line.utf8).withUnsafeBufferPointer { envelope.unwrap($0.baseAddress!, $0.count) }
+    }
+
+    static func detect(_ lines: [String]) -> LineEnvelope {
+        LineEnvelope.detect(lines.map { Array($0.utf8) })
+    }
+
+    @Test(
+        "CRI: stdout lines are read after the header, stderr skipped, a partial line rejected",
+        arguments: [
+            ("2026-11-28T12:14:14.123456789Z stdout F GET", LineEnvelope.Unwrapped.line(40)),
+            ("2026-11-28T12:14:14.123456789+01:00 stdout F GET", .line(45)),
+            ("2026-11-28T12:14:14.123456789Z stdout F ", .line(40)),
+            ("2026-11-28T12:14:14.123456789Z stdout F", .line(39)),
+            ("2026-11-28T12:14:14.123456789Z stderr F 2026/11/28 12:14:14 [error] 7#7: …", .skip),
+            ("2026-11-28T12:14:14.123456789Z stdout P GET", .reject(.truncated)),
+            ("2026-11-28T12:14:14.123456789Z stdin F GET", .reject(.truncated)),
+            ("2026-11-28T12:14:14Z stdout X GET", .reject(.truncated)),
+            ("192.0.2.7 - - [28/Nov/2026:12:14:14 +0000]", .reject(.truncated)),
+        ])
+    func cri(_ line: String, _ expected: LineEnvelope.Unwrapped) {
+        #expect(Self.unwrap(.cri, line) == expected, "\(line)")
+    }
+
+    @Test(
+        "syslog: RFC 3164 with or without a priority, rsyslog's precise time, RFC 5424; another program's line skipped",
+        arguments: [
+            ("Nov 28 12:14:14 web1 nginx: GET", LineEnvelope.Unwrapped.line(28)),
+            ("Nov  8 12:14:14 web1 nginx: GET", .line(28)),
+            ("<190>Nov 28 12:14:14 web1 nginx[2314]: GET", .line(39)),
+            ("2026-11-28T12:14:14.123456+01:00 web1 nginx: GET", .line(45)),
+            ("<190>1 2026-11-28T12:14:14.123Z web1 nginx 2314 - - GET", .line(52)),
+            (#"<190>1 2026-11-28T12:14:14.123Z web1 nginx 2314 access [x@1 a="b\]c"][y@2] GET"#, .line(75)),
+            ("Nov 28 12:14:14 web1 CRON[812]: (root) CMD (run-parts)", .skip),
+            ("<190>1 2026-11-28T12:14:14.123Z web1 sshd 99 - - Accepted", .skip),
+            ("Nov 28 12:14:14 web1 nginx GET", .reject(.truncated)),
+            ("Nov 28 12:14 web1 nginx: GET", .reject(.truncated)),
+            (Self.combined, .reject(.truncated)),
+        ])
+    func syslog(_ line: String, _ expected: LineEnvelope.Unwrapped) {
+        #expect(Self.unwrap(.syslog(tag: Array("nginx".utf8)), line) == expected, "\(line)")
+    }
+
+    @Test("detection: most sample lines decide; the syslog tag most lines have; plain logs have none")
+    func detection() {
+        let plain = (0..<10).map { _ in Self.combined }
+        #expect(Self.detect(plain) == .none)
+        #expect(Self.detect([]) == .none)
+        let cri = plain.map { "2026-11-28T12:14:14.123456789Z stdout F " + $0 }
+        #expect(Self.detect(cri) == .cri)
+        // Error lines on stderr count for the envelope too.
+        #expect(Self.detect(cri + ["2026-11-28T12:14:15Z stderr F 2026/11/28 [error] x"]) == .cri)
+        var mixed = plain.map { "Nov 28 12:14:14 web1 nginx: " + $0 }
+        mixed += ["Nov 28 12:14:14 web1 CRON[1]: x", "Nov 28 12:14:14 web1 CRON[2]: y"]
+        #expect(Self.detect(mixed) == .syslog(tag: Array("nginx".utf8)))
+        // A few headers among plain lines are not an envelope.
+        #expect(Self.detect(plain + ["Nov 28 12:14:14 web1 nginx: x"]) == .none)
+        // Load balancers' and W3C lines start with times too.
+        let elb =
+            #"2026-11-28T12:14:14.123456Z my-elb 192.0.2.7:4100 10.0.0.1:80 0.000 0.001 0.000 200 200 0 512 "GET https://www.example.com:443/ HTTP/1.1" "curl/8.4.0" - -"#
+        #expect(Self.detect([elb, elb]) == .none)
+        #expect(
+            Self.detect(["2026-11-28 12:14:14 192.0.2.7 GET /a - 443 - 198.51.100.2 curl/8.4.0 - 200 0 0 512"]) == .none
+        )
+    }
+
+    @Test("a text format reads the line after the envelope, its ranges pointing into the whole line")
+    func textRanges() throws {
+        var f = try #require(TextFormat.preset("combined"))
+        f.envelope = .cri
+        let header = "2026-11-28T12:14:14.123456789Z stdout F "
+        for line in [
+            header + Self.combined, header + Self.combined.replacingOccurrences(of: "Firefox", with: #"Fire\"fox"#),
+        ] {
+            var bytes = Array(line.utf8)
+            var record = LogRecord()
+            let result = bytes.withUnsafeMutableBufferPointer { f.parse($0, into: &record) }
+            #expect(result == .record)
+            func text(_ r: ByteRange) -> String { String(decoding: bytes[Int(r.start)..<Int(r.end)], as: UTF8.self) }
+            #expect(text(record.clientAddress) == "192.0.2.7")
+            #expect(text(record.target) == "/a?utm_source=n")
+            #expect(text(record.referrer) == "https://ref.example/x")
+            #expect(text(record.userAgent).hasPrefix("Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Fire"))
+            #expect(record.timestamp == 1_795_868_054)
+        }
+        // Read-only (a line in the decoder's window): the same record, or nil for an escape.
+        let plain = Array((header + Self.combined).utf8)
+        var record = LogRecord()
+        #expect(plain.withUnsafeBufferPointer { f.parseReadOnly($0, into: &record) } == .record)
+        #expect(
+            String(decoding: plain[Int(record.target.start)..<Int(record.target.end)], as: UTF8.self)
+                == "/a?utm_source=n")
+        var stderr = Array("2026-11-28T12:14:14Z stderr F 2026/11/28 [error] open() failed".utf8)
+        #expect(stderr.withUnsafeMutableBufferPointer { f.parse($0, into: &record) } == .skip)
+        #expect(record == LogRecord())
+    }
+
+    @Test("a JSON format reads the object after the envelope")
+    func jsonRanges() {
+        var f = JSONLinesFormat(preset: .nginx)
+        f.envelope = .syslog(tag: Array("nginx".utf8))
+        let line =
+            #"<190>Nov 28 12:14:14 web1 nginx: {"time":"2026-11-28T12:14:14+00:00","remote_addr":"192.0.2.7","request":"GET /a HTTP/1.1","status":"200"}"#
+        var bytes = Array(line.utf8)
+        var record = LogRecord()
+        #expect(bytes.withUnsafeMutableBufferPointer { f.parse($0, into: &record) } == .record)
+        #expect(
+            String(decoding: bytes[Int(record.clientAddress.start)..<Int(record.clientAddress.end)], as: UTF8.self)
+                == "192.0.2.7")
+        #expect(record.status == 200 && record.timestamp == 1_795_868_054)
+        var other = Array("<190>Nov 28 12:14:14 web1 sshd[9]: Accepted publickey".utf8)
+        #expect(other.withUnsafeMutableBufferPointer { f.parse($0, into: &record) } == .skip)
+    }
+}
