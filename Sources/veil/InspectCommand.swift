@@ -57,11 +57,13 @@ struct InspectCommand: ParsableCommand {
         var s = "\(r.file)\n"
         s += "  compression  \(r.compression) (\(megabytes(r.bytesIn)) in, \(megabytes(r.bytesOut)) out)\n"
         s += "  format       \(r.format)\(r.formatDetected ? " (detected)" : "")\n"
-        if let envelope = r.envelope {
-            s +=
-                envelope == "cri"
-                ? "  envelope     cri: container log lines (Kubernetes), read after each header; stderr lines skipped\n"
-                : "  envelope     \(envelope): read after each header; other programs' messages skipped\n"
+        switch r.envelope {
+        case nil: break
+        case "cri":
+            s += "  envelope     cri: container log lines (Kubernetes), read after each header; stderr lines skipped\n"
+        case "docker": s += "  envelope     docker: json-file log lines, read from each \"log\"; stderr lines skipped\n"
+        case let envelope?:
+            s += "  envelope     \(envelope): read after each header; other programs' messages skipped\n"
         }
         if r.userAgentsLogged == false {
             s += "  user agents  not logged: requests count as people's (browser unknown), none as bots'\n"

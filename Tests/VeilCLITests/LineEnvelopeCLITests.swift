@@ -4,21 +4,38 @@ import Testing
 /// Logs wrapped in a container runtime's or syslog's headers (`LineEnvelope`): read after the
 /// headers, with the rollups of the same log unwrapped.
 @Suite struct LineEnvelopeCLITests {
-    /// `log`'s lines each after `header(i)`, with `extra(i)` (a line of another stream or
-    /// program) before every 50th.
-    static func wrap(_ log: [UInt8], header: (Int) -> String, extra: (Int) -> String) -> [UInt8] {
+    /// `log`'s lines each made a line of the envelope by `wrap(i, line)`, with `extra(i)` (a line
+    /// of another stream or program) before every 50th.
+    static func wrap(_ log: [UInt8], _ wrap: (Int, ArraySlice<UInt8>) -> [UInt8], extra: (Int) -> String) -> [UInt8] {
         var out: [UInt8] = []
         for (i, line) in log.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).dropLast()
             .enumerated()
         {
             if i % 50 == 0 { out += Array((extra(i) + "\n").utf8) }
-            out += Array(header(i).utf8) + line + [UInt8(ascii: "\n")]
+            out += wrap(i, line) + [UInt8(ascii: "\n")]
         }
         return out
     }
 
+    /// `line` as Docker's `json-file` driver writes it: a JSON string as Go escapes one (`<`,
+    /// `>` and `&` too), its newline inside.
+    static func docker(_ line: ArraySlice<UInt8>, stream: String = "stdout") -> [UInt8] {
+        var out = Array(#"{"log":""#.utf8)
+        let hex = Array("0123456789abcdef".utf8)
+        for b in line + [0x0A] {
+            switch b {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), b]
+            case 0x0A: out += Array(#"\n"#.utf8)
+            case UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "&"), 0..<0x20:
+                out += Array(#"\u00"#.utf8) + [hex[Int(b >> 4)], hex[Int(b & 0xF)]]
+            default: out.append(b)
+            }
+        }
+        return out + Array(#"","stream":"\#(stream)","time":"2026-11-28T12:14:14.123456789Z"}"#.utf8)
+    }
+
     @Test(
-        "CRI and syslog lines give the rollups of the log they wrap, detected or named, on one and two threads",
+        "CRI, syslog and Docker lines give the rollups of the log they wrap, detected or named, on one and two threads",
         arguments: ["combined_cookie", "json-caddy"])
     func sameRollups(format: String) throws {
         let dir = try CLI.tempDir()
@@ -31,14 +48,26 @@ import Testing
             (
                 "cri",
                 Self.wrap(
-                    log, header: { "2026-11-28T12:14:\(String(format: "%02d", $0 % 60)).123456789Z stdout F " },
+                    log,
+                    { Array("2026-11-28T12:14:\(String(format: "%02d", $0 % 60)).123456789Z stdout F ".utf8) + $1 },
                     extra: { "2026-11-28T12:14:14.5Z stderr F 2026/11/28 12:14:14 [error] 7#7: *\($0) open() failed" })
             ),
             (
                 "syslog",
                 Self.wrap(
-                    log, header: { "<190>Nov 28 12:14:14 web1 app[\($0 % 7)]: " },
+                    log, { Array("<190>Nov 28 12:14:14 web1 app[\($0 % 7)]: ".utf8) + $1 },
                     extra: { "<86>Nov 28 12:14:14 web1 CRON[\($0)]: (root) CMD (run-parts)" })
+            ),
+            (
+                "docker",
+                Self.wrap(
+                    log, { Self.docker($1) },
+                    extra: {
+                        String(
+                            decoding: Self.docker(
+                                Array("2026/11/28 [error] 7#7: *\($0) open() failed".utf8)[...], stream: "stderr"),
+                            as: UTF8.self)
+                    })
             ),
         ]
         let keys = dir + "/keys"
@@ -72,7 +101,7 @@ import Testing
             let r = try CLI.veil(["inspect", "--json", path])
             let report = try #require(
                 (try JSONSerialization.jsonObject(with: Data(r.stdout)) as? [[String: Any]])?.first)
-            #expect(report["envelope"] as? String == (kind == "cri" ? "cri" : "syslog (app)"), "\(report)")
+            #expect(report["envelope"] as? String == (kind == "syslog" ? "syslog (app)" : kind), "\(report)")
             #expect(report["format"] as? String == format)
             #expect(report["records"] as? Int == baseReport["records"] as? Int)
             #expect(report["rejected"] as? Int == baseReport["rejected"] as? Int)
@@ -81,9 +110,33 @@ import Testing
             let text = try CLI.veil(["inspect", path])
             #expect(
                 text.stdoutText.contains(
-                    "  envelope     \(kind == "cri" ? "cri: container log lines" : "syslog (app)")"))
+                    "  envelope     \(kind == "syslog" ? "syslog (app)" : kind + ":")"), "\(text)")
         }
         #expect(baseReport["envelope"] == nil)
+    }
+
+    @Test("a container log that starts with many stderr lines (a pod starting) is read on until its own lines decide")
+    func stderrFirst() throws {
+        let dir = try CLI.tempDir()
+        defer { CLI.remove(dir) }
+        let g = try CLI.generate(format: "combined_cookie", lines: 500, seed: 5, in: dir)
+        var bytes: [UInt8] = []
+        for i in 0..<200 {
+            bytes += Array("2026-11-28T00:00:00.\(i)Z stderr F I1128 00:00:00.0 7 main.go:205] \"starting\"\n".utf8)
+        }
+        bytes += Self.wrap(
+            try CLI.read(g.log), { Array("2026-11-28T12:14:14.1Z stdout F ".utf8) + $1 },
+            extra: { _ in "2026-11-28T12:14:14.5Z stderr F x" })
+        let path = dir + "/pod.log"
+        try CLI.write(bytes, to: path)
+        let r = try CLI.veil(["inspect", "--json", path])
+        let report = try #require((try JSONSerialization.jsonObject(with: Data(r.stdout)) as? [[String: Any]])?.first)
+        let plain = try #require(
+            (try JSONSerialization.jsonObject(with: Data(try CLI.veil(["inspect", "--json", g.log]).stdout))
+                as? [[String: Any]])?.first)
+        #expect(report["format"] as? String == "combined_cookie" && report["envelope"] as? String == "cri", "\(report)")
+        #expect(report["records"] as? Int == plain["records"] as? Int)
+        #expect(report["skipped"] as? Int == 210)
     }
 
     @Test("HAProxy's syslog lines stay HAProxy's, read with their header")

@@ -601,9 +601,14 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         record.reset()
         guard let base = line else { return .skip }
         var start = 0
+        var count = count
         if hasEnvelope {
-            switch envelope.unwrap(UnsafePointer(base), count) {
+            guard let unwrapped = envelope.unwrap(base, count, writable: writable) else { return nil }
+            switch unwrapped {
             case .line(let s): start = s
+            case .decoded(let s, let e):
+                start = s
+                count = e
             case .skip: return .skip
             case .reject(let reason): return .reject(reason)
             }

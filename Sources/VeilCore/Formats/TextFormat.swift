@@ -294,9 +294,14 @@ public struct TextFormat: LogFormat {
     private mutating func parseEnveloped(
         _ p: UnsafeMutablePointer<UInt8>, _ n: Int, writable: Bool, into record: inout LogRecord
     ) -> ParseResult? {
-        switch envelope.unwrap(UnsafePointer(p), n) {
+        guard let unwrapped = envelope.unwrap(p, n, writable: writable) else { return nil }
+        switch unwrapped {
         case .line(let start):
             guard let result = parseLine(p + start, n - start, writable: writable, into: &record) else { return nil }
+            record.shift(by: start)
+            return result
+        case .decoded(let start, let end):
+            guard let result = parseLine(p + start, end - start, writable: writable, into: &record) else { return nil }
             record.shift(by: start)
             return result
         case .skip:

@@ -64,6 +64,9 @@ public struct W3CFormat: LogFormat {
 
     public var name: String { dialect == .gcs ? "gcs" : "w3c" }
     var dialect = Dialect.w3c
+    /// What is written around each line (a container runtime's or syslog's header): the line
+    /// is read after it.
+    public var envelope = LineEnvelope.none
     /// The cookie in `cs(Cookie)` whose value becomes `record.cookie`; empty when the cookie
     /// column is ignored (a whole cookie header is not a visitor id).
     public let cookieName: [UInt8]
@@ -96,6 +99,30 @@ public struct W3CFormat: LogFormat {
     ///   - record: reset, then filled with ranges into `line`.
     /// - Complexity: O(line length); no allocation for data lines.
     public mutating func parse(_ line: UnsafeMutableBufferPointer<UInt8>, into record: inout LogRecord)
+        -> ParseResult
+    {
+        guard envelope != .none, let base = line.baseAddress else { return parseLine(line, into: &record) }
+        // Safe: the line is writable, so the envelope never asks for a copy.
+        switch envelope.unwrap(base, line.count, writable: true)! {
+        case .line(let start):
+            let result = parseLine(UnsafeMutableBufferPointer(rebasing: line[start...]), into: &record)
+            record.shift(by: start)
+            return result
+        case .decoded(let start, let end):
+            let result = parseLine(UnsafeMutableBufferPointer(rebasing: line[start..<end]), into: &record)
+            record.shift(by: start)
+            return result
+        case .skip:
+            record.reset()
+            return .skip
+        case .reject(let reason):
+            record.reset()
+            return .reject(reason)
+        }
+    }
+
+    /// Parses a line that is the log's own (no envelope).
+    private mutating func parseLine(_ line: UnsafeMutableBufferPointer<UInt8>, into record: inout LogRecord)
         -> ParseResult
     {
         record.reset()

@@ -111,14 +111,14 @@ public enum AnyLogFormat {
         }
     }
 
-    /// What the format reads each line after (`LineEnvelope`). Set on text and JSON formats
-    /// other than `haproxy` (which reads its own syslog header); W3C and GCS logs have none.
+    /// What the format reads each line after (`LineEnvelope`); never set on `haproxy`, which
+    /// reads its own syslog header.
     public var envelope: LineEnvelope {
         get {
             switch self {
             case .text(let f): f.envelope
             case .json(let f): f.envelope
-            case .w3c: .none
+            case .w3c(let f): f.envelope
             }
         }
         set {
@@ -129,7 +129,9 @@ public enum AnyLogFormat {
             case .json(var f):
                 f.envelope = newValue
                 self = .json(f)
-            case .w3c: break
+            case .w3c(var f):
+                f.envelope = newValue
+                self = .w3c(f)
             }
         }
     }

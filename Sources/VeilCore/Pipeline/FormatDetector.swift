@@ -56,13 +56,39 @@ public enum FormatDetector {
     /// `detect` on the lines after their envelope (`LineEnvelope.detect`: a container runtime's
     /// or syslog's header), the format set to read after it. HAProxy's lines keep their syslog
     /// header: `haproxy` reads it.
+    ///
+    /// Of several syslog tags (`LineEnvelope.candidates`), the one whose messages parse best
+    /// (the most lines, ties to the tag more lines have): cron's lines may lead a syslog file.
     public static func detectEnveloped(_ lines: [[UInt8]]) -> Detection {
-        let envelope = LineEnvelope.detect(lines)
-        guard envelope != .none else { return detect(lines) }
-        var detection = detect(envelope.unwrapped(lines))
-        if case .text(let f) = detection.format, f.readsHAProxyLog { return detect(lines) }
-        detection.format.envelope = envelope
-        return detection
+        var best: Detection? = nil
+        for envelope in LineEnvelope.candidates(lines) {
+            var detection = detect(envelope.unwrapped(lines))
+            if case .text(let f) = detection.format, f.readsHAProxyLog { return detect(lines) }
+            detection.format.envelope = envelope
+            if best == nil || detection.recognised && detection.parsed > best!.parsed { best = detection }
+        }
+        return best ?? detect(lines)
+    }
+
+    /// The envelope `format` (named with `--format`) reads `lines` after: of
+    /// `LineEnvelope.candidates`, the one whose lines it parses the most of (ties to the first);
+    /// none when the lines have no envelope.
+    public static func envelope(for format: AnyLogFormat, _ lines: [[UInt8]]) -> LineEnvelope {
+        let candidates = LineEnvelope.candidates(lines)
+        guard candidates.count > 1 else { return candidates.first ?? .none }
+        var best = (envelope: candidates[0], parsed: -1)
+        for envelope in candidates {
+            var f = format
+            f.envelope = envelope
+            let parsed: Int
+            switch f {
+            case .text(var t): parsed = count(&t, lines)
+            case .json(var j): parsed = count(&j, lines)
+            case .w3c(var w): parsed = count(&w, lines)
+            }
+            if parsed > best.parsed { best = (envelope, parsed) }
+        }
+        return best.envelope
     }
 
     /// Detects a format from sample lines (each without its terminator).

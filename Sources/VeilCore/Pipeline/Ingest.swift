@@ -115,8 +115,23 @@ public enum Ingest {
         var format: AnyLogFormat
         let detected: Bool
         // What the lines are wrapped in (a container runtime's or syslog's header) is found
-        // whatever the format.
+        // whatever the format. Lines the envelope leaves out (a container's stderr, other
+        // programs' messages) say nothing of the format: the sample goes on until it holds
+        // enough of the server's own lines, or 64 times the lines it would hold.
         try readSample()
+        if let envelope = LineEnvelope.candidates(sample.compactMap { $0 }).first {
+            var own = envelope.unwrapped(sample.compactMap { $0 }).count
+            while own < configuration.detectionLines, sample.count < 64 * configuration.detectionLines,
+                let item = try reader.next()
+            {
+                switch item {
+                case .line(let l):
+                    sample.append(Array(l))
+                    own += envelope.unwrapped([Array(l)]).count
+                case .tooLong: sample.append(nil)
+                }
+            }
+        }
         if configuration.format == .auto {
             if !sample.isEmpty && sample.allSatisfy({ $0 == nil }) {
                 // Lines over the limit say nothing about the format: a webhook's batches of
@@ -143,7 +158,7 @@ public enum Ingest {
             detected = true
         } else {
             format = try configuration.format.makeFormat()
-            format.envelope = LineEnvelope.detect(sample.compactMap { $0 })
+            format.envelope = FormatDetector.envelope(for: format, sample.compactMap { $0 })
             detected = false
         }
         // Times written without a zone are in `--log-tz`'s: the report names it when the input

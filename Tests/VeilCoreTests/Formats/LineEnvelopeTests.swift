@@ -8,7 +8,8 @@ import Testing
         #"192.0.2.7 - - [28/Nov/2026:12:14:14 +0000] "GET /a?utm_source=n HTTP/1.1" 200 512 "https://ref.example/x" "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/121.0""#
 
     static func unwrap(_ envelope: LineEnvelope, _ line: String) -> LineEnvelope.Unwrapped {
-        Array(line.utf8).withUnsafeBufferPointer { envelope.unwrap($0.baseAddress!, $0.count) }
+        var bytes = Array(line.utf8)
+        return bytes.withUnsafeMutableBufferPointer { envelope.unwrap($0.baseAddress!, $0.count, writable: true)! }
     }
 
     static func detect(_ lines: [String]) -> LineEnvelope {
@@ -43,12 +44,90 @@ import Testing
             (#"<190>1 2026-11-28T12:14:14.123Z web1 nginx 2314 access [x@1 a="b\]c"][y@2] GET"#, .line(75)),
             ("Nov 28 12:14:14 web1 CRON[812]: (root) CMD (run-parts)", .skip),
             ("<190>1 2026-11-28T12:14:14.123Z web1 sshd 99 - - Accepted", .skip),
-            ("Nov 28 12:14:14 web1 nginx GET", .reject(.truncated)),
+            // Two spaces after the header (rsyslog's RFC 5424 template for a 3164 message), a
+            // byte order mark (RFC 5424 allows one), no host, a fraction (`journalctl -o short-precise`).
+            ("<190>1 2026-11-28T12:14:14.123Z web1 nginx - - -  GET", .line(50)),
+            ("<190>1 2026-11-28T12:14:14.123Z web1 nginx - - - \u{FEFF}GET", .line(52)),
+            ("Nov 28 12:14:14 web1 nginx:  GET", .line(29)),
+            ("<190>Nov 28 12:14:14 nginx: GET", .line(28)),
+            ("Nov 28 12:14:14.123456 web1 nginx[7]: GET", .line(38)),
+            // syslogd's own lines: a time and a host, no program.
+            ("Nov 28 12:14:14 web1 -- MARK --", .skip),
+            ("Nov 28 12:14:14 web1 last message repeated 3 times", .skip),
             ("Nov 28 12:14 web1 nginx: GET", .reject(.truncated)),
             (Self.combined, .reject(.truncated)),
         ])
     func syslog(_ line: String, _ expected: LineEnvelope.Unwrapped) {
         #expect(Self.unwrap(.syslog(tag: Array("nginx".utf8)), line) == expected, "\(line)")
+    }
+
+    @Test(
+        "docker: the log string un-escaped in place, without its newline; stderr skipped, a split line rejected",
+        arguments: [
+            (
+                #"{"log":"a \"b\" \u003c\u0026\u003e \u00e9\ud83d\ude00\n","stream":"stdout","time":"2026-11-28T12:14:14Z"}"#,
+                "a \"b\" <&> é😀"
+            ),
+            (#"{"log":"GET /\r\n","stream":"stdout","time":"2026-11-28T12:14:14Z"}"#, "GET /"),
+        ])
+    func docker(_ line: String, _ decoded: String) throws {
+        var bytes = Array(line.utf8)
+        let result = bytes.withUnsafeMutableBufferPointer {
+            LineEnvelope.docker.unwrap($0.baseAddress!, $0.count, writable: true)
+        }
+        guard case .decoded(let start, let end) = try #require(result) else {
+            Issue.record("\(String(describing: result))")
+            return
+        }
+        #expect(String(decoding: bytes[start..<end], as: UTF8.self) == decoded)
+        // Read where it lies (a decoder's window), it must be parsed as a copy.
+        var again = Array(line.utf8)
+        #expect(
+            again.withUnsafeMutableBufferPointer {
+                LineEnvelope.docker.unwrap($0.baseAddress!, $0.count, writable: false)
+            } == nil)
+    }
+
+    @Test(
+        "docker: other streams, split and broken lines",
+        arguments: [
+            (
+                #"{"log":"2026/11/28 [error] x\n","stream":"stderr","time":"2026-11-28T12:14:14Z"}"#,
+                LineEnvelope.Unwrapped.skip
+            ),
+            (
+                #"{"log":"the first 16 KiB of a line","stream":"stdout","time":"2026-11-28T12:14:14Z"}"#,
+                .reject(.truncated)
+            ),
+            (#"{"log":"a part \"quoted\"","stream":"stdout","time":"2026-11-28T12:14:14Z"}"#, .reject(.truncated)),
+            (#"{"log":"GET /\n","stream":"stdin","time":"2026-11-28T12:14:14Z"}"#, .reject(.badJSON)),
+            (#"{"log":"GET /\x\n","stream":"stdout","time":"2026-11-28T12:14:14Z"}"#, .reject(.badJSON)),
+            (#"{"log":"GET /\n""#, .reject(.badJSON)),
+            (#"{"log":"GET /"#, .reject(.truncated)),
+            (#"{"stream":"stdout","log":"GET /\n"}"#, .reject(.badJSON)),
+        ])
+    func dockerOther(_ line: String, _ expected: LineEnvelope.Unwrapped) {
+        #expect(Self.unwrap(.docker, line) == expected, "\(line)")
+    }
+
+    @Test("detection picks the syslog tag whose messages parse, not the one with the most lines")
+    func tagWhoseMessagesParse() {
+        let cron = (0..<5).map { "Nov 28 00:00:0\($0) web1 CRON[81\($0)]: (root) CMD (run-parts /etc/cron.hourly)" }
+        let nginx = (0..<3).map { _ in "Nov 28 00:00:05 web1 nginx: " + Self.combined }
+        let d = FormatDetector.detectEnveloped((cron + nginx).map { Array($0.utf8) })
+        #expect(d.format.name == "combined" && d.recognised && d.parsed == 3)
+        #expect(d.format.envelope == .syslog(tag: Array("nginx".utf8)))
+        // Named, the format picks the tag too.
+        let named = FormatDetector.envelope(
+            for: .text(TextFormat.preset("combined")!), (cron + nginx).map { Array($0.utf8) })
+        #expect(named == .syslog(tag: Array("nginx".utf8)))
+        // W3C lines in a container's log.
+        let iis = [
+            "#Fields: date time c-ip cs-method cs-uri-stem sc-status cs(User-Agent)",
+            "2026-11-28 12:14:14 192.0.2.7 GET /a 200 curl/8.4.0",
+        ].map { Array(("2026-11-28T12:14:14.1Z stdout F " + $0).utf8) }
+        let w = FormatDetector.detectEnveloped(iis)
+        #expect(w.format.name == "w3c" && w.parsed == 1 && w.format.envelope == .cri)
     }
 
     @Test("detection: most sample lines decide; the syslog tag most lines have; plain logs have none")
@@ -58,6 +137,9 @@ import Testing
         #expect(Self.detect([]) == .none)
         let cri = plain.map { "2026-11-28T12:14:14.123456789Z stdout F " + $0 }
         #expect(Self.detect(cri) == .cri)
+        let docker = plain.map { _ in #"{"log":"GET /\n","stream":"stdout","time":"2026-11-28T12:14:14Z"}"# }
+        #expect(Self.detect(docker) == .docker)
+        #expect(Self.detect([#"{"level":"info","msg":"handled request"}"#]) == .none)
         // Error lines on stderr count for the envelope too.
         #expect(Self.detect(cri + ["2026-11-28T12:14:15Z stderr F 2026/11/28 [error] x"]) == .cri)
         var mixed = plain.map { "Nov 28 12:14:14 web1 nginx: " + $0 }
