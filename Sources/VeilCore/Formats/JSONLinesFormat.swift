@@ -604,14 +604,8 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         var count = count
         if hasEnvelope {
             guard let unwrapped = envelope.unwrap(base, count, writable: writable) else { return nil }
-            switch unwrapped {
-            case .line(let s): start = s
-            case .decoded(let s, let e):
-                start = s
-                count = e
-            case .skip: return .skip
-            case .reject(let reason): return .reject(reason)
-            }
+            guard let bounds = unwrapped.bounds(count) else { return unwrapped.result }
+            (start, count) = bounds
         }
         while start < count, JSONScanner.isSpace(base[start]) { start += 1 }
         if start == count { return .skip }

@@ -37,6 +37,24 @@ public enum LineEnvelope: Sendable, Equatable {
         /// Not a line of the server's log (stderr, another program): skipped.
         case skip
         case reject(RejectReason)
+
+        /// Where the server's line lies in a line of `n` bytes; nil when there is none.
+        func bounds(_ n: Int) -> (start: Int, end: Int)? {
+            switch self {
+            case .line(let start): (start, n)
+            case .decoded(let start, let end): (start, end)
+            case .skip, .reject: nil
+            }
+        }
+
+        /// What the whole line is when it holds none of the server's line.
+        var result: ParseResult {
+            switch self {
+            case .line, .decoded: .record
+            case .skip: .skip
+            case .reject(let reason): .reject(reason)
+            }
+        }
     }
 
     /// A name for reports: `cri`, `syslog (nginx)`; nil for `none`.
@@ -114,11 +132,8 @@ public enum LineEnvelope: Sendable, Equatable {
             var copy = line
             return copy.withUnsafeMutableBufferPointer { b -> [UInt8]? in
                 guard let p = b.baseAddress else { return line }
-                switch unwrap(p, b.count, writable: true) {
-                case .line(let start): return Array(b[start...])
-                case .decoded(let start, let end): return Array(b[start..<end])
-                default: return nil
-                }
+                guard let bounds = unwrap(p, b.count, writable: true)?.bounds(b.count) else { return nil }
+                return Array(b[bounds.start..<bounds.end])
             }
         }
     }

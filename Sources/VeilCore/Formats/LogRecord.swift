@@ -112,20 +112,15 @@ public struct LogRecord: Sendable, Equatable {
     /// Moves every range `offset` bytes on: the record of a line parsed from `offset` on (after
     /// a `LineEnvelope`), made to point into the whole line.
     mutating func shift(by offset: Int) {
-        func moved(_ r: ByteRange) -> ByteRange {
-            r.isEmpty ? .empty : ByteRange(Int(r.start) + offset, Int(r.end) + offset)
+        for field in Self.rangeFields where !self[keyPath: field].isEmpty {
+            self[keyPath: field].start += Int32(truncatingIfNeeded: offset)
+            self[keyPath: field].end += Int32(truncatingIfNeeded: offset)
         }
-        site = moved(site)
-        clientAddress = moved(clientAddress)
-        forwardedFor = moved(forwardedFor)
-        user = moved(user)
-        method = moved(method)
-        target = moved(target)
-        protocolVersion = moved(protocolVersion)
-        referrer = moved(referrer)
-        userAgent = moved(userAgent)
-        cookie = moved(cookie)
-        recipient = moved(recipient)
-        campaign = moved(campaign)
     }
+
+    /// Every range field.
+    private static let rangeFields: [any WritableKeyPath<LogRecord, ByteRange> & Sendable] = [
+        \.site, \.clientAddress, \.forwardedFor, \.user, \.method, \.target, \.protocolVersion, \.referrer,
+        \.userAgent, \.cookie, \.recipient, \.campaign,
+    ]
 }

@@ -295,22 +295,13 @@ public struct TextFormat: LogFormat {
         _ p: UnsafeMutablePointer<UInt8>, _ n: Int, writable: Bool, into record: inout LogRecord
     ) -> ParseResult? {
         guard let unwrapped = envelope.unwrap(p, n, writable: writable) else { return nil }
-        switch unwrapped {
-        case .line(let start):
-            guard let result = parseLine(p + start, n - start, writable: writable, into: &record) else { return nil }
-            record.shift(by: start)
-            return result
-        case .decoded(let start, let end):
-            guard let result = parseLine(p + start, end - start, writable: writable, into: &record) else { return nil }
-            record.shift(by: start)
-            return result
-        case .skip:
+        guard let (start, end) = unwrapped.bounds(n) else {
             record.reset()
-            return .skip
-        case .reject(let reason):
-            record.reset()
-            return .reject(reason)
+            return unwrapped.result
         }
+        guard let result = parseLine(p + start, end - start, writable: writable, into: &record) else { return nil }
+        record.shift(by: start)
+        return result
     }
 
     /// Parses a line that is the server's own (no envelope).

@@ -103,22 +103,14 @@ public struct W3CFormat: LogFormat {
     {
         guard envelope != .none, let base = line.baseAddress else { return parseLine(line, into: &record) }
         // Safe: the line is writable, so the envelope never asks for a copy.
-        switch envelope.unwrap(base, line.count, writable: true)! {
-        case .line(let start):
-            let result = parseLine(UnsafeMutableBufferPointer(rebasing: line[start...]), into: &record)
-            record.shift(by: start)
-            return result
-        case .decoded(let start, let end):
-            let result = parseLine(UnsafeMutableBufferPointer(rebasing: line[start..<end]), into: &record)
-            record.shift(by: start)
-            return result
-        case .skip:
+        let unwrapped = envelope.unwrap(base, line.count, writable: true)!
+        guard let (start, end) = unwrapped.bounds(line.count) else {
             record.reset()
-            return .skip
-        case .reject(let reason):
-            record.reset()
-            return .reject(reason)
+            return unwrapped.result
         }
+        let result = parseLine(UnsafeMutableBufferPointer(rebasing: line[start..<end]), into: &record)
+        record.shift(by: start)
+        return result
     }
 
     /// Parses a line that is the log's own (no envelope).
