@@ -263,7 +263,7 @@ public enum LineEnvelope: Sendable, Equatable {
     /// starts after the spaces that follow the header and a UTF-8 byte order mark (RFC 5424
     /// allows one).
     static func syslogHeader(_ p: UnsafePointer<UInt8>, _ n: Int) -> (start: Int, tag: Range<Int>)? {
-        guard var (i, rfc5424) = syslogTimeEnd(p, n) else { return nil }
+        guard case (var i, let rfc5424)? = syslogTimeEnd(p, n) else { return nil }
         let tag: Range<Int>
         if rfc5424 {
             // RFC 5424: … HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA MSG.
