@@ -215,36 +215,29 @@ public struct TextFormat: LogFormat {
     /// The preset names, in the order of `presets`, then `haproxy` and `squid` (HAProxy's HTTP
     /// log and Squid's native access log, read by `parseHAProxy` and `parseSquid`, not by a
     /// format string).
-    public static let presetNames: [String] = presets.map(\.name) + ["haproxy", "squid"]
+    public static let presetNames: [String] = (presets + ownParserPresets).map(\.name)
+
+    /// The presets read by a parser of their own (`parseHAProxy`, `parseSquid`): their words are
+    /// not separated the way a format string's are. Each string names the fields it fills.
+    static let ownParserPresets: [(name: String, format: String)] = [
+        ("haproxy", #"%a %t %>s %b %{uid}C "%r""#), ("squid", #"%{sec}t %a %>s %b %u "%r""#),
+    ]
 
     private static let compiledPresets: [String: CompiledFormat] = {
         var d: [String: CompiledFormat] = [:]
-        for (name, format) in presets {
+        for (name, format) in presets + ownParserPresets {
             do {
                 var compiled = try CompiledFormat.apache(format)
                 compiled.requestURLNamesSite = loadBalancerPresets.contains(name)
                 compiled.dashStatusSkips = dashStatusPresets.contains(name)
                 compiled.traefikTail = name == "traefik_clf"
                 compiled.s3InternalOperationsSkip = name == "aws_s3"
+                compiled.haproxyLog = name == "haproxy"
+                compiled.squidLog = name == "squid"
                 d[name] = compiled
             } catch {
                 preconditionFailure("preset \(name) does not compile: \(error)")
             }
-        }
-        // HAProxy's lines are read by `parseHAProxy`; the string names the fields it fills.
-        do {
-            var haproxy = try CompiledFormat.apache(#"%a %t %>s %b %{uid}C "%r""#)
-            haproxy.haproxyLog = true
-            d["haproxy"] = haproxy
-        } catch {
-            preconditionFailure("preset haproxy does not compile: \(error)")
-        }
-        do {
-            var squid = try CompiledFormat.apache(#"%{sec}t %a %>s %b %u "%r""#)
-            squid.squidLog = true
-            d["squid"] = squid
-        } catch {
-            preconditionFailure("preset squid does not compile: \(error)")
         }
         return d
     }()

@@ -83,8 +83,10 @@ extension W3CFormat {
     mutating func gcsLine(_ p: UnsafeMutablePointer<UInt8>, _ n: Int, into record: inout LogRecord) -> ParseResult {
         if ByteWords.hasControlByte(p, n) { return .reject(.binaryGarbage) }
         // A header names `time_micros`; any other line is data (a line of junk is rejected
-        // as one, and leaves the layout as it was).
-        if Self.namesTimeMicros(p, n) { return gcsHeaderLine(p, n) }
+        // as one, and leaves the layout as it was). A line whose first field starts with a
+        // digit (every data line of Cloud Storage's layout: its time) is not looked through.
+        let first = p[0] == UInt8(ascii: "\"") && n > 1 ? p[1] : p[0]
+        if first &- UInt8(ascii: "0") > 9 && Self.namesTimeMicros(p, n) { return gcsHeaderLine(p, n) }
         let result = withUnsafeTemporaryAllocation(of: ByteRange.self, capacity: Column.count) { fields in
             // Safe: the allocation holds `Column.count` ranges.
             let ranges = fields.baseAddress!
