@@ -115,6 +115,59 @@ import Testing
         #expect(baseReport["envelope"] == nil)
     }
 
+    @Test("veil prints no identifier of a wrapped log: inspect, run, strict runs and a damaged copy")
+    func wrappedOutputLeaksNothing() throws {
+        let dir = try CLI.tempDir()
+        defer { CLI.remove(dir) }
+        let keys = dir + "/keys"
+        try #require(try CLI.veil(["keys", "init", "--keys", keys]).status == 0)
+        let g = try CLI.generate(
+            format: "combined_cookie", lines: 1_500, seed: 23,
+            extra: ["--malformed-share", "0.05", "--email-share", "0.2", "--cookie-share", "0.9"], in: dir)
+        let ids = try g.identifierList()
+        let log = try CLI.read(g.log)
+        // Positive control: every long enough identifier is in the log, and in its wrapped copies.
+        let findable = ids.filter { $0.value.utf8.count >= 4 }
+        #expect(CLI.leakedIdentifiers(in: log, identifiers: ids).count == findable.count)
+        let wrapped = [
+            ("cri", Self.wrap(log, { Array("2026-11-28T12:14:14.5Z stdout F ".utf8) + $1 }, extra: { _ in "" })),
+            (
+                "syslog",
+                Self.wrap(log, { Array("<190>Nov 28 12:14:14 web1 app[\($0 % 7)]: ".utf8) + $1 }, extra: { _ in "" })
+            ),
+            ("docker", Self.wrap(log, { Self.docker($1) }, extra: { _ in "" })),
+        ]
+        var checked = 0
+        for (kind, bytes) in wrapped {
+            let path = dir + "/\(kind).log"
+            try CLI.write(bytes, to: path)
+            let gz = dir + "/\(kind).log.gz"
+            let zipped = try CLI.run(try CLI.tool("gzip"), ["-c", "-n"], stdin: bytes)
+            try #require(zipped.status == 0, "gzip: \(zipped)")
+            try CLI.write(Array(zipped.stdout[..<(zipped.stdout.count * 2 / 3)]), to: gz)
+            #expect(
+                CLI.leakedIdentifiers(in: bytes, identifiers: ids).count >= findable.count * 9 / 10,
+                "\(kind): the wrapped log lost its identifiers")
+            for args in [
+                ["inspect", path], ["inspect", "--json", path], ["inspect", gz],
+                ["run", path, "--keys", keys, "-o", dir + "/out-\(kind)"],
+                ["run", path, "--keys", keys, "-o", dir + "/json-\(kind)", "--json", "--threads", "2"],
+                ["run", path, "--strict", "--keys", keys, "-o", dir + "/strict-\(kind)"],
+                ["run", path, gz, "--skip-bad-files", "--keys", keys, "-o", dir + "/skip-\(kind)"],
+            ] {
+                let r = try CLI.veil(args)
+                #expect(!r.stdout.isEmpty || !r.stderr.isEmpty, "\(kind) \(args[0]): no output at all")
+                let leaks = CLI.leakedIdentifiers(in: r.stdout + r.stderr, identifiers: ids)
+                #expect(leaks.isEmpty, "\(kind): veil \(args.joined(separator: " ")) printed \(leaks.prefix(5))")
+                checked += 1
+            }
+            // The rejects were reported (by line number) and the envelope named.
+            let text = try CLI.veil(["inspect", path])
+            #expect(text.stdoutText.contains("(lines ") && text.stdoutText.contains("envelope"), "\(text)")
+        }
+        #expect(checked == 21)
+    }
+
     @Test("a container log that starts with many stderr lines (a pod starting) is read on until its own lines decide")
     func stderrFirst() throws {
         let dir = try CLI.tempDir()
