@@ -244,14 +244,17 @@ public enum LineEnvelope: Sendable, Equatable {
 
     // MARK: - Headers
 
-    /// `TIMESTAMP STREAM TAG `: an RFC 3339 time, `stdout` or `stderr`, `F` (full) or `P`
-    /// (partial).
+    /// `TIMESTAMP STREAM TAGS `: an RFC 3339 time, `stdout` or `stderr`, and the tags, a
+    /// `:`-separated list whose first is `F` (full) or `P` (partial); later tags (`F:x`) are
+    /// ignored, as the kubelet ignores them.
     static func criHeader(_ p: UnsafePointer<UInt8>, _ n: Int) -> (start: Int, stdout: Bool, partial: Bool)? {
         var i = 0
         guard let time = word(p, n, &i), time.count >= 20, isDigit(p[0]), p[4] == UInt8(ascii: "-"),
             p[10] == UInt8(ascii: "T")
         else { return nil }
-        guard let stream = nextWord(p, n, &i), let tag = nextWord(p, n, &i), tag.count == 1 else { return nil }
+        guard let stream = nextWord(p, n, &i), let tag = nextWord(p, n, &i),
+            tag.count == 1 || p[tag.lowerBound + 1] == UInt8(ascii: ":")
+        else { return nil }
         let stdout = matches(p, stream, "stdout")
         guard stdout || matches(p, stream, "stderr") else { return nil }
         guard p[tag.lowerBound] == UInt8(ascii: "F") || p[tag.lowerBound] == UInt8(ascii: "P") else { return nil }

@@ -17,7 +17,7 @@ import Testing
     }
 
     @Test(
-        "CRI: stdout lines are read after the header, stderr skipped, a partial line rejected",
+        "CRI: stdout lines are read after the header (later tags ignored), stderr skipped, a partial line rejected",
         arguments: [
             ("2026-11-28T12:14:14.123456789Z stdout F GET", LineEnvelope.Unwrapped.line(40)),
             ("2026-11-28T12:14:14.123456789+01:00 stdout F GET", .line(45)),
@@ -27,6 +27,11 @@ import Testing
             ("2026-11-28T12:14:14.123456789Z stdout P GET", .reject(.truncated)),
             ("2026-11-28T12:14:14.123456789Z stdin F GET", .reject(.truncated)),
             ("2026-11-28T12:14:14Z stdout X GET", .reject(.truncated)),
+            // Tags after the first, `:`-separated, are ignored.
+            ("2026-11-28T12:14:14.123456789Z stdout F:x GET", .line(42)),
+            ("2026-11-28T12:14:14.123456789Z stdout P:x:y GET", .reject(.truncated)),
+            ("2026-11-28T12:14:14Z stdout FX GET", .reject(.truncated)),
+            ("2026-11-28T12:14:14Z stdout X:F GET", .reject(.truncated)),
             ("192.0.2.7 - - [28/Nov/2026:12:14:14 +0000]", .reject(.truncated)),
         ])
     func cri(_ line: String, _ expected: LineEnvelope.Unwrapped) {
