@@ -422,7 +422,7 @@ struct PseudonymizerTests {
         #expect(other.hmacCount == 10)
     }
 
-    @Test("recipients: e-mail addresses trimmed and lower-cased, tokens case-sensitive")
+    @Test("recipients: e-mail addresses trimmed and lower-cased, tokens case-sensitive, never cached")
     func recipients() throws {
         let temp = PrivacyTempDirectory()
         let p = Pseudonymizer(keyStore: try store(in: temp))
@@ -432,6 +432,11 @@ struct PseudonymizerTests {
         let token = try p.recipient(epoch: day, site: "example.com", token: "AbC123")
         #expect(try p.recipient(epoch: day, site: "example.com", token: "abc123") != token)
         #expect(try p.recipient(epoch: day, site: "example.com", token: " AbC123 ") == token)
+        // Not cached (each message sent has its own token): the cache holds visitors only.
+        #expect(p.cachedCount == 0 && p.hmacCount == 6)
+        _ = try p.visitor(epoch: day, site: "example.com", cookie: "c1", ip: "192.0.2.1", userAgent: "x")
+        #expect(try p.recipient(epoch: day, site: "example.com", token: "AbC123") == token)
+        #expect(p.cachedCount == 1 && p.hmacCount == 8)
     }
 
     @Test("the cache runs HMAC once per distinct input: 1000 calls, 10 inputs, 10 HMACs")
@@ -515,16 +520,17 @@ struct PseudonymizerTests {
                                 key: keys[e], domain: "veil/v1/recipient", fields: [s, Array(cookie.utf8)]),
                         "step \(step) \(site) \(n)")
                     #expect(p.cachedCount <= cacheLimit)
+                    // Recipients are never cached: each costs an HMAC.
                     hmacs +=
-                        [("c", v), ("i", i), ("r", r)].filter { seen.insert("\($0.0)\(e)\(site)\(n % 3)").inserted }
-                        .count
+                        1 + [("c", v), ("i", i)].filter { seen.insert("\($0.0)\(e)\(site)\(n % 3)").inserted }.count
                 }
             }
         }
-        // Each distinct input costs an HMAC at least; with an unbounded cache, exactly that
-        // plus the first epoch's inputs once more (the second step, a newer epoch, drops them).
+        // Each distinct visitor input costs an HMAC at least; with an unbounded cache, exactly
+        // that plus the first epoch's inputs once more (the second step, a newer epoch, drops
+        // them); and every recipient one.
         #expect(p.hmacCount >= hmacs)
-        if cacheLimit > 1000 { #expect(p.hmacCount == hmacs + 3 * sites.count * 3) }
+        if cacheLimit > 1000 { #expect(p.hmacCount == hmacs + 2 * sites.count * 3) }
     }
 
     @Test("a newer epoch drops the older epochs' entries; a late record of an old epoch gets the same pseudonym again")
