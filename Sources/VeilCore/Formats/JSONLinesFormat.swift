@@ -1362,88 +1362,16 @@ private struct JSONScanner {
                 i += 1
                 continue
             }
-            guard i + 1 < end else { throw JSONScanFailure(.truncated) }
-            let out: UInt8
-            switch p[i + 1] {
-            case UInt8(ascii: "\""): out = UInt8(ascii: "\"")
-            case UInt8(ascii: "\\"): out = UInt8(ascii: "\\")
-            case UInt8(ascii: "/"): out = UInt8(ascii: "/")
-            case UInt8(ascii: "b"): out = 0x08
-            case UInt8(ascii: "f"): out = 0x0C
-            case UInt8(ascii: "n"): out = 0x0A
-            case UInt8(ascii: "r"): out = 0x0D
-            case UInt8(ascii: "t"): out = 0x09
-            case UInt8(ascii: "u"):
-                var scalar = try hex4(i + 2)
-                i += 6
-                if scalar & 0xFC00 == 0xD800 {
-                    // A high surrogate: combine with a following low one, else U+FFFD.
-                    if i + 1 < end, p[i] == UInt8(ascii: "\\"), p[i + 1] == UInt8(ascii: "u") {
-                        let low = try hex4(i + 2)
-                        if low & 0xFC00 == 0xDC00 {
-                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                            i += 6
-                        } else {
-                            scalar = 0xFFFD
-                        }
-                    } else {
-                        scalar = 0xFFFD
-                    }
-                } else if scalar & 0xFC00 == 0xDC00 {
-                    scalar = 0xFFFD
+            do {
+                (i, w) = try JSONEscape.undo(p, at: i, end: end, to: w)
+            } catch {
+                switch error {
+                case .truncated: throw JSONScanFailure(.truncated)
+                case .badByte(let k):
+                    let c = p[k]
+                    throw JSONScanFailure(c < 0x20 || c == 0x7F ? .binaryGarbage : .badJSON)
                 }
-                w = utf8(scalar, at: w)
-                continue
-            default:
-                i += 1
-                throw unexpected()
             }
-            p[w] = out
-            w += 1
-            i += 2
-        }
-    }
-
-    /// Four hex digits at `j`.
-    func hex4(_ j: Int) throws(JSONScanFailure) -> UInt32 {
-        guard j + 4 <= end else { throw JSONScanFailure(.truncated) }
-        var v: UInt32 = 0
-        for k in j..<(j + 4) {
-            let c = p[k]
-            let d: UInt8
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = c - UInt8(ascii: "A") + 10
-            default: throw JSONScanFailure(c < 0x20 ? .binaryGarbage : .badJSON)
-            }
-            v = v << 4 | UInt32(d)
-        }
-        return v
-    }
-
-    /// Writes `scalar` as UTF-8 at `w` (never past the escape it came from) and returns the
-    /// next write position.
-    func utf8(_ scalar: UInt32, at w: Int) -> Int {
-        switch scalar {
-        case 0..<0x80:
-            p[w] = UInt8(scalar)
-            return w + 1
-        case 0x80..<0x800:
-            p[w] = 0xC0 | UInt8(scalar >> 6)
-            p[w + 1] = 0x80 | UInt8(scalar & 0x3F)
-            return w + 2
-        case 0x800..<0x10000:
-            p[w] = 0xE0 | UInt8(scalar >> 12)
-            p[w + 1] = 0x80 | UInt8((scalar >> 6) & 0x3F)
-            p[w + 2] = 0x80 | UInt8(scalar & 0x3F)
-            return w + 3
-        default:
-            p[w] = 0xF0 | UInt8(scalar >> 18)
-            p[w + 1] = 0x80 | UInt8((scalar >> 12) & 0x3F)
-            p[w + 2] = 0x80 | UInt8((scalar >> 6) & 0x3F)
-            p[w + 3] = 0x80 | UInt8(scalar & 0x3F)
-            return w + 4
         }
     }
 

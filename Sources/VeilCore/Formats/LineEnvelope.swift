@@ -182,62 +182,16 @@ public enum LineEnvelope: Sendable, Equatable {
     /// Undoes a JSON string's escapes in `p[start..<end]` (between its quotes) in place;
     /// returns the new end, or nil for an escape JSON does not have.
     static func unescapeJSON(_ p: UnsafeMutablePointer<UInt8>, _ start: Int, _ end: Int) -> Int? {
-        func hex4(_ j: Int) -> UInt32? {
-            guard j + 4 <= end else { return nil }
-            var v: UInt32 = 0
-            for k in j..<(j + 4) {
-                let c = p[k] | 0x20
-                let d: UInt8
-                if c &- UInt8(ascii: "0") <= 9 {
-                    d = c &- UInt8(ascii: "0")
-                } else if c &- UInt8(ascii: "a") < 6 {
-                    d = c &- UInt8(ascii: "a") &+ 10
-                } else {
-                    return nil
-                }
-                v = v << 4 | UInt32(d)
-            }
-            return v
-        }
         var r = start, w = start
         while r < end {
-            let c = p[r]
-            guard c == UInt8(ascii: "\\") else {
-                p[w] = c
+            guard p[r] == UInt8(ascii: "\\") else {
+                p[w] = p[r]
                 w += 1
                 r += 1
                 continue
             }
-            guard r + 1 < end else { return nil }
-            switch p[r + 1] {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): p[w] = p[r + 1]
-            case UInt8(ascii: "n"): p[w] = 0x0A
-            case UInt8(ascii: "r"): p[w] = 0x0D
-            case UInt8(ascii: "t"): p[w] = 0x09
-            case UInt8(ascii: "b"): p[w] = 0x08
-            case UInt8(ascii: "f"): p[w] = 0x0C
-            case UInt8(ascii: "u"):
-                guard var scalar = hex4(r + 2) else { return nil }
-                r += 6
-                if scalar & 0xFC00 == 0xD800, r + 5 < end, p[r] == UInt8(ascii: "\\"), p[r + 1] == UInt8(ascii: "u"),
-                    let low = hex4(r + 2), low & 0xFC00 == 0xDC00
-                {
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    r += 6
-                } else if scalar & 0xF800 == 0xD800 {
-                    scalar = 0xFFFD
-                }
-                // UTF-8, never longer than the six bytes of the escape it replaces.
-                let s = Unicode.Scalar(scalar) ?? "\u{FFFD}"
-                for b in UTF8.encode(s)! {
-                    p[w] = b
-                    w += 1
-                }
-                continue
-            default: return nil
-            }
-            w += 1
-            r += 2
+            guard let next = try? JSONEscape.undo(p, at: r, end: end, to: w) else { return nil }
+            (r, w) = next
         }
         return w
     }
