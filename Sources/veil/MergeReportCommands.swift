@@ -71,7 +71,8 @@ struct ReportCommand: ParsableCommand {
             in at most --dp-l0 rows of each table (by at most --dp-linf), every count gets exact \
             discrete Laplace noise, and a row is published only when its noisy count clears a \
             threshold set by epsilon and delta. Only the visitor tables are released (traffic_daily, \
-            pages, entry_pages, referrers, browsers, operating_systems, devices). Epsilon is \
+            pages, entry_pages, referrers, browsers, operating_systems, devices; exit_pages, \
+            web_campaigns, visit_durations and visit_pageviews with --dp-tables). Epsilon is \
             charged to every key epoch the states cover, in the ledger of the key store (--keys); \
             a release that would take an epoch over --dp-budget is refused. The same release \
             again gives the same files and is not charged again.

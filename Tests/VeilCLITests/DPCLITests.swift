@@ -122,17 +122,29 @@ struct DPCLITests {
     }
 
     @Test(
-        "exit pages and visit lengths are released on request: their files and columns, the manifest lists what was not selected"
+        "exit pages, visit lengths and web campaigns are released on request: their files and columns, the manifest lists what was not selected"
     )
     func tablesOfVisitsOnRequest() throws {
         let f = try DPFixture(seed: 75)
         defer { f.remove() }
         let r = try f.report(
             "v",
-            ["--dp-epsilon", "20", "--dp-tables", "visit_pageviews,exit_pages,visit_durations", "--dp-budget", "50"])
+            [
+                "--dp-epsilon", "20", "--dp-tables", "visit_pageviews,exit_pages,web_campaigns,visit_durations",
+                "--dp-budget", "50",
+            ])
         #expect(r.status == 0, "\(r)")
         #expect(
-            CLI.list(f.dir + "/v") == ["exit_pages.csv", "manifest.json", "visit_durations.csv", "visit_pageviews.csv"])
+            CLI.list(f.dir + "/v") == [
+                "exit_pages.csv", "manifest.json", "visit_durations.csv", "visit_pageviews.csv", "web_campaigns.csv",
+            ])
+        // The generator tags a share of visits' first pageviews with `utm_` campaigns.
+        let campaigns = try simpleCSV(f.dir + "/v/web_campaigns.csv")
+        #expect(!campaigns.isEmpty)
+        for row in campaigns {
+            #expect(Set(row.keys) == ["site", "date", "source", "medium", "campaign", "visitors"], "\(row)")
+            #expect(Int(row["visitors"] ?? "") != nil && row["source"]?.isEmpty == false, "\(row)")
+        }
         let durations = try simpleCSV(f.dir + "/v/visit_durations.csv")
         #expect(!durations.isEmpty)
         for row in durations {
@@ -148,19 +160,19 @@ struct DPCLITests {
         let manifest = try jsonObject(try CLI.read(f.dir + "/v/manifest.json"))
         let dp = try #require(manifest["differential_privacy"] as? [String: Any])
         let released = try #require(dp["tables"] as? [String: Any])
-        #expect(Set(released.keys) == ["exit_pages", "visit_durations", "visit_pageviews"])
+        #expect(Set(released.keys) == ["exit_pages", "visit_durations", "visit_pageviews", "web_campaigns"])
         let notReleased = try #require(dp["tables_not_released"] as? [String: String])
         #expect(notReleased["pages"] == "not selected (--dp-tables)")
         #expect(notReleased["exit_pages"] == nil && notReleased["bots"] != nil)
 
-        // Without --dp-tables: the seven default tables; these three are named as not selected.
+        // Without --dp-tables: the seven default tables; these four are named as not selected.
         let d = try f.report("d", ["--dp-epsilon", "20", "--dp-budget", "50"])
         #expect(d.status == 0, "\(d)")
         #expect(!CLI.list(f.dir + "/d").contains("exit_pages.csv"))
         let dm = try jsonObject(try CLI.read(f.dir + "/d/manifest.json"))
         let dnr = try #require(
             (dm["differential_privacy"] as? [String: Any])?["tables_not_released"] as? [String: String])
-        for name in ["exit_pages", "visit_durations", "visit_pageviews"] {
+        for name in ["exit_pages", "visit_durations", "visit_pageviews", "web_campaigns"] {
             #expect(dnr[name] == "not selected (--dp-tables)", "\(name): \(dnr)")
         }
     }
@@ -245,7 +257,8 @@ struct DPCLITests {
             (
                 "visits",
                 [
-                    "--dp-epsilon", "20", "--dp-tables", "exit_pages,visit_durations,visit_pageviews", "--dp-l0", "8",
+                    "--dp-epsilon", "20", "--dp-tables", "exit_pages,visit_durations,visit_pageviews,web_campaigns",
+                    "--dp-l0", "8",
                     "--dp-budget", "100",
                 ]
             ),

@@ -17,6 +17,8 @@ func heavyVisitorLines(hits: Int = 10_000, pages: Int = 500, referrers: Int = 50
     return (0..<hits).map { i in
         var r = StateTestRequest(
             ip: ip, userAgent: StateTestKit.firefox, time: start + Int64(i) * 6, path: "/h/" + name(i % pages))
+        // The visit enters through a web campaign (its page is still `/h/ggg`).
+        if i == 0 { r.path += "?utm_source=heavy&utm_campaign=launch" }
         if i % 10 == 0 {
             r.referrer = "https://ref-\(name(i / 10 % referrers)).example.net/x"
         }

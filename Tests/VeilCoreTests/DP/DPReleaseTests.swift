@@ -241,6 +241,101 @@ struct DPReleaseTests {
         #expect(durations.rows.contains { $0[2] == "1801" && $0[3] == "" } || !lows.contains(1801))
     }
 
+    /// Visitors' visits by the web campaign of their first pageview: tagged pageviews later in
+    /// a visit count in no row (the k-release counts their pageviews, not their visits).
+    /// `entries`: the visitors with a visit through each campaign on each day; `twice`: how many
+    /// of them had two.
+    static func campaignLog(
+        visitors: Int
+    ) -> (requests: [StateTestRequest], entries: [DPPartitionLabel: Set<Int>], twice: [DPPartitionLabel: Int64]) {
+        let campaigns: [(path: String, label: String)?] = [
+            ("/?utm_source=news&utm_medium=email&utm_campaign=dec", "news\temail\tdec"),
+            ("/landing?utm_source=ads&utm_medium=cpc", "ads\tcpc\t(none)"),
+            ("/spring?utm_campaign=spring&utm_source=partner", "partner\t(none)\tspring"),
+            nil,
+        ]
+        var requests: [StateTestRequest] = []
+        var entries: [DPPartitionLabel: Set<Int>] = [:]
+        var twice: [DPPartitionLabel: Int64] = [:]
+        for v in 0..<visitors {
+            let ua = StateTestKit.humanAgents[v % StateTestKit.humanAgents.count]
+            let ip = StateTestKit.address(v)
+            // Three visits on the 28th (three hours apart), one on the 29th for every other visitor.
+            // Every seventh visitor comes back through its first visit's campaign at 10:00.
+            let starts =
+                [1, 4, 7].map { StateTestKit.time(2026, 11, 28, $0, v % 50) }
+                + (v % 2 == 0 ? [StateTestKit.time(2026, 11, 29, 2, v % 50)] : [])
+                + (v % 7 == 0 ? [StateTestKit.time(2026, 11, 28, 10, v % 50)] : [])
+            for (i, t) in starts.enumerated() {
+                let c = campaigns[(i == 4 ? v : v + i) % campaigns.count]
+                requests.append(StateTestRequest(ip: ip, userAgent: ua, time: t, path: c?.path ?? "/"))
+                requests.append(StateTestRequest(ip: ip, userAgent: ua, time: t + 60, path: "/pricing"))
+                if v % 5 == 0 {
+                    requests.append(StateTestRequest(ip: ip, userAgent: ua, time: t + 90, path: "/a?utm_source=inner"))
+                }
+                if let c {
+                    let label = DPPartitionLabel(site: "default", date: ISOTime.date(days: t / 86_400), value: c.label)
+                    if !entries[label, default: []].insert(v).inserted { twice[label, default: 0] += 1 }
+                }
+            }
+        }
+        return (requests, entries, twice)
+    }
+
+    @Test(
+        "web campaigns: the visitors whose visit entered through each campaign, bounded per visitor; three label columns"
+    )
+    func webCampaigns() throws {
+        let ws = try StateTestWorkspace()
+        let log = Self.campaignLog(visitors: 60)
+        let s = try ws.aggregate(log.requests, name: "utm.log")
+        // L0 = 8 keeps every row of every visitor: the bounded counts are the distinct visitors.
+        var r = try DPRelease(
+            state: s, parameters: Self.parameters("1000", delta: 1e-3, l0: 8, tables: [.webCampaigns]))
+        let bounded = try #require(r.boundedCountsByLabel()[.webCampaigns])
+        #expect(bounded == log.entries.mapValues { Int64($0.count) }, "\(bounded)")
+        #expect(!bounded.keys.contains { $0.value.hasPrefix("inner") })
+        #expect(bounded.count == 4)  // three campaigns on the 28th, one on the 29th
+        // L0 = 1: each visitor with a campaign visit counts in exactly one row per key epoch (a
+        // day: the privacy unit is a visitor's pseudonym of one epoch).
+        var one = try DPRelease(
+            state: s, parameters: Self.parameters("1000", delta: 1e-3, l0: 1, tables: [.webCampaigns]))
+        let units = Set(log.entries.flatMap { label, visitors in visitors.map { "\(label.date) \($0)" } })
+        #expect(one.boundedCountsByLabel()[.webCampaigns]?.values.reduce(0, +) == Int64(units.count))
+        #expect(units.count == 75)
+        // L∞ = 2: a visitor's visits through one campaign on one day count up to twice.
+        var capped = try DPRelease(
+            state: s, parameters: Self.parameters("1000", delta: 1e-3, l0: 8, lInf: 2, tables: [.webCampaigns]))
+        #expect(log.twice.values.reduce(0, +) >= 3)
+        #expect(capped.boundedCountsByLabel()[.webCampaigns] == bounded.merging(log.twice, uniquingKeysWith: +))
+
+        let published = r.tables(noiseKey: Self.key, releaseID: "utm").map(StateTestTable.init)
+        let t = try StateTestKit.table(published, "web_campaigns")
+        #expect(t.header == ["site", "date", "source", "medium", "campaign", "visitors"])
+        #expect(t.rows.count == 4, "\(t.rows)")
+        for row in t.rows {
+            let label = DPPartitionLabel(site: row[0], date: row[1], value: row[2...4].joined(separator: "\t"))
+            let truth = try #require(bounded[label], "\(row)")
+            #expect(abs(Int64(row[5])! - truth) <= 3, "\(row) vs \(truth)")
+        }
+        #expect(t.rows.contains { $0[2...4] == ["ads", "cpc", "(none)"] })
+    }
+
+    @Test("a state that folded web campaigns into (other) is refused for web_campaigns only")
+    func foldedCampaignsAreRefused() throws {
+        let ws = try StateTestWorkspace()
+        var c = AggregationConfiguration()
+        c.maxWebCampaigns = 2
+        let s = try ws.aggregate(Self.campaignLog(visitors: 20).requests, name: "cap.log", aggregation: c)
+        let e = #expect(throws: VeilError.self) {
+            try DPRelease(state: s, parameters: Self.parameters("1", tables: [.webCampaigns]))
+        }
+        #expect(e?.code == .state && e?.message.contains("web campaigns") == true, "\(e?.message ?? "")")
+        #expect(throws: Never.self) {
+            _ = try DPRelease(state: s, parameters: Self.parameters("1", tables: [.pages, .entryPages]))
+        }
+    }
+
     // MARK: Refusals and validation
 
     @Test("a state that folded paths past --max-paths into (other) is refused")

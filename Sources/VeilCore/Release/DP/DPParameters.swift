@@ -60,6 +60,7 @@ public enum DPTable: String, CaseIterable, Sendable, Comparable {
     case entryPages = "entry_pages"
     case exitPages = "exit_pages"
     case referrers
+    case webCampaigns = "web_campaigns"
     case browsers
     case operatingSystems = "operating_systems"
     case devices
@@ -67,8 +68,8 @@ public enum DPTable: String, CaseIterable, Sendable, Comparable {
     case visitPageviews = "visit_pageviews"
 
     /// The tables a release publishes unless `--dp-tables` says otherwise: the pageview tables
-    /// and entry pages. Exit pages and the visit length tables are released on request (each
-    /// table released takes its share of ε).
+    /// and entry pages. Exit pages, web campaigns and the visit length tables are released on
+    /// request (each table released takes its share of ε).
     public static let defaultTables: [DPTable] = [
         .trafficDaily, .pages, .entryPages, .referrers, .browsers, .operatingSystems, .devices,
     ]
@@ -79,7 +80,7 @@ public enum DPTable: String, CaseIterable, Sendable, Comparable {
         switch self {
         case .trafficDaily: .trafficDay
         case .pages: .pages
-        case .entryPages, .exitPages, .visitDurations, .visitPageviews: nil
+        case .entryPages, .exitPages, .webCampaigns, .visitDurations, .visitPageviews: nil
         case .referrers: .referrers
         case .browsers: .browsers
         case .operatingSystems: .operatingSystems
@@ -95,6 +96,7 @@ public enum DPTable: String, CaseIterable, Sendable, Comparable {
         case .exitPages: ContributionStore.tableCount + 1
         case .visitDurations: ContributionStore.tableCount + 2
         case .visitPageviews: ContributionStore.tableCount + 3
+        case .webCampaigns: ContributionStore.tableCount + 4
         default: nil
         }
     }
@@ -114,6 +116,7 @@ public enum DPTable: String, CaseIterable, Sendable, Comparable {
         case .trafficDaily: []
         case .pages, .entryPages, .exitPages: ["path"]
         case .referrers: ["referrer_host"]
+        case .webCampaigns: ["source", "medium", "campaign"]
         case .browsers: ["browser", "version"]
         case .operatingSystems: ["os"]
         case .devices: ["device"]
@@ -140,7 +143,6 @@ public enum DPTable: String, CaseIterable, Sendable, Comparable {
             "traffic_monthly",
             "not released under differential privacy (sum the daily rows: post-processing costs no budget)"
         ),
-        ("web_campaigns", "not covered by contribution bounding; not released under differential privacy"),
         ("not_found", "counts bots and requests, not visitors; not released under differential privacy"),
         ("status_codes", "counts bots and requests, not visitors; not released under differential privacy"),
         ("bots", "counts bots and requests, not visitors; not released under differential privacy"),

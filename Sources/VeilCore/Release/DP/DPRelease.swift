@@ -84,6 +84,14 @@ public struct DPRelease {
                 )
             }
         }
+        if tables.contains(.webCampaigns),
+            state.visitors.contains(where: { $0.visits.contains { $0.campaign == other } })
+        {
+            throw VeilError(
+                .state,
+                "the state folded web campaigns past the 10,000 it keeps apart into \(otherLabel); a differentially private release of web_campaigns needs every value kept apart (aggregate fewer days per state)"
+            )
+        }
         let byEntry = tables.contains(.entryPages), byExit = tables.contains(.exitPages)
         if byEntry || byExit,
             state.visitors.contains(where: {
@@ -110,8 +118,8 @@ public struct DPRelease {
                 sums[Partition(site: c.site, day: c.day, dim: c.dim), default: 0] += Int64(min(c.count, cap))
             }
         } else if let rankTable = m.table.visitRankTable {
-            // Tables of visits: each visitor's visits by (start day, entry page, exit page or
-            // length range), the l0 partitions of smallest keyed rank kept.
+            // Tables of visits: each visitor's visits by (start day, entry page, exit page, web
+            // campaign or length range), the l0 partitions of smallest keyed rank kept.
             let scale = m.table.lengthScale
             for (j, key) in state.visitorKeys.enumerated() {
                 var counts: [Partition: Int] = [:]
@@ -148,12 +156,14 @@ public struct DPRelease {
     }
 
     /// The partition value a visit counts under in a table of visits: its entry page, its exit
-    /// page (nil when unknown: a visit read from a state older than exits), or the index of its
-    /// length's range.
+    /// page (nil when unknown: a visit read from a state older than exits), the web campaign its
+    /// first pageview was tagged with (nil for none, and for a visit read from a state older
+    /// than version 6), or the index of its length's range.
     static func visitDimension(_ table: DPTable, _ v: Visit) -> UInt32? {
         switch table {
         case .entryPages: return v.entry
         case .exitPages: return v.exit == Visit.unknownExit ? nil : v.exit
+        case .webCampaigns: return v.campaign == Visit.noCampaign ? nil : v.campaign
         case .visitDurations: return UInt32(VisitLengthScale.duration.index(of: v.end - v.start))
         case .visitPageviews: return UInt32(VisitLengthScale.pageviews.index(of: Int64(v.pageviews)))
         default: return nil
@@ -257,6 +267,11 @@ public struct DPRelease {
                     } else {
                         row += [r.label.value, ""]
                     }
+                } else if m.table == .webCampaigns {
+                    // Source, medium and campaign, as the k-release splits them.
+                    let parts = r.label.value.split(
+                        separator: TableID.webCampaignSeparator, maxSplits: 2, omittingEmptySubsequences: false)
+                    row += (0..<3).map { $0 < parts.count ? String(parts[$0]) : "" }
                 } else if m.table != .trafficDaily {
                     row.append(r.label.value)
                 }
