@@ -237,4 +237,9 @@ for p in [0x02, 0x3B, 0x6E]:
 put("lines", b"\x3a" + gz)
 put("lines", b"\x3a" + zst[:len(zst) // 2])
 PY
+# Country databases (`--geoip`) of every record size, IPv6 and IPv4 trees.
+mkdir -p "$out/geoip"
+for size in 24 28 32; do
+    for v in 4 6; do "$gen" geoip --output "$out/geoip/countries-$size-ipv$v.mmdb" --record-size $size --ip-version $v; done
+done
 echo "seeds: $(find "$out" -type f | wc -l) files in $out"

@@ -59,6 +59,8 @@ public struct FuzzTarget: Sendable {
         FuzzTarget(
             "lines", "ByteSource + LineReader (plain, gzip, zstd, xz, bzip2) at chunk sizes set by the first byte",
             LinesTarget.run),
+        FuzzTarget(
+            "geoip", "CountryDatabase (--geoip's MaxMind DB reader) on the raw bytes, then lookups", GeoIPTarget.run),
     ]
 
     /// The target called `name`, if any.

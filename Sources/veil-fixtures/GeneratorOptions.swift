@@ -50,12 +50,15 @@ struct UsageError: Error {
 enum Command {
     case help
     case generate(GeneratorOptions)
+    /// `geoip`: a country database of the synthetic address ranges (`CountryDatabaseWriter`).
+    case geoip(output: String, writer: CountryDatabaseWriter)
 }
 
 /// Hand-written parser for `veil-fixtures` arguments (`--flag value` or `--flag=value`).
 enum CommandLineParser {
     static let usage = """
         usage: veil-fixtures generate [options]
+               veil-fixtures geoip --output FILE.mmdb [--record-size 24|28|32] [--ip-version 4|6]
 
         Writes a deterministic synthetic access log, and optionally its exact ground truth.
 
@@ -95,9 +98,39 @@ enum CommandLineParser {
               --days 2 --output caddy.log --truth caddy.truth.json --identifiers caddy.ids
         """
 
+    /// `geoip --output FILE [--record-size N] [--ip-version N]`.
+    static func parseGeoIP(_ arguments: [String]) throws(UsageError) -> Command {
+        var output: String?
+        var writer = CountryDatabaseWriter()
+        var i = 0
+        while i < arguments.count {
+            let name = arguments[i]
+            guard i + 1 < arguments.count else { throw UsageError(message: "\(name) needs a value") }
+            let value = arguments[i + 1]
+            switch name {
+            case "--output": output = value
+            case "--record-size":
+                guard let n = Int(value), [24, 28, 32].contains(n) else {
+                    throw UsageError(message: "--record-size must be 24, 28 or 32")
+                }
+                writer.recordSize = n
+            case "--ip-version":
+                guard let n = Int(value), n == 4 || n == 6 else {
+                    throw UsageError(message: "--ip-version must be 4 or 6")
+                }
+                writer.ipVersion = n
+            default: throw UsageError(message: "unknown option '\(name)' for geoip")
+            }
+            i += 2
+        }
+        guard let output else { throw UsageError(message: "geoip needs --output FILE") }
+        return .geoip(output: output, writer: writer)
+    }
+
     static func parse(_ arguments: [String]) throws(UsageError) -> Command {
         guard let first = arguments.first else { throw UsageError(message: "missing command") }
         if first == "--help" || first == "-h" || first == "help" { return .help }
+        if first == "geoip" { return try parseGeoIP(Array(arguments.dropFirst())) }
         guard first == "generate" else { throw UsageError(message: "unknown command '\(first)'") }
 
         var options = GeneratorOptions()

@@ -57,6 +57,10 @@ do {
         bytes.withUnsafeBytes { _ = write(1, $0.baseAddress!, $0.count) }
     case .generate(let options):
         try FixtureGenerator(options: options).run()
+    case .geoip(let output, let writer):
+        var sink = try ByteSink(path: output)
+        sink.buffer = writer.build()
+        try sink.finish()
     }
 } catch let error as UsageError {
     printError("veil-fixtures: \(error.message)\n\(CommandLineParser.usage)")

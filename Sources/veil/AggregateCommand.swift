@@ -20,6 +20,7 @@ func runAggregation(
     job.sealPastEpochs = releasedAtOnce
     job.aggregation.recordsContributions = !releasedAtOnce
     job.skipBadFiles = aggregation.skipBadFiles
+    if let geoip = aggregation.geoip { job.aggregation.countries = try CountryDatabase(path: geoip) }
     job.threads = aggregation.threadCount
     if output.quiet || output.json { job.ingest.progress = nil }
     // One pseudonymiser (and its cache) per parsing thread, kept across inputs.

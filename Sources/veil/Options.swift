@@ -199,6 +199,13 @@ struct AggregationOptions: ParsableArguments {
     @Flag(name: .long, help: "Take the client address from the left-most X-Forwarded-For entry when present.")
     var trustForwardedFor = false
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A MaxMind DB country database (GeoLite2-Country.mmdb, GeoLite2-City.mmdb, DB-IP's lite databases): pageviews are also counted by their client's country (countries.csv).",
+            valueName: "file.mmdb"))
+    var geoip: String?
+
     @Flag(
         name: .long,
         help:

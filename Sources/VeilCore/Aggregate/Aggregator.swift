@@ -47,6 +47,9 @@ public struct AggregationConfiguration: Sendable {
     /// about a twentieth of the time, and the rollups are the same. A state made without them
     /// cannot be written (`StateCodec.write`) or released with noise (`DPRelease`).
     public var recordsContributions = true
+    /// A country database (`--geoip`): each pageview is counted in the countries table under
+    /// the country of its client address. Nil: no countries table.
+    public var countries: CountryDatabase?
 
     public init() {}
 }
@@ -144,6 +147,8 @@ public struct Aggregator: RecordSink {
     /// (cell + 1, human) and pseudonym bits of clients counted recently, 4096 pairs
     /// direct-mapped (see `countClient`); cleared whenever cell indices change.
     private var recentClients = [UInt64](repeating: 0, count: 2 << 12)
+    /// The countries of recently seen address blocks (`countCountry`).
+    private var countryCache = CountryCache()
     private static let noReferrer = Visit.noReferrer
     private static let noCampaign = Visit.noCampaign
 
@@ -347,6 +352,21 @@ public struct Aggregator: RecordSink {
         count(cell: cells.device, .devices, p, known: known)
         if ref != Self.noReferrer { count(.referrers, site, day, ref, p, known: known) }
         if webCampaign != Self.noCampaign { countWebCampaign(site, day, webCampaign, p) }
+        if let countries = configuration.countries { countCountry(countries, site, day, address, line, p) }
+    }
+
+    /// Counts a pageview in the cell of its client address's country.
+    @inline(never)
+    private mutating func countCountry(
+        _ db: CountryDatabase, _ site: UInt32, _ day: Int64, _ address: ByteRange, _ line: UnsafeBufferPointer<UInt8>,
+        _ p: Pseudonym
+    ) {
+        let ip = IPAddress(UnsafeRawBufferPointer(address.slice(line)))
+        let country = countryCache.dimension(of: ip, in: db) { state.dims.intern($0) }
+        let i = state.cell(CellKey(table: .countries, site: Int(site), bucket: day, dimension: Int(country)))
+        state.cells[i].requests += 1
+        state.cells[i].pageviews += 1
+        state.cells[i].visitors.insert(hash: p.lo)
     }
 
     /// Counts a pageview tagged with a web campaign in that campaign's cell.

@@ -42,8 +42,9 @@ public enum StateCodec {
     /// each visit's exit page (versions 2 and 3 are read with unknown exits but for one-page
     /// visits); version 5 the bots table (table id 10), in the same layout; version 6 the web
     /// campaign and referrer host each visit came from (older visits read as
-    /// `Visit.noCampaign`, `Visit.noReferrer`). Version 1 files are not read.
-    public static let version: UInt16 = 6
+    /// `Visit.noCampaign`, `Visit.noReferrer`); version 7 the countries table (table id 11),
+    /// in the same layout. Version 1 files are not read.
+    public static let version: UInt16 = 7
     /// The oldest version `decode` reads.
     static let oldestReadable: UInt16 = 2
     /// The first version with web campaign cells.
@@ -55,6 +56,8 @@ public enum StateCodec {
     static let botsSince: UInt16 = 5
     /// The first version whose visits name the web campaign and referrer they came from.
     static let visitCampaignsSince: UInt16 = 6
+    /// The first version with country cells.
+    static let countriesSince: UInt16 = 7
 
     /// The first format version that has cells of `table`: an older file holding one is
     /// refused (a table id no veil of that version wrote).
@@ -62,6 +65,7 @@ public enum StateCodec {
         switch table {
         case .webCampaigns: webCampaignsSince
         case .bots: botsSince
+        case .countries: countriesSince
         default: oldestReadable
         }
     }

@@ -24,6 +24,9 @@ public enum TableID: UInt8, CaseIterable, Sendable, Comparable {
     case webCampaigns = 9
     /// Per site, day and bot name (`BotName`): requests from bots.
     case bots = 10
+    /// Per site, day and country (ISO 3166-1 alpha-2 code, or `(unknown)`) of the client
+    /// address, from a country database (`AggregationConfiguration.countries`): pageviews.
+    case countries = 11
 
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 

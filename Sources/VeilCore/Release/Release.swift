@@ -98,6 +98,10 @@ public struct Release {
         out.append(
             dimension(.operatingSystems, byTable, name: "operating_systems", columns: ["os"], metrics: .pageviews))
         out.append(dimension(.devices, byTable, name: "devices", columns: ["device"], metrics: .pageviews))
+        // Only for states that counted countries (`--geoip`).
+        if !byTable[Int(TableID.countries.rawValue)].isEmpty {
+            out.append(dimension(.countries, byTable, name: "countries", columns: ["country"], metrics: .pageviews))
+        }
         out.append(dimension(.statusCodes, byTable, name: "status_codes", columns: ["status"], metrics: .requests))
         out.append(dimension(.bots, byTable, name: "bots", columns: ["bot"], metrics: .traffic))
         if let campaigns { out += try campaigns.wait() } else { out += try campaignTablesOfParts() }

@@ -28,7 +28,9 @@ public enum RollupWriter {
                 file: directory)
         }
         // The whole directory is replaced at once: readers see all old files or all new ones.
-        let names = Set(tables.map(\.fileName) + ["manifest.json"])
+        // Any rollup veil writes may be replaced (a table this release leaves out, such as
+        // `countries.csv` without a country database, included).
+        let names = Set(tables.map(\.fileName) + ["manifest.json"]).union(rollupFileNames)
         let manifestText = manifest(state, tables, configuration)
         try AtomicDirectory.replace(directory, owned: { names.contains($0) }) { (tmp) throws(VeilError) in
             for t in tables {

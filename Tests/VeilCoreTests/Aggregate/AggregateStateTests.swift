@@ -680,12 +680,12 @@ struct AggregateStateTests {
     }
 
     @Test(
-        "versions 2 to 5 are read (2 and 3: exits unknown, before 6: visits without campaigns); a file holding a table its version had not (web campaigns before 3, bots before 5) is refused"
+        "versions 2 to 6 are read (2 and 3: exits unknown, before 6: visits without campaigns); a file holding a table its version had not (web campaigns before 3, bots before 5, countries before 7) is refused"
     )
     func readsVersion2() throws {
         let ws = try StateTestWorkspace()
         let plain = try ws.aggregate([Self.pageview(0, "/a"), Self.pageview(60, "/b")], name: "v.log").state
-        #expect(StateCodec.version == 6)
+        #expect(StateCodec.version == 7)
         #expect(plain.visitors.first?.visits.first?.exit == plain.dims.intern("/b", readOnly: true))
         for v: UInt16 in [2, 3] {
             let old = StateCodec.encode(plain, only: nil, layout: v)
@@ -756,6 +756,22 @@ struct AggregateStateTests {
             try StateCodec.decode(StateCodec.encode(crawled, only: nil, layout: 4), file: "b4.veilstate")
         }
         #expect(b?.code == .state && b?.message.contains("unknown table id") == true, "\(b?.message ?? "")")
+
+        // Version 6 had every table but the countries: a state with country cells reads back
+        // in the current version and is refused in version 6.
+        var located = plain
+        let day = try #require(located.cellKeys.first { $0.table == .trafficDay }).bucket
+        let ci = located.cell(
+            CellKey(table: .countries, site: 0, bucket: day, dimension: Int(located.dims.intern("DE"))))
+        located.cells[ci].pageviews += 1
+        let encoded = StateCodec.encode(located)
+        #expect(StateCodec.encode(try StateCodec.decode(encoded, file: "c.veilstate")) == encoded)
+        let refused = #expect(throws: VeilError.self) {
+            try StateCodec.decode(StateCodec.encode(located, only: nil, layout: 6), file: "c6.veilstate")
+        }
+        #expect(
+            refused?.code == .state && refused?.message.contains("unknown table id") == true,
+            "\(refused?.message ?? "")")
     }
 
     @Test("a newer version, a truncated file and a foreign file are state errors")
@@ -1211,7 +1227,7 @@ struct AggregateStateTests {
                     guard key.bucket == day, daySites.insert(key.site).inserted else { return 13 }
                 case .pages, .browsers, .operatingSystems, .devices, .statusCodes:
                     guard key.bucket == day else { return 14 }
-                case .notFound, .referrers, .webCampaigns, .bots: return 15
+                case .notFound, .referrers, .webCampaigns, .bots, .countries: return 15
                 }
                 requests[key.table, default: 0] += s.cells[j].requests
             }

@@ -146,6 +146,7 @@ public enum DPTable: String, CaseIterable, Sendable, Comparable {
         ("not_found", "counts bots and requests, not visitors; not released under differential privacy"),
         ("status_codes", "counts bots and requests, not visitors; not released under differential privacy"),
         ("bots", "counts bots and requests, not visitors; not released under differential privacy"),
+        ("countries", "not covered by contribution bounding; not released under differential privacy"),
         ("campaigns", "e-mail recipients are not bounded; not released under differential privacy"),
         ("campaign_links", "e-mail recipients are not bounded; not released under differential privacy"),
     ]
