@@ -493,7 +493,10 @@ struct EmailCLITests {
             format: "combined", lines: 6_000, seed: 69, extra: ["--email-share", "0.15"], in: dir)
         let env = ["VEIL_KEYS": dir + "/keys"]
         try veil(["run", sg.log, log.log, "-o", dir + "/a", "--k", "2", "--quiet"], env: env)
-        try veil(["run", log.log, "-o", dir + "/b", "--quiet"], env: env)
+        // With countries (a country database of the generator's address ranges).
+        try #require(try CLI.fixtures(["geoip", "--output", dir + "/c.mmdb"]).status == 0)
+        try veil(["run", log.log, "-o", dir + "/b", "--quiet", "--geoip", dir + "/c.mmdb"], env: env)
+        #expect(CLI.list(dir + "/b").contains("countries.csv") && !CLI.list(dir + "/a").contains("countries.csv"))
         #expect(try csvRows(dir + "/a/campaigns.csv").contains { $0["delivered"] == "" } == false)
         #expect(try csvRows(dir + "/b/campaigns.csv").allSatisfy { $0["delivered"] == "" })
         let r = try python([CLI.packageRoot + "/Tests/VeilCLITests/csv_contract.py", dir + "/a", dir + "/b"])

@@ -53,6 +53,7 @@ MONTH = "month"  # YYYY-MM
 LABEL = "label"  # non-empty text
 VERSION = "version"  # browser major version: digits, or empty (e.g. the (other) row)
 STATUS = "status"  # HTTP status code, or (other)
+COUNTRY = "country"  # ISO 3166-1 alpha-2 code, (unknown) or (other)
 OPTCOUNT = "optcount"  # non-negative integer, or empty when unknown (campaigns.delivered)
 RATIO = "ratio"  # a non-negative ratio with four decimals (may exceed 1), or empty
 
@@ -67,6 +68,7 @@ DUCKDB_TYPES = {
     LABEL: {"VARCHAR"},
     VERSION: {"BIGINT", "VARCHAR"},
     STATUS: {"BIGINT", "VARCHAR"},
+    COUNTRY: {"VARCHAR"},
     OPTCOUNT: {"BIGINT"},
     RATIO: {"DOUBLE"},  # DECIMAL(p,s) accepted too
 }
@@ -198,6 +200,7 @@ DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 HOUR_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}):00:00(Z|[+-]\d{2}:\d{2})$")
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 STATUS_RE = re.compile(r"^([1-9][0-9]{2}|\(other\))$")
+COUNTRY_RE = re.compile(r"^([A-Z]{2}|\(unknown\)|\(other\))$")
 VERSION_RE = re.compile(r"^[0-9]*$")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -261,6 +264,9 @@ class Checker:
         elif kind == STATUS:
             if not STATUS_RE.match(value):
                 self.fail(where, f"{value!r} is not a status code or (other)")
+        elif kind == COUNTRY:
+            if not COUNTRY_RE.match(value):
+                self.fail(where, f"{value!r} is not a country code, (unknown) or (other)")
 
     def check_row(self, where, row):
         """Arithmetic that every row of veil's tables satisfies."""
@@ -395,6 +401,10 @@ class Checker:
             self.fail(manifest_path, f"key_epoch_granularity {granularity!r} is not hour, day, week or month")
             granularity = "day"
         documented = tables(granularity)
+        # countries.csv: only from states that counted countries (--geoip).
+        if os.path.exists(os.path.join(directory, "countries.csv")):
+            documented["countries"] = [("site", LABEL), ("date", DATE), ("country", COUNTRY), ("pageviews", COUNT),
+                                       ("visitors", COUNT)]
 
         if manifest.get("classification") != "anonymous":
             self.fail(manifest_path, f"classification {manifest.get('classification')!r} != 'anonymous'")
