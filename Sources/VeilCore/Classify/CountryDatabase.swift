@@ -371,6 +371,8 @@ struct CountryCache {
                 id = known
             } else {
                 id = db.countryCode(record: record).map(intern) ?? unknownID(intern)
+                // A city database has a record per place: the memory stays bounded.
+                if records.count >= 1 << 16 { records.removeAll(keepingCapacity: true) }
                 records[record] = id
             }
         } else {
