@@ -20,6 +20,11 @@ struct CountryDatabaseWriter {
     var recordSize = 24
     var ipVersion = 6
     var buildEpoch: UInt64 = 1_795_824_000  // 2026-11-28T00:00:00Z
+    /// The metadata's `database_type`.
+    var databaseType = "veil-fixtures-Country"
+    /// Records in IPinfo's flat shape (`{"country_code": "DE", "country": "Germany", …}`)
+    /// instead of MaxMind's nested maps.
+    var ipinfo = false
 
     /// One network: the address's 128 bits (IPv4 in the low 32), its prefix length in the
     /// address's own bits, and the index of its record in `records`.
@@ -51,7 +56,7 @@ struct CountryDatabaseWriter {
         var offsets: [Int] = []
         for record in 0..<8 {
             offsets.append(data.bytes.count)
-            data.record(record)
+            if ipinfo { data.flatRecord(record) } else { data.record(record) }
         }
         // The tree: nodes of two slots, node 0 the root.
         enum Slot { case empty, node(Int), data(Int) }
@@ -113,7 +118,7 @@ struct CountryDatabaseWriter {
         meta.string("build_epoch")
         meta.unsigned(buildEpoch, type: 9)
         meta.string("database_type")
-        meta.string("veil-fixtures-Country")
+        meta.string(databaseType)
         meta.string("description")
         meta.map(1)
         meta.string("en")
@@ -215,6 +220,27 @@ private struct DataWriter {
         map(1)
         key("en")
         string(name)
+    }
+
+    /// Record `r` in IPinfo's flat shape (the registered-only record is JP's country there).
+    mutating func flatRecord(_ r: Int) {
+        let countries = [
+            (0, "DE", "Germany"), (1, "FR", "France"), (2, "US", "United States"), (3, "JP", "Japan"),
+            (4, "BR", "Brazil"), (6, "GB", "United Kingdom"), (7, "IN", "India"),
+        ]
+        guard let c = countries.first(where: { $0.0 == r }) else {
+            map(1)
+            key("asn")
+            string("AS64500")
+            return
+        }
+        map(3)
+        key("continent")
+        string(c.1 == "BR" ? "SA" : "EU")
+        key("country")
+        string(c.2)
+        key("country_code")
+        string(c.1)
     }
 
     /// Record `r` of the table above.

@@ -59,6 +59,7 @@ enum CommandLineParser {
     static let usage = """
         usage: veil-fixtures generate [options]
                veil-fixtures geoip --output FILE.mmdb [--record-size 24|28|32] [--ip-version 4|6]
+                   [--layout maxmind|ipinfo] [--database-type NAME]
 
         Writes a deterministic synthetic access log, and optionally its exact ground truth.
 
@@ -114,6 +115,12 @@ enum CommandLineParser {
                     throw UsageError(message: "--record-size must be 24, 28 or 32")
                 }
                 writer.recordSize = n
+            case "--database-type": writer.databaseType = value
+            case "--layout":
+                guard value == "maxmind" || value == "ipinfo" else {
+                    throw UsageError(message: "--layout must be maxmind or ipinfo")
+                }
+                writer.ipinfo = value == "ipinfo"
             case "--ip-version":
                 guard let n = Int(value), n == 4 || n == 6 else {
                     throw UsageError(message: "--ip-version must be 4 or 6")

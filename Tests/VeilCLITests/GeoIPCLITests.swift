@@ -190,6 +190,11 @@ import VeilCore
         let rep = try CLI.veil(["report", dir + "/s.veilstate", "-o", dir + "/rep", "--k", "2"])
         #expect(rep.status == 0, "\(rep)")
         #expect(try CLI.read(dir + "/rep/countries.csv") == tables[0])
+        // Without --geoip a state is written as version 6, which the veil before countries reads.
+        let b = try CLI.veil(["aggregate", dir + "/a.log", "-o", dir + "/s6.veilstate", "--keys", dir + "/k2"])
+        #expect(b.status == 0, "\(b)")
+        let v6 = try CLI.read(dir + "/s6.veilstate")
+        #expect(v6[8] == 6 && v6[9] == 0)
         // Without --geoip: no countries table, and the directory that had one is replaced.
         let plain = try CLI.veil(["run", dir + "/a.log", "-o", dir + "/out1", "--k", "2", "--quiet"], env: env)
         #expect(plain.status == 0, "\(plain)")
@@ -200,6 +205,18 @@ import VeilCore
         for f in CLI.list(dir + "/out2") {
             let leaks = CLI.leakedIdentifiers(in: try CLI.read(dir + "/out2/" + f), identifiers: ids)
             #expect(leaks.isEmpty, "\(f): \(leaks)")
+        }
+    }
+
+    @Test("IPinfo's flat records (country_code) are read too")
+    func ipinfoLayout() throws {
+        let dir = try CLI.tempDir()
+        defer { CLI.remove(dir) }
+        let db = try CountryDatabase(path: try Self.database(dir, ["--layout", "ipinfo"]))
+        for (text, country) in Self.expected {
+            // The flat layout has JP as the country of 203.0.113.0/24 and BR's neighbour
+            // without one.
+            #expect(db.countryCode(try Self.address(text)) == country, "\(text)")
         }
     }
 
@@ -216,6 +233,15 @@ import VeilCore
         #expect(missing.status == 1 && missing.stderrText.contains("none.mmdb"), "\(missing)")
         let foreign = try CLI.veil(["run", dir + "/a.log", "-o", dir + "/out", "--geoip", dir + "/a.log"], env: env)
         #expect(foreign.status == 1 && foreign.stderrText.contains("not a MaxMind DB"), "\(foreign)")
+        // Not a regular file (a device would be read for ever), and a database of networks'
+        // owners, which places nothing.
+        for (path, why) in [("/dev/zero", "not a regular file"), (dir, "not a regular file")] {
+            let r = try CLI.veil(["run", dir + "/a.log", "-o", dir + "/out", "--geoip", path], env: env)
+            #expect(r.status == 1 && r.stderrText.contains(why) && r.stderrText.contains(path), "\(r)")
+        }
+        let asn = try Self.database(dir, ["--database-type", "GeoLite2-ASN"], name: "asn.mmdb")
+        let r = try CLI.veil(["run", dir + "/a.log", "-o", dir + "/out", "--geoip", asn], env: env)
+        #expect(r.status == 1 && r.stderrText.contains("GeoLite2-ASN database has no countries"), "\(r)")
         #expect(!CLI.list(dir).contains("out"))
     }
 }

@@ -90,8 +90,11 @@ public enum StateCodec {
     /// its own, which merges back into the rest).
     /// - Parameter layout: the format version whose layout to write (`oldestReadable` or
     ///   later): older veil releases' files, for tests that read them. The cells written are
-    ///   the state's, whichever tables that version knew.
-    static func encode(_ s: AggregateState, only selection: Selection?, layout: UInt16 = version) -> [UInt8] {
+    ///   the state's, whichever tables that version knew. Nil: the oldest version that holds
+    ///   the state — version 6 unless it has country cells — so that a veil of the version
+    ///   before reads every state made without `--geoip` (their layouts are the same).
+    static func encode(_ s: AggregateState, only selection: Selection?, layout: UInt16? = nil) -> [UInt8] {
+        let layout = layout ?? (s.cellKeys.contains { $0.table == .countries } ? countriesSince : visitCampaignsSince)
         func cell(_ i: Int) -> Bool { selection.map { i < $0.cells.count && $0.cells[i] } ?? true }
         func visitor(_ i: Int) -> Bool { selection.map { i < $0.visitors.count && $0.visitors[i] } ?? true }
         func recipient(_ i: Int) -> Bool { selection.map { i < $0.recipients.count && $0.recipients[i] } ?? true }

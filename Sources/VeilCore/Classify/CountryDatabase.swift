@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// A MaxMind DB file (`.mmdb`) read for one thing: the country of an IP address.
 ///
 /// The format (MaxMind DB 2.0) is a binary search tree over the bits of an address, whose
@@ -35,10 +41,24 @@ public final class CountryDatabase: Sendable {
 
     private static let marker: [UInt8] = [0xAB, 0xCD, 0xEF] + Array("MaxMind.com".utf8)
 
+    /// The largest database file read (GeoIP2-City is about 130 MB).
+    public static let maximumFileSize = 1 << 30
+
     /// Reads the database at `path`.
     /// - Throws: `VeilError(.io)` when it cannot be read, `VeilError(.badInput)` when it is not
-    ///   a MaxMind DB of a kind veil reads.
+    ///   a regular file of at most ``maximumFileSize`` bytes, or not a MaxMind DB of a kind
+    ///   veil reads.
     public convenience init(path: String) throws(VeilError) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw AtomicFile.ioError("cannot open", path) }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            throw VeilError(.badInput, "not a MaxMind DB country database (.mmdb): not a regular file", file: path)
+        }
+        guard Int(st.st_size) <= Self.maximumFileSize else {
+            throw VeilError(
+                .badInput,
+                "not a MaxMind DB country database (.mmdb): larger than \(Self.maximumFileSize >> 20) MiB", file: path)
+        }
         try self.init(bytes: try AtomicFile.read(path), path: path)
     }
 
@@ -75,6 +95,11 @@ public final class CountryDatabase: Sendable {
             databaseType = type
         } else {
             databaseType = ""
+        }
+        // Databases of networks' owners, not places: no record has a country.
+        let lower = databaseType.lowercased()
+        if ["asn", "isp", "connection-type", "domain", "anonymous"].contains(where: { lower.contains($0) }) {
+            throw bad("a \(databaseType) database has no countries; give a country or city database")
         }
         buildEpoch = number("build_epoch").map { UInt64($0) } ?? 0
         // IPv4 in an IPv6 tree: 96 zero bits from the root.
@@ -157,8 +182,10 @@ public final class CountryDatabase: Sendable {
     /// `registered_country`'s; nil when it has neither or they are not two letters.
     public func countryCode(record offset: Int) -> String? {
         let reader = Reader(bytes: bytes, base: dataStart, end: dataEnd)
-        for key in ["country", "registered_country"] {
-            if let code = reader.string(at: dataStart + offset, path: [key, "iso_code"]),
+        // MaxMind's and DB-IP's `country.iso_code`, else `registered_country.iso_code`;
+        // IPinfo's `country_code`.
+        for path in [["country", "iso_code"], ["registered_country", "iso_code"], ["country_code"]] {
+            if let code = reader.string(at: dataStart + offset, path: path),
                 code.utf8.count == 2,
                 code.utf8.allSatisfy({ ($0 | 0x20) >= UInt8(ascii: "a") && ($0 | 0x20) <= UInt8(ascii: "z") })
             {
@@ -256,16 +283,16 @@ private struct Reader {
             var out: [String: Value] = [:]
             var j = h.payload
             for _ in 0..<h.size {
-                guard let key = key(at: j), let afterKey = skip(j, depth: depth + 1),
+                guard let key = key(at: j), let afterKey = skip(j, depth: depth + 1, budget: &budget),
                     let v = value(at: afterKey, depth: depth + 1, budget: &budget),
-                    let next = skip(afterKey, depth: depth + 1)
+                    let next = skip(afterKey, depth: depth + 1, budget: &budget)
                 else { return nil }
                 out[key] = v
                 j = next
             }
             return .map(out)
         default:
-            return skip(i, depth: depth) == nil ? nil : .other
+            return skip(i, depth: depth, budget: &budget) == nil ? nil : .other
         }
     }
 
@@ -284,6 +311,8 @@ private struct Reader {
     /// lies on the way.
     func string(at i: Int, path: [String]) -> String? {
         var at = i
+        // Bounds the values passed over on the way (each record is decoded once per cache).
+        var budget = 1 << 20
         for (n, name) in path.enumerated() {
             guard var h = header(at: at) else { return nil }
             if h.type == 1 {
@@ -294,12 +323,12 @@ private struct Reader {
             var j = h.payload
             var found: Int?
             for _ in 0..<h.size {
-                guard let k = key(at: j), let afterKey = skip(j, depth: 1) else { return nil }
+                guard let k = key(at: j), let afterKey = skip(j, depth: 1, budget: &budget) else { return nil }
                 if k == name {
                     found = afterKey
                     break
                 }
-                guard let next = skip(afterKey, depth: 1) else { return nil }
+                guard let next = skip(afterKey, depth: 1, budget: &budget) else { return nil }
                 j = next
             }
             guard let value = found else { return nil }
@@ -309,22 +338,24 @@ private struct Reader {
         return nil
     }
 
-    /// Where the value at `i` ends (a pointer ends after its own bytes).
-    func skip(_ i: Int, depth: Int) -> Int? {
-        guard depth < Self.maxDepth, let h = header(at: i) else { return nil }
+    /// Where the value at `i` ends (a pointer ends after its own bytes). Each value passed over
+    /// takes one from `budget`.
+    func skip(_ i: Int, depth: Int, budget: inout Int) -> Int? {
+        budget -= 1
+        guard budget >= 0, depth < Self.maxDepth, let h = header(at: i) else { return nil }
         switch h.type {
         case 1: return h.payload
         case 7:
             var j = h.payload
             for _ in 0..<(2 * h.size) {
-                guard let next = skip(j, depth: depth + 1) else { return nil }
+                guard let next = skip(j, depth: depth + 1, budget: &budget) else { return nil }
                 j = next
             }
             return j
         case 11:
             var j = h.payload
             for _ in 0..<h.size {
-                guard let next = skip(j, depth: depth + 1) else { return nil }
+                guard let next = skip(j, depth: depth + 1, budget: &budget) else { return nil }
                 j = next
             }
             return j

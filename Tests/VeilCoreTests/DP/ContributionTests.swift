@@ -269,7 +269,8 @@ struct ContributionTests {
     static func crafted(_ contributions: (inout BinaryWriter) -> Void) -> [UInt8] {
         var w = BinaryWriter(capacity: 256)
         w.writeRawBytes(StateCodec.magic)
-        w.writeUInt16(StateCodec.version)
+        // The version a state without country cells is written as.
+        w.writeUInt16(StateCodec.visitCampaignsSince)
         w.writeString("UTC")
         w.writeVarUInt(1800)
         w.writeString("day")
