@@ -212,7 +212,8 @@ import VeilCore
     func ipinfoLayout() throws {
         let dir = try CLI.tempDir()
         defer { CLI.remove(dir) }
-        let db = try CountryDatabase(path: try Self.database(dir, ["--layout", "ipinfo"]))
+        let db = try CountryDatabase(
+            path: try Self.database(dir, ["--layout", "ipinfo", "--database-type", "ipinfo country_asn.mmdb"]))
         for (text, country) in Self.expected {
             // The flat layout has JP as the country of 203.0.113.0/24 and BR's neighbour
             // without one.

@@ -96,9 +96,12 @@ public final class CountryDatabase: Sendable {
         } else {
             databaseType = ""
         }
-        // Databases of networks' owners, not places: no record has a country.
+        // Databases of networks' owners, not places: no record has a country (IPinfo's
+        // `country_asn` has both).
         let lower = databaseType.lowercased()
-        if ["asn", "isp", "connection-type", "domain", "anonymous"].contains(where: { lower.contains($0) }) {
+        if ["asn", "isp", "connection-type", "domain", "anonymous"].contains(where: { lower.contains($0) }),
+            !lower.contains("country"), !lower.contains("city")
+        {
             throw bad("a \(databaseType) database has no countries; give a country or city database")
         }
         buildEpoch = number("build_epoch").map { UInt64($0) } ?? 0
@@ -179,7 +182,8 @@ public final class CountryDatabase: Sendable {
 
     /// The ISO 3166-1 alpha-2 code (two ASCII letters, upper case) of the data record at
     /// `offset` in the data section: its `country`'s `iso_code`, else its
-    /// `registered_country`'s; nil when it has neither or they are not two letters.
+    /// `registered_country`'s, else its `country_code` (IPinfo); nil when it has none or they
+    /// are not two letters.
     public func countryCode(record offset: Int) -> String? {
         let reader = Reader(bytes: bytes, base: dataStart, end: dataEnd)
         // MaxMind's and DB-IP's `country.iso_code`, else `registered_country.iso_code`;
