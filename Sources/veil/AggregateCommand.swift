@@ -60,6 +60,11 @@ func runAggregation(
         for r in result.skipped {
             Terminal.note("skipped bad input: \(r.error ?? r.file)")
         }
+        if let c = result.countries {
+            Terminal.note(
+                "countries from \(c.path): \(c.databaseType.isEmpty ? "a" : c.databaseType) database built \(ISOTime.date(days: Int64(c.buildEpoch / 86_400)))"
+            )
+        }
     }
     if aggregation.strict {
         let rejected = result.reports.reduce(0) { $0 + $1.rejected }
@@ -136,9 +141,9 @@ struct AggregateCommand: ParsableCommand {
             try StateCodec.write(result.state, to: output)
             keepUntilExit(result.state)
             if out.json {
-                print(jsonString(AggregateSummary(result, output: output)))
+                print(jsonString(AggregateSummary(result, output: output, countries: result.countries)))
             } else if !out.quiet {
-                Terminal.note(AggregateSummary(result, output: output).line)
+                Terminal.note(AggregateSummary(result, output: output, countries: result.countries).line)
             }
         }
     }
@@ -153,8 +158,22 @@ struct AggregateSummary: Encodable {
     var state: String
     var visitors: Int
     var cells: Int
+    /// The country database of `--geoip`: which one made `countries.csv`.
+    var countryDatabase: CountryDatabaseSummary?
 
-    init(_ r: AggregateJob.Result, output: String) {
+    struct CountryDatabaseSummary: Encodable {
+        var path: String
+        var databaseType: String
+        /// The database's build date (UTC), from its metadata.
+        var buildDate: String
+    }
+
+    init(_ r: AggregateJob.Result, output: String, countries: CountryDatabase? = nil) {
+        countryDatabase = countries.map {
+            CountryDatabaseSummary(
+                path: $0.path, databaseType: $0.databaseType,
+                buildDate: ISOTime.date(days: Int64($0.buildEpoch / 86_400)))
+        }
         inputs = r.reports
         skippedInputs = r.skipped
         lines = r.reports.reduce(0) { $0 + $1.lines }

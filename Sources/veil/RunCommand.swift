@@ -79,7 +79,7 @@ struct RunCommand: ParsableCommand {
             rc.threads = aggregation.threadCount
             let summary = try RollupWriter.write(result.state, sealed: result.sealed, to: output, configuration: rc)
             keepUntilExit(result.state)
-            var agg = AggregateSummary(result, output: output)
+            var agg = AggregateSummary(result, output: output, countries: result.countries)
             agg.visitors = summary.visitorSummaries
             if out.json {
                 print(jsonString(RunSummary(aggregate: agg, release: ReleaseSummary(summary, k: k))))

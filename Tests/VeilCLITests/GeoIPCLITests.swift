@@ -190,6 +190,20 @@ import VeilCore
         let rep = try CLI.veil(["report", dir + "/s.veilstate", "-o", dir + "/rep", "--k", "2"])
         #expect(rep.status == 0, "\(rep)")
         #expect(try CLI.read(dir + "/rep/countries.csv") == tables[0])
+        // `--json` names the database that placed the pageviews; the human summary too.
+        let j = try CLI.veil(
+            ["run", dir + "/a.log", "-o", dir + "/outj", "--geoip", db, "--k", "2", "--json"], env: env)
+        #expect(j.status == 0, "\(j)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(j.stdout)) as? [String: Any])
+        let info = try #require((summary["aggregate"] as? [String: Any])?["country_database"] as? [String: Any])
+        #expect(
+            info["database_type"] as? String == "veil-fixtures-Country" && info["build_date"] as? String == "2026-11-28"
+        )
+        #expect(info["path"] as? String == db)
+        let human = try CLI.veil(["run", dir + "/a.log", "-o", dir + "/outh", "--geoip", db, "--k", "2"], env: env)
+        #expect(
+            human.stderrText.contains("countries from \(db): veil-fixtures-Country database built 2026-11-28"),
+            "\(human)")
         // Without --geoip a state is written as version 6, which the veil before countries reads.
         let b = try CLI.veil(["aggregate", dir + "/a.log", "-o", dir + "/s6.veilstate", "--keys", dir + "/k2"])
         #expect(b.status == 0, "\(b)")

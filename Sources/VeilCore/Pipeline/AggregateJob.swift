@@ -46,6 +46,8 @@ public struct AggregateJob: Sendable {
         public var reports: [FileReport]
         /// Inputs skipped with `skipBadFiles`, with the error for each.
         public var skipped: [FileReport]
+        /// The country database the pageviews were placed with (`AggregationConfiguration.countries`).
+        public var countries: CountryDatabase?
 
         /// Merges the sealed summaries back into `state` (for a state file or a release that
         /// needs the whole state at once).
@@ -113,7 +115,9 @@ public struct AggregateJob: Sendable {
             }
         }
         result.total.compact(threads: pseudonymizers.count)
-        return Result(state: result.total, sealed: sealed, reports: result.reports, skipped: result.skipped)
+        return Result(
+            state: result.total, sealed: sealed, reports: result.reports, skipped: result.skipped,
+            countries: aggregation.countries)
     }
 
     /// What the inputs gave before the job's last steps.
