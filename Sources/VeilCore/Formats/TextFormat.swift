@@ -43,8 +43,9 @@ import CByteScan
 ///   port, `\x16\x03\x01…`) keeps its record with empty method, target and protocol: the
 ///   server did answer it, and it counts as a request. Text parsers never return
 ///   `.badRequestLine`.
-/// - **Status** is exactly three digits in 100...599, else `.badStatus`. **Bytes** are `-`
-///   or up to 18 digits, else `.badBytes`.
+/// - **Status** is exactly three digits in 100...599, else `.badStatus`; `000` (no response
+///   sent: Squid's common-format lines) makes the line `.skip`. **Bytes** are `-` or up to 18
+///   digits, else `.badBytes`.
 /// - **Times** that do not parse are `.badTimestamp` (see `Timestamp`).
 /// - **Client address** has its brackets and port removed (`HostPort.address`); it is not
 ///   otherwise validated. Written `%a:%{remote}p` (`$remote_addr:$remote_port`), as AWS load
@@ -726,7 +727,15 @@ public struct TextFormat: LogFormat {
                 if dashStatusSkips && (isDash || Self.isZeroStatus(p, start, end)) {
                     noResponse = true
                 } else {
-                    guard end - start == 3, let status = statusCode(p, start) else { return .reject(.badStatus) }
+                    guard end - start == 3, let status = statusCode(p, start) else {
+                        // `000`: no response was sent (Squid's `emulate_httpd_log` lines of an
+                        // aborted or refused transaction), skipped as Squid's own format is.
+                        if end - start == 3 && Self.isZeroStatus(p, start, end) {
+                            noResponse = true
+                            break
+                        }
+                        return .reject(.badStatus)
+                    }
                     record.status = status
                 }
             case .bytes:

@@ -429,6 +429,22 @@ private let t0: Int64 = 971_211_336
         #expect(parse(&f, Self.good).result == .record)
     }
 
+    /// Squid's `emulate_httpd_log` (common) lines of a transaction that sent no response.
+    @Test("status 000 (no response sent) skips the line; 00, 0000 and 001 are bad statuses")
+    func zeroStatusSkips() throws {
+        for name in ["common", "combined"] {
+            var f = try preset(name)
+            let line =
+                #"192.0.2.1 - - [10/Oct/2000:13:55:36 -0700] "GET http://www.example.com/a HTTP/1.1" 000 0"#
+                + (name == "combined" ? #" "-" "-""# : " TCP_MISS:HIER_NONE")
+            #expect(parse(&f, line).result == .skip, "\(name)")
+            for status in ["00", "0000", "001"] {
+                let bad = line.replacingOccurrences(of: "\" 000 ", with: "\" \(status) ")
+                #expect(parse(&f, bad).result == .reject(.badStatus), "\(name) \(status)")
+            }
+        }
+    }
+
     @Test(arguments: [
         // bad timestamps
         (#"192.0.2.1 - - [10/Oct/2000:13:55:36] "GET / HTTP/1.1" 200 10 "-" "UA""#, RejectReason.badTimestamp),
