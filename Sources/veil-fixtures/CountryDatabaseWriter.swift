@@ -147,20 +147,18 @@ private struct DataWriter {
     private var keys: [String: Int] = [:]
 
     mutating func control(type: Int, size: Int) {
-        let (bits, extra): (Int, [UInt8]) =
-            size < 29
-            ? (size, [])
-            : size < 285
-                ? (29, [UInt8(size - 29)])
-                : size < 65_821
-                    ? (30, [UInt8((size - 285) >> 8), UInt8((size - 285) & 0xFF)])
-                    : (
-                        31,
-                        [
-                            UInt8((size - 65_821) >> 16), UInt8((size - 65_821) >> 8 & 0xFF),
-                            UInt8((size - 65_821) & 0xFF),
-                        ]
-                    )
+        // Sizes of 29 and more take 1, 2 or 3 more bytes, counted from 29, 285 and 65,821.
+        let bits: Int, extra: [UInt8]
+        if size < 29 {
+            (bits, extra) = (size, [])
+        } else if size < 285 {
+            (bits, extra) = (29, [UInt8(size - 29)])
+        } else if size < 65_821 {
+            (bits, extra) = (30, [UInt8((size - 285) >> 8), UInt8((size - 285) & 0xFF)])
+        } else {
+            let n = size - 65_821
+            (bits, extra) = (31, [UInt8(n >> 16), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)])
+        }
         if type <= 7 {
             bytes.append(UInt8(type << 5 | bits))
         } else {

@@ -62,7 +62,7 @@ func runAggregation(
         }
         if let c = result.countries {
             Terminal.note(
-                "countries from \(c.path): \(c.databaseType.isEmpty ? "a" : c.databaseType) database built \(ISOTime.date(days: Int64(c.buildEpoch / 86_400)))"
+                "countries from \(c.path): \(c.databaseType.isEmpty ? "a" : c.databaseType) database built \(c.buildDate)"
             )
         }
     }
@@ -172,7 +172,7 @@ struct AggregateSummary: Encodable {
         countryDatabase = countries.map {
             CountryDatabaseSummary(
                 path: $0.path, databaseType: $0.databaseType,
-                buildDate: ISOTime.date(days: Int64($0.buildEpoch / 86_400)))
+                buildDate: $0.buildDate)
         }
         inputs = r.reports
         skippedInputs = r.skipped

@@ -33,6 +33,15 @@ public enum TableID: UInt8, CaseIterable, Sendable, Comparable {
     /// What separates the source, medium and campaign in a web campaign's dimension label.
     static let webCampaignSeparator: Character = "\t"
 
+    /// A web campaign's dimension label as its three columns: source, medium, campaign
+    /// (`(none)` for a part the label lacks).
+    static func webCampaignColumns(_ label: String) -> [String] {
+        var parts = label.split(separator: webCampaignSeparator, maxSplits: 2, omittingEmptySubsequences: false)
+            .map(String.init)
+        while parts.count < 3 { parts.append("(none)") }
+        return parts
+    }
+
     /// Tables whose rows include bots: their k-threshold counts distinct clients (any agent),
     /// not just visitors.
     public var countsAllClients: Bool {

@@ -24,6 +24,8 @@ public final class CountryDatabase: Sendable {
     public let databaseType: String
     /// The metadata's `build_epoch`: when the database was built (seconds since 1970).
     public let buildEpoch: UInt64
+    /// `buildEpoch`'s UTC date, `YYYY-MM-DD`.
+    public var buildDate: String { ISOTime.date(days: Int64(buildEpoch / 86_400)) }
 
     private let bytes: [UInt8]
     private let nodeCount: Int
@@ -264,20 +266,29 @@ private struct Reader {
         return (type, size, p)
     }
 
+    /// The control byte at `i`, or at the target of the pointer there (a pointer's target is
+    /// never itself a pointer).
+    private func resolved(at i: Int) -> (type: Int, size: Int, payload: Int)? {
+        guard let h = header(at: i) else { return nil }
+        guard h.type == 1 else { return h }
+        guard let t = header(at: base + h.size), t.type != 1 else { return nil }
+        return t
+    }
+
+    /// The string whose control byte is `h`.
+    private func string(_ h: (type: Int, size: Int, payload: Int)) -> String? {
+        guard h.type == 2, h.payload + h.size <= end else { return nil }
+        return String(decoding: bytes[h.payload..<(h.payload + h.size)], as: UTF8.self)
+    }
+
     /// The value at `i`, following one pointer. `budget` bounds the values decoded (pointers
     /// can make a small file name the same map many times over).
     func value(at i: Int, depth: Int, budget: inout Int) -> Value? {
         budget -= 1
-        guard budget >= 0, depth < Self.maxDepth, var h = header(at: i) else { return nil }
-        if h.type == 1 {
-            // A pointer's target is never itself a pointer.
-            guard let t = header(at: base + h.size), t.type != 1 else { return nil }
-            h = t
-        }
+        guard budget >= 0, depth < Self.maxDepth, let h = resolved(at: i) else { return nil }
         switch h.type {
         case 2:
-            guard h.payload + h.size <= end else { return nil }
-            return .string(String(decoding: bytes[h.payload..<(h.payload + h.size)], as: UTF8.self))
+            return string(h).map { .string($0) }
         case 5, 6, 9:
             guard h.size <= 8, h.payload + h.size <= end else { return nil }
             var v: UInt64 = 0
@@ -302,13 +313,7 @@ private struct Reader {
 
     /// A map key: a string, or a pointer to one.
     func key(at i: Int) -> String? {
-        guard var h = header(at: i) else { return nil }
-        if h.type == 1 {
-            guard let t = header(at: base + h.size) else { return nil }
-            h = t
-        }
-        guard h.type == 2, h.payload + h.size <= end else { return nil }
-        return String(decoding: bytes[h.payload..<(h.payload + h.size)], as: UTF8.self)
+        resolved(at: i).flatMap(string)
     }
 
     /// The string at the end of `path` (map keys) from the value at `i`, decoding only what
@@ -318,12 +323,7 @@ private struct Reader {
         // Bounds the values passed over on the way (each record is decoded once per cache).
         var budget = 1 << 20
         for (n, name) in path.enumerated() {
-            guard var h = header(at: at) else { return nil }
-            if h.type == 1 {
-                guard let t = header(at: base + h.size), t.type != 1 else { return nil }
-                h = t
-            }
-            guard h.type == 7 else { return nil }
+            guard let h = resolved(at: at), h.type == 7 else { return nil }
             var j = h.payload
             var found: Int?
             for _ in 0..<h.size {

@@ -724,19 +724,17 @@ public struct TextFormat: LogFormat {
                 }
             case .protocolVersion: record.protocolVersion = range
             case .status:
-                if dashStatusSkips && (isDash || Self.isZeroStatus(p, start, end)) {
+                if end - start == 3, let status = statusCode(p, start) {
+                    record.status = status
+                } else if end - start == 3 && Self.isZeroStatus(p, start, end)
+                    || dashStatusSkips && (isDash || Self.isZeroStatus(p, start, end))
+                {
+                    // No response was sent: `000` (Squid's `emulate_httpd_log` lines of an
+                    // aborted or refused transaction, AWS load balancers), and under the AWS
+                    // presets `-` and Traefik's `0`.
                     noResponse = true
                 } else {
-                    guard end - start == 3, let status = statusCode(p, start) else {
-                        // `000`: no response was sent (Squid's `emulate_httpd_log` lines of an
-                        // aborted or refused transaction), skipped as Squid's own format is.
-                        if end - start == 3 && Self.isZeroStatus(p, start, end) {
-                            noResponse = true
-                            break
-                        }
-                        return .reject(.badStatus)
-                    }
-                    record.status = status
+                    return .reject(.badStatus)
                 }
             case .bytes:
                 if !isDash {

@@ -610,16 +610,10 @@ public struct Release {
                         row += [value, ""]
                     }
                 } else if table == .webCampaigns {
-                    // Source, medium and campaign (`TableID.webCampaignSeparator` between them) →
-                    // three columns; `(other)` in each for the folded row.
-                    var parts =
+                    // Source, medium and campaign; `(other)` in each for the folded row.
+                    row +=
                         p.dim == otherDim
-                        ? [otherLabel, otherLabel, otherLabel]
-                        : value.split(
-                            separator: TableID.webCampaignSeparator, maxSplits: 2, omittingEmptySubsequences: false
-                        ).map(String.init)
-                    while parts.count < 3 { parts.append("(none)") }
-                    row += parts
+                        ? [otherLabel, otherLabel, otherLabel] : TableID.webCampaignColumns(value)
                 } else {
                     row.append(value)
                 }

@@ -268,10 +268,7 @@ public struct DPRelease {
                         row += [r.label.value, ""]
                     }
                 } else if m.table == .webCampaigns {
-                    // Source, medium and campaign, as the k-release splits them.
-                    let parts = r.label.value.split(
-                        separator: TableID.webCampaignSeparator, maxSplits: 2, omittingEmptySubsequences: false)
-                    row += (0..<3).map { $0 < parts.count ? String(parts[$0]) : "" }
+                    row += TableID.webCampaignColumns(r.label.value)
                 } else if m.table != .trafficDaily {
                     row.append(r.label.value)
                 }
