@@ -45,13 +45,16 @@ done
     --accounts "$work/accounts.csv"
 
 # State files: a web log (cells, visitors, contributions) and e-mail exports (recipients),
-# aggregated with the fixed test key store (Fixtures/keys), so the same bytes come out each time.
+# aggregated with the fixed test key store (Fixtures/keys), so the same bytes come out each time,
+# and with the generator's country database, so that they are in the current format version
+# (the state-body target decodes every body as that version).
 keys="$work/keys"
 cp -r Fixtures/keys "$keys"
 chmod 700 "$keys" && chmod 600 "$keys"/*
+"$gen" geoip --output "$work/countries.mmdb"
 for s in combined_cookie:web json-sendgrid:sendgrid json-mailgun:mailgun; do
     "$veil" aggregate "$work/${s%%:*}.log" --input-name "${s%%:*}.log" -o "$work/${s##*:}.veilstate" \
-        --keys "$keys" --no-new-keys --quiet
+        --keys "$keys" --no-new-keys --geoip "$work/countries.mmdb" --quiet
 done
 gzip -9n <"$work/combined.log" >"$work/combined.log.gz"
 zstd -q -19 <"$work/combined.log" >"$work/combined.log.zst"

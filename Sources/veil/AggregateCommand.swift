@@ -61,9 +61,7 @@ func runAggregation(
             Terminal.note("skipped bad input: \(r.error ?? r.file)")
         }
         if let c = result.countries {
-            Terminal.note(
-                "countries from \(c.path): \(c.databaseType.isEmpty ? "a" : c.databaseType) database built \(c.buildDate)"
-            )
+            Terminal.note("countries from \(c.path): \(c.identity.description)")
         }
     }
     if aggregation.strict {

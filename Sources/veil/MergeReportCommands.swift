@@ -39,22 +39,54 @@ struct MergeCommand: ParsableCommand {
             }
             try StateCodec.write(merged, to: output)
             keepUntilExit(merged)
+            let coverage = merged.countryCoverage
             if out.json {
                 struct Summary: Encodable {
                     var states: [String]; var output: String; var inputs: Int; var visitorSummaries: Int; var cells: Int
+                    var countryDatabases: [CountryDatabaseInfo]?; var inputsWithoutCountryDatabase: Int?
                 }
                 print(
                     jsonString(
                         Summary(
                             states: states, output: output, inputs: merged.inputs.count,
                             visitorSummaries: merged.visitorCount,
-                            cells: merged.cellCount)))
+                            cells: merged.cellCount,
+                            countryDatabases: coverage?.databases.map(CountryDatabaseInfo.init),
+                            inputsWithoutCountryDatabase: coverage?.inputsWithoutDatabase)))
             } else if !out.quiet {
                 Terminal.note(
                     "merged \(states.count) states (\(merged.inputs.count) inputs, \(grouped(merged.visitorCount)) visitor summaries) → \(output)"
                 )
+                if let coverage { noteCountryCoverage(coverage, inputs: merged.inputs.count) }
             }
         }
+    }
+}
+
+/// A country database as `veil merge --json` names it.
+struct CountryDatabaseInfo: Encodable {
+    var databaseType: String
+    var buildEpoch: UInt64
+    var buildDate: String
+
+    init(_ d: CountryDatabase.Identity) {
+        databaseType = d.databaseType
+        buildEpoch = d.buildEpoch
+        buildDate = d.buildDate
+    }
+}
+
+/// Says when a state's country rows cover only part of its inputs (some were aggregated
+/// without `--geoip`) or come from more than one database.
+func noteCountryCoverage(_ c: AggregateState.CountryCoverage, inputs: Int) {
+    if c.inputsWithoutDatabase > 0 {
+        Terminal.note(
+            "countries: \(c.inputsWithoutDatabase) of \(inputs) inputs had no country database (--geoip): their pageviews are in no country row"
+        )
+    }
+    if c.databases.count > 1 {
+        Terminal.note(
+            "countries from \(c.databases.count) databases: \(c.databases.map(\.description).joined(separator: "; "))")
     }
 }
 
@@ -238,6 +270,7 @@ struct ReportCommand: ParsableCommand {
                 Terminal.note(
                     "\(summary.tables.count) tables, \(grouped(rows)) rows (\(grouped(suppressed)) below k=\(k) suppressed) → \(output)/"
                 )
+                if let coverage = merged.countryCoverage { noteCountryCoverage(coverage, inputs: merged.inputs.count) }
             }
         }
     }

@@ -178,7 +178,7 @@ import VeilCore
                 rows[country]?.pageviews == want.pageviews && rows[country]?.visitors == want.visitors,
                 "\(country): \(csv)")
         }
-        // Through a state file (format version 7) and `veil report`: the same table.
+        // Through a state file (format version 8) and `veil report`: the same table.
         try #require(
             try CLI.veil(["keys", "init", "--keys", dir + "/k2"]).status == 0)
         let a = try CLI.veil([
@@ -186,7 +186,7 @@ import VeilCore
         ])
         #expect(a.status == 0, "\(a)")
         let state = try CLI.read(dir + "/s.veilstate")
-        #expect(state[8] == 7 && state[9] == 0)
+        #expect(state[8] == 8 && state[9] == 0)
         let rep = try CLI.veil(["report", dir + "/s.veilstate", "-o", dir + "/rep", "--k", "2"])
         #expect(rep.status == 0, "\(rep)")
         #expect(try CLI.read(dir + "/rep/countries.csv") == tables[0])
@@ -220,6 +220,104 @@ import VeilCore
             let leaks = CLI.leakedIdentifiers(in: try CLI.read(dir + "/out2/" + f), identifiers: ids)
             #expect(leaks.isEmpty, "\(f): \(leaks)")
         }
+    }
+
+    @Test(
+        "each input's country database is kept in the state and named in the manifest; a merge with inputs aggregated without one says so"
+    )
+    func countryDatabasePerInput() throws {
+        let dir = try CLI.tempDir()
+        defer { CLI.remove(dir) }
+        let db = try Self.database(dir)
+        let city = try Self.database(dir, ["--database-type", "GeoIP2-City"], name: "city.mmdb")
+        let lines = Self.log().lines
+        let third = lines.count / 3
+        for (name, part) in [
+            ("a", lines[..<third]), ("b", lines[third..<(2 * third)]), ("c", lines[(2 * third)...]),
+        ] {
+            try CLI.write(Array((part.joined(separator: "\n") + "\n").utf8), to: dir + "/\(name).log")
+        }
+        try #require(try CLI.veil(["keys", "init", "--keys", dir + "/keys"]).status == 0)
+        func aggregate(_ name: String, _ geoip: [String]) throws -> [UInt8] {
+            let r = try CLI.veil(
+                ["aggregate", dir + "/\(name).log", "-o", dir + "/\(name).veilstate", "--keys", dir + "/keys"] + geoip)
+            #expect(r.status == 0, "\(r)")
+            return try CLI.read(dir + "/\(name).veilstate")
+        }
+        #expect(try aggregate("a", ["--geoip", db])[8] == 8)
+        #expect(try aggregate("b", [])[8] == 6)
+        #expect(try aggregate("c", ["--geoip", city])[8] == 8)
+
+        func manifest(_ path: String) throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: Data(CLI.read(path))) as? [String: Any])
+        }
+        func inputs(_ m: [String: Any]) throws -> [String: Any?] {
+            let list = try #require(m["inputs"] as? [[String: Any]])
+            var byName: [String: Any?] = [:]
+            for i in list {
+                let name = try #require(i["name"] as? String)
+                byName[(name as NSString).lastPathComponent] = i["country_database"].map { $0 is NSNull ? nil : $0 }
+            }
+            return byName
+        }
+
+        // One input, one database: named with its type and build time.
+        let run = try CLI.veil(
+            ["run", dir + "/a.log", "-o", dir + "/ra", "--geoip", db, "--k", "2", "--keys", dir + "/keys", "--quiet"])
+        #expect(run.status == 0, "\(run)")
+        let ra = try manifest(dir + "/ra/manifest.json")
+        let named = try #require(try inputs(ra)["a.log"] as? [String: Any])
+        #expect(named["database_type"] as? String == "veil-fixtures-Country")
+        #expect(named["build_date"] as? String == "2026-11-28" && named["build_epoch"] as? Int == 1_795_824_000)
+        #expect(
+            ((ra["tables"] as? [String: Any])?["countries"] as? [String: Any])?["inputs_without_country_database"]
+                as? Int == 0)
+        // Without --geoip the inputs say nothing of countries.
+        let plain = try CLI.veil(
+            ["run", dir + "/b.log", "-o", dir + "/rb", "--k", "2", "--keys", dir + "/keys", "--quiet"])
+        #expect(plain.status == 0, "\(plain)")
+        let rb = try CLI.read(dir + "/rb/manifest.json")
+        #expect(!String(decoding: rb, as: UTF8.self).contains("country"))
+
+        // Merged: three inputs, two databases, one input without.
+        let merge = try CLI.veil([
+            "merge", dir + "/a.veilstate", dir + "/b.veilstate", dir + "/c.veilstate", "-o", dir + "/m.veilstate",
+        ])
+        #expect(merge.status == 0, "\(merge)")
+        #expect(
+            merge.stderrText.contains(
+                "countries: 1 of 3 inputs had no country database (--geoip): their pageviews are in no country row"),
+            "\(merge)")
+        #expect(
+            merge.stderrText.contains(
+                "countries from 2 databases: GeoIP2-City database built 2026-11-28; veil-fixtures-Country database built 2026-11-28"
+            ), "\(merge)")
+        #expect(try CLI.read(dir + "/m.veilstate")[8] == 8)
+        let mj = try CLI.veil([
+            "merge", dir + "/a.veilstate", dir + "/b.veilstate", dir + "/c.veilstate", "-o", dir + "/m2.veilstate",
+            "--json",
+        ])
+        #expect(mj.status == 0, "\(mj)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(mj.stdout)) as? [String: Any])
+        #expect(summary["inputs_without_country_database"] as? Int == 1)
+        let types = (summary["country_databases"] as? [[String: Any]])?.compactMap { $0["database_type"] as? String }
+        #expect(types.map(Set.init) == ["veil-fixtures-Country", "GeoIP2-City"], "\(summary)")
+        // A merge of states that all counted countries says nothing of them.
+        let whole = try CLI.veil(["merge", dir + "/a.veilstate", dir + "/c.veilstate", "-o", dir + "/ac.veilstate"])
+        #expect(whole.status == 0 && !whole.stderrText.contains("no country database"), "\(whole)")
+
+        let report = try CLI.veil(["report", dir + "/m.veilstate", "-o", dir + "/rep", "--k", "2"])
+        #expect(report.status == 0, "\(report)")
+        #expect(report.stderrText.contains("countries: 1 of 3 inputs had no country database"), "\(report)")
+        let rep = try manifest(dir + "/rep/manifest.json")
+        let byName = try inputs(rep)
+        #expect(byName.count == 3 && byName.keys.contains("b.log"))
+        #expect(byName["b.log"].map { $0 == nil } == true, "b.log: \(String(describing: byName["b.log"]))")
+        #expect((byName["c.log"] as? [String: Any])?["database_type"] as? String == "GeoIP2-City")
+        #expect((byName["a.log"] as? [String: Any])?["database_type"] as? String == "veil-fixtures-Country")
+        #expect(
+            ((rep["tables"] as? [String: Any])?["countries"] as? [String: Any])?["inputs_without_country_database"]
+                as? Int == 1)
     }
 
     @Test("IPinfo's flat records (country_code) are read too")

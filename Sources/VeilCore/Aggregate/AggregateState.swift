@@ -22,6 +22,22 @@ public struct InputRecord: Sendable, Equatable, Comparable {
     public var lines: Int64
     public var records: Int64
     public var rejected: Int64
+    /// The database that placed the input's pageviews in countries (`--geoip`); nil when it
+    /// was aggregated without one (its pageviews are in no country row).
+    public var countryDatabase: CountryDatabase.Identity?
+
+    public init(
+        fingerprint: String, name: String, bytes: Int64, lines: Int64, records: Int64, rejected: Int64,
+        countryDatabase: CountryDatabase.Identity? = nil
+    ) {
+        self.fingerprint = fingerprint
+        self.name = name
+        self.bytes = bytes
+        self.lines = lines
+        self.records = records
+        self.rejected = rejected
+        self.countryDatabase = countryDatabase
+    }
 
     public static func < (a: Self, b: Self) -> Bool { a.fingerprint < b.fingerprint }
 }
@@ -76,6 +92,24 @@ public struct AggregateState: Sendable {
     public var visitorCount: Int { visitors.count }
     /// Number of distinct (site, campaign, day, recipient) summaries.
     public var recipientCount: Int { recipients.count }
+
+    /// Which country databases placed the pageviews of the inputs a state covers.
+    public struct CountryCoverage: Sendable, Equatable {
+        /// The databases, by build time.
+        public var databases: [CountryDatabase.Identity]
+        /// Inputs no database placed (aggregated without `--geoip`, or recorded by a state
+        /// format that did not name it): none of their pageviews is in a country row.
+        public var inputsWithoutDatabase: Int
+    }
+
+    /// The state's country coverage; nil when it counted no countries at all (no input placed
+    /// by a database, no country cell).
+    public var countryCoverage: CountryCoverage? {
+        let placed = inputs.compactMap(\.countryDatabase)
+        guard !placed.isEmpty || cellKeys.contains(where: { $0.table == .countries }) else { return nil }
+        return CountryCoverage(
+            databases: Set(placed).sorted(), inputsWithoutDatabase: inputs.count - placed.count)
+    }
 
     // MARK: Cells
 

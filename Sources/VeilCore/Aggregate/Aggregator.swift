@@ -201,7 +201,8 @@ public struct Aggregator: RecordSink {
         state.inputs.append(
             InputRecord(
                 fingerprint: report.fingerprint, name: report.file, bytes: report.bytesIn,
-                lines: Int64(report.lines), records: Int64(report.records), rejected: Int64(report.rejected)))
+                lines: Int64(report.lines), records: Int64(report.records), rejected: Int64(report.rejected),
+                countryDatabase: configuration.countries?.identity))
         state.inputs.sort()
     }
 

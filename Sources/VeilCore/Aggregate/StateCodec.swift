@@ -7,7 +7,9 @@
 ///               zigzag scanner burst seconds, varint burst links, zigzag delivery seconds)
 ///       varint out-of-range records
 ///       epochs  (varint n, n strings, sorted)
-///       inputs  (varint n; fingerprint, name, varint bytes, lines, records, rejected; sorted)
+///       inputs  (varint n; fingerprint, name, varint bytes, lines, records, rejected; since
+///                version 8, u8 1 and the country database's string type, varint build epoch,
+///                or u8 0 when the input was aggregated without one; sorted)
 ///       sites   (varint n, n strings, sorted by bytes)
 ///       dims    (varint n, n strings, sorted by bytes)
 ///       cells   (varint n; u8 table, varint site, zigzag bucket, varint dim, counters, sketches;
@@ -43,8 +45,9 @@ public enum StateCodec {
     /// visits); version 5 the bots table (table id 10), in the same layout; version 6 the web
     /// campaign and referrer host each visit came from (older visits read as
     /// `Visit.noCampaign`, `Visit.noReferrer`); version 7 the countries table (table id 11),
-    /// in the same layout. Version 1 files are not read.
-    public static let version: UInt16 = 7
+    /// in the same layout; version 8 the country database of each input (older inputs read
+    /// with none named). Version 1 files are not read.
+    public static let version: UInt16 = 8
     /// The oldest version `decode` reads.
     static let oldestReadable: UInt16 = 2
     /// The first version with web campaign cells.
@@ -58,6 +61,8 @@ public enum StateCodec {
     static let visitCampaignsSince: UInt16 = 6
     /// The first version with country cells.
     static let countriesSince: UInt16 = 7
+    /// The first version whose inputs name the country database that placed them.
+    static let countryDatabasesSince: UInt16 = 8
 
     /// The first format version that has cells of `table`: an older file holding one is
     /// refused (a table id no veil of that version wrote).
@@ -91,10 +96,11 @@ public enum StateCodec {
     /// - Parameter layout: the format version whose layout to write (`oldestReadable` or
     ///   later): older veil releases' files, for tests that read them. The cells written are
     ///   the state's, whichever tables that version knew. Nil: the oldest version that holds
-    ///   the state — version 6 unless it has country cells — so that a veil of the version
-    ///   before reads every state made without `--geoip` (their layouts are the same).
+    ///   the state — version 6 unless it has country cells or an input placed by a country
+    ///   database — so that veils since version 6 read every state made without `--geoip`
+    ///   (their layouts are the same).
     static func encode(_ s: AggregateState, only selection: Selection?, layout: UInt16? = nil) -> [UInt8] {
-        let layout = layout ?? (s.cellKeys.contains { $0.table == .countries } ? countriesSince : visitCampaignsSince)
+        let layout = layout ?? (s.countryCoverage != nil ? countryDatabasesSince : visitCampaignsSince)
         func cell(_ i: Int) -> Bool { selection.map { i < $0.cells.count && $0.cells[i] } ?? true }
         func visitor(_ i: Int) -> Bool { selection.map { i < $0.visitors.count && $0.visitors[i] } ?? true }
         func recipient(_ i: Int) -> Bool { selection.map { i < $0.recipients.count && $0.recipients[i] } ?? true }
@@ -130,6 +136,15 @@ public enum StateCodec {
             w.writeVarUInt(UInt64(i.lines))
             w.writeVarUInt(UInt64(i.records))
             w.writeVarUInt(UInt64(i.rejected))
+            if layout >= countryDatabasesSince {
+                if let db = i.countryDatabase {
+                    w.writeUInt8(1)
+                    w.writeString(db.databaseType)
+                    w.writeVarUInt(db.buildEpoch)
+                } else {
+                    w.writeUInt8(0)
+                }
+            }
         }
 
         // Sites and referenced dimension values in byte order; ids remapped to ranks.
@@ -350,12 +365,21 @@ public enum StateCodec {
         s.outOfRange = try readInt64(&r, "out-of-range record count")
         for _ in 0..<(try r.readCount()) { s.epochs.insert(try r.readString()) }
         for _ in 0..<(try r.readCount()) {
-            s.inputs.append(
-                InputRecord(
-                    fingerprint: try r.readString(), name: try r.readString(),
-                    bytes: try readInt64(&r, "input byte count"), lines: try readInt64(&r, "input line count"),
-                    records: try readInt64(&r, "input record count"), rejected: try readInt64(&r, "input reject count"))
-            )
+            var input = InputRecord(
+                fingerprint: try r.readString(), name: try r.readString(),
+                bytes: try readInt64(&r, "input byte count"), lines: try readInt64(&r, "input line count"),
+                records: try readInt64(&r, "input record count"), rejected: try readInt64(&r, "input reject count"))
+            if v >= countryDatabasesSince {
+                let flagAt = r.offset
+                switch try r.readUInt8() {
+                case 0: break
+                case 1:
+                    input.countryDatabase = CountryDatabase.Identity(
+                        databaseType: try r.readString(), buildEpoch: try r.readVarUInt())
+                default: throw r.error("bad country database flag", at: flagAt)
+                }
+            }
+            s.inputs.append(input)
         }
         let siteCount = try r.readCount()
         for _ in 0..<siteCount { _ = s.sites.intern(try r.readString()) }

@@ -25,7 +25,36 @@ public final class CountryDatabase: Sendable {
     /// The metadata's `build_epoch`: when the database was built (seconds since 1970).
     public let buildEpoch: UInt64
     /// `buildEpoch`'s UTC date, `YYYY-MM-DD`.
-    public var buildDate: String { ISOTime.date(days: Int64(buildEpoch / 86_400)) }
+    public var buildDate: String { identity.buildDate }
+
+    /// Which database a state's country rows came from, as each input's record keeps it: the
+    /// metadata's type and build time (never the file's path).
+    public struct Identity: Sendable, Hashable, Comparable {
+        /// `database_type` (may be empty).
+        public var databaseType: String
+        /// `build_epoch`, seconds since 1970.
+        public var buildEpoch: UInt64
+
+        public init(databaseType: String, buildEpoch: UInt64) {
+            self.databaseType = databaseType
+            self.buildEpoch = buildEpoch
+        }
+
+        /// `buildEpoch`'s UTC date, `YYYY-MM-DD`.
+        public var buildDate: String { ISOTime.date(days: Int64(buildEpoch / 86_400)) }
+
+        /// `GeoLite2-Country built 2026-12-01`, for summaries.
+        public var description: String {
+            "\(databaseType.isEmpty ? "a" : databaseType) database built \(buildDate)"
+        }
+
+        public static func < (a: Self, b: Self) -> Bool {
+            a.buildEpoch != b.buildEpoch ? a.buildEpoch < b.buildEpoch : a.databaseType < b.databaseType
+        }
+    }
+
+    /// This database's identity.
+    public var identity: Identity { Identity(databaseType: databaseType, buildEpoch: buildEpoch) }
 
     private let bytes: [UInt8]
     private let nodeCount: Int

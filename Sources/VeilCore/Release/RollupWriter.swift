@@ -53,16 +53,40 @@ public enum RollupWriter {
 
     /// The members of `manifest.json`.
     static func manifestValue(_ s: AggregateState, _ tables: [ReleasedTable], _ c: ReleaseConfiguration) -> JSONValue {
+        // Which database placed each input's pageviews, said whenever the state counted
+        // countries for any of them: an input with none named has no pageview in a country row.
+        let coverage = s.countryCoverage
         var tableInfo: [String: JSONValue] = [:]
         for t in tables {
-            tableInfo[t.name] = .object([
+            var info: [String: JSONValue] = [
                 "file": .string(t.fileName),
                 "columns": .strings(t.header),
                 "rows": .int(t.rows.count),
                 "rows_suppressed": .int(t.suppressed),
                 "rows_folded_into_other": .int(t.folded),
                 "threshold_on": .string(t.thresholdOn),
-            ])
+            ]
+            if t.name == "countries", let coverage {
+                info["inputs_without_country_database"] = .int(coverage.inputsWithoutDatabase)
+            }
+            tableInfo[t.name] = .object(info)
+        }
+        func input(_ i: InputRecord) -> JSONValue {
+            var members: [String: JSONValue] = [
+                "fingerprint": .string(i.fingerprint), "name": .string(i.name), "bytes": .int(i.bytes),
+                "lines": .int(i.lines), "records": .int(i.records), "rejected": .int(i.rejected),
+            ]
+            if coverage != nil {
+                members["country_database"] =
+                    i.countryDatabase.map {
+                        .object([
+                            "database_type": .string($0.databaseType),
+                            "build_epoch": .int(Int64(clamping: $0.buildEpoch)),
+                            "build_date": .string($0.buildDate),
+                        ])
+                    } ?? .null
+            }
+            return .object(members)
         }
         return .object([
             "schema_version": .int(schemaVersion),
@@ -75,13 +99,7 @@ public enum RollupWriter {
             "key_epoch_granularity": .string(s.configuration.epochGranularity),
             "key_epochs": .strings(s.epochs.sorted()),
             "records_out_of_range": .int(s.outOfRange),
-            "inputs": .array(
-                s.inputs.sorted().map {
-                    .object([
-                        "fingerprint": .string($0.fingerprint), "name": .string($0.name), "bytes": .int($0.bytes),
-                        "lines": .int($0.lines), "records": .int($0.records), "rejected": .int($0.rejected),
-                    ])
-                }),
+            "inputs": .array(s.inputs.sorted().map(input)),
             "tables": .object(tableInfo),
         ])
     }

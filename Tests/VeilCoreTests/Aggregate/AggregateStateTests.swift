@@ -680,12 +680,12 @@ struct AggregateStateTests {
     }
 
     @Test(
-        "versions 2 to 6 are read (2 and 3: exits unknown, before 6: visits without campaigns); a file holding a table its version had not (web campaigns before 3, bots before 5, countries before 7) is refused"
+        "versions 2 to 7 are read (2 and 3: exits unknown, before 6: visits without campaigns, before 8: inputs without their country database); a file holding a table its version had not (web campaigns before 3, bots before 5, countries before 7) is refused"
     )
     func readsVersion2() throws {
         let ws = try StateTestWorkspace()
         let plain = try ws.aggregate([Self.pageview(0, "/a"), Self.pageview(60, "/b")], name: "v.log").state
-        #expect(StateCodec.version == 7)
+        #expect(StateCodec.version == 8)
         #expect(plain.visitors.first?.visits.first?.exit == plain.dims.intern("/b", readOnly: true))
         for v: UInt16 in [2, 3] {
             let old = StateCodec.encode(plain, only: nil, layout: v)
@@ -772,6 +772,49 @@ struct AggregateStateTests {
         #expect(
             refused?.code == .state && refused?.message.contains("unknown table id") == true,
             "\(refused?.message ?? "")")
+
+        // Version 8 names the country database of each input; version 7 had the cells but not
+        // the database, so its inputs read back with none named.
+        #expect(encoded[8] == 8, "a state with country cells is written as version 8")
+        #expect(StateCodec.encode(plain)[8] == 6, "a state without countries is written as version 6")
+        var placed = located
+        placed.inputs = placed.inputs.map {
+            var i = $0
+            i.countryDatabase = CountryDatabase.Identity(databaseType: "GeoLite2-Country", buildEpoch: 1_796_083_200)
+            return i
+        }
+        #expect(!placed.inputs.isEmpty)
+        let v8 = StateCodec.encode(placed)
+        #expect(v8[8] == 8 && v8 != encoded)
+        let read8 = try StateCodec.decode(v8, file: "c8.veilstate")
+        #expect(read8.inputs == placed.inputs)
+        #expect(
+            read8.countryCoverage
+                == AggregateState.CountryCoverage(
+                    databases: [CountryDatabase.Identity(databaseType: "GeoLite2-Country", buildEpoch: 1_796_083_200)],
+                    inputsWithoutDatabase: 0))
+        let read7 = try StateCodec.decode(StateCodec.encode(placed, only: nil, layout: 7), file: "c7.veilstate")
+        #expect(read7.inputs.allSatisfy { $0.countryDatabase == nil } && read7.inputs.count == placed.inputs.count)
+        #expect(read7.countryCoverage?.inputsWithoutDatabase == placed.inputs.count)
+        #expect(StateCodec.encode(read7) == encoded)
+        // The input's flag byte (before the type's one-byte length) other than 0 or 1: refused.
+        let name = Array("GeoLite2-Country".utf8)
+        let at = try #require((0...(v8.count - name.count)).first { Array(v8[$0..<($0 + name.count)]) == name })
+        #expect(v8[at - 2] == 1 && v8[at - 1] == UInt8(name.count))
+        var badFlag = Array(v8.dropLast(4))
+        badFlag[at - 2] = 2
+        var crc = BinaryWriter(capacity: 4)
+        crc.writeUInt32(CRC32C.checksum(badFlag))
+        badFlag += crc.bytes
+        let flagError = #expect(throws: VeilError.self) { try StateCodec.decode(badFlag, file: "f.veilstate") }
+        #expect(flagError?.message.contains("country database flag") == true, "\(flagError?.message ?? "")")
+        #expect(flagError?.byteOffset == Int64(at - 2), "\(String(describing: flagError?.byteOffset))")
+        // A database named on an input without a country cell (no pageview placed) is version 8
+        // too: the next merge must still know the input was counted with one.
+        var namedOnly = plain
+        namedOnly.inputs = placed.inputs
+        #expect(StateCodec.encode(namedOnly)[8] == 8)
+        #expect(plain.countryCoverage == nil)
     }
 
     @Test("a newer version, a truncated file and a foreign file are state errors")
