@@ -46,13 +46,13 @@ done
 
 # State files: a web log (cells, visitors, contributions) and e-mail exports (recipients),
 # aggregated with the fixed test key store (Fixtures/keys), so the same bytes come out each time,
-# and with the generator's country database, so that they are in the current format version
-# (the state-body target decodes every body as that version).
+# and with the generator's country database (countries, and the inputs' database: version 8),
+# and a web log of a format that logs serving times (json-traefik: version 9).
 keys="$work/keys"
 cp -r Fixtures/keys "$keys"
 chmod 700 "$keys" && chmod 600 "$keys"/*
 "$gen" geoip --output "$work/countries.mmdb"
-for s in combined_cookie:web json-sendgrid:sendgrid json-mailgun:mailgun; do
+for s in combined_cookie:web json-sendgrid:sendgrid json-mailgun:mailgun json-traefik:timed; do
     "$veil" aggregate "$work/${s%%:*}.log" --input-name "${s%%:*}.log" -o "$work/${s##*:}.veilstate" \
         --keys "$keys" --no-new-keys --geoip "$work/countries.mmdb" --quiet
 done
@@ -212,12 +212,13 @@ for target in ["text", "json", "w3c", "json-email", "nginx-format", "apache-form
     put("detect", data)
     put("aggregate", data)
 
-# State files, whole and as bodies (without magic, version and CRC-32C).
-for name in ["web", "sendgrid", "mailgun"]:
+# State files, whole and as bodies (the version byte, then the file without magic, version and
+# CRC-32C).
+for name in ["web", "sendgrid", "mailgun", "timed"]:
     with open(os.path.join(work, name + ".veilstate"), "rb") as f:
         state = f.read()
     put("state", state, name + ".veilstate")
-    put("state-body", state[10:-4], name + ".body")
+    put("state-body", state[8:9] + state[10:-4], name + ".body")
 
 # Identity tables: the header, then a few rows (quoted fields included).
 acc = read_lines("accounts.csv")

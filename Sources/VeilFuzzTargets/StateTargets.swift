@@ -8,18 +8,23 @@ enum StateTargets {
         decodeAndUse(Array(input))
     }
 
-    /// The input as the body of a file (after magic and version, before the CRC-32C), which
-    /// this target wraps in a valid header and checksum so that mutations reach the decoder
-    /// proper. A seed for it is a state file without its first 10 and last 4 bytes.
+    /// The input as a format version and the body of a file (after magic and version, before
+    /// the CRC-32C), which this target wraps in a valid header and checksum so that mutations
+    /// reach the decoder proper. The first byte is the version (2 to the current one, the
+    /// older layouts veil still reads; any other byte stands for one of them); a seed for it is
+    /// a state file's version byte, then the file without its first 10 and last 4 bytes.
     static func body(_ input: UnsafeBufferPointer<UInt8>) {
-        decodeAndUse(wrap(input))
+        guard let first = input.first else { return }
+        let newest = StateCodec.version
+        let version = (2...newest).contains(UInt16(first)) ? UInt16(first) : UInt16(first) % (newest - 1) + 2
+        decodeAndUse(wrap(UnsafeBufferPointer(rebasing: input.dropFirst()), version: version))
     }
 
-    /// Magic, current version, `body`, CRC-32C of all that.
-    static func wrap(_ body: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+    /// Magic, `version`, `body`, CRC-32C of all that.
+    static func wrap(_ body: UnsafeBufferPointer<UInt8>, version: UInt16 = StateCodec.version) -> [UInt8] {
         var bytes = StateCodec.magic
-        bytes.append(UInt8(truncatingIfNeeded: StateCodec.version))
-        bytes.append(UInt8(truncatingIfNeeded: StateCodec.version >> 8))
+        bytes.append(UInt8(truncatingIfNeeded: version))
+        bytes.append(UInt8(truncatingIfNeeded: version >> 8))
         bytes.append(contentsOf: body)
         let crc = CRC32C.checksum(bytes)
         for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: crc >> UInt32(shift))) }

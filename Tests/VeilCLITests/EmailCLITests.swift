@@ -484,7 +484,7 @@ struct EmailCLITests {
     }
 
     /// csv_contract.py (Python's csv module and DuckDB) on rollups with e-mail rows.
-    @Test("the CSV contract holds for the e-mail tables")
+    @Test("the CSV contract holds for the e-mail tables, countries and serving times")
     func csvContract() throws {
         let dir = try CLI.tempDir()
         defer { CLI.remove(dir) }
@@ -499,7 +499,16 @@ struct EmailCLITests {
         #expect(CLI.list(dir + "/b").contains("countries.csv") && !CLI.list(dir + "/a").contains("countries.csv"))
         #expect(try csvRows(dir + "/a/campaigns.csv").contains { $0["delivered"] == "" } == false)
         #expect(try csvRows(dir + "/b/campaigns.csv").allSatisfy { $0["delivered"] == "" })
-        let r = try python([CLI.packageRoot + "/Tests/VeilCLITests/csv_contract.py", dir + "/a", dir + "/b"])
+        // With serving times (Traefik logs each request's `Duration`).
+        let timed = try CLI.generate(format: "json-traefik", lines: 4_000, seed: 69, in: dir)
+        try veil(["run", timed.log, "-o", dir + "/c", "--k", "2", "--quiet"], env: env)
+        #expect(
+            CLI.list(dir + "/c").contains("response_times.csv")
+                && CLI.list(dir + "/c").contains("page_response_times.csv"))
+        #expect(try csvRows(dir + "/c/page_response_times.csv").count > 3)
+        let r = try python([
+            CLI.packageRoot + "/Tests/VeilCLITests/csv_contract.py", dir + "/a", dir + "/b", dir + "/c",
+        ])
         #expect(r.status == 0, "csv_contract.py failed (if DuckDB is missing: pip install duckdb):\n\(r)")
     }
 

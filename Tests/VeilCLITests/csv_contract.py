@@ -56,6 +56,7 @@ STATUS = "status"  # HTTP status code, or (other)
 COUNTRY = "country"  # ISO 3166-1 alpha-2 code, (unknown) or (other)
 OPTCOUNT = "optcount"  # non-negative integer, or empty when unknown (campaigns.delivered)
 RATIO = "ratio"  # a non-negative ratio with four decimals (may exceed 1), or empty
+MS = "ms"  # milliseconds with one decimal
 
 # DuckDB types read_csv_auto must infer, per kind.
 DUCKDB_TYPES = {
@@ -71,6 +72,7 @@ DUCKDB_TYPES = {
     COUNTRY: {"VARCHAR"},
     OPTCOUNT: {"BIGINT"},
     RATIO: {"DOUBLE"},  # DECIMAL(p,s) accepted too
+    MS: {"DOUBLE"},  # DECIMAL(p,s) accepted too
 }
 
 
@@ -182,6 +184,7 @@ THRESHOLD_ON = {
     "not_found": "clients",
     "status_codes": "clients",
     "bots": "clients",
+    "response_times": "clients",
     "campaigns": "recipients",
     "campaign_links": "recipients",
 }
@@ -196,6 +199,7 @@ EPOCH_ID = {
 INT_RE = re.compile(r"^(0|[1-9][0-9]*)$")
 RATE_RE = re.compile(r"^[01]\.[0-9]{4}$")
 RATIO_RE = re.compile(r"^(0|[1-9][0-9]*)\.[0-9]{4}$")
+MS_RE = re.compile(r"^(0|[1-9][0-9]*)\.[0-9]$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 HOUR_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}):00:00(Z|[+-]\d{2}:\d{2})$")
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -230,6 +234,9 @@ class Checker:
         elif kind == RATIO:
             if value != "" and not RATIO_RE.match(value):
                 self.fail(where, f"{value!r} is not a ratio with four decimals (or empty)")
+        elif kind == MS:
+            if not MS_RE.match(value):
+                self.fail(where, f"{value!r} is not milliseconds with one decimal")
         elif kind == RATE:
             if value != "" and (not RATE_RE.match(value) or float(value) > 1.0):
                 self.fail(where, f"{value!r} is not a rate in [0, 1] with four decimals (or empty)")
@@ -299,6 +306,11 @@ class Checker:
         if ("source" in row or "referrer_host" in row) and None not in (visits, n("pageviews")):
             if visits > n("pageviews"):
                 self.fail(where, f"visits {visits} > pageviews {n('pageviews')}")
+        # Serving times: the percentiles rise.
+        ps = [row.get(c) for c in ("p50_ms", "p90_ms", "p99_ms")]
+        if all(p is not None and MS_RE.match(p) for p in ps):
+            if not float(ps[0]) <= float(ps[1]) <= float(ps[2]):
+                self.fail(where, f"percentiles {ps} do not rise")
         # Visit lengths: a row's range is not empty, and its visits have at least its lowest
         # pageviews (and at most its highest) each.
         for unit in ("seconds", "pageviews"):
@@ -405,6 +417,12 @@ class Checker:
         if os.path.exists(os.path.join(directory, "countries.csv")):
             documented["countries"] = [("site", LABEL), ("date", DATE), ("country", COUNTRY), ("pageviews", COUNT),
                                        ("visitors", COUNT)]
+        # Serving times: only from states whose inputs logged them.
+        times = [("mean_ms", MS), ("p50_ms", MS), ("p90_ms", MS), ("p99_ms", MS)]
+        if os.path.exists(os.path.join(directory, "response_times.csv")):
+            documented["response_times"] = [("site", LABEL), ("date", DATE), ("requests", COUNT)] + times
+            documented["page_response_times"] = [("site", LABEL), ("date", DATE), ("path", LABEL),
+                                                 ("pageviews", COUNT)] + times
 
         if manifest.get("classification") != "anonymous":
             self.fail(manifest_path, f"classification {manifest.get('classification')!r} != 'anonymous'")
@@ -467,6 +485,22 @@ class Checker:
                 loaded[name] = [dict(zip(result[0], rec)) for rec in result[1] if len(rec) == len(result[0])]
         self.check_visit_lengths(directory, loaded)
         self.check_bots(directory, loaded)
+        self.check_response_times(directory, loaded)
+
+    def check_response_times(self, directory, loaded):
+        """Timed requests are some of a day's requests; timed pageviews some of a page's."""
+        for name, base, keys, count in (("response_times", "traffic_daily", ("site", "date"), "requests"),
+                                        ("page_response_times", "pages", ("site", "date", "path"), "pageviews")):
+            if name not in loaded:
+                continue
+            totals = {tuple(r[k] for k in keys): r[count] for r in loaded.get(base, [])}
+            for r in loaded[name]:
+                key = tuple(r[k] for k in keys)
+                where = os.path.join(directory, name + ".csv")
+                if key not in totals:
+                    self.fail(where, f"row {key} has no row in {base}.csv")
+                elif int(r[count]) > int(totals[key]):
+                    self.fail(where, f"row {key}: {r[count]} timed {count} > {totals[key]} in {base}.csv")
 
     def check_bots(self, directory, loaded):
         """Each (site, date) of the bots table: rows by requests (descending), (other) last,

@@ -313,6 +313,7 @@ public struct Aggregator: RecordSink {
         }
         traffic(hourCell, r, p, human: human, isBot: isBot, pageview: pageview)
         if dayCell >= 0 { traffic(dayCell, r, p, human: human, isBot: isBot, pageview: pageview) }
+        if r.servingTimeCode >= 0 { addTrafficDuration(r) }
         let si = statusCell(r.status, site: site, day: day)
         state.cells[si].requests += 1
         if isBot { state.cells[si].botRequests += 1 }
@@ -354,6 +355,7 @@ public struct Aggregator: RecordSink {
         if ref != Self.noReferrer { count(.referrers, site, day, ref, p, known: known) }
         if webCampaign != Self.noCampaign { countWebCampaign(site, day, webCampaign, p) }
         if let countries = configuration.countries { countCountry(countries, site, day, address, line, p) }
+        if r.servingTimeCode >= 0 { addPageDuration(site, day, path, r) }
     }
 
     /// Counts a pageview in the cell of its client address's country.
@@ -413,6 +415,24 @@ public struct Aggregator: RecordSink {
         if isBot { state.cells[i].botRequests += 1 }
         if pageview { state.cells[i].pageviews += 1 }
         countClient(i, p, human: human)
+    }
+
+    /// Counts a request's serving time in its hour's and (when counted there) day's traffic
+    /// cells (formats that log it). Out of line, after the traffic cells are counted: a call
+    /// among their updates made the optimiser check the cell array's uniqueness again.
+    @inline(never)
+    private mutating func addTrafficDuration(_ r: LogRecord) {
+        let microseconds = r.duration
+        state.cells[hourCell].durations.add(microseconds: microseconds)
+        if dayCell >= 0 { state.cells[dayCell].durations.add(microseconds: microseconds) }
+    }
+
+    /// Counts a pageview's serving time in its page's cell (formats that log it). Looked up
+    /// again here, off the path of formats without serving times.
+    @inline(never)
+    private mutating func addPageDuration(_ site: UInt32, _ day: Int64, _ path: UInt32, _ r: LogRecord) {
+        let i = state.cell(CellKey(table: .pages, site: Int(site), bucket: day, dimension: Int(path)))
+        state.cells[i].durations.add(microseconds: r.duration)
     }
 
     /// Counts a client in cell `i`'s sketch unless that cell's sketch took the same client

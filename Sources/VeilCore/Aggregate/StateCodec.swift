@@ -12,8 +12,9 @@
 ///                or u8 0 when the input was aggregated without one; sorted)
 ///       sites   (varint n, n strings, sorted by bytes)
 ///       dims    (varint n, n strings, sorted by bytes)
-///       cells   (varint n; u8 table, varint site, zigzag bucket, varint dim, counters, sketches;
-///                sorted by key)
+///       cells   (varint n; u8 table, varint site, zigzag bucket, varint dim, counters, sketches,
+///                since version 9 the duration histogram (`DurationHistogram.encode`); sorted by
+///                key)
 ///       visitors(varint n; varint site, u64 hi, u64 lo, varint visits, per visit: zigzag start,
 ///                varint length, varint pageviews, varint entry dim, varint exit dim + 1 (0: unknown;
 ///                since version 4), varint web campaign dim + 1 (0: none), varint referrer dim + 1
@@ -46,8 +47,9 @@ public enum StateCodec {
     /// campaign and referrer host each visit came from (older visits read as
     /// `Visit.noCampaign`, `Visit.noReferrer`); version 7 the countries table (table id 11),
     /// in the same layout; version 8 the country database of each input (older inputs read
-    /// with none named). Version 1 files are not read.
-    public static let version: UInt16 = 8
+    /// with none named); version 9 each cell's duration histogram (older cells read without
+    /// durations). Version 1 files are not read.
+    public static let version: UInt16 = 9
     /// The oldest version `decode` reads.
     static let oldestReadable: UInt16 = 2
     /// The first version with web campaign cells.
@@ -63,6 +65,8 @@ public enum StateCodec {
     static let countriesSince: UInt16 = 7
     /// The first version whose inputs name the country database that placed them.
     static let countryDatabasesSince: UInt16 = 8
+    /// The first version whose cells hold how long their requests took (`Cell.durations`).
+    static let durationsSince: UInt16 = 9
 
     /// The first format version that has cells of `table`: an older file holding one is
     /// refused (a table id no veil of that version wrote).
@@ -96,11 +100,14 @@ public enum StateCodec {
     /// - Parameter layout: the format version whose layout to write (`oldestReadable` or
     ///   later): older veil releases' files, for tests that read them. The cells written are
     ///   the state's, whichever tables that version knew. Nil: the oldest version that holds
-    ///   the state — version 6 unless it has country cells or an input placed by a country
-    ///   database — so that veils since version 6 read every state made without `--geoip`
-    ///   (their layouts are the same).
+    ///   the state — version 6 unless it has durations (9), country cells or an input placed
+    ///   by a country database (8) — so that veils since version 6 read every state made
+    ///   without `--geoip` from logs without serving times (their layouts are the same).
     static func encode(_ s: AggregateState, only selection: Selection?, layout: UInt16? = nil) -> [UInt8] {
-        let layout = layout ?? (s.countryCoverage != nil ? countryDatabasesSince : visitCampaignsSince)
+        let layout =
+            layout
+            ?? (s.cells.contains { !$0.durations.isEmpty }
+                ? durationsSince : s.countryCoverage != nil ? countryDatabasesSince : visitCampaignsSince)
         func cell(_ i: Int) -> Bool { selection.map { i < $0.cells.count && $0.cells[i] } ?? true }
         func visitor(_ i: Int) -> Bool { selection.map { i < $0.visitors.count && $0.visitors[i] } ?? true }
         func recipient(_ i: Int) -> Bool { selection.map { i < $0.recipients.count && $0.recipients[i] } ?? true }
@@ -204,6 +211,7 @@ public enum StateCodec {
             }
             c.visitors.encode(into: &w)
             c.clients.encode(into: &w)
+            if layout >= durationsSince { c.durations.encode(into: &w) }
         }
 
         let visitors = s.visitorKeys.enumerated().compactMap { (j, k) in
@@ -418,6 +426,7 @@ public enum StateCodec {
             c.botRequests = counters[8]
             c.visitors = try HyperLogLog.decode(from: &r)
             c.clients = try HyperLogLog.decode(from: &r)
+            if v >= durationsSince { c.durations = try DurationHistogram.decode(from: &r) }
             let i = s.cell(key)
             s.cells[i] = c
         }

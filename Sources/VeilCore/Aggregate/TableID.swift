@@ -69,13 +69,16 @@ public struct Cell: Sendable, Equatable {
     /// Distinct clients that are not visitors (bots, mail proxies); kept only for tables where
     /// `countsAllClients`. All clients = `visitors ∪ clients` (see `allClients`).
     public var clients = HyperLogLog()
+    /// How long the cell's requests took to serve, for inputs whose format logs it (traffic
+    /// cells: every request; page cells: pageviews). Empty otherwise.
+    public var durations = DurationHistogram()
 
     public init() {}
 
     public static func == (a: Cell, b: Cell) -> Bool {
         a.requests == b.requests && a.pageviews == b.pageviews && a.bytes == b.bytes
             && a.statusClasses == b.statusClasses && a.botRequests == b.botRequests
-            && a.visitors == b.visitors && a.clients == b.clients
+            && a.visitors == b.visitors && a.clients == b.clients && a.durations == b.durations
     }
 
     /// Distinct clients of any kind.
@@ -126,6 +129,7 @@ public struct Cell: Sendable, Equatable {
         botRequests.addSaturating(o.botRequests)
         visitors.merge(o.visitors)
         clients.merge(o.clients)
+        durations.merge(o.durations)
     }
 }
 

@@ -61,6 +61,8 @@ public struct CompiledFormat: Sendable {
     public enum CapturedField: String, Sendable, Hashable, CaseIterable {
         case site, clientAddress, forwardedFor, user, timestamp, method, target
         case protocolVersion, status, bytes, referrer, userAgent, cookie
+        /// How long the request took to serve.
+        case duration
     }
 
     /// Compiles an Apache `LogFormat` string such as `%h %l %u %t \"%r\" %>s %b`.
@@ -75,7 +77,8 @@ public struct CompiledFormat: Sendable {
     /// (`%Y-%m-%d %H:%M:%S`, `%F %T`: local time, read in the log's zone; `%Y-%m-%d %H:%M:%S %z`,
     /// `%F %T %z` with the offset after a space), and `sec`, `msec`,
     /// `usec` (optionally prefixed
-    /// `begin:` or `end:`). In the string, `\"` is a literal quote, `\\` a backslash, `\t` a
+    /// `begin:` or `end:`). `%D` (microseconds), `%T` / `%{s}T` (seconds), `%{ms}T` and
+    /// `%{us}T` are the request's serving time (the finest one when several). In the string, `\"` is a literal quote, `\\` a backslash, `\t` a
     /// tab. A string pasted from `httpd.conf` with its surrounding quotes (`"%h … \"%r\" …"`)
     /// is unwrapped.
     /// - Throws: `VeilError` `.badFormat` naming the first unsupported directive.
@@ -93,8 +96,9 @@ public struct CompiledFormat: Sendable {
     /// `$request`, `$request_method`, `$request_uri`, `$uri`, `$document_uri`, `$is_args`,
     /// `$args`, `$query_string`, `$server_protocol`, `$status`, `$body_bytes_sent`,
     /// `$bytes_sent`, `$http_referer`, `$http_user_agent`, `$http_x_forwarded_for`,
-    /// `$proxy_add_x_forwarded_for`, `$host`, `$server_name`, `$http_host`, `$cookie_NAME`);
-    /// any other variable (`$request_time`, `$upstream_*`, …) is a skipped field. A string
+    /// `$proxy_add_x_forwarded_for`, `$host`, `$server_name`, `$http_host`, `$cookie_NAME`,
+    /// and `$request_time`, the serving time in seconds); any other variable
+    /// (`$upstream_response_time`, `$upstream_*`, …) is a skipped field. A string
     /// pasted from `nginx.conf` as one or more quoted segments (`'…' '…';`) is unwrapped and
     /// its `\"`, `\'`, `\\` escapes undone.
     /// - Throws: `VeilError` `.badFormat` for an empty or unterminated variable name or
@@ -193,6 +197,12 @@ enum FieldKind: UInt8, Sendable {
     case timeCLF, timeISO, epoch, epochMillis, epochMicros
     case request, method, target, path, query, isArgs, args, protocolVersion
     case status, bytes, referrer, userAgent, cookie
+    /// How long the request took, in seconds (a decimal: nginx `$request_time`, Apache `%T`),
+    /// milliseconds (Apache `%{ms}T`) or microseconds (Apache `%D`, `%{us}T`).
+    case durationSeconds, durationMillis, durationMicros
+    /// One of the parts of a serving time that add up (seconds: the AWS load balancers'
+    /// request, target or backend, and response processing times).
+    case durationSecondsPart
 }
 
 /// How a field's end is found.
@@ -366,13 +376,29 @@ struct FormatStringParser {
         switch letter {
         case "h": field(.address, param == "c" ? 1 : 2, directive)
         case "a": field(.address, param == "c" ? 1 : 3, directive)
-        case "l", "A", "I", "S", "D", "k", "L", "P", "R", "X", "f", "p", "T", "^ti", "^to":
+        case "D": field(.durationMicros, 3, directive)
+        case "T":
+            switch param {
+            case nil, "s": field(.durationSeconds, 1, directive)
+            case "ms": field(.durationMillis, 2, directive)
+            case "us": field(.durationMicros, 3, directive)
+            default: throw Self.error("unsupported unit in \(directive): use %T, %{s}T, %{ms}T or %{us}T")
+            }
+        case "l", "A", "I", "S", "k", "L", "P", "R", "X", "f", "p", "^ti", "^to":
             field(.skip, 0, directive)
         case "e", "n", "o":
-            guard param != nil else {
+            guard let param else {
                 throw Self.error("directive \(directive) needs a {name}")
             }
-            field(.skip, 0, directive)
+            // The AWS presets' names for their serving-time fields (notes, `%{…}n`, of these
+            // names are read as such in any format).
+            switch (letter, param) {
+            case ("n", "request_processing_time"), ("n", "target_processing_time"), ("n", "backend_processing_time"),
+                ("n", "response_processing_time"):
+                field(.durationSecondsPart, 0, directive)
+            case ("n", "total_time"): field(.durationMillis, 2, directive)
+            default: field(.skip, 0, directive)
+            }
         case "u": field(.user, 1, directive)
         case "t": try apacheTime(param, directive: directive)
         case "r": field(.request, 1, directive)
@@ -496,6 +522,7 @@ struct FormatStringParser {
         case "status": field(.status, 1, directive)
         case "body_bytes_sent": field(.bytes, 2, directive)
         case "bytes_sent": field(.bytes, 1, directive)
+        case "request_time": field(.durationSeconds, 1, directive)
         case "http_referer": field(.referrer, 1, directive)
         case "http_user_agent": field(.userAgent, 1, directive)
         case "http_x_forwarded_for", "proxy_add_x_forwarded_for":
@@ -619,6 +646,8 @@ struct FormatStringParser {
         case .referrer: 15
         case .userAgent: 16
         case .cookie: 17
+        case .durationSeconds, .durationMillis, .durationMicros: 18
+        case .durationSecondsPart: nil
         }
     }
 
@@ -774,6 +803,7 @@ struct FormatStringParser {
             case .referrer: captured.insert(.referrer)
             case .userAgent: captured.insert(.userAgent)
             case .cookie: captured.insert(.cookie)
+            case .durationSeconds, .durationMillis, .durationMicros, .durationSecondsPart: captured.insert(.duration)
             }
         }
         return CompiledFormat(

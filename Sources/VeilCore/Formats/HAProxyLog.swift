@@ -190,6 +190,12 @@ extension TextFormat {
         case 2: return isTCPLogTail(p, j, n) ? .skip : bad(.literalMismatch)
         default: return bad(.literalMismatch)
         }
+        // The last timer, Ta (Tt before HAProxy 1.9): the whole request, in milliseconds; -1
+        // when it was not measured, `+` before it when logged before the end (`logasap`).
+        var lastTimer = Int(timers.end)
+        while p[lastTimer - 1] != UInt8(ascii: "/") { lastTimer -= 1 }
+        let total = UnsafeBufferPointer(start: p + lastTimer, count: Int(timers.end) - lastTimer)
+        let duration = ServingTime.microseconds(total, unit: .milliseconds) ?? -1
         guard let s = nextWord() else { return malformed() }
         // Status: three digits, or -1 when no response was sent.
         if s.count == 2 && p[Int(s.start)] == UInt8(ascii: "-") && p[Int(s.start) + 1] == UInt8(ascii: "1") {
@@ -197,6 +203,7 @@ extension TextFormat {
         }
         guard s.count == 3, let status = statusCode(p, Int(s.start)) else { return bad(.badStatus) }
         record.status = status
+        record.duration = duration
         guard var b = nextWord() else { return malformed() }
         if p[Int(b.start)] == UInt8(ascii: "+") { b.start += 1 }
         guard let size = digits(p, Int(b.start), Int(b.end)) else { return bad(.badBytes) }

@@ -119,6 +119,10 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         /// `gmail`, `yahoo` → `.proxy`; `false`, `0`, `no` → `.none`; any other text (Mailgun's
         /// `generic`) → `.bot`.
         case automation
+        /// `record.duration`, how long the request took to serve: a number (or a string of
+        /// one) of seconds (Caddy's `duration`, nginx's `$request_time`), milliseconds,
+        /// microseconds or nanoseconds (Traefik's `Duration`); `ServingTime` reads it.
+        case durationSeconds, durationMilliseconds, durationMicroseconds, durationNanoseconds
 
         /// The record slot a field fills (below `JSONLinesFormat.slotCount`); fields sharing a
         /// slot compete by precedence.
@@ -143,13 +147,17 @@ public struct JSONLinesFormat: LogFormat, Sendable {
             case .campaign: 16
             case .automation: 17
             case .requestSource: 18
+            case .durationSeconds: 19
+            case .durationMilliseconds: 20
+            case .durationMicroseconds: 21
+            case .durationNanoseconds: 22
             }
         }
     }
 
     /// How many field slots there are (`Field.slot`): the scanner's `InlineArray` of captured
     /// ranges has this many.
-    static let slotCount = 19
+    static let slotCount = 23
 
     /// The format's name: `json-caddy`, `json-nginx`, `json-traefik`, `json-cloudflare`, `json`
     /// for `auto` and user mappings of key paths, `json-fields` for `init(accessFields:base:)`
@@ -265,6 +273,8 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         ("protocol", .protocolVersion), ("request", .requestLine), ("status", .status), ("bytes", .bytes),
         ("size", .bytes), ("referrer", .referrer), ("referer", .referrer), ("user_agent", .userAgent),
         ("useragent", .userAgent), ("site", .site), ("host", .site), ("cookie", .cookie),
+        ("duration", .durationSeconds), ("duration_s", .durationSeconds), ("duration_ms", .durationMilliseconds),
+        ("duration_us", .durationMicroseconds), ("duration_ns", .durationNanoseconds),
     ]
 
     /// Builds an access-log parser from a field mapping such as
@@ -275,8 +285,9 @@ public struct JSONLinesFormat: LogFormat, Sendable {
     /// ISO 8601 or CLF), `ip` (or `client`), `ip_port` (an address with a port), `forwarded_for`
     /// (or `xff`), `user`, `method`, `target` (or `uri`, `url`: path and query),
     /// `protocol`, `request` (a whole request line), `status`, `bytes` (or `size`),
-    /// `referrer` (or `referer`), `user_agent` (or `useragent`), `site` (or `host`) and
-    /// `cookie` (a visitor id's value). With a `base` preset the mapping comes first and the
+    /// `referrer` (or `referer`), `user_agent` (or `useragent`), `site` (or `host`),
+    /// `cookie` (a visitor id's value) and the serving time: `duration` (or `duration_s`:
+    /// seconds), `duration_ms`, `duration_us` or `duration_ns`. With a `base` preset the mapping comes first and the
     /// preset's keys for other paths still apply; without one, `timestamp` is required.
     /// - Throws: `VeilError(.usage)` for an unknown field, an empty path, a path given twice, or
     ///   a missing timestamp.
@@ -457,6 +468,7 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         ("user_id", .user),
         ("status", .status),
         ("size", .bytes),
+        ("duration", .durationSeconds),
     ]
 
     /// nginx `escape=json` with variable names as keys. Time: `msec` (milliseconds) before
@@ -484,6 +496,7 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         ("cookie_uid", .cookie),
         ("uid", .cookie),
         ("http_cookie", .cookieHeader),
+        ("request_time", .durationSeconds),
     ]
 
     /// Not nginx variables: the keys custom nginx formats often give `$time_iso8601`
@@ -511,6 +524,7 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         ("request_Referer", .referrer),
         ("request_X-Forwarded-For", .forwardedFor),
         ("request_Cookie", .cookieHeader),
+        ("Duration", .durationNanoseconds),
     ]
 
     /// Cloudflare Logpush, dataset `http_requests`: `{"ClientIP":…,"ClientRequestHost":…,
@@ -742,6 +756,7 @@ public struct JSONLinesFormat: LogFormat, Sendable {
             }
             record.bytes = bytes
         }
+        if s.hasDuration { record.duration = Self.duration(s, line) }
         if !requestLine.isEmpty {
             guard Self.splitRequestLine(requestLine, line, into: &record) else {
                 return fail(.badRequestLine, &record)
@@ -760,6 +775,21 @@ public struct JSONLinesFormat: LogFormat, Sendable {
                 }
         }
         return .record
+    }
+
+    /// The serving time (µs) of the first duration slot filled, in its unit; -1 when its value
+    /// is not a number (`-`, a negative number).
+    @inline(never)
+    private static func duration(_ s: borrowing JSONScanner, _ line: UnsafeBufferPointer<UInt8>) -> Int64 {
+        let units: [(Field, ServingTime.Unit)] = [
+            (.durationSeconds, .seconds), (.durationMilliseconds, .milliseconds),
+            (.durationMicroseconds, .microseconds), (.durationNanoseconds, .nanoseconds),
+        ]
+        for (field, unit) in units {
+            let r = s.range(field)
+            if !r.isEmpty { return ServingTime.microseconds(r.slice(line), unit: unit) ?? -1 }
+        }
+        return -1
     }
 
     /// Sets `logsUserAgent` from the first lines of an input: true when one of them has a
@@ -1053,12 +1083,14 @@ private struct JSONScanner {
     /// The range captured for each field slot (`Field.slot`), `.empty` when none was; read
     /// into the record after the scan (`range(_:)`). Stored by index, not by a switch on the
     /// field: the switch's indirect jump mispredicted on every other key.
-    var slots = InlineArray<19, ByteRange>(repeating: .empty)
+    var slots = InlineArray<23, ByteRange>(repeating: .empty)
     /// Whether slot 1 holds `ip:port` (`clientAddressAndPort`), slot 13 a whole cookie header.
     var addressHasPort = false
     var cookieIsHeader = false
     /// Whether a key mapped to the user agent was seen, even with an empty or `-` value.
     var userAgentKeySeen = false
+    /// Whether a serving-time slot was filled.
+    var hasDuration = false
     /// Precedence rank of the key that filled each slot, 4 bits per slot; 15 = not filled.
     var ranks: UInt128 = ~0
 
@@ -1392,6 +1424,8 @@ private struct JSONScanner {
             addressHasPort = field == .clientAddressAndPort
         } else if field == .cookie || field == .cookieHeader {
             cookieIsHeader = field == .cookieHeader
+        } else if field.slot >= JSONLinesFormat.Field.durationSeconds.slot {
+            hasDuration = true
         }
     }
 }

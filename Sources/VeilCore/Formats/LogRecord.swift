@@ -53,14 +53,19 @@ public struct LogRecord: Sendable, Equatable {
     public var timestamp: Int64
     /// Milliseconds within `timestamp`'s second (0 when the format has only seconds).
     public var milliseconds: Int16
+    /// HTTP status code, 100...999. (Declared after `milliseconds`: the two fill one word.)
+    public var status: UInt16
     /// Request method (`GET`).
     public var method: ByteRange
     /// Request target as sent: path plus query (`/a/b?c=d`), or an absolute URL.
     public var target: ByteRange
     /// Protocol (`HTTP/1.1`); empty for HTTP/0.9 request lines.
     public var protocolVersion: ByteRange
-    /// HTTP status code, 100...999.
-    public var status: UInt16
+    /// How long the server took to serve the request (`duration`), in 32 bits so that a record
+    /// stays 128 bytes: microseconds below 2³⁰ (about 18 minutes), then milliseconds after
+    /// that, up to about 12 days; -1 when the format does not log it (or the field is `-`),
+    /// `partlyUnmeasured` when a load balancer's time has a part that was not measured.
+    @usableFromInline var servingTimeCode: Int32
     /// Response bytes; 0 when the log says `-`.
     public var bytes: Int64
     /// Referer header as written.
@@ -84,6 +89,33 @@ public struct LogRecord: Sendable, Equatable {
     /// Mailgun `client-info.bot`); `.none` when it says nothing.
     public var automation: AutomationHint
 
+    /// How long the server took to serve the request, in microseconds; -1 when the format
+    /// does not log it (or the field is `-`). Kept to microseconds up to 2³⁰ µs, to
+    /// milliseconds after that; longer than about 12 days is kept as about 12 days.
+    @inlinable public var duration: Int64 {
+        get {
+            servingTimeCode < 0
+                ? -1
+                : servingTimeCode < Self.millisecondCodes
+                    ? Int64(servingTimeCode)
+                    : Int64(Self.millisecondCodes) + Int64(servingTimeCode - Self.millisecondCodes) * 1000
+        }
+        set {
+            if newValue < Int64(Self.millisecondCodes) {
+                servingTimeCode = Int32(max(newValue, -1))
+            } else {
+                let ms = min((newValue - Int64(Self.millisecondCodes)) / 1000, Int64(Int32.max - Self.millisecondCodes))
+                servingTimeCode = Self.millisecondCodes + Int32(ms)
+            }
+        }
+    }
+
+    /// The first `servingTimeCode` that counts milliseconds (past 2³⁰ µs).
+    @usableFromInline static let millisecondCodes: Int32 = 1 << 30
+    /// The `servingTimeCode` of a time one of whose parts was not measured: unknown, like -1,
+    /// and the parts after it are not added (`TextFormat.servingTime`).
+    static let partlyUnmeasured: Int32 = -2
+
     public init() {
         site = .empty
         clientAddress = .empty
@@ -104,6 +136,7 @@ public struct LogRecord: Sendable, Equatable {
         recipient = .empty
         campaign = .empty
         automation = .none
+        servingTimeCode = -1
     }
 
     /// Clears every field, keeping the storage.

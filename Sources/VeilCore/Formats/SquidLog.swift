@@ -32,7 +32,7 @@ extension TextFormat {
         let line = UnsafeBufferPointer(start: p, count: n)
         var i = 0
         let time = squidWord(p, n, &i)
-        _ = squidWord(p, n, &i)  // elapsed milliseconds
+        let elapsed = squidWord(p, n, &i)  // milliseconds
         let client = squidWord(p, n, &i)
         let code = squidWord(p, n, &i)
         let bytes = squidWord(p, n, &i)
@@ -43,6 +43,7 @@ extension TextFormat {
         let type = squidWord(p, n, &i)
         guard !type.isEmpty else { return .reject(.truncated) }
         guard let t = Timestamp.parseEpoch(time.slice(line)) else { return .reject(.badTimestamp) }
+        record.duration = ServingTime.microseconds(elapsed.slice(line), unit: .milliseconds) ?? -1
         record.timestamp = t.seconds
         record.milliseconds = t.milliseconds
         // `TCP_MISS/200`: the status after the last `/`.

@@ -328,6 +328,8 @@ public struct TextFormat: LogFormat {
         if compiled.traefikTail {
             let end = Self.traefikTailStart(p, n)
             guard end > 0 else { return .reject(end == 0 ? .truncated : .literalMismatch) }
+            // The serving time, from the tail cut off here (the runners below leave it).
+            record.duration = Self.traefikDuration(p, n)
             n = end
         }
         var cache = self.cache
@@ -444,6 +446,38 @@ public struct TextFormat: LogFormat {
         // The operation and the key, then a bare `-` where a client's request is quoted.
         guard starts("BATCH.") || starts("S3."), skipFields(2) else { return nil }
         return i &+ 1 < n && p[i] == UInt8(ascii: "-") && p[i &+ 1] == UInt8(ascii: " ") ? time : nil
+    }
+
+    /// Reads a serving-time field of `kind` into `record.duration`. A value that is not a
+    /// number (`-`) is not known; the request still counts. The parts of a load balancer's
+    /// time (`durationSecondsPart`, seconds) add up, and one that was not measured (`-1`) makes
+    /// the whole unknown (-2 until the line is read). Out of line: the format interpreter's
+    /// loop stays as small as the formats without serving times need.
+    @inline(never)
+    static func servingTime(_ kind: FieldKind, _ field: UnsafeBufferPointer<UInt8>, _ record: inout LogRecord) {
+        switch kind {
+        case .durationSecondsPart:
+            guard record.servingTimeCode != LogRecord.partlyUnmeasured else { return }
+            if let v = ServingTime.microseconds(field, unit: .seconds) {
+                record.duration = max(record.duration, 0) + v
+            } else {
+                record.servingTimeCode = LogRecord.partlyUnmeasured
+            }
+        default:
+            let unit: ServingTime.Unit =
+                kind == .durationSeconds ? .seconds : kind == .durationMillis ? .milliseconds : .microseconds
+            record.duration = ServingTime.microseconds(field, unit: unit) ?? -1
+        }
+    }
+
+    /// The serving time at the end of a Traefik line (`… 1234ms`), in microseconds; the line
+    /// ends with `<digits>ms` (`traefikTailStart` checked it).
+    static func traefikDuration(_ p: UnsafeMutablePointer<UInt8>, _ n: Int) -> Int64 {
+        var start = n &- 2
+        while start > 0, p[start &- 1] &- UInt8(ascii: "0") < 10 { start &-= 1 }
+        return ServingTime.microseconds(
+            UnsafeBufferPointer(start: p + start, count: n &- 2 &- start), unit: .milliseconds)
+            ?? -1
     }
 
     /// Where Traefik's tail begins: the length of the line without
@@ -741,6 +775,8 @@ public struct TextFormat: LogFormat {
                     guard let v = digits(p, start, end) else { return .reject(.badBytes) }
                     record.bytes = v
                 }
+            case .durationSeconds, .durationMillis, .durationMicros, .durationSecondsPart:
+                Self.servingTime(step.kind, UnsafeBufferPointer(start: p + start, count: end - start), &record)
             }
         }
 

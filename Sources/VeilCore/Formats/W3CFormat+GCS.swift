@@ -64,6 +64,7 @@ extension W3CFormat {
             ("time_micros", .epochMicros), ("c_ip", .clientIP), ("cs_method", .method), ("cs_uri", .uri),
             ("sc_status", .status), ("sc_bytes", .bytes), ("cs_host", .host), ("cs_referer", .referrer),
             ("cs_referrer", .referrer), ("cs_user_agent", .userAgent), ("cs_bucket", .bucket),
+            ("time_taken_micros", .timeTakenMicros),
         ] as [(String, Column)]).map { (Array($0.0.utf8), $0.1) }
 
     /// What Google's front end appends to the user agent of a client that accepts gzip.
@@ -175,6 +176,8 @@ extension W3CFormat {
             guard let b = JSONLinesFormat.integer(bytes.slice(line)) else { return .reject(.badBytes) }
             record.bytes = b
         }
+        let taken = range(.timeTakenMicros)
+        if !taken.isEmpty { record.duration = ServingTime.microseconds(taken.slice(line), unit: .microseconds) ?? -1 }
         record.clientAddress = client
         record.method = range(.method)
         record.referrer = range(.referrer)

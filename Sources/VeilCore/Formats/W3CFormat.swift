@@ -28,6 +28,7 @@ import CByteScan
 /// | `cs(Referer)` | `referrer`, bytes as written (`+` kept: referrers only keep their host) |
 /// | `cs(Cookie)` | `cookie`: the value of the cookie named `cookieName`, if one is set |
 /// | `x-forwarded-for`, `cs(X-Forwarded-For)` | `forwardedFor` |
+/// | `time-taken` | `duration`: milliseconds (IIS), or seconds when written with a fraction (CloudFront's `0.082`) |
 ///
 /// The target is assembled in place: when `cs-uri-query` directly follows `cs-uri-stem` (as in
 /// every IIS layout) and is not `-`, the space between them becomes `?`. When the query column
@@ -56,6 +57,10 @@ public struct W3CFormat: LogFormat {
         case status, bytes, host, userAgent, referrer, cookie, forwardedFor, hostHeader
         /// GCS: `time_micros` (microseconds since 1970) and `cs_bucket` (the site).
         case epochMicros, bucket
+        /// `time-taken`: milliseconds (IIS), or seconds with a fraction (CloudFront, `0.082`).
+        case timeTaken
+        /// GCS: `time_taken_micros`.
+        case timeTakenMicros
 
         /// How many kinds there are: raw values are 0..<count (cases in order, none given a
         /// value), so each kind has a slot in `dataLine`'s ranges.
@@ -238,6 +243,12 @@ public struct W3CFormat: LogFormat {
             guard let b = JSONLinesFormat.integer(bytes.slice(line)) else { return .reject(.badBytes) }
             record.bytes = b
         }
+        let taken = range(.timeTaken)
+        if !taken.isEmpty {
+            let text = taken.slice(line)
+            record.duration =
+                ServingTime.microseconds(text, unit: text.contains(UInt8(ascii: ".")) ? .seconds : .milliseconds) ?? -1
+        }
 
         if !stem.isEmpty {
             if !query.isEmpty && query.start == stem.end + 1 {
@@ -405,7 +416,7 @@ public struct W3CFormat: LogFormat {
             ("cs-uri", .uri), ("cs-version", .version), ("sc-status", .status), ("sc-bytes", .bytes),
             ("cs-host", .host), ("cs(host)", .host), ("cs(user-agent)", .userAgent),
             ("cs(referer)", .referrer), ("cs(cookie)", .cookie), ("x-forwarded-for", .forwardedFor),
-            ("cs(x-forwarded-for)", .forwardedFor), ("x-host-header", .hostHeader),
+            ("cs(x-forwarded-for)", .forwardedFor), ("x-host-header", .hostHeader), ("time-taken", .timeTaken),
         ] as [(String, Column)]).map { (Array($0.0.utf8), $0.1) }
 
     /// The column a `#Fields:` name (or a name of `table`) stands for.

@@ -102,6 +102,12 @@ public struct Release {
         if !byTable[Int(TableID.countries.rawValue)].isEmpty {
             out.append(dimension(.countries, byTable, name: "countries", columns: ["country"], metrics: .pageviews))
         }
+        // Only for states whose inputs logged serving times.
+        if hasDurations {
+            out.append(responseTimes(byTable))
+            out.append(
+                dimension(.pages, byTable, name: "page_response_times", columns: ["path"], metrics: .durations))
+        }
         out.append(dimension(.statusCodes, byTable, name: "status_codes", columns: ["status"], metrics: .requests))
         out.append(dimension(.bots, byTable, name: "bots", columns: ["bot"], metrics: .traffic))
         if let campaigns { out += try campaigns.wait() } else { out += try campaignTablesOfParts() }
@@ -487,6 +493,41 @@ public struct Release {
         return t
     }
 
+    /// The columns after the count of a table of serving times.
+    static let durationColumns = ["mean_ms", "p50_ms", "p90_ms", "p99_ms"]
+
+    /// The mean and the 50th, 90th and 99th percentiles of `h`, in milliseconds.
+    static func durationValues(_ h: DurationHistogram) -> [String] {
+        [DurationHistogram.milliseconds(h.mean ?? 0)]
+            + [0.5, 0.9, 0.99].map { DurationHistogram.milliseconds(Double(h.percentile($0) ?? 0)) }
+    }
+
+    /// Whether any cell holds serving times (the input's format logged them): the two tables
+    /// of serving times are released only then.
+    var hasDurations: Bool { state.cells.contains { !$0.durations.isEmpty } }
+
+    /// `response_times`: how long a site's requests took to serve per day (every request
+    /// whose serving time was logged, bots' too), for the days `traffic_daily` publishes.
+    func responseTimes(_ byTable: [[Int]]) -> ReleasedTable {
+        var t = ReleasedTable(
+            name: "response_times", header: ["site", "date", "requests"] + Self.durationColumns, rows: [],
+            thresholdOn: "clients")
+        let table = TableID.trafficDay
+        let order = byTable[Int(table.rawValue)].sorted { sortKey(state.cellKeys[$0]) < sortKey(state.cellKeys[$1]) }
+        for i in order {
+            let key = state.cellKeys[i]
+            let c = state.cells[i]
+            let n = c.allClients
+            guard n >= k else { t.suppressed += 1; continue }
+            guard !c.durations.isEmpty else { continue }
+            t.smallestPublishedCount = min(t.smallestPublishedCount ?? n, n)
+            t.rows.append(
+                [state.sites.string(UInt32(key.site)), ISOTime.date(days: key.bucket), String(c.durations.count)]
+                    + Self.durationValues(c.durations))
+        }
+        return t
+    }
+
     /// Weekly or monthly traffic from the daily cells.
     func rollUp(
         _ byTable: [[Int]], _ visits: [SiteBucket: VisitCount], name: String, period: String, range: EpochGranularity
@@ -530,7 +571,12 @@ public struct Release {
     /// The counts of a dimension table's rows: pageviews and visitors; requests and bot
     /// requests; or requests, bytes and responses by status class (bots: all their requests
     /// are bot requests).
-    enum MainMetric { case pageviews, requests, traffic }
+    enum MainMetric {
+        case pageviews, requests, traffic
+        /// How long the pageviews took to serve: the rows of the pages table whose serving
+        /// times were logged.
+        case durations
+    }
 
     /// A table of one dimension from its cells; `visits`: the visits counted under each of its
     /// values (`web_campaigns`, `referrers`: by the campaign or referrer host of their first
@@ -546,6 +592,7 @@ public struct Release {
         case .pageviews: header += ["pageviews", visitorsColumn(covering: .day)]
         case .requests: header += ["requests", "bot_requests"]
         case .traffic: header += ["requests", "bytes"] + Self.statusClassColumns
+        case .durations: header += ["pageviews"] + Self.durationColumns
         }
         if visits != nil { header += ["visits", "bounces", "bounce_rate"] }
         var t = ReleasedTable(
@@ -599,6 +646,8 @@ public struct Release {
             let date = ISOTime.date(days: g.bucket)
             let site = state.sites.string(UInt32(g.site))
             for p in published {
+                // A page none of whose pageviews had a serving time logged has no row there.
+                if metrics == .durations && p.cell.durations.isEmpty { continue }
                 t.smallestPublishedCount = min(t.smallestPublishedCount ?? p.n, p.n)
                 var row = [site, date]
                 let value = p.dim == otherDim ? otherLabel : state.dims.string(UInt32(p.dim))
@@ -622,6 +671,8 @@ public struct Release {
                 case .requests: row += [String(p.cell.requests), String(p.cell.botRequests)]
                 case .traffic:
                     row += ([p.cell.requests, p.cell.bytes] + p.cell.statusClassCounts).map { String($0) }
+                case .durations:
+                    row += [String(p.cell.durations.count)] + Self.durationValues(p.cell.durations)
                 }
                 if visits != nil {
                     row += [

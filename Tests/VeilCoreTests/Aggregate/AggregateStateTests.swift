@@ -680,12 +680,12 @@ struct AggregateStateTests {
     }
 
     @Test(
-        "versions 2 to 7 are read (2 and 3: exits unknown, before 6: visits without campaigns, before 8: inputs without their country database); a file holding a table its version had not (web campaigns before 3, bots before 5, countries before 7) is refused"
+        "versions 2 to 8 are read (2 and 3: exits unknown, before 6: visits without campaigns, before 8: inputs without their country database, before 9: cells without serving times); a file holding a table its version had not (web campaigns before 3, bots before 5, countries before 7) is refused"
     )
     func readsVersion2() throws {
         let ws = try StateTestWorkspace()
         let plain = try ws.aggregate([Self.pageview(0, "/a"), Self.pageview(60, "/b")], name: "v.log").state
-        #expect(StateCodec.version == 8)
+        #expect(StateCodec.version == 9)
         #expect(plain.visitors.first?.visits.first?.exit == plain.dims.intern("/b", readOnly: true))
         for v: UInt16 in [2, 3] {
             let old = StateCodec.encode(plain, only: nil, layout: v)
@@ -815,6 +815,21 @@ struct AggregateStateTests {
         namedOnly.inputs = placed.inputs
         #expect(StateCodec.encode(namedOnly)[8] == 8)
         #expect(plain.countryCoverage == nil)
+
+        // Version 9: cells with serving times; without any, a state keeps its older version.
+        var timed = placed
+        let dayCell = try #require(timed.cellKeys.firstIndex { $0.table == .trafficDay })
+        for v: Int64 in [900, 120_000, 120_500, 3_000_000] { timed.cells[dayCell].durations.add(microseconds: v) }
+        let v9 = StateCodec.encode(timed)
+        #expect(v9[8] == 9)
+        let read9 = try StateCodec.decode(v9, file: "t9.veilstate")
+        #expect(read9.cells[try #require(read9.cellKeys.firstIndex { $0.table == .trafficDay })].durations.count == 4)
+        #expect(StateCodec.encode(read9) == v9)
+        #expect(read9.inputs == placed.inputs, "version 9 keeps the inputs' country databases")
+        // Written in version 8's layout, the cells read back without them.
+        let untimed = try StateCodec.decode(StateCodec.encode(timed, only: nil, layout: 8), file: "t8.veilstate")
+        #expect(untimed.cells.allSatisfy { $0.durations.isEmpty })
+        #expect(StateCodec.encode(untimed) == v8)
     }
 
     @Test("a newer version, a truncated file and a foreign file are state errors")

@@ -212,7 +212,8 @@ struct PrivacyLedgerTests {
             Set(notReleased.keys) == [
                 "traffic_hourly", "traffic_weekly", "traffic_monthly", "not_found", "status_codes", "campaigns",
                 "campaign_links", "entry_pages", "referrers", "operating_systems", "devices", "web_campaigns",
-                "visit_durations", "visit_pageviews", "exit_pages", "bots", "countries",
+                "visit_durations", "visit_pageviews", "exit_pages", "bots", "countries", "response_times",
+                "page_response_times",
             ])
         let mechanisms = try #require(dp["tables"] as? [String: [String: Any]])
         #expect(mechanisms.keys.sorted() == ["browsers", "pages", "traffic_daily"])

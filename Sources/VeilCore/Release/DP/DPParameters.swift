@@ -147,6 +147,14 @@ public enum DPTable: String, CaseIterable, Sendable, Comparable {
         ("status_codes", "counts bots and requests, not visitors; not released under differential privacy"),
         ("bots", "counts bots and requests, not visitors; not released under differential privacy"),
         ("countries", "not covered by contribution bounding; not released under differential privacy"),
+        (
+            "response_times",
+            "serving times are not covered by contribution bounding; not released under differential privacy"
+        ),
+        (
+            "page_response_times",
+            "serving times are not covered by contribution bounding; not released under differential privacy"
+        ),
         ("campaigns", "e-mail recipients are not bounded; not released under differential privacy"),
         ("campaign_links", "e-mail recipients are not bounded; not released under differential privacy"),
     ]
