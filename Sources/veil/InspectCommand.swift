@@ -5,7 +5,8 @@ import VeilCore
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Report what veil sees in logs: compression, format, lines, rejects, time range, e-mail events.",
+        abstract:
+            "Report what veil sees in logs: compression, format, lines, rejects, time range, e-mail events, serving times.",
         discussion: """
             Prints counts and line numbers only, never the content of a line (log lines hold raw \
             IP addresses). E-mail events are counted by kind: opens and clicks from log lines that \
@@ -32,17 +33,20 @@ struct InspectCommand: ParsableCommand {
                 var sink = try EmailEventCounter(configuration: emailConfiguration)
                 do {
                     let r = try Ingest.run(path: path, configuration: config, sink: &sink)
-                    reports.append(InspectReport(report: r, emailEvents: sink.counts))
+                    reports.append(
+                        InspectReport(report: r, emailEvents: sink.counts, timedRequests: sink.timedRequests))
                     Terminal.clearProgress()
                     if !out.json && !out.quiet {
                         print(
                             Self.text(
-                                r, email: sink.counts, zoneNamed: input.logTz != nil,
+                                r, email: sink.counts, timedRequests: sink.timedRequests, zoneNamed: input.logTz != nil,
                                 haproxyOption: input.haproxyOption))
                     }
                 } catch let e as VeilError {
                     failed = failed ?? e
-                    reports.append(InspectReport(report: FileReport.failed(path, e), emailEvents: EmailEventCounts()))
+                    reports.append(
+                        InspectReport(
+                            report: FileReport.failed(path, e), emailEvents: EmailEventCounts(), timedRequests: 0))
                     Terminal.error(e.description)
                 }
             }
@@ -52,7 +56,8 @@ struct InspectCommand: ParsableCommand {
     }
 
     static func text(
-        _ r: FileReport, email: EmailEventCounts, zoneNamed: Bool = false, haproxyOption: String? = nil
+        _ r: FileReport, email: EmailEventCounts, timedRequests: Int = 0, zoneNamed: Bool = false,
+        haproxyOption: String? = nil
     ) -> String {
         var s = "\(r.file)\n"
         s += "  compression  \(r.compression) (\(megabytes(r.bytesIn)) in, \(megabytes(r.bytesOut)) out)\n"
@@ -78,6 +83,7 @@ struct InspectCommand: ParsableCommand {
         }
         s += "  lines        \(grouped(r.lines))\n"
         s += "  records      \(grouped(r.records))\n"
+        if timedRequests > 0 { s += "  timed        \(grouped(timedRequests)) requests with a serving time\n" }
         if r.skipped > 0 {
             s +=
                 "  skipped      \(grouped(r.skipped)) (directives, blank lines, e-mail events of other kinds, requests without a response, S3 and Cloud Storage lifecycle operations, HAProxy's messages and TCP connections, containers' stderr lines, other programs' syslog messages)\n"
@@ -99,16 +105,18 @@ struct InspectCommand: ParsableCommand {
 }
 
 /// One input's `veil inspect --json` object: the file report's members plus `email_events`
-/// (`opens`, `clicks`, `delivered`).
+/// (`opens`, `clicks`, `delivered`) and `timed_requests` (requests with a serving time).
 struct InspectReport: Encodable {
     var report: FileReport
     var emailEvents: EmailEventCounts
+    var timedRequests: Int
 
-    enum CodingKeys: String, CodingKey { case emailEvents }
+    enum CodingKeys: String, CodingKey { case emailEvents, timedRequests }
 
     func encode(to encoder: any Encoder) throws {
         try report.encode(to: encoder)
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(emailEvents, forKey: .emailEvents)
+        try c.encode(timedRequests, forKey: .timedRequests)
     }
 }

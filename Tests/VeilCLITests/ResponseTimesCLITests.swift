@@ -96,6 +96,17 @@ import Testing
         let days = CSVTable.parse(try CLI.read(dir + "/both/traffic_daily.csv")).dropFirst().map { $0[1] }
         #expect(days == ["2026-11-28", "2026-11-29"])
 
+        // `veil inspect` counts the requests with a serving time; none in a log without them.
+        let inspect = try CLI.veil(["inspect", dir + "/a.log", "--format", Self.format])
+        #expect(inspect.stdoutText.contains("  timed        8 requests with a serving time\n"), "\(inspect)")
+        for (log, format, timed) in [("a.log", Self.format, 8), ("b.log", "combined", 0)] {
+            let j = try CLI.veil(["inspect", dir + "/" + log, "--format", format, "--json"])
+            let reports = try #require(try JSONSerialization.jsonObject(with: Data(j.stdout)) as? [[String: Any]])
+            #expect(reports.first?["timed_requests"] as? Int == timed, "\(log): \(j)")
+        }
+        let plainInspect = try CLI.veil(["inspect", dir + "/b.log", "--format", "combined"])
+        #expect(!plainInspect.stdoutText.contains("timed"), "\(plainInspect)")
+
         // Without serving times: neither table, and the directory that had them is replaced.
         let none = try CLI.veil([
             "run", dir + "/b.log", "--format", "combined", "-o", dir + "/out1", "--k", "2", "--keys", dir + "/keys",

@@ -313,7 +313,7 @@ public struct Aggregator: RecordSink {
         }
         traffic(hourCell, r, p, human: human, isBot: isBot, pageview: pageview)
         if dayCell >= 0 { traffic(dayCell, r, p, human: human, isBot: isBot, pageview: pageview) }
-        if r.servingTimeCode >= 0 { addTrafficDuration(r) }
+        if r.hasDuration { addTrafficDuration(r) }
         let si = statusCell(r.status, site: site, day: day)
         state.cells[si].requests += 1
         if isBot { state.cells[si].botRequests += 1 }
@@ -355,7 +355,7 @@ public struct Aggregator: RecordSink {
         if ref != Self.noReferrer { count(.referrers, site, day, ref, p, known: known) }
         if webCampaign != Self.noCampaign { countWebCampaign(site, day, webCampaign, p) }
         if let countries = configuration.countries { countCountry(countries, site, day, address, line, p) }
-        if r.servingTimeCode >= 0 { addPageDuration(site, day, path, r) }
+        if r.hasDuration { addPageDuration(site, day, path, r) }
     }
 
     /// Counts a pageview in the cell of its client address's country.

@@ -14,9 +14,12 @@ public struct EmailEventCounts: Sendable, Codable, Equatable {
 
 /// A record sink that counts e-mail events the way aggregation finds them: export records by
 /// their event, log lines by the open and click patterns (status below 400 or absent, method
-/// GET or HEAD or absent). Keeps nothing else; no allocation per record.
+/// GET or HEAD or absent); and the requests whose serving time the log gives (what
+/// `response_times.csv` counts). Keeps nothing else; no allocation per record.
 public struct EmailEventCounter: RecordSink {
     public private(set) var counts = EmailEventCounts()
+    /// Requests with a serving time (`LogRecord.duration`).
+    public private(set) var timedRequests = 0
     private let patterns: EmailPatterns
 
     /// - Throws: `VeilError(.usage)` for a bad pattern.
@@ -30,6 +33,7 @@ public struct EmailEventCounter: RecordSink {
         case .click: counts.clicks += 1
         case .delivered: counts.delivered += 1
         case .request:
+            if r.hasDuration { timedRequests += 1 }
             let target = r.target.slice(line)
             guard r.status < 400, patterns.mayMatch(target) else { return }
             let m = r.method.slice(line)

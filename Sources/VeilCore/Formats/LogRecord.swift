@@ -61,11 +61,10 @@ public struct LogRecord: Sendable, Equatable {
     public var target: ByteRange
     /// Protocol (`HTTP/1.1`); empty for HTTP/0.9 request lines.
     public var protocolVersion: ByteRange
-    /// How long the server took to serve the request (`duration`), in 32 bits so that a record
-    /// stays 128 bytes: microseconds below 2³⁰ (about 18 minutes), then milliseconds after
-    /// that, up to about 12 days; -1 when the format does not log it (or the field is `-`),
-    /// `partlyUnmeasured` when a load balancer's time has a part that was not measured.
-    @usableFromInline var servingTimeCode: Int32
+    /// The low 32 bits of how long the server took to serve the request (`duration`), in
+    /// microseconds; `servingTimeHigh` holds the bits above. (Split so that a record stays 128
+    /// bytes: the two fill padding.)
+    @usableFromInline var servingTimeLow: UInt32
     /// Response bytes; 0 when the log says `-`.
     public var bytes: Int64
     /// Referer header as written.
@@ -81,6 +80,10 @@ public struct LogRecord: Sendable, Equatable {
     /// empty or `-` User-Agent that bots send. (Declared here, it fits in padding: a record
     /// stays 128 bytes, two cache lines.)
     public var userAgentLogged: Bool
+    /// Bits 32 to 46 of the serving time (`duration`, microseconds); -1 when the format does
+    /// not log it (or the field is `-`), `partlyUnmeasured` when a load balancer's time has a
+    /// part that was not measured.
+    @usableFromInline var servingTimeHigh: Int16
     /// E-mail events: recipient e-mail or token as written.
     public var recipient: ByteRange
     /// E-mail events: campaign or message id.
@@ -90,31 +93,30 @@ public struct LogRecord: Sendable, Equatable {
     public var automation: AutomationHint
 
     /// How long the server took to serve the request, in microseconds; -1 when the format
-    /// does not log it (or the field is `-`). Kept to microseconds up to 2³⁰ µs, to
-    /// milliseconds after that; longer than about 12 days is kept as about 12 days.
+    /// does not log it (or the field is `-`). Kept exactly up to `longestDuration` (about 4.4
+    /// years); a longer one is kept as that.
     @inlinable public var duration: Int64 {
-        get {
-            servingTimeCode < 0
-                ? -1
-                : servingTimeCode < Self.millisecondCodes
-                    ? Int64(servingTimeCode)
-                    : Int64(Self.millisecondCodes) + Int64(servingTimeCode - Self.millisecondCodes) * 1000
-        }
+        get { servingTimeHigh < 0 ? -1 : Int64(servingTimeHigh) << 32 | Int64(servingTimeLow) }
         set {
-            if newValue < Int64(Self.millisecondCodes) {
-                servingTimeCode = Int32(max(newValue, -1))
+            if newValue < 0 {
+                servingTimeHigh = -1
+                servingTimeLow = 0
             } else {
-                let ms = min((newValue - Int64(Self.millisecondCodes)) / 1000, Int64(Int32.max - Self.millisecondCodes))
-                servingTimeCode = Self.millisecondCodes + Int32(ms)
+                let v = min(newValue, Self.longestDuration)
+                servingTimeHigh = Int16(truncatingIfNeeded: v >> 32)
+                servingTimeLow = UInt32(truncatingIfNeeded: v)
             }
         }
     }
 
-    /// The first `servingTimeCode` that counts milliseconds (past 2³⁰ µs).
-    @usableFromInline static let millisecondCodes: Int32 = 1 << 30
-    /// The `servingTimeCode` of a time one of whose parts was not measured: unknown, like -1,
+    /// Whether the request has a serving time (`duration` is not -1).
+    @inlinable public var hasDuration: Bool { servingTimeHigh >= 0 }
+
+    /// The longest serving time a record keeps (µs): 2⁴⁷ − 1, about 4.4 years.
+    public static let longestDuration: Int64 = (1 << 47) - 1
+    /// The `servingTimeHigh` of a time one of whose parts was not measured: unknown, like -1,
     /// and the parts after it are not added (`TextFormat.servingTime`).
-    static let partlyUnmeasured: Int32 = -2
+    static let partlyUnmeasured: Int16 = -2
 
     public init() {
         site = .empty
@@ -136,7 +138,8 @@ public struct LogRecord: Sendable, Equatable {
         recipient = .empty
         campaign = .empty
         automation = .none
-        servingTimeCode = -1
+        servingTimeLow = 0
+        servingTimeHigh = -1
     }
 
     /// Clears every field, keeping the storage.

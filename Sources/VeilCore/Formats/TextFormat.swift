@@ -457,11 +457,11 @@ public struct TextFormat: LogFormat {
     static func servingTime(_ kind: FieldKind, _ field: UnsafeBufferPointer<UInt8>, _ record: inout LogRecord) {
         switch kind {
         case .durationSecondsPart:
-            guard record.servingTimeCode != LogRecord.partlyUnmeasured else { return }
+            guard record.servingTimeHigh != LogRecord.partlyUnmeasured else { return }
             if let v = ServingTime.microseconds(field, unit: .seconds) {
                 record.duration = max(record.duration, 0) + v
             } else {
-                record.servingTimeCode = LogRecord.partlyUnmeasured
+                record.servingTimeHigh = LogRecord.partlyUnmeasured
             }
         default:
             let unit: ServingTime.Unit =

@@ -474,23 +474,33 @@ public struct Release {
             header: ["site", period]
                 + Self.trafficMetrics.map { $0 == "VISITORS" ? visitorsColumn(covering: range) : $0 },
             rows: [], thresholdOn: "clients")
-        let order = byTable[Int(table.rawValue)].sorted { sortKey(state.cellKeys[$0]) < sortKey(state.cellKeys[$1]) }
-        for i in order {
-            let key = state.cellKeys[i]
-            let c = state.cells[i]
-            let n = c.allClients
-            guard n >= k else { t.suppressed += 1; continue }
-            t.smallestPublishedCount = min(t.smallestPublishedCount ?? n, n)
+        publishTraffic(table, byTable, into: &t) { key, c in
             let label =
                 table == .trafficHour
                 ? ISOTime.localHour(utcSeconds: key.bucket * 3600, offset: buckets.offset(at: key.bucket * 3600))
                 : ISOTime.date(days: key.bucket)
-            t.rows.append(
-                trafficRow(
-                    site: key.site, period: label, c, visitors: c.visitors.cardinality(),
-                    visits[SiteBucket(site: key.site, bucket: key.bucket)] ?? VisitCount()))
+            return trafficRow(
+                site: key.site, period: label, c, visitors: c.visitors.cardinality(),
+                visits[SiteBucket(site: key.site, bucket: key.bucket)] ?? VisitCount())
         }
         return t
+    }
+
+    /// Appends to `t` a row for each cell of traffic `table` with at least k clients (by site
+    /// name, then time), counting the others as suppressed; `row` may give no row for a
+    /// published cell (a day without serving times).
+    func publishTraffic(
+        _ table: TableID, _ byTable: [[Int]], into t: inout ReleasedTable, row: (CellKey, Cell) -> [String]?
+    ) {
+        let order = byTable[Int(table.rawValue)].sorted { sortKey(state.cellKeys[$0]) < sortKey(state.cellKeys[$1]) }
+        for i in order {
+            let c = state.cells[i]
+            let n = c.allClients
+            guard n >= k else { t.suppressed += 1; continue }
+            guard let r = row(state.cellKeys[i], c) else { continue }
+            t.smallestPublishedCount = min(t.smallestPublishedCount ?? n, n)
+            t.rows.append(r)
+        }
     }
 
     /// The columns after the count of a table of serving times.
@@ -512,18 +522,11 @@ public struct Release {
         var t = ReleasedTable(
             name: "response_times", header: ["site", "date", "requests"] + Self.durationColumns, rows: [],
             thresholdOn: "clients")
-        let table = TableID.trafficDay
-        let order = byTable[Int(table.rawValue)].sorted { sortKey(state.cellKeys[$0]) < sortKey(state.cellKeys[$1]) }
-        for i in order {
-            let key = state.cellKeys[i]
-            let c = state.cells[i]
-            let n = c.allClients
-            guard n >= k else { t.suppressed += 1; continue }
-            guard !c.durations.isEmpty else { continue }
-            t.smallestPublishedCount = min(t.smallestPublishedCount ?? n, n)
-            t.rows.append(
-                [state.sites.string(UInt32(key.site)), ISOTime.date(days: key.bucket), String(c.durations.count)]
-                    + Self.durationValues(c.durations))
+        publishTraffic(.trafficDay, byTable, into: &t) { key, c in
+            c.durations.isEmpty
+                ? nil
+                : [state.sites.string(UInt32(key.site)), ISOTime.date(days: key.bucket), String(c.durations.count)]
+                    + Self.durationValues(c.durations)
         }
         return t
     }

@@ -39,6 +39,26 @@ import Testing
         #expect(Self.microseconds(text, .seconds) == nil, "\(text)")
     }
 
+    @Test("a record keeps a serving time exactly up to 2^47 - 1 µs (4.4 years), that one after; negative is none")
+    func record() {
+        var r = LogRecord()
+        #expect(r.duration == -1 && !r.hasDuration)
+        for v: Int64 in [
+            0, 1, 15, (1 << 30) - 1, 1 << 30, 2_147_483_649, (1 << 32) - 1, 1 << 32, 4_294_967_297,
+            1_099_511_627_776, 2_000_000_000_000, LogRecord.longestDuration,
+        ] {
+            r.duration = v
+            #expect(r.duration == v && r.hasDuration, "\(v)")
+        }
+        r.duration = LogRecord.longestDuration + 1
+        #expect(r.duration == LogRecord.longestDuration)
+        r.duration = 1_000_000_000_000_000
+        #expect(r.duration == LogRecord.longestDuration)
+        r.duration = -7
+        #expect(r.duration == -1 && !r.hasDuration)
+        #expect(MemoryLayout<LogRecord>.stride == 128, "the serving time fits in the record's padding")
+    }
+
     // MARK: Histogram
 
     @Test("every duration lies in its bucket, whose midpoint is within 1/16 of it; buckets rise with the duration")
@@ -179,6 +199,15 @@ import Testing
                 "192.0.2.1 [28/Nov/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 5 -", -1
             ),
             ("apache:%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\" %D", clf + " 2417", 2417),
+            // Over 2^31 µs (35 minutes) and over 12.7 days: kept to the microsecond.
+            (
+                "apache:%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\" %D", clf + " 2147483649",
+                2_147_483_649
+            ),
+            (
+                "apache:%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\" %D", clf + " 2000000000001",
+                2_000_000_000_001
+            ),
             ("apache:%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\" %{ms}T", clf + " 31", 31_000),
             ("apache:%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\" %T", clf + " 2", 2_000_000),
             // The finest of several: %D over %T.
