@@ -347,7 +347,7 @@ public struct Aggregator: RecordSink {
                 site: site, pseudonym: p, day: day, path: path, referrer: ref == Self.noReferrer ? nil : ref,
                 browser: dims.browser, os: dims.os, device: dims.device, visitorHint: visitor)
             : countedCells(visitor, day: day, agent: ua, referrer: ref)
-        count(.pages, site, day, path, p, known: known)
+        let pageCell = count(.pages, site, day, path, p, known: known)
         let cells = agentCells(ua, site: site, day: day)
         count(cell: cells.browser, .browsers, p, known: known)
         count(cell: cells.os, .operatingSystems, p, known: known)
@@ -355,7 +355,7 @@ public struct Aggregator: RecordSink {
         if ref != Self.noReferrer { count(.referrers, site, day, ref, p, known: known) }
         if webCampaign != Self.noCampaign { countWebCampaign(site, day, webCampaign, p) }
         if let countries = configuration.countries { countCountry(countries, site, day, address, line, p) }
-        if r.hasDuration { addPageDuration(site, day, path, r) }
+        if r.hasDuration { addPageDuration(pageCell, r) }
     }
 
     /// Counts a pageview in the cell of its client address's country.
@@ -427,11 +427,9 @@ public struct Aggregator: RecordSink {
         if dayCell >= 0 { state.cells[dayCell].durations.add(microseconds: microseconds) }
     }
 
-    /// Counts a pageview's serving time in its page's cell (formats that log it). Looked up
-    /// again here, off the path of formats without serving times.
+    /// Counts a pageview's serving time in its page's cell `i` (formats that log it).
     @inline(never)
-    private mutating func addPageDuration(_ site: UInt32, _ day: Int64, _ path: UInt32, _ r: LogRecord) {
-        let i = state.cell(CellKey(table: .pages, site: Int(site), bucket: day, dimension: Int(path)))
+    private mutating func addPageDuration(_ i: Int, _ r: LogRecord) {
         state.cells[i].durations.add(microseconds: r.duration)
     }
 
@@ -455,13 +453,14 @@ public struct Aggregator: RecordSink {
     /// Counts a pageview in a cell of a table with contribution records; `known` has the bits of
     /// `AggregateState.addContributions` (the sketch is skipped when it has the visitor already:
     /// a sketch depends only on the set of pseudonyms inserted).
-    @inline(__always)
+    /// - Returns: the cell's index.
+    @inline(__always) @discardableResult
     private mutating func count(
         _ table: ContributionTable, _ site: UInt32, _ day: Int64, _ dim: UInt32, _ p: Pseudonym, known: UInt8
-    ) {
-        count(
-            cell: state.cell(CellKey(table: table.tableID, site: Int(site), bucket: day, dimension: Int(dim))), table,
-            p, known: known)
+    ) -> Int {
+        let i = state.cell(CellKey(table: table.tableID, site: Int(site), bucket: day, dimension: Int(dim)))
+        count(cell: i, table, p, known: known)
+        return i
     }
 
     /// Without contribution records: the `known` bits of the cells the visitor's summary

@@ -756,7 +756,11 @@ public struct JSONLinesFormat: LogFormat, Sendable {
             }
             record.bytes = bytes
         }
-        if s.hasDuration { record.duration = Self.duration(s, line) }
+        if s.hasDuration {
+            record.duration = Self.duration(
+                s.range(.durationSeconds), s.range(.durationMilliseconds), s.range(.durationMicroseconds),
+                s.range(.durationNanoseconds), line)
+        }
         if !requestLine.isEmpty {
             guard Self.splitRequestLine(requestLine, line, into: &record) else {
                 return fail(.badRequestLine, &record)
@@ -777,19 +781,17 @@ public struct JSONLinesFormat: LogFormat, Sendable {
         return .record
     }
 
-    /// The serving time (µs) of the first duration slot filled, in its unit; -1 when its value
-    /// is not a number (`-`, a negative number).
+    /// The serving time (µs) of the first of the duration slots filled (seconds, milliseconds,
+    /// microseconds, nanoseconds), in its unit; -1 when its value is not a number (`-`, a
+    /// negative number).
     @inline(never)
-    private static func duration(_ s: borrowing JSONScanner, _ line: UnsafeBufferPointer<UInt8>) -> Int64 {
-        let units: [(Field, ServingTime.Unit)] = [
-            (.durationSeconds, .seconds), (.durationMilliseconds, .milliseconds),
-            (.durationMicroseconds, .microseconds), (.durationNanoseconds, .nanoseconds),
-        ]
-        for (field, unit) in units {
-            let r = s.range(field)
-            if !r.isEmpty { return ServingTime.microseconds(r.slice(line), unit: unit) ?? -1 }
-        }
-        return -1
+    private static func duration(
+        _ s: ByteRange, _ ms: ByteRange, _ us: ByteRange, _ ns: ByteRange, _ line: UnsafeBufferPointer<UInt8>
+    ) -> Int64 {
+        let (r, unit): (ByteRange, ServingTime.Unit) =
+            !s.isEmpty
+            ? (s, .seconds) : !ms.isEmpty ? (ms, .milliseconds) : !us.isEmpty ? (us, .microseconds) : (ns, .nanoseconds)
+        return ServingTime.microseconds(r.slice(line), unit: unit) ?? -1
     }
 
     /// Sets `logsUserAgent` from the first lines of an input: true when one of them has a

@@ -24,61 +24,74 @@ enum ServingTime {
     /// for a duration past about 31 years.
     /// - Complexity: O(n) in the field's length; does not allocate.
     static func microseconds(_ bytes: UnsafeBufferPointer<UInt8>, unit: Unit) -> Int64? {
+        guard let p = bytes.baseAddress else { return nil }
         let n = bytes.count
         var i = 0
         var mantissa: Int64 = 0
         var digits = 0
-        var scale = 0  // decimal places of `mantissa` kept after the point, negated
-        var ignored = 0  // integer digits past the 18 kept (each multiplies by 10)
-        var sawPoint = false
+        // Decimal places kept in `mantissa` (negative), and integer digits past the 18 kept.
+        var power = unit.microsecondsExponent
         while i < n {
-            let b = bytes[i]
-            if b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") {
-                digits += 1
-                if mantissa < 100_000_000_000_000_000 {
-                    mantissa = mantissa * 10 + Int64(b &- UInt8(ascii: "0"))
-                    if sawPoint { scale -= 1 }
-                } else if !sawPoint {
-                    ignored += 1
-                }
-            } else if b == UInt8(ascii: ".") && !sawPoint {
-                sawPoint = true
+            let d = p[i] &- UInt8(ascii: "0")
+            guard d <= 9 else { break }
+            if mantissa < 100_000_000_000_000_000 {
+                mantissa = mantissa &* 10 &+ Int64(d)
             } else {
-                break
+                power &+= 1
             }
-            i += 1
+            digits &+= 1
+            i &+= 1
+        }
+        if i < n && p[i] == UInt8(ascii: ".") {
+            i &+= 1
+            while i < n {
+                let d = p[i] &- UInt8(ascii: "0")
+                guard d <= 9 else { break }
+                if mantissa < 100_000_000_000_000_000 {
+                    mantissa = mantissa &* 10 &+ Int64(d)
+                    power &-= 1
+                }
+                digits &+= 1
+                i &+= 1
+            }
         }
         guard digits > 0 else { return nil }
-        var exponent = 0
         if i < n {
-            guard bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") else { return nil }
-            i += 1
+            guard p[i] == UInt8(ascii: "e") || p[i] == UInt8(ascii: "E") else { return nil }
+            i &+= 1
             var negative = false
-            if i < n && (bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+")) {
-                negative = bytes[i] == UInt8(ascii: "-")
-                i += 1
+            if i < n && (p[i] == UInt8(ascii: "-") || p[i] == UInt8(ascii: "+")) {
+                negative = p[i] == UInt8(ascii: "-")
+                i &+= 1
             }
             guard i < n else { return nil }
+            var exponent = 0
             while i < n {
-                let d = bytes[i]
-                guard d >= UInt8(ascii: "0") && d <= UInt8(ascii: "9") else { return nil }
-                if exponent < 1000 { exponent = exponent * 10 + Int(d &- UInt8(ascii: "0")) }
-                i += 1
+                let d = p[i] &- UInt8(ascii: "0")
+                guard d <= 9 else { return nil }
+                if exponent < 1000 { exponent = exponent &* 10 &+ Int(d) }
+                i &+= 1
             }
-            if negative { exponent = -exponent }
+            power &+= negative ? -exponent : exponent
         }
-        var power = scale + ignored + exponent + unit.microsecondsExponent
+        return scaled(mantissa, power: power)
+    }
+
+    /// `mantissa` × 10^`power`, truncated; nil past `maximum`.
+    @inline(__always)
+    private static func scaled(_ mantissa: Int64, power: Int) -> Int64? {
         var value = mantissa
+        var power = power
         while power < 0 && value > 0 {
             value /= 10
-            power += 1
+            power &+= 1
         }
         guard value > 0 else { return 0 }
         while power > 0 {
             let (m, overflow) = value.multipliedReportingOverflow(by: 10)
             guard !overflow, m <= maximum else { return nil }
             value = m
-            power -= 1
+            power &-= 1
         }
         return value <= maximum ? value : nil
     }
