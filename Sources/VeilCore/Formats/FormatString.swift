@@ -83,7 +83,17 @@ public struct CompiledFormat: Sendable {
     /// is unwrapped.
     /// - Throws: `VeilError` `.badFormat` naming the first unsupported directive.
     public static func apache(_ s: String) throws(VeilError) -> CompiledFormat {
+        try apache(s, awsServingTimes: false)
+    }
+
+    /// `apache(_:)` for veil's presets: with `awsServingTimes`, the notes the AWS presets name
+    /// their serving-time fields with (`%{request_processing_time}n`, `%{target_processing_time}n`,
+    /// `%{backend_processing_time}n`, `%{response_processing_time}n`: seconds that add up;
+    /// `%{total_time}n`: milliseconds) are read as the serving time, where a user's format
+    /// string skips notes of any name.
+    static func apache(_ s: String, awsServingTimes: Bool) throws(VeilError) -> CompiledFormat {
         var parser = FormatStringParser(name: "apache:" + s)
+        parser.awsServingTimes = awsServingTimes
         try parser.parseApache(Array(s.utf8))
         return try parser.compile()
     }
@@ -262,6 +272,8 @@ struct FormatStringParser {
     let name: String
     var items: [Item] = []
     private var pendingLiteral: [UInt8] = []
+    /// Whether the AWS presets' serving-time notes are read (`CompiledFormat.apache(_:awsServingTimes:)`).
+    var awsServingTimes = false
 
     init(name: String) { self.name = name }
 
@@ -390,13 +402,11 @@ struct FormatStringParser {
             guard let param else {
                 throw Self.error("directive \(directive) needs a {name}")
             }
-            // The AWS presets' names for their serving-time fields (notes, `%{…}n`, of these
-            // names are read as such in any format).
             switch (letter, param) {
             case ("n", "request_processing_time"), ("n", "target_processing_time"), ("n", "backend_processing_time"),
                 ("n", "response_processing_time"):
-                field(.durationSecondsPart, 0, directive)
-            case ("n", "total_time"): field(.durationMillis, 2, directive)
+                field(awsServingTimes ? .durationSecondsPart : .skip, 0, directive)
+            case ("n", "total_time"): field(awsServingTimes ? .durationMillis : .skip, 2, directive)
             default: field(.skip, 0, directive)
             }
         case "u": field(.user, 1, directive)

@@ -213,6 +213,10 @@ public struct TextFormat: LogFormat {
     /// it knew no response of.
     static let dashStatusPresets: Set<String> = loadBalancerPresets.union(["aws_s3", "traefik_clf"])
 
+    /// The presets whose serving times are AWS's fields (`CompiledFormat.apache(_:awsServingTimes:)`):
+    /// the load balancers' three processing times, S3's total time.
+    static let awsPresets: Set<String> = loadBalancerPresets.union(["aws_s3"])
+
     /// The preset names, in the order of `presets`, then `haproxy` and `squid` (HAProxy's HTTP
     /// log and Squid's native access log, read by `parseHAProxy` and `parseSquid`, not by a
     /// format string).
@@ -228,7 +232,7 @@ public struct TextFormat: LogFormat {
         var d: [String: CompiledFormat] = [:]
         for (name, format) in presets + ownParserPresets {
             do {
-                var compiled = try CompiledFormat.apache(format)
+                var compiled = try CompiledFormat.apache(format, awsServingTimes: awsPresets.contains(name))
                 compiled.requestURLNamesSite = loadBalancerPresets.contains(name)
                 compiled.dashStatusSkips = dashStatusPresets.contains(name)
                 compiled.traefikTail = name == "traefik_clf"
@@ -451,8 +455,9 @@ public struct TextFormat: LogFormat {
     /// Reads a serving-time field of `kind` into `record.duration`. A value that is not a
     /// number (`-`) is not known; the request still counts. The parts of a load balancer's
     /// time (`durationSecondsPart`, seconds) add up, and one that was not measured (`-1`) makes
-    /// the whole unknown (-2 until the line is read). Out of line: the format interpreter's
-    /// loop stays as small as the formats without serving times need.
+    /// the whole unknown (`LogRecord.partlyUnmeasured`, which later parts leave as it is). Out
+    /// of line: the format interpreter's loop stays as small as the formats without serving
+    /// times need.
     @inline(never)
     static func servingTime(_ kind: FieldKind, _ field: UnsafeBufferPointer<UInt8>, _ record: inout LogRecord) {
         switch kind {

@@ -216,6 +216,11 @@ import Testing
             ("traefik_clf", clf + " 2 \"website@docker\" \"http://192.0.2.10:8080\" 225ms", 225_000),
             ("aws_alb", albHead + " 0.001 0.306 0.002 " + albTail, 309_000),
             ("aws_alb", albHead + " -1 -1 -1 " + albTail.replacingOccurrences(of: "200 200", with: "502 -"), -1),
+            // The AWS presets' note names are theirs: a user's format string skips such notes.
+            (
+                "apache:%{type}n %{%Y-%m-%dT%H:%M:%S%z}t %{elb}n %a:%{remote}p %{target:port}n %{request_processing_time}n %{target_processing_time}n %{response_processing_time}n %>s %{target_status_code}n %I %O \"%r\" \"%{User-Agent}i\"",
+                albHead + " 0.001 0.306 0.002 " + albTail, -1
+            ),
             ("aws_s3", s3Head + " 8 6 " + s3Tail, 8000),
             ("aws_s3", s3Head + " - 6 " + s3Tail, -1),
             ("haproxy", haproxy.replacingOccurrences(of: "TIMERS", with: "0/0/1/263/264"), 264_000),
